@@ -1,0 +1,149 @@
+// Package safefile writes files the way key material and state must be
+// written: secrets are created exclusively with mode 0600 and never
+// overwritten, and replaced state goes through a temporary file in the same
+// folder, fsync, rename and a folder fsync, so a crash leaves either the old
+// or the new file, never a torn one.
+package safefile
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// SecretMode and SecretDirMode are the permissions of secret files and of the
+// folders that hold them.
+const (
+	SecretMode    fs.FileMode = 0o600
+	SecretDirMode fs.FileMode = 0o700
+)
+
+// ErrExists reports that a file that must be created fresh already exists.
+var ErrExists = fs.ErrExist
+
+// Create writes data to a new file at path with the given mode. It fails with
+// an error wrapping fs.ErrExist if anything is already there. The data is
+// fsynced, and so is the parent folder; on any error the file is removed.
+func Create(path string, data []byte, mode fs.FileMode) (err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(path)
+		}
+	}()
+	// The umask may have narrowed the mode; it must never have widened it,
+	// but make the result exact either way.
+	if err := f.Chmod(mode); err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(path))
+}
+
+// CreateSecret is Create with mode 0600.
+func CreateSecret(path string, data []byte) error {
+	return Create(path, data, SecretMode)
+}
+
+// Replace atomically replaces (or creates) path with data: a temporary file
+// in the same folder is written, fsynced and renamed over path, then the
+// folder is fsynced. Readers see the old content or the new, never a mix.
+func Replace(path string, data []byte, mode fs.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(mode); err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return SyncDir(dir)
+}
+
+// Append appends data to path (creating it with mode if needed) and fsyncs
+// it before returning. It is used for append-only journals.
+func Append(path string, data []byte, mode fs.FileMode) (err error) {
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, fs.ErrNotExist)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if created {
+		return SyncDir(filepath.Dir(path))
+	}
+	return nil
+}
+
+// MkdirSecret creates dir (and missing parents) with mode 0700 and checks
+// that an existing dir is not open to group or others.
+func MkdirSecret(dir string) error {
+	if err := os.MkdirAll(dir, SecretDirMode); err != nil {
+		return err
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("folder %s has mode %04o, want 0700", dir, fi.Mode().Perm())
+	}
+	return nil
+}
+
+// SyncDir fsyncs a folder so that a rename or create in it is durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return err
+	}
+	return nil
+}
