@@ -1,0 +1,478 @@
+package auditlog
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Log is an open, writable ceremony log. It is not safe for concurrent use,
+// and only one process may hold a log open for writing at a time (the
+// cold machine runs one command at a time; this package takes no lock).
+type Log struct {
+	dir      string
+	signer   note.Signer
+	vaultID  string
+	auditKey string
+	tree     *tree
+	sem      *semState
+	latest   Checkpoint
+	broken   error // set when a failed write left the on-disk log ahead of memory
+}
+
+const (
+	dirMode   = 0o700
+	fileMode  = 0o644
+	tmpPrefix = ".tmp-"
+)
+
+// Create makes a new log in dir (which must not exist, or be empty) for
+// the vault of key, writes FileAuditKey, and appends the init entry built
+// from init (Kind is set to init; Detail gains vault_id and audit_key; the
+// caller fills Time, BinarySHA256, Version, Operator, Witnesses, Files).
+// The signing key itself is not written: store it with WriteSignerKey
+// where the vault keeps its secrets. It returns the log and the init
+// entry's checkpoint.
+func Create(dir string, key SignerKey, init Entry) (*Log, Checkpoint, error) {
+	s, err := key.signer()
+	if err != nil {
+		return nil, Checkpoint{}, err
+	}
+	vaultID, err := vaultIDFromOrigin(s.Name())
+	if err != nil {
+		return nil, Checkpoint{}, fmt.Errorf("create log: %w", err)
+	}
+	vkey, err := key.VerifierKey()
+	if err != nil {
+		return nil, Checkpoint{}, err
+	}
+	if err := os.Mkdir(dir, dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, Checkpoint{}, fmt.Errorf("create log: %w", err)
+	}
+	if des, err := os.ReadDir(dir); err != nil {
+		return nil, Checkpoint{}, fmt.Errorf("create log: %w", err)
+	} else if len(des) > 0 {
+		return nil, Checkpoint{}, fmt.Errorf("create log: %w: %s is not empty", ErrExists, dir)
+	}
+	if err := os.Mkdir(filepath.Join(dir, DirCheckpoints), dirMode); err != nil {
+		return nil, Checkpoint{}, fmt.Errorf("create log: %w", err)
+	}
+	if err := writeNew(filepath.Join(dir, FileAuditKey), []byte(vkey+"\n")); err != nil {
+		return nil, Checkpoint{}, fmt.Errorf("create log: %w", err)
+	}
+	if err := writeNew(filepath.Join(dir, FileEntries), nil); err != nil {
+		return nil, Checkpoint{}, fmt.Errorf("create log: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return nil, Checkpoint{}, fmt.Errorf("create log: %w", err)
+	}
+	l := &Log{dir: dir, signer: s, vaultID: vaultID, auditKey: vkey, tree: &tree{}, sem: newSemState(vaultID, vkey)}
+	detail := map[string]string{}
+	for k, v := range init.Detail {
+		detail[k] = v
+	}
+	for k, v := range map[string]string{DetailVaultID: vaultID, DetailAuditKey: vkey} {
+		if old, ok := detail[k]; ok && old != v {
+			return nil, Checkpoint{}, fmt.Errorf("create log: %w: detail %s is set by the log", ErrInvalidEntry, k)
+		}
+		detail[k] = v
+	}
+	init.Kind = KindInit
+	init.Detail = detail
+	_, c, err := l.append(init)
+	if err != nil {
+		return nil, Checkpoint{}, fmt.Errorf("create log: %w", err)
+	}
+	return l, c, nil
+}
+
+// Open opens the log in dir for appending with the vault's audit signing
+// key. It runs Verify's structural checks (not the ceremony rules, so a
+// recorded violation never locks the vault) and completes an append that
+// was interrupted after its checkpoint was written. Entries after the
+// latest checkpoint make it fail with ErrUnsealed: see Seal.
+func Open(dir string, key SignerKey) (*Log, error) {
+	s, err := key.signer()
+	if err != nil {
+		return nil, err
+	}
+	vkey, err := key.VerifierKey()
+	if err != nil {
+		return nil, err
+	}
+	removeTemps(dir)
+	st, verr := structure(os.DirFS(dir), VerifyOptions{AuditKey: vkey}, false)
+	if verr != nil {
+		return nil, fmt.Errorf("open log: %w", verr)
+	}
+	l := &Log{dir: dir, signer: s, vaultID: st.vaultID, auditKey: vkey, tree: st.tree, sem: newSemState(st.vaultID, vkey), latest: st.latest}
+	for i := range st.entries {
+		l.sem.apply(&st.entries[i])
+	}
+	if err := l.repair(st); err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	return l, nil
+}
+
+// repair rewrites FileCheckpoint and a missing newest checkpoint file.
+func (l *Log) repair(st *state) error {
+	if st.fileCkpt.Size < st.latest.Size {
+		if err := writeReplace(l.dir, FileCheckpoint, st.latest.Note); err != nil {
+			return err
+		}
+	}
+	p := filepath.Join(l.dir, filepath.FromSlash(CheckpointFile(st.latest.Size)))
+	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		if err := writeReplace(l.dir, CheckpointFile(st.latest.Size), st.latest.Note); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Seal checkpoints entries left after the latest checkpoint by an
+// interrupted append, after dropping an incomplete last line. Each entry
+// must still parse and follow in sequence. Use it only after the operator
+// has looked at those entries: it signs whatever complete lines are there.
+func Seal(dir string, key SignerKey) (Checkpoint, error) {
+	s, err := key.signer()
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	vkey, err := key.VerifierKey()
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	removeTemps(dir)
+	st, verr := structure(os.DirFS(dir), VerifyOptions{AuditKey: vkey}, false)
+	if verr == nil {
+		return st.latest, nil
+	}
+	if !errors.Is(verr, ErrUnsealed) {
+		return Checkpoint{}, fmt.Errorf("seal log: %w", verr)
+	}
+	l := &Log{dir: dir, signer: s, vaultID: st.vaultID, auditKey: vkey, tree: st.tree, latest: st.latest}
+	if err := l.repair(st); err != nil {
+		return Checkpoint{}, fmt.Errorf("seal log: %w", err)
+	}
+	if st.torn > 0 {
+		if err := truncateFile(filepath.Join(dir, FileEntries), st.complete); err != nil {
+			return Checkpoint{}, fmt.Errorf("seal log: %w", err)
+		}
+	}
+	for size := st.latest.Size + 1; size <= st.tree.n; size++ {
+		if err := l.checkpoint(size); err != nil {
+			return Checkpoint{}, fmt.Errorf("seal log: %w", err)
+		}
+	}
+	return l.latest, nil
+}
+
+// VaultID returns the vault id of the log.
+func (l *Log) VaultID() string { return l.vaultID }
+
+// AuditKey returns the audit verifier key text (FileAuditKey).
+func (l *Log) AuditKey() string { return l.auditKey }
+
+// Size returns the number of entries.
+func (l *Log) Size() int64 { return l.tree.n }
+
+// Checkpoint returns the latest signed checkpoint (its Note is what leaves
+// the machine with a bundle).
+func (l *Log) Checkpoint() Checkpoint { return l.latest }
+
+// Check reports whether e would be accepted by Append and would keep the
+// log within the ceremony rules that Verify checks (counter and KES period
+// rules, certs exported only after being issued, pools bound before their
+// first cert). Call it before the action the entry records. The error
+// wraps ErrInvalidEntry, ErrSemantics or ErrBinding.
+func (l *Log) Check(e Entry) error {
+	e, err := l.prepare(e)
+	if err != nil {
+		return err
+	}
+	if verr := l.sem.check(&e); verr != nil {
+		return verr
+	}
+	return nil
+}
+
+// Append writes e as the next entry and a new checkpoint covering it, and
+// returns the entry as stored and the checkpoint. Seq is assigned; Time and
+// TipTime are stored in UTC at whole seconds. Append does not enforce the
+// ceremony rules (an action that happened is recorded even if it broke
+// them; Verify will report it): use Check first. It refuses malformed
+// entries, init entries, and audit-binding entries whose binding does not
+// verify for this vault and audit key.
+//
+// Crash safety: the line is appended and fsynced, then the checkpoint is
+// written to checkpoints/<size>.note and FileCheckpoint, each by temp
+// file, fsync, rename and directory fsync. A crash in between leaves a
+// log that Open completes, or that Open refuses with ErrUnsealed.
+func (l *Log) Append(e Entry) (Entry, Checkpoint, error) {
+	if e.Kind == KindInit {
+		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w: init entries are written by Create", ErrInvalidEntry)
+	}
+	if e.Kind == KindAuditBinding && e.Binding != nil {
+		b := e.Binding
+		if b.VaultID != l.vaultID || b.AuditKey != l.auditKey {
+			return Entry{}, Checkpoint{}, fmt.Errorf("append: %w: binding is for another vault or audit key", ErrBinding)
+		}
+		if err := VerifyBinding(*b, nil); err != nil {
+			return Entry{}, Checkpoint{}, fmt.Errorf("append: %w", err)
+		}
+		if pool, _ := b.Pool(); pool != e.Pool {
+			return Entry{}, Checkpoint{}, fmt.Errorf("append: %w: entry pool differs from the binding's", ErrBinding)
+		}
+	}
+	return l.append(e)
+}
+
+func (l *Log) prepare(e Entry) (Entry, error) {
+	e.Seq = l.tree.n
+	e.Time = e.Time.UTC().Truncate(time.Second)
+	if e.TipTime != nil {
+		t := e.TipTime.UTC().Truncate(time.Second)
+		e.TipTime = &t
+	}
+	if err := e.Validate(); err != nil {
+		return Entry{}, err
+	}
+	return e, nil
+}
+
+func (l *Log) append(e Entry) (Entry, Checkpoint, error) {
+	if l.broken != nil {
+		return Entry{}, Checkpoint{}, fmt.Errorf("append: log needs reopening after an earlier failure: %w", l.broken)
+	}
+	e, err := l.prepare(e)
+	if err != nil {
+		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w", err)
+	}
+	line, err := marshalEntry(&e)
+	if err != nil {
+		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w: %w", ErrInvalidEntry, err)
+	}
+	if _, err := ParseEntry(line); err != nil { // what we write must verify
+		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w: %w", ErrInvalidEntry, err)
+	}
+	if err := appendLine(filepath.Join(l.dir, FileEntries), line); err != nil {
+		l.broken = err
+		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w", err)
+	}
+	if err := l.tree.add(line); err != nil {
+		l.broken = err
+		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w", err)
+	}
+	l.sem.apply(&e)
+	if err := l.checkpoint(l.tree.n); err != nil {
+		l.broken = err
+		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w", err)
+	}
+	return e, l.latest, nil
+}
+
+// checkpoint signs the tree at size and writes both checkpoint files.
+func (l *Log) checkpoint(size int64) error {
+	root, err := l.tree.root(size)
+	if err != nil {
+		return err
+	}
+	c, err := signCheckpoint(Checkpoint{Origin: Origin(l.vaultID), Size: size, Root: root}, l.signer)
+	if err != nil {
+		return err
+	}
+	if err := writeReplace(l.dir, CheckpointFile(size), c.Note); err != nil {
+		return err
+	}
+	if err := writeReplace(l.dir, FileCheckpoint, c.Note); err != nil {
+		return err
+	}
+	l.latest = c
+	return nil
+}
+
+// Entries reads the entries of the log or package in dir, checking only
+// that each line is a canonical, well-formed entry in sequence. It returns
+// the entries before the first bad line together with an *Error for it.
+// Use Verify to trust them.
+func Entries(dir string) ([]Entry, error) {
+	data, err := os.ReadFile(filepath.Join(dir, FileEntries))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fail(ErrMissingFile, NoSeq, FileEntries, "", nil)
+		}
+		return nil, fmt.Errorf("read entries: %w", err)
+	}
+	var out []Entry
+	lines := strings.SplitAfter(string(data), "\n")
+	for i, l := range lines {
+		if l == "" {
+			continue
+		}
+		line, ok := strings.CutSuffix(l, "\n")
+		if !ok {
+			return out, fail(ErrUnsealed, int64(i), FileEntries, "incomplete last line", nil)
+		}
+		e, err := ParseEntry([]byte(line))
+		if err != nil {
+			return out, fail(ErrTampered, int64(i), FileEntries, "", err)
+		}
+		if e.Seq != int64(i) {
+			return out, fail(ErrTampered, int64(i), FileEntries, fmt.Sprintf("seq is %d, want %d", e.Seq, i), nil)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// LoadCheckpoints reads every "*.note" file in dir (for example a folder
+// of checkpoints kept by the agent), sorted by name, for
+// VerifyOptions.Checkpoints. It does not verify them.
+func LoadCheckpoints(dir string) ([][]byte, error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load checkpoints: %w", err)
+	}
+	var out [][]byte
+	for _, de := range des {
+		if !strings.HasSuffix(de.Name(), ".note") || !de.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, de.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("load checkpoints: %w", err)
+		}
+		if len(b) > MaxCheckpoint {
+			return nil, fmt.Errorf("load checkpoints: %s: %w: larger than %d bytes", de.Name(), ErrMalformed, MaxCheckpoint)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// writeNew creates a file that must not exist, writes and fsyncs it.
+func writeNew(path string, data []byte) (err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(path)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// writeReplace atomically replaces dir/rel: temp file in dir, fsync,
+// rename, fsync of the target's directory (and of dir).
+func writeReplace(dir, rel string, data []byte) (err error) {
+	f, err := os.CreateTemp(dir, tmpPrefix+"*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err = f.Chmod(fileMode); err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	target := filepath.Join(dir, filepath.FromSlash(rel))
+	if err = os.Rename(tmp, target); err != nil {
+		return err
+	}
+	if err = syncDir(filepath.Dir(target)); err != nil {
+		return err
+	}
+	if filepath.Dir(target) != filepath.Clean(dir) {
+		return syncDir(dir)
+	}
+	return nil
+}
+
+func appendLine(path string, line []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 0, len(line)+1)
+	buf = append(append(buf, line...), '\n')
+	if _, err := f.Write(buf); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func truncateFile(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(size); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		_ = d.Close()
+		return err
+	}
+	return d.Close()
+}
+
+// removeTemps deletes temp files an interrupted writeReplace left behind.
+func removeTemps(dir string) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, de := range des {
+		if strings.HasPrefix(de.Name(), tmpPrefix) && de.Type().IsRegular() {
+			_ = os.Remove(filepath.Join(dir, de.Name()))
+		}
+	}
+}

@@ -1,0 +1,48 @@
+package auditlog
+
+import (
+	"encoding/base64"
+	"testing"
+)
+
+func TestVerifyGood(t *testing.T) {
+	f := standard(t, 1)
+	r, err := Verify(f.dir, f.opts())
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if r.TreeSize != 8 {
+		t.Errorf("got tree size %d, want 8", r.TreeSize)
+	}
+	c := f.log.Checkpoint()
+	if r.Root != base64.StdEncoding.EncodeToString(c.Root[:]) || c.Size != 8 {
+		t.Errorf("got root %s size %d, want the log's latest checkpoint", r.Root, c.Size)
+	}
+	if len(r.Checkpoints) != 9 {
+		t.Errorf("got %d checkpoints checked, want 9", len(r.Checkpoints))
+	}
+	if len(r.Certs) != 2 || r.Certs[0].Counter != 0 || r.Certs[1].Counter != 1 ||
+		r.Certs[1].KESPeriod != 130 || r.Certs[1].CertHash != hash("c1") || r.Certs[1].Seq != 6 {
+		t.Errorf("got certs %+v, want counters 0 and 1", r.Certs)
+	}
+	if len(r.Pools) != 1 || r.Pools[0].Pool != f.pool || !r.Pools[0].Checked || r.Pools[0].BindingSeq != 2 {
+		t.Errorf("got pools %+v, want %s checked", r.Pools, f.pool)
+	}
+	if r.VaultID != f.vaultID || r.Origin != "kesrotate.vault/"+f.vaultID || r.AuditKey != f.vkey {
+		t.Errorf("got vault %s origin %s, want %s", r.VaultID, r.Origin, f.vaultID)
+	}
+	// Reopen and continue: the log stays verifiable.
+	l, err := Open(f.dir, f.key)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if l.Size() != 8 || l.VaultID() != f.vaultID || l.AuditKey() != f.vkey {
+		t.Fatalf("got size %d, want 8", l.Size())
+	}
+	if _, _, err := l.Append(cert(f.pool, 2, U64(1), 160, "c2")); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := Verify(f.dir, f.opts()); err != nil || len(r.Certs) != 3 {
+		t.Fatalf("got %v, %d certs; want 3 certs", err, len(r.Certs))
+	}
+}
