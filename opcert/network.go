@@ -1,0 +1,175 @@
+package opcert
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"strings"
+	"time"
+)
+
+// Network holds what KES period arithmetic needs to know about a chain.
+// Absolute slots count the Byron era's 20-second slots one each, so a
+// period is not simply (now - systemStart) / slotsPerKESPeriod.
+type Network struct {
+	Name              string
+	Magic             uint32
+	SlotsPerKESPeriod uint64
+	MaxKESEvolutions  uint64
+	SystemStart       time.Time
+	ByronSlots        uint64        // slots before the Shelley era (0 if the chain starts in Shelley)
+	ByronSlotLength   time.Duration // 20 s on the public networks
+	SlotLength        time.Duration // from the Shelley era on
+}
+
+// The public networks. Their Byron eras are fixed history.
+var (
+	Mainnet = Network{
+		Name: "mainnet", Magic: 764824073, SlotsPerKESPeriod: 129600, MaxKESEvolutions: 62,
+		SystemStart: time.Unix(1506203091, 0).UTC(), ByronSlots: 4492800,
+		ByronSlotLength: 20 * time.Second, SlotLength: time.Second,
+	}
+	Preprod = Network{
+		Name: "preprod", Magic: 1, SlotsPerKESPeriod: 129600, MaxKESEvolutions: 62,
+		SystemStart: time.Unix(1654041600, 0).UTC(), ByronSlots: 86400,
+		ByronSlotLength: 20 * time.Second, SlotLength: time.Second,
+	}
+	Preview = Network{
+		Name: "preview", Magic: 2, SlotsPerKESPeriod: 129600, MaxKESEvolutions: 62,
+		SystemStart: time.Unix(1666656000, 0).UTC(), ByronSlots: 0,
+		ByronSlotLength: 20 * time.Second, SlotLength: time.Second,
+	}
+)
+
+// Networks lists the public networks by name.
+var Networks = []Network{Mainnet, Preprod, Preview}
+
+// NetworkByName returns mainnet, preprod or preview.
+func NetworkByName(name string) (Network, error) {
+	for _, n := range Networks {
+		if n.Name == name {
+			return n, nil
+		}
+	}
+	return Network{}, fmt.Errorf("%w %q: want mainnet, preprod or preview, or a shelley genesis file", ErrUnknownNetwork, name)
+}
+
+// ParseGenesis reads the KES parameters of a shelley genesis file. A
+// genesis of one of the public networks gives that network (with its Byron
+// era); any other network is taken to start in the Shelley era at slot 0,
+// as test networks and devnets do.
+func ParseGenesis(data []byte) (Network, error) {
+	var g struct {
+		NetworkMagic      *uint32      `json:"networkMagic"`
+		SlotsPerKESPeriod *uint64      `json:"slotsPerKESPeriod"`
+		MaxKESEvolutions  *uint64      `json:"maxKESEvolutions"`
+		SystemStart       *time.Time   `json:"systemStart"`
+		SlotLength        *json.Number `json:"slotLength"`
+	}
+	if err := json.Unmarshal(data, &g); err != nil {
+		return Network{}, fmt.Errorf("%w: %v", ErrGenesis, err)
+	}
+	var missing []string
+	if g.NetworkMagic == nil {
+		missing = append(missing, "networkMagic")
+	}
+	if g.SlotsPerKESPeriod == nil || *g.SlotsPerKESPeriod == 0 {
+		missing = append(missing, "slotsPerKESPeriod")
+	}
+	if g.MaxKESEvolutions == nil || *g.MaxKESEvolutions == 0 {
+		missing = append(missing, "maxKESEvolutions")
+	}
+	if g.SystemStart == nil {
+		missing = append(missing, "systemStart")
+	}
+	if g.SlotLength == nil {
+		missing = append(missing, "slotLength")
+	}
+	if len(missing) > 0 {
+		return Network{}, fmt.Errorf("%w: missing or zero %s", ErrGenesis, strings.Join(missing, ", "))
+	}
+	slotLen, ok := new(big.Rat).SetString(g.SlotLength.String())
+	if !ok || slotLen.Sign() <= 0 {
+		return Network{}, fmt.Errorf("%w: slotLength %q", ErrGenesis, g.SlotLength.String())
+	}
+	ns := new(big.Rat).Mul(slotLen, big.NewRat(int64(time.Second), 1))
+	if !ns.IsInt() || !ns.Num().IsInt64() || ns.Num().Int64() <= 0 {
+		return Network{}, fmt.Errorf("%w: slotLength %q is not a whole number of nanoseconds", ErrGenesis, g.SlotLength.String())
+	}
+	if *g.MaxKESEvolutions > 64 {
+		return Network{}, fmt.Errorf("%w: maxKESEvolutions %d exceeds the 64 periods of a Sum6KES key", ErrGenesis, *g.MaxKESEvolutions)
+	}
+	n := Network{
+		Name:              fmt.Sprintf("magic-%d", *g.NetworkMagic),
+		Magic:             *g.NetworkMagic,
+		SlotsPerKESPeriod: *g.SlotsPerKESPeriod,
+		MaxKESEvolutions:  *g.MaxKESEvolutions,
+		SystemStart:       g.SystemStart.UTC(),
+		ByronSlotLength:   20 * time.Second,
+		SlotLength:        time.Duration(ns.Num().Int64()),
+	}
+	for _, p := range Networks {
+		if p.Magic == n.Magic && p.SlotsPerKESPeriod == n.SlotsPerKESPeriod && p.MaxKESEvolutions == n.MaxKESEvolutions {
+			shelleyStart := p.ShelleyStart()
+			if n.SystemStart.Equal(p.SystemStart) || n.SystemStart.Equal(shelleyStart) {
+				return p, nil
+			}
+		}
+	}
+	return n, nil
+}
+
+// ShelleyStart is the time of the first Shelley slot.
+func (n Network) ShelleyStart() time.Time {
+	return n.SystemStart.Add(time.Duration(n.ByronSlots) * n.ByronSlotLength)
+}
+
+// SlotTime is the start time of an absolute slot.
+func (n Network) SlotTime(slot uint64) time.Time {
+	if slot < n.ByronSlots {
+		return n.SystemStart.Add(time.Duration(slot) * n.ByronSlotLength)
+	}
+	return n.ShelleyStart().Add(time.Duration(slot-n.ByronSlots) * n.SlotLength)
+}
+
+// SlotAt is the absolute slot in progress at t.
+func (n Network) SlotAt(t time.Time) (uint64, error) {
+	if t.Before(n.SystemStart) {
+		return 0, fmt.Errorf("%w: %s is before %s's start %s", ErrBeforeSystemStart,
+			t.UTC().Format(time.RFC3339), n.Name, n.SystemStart.Format(time.RFC3339))
+	}
+	shelley := n.ShelleyStart()
+	if t.Before(shelley) {
+		return uint64(t.Sub(n.SystemStart) / n.ByronSlotLength), nil
+	}
+	return n.ByronSlots + uint64(t.Sub(shelley)/n.SlotLength), nil
+}
+
+// KESPeriod is floor(slot / slotsPerKESPeriod).
+func (n Network) KESPeriod(slot uint64) uint64 { return slot / n.SlotsPerKESPeriod }
+
+// KESPeriodAt is the KES period in progress at t.
+func (n Network) KESPeriodAt(t time.Time) (uint64, error) {
+	s, err := n.SlotAt(t)
+	if err != nil {
+		return 0, err
+	}
+	return n.KESPeriod(s), nil
+}
+
+// PeriodStartSlot is the first slot of KES period p.
+func (n Network) PeriodStartSlot(p uint64) uint64 {
+	if p > math.MaxUint64/n.SlotsPerKESPeriod {
+		return math.MaxUint64
+	}
+	return p * n.SlotsPerKESPeriod
+}
+
+// PeriodStart is the instant KES period p begins.
+func (n Network) PeriodStart(p uint64) time.Time { return n.SlotTime(n.PeriodStartSlot(p)) }
+
+// PeriodLength is the wall-clock length of a KES period in the Shelley era.
+func (n Network) PeriodLength() time.Duration {
+	return time.Duration(n.SlotsPerKESPeriod) * n.SlotLength
+}
