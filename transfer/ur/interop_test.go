@@ -67,7 +67,7 @@ func TestInteropNgraveio(t *testing.T) {
 	node, script := npmHarness(t)
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, tc := range []struct {
-		typ       string
+		typ        string
 		size, frag int
 	}{
 		{"bytes", 50, 1000},
