@@ -161,7 +161,7 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 		return st, verr
 	}
 	st.fileCkpt = fc
-	all = append(all, checked{FileCheckpoint, fc})
+	all = append(all, checked{FileCheckpoint, fc, false})
 	sizes := map[int64]bool{}
 	des, err := fs.ReadDir(fsys, DirCheckpoints)
 	if err != nil {
@@ -184,7 +184,7 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 			return st, fail(ErrTampered, NoSeq, name, fmt.Sprintf("checkpoint of size %d in a file named for size %d", c.Size, size), nil)
 		}
 		sizes[size] = true
-		all = append(all, checked{name, c})
+		all = append(all, checked{name, c, false})
 	}
 	for _, c := range all {
 		if c.c.Size > st.latest.Size {
@@ -197,7 +197,7 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 		if verr != nil {
 			return st, verr
 		}
-		all = append(all, checked{name, c})
+		all = append(all, checked{name, c, true})
 	}
 
 	// Entries.
@@ -254,9 +254,16 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 			err = tlog.CheckTree(proof, n, root, c.c.Size, c.c.Root)
 		}
 		if err != nil {
-			return st, fail(ErrTampered, good, c.name, fmt.Sprintf("entries 0..%d are not the ones this checkpoint signed", c.c.Size-1), err)
+			if c.extra {
+				// The log was rewritten after the holder got this
+				// checkpoint; which entry changed cannot be told.
+				return st, fail(ErrTampered, NoSeq, c.name, fmt.Sprintf("log does not hold the %d entries this checkpoint signed", c.c.Size), err)
+			}
+			return st, fail(ErrTampered, good, c.name, fmt.Sprintf("entries %d..%d are not the ones this checkpoint signed", good, c.c.Size-1), err)
 		}
-		good = c.c.Size
+		if !c.extra {
+			good = c.c.Size
+		}
 		r.Checkpoints = append(r.Checkpoints, info(c))
 	}
 
@@ -277,8 +284,9 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 }
 
 type checked struct {
-	name string
-	c    Checkpoint
+	name  string
+	c     Checkpoint
+	extra bool
 }
 
 func info(c checked) CheckpointInfo {

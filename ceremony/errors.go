@@ -1,0 +1,21 @@
+package ceremony
+
+import "errors"
+
+// Errors that callers branch on; test with errors.Is.
+var (
+	// ErrNoVault: the folder is not a kesrotate vault.
+	ErrNoVault = errors.New("not a kesrotate vault")
+	// ErrVaultExists: init on a folder that already holds a vault.
+	ErrVaultExists = errors.New("a vault already exists here")
+	// ErrPoolExists: a pool of that name (or with that cold key) exists.
+	ErrPoolExists = errors.New("pool already exists")
+	// ErrNoPool: no pool of that name.
+	ErrNoPool = errors.New("no such pool")
+	// ErrName: a pool or producer name that is not a simple identifier.
+	ErrName = errors.New("bad name")
+	// ErrJournal: the issuance journal is unreadable or inconsistent.
+	ErrJournal = errors.New("issuance journal is damaged")
+	// ErrNoVRF: the pool has no VRF key in the vault.
+	ErrNoVRF = errors.New("pool has no VRF key in the vault")
+)

@@ -1,0 +1,210 @@
+package ceremony
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/crypto/blake2b"
+
+	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/keys"
+	"github.com/kesrotate/kesrotate/opcert"
+)
+
+// IssueRequest is what one cert issue needs to know.
+type IssueRequest struct {
+	KESPeriod    uint64         // the period the cert starts in (from the chain tip)
+	TipSlot      uint64         // the chain's slot the period came from; used for the self-check
+	OnChain      opcert.OnChain // the pool's counter on chain
+	ForceCounter *uint64        // overrides the counter rules (journaled)
+	KESVKey      *keys.KESVKey  // KES-on-producer mode: certify this key, generate none
+	Producer     string
+	Now          time.Time
+}
+
+// IssueResult is a freshly issued cert and, unless the KES key lives on the
+// producer, its fresh KES signing key (the caller must Wipe it).
+type IssueResult struct {
+	Cert    *opcert.Certificate
+	KES     *keys.KESKey
+	Entry   JournalEntry
+	Chosen  uint64 // the counter the rules chose (equal to Cert.Counter unless forced)
+	Forced  bool
+	History opcert.History
+}
+
+// testCrash, when set by tests, is called between the steps of Issue; an
+// error stops Issue there as a crash would.
+var testCrash func(step string) error
+
+func crashPoint(step string) error {
+	if testCrash != nil {
+		return testCrash(step)
+	}
+	return nil
+}
+
+// KESVKeyHash is the hex blake2b-256 of a KES verification key, as the
+// journal and the ceremony log record it.
+func KESVKeyHash(vk keys.KESVKey) string {
+	h := blake2b.Sum256(vk[:])
+	return hex.EncodeToString(h[:])
+}
+
+// Issue chooses the counter by the Praos operator rule (or the forced one),
+// generates the KES key (unless given its vkey), signs the cert with the
+// cold key, checks it the way the node will, makes the journal entry
+// durable, and only then writes the cert and the cardano-cli counter file.
+// A refusal changes nothing.
+func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
+	if err := p.Repair(); err != nil {
+		return nil, err
+	}
+	entries, err := p.Journal()
+	if err != nil {
+		return nil, err
+	}
+	h, err := History(entries)
+	if err != nil {
+		return nil, err
+	}
+	chosen, ruleErr := opcert.NextCounter(req.OnChain, h)
+	n := chosen
+	if req.ForceCounter != nil {
+		n = *req.ForceCounter
+	} else if ruleErr != nil {
+		return nil, ruleErr
+	}
+
+	res := &IssueResult{Chosen: chosen, Forced: req.ForceCounter != nil, History: h}
+	var kesVK keys.KESVKey
+	if req.KESVKey != nil {
+		kesVK = *req.KESVKey
+	} else {
+		if res.KES, err = keys.GenerateKESKey(p.v.Rand); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				res.KES.Wipe()
+			}
+		}()
+		kesVK = res.KES.Public()
+	}
+	cold, err := p.ColdKey()
+	if err != nil {
+		return nil, err
+	}
+	cert := opcert.Issue(cold, kesVK, n, req.KESPeriod)
+	coldVK := cold.Public()
+	cold.Wipe()
+
+	// Self-check as the node will see it at the tip slot: signature, window,
+	// the KES key certified and a round trip at the node's evolution.
+	slot := req.TipSlot
+	if p.v.Network.KESPeriod(slot) != req.KESPeriod {
+		slot = p.v.Network.PeriodStartSlot(req.KESPeriod)
+	}
+	if _, err := opcert.Verify(opcert.Inputs{Cert: cert, Network: p.v.Network, Slot: slot, Cold: &coldVK, KES: res.KES}); err != nil {
+		return nil, fmt.Errorf("self-check of the new cert failed, nothing was written: %w", err)
+	}
+	certCBOR, err := cert.MarshalCBOR()
+	if err != nil {
+		return nil, err
+	}
+	e := JournalEntry{
+		Kind: KindIssued, Time: req.Now.UTC().Truncate(time.Second),
+		Counter: n, KESPeriod: req.KESPeriod, KESVKeyHash: KESVKeyHash(kesVK),
+		CertHash: cert.Hash(), Cert: hex.EncodeToString(certCBOR),
+		OnChain: FormatOnChain(req.OnChain), Forced: res.Forced,
+		KESOnProducer: req.KESVKey != nil, Producer: req.Producer, TipSlot: req.TipSlot,
+	}
+	if err := crashPoint("before-journal"); err != nil {
+		return nil, err
+	}
+	if err := p.appendJournal(e); err != nil {
+		return nil, err
+	}
+	if err := crashPoint("after-journal"); err != nil {
+		return nil, err
+	}
+	if err := p.Repair(); err != nil {
+		return nil, err
+	}
+	entries, err = p.Journal()
+	if err != nil {
+		return nil, err
+	}
+	res.Cert, res.Entry = cert, entries[len(entries)-1]
+	return res, nil
+}
+
+// CertFile is the path of an issued cert inside the vault.
+func (p *Pool) CertFile(e JournalEntry) string {
+	return filepath.Join(p.Dir, certsDir, fmt.Sprintf("%04d-%05d-%s.cert", e.Counter, e.KESPeriod, e.CertHash[:12]))
+}
+
+// Repair brings the cert files and the cardano-cli counter file in line
+// with the journal: a crash after the journal entry and before the files
+// leaves them behind, and this finishes the job.
+func (p *Pool) Repair() error {
+	entries, err := p.Journal()
+	if err != nil {
+		return err
+	}
+	for _, e := range Issued(entries) {
+		path := p.CertFile(e)
+		if _, err := os.Stat(path); err == nil {
+			continue
+		}
+		b, err := hex.DecodeString(e.Cert)
+		if err != nil {
+			return fmt.Errorf("%w: entry %d: cert hex", ErrJournal, e.Seq)
+		}
+		c, err := opcert.ParseCBOR(b)
+		if err != nil || c.Hash() != e.CertHash {
+			return fmt.Errorf("%w: entry %d: cert does not match its hash", ErrJournal, e.Seq)
+		}
+		if err := crashPoint("before-cert-file"); err != nil {
+			return err
+		}
+		if err := safefile.Create(path, c.MarshalEnvelope(), 0o644); err != nil {
+			return err
+		}
+	}
+	issued := Issued(entries)
+	if len(issued) == 0 {
+		return nil
+	}
+	want := keys.Counter{Next: issued[len(issued)-1].Counter + 1}
+	vk, err := p.ColdVKey()
+	if err != nil {
+		return err
+	}
+	want.Cold = vk
+	path := filepath.Join(p.Dir, counterFile)
+	if cur, err := os.ReadFile(path); err == nil {
+		if c, err := keys.ParseCounter(cur); err == nil && c == want {
+			return nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := crashPoint("before-counter-file"); err != nil {
+		return err
+	}
+	return safefile.Replace(path, want.MarshalEnvelope(), 0o644)
+}
+
+// Counter reads the pool's cardano-cli counter file.
+func (p *Pool) Counter() (keys.Counter, error) {
+	b, err := os.ReadFile(filepath.Join(p.Dir, counterFile))
+	if err != nil {
+		return keys.Counter{}, err
+	}
+	return keys.ParseCounter(b)
+}

@@ -1,0 +1,163 @@
+package ceremony
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/opcert"
+)
+
+// Journal entry kinds.
+const (
+	KindCreated = "created" // the pool entered the vault (new or imported)
+	KindIssued  = "issued"  // a cert was issued
+)
+
+// JournalEntry is one line of a pool's issuance journal. The journal is the
+// source of truth for counters: an entry is made durable before the cert
+// and counter files are written, so a crash at any instant leaves a journal
+// from which the next issue chooses correctly, and the files are repaired
+// from it. It holds no secret.
+type JournalEntry struct {
+	Seq          int       `json:"seq"`
+	Kind         string    `json:"kind"`
+	Time         time.Time `json:"time"`
+	Origin       string    `json:"origin,omitempty"`
+	ImportedNext *uint64   `json:"imported_next,omitempty"` // an imported counter file's next number
+
+	Counter       uint64 `json:"counter"`
+	KESPeriod     uint64 `json:"kes_period"`
+	KESVKeyHash   string `json:"kes_vkey_hash,omitempty"` // hex blake2b-256 of the KES vkey
+	CertHash      string `json:"cert_hash,omitempty"`     // hex SHA-256 of the cert's CBOR
+	Cert          string `json:"cert,omitempty"`          // the cert's CBOR in hex (public)
+	OnChain       string `json:"onchain,omitempty"`       // the on-chain counter it was based on: "none" or a number
+	Forced        bool   `json:"forced,omitempty"`        // --force-counter was used
+	KESOnProducer bool   `json:"kes_on_producer,omitempty"`
+	Producer      string `json:"producer,omitempty"`
+	TipSlot       uint64 `json:"tip_slot,omitempty"`
+}
+
+// OnChainValue parses the entry's on-chain counter.
+func (e JournalEntry) OnChainValue() (opcert.OnChain, error) { return ParseOnChain(e.OnChain) }
+
+// ParseOnChain reads "none" or a decimal counter.
+func ParseOnChain(s string) (opcert.OnChain, error) {
+	if s == "none" {
+		return opcert.None(), nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return opcert.OnChain{}, fmt.Errorf("on-chain counter %q: want a number or \"none\"", s)
+	}
+	return opcert.Recorded(n), nil
+}
+
+// FormatOnChain writes an on-chain counter the way ParseOnChain reads it.
+func FormatOnChain(o opcert.OnChain) string {
+	if !o.Known {
+		return "none"
+	}
+	return strconv.FormatUint(o.N, 10)
+}
+
+func (p *Pool) journalPath() string { return filepath.Join(p.Dir, journalFile) }
+
+// Journal reads the pool's journal. A torn last line (a crash during the
+// append, before it was acknowledged) is ignored.
+func (p *Pool) Journal() ([]JournalEntry, error) {
+	b, err := os.ReadFile(p.journalPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if i := bytes.LastIndexByte(b, '\n'); i+1 != len(b) {
+		b = b[:i+1]
+	}
+	var out []JournalEntry
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		var e JournalEntry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return nil, fmt.Errorf("%w: %s line %d: %v", ErrJournal, p.Meta.Name, len(out)+1, err)
+		}
+		if e.Seq != len(out) {
+			return nil, fmt.Errorf("%w: %s line %d has seq %d", ErrJournal, p.Meta.Name, len(out)+1, e.Seq)
+		}
+		out = append(out, e)
+	}
+	return out, sc.Err()
+}
+
+// appendJournal makes e durable as the next line. A torn tail left by a
+// crash is cut off first.
+func (p *Pool) appendJournal(e JournalEntry) error {
+	entries, err := p.Journal()
+	if err != nil {
+		return err
+	}
+	if b, err := os.ReadFile(p.journalPath()); err == nil {
+		if i := bytes.LastIndexByte(b, '\n'); i+1 != len(b) {
+			if err := os.Truncate(p.journalPath(), int64(i+1)); err != nil {
+				return err
+			}
+		}
+	}
+	e.Seq = len(entries)
+	line, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return safefile.Append(p.journalPath(), append(line, '\n'), 0o600)
+}
+
+// History derives what the counter rules need from the journal.
+func History(entries []JournalEntry) (opcert.History, error) {
+	var h opcert.History
+	for _, e := range entries {
+		switch e.Kind {
+		case KindCreated:
+			if e.ImportedNext != nil && *e.ImportedNext > 0 {
+				h.Issued = true
+				h.MaxIssued = *e.ImportedNext - 1
+				h.LastIssued = *e.ImportedNext - 1
+			}
+		case KindIssued:
+			if !h.Issued || e.Counter > h.MaxIssued {
+				h.MaxIssued = e.Counter
+			}
+			h.Issued = true
+			h.LastIssued = e.Counter
+			o, err := e.OnChainValue()
+			if err != nil {
+				return h, fmt.Errorf("%w: entry %d: %v", ErrJournal, e.Seq, err)
+			}
+			if h.Seen.Less(o) {
+				h.Seen = o
+			}
+		}
+	}
+	return h, nil
+}
+
+// Issued lists the certs issued, oldest first.
+func Issued(entries []JournalEntry) []JournalEntry {
+	var out []JournalEntry
+	for _, e := range entries {
+		if e.Kind == KindIssued {
+			out = append(out, e)
+		}
+	}
+	return out
+}

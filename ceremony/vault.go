@@ -1,0 +1,467 @@
+// Package ceremony is the cold side's state and procedures: the vault (the
+// folder on the USB stick holding pools, keys, counters and the issuance
+// journal) and the rotation that issues a cert from it.
+package ceremony
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/keys"
+	"github.com/kesrotate/kesrotate/opcert"
+)
+
+// Vault layout, relative to its root.
+const (
+	vaultFile   = "vault.json"
+	genesisFile = "genesis.json"
+	poolsDir    = "pools"
+	secretDir   = "secret"
+	outDir      = "out"
+
+	coldSkeyFile = "cold.skey"
+	coldVkeyFile = "cold.vkey"
+	counterFile  = "cold.counter"
+	vrfSkeyFile  = "vrf.skey"
+	vrfVkeyFile  = "vrf.vkey"
+	poolFile     = "pool.json"
+	journalFile  = "journal.jsonl"
+	certsDir     = "certs"
+
+	// VaultVersion is the layout version written by this code.
+	VaultVersion = 1
+)
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// CheckName accepts names made of lower-case letters, digits, '.', '_'
+// and '-', starting with a letter or digit: they become folder names.
+func CheckName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%w %q: use lower-case letters, digits, '.', '_' and '-' (at most 63)", ErrName, name)
+	}
+	return nil
+}
+
+// Meta is vault.json.
+type Meta struct {
+	Version int       `json:"version"`
+	ID      string    `json:"vault_id"`
+	Network string    `json:"network"` // a public network name, or "genesis" (see genesis.json)
+	Created time.Time `json:"created"`
+}
+
+// Vault is an open vault.
+type Vault struct {
+	Dir     string
+	Meta    Meta
+	Network opcert.Network
+	Rand    io.Reader
+}
+
+// InitOptions configure a new vault.
+type InitOptions struct {
+	Network string // mainnet, preprod or preview; empty if Genesis is set
+	Genesis []byte // a shelley genesis file's content
+	Now     time.Time
+	Rand    io.Reader
+}
+
+// Init creates a vault in dir (which may exist but must be empty of vault
+// files). On error nothing is left behind that a retry would trip on.
+func Init(dir string, o InitOptions) (v *Vault, err error) {
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if _, err := os.Stat(filepath.Join(dir, vaultFile)); err == nil {
+		return nil, fmt.Errorf("%w: %s", ErrVaultExists, dir)
+	}
+	var n opcert.Network
+	meta := Meta{Version: VaultVersion, Created: o.Now.UTC().Truncate(time.Second)}
+	switch {
+	case o.Genesis != nil && o.Network != "":
+		return nil, errors.New("give a network name or a genesis file, not both")
+	case o.Genesis != nil:
+		if n, err = opcert.ParseGenesis(o.Genesis); err != nil {
+			return nil, err
+		}
+		meta.Network = "genesis"
+	default:
+		if n, err = opcert.NetworkByName(o.Network); err != nil {
+			return nil, err
+		}
+		meta.Network = n.Name
+	}
+	id := make([]byte, 16)
+	if _, err := io.ReadFull(o.Rand, id); err != nil {
+		return nil, fmt.Errorf("reading randomness: %w", err)
+	}
+	meta.ID = hex.EncodeToString(id)
+
+	existed := true
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		existed = false
+	}
+	if err := safefile.MkdirSecret(dir); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			for _, p := range []string{poolsDir, secretDir, outDir, genesisFile, vaultFile} {
+				_ = os.RemoveAll(filepath.Join(dir, p))
+			}
+			if !existed {
+				_ = os.Remove(dir)
+			}
+		}
+	}()
+	for _, d := range []string{poolsDir, secretDir, outDir} {
+		if err := safefile.MkdirSecret(filepath.Join(dir, d)); err != nil {
+			return nil, err
+		}
+	}
+	if o.Genesis != nil {
+		if err := safefile.Create(filepath.Join(dir, genesisFile), o.Genesis, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	// vault.json last: its presence marks a complete vault.
+	b, _ := json.MarshalIndent(meta, "", "  ")
+	if err := safefile.Create(filepath.Join(dir, vaultFile), append(b, '\n'), 0o600); err != nil {
+		return nil, err
+	}
+	return &Vault{Dir: dir, Meta: meta, Network: n, Rand: o.Rand}, nil
+}
+
+// Open opens an existing vault.
+func Open(dir string) (*Vault, error) {
+	b, err := os.ReadFile(filepath.Join(dir, vaultFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s has no %s", ErrNoVault, dir, vaultFile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m Meta
+	if err := json.Unmarshal(b, &m); err != nil || m.Version == 0 {
+		return nil, fmt.Errorf("%w: %s is unreadable", ErrNoVault, vaultFile)
+	}
+	if m.Version > VaultVersion {
+		return nil, fmt.Errorf("vault version %d is newer than this binary understands (%d)", m.Version, VaultVersion)
+	}
+	v := &Vault{Dir: dir, Meta: m, Rand: rand.Reader}
+	if m.Network == "genesis" {
+		g, err := os.ReadFile(filepath.Join(dir, genesisFile))
+		if err != nil {
+			return nil, err
+		}
+		if v.Network, err = opcert.ParseGenesis(g); err != nil {
+			return nil, err
+		}
+	} else if v.Network, err = opcert.NetworkByName(m.Network); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// PoolMeta is pools/NAME/pool.json: the public facts of a pool.
+type PoolMeta struct {
+	Name     string    `json:"name"`
+	PoolID   string    `json:"pool_id"`
+	ColdVKey string    `json:"cold_vkey"`
+	VRFVKey  string    `json:"vrf_vkey,omitempty"`
+	Origin   string    `json:"origin"` // "new" or "import"
+	Created  time.Time `json:"created"`
+}
+
+// Pool is a pool in the vault.
+type Pool struct {
+	v    *Vault
+	Dir  string
+	Meta PoolMeta
+}
+
+func (v *Vault) poolDir(name string) string { return filepath.Join(v.Dir, poolsDir, name) }
+
+// NewPool creates a pool with fresh cold and VRF keys and a counter at 0.
+func (v *Vault) NewPool(name string, now time.Time) (*Pool, error) {
+	cold, err := keys.GenerateColdKey(v.Rand)
+	if err != nil {
+		return nil, err
+	}
+	defer cold.Wipe()
+	vrfKey, err := keys.GenerateVRFKey(v.Rand)
+	if err != nil {
+		return nil, err
+	}
+	defer vrfKey.Wipe()
+	return v.addPool(name, "new", cold, vrfKey, keys.Counter{Next: 0, Cold: cold.Public()}, now)
+}
+
+// ImportOptions are cardano-cli files of an existing pool.
+type ImportOptions struct {
+	ColdSkey []byte
+	Counter  []byte
+	VRFSkey  []byte // optional
+}
+
+// ImportPool adds a pool from cardano-cli files. The counter must belong
+// to the cold key; its "next" number is kept, and the journal records that
+// certs below it may exist.
+func (v *Vault) ImportPool(name string, o ImportOptions, now time.Time) (*Pool, error) {
+	cold, err := keys.ParseColdKey(o.ColdSkey)
+	if err != nil {
+		return nil, fmt.Errorf("cold signing key: %w", err)
+	}
+	defer cold.Wipe()
+	counter, err := keys.ParseCounter(o.Counter)
+	if err != nil {
+		return nil, fmt.Errorf("counter: %w", err)
+	}
+	if err := counter.CheckCold(cold.Public()); err != nil {
+		return nil, err
+	}
+	var vrfKey *keys.VRFKey
+	if o.VRFSkey != nil {
+		if vrfKey, err = keys.ParseVRFKey(o.VRFSkey); err != nil {
+			return nil, fmt.Errorf("VRF signing key: %w", err)
+		}
+		defer vrfKey.Wipe()
+	}
+	return v.addPool(name, "import", cold, vrfKey, counter, now)
+}
+
+func (v *Vault) addPool(name, origin string, cold *keys.ColdKey, vrfKey *keys.VRFKey, counter keys.Counter, now time.Time) (p *Pool, err error) {
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
+	id := cold.Public().PoolID()
+	pools, err := v.Pools()
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range pools {
+		if q.Meta.Name == name {
+			return nil, fmt.Errorf("%w: %s", ErrPoolExists, name)
+		}
+		if q.Meta.PoolID == id.Hex() {
+			return nil, fmt.Errorf("%w: pool %s is already in the vault as %q", ErrPoolExists, id, q.Meta.Name)
+		}
+	}
+	dir := v.poolDir(name)
+	if err := os.Mkdir(dir, safefile.SecretDirMode); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("%w: %s (a folder of that name is in the vault)", ErrPoolExists, name)
+		}
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = os.RemoveAll(dir)
+		}
+	}()
+	if err := safefile.MkdirSecret(filepath.Join(dir, certsDir)); err != nil {
+		return nil, err
+	}
+	vk := cold.Public()
+	meta := PoolMeta{Name: name, PoolID: id.Hex(), ColdVKey: hex.EncodeToString(vk[:]), Origin: origin, Created: now.UTC().Truncate(time.Second)}
+	files := []struct {
+		name   string
+		data   []byte
+		secret bool
+	}{
+		{coldSkeyFile, cold.MarshalEnvelope(), true},
+		{coldVkeyFile, vk.MarshalEnvelope(), false},
+		{counterFile, counter.MarshalEnvelope(), false},
+	}
+	if vrfKey != nil {
+		vvk := vrfKey.Public()
+		meta.VRFVKey = hex.EncodeToString(vvk[:])
+		files = append(files,
+			struct {
+				name   string
+				data   []byte
+				secret bool
+			}{vrfSkeyFile, vrfKey.MarshalEnvelope(), true},
+			struct {
+				name   string
+				data   []byte
+				secret bool
+			}{vrfVkeyFile, vvk.MarshalEnvelope(), false})
+	}
+	for _, f := range files {
+		mode := fs.FileMode(0o644)
+		if f.secret {
+			mode = safefile.SecretMode
+		}
+		err := safefile.Create(filepath.Join(dir, f.name), f.data, mode)
+		if f.secret {
+			wipeBytes(f.data)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	p = &Pool{v: v, Dir: dir, Meta: meta}
+	start := JournalEntry{Kind: KindCreated, Time: meta.Created, Origin: origin}
+	if origin == "import" {
+		n := counter.Next
+		start.ImportedNext = &n
+	}
+	if err := p.appendJournal(start); err != nil {
+		return nil, err
+	}
+	b, _ := json.MarshalIndent(meta, "", "  ")
+	if err := safefile.Create(filepath.Join(dir, poolFile), append(b, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Pool opens the pool called name.
+func (v *Vault) Pool(name string) (*Pool, error) {
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
+	dir := v.poolDir(name)
+	b, err := os.ReadFile(filepath.Join(dir, poolFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNoPool, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m PoolMeta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", name, poolFile, err)
+	}
+	return &Pool{v: v, Dir: dir, Meta: m}, nil
+}
+
+// Pools lists the vault's pools by name.
+func (v *Vault) Pools() ([]*Pool, error) {
+	entries, err := os.ReadDir(filepath.Join(v.Dir, poolsDir))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Pool
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(v.poolDir(e.Name()), poolFile)); err != nil {
+			continue // an unfinished pool folder from a crash: not a pool
+		}
+		p, err := v.Pool(e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Meta.Name < out[j].Meta.Name })
+	return out, nil
+}
+
+// OutDir is the default folder for bundles inside the vault.
+func (v *Vault) OutDir() string { return filepath.Join(v.Dir, outDir) }
+
+// SecretDir is the vault's folder for secrets other than pool keys.
+func (v *Vault) SecretDir() string { return filepath.Join(v.Dir, secretDir) }
+
+// ColdVKey returns the pool's cold verification key.
+func (p *Pool) ColdVKey() (keys.ColdVKey, error) {
+	return keys.ParseColdVKey(mustRead(filepath.Join(p.Dir, coldVkeyFile)))
+}
+
+// PoolID returns the pool id.
+func (p *Pool) PoolID() (keys.PoolID, error) {
+	vk, err := p.ColdVKey()
+	if err != nil {
+		return keys.PoolID{}, err
+	}
+	return vk.PoolID(), nil
+}
+
+// ColdKey loads the cold signing key and checks it against pool.json. The
+// caller must Wipe it.
+func (p *Pool) ColdKey() (*keys.ColdKey, error) {
+	b, err := os.ReadFile(filepath.Join(p.Dir, coldSkeyFile))
+	if err != nil {
+		return nil, err
+	}
+	defer wipeBytes(b)
+	k, err := keys.ParseColdKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", p.Meta.Name, coldSkeyFile, err)
+	}
+	if vk := k.Public(); hex.EncodeToString(vk[:]) != p.Meta.ColdVKey {
+		k.Wipe()
+		return nil, fmt.Errorf("%s/%s does not match the pool's cold vkey", p.Meta.Name, coldSkeyFile)
+	}
+	return k, nil
+}
+
+// VRFKey loads the VRF signing key. The caller must Wipe it.
+func (p *Pool) VRFKey() (*keys.VRFKey, error) {
+	b, err := os.ReadFile(filepath.Join(p.Dir, vrfSkeyFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNoVRF, p.Meta.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer wipeBytes(b)
+	return keys.ParseVRFKey(b)
+}
+
+// ExportPublic writes cold.vkey and vrf.vkey (cardano-cli format) into dir.
+// Existing files are not overwritten.
+func (p *Pool) ExportPublic(dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var written []string
+	names := []string{coldVkeyFile}
+	if p.Meta.VRFVKey != "" {
+		names = append(names, vrfVkeyFile)
+	}
+	for _, n := range names {
+		src := mustRead(filepath.Join(p.Dir, n))
+		dst := filepath.Join(dir, n)
+		if existing, err := os.ReadFile(dst); err == nil && bytes.Equal(existing, src) {
+			written = append(written, dst)
+			continue
+		}
+		if err := safefile.Create(dst, src, 0o644); err != nil {
+			return written, err
+		}
+		written = append(written, dst)
+	}
+	return written, nil
+}
+
+func mustRead(path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func wipeBytes(b []byte) {
+	for i := range b {
+		b[i] = 0
+	}
+}

@@ -1,0 +1,170 @@
+// Package cli holds what both binaries' command lines share: the
+// environment a command runs in, the one-line error plus hint convention,
+// exit codes, --now and --json. The commands themselves live in
+// internal/cli/cold (kesrotate) and internal/cli/agent (kesrotate-agent) so
+// that the cold binary links nothing of the online side.
+package cli
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes shared by both binaries. plan adds its own (see its help).
+const (
+	ExitOK    = 0
+	ExitError = 1
+	ExitUsage = 2
+)
+
+// Env is what a command may touch of the outside world. Tests build one
+// with buffers, a fixed clock and a fixed random source.
+type Env struct {
+	Prog   string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Rand   io.Reader
+	Getenv func(string) string
+
+	// Set by the global flags before a command runs.
+	NowFlag string
+	JSON    bool
+}
+
+// NewEnv returns the environment of a real process.
+func NewEnv(prog string, stdin io.Reader, stdout, stderr io.Writer) *Env {
+	return &Env{Prog: prog, Stdin: stdin, Stdout: stdout, Stderr: stderr, Rand: rand.Reader, Getenv: os.Getenv}
+}
+
+// Now is the clock: --now when given, else the system clock, in UTC.
+func (e *Env) Now() (time.Time, error) {
+	if e.NowFlag == "" {
+		return time.Now().UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, e.NowFlag)
+	if err != nil {
+		return time.Time{}, Usage(fmt.Errorf("--now %q is not an RFC 3339 time", e.NowFlag), "write it like 2026-11-21T09:30:00Z")
+	}
+	return t.UTC(), nil
+}
+
+// Warn prints a warning line on stderr.
+func (e *Env) Warn(format string, args ...any) {
+	fmt.Fprintf(e.Stderr, "%s: warning: %s\n", e.Prog, fmt.Sprintf(format, args...))
+}
+
+// Info prints progress chatter on stderr (results go to stdout).
+func (e *Env) Info(format string, args ...any) {
+	fmt.Fprintf(e.Stderr, format+"\n", args...)
+}
+
+// PrintJSON writes v as indented JSON on stdout.
+func (e *Env) PrintJSON(v any) error {
+	enc := json.NewEncoder(e.Stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// Error is an error with what to do about it and the exit code to use.
+type Error struct {
+	Err   error
+	Hints []string
+	Code  int
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Hint wraps err with hints; exit code 1.
+func Hint(err error, hints ...string) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Err: err, Hints: hints, Code: ExitError}
+}
+
+// Usage wraps err as a usage error; exit code 2.
+func Usage(err error, hints ...string) error {
+	return &Error{Err: err, Hints: hints, Code: ExitUsage}
+}
+
+// Exit is an error that carries only an exit code: the command has printed
+// what it had to say (plan's warn/critical codes use it).
+type Exit struct{ Code int }
+
+func (e *Exit) Error() string { return fmt.Sprintf("exit %d", e.Code) }
+
+// Run executes root with args and turns the result into an exit code,
+// printing one "prog: error: …" line and its "prog: hint: …" lines.
+func Run(env *Env, root *cobra.Command, args []string) int {
+	root.SetArgs(args)
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.SilenceErrors = true
+	root.SilenceUsage = true
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return Usage(err, fmt.Sprintf("run '%s --help' for the flags", c.CommandPath()))
+	})
+	err := root.Execute()
+	if err == nil {
+		return ExitOK
+	}
+	var ex *Exit
+	if errors.As(err, &ex) {
+		return ex.Code
+	}
+	code := ExitError
+	var hints []string
+	var ce *Error
+	if errors.As(err, &ce) {
+		code = ce.Code
+		hints = ce.Hints
+	} else if isCobraUsage(err) {
+		code = ExitUsage
+		hints = []string{fmt.Sprintf("run '%s --help' for the commands", root.Name())}
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	fmt.Fprintf(env.Stderr, "%s: error: %s\n", env.Prog, msg)
+	for _, h := range hints {
+		fmt.Fprintf(env.Stderr, "%s: hint: %s\n", env.Prog, h)
+	}
+	return code
+}
+
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires exactly", "unknown flag", "unknown shorthand", "invalid argument", "required flag", "if any flags in the group", "none of the others can be"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Args wraps a cobra positional-argument validator so its failures are
+// usage errors with a hint.
+func Args(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if err := v(c, args); err != nil {
+			return Usage(err, fmt.Sprintf("usage: %s", c.UseLine()))
+		}
+		return nil
+	}
+}
+
+// AddGlobalFlags registers --now and --json on root.
+func AddGlobalFlags(root *cobra.Command, env *Env) {
+	root.PersistentFlags().StringVar(&env.NowFlag, "now", "", "use this RFC 3339 time instead of the clock (tests, rehearsals)")
+	root.PersistentFlags().BoolVar(&env.JSON, "json", false, "print machine-readable JSON on stdout")
+}

@@ -1,0 +1,63 @@
+package cold
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kesrotate/kesrotate/ceremony"
+	"github.com/kesrotate/kesrotate/internal/cli"
+)
+
+type initOptions struct {
+	network string
+	genesis string
+}
+
+func newInitCmd(g *globals) *cobra.Command {
+	o := &initOptions{}
+	c := &cobra.Command{
+		Use:   "init --network mainnet|preprod|preview | --genesis FILE",
+		Short: "Create a vault: the state folder on the USB stick",
+		Args:  cli.Args(cobra.NoArgs),
+		RunE:  func(c *cobra.Command, _ []string) error { return runInit(g, o) },
+	}
+	c.Flags().StringVar(&o.network, "network", "", "mainnet, preprod or preview")
+	c.Flags().StringVar(&o.genesis, "genesis", "", "shelley genesis file of a custom network")
+	c.MarkFlagsMutuallyExclusive("network", "genesis")
+	return c
+}
+
+func runInit(g *globals, o *initOptions) error {
+	dir, err := g.vaultDir()
+	if err != nil {
+		return err
+	}
+	now, err := g.env.Now()
+	if err != nil {
+		return err
+	}
+	if o.network == "" && o.genesis == "" {
+		return cli.Usage(errors.New("init needs a network"), "pass --network mainnet|preprod|preview or --genesis FILE")
+	}
+	opts := ceremony.InitOptions{Network: o.network, Now: now, Rand: g.env.Rand}
+	if o.genesis != "" {
+		if opts.Genesis, err = os.ReadFile(o.genesis); err != nil {
+			return cli.Hint(err, "--genesis takes the network's shelley-genesis.json")
+		}
+	}
+	v, err := ceremony.Init(dir, opts)
+	switch {
+	case errors.Is(err, ceremony.ErrVaultExists):
+		return cli.Hint(err, "a vault is never re-initialised; use another folder")
+	case err != nil:
+		return cli.Hint(err, "nothing was created")
+	}
+	if g.env.JSON {
+		return g.env.PrintJSON(map[string]any{"vault": dir, "vault_id": v.Meta.ID, "network": v.Network.Name, "magic": v.Network.Magic})
+	}
+	fmt.Fprintf(g.env.Stdout, "vault %s created for %s (magic %d)\n", dir, v.Network.Name, v.Network.Magic)
+	return nil
+}

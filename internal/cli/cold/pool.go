@@ -1,0 +1,321 @@
+package cold
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kesrotate/kesrotate/ceremony"
+	"github.com/kesrotate/kesrotate/internal/cli"
+	"github.com/kesrotate/kesrotate/keys"
+)
+
+func newPoolCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "pool",
+		Short: "Create, import, list and show the pools in the vault",
+		Args:  cli.Args(cobra.NoArgs),
+	}
+	c.AddCommand(newPoolNewCmd(g), newPoolImportCmd(g), newPoolShowCmd(g), newPoolListCmd(g), newPoolExportCmd(g))
+	return c
+}
+
+func newPoolNewCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "new NAME",
+		Short: "Create a pool with fresh cold keys, counter and VRF keys",
+		Args:  cli.Args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, args []string) error {
+			v, err := g.openVault()
+			if err != nil {
+				return err
+			}
+			now, err := g.env.Now()
+			if err != nil {
+				return err
+			}
+			p, err := v.NewPool(args[0], now)
+			if err != nil {
+				return poolAddError(err)
+			}
+			return printPoolSummary(g, p, "created")
+		},
+	}
+}
+
+type importOptions struct{ coldSkey, counter, vrfSkey string }
+
+func newPoolImportCmd(g *globals) *cobra.Command {
+	o := &importOptions{}
+	c := &cobra.Command{
+		Use:   "import NAME --cold-skey FILE --counter FILE [--vrf-skey FILE]",
+		Short: "Import a pool from cardano-cli files",
+		Args:  cli.Args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, args []string) error {
+			v, err := g.openVault()
+			if err != nil {
+				return err
+			}
+			now, err := g.env.Now()
+			if err != nil {
+				return err
+			}
+			var io ceremony.ImportOptions
+			if io.ColdSkey, err = readInput(o.coldSkey, "--cold-skey"); err != nil {
+				return err
+			}
+			if io.Counter, err = readInput(o.counter, "--counter"); err != nil {
+				return err
+			}
+			if o.vrfSkey != "" {
+				if io.VRFSkey, err = readInput(o.vrfSkey, "--vrf-skey"); err != nil {
+					return err
+				}
+			}
+			p, err := v.ImportPool(args[0], io, now)
+			if err != nil {
+				return poolAddError(err)
+			}
+			return printPoolSummary(g, p, "imported")
+		},
+	}
+	c.Flags().StringVar(&o.coldSkey, "cold-skey", "", "cardano-cli cold signing key (StakePoolSigningKey_ed25519)")
+	c.Flags().StringVar(&o.counter, "counter", "", "cardano-cli op-cert issue counter of that cold key")
+	c.Flags().StringVar(&o.vrfSkey, "vrf-skey", "", "cardano-cli VRF signing key (optional)")
+	_ = c.MarkFlagRequired("cold-skey")
+	_ = c.MarkFlagRequired("counter")
+	return c
+}
+
+func readInput(path, flag string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, cli.Hint(fmt.Errorf("%s: %w", flag, err), fmt.Sprintf("check the path given to %s", flag))
+	}
+	return b, nil
+}
+
+func poolAddError(err error) error {
+	switch {
+	case errors.Is(err, ceremony.ErrName):
+		return cli.Usage(err, "pick a name such as 'mypool' or 'pool-1'")
+	case errors.Is(err, ceremony.ErrPoolExists):
+		return cli.Hint(err, "'kesrotate pool list' shows what the vault holds; pools are never overwritten")
+	case errors.Is(err, keys.ErrCounterMismatch):
+		return cli.Hint(err, "give the counter file that was made with this cold key ('node.counter' beside it)")
+	case errors.Is(err, keys.ErrType), errors.Is(err, keys.ErrSize), errors.Is(err, keys.ErrEnvelope), errors.Is(err, keys.ErrEncoding), errors.Is(err, keys.ErrInconsistent):
+		return cli.Hint(err, "give the cardano-cli files: cold.skey (StakePoolSigningKey_ed25519), cold.counter, vrf.skey")
+	}
+	return cli.Hint(err, "nothing was added to the vault")
+}
+
+func printPoolSummary(g *globals, p *ceremony.Pool, verb string) error {
+	id, err := p.PoolID()
+	if err != nil {
+		return err
+	}
+	if g.env.JSON {
+		return g.env.PrintJSON(map[string]any{"name": p.Meta.Name, "pool_id": id.Hex(), "pool_id_bech32": id.Bech32(), "origin": p.Meta.Origin})
+	}
+	fmt.Fprintf(g.env.Stdout, "pool %s %s\n  pool id  %s\n           %s\n", p.Meta.Name, verb, id.Bech32(), id.Hex())
+	return nil
+}
+
+// PoolView is what 'pool show --json' prints.
+type PoolView struct {
+	Name         string      `json:"name"`
+	PoolID       string      `json:"pool_id"`
+	PoolIDBech32 string      `json:"pool_id_bech32"`
+	ColdVKey     string      `json:"cold_vkey"`
+	VRFVKey      string      `json:"vrf_vkey,omitempty"`
+	VRFKeyHash   string      `json:"vrf_key_hash,omitempty"`
+	Origin       string      `json:"origin"`
+	Counter      CounterView `json:"counter"`
+	Certs        []CertView  `json:"certs"`
+}
+
+// CounterView is the counter state of a pool.
+type CounterView struct {
+	Next        uint64  `json:"next"`                   // the cardano-cli counter file's next number
+	LastIssued  *uint64 `json:"last_issued,omitempty"`  // the last cert number issued (journal)
+	OnChainSeen string  `json:"onchain_seen,omitempty"` // the highest on-chain counter observed
+}
+
+// CertView is one issued cert.
+type CertView struct {
+	Counter   uint64    `json:"counter"`
+	KESPeriod uint64    `json:"kes_period"`
+	CertHash  string    `json:"cert_hash"`
+	Time      time.Time `json:"time"`
+	OnChain   string    `json:"onchain"`
+	Forced    bool      `json:"forced,omitempty"`
+	Producer  string    `json:"producer,omitempty"`
+	Expiry    time.Time `json:"expiry"`
+}
+
+func poolView(v *ceremony.Vault, p *ceremony.Pool) (*PoolView, error) {
+	id, err := p.PoolID()
+	if err != nil {
+		return nil, err
+	}
+	entries, err := p.Journal()
+	if err != nil {
+		return nil, err
+	}
+	h, err := ceremony.History(entries)
+	if err != nil {
+		return nil, err
+	}
+	counter, err := p.Counter()
+	if err != nil {
+		return nil, err
+	}
+	pv := &PoolView{Name: p.Meta.Name, PoolID: id.Hex(), PoolIDBech32: id.Bech32(), ColdVKey: p.Meta.ColdVKey,
+		VRFVKey: p.Meta.VRFVKey, Origin: p.Meta.Origin, Counter: CounterView{Next: counter.Next}, Certs: []CertView{}}
+	if p.Meta.VRFVKey != "" {
+		var vk keys.VRFVKey
+		b, _ := hex.DecodeString(p.Meta.VRFVKey)
+		copy(vk[:], b)
+		hash := vk.Hash()
+		pv.VRFKeyHash = hex.EncodeToString(hash[:])
+	}
+	if h.Issued {
+		last := h.LastIssued
+		pv.Counter.LastIssued = &last
+	}
+	if h.Seen.Known {
+		pv.Counter.OnChainSeen = ceremony.FormatOnChain(h.Seen)
+	}
+	for _, e := range ceremony.Issued(entries) {
+		pv.Certs = append(pv.Certs, CertView{Counter: e.Counter, KESPeriod: e.KESPeriod, CertHash: e.CertHash, Time: e.Time,
+			OnChain: e.OnChain, Forced: e.Forced, Producer: e.Producer,
+			Expiry: v.Network.PeriodStart(e.KESPeriod + v.Network.MaxKESEvolutions)})
+	}
+	return pv, nil
+}
+
+func newPoolShowCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show a pool: ids, counter state, VRF key hash, certs issued",
+		Args:  cli.Args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, args []string) error {
+			v, err := g.openVault()
+			if err != nil {
+				return err
+			}
+			p, err := g.openPool(v, args[0])
+			if err != nil {
+				return err
+			}
+			pv, err := poolView(v, p)
+			if err != nil {
+				return err
+			}
+			if g.env.JSON {
+				return g.env.PrintJSON(pv)
+			}
+			w := g.env.Stdout
+			fmt.Fprintf(w, "pool %s (%s)\n", pv.Name, pv.Origin)
+			fmt.Fprintf(w, "  pool id       %s\n                %s\n", pv.PoolIDBech32, pv.PoolID)
+			if pv.VRFKeyHash != "" {
+				fmt.Fprintf(w, "  VRF key hash  %s\n", pv.VRFKeyHash)
+			} else {
+				fmt.Fprintf(w, "  VRF key       not in the vault\n")
+			}
+			fmt.Fprintf(w, "  counter file  next %d\n", pv.Counter.Next)
+			if pv.Counter.LastIssued != nil {
+				fmt.Fprintf(w, "  last issued   %d\n", *pv.Counter.LastIssued)
+			}
+			if pv.Counter.OnChainSeen != "" {
+				fmt.Fprintf(w, "  chain seen    %s\n", pv.Counter.OnChainSeen)
+			}
+			fmt.Fprintf(w, "  certs issued  %d\n", len(pv.Certs))
+			for _, c := range pv.Certs {
+				forced := ""
+				if c.Forced {
+					forced = "  FORCED"
+				}
+				fmt.Fprintf(w, "    #%d  KES period %d  expires %s  on-chain was %s  %s%s\n", c.Counter, c.KESPeriod,
+					c.Expiry.Format(time.RFC3339), c.OnChain, c.CertHash[:16], forced)
+			}
+			return nil
+		},
+	}
+}
+
+func newPoolListCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the pools in the vault",
+		Args:  cli.Args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, args []string) error {
+			v, err := g.openVault()
+			if err != nil {
+				return err
+			}
+			pools, err := v.Pools()
+			if err != nil {
+				return err
+			}
+			views := []*PoolView{}
+			for _, p := range pools {
+				pv, err := poolView(v, p)
+				if err != nil {
+					return fmt.Errorf("pool %s: %w", p.Meta.Name, err)
+				}
+				views = append(views, pv)
+			}
+			if g.env.JSON {
+				return g.env.PrintJSON(views)
+			}
+			if len(views) == 0 {
+				g.env.Info("no pools yet: 'kesrotate pool new NAME' or 'kesrotate pool import NAME …'")
+			}
+			for _, pv := range views {
+				fmt.Fprintf(g.env.Stdout, "%-16s %s  next counter %d  certs %d\n", pv.Name, pv.PoolIDBech32, pv.Counter.Next, len(pv.Certs))
+			}
+			return nil
+		},
+	}
+}
+
+func newPoolExportCmd(g *globals) *cobra.Command {
+	var out string
+	c := &cobra.Command{
+		Use:   "export-public NAME --out DIR",
+		Short: "Write cold.vkey and vrf.vkey (cardano-cli format) for the producer",
+		Args:  cli.Args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, args []string) error {
+			v, err := g.openVault()
+			if err != nil {
+				return err
+			}
+			p, err := g.openPool(v, args[0])
+			if err != nil {
+				return err
+			}
+			files, err := p.ExportPublic(out)
+			if errors.Is(err, os.ErrExist) {
+				return cli.Hint(err, "a different file of that name is already there; export into an empty folder")
+			}
+			if err != nil {
+				return err
+			}
+			if g.env.JSON {
+				return g.env.PrintJSON(map[string]any{"files": files})
+			}
+			for _, f := range files {
+				fmt.Fprintln(g.env.Stdout, f)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&out, "out", "", "folder to write the public files into")
+	_ = c.MarkFlagRequired("out")
+	return c
+}

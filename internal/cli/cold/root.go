@@ -1,0 +1,89 @@
+// Package cold wires the kesrotate command line (the offline binary). It
+// parses flags, asks and prints; the work is done by keys, opcert,
+// transfer and ceremony. Nothing here or below may reach a network.
+package cold
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kesrotate/kesrotate/ceremony"
+	"github.com/kesrotate/kesrotate/internal/cli"
+)
+
+// Version is set at build time with -ldflags -X.
+var Version = "dev"
+
+// globals are the flags every kesrotate command sees.
+type globals struct {
+	env   *cli.Env
+	vault string
+}
+
+// Main runs kesrotate with args and returns the exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	env := cli.NewEnv("kesrotate", stdin, stdout, stderr)
+	return cli.Run(env, NewRoot(env), args)
+}
+
+// NewRoot builds the command tree.
+func NewRoot(env *cli.Env) *cobra.Command {
+	g := &globals{env: env}
+	root := &cobra.Command{
+		Use:   "kesrotate",
+		Short: "Air-gapped Cardano pool key management and KES rotation",
+		Long: `kesrotate runs on the cold machine. It holds the pool cold keys, tracks
+op-cert counters and KES periods, issues operational certificates and packs
+the hot bundle for the producer.
+
+Exit codes: 0 ok, 1 error, 2 usage (plan adds 1 warn, 2 critical, 3 unknown).`,
+		Version:           Version,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	cli.AddGlobalFlags(root, env)
+	root.PersistentFlags().StringVar(&g.vault, "vault", "", "vault folder (default $KESROTATE_VAULT)")
+	root.AddCommand(
+		newInitCmd(g),
+		newPoolCmd(g),
+		newRotateCmd(g),
+		newVerifyCmd(g),
+	)
+	return root
+}
+
+func (g *globals) vaultDir() (string, error) {
+	if g.vault != "" {
+		return g.vault, nil
+	}
+	if d := g.env.Getenv("KESROTATE_VAULT"); d != "" {
+		return d, nil
+	}
+	return "", cli.Usage(errors.New("no vault given"), "pass --vault DIR or set KESROTATE_VAULT")
+}
+
+func (g *globals) openVault() (*ceremony.Vault, error) {
+	dir, err := g.vaultDir()
+	if err != nil {
+		return nil, err
+	}
+	v, err := ceremony.Open(dir)
+	if errors.Is(err, ceremony.ErrNoVault) {
+		return nil, cli.Hint(err, fmt.Sprintf("create one with 'kesrotate --vault %s init --network mainnet'", dir))
+	}
+	if err != nil {
+		return nil, err
+	}
+	v.Rand = g.env.Rand
+	return v, nil
+}
+
+func (g *globals) openPool(v *ceremony.Vault, name string) (*ceremony.Pool, error) {
+	p, err := v.Pool(name)
+	if errors.Is(err, ceremony.ErrNoPool) {
+		return nil, cli.Hint(err, "'kesrotate pool list' shows the pools in this vault")
+	}
+	return p, err
+}
