@@ -133,11 +133,11 @@ func TestIssueRulesAndRefusals(t *testing.T) {
 		want    uint64
 		err     error
 	}{
-		{opcert.None(), 0, nil},                  // never minted, never issued
-		{opcert.None(), 0, nil},                  // issued 0, never minted: 0 again
-		{opcert.Recorded(0), 1, nil},             // 0 minted
-		{opcert.Recorded(0), 1, nil},             // 1 never minted: 1 again, not 2
-		{opcert.Recorded(1), 2, nil},             // 1 minted
+		{opcert.None(), 0, nil},      // never minted, never issued
+		{opcert.None(), 0, nil},      // issued 0, never minted: 0 again
+		{opcert.Recorded(0), 1, nil}, // 0 minted
+		{opcert.Recorded(0), 1, nil}, // 1 never minted: 1 again, not 2
+		{opcert.Recorded(1), 2, nil}, // 1 minted
 		{opcert.Recorded(5), 0, opcert.ErrOnChainAhead},
 		{opcert.Recorded(0), 0, opcert.ErrOnChainBackwards},
 		{opcert.None(), 0, opcert.ErrOnChainBackwards},
