@@ -108,7 +108,7 @@ func FuzzOpenCheckpoint(f *testing.F) {
 }
 
 func BenchmarkVerify10000(b *testing.B) {
-	entries, key, _ := memLog(b, 5000)
+	entries, key, _ := memLog(b, 4999)
 	if len(entries) != 10000 {
 		b.Fatalf("got %d entries, want 10000", len(entries))
 	}
