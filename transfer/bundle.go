@@ -1,0 +1,190 @@
+package transfer
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/kesrotate/kesrotate/keys"
+	"github.com/kesrotate/kesrotate/opcert"
+)
+
+// Bundle is what the cold machine sends the producer: the new cert and the
+// keys the node needs with it. It travels only inside age encryption. It
+// prints as [REDACTED].
+type Bundle struct {
+	Magic      uint32
+	PoolID     keys.PoolID
+	Cold       keys.ColdVKey
+	Cert       *opcert.Certificate
+	KES        *keys.KESKey // nil in KES-on-producer mode
+	VRF        *keys.VRFKey // only with --with-vrf (first install)
+	Producer   string       // the pinned producer's fingerprint
+	Checkpoint []byte       // the ceremony log's signed checkpoint (a note), if any
+	Created    time.Time
+}
+
+func (Bundle) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(keys.Redacted)) }
+func (Bundle) String() string            { return keys.Redacted }
+func (Bundle) GoString() string          { return keys.Redacted }
+
+type wireBundle struct {
+	_          struct{} `cbor:",toarray"`
+	Magic      string
+	Version    uint64
+	Network    uint32
+	PoolID     []byte
+	ColdVKey   []byte
+	Cert       []byte // CBOR of the cert
+	Counter    uint64
+	KESPeriod  uint64
+	KESSkey    []byte // raw 608 bytes or empty
+	VRFSkey    []byte // raw 64 bytes or empty
+	Producer   string
+	Checkpoint []byte
+	Created    int64
+}
+
+// Encrypt writes the bundle, age-encrypted to recipient, to w. The
+// plaintext exists only in memory and is wiped after use.
+func (b *Bundle) Encrypt(w io.Writer, recipient age.Recipient) error {
+	certCBOR, err := b.Cert.MarshalCBOR()
+	if err != nil {
+		return err
+	}
+	wb := wireBundle{
+		Magic: MagicBundle, Version: Version, Network: b.Magic, PoolID: b.PoolID[:], ColdVKey: b.Cold[:],
+		Cert: certCBOR, Counter: b.Cert.Counter, KESPeriod: b.Cert.KESPeriod, KESSkey: []byte{}, VRFSkey: []byte{},
+		Producer: b.Producer, Checkpoint: b.Checkpoint, Created: b.Created.Unix(),
+	}
+	if wb.Checkpoint == nil {
+		wb.Checkpoint = []byte{}
+	}
+	if b.KES != nil {
+		wb.KESSkey = b.KES.Raw()
+		defer wipe(wb.KESSkey)
+	}
+	if b.VRF != nil {
+		vrfRaw := b.VRF.Raw()
+		wb.VRFSkey = vrfRaw
+		defer wipe(vrfRaw)
+	}
+	plain := encode(wb)
+	defer wipe(plain)
+	aw, err := age.Encrypt(w, recipient)
+	if err != nil {
+		return err
+	}
+	if _, err := aw.Write(plain); err != nil {
+		return err
+	}
+	return aw.Close()
+}
+
+// DecryptBundle decrypts and parses a bundle. It checks the structure and
+// that every part agrees with every other (pool id, cold key, counter and
+// period, the KES key being the certified one and never evolved); the
+// caller checks it against what it has pinned.
+func DecryptBundle(r io.Reader, identities ...age.Identity) (*Bundle, error) {
+	pr, err := age.Decrypt(io.LimitReader(r, MaxFileSize), identities...)
+	if err != nil {
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			return nil, fmt.Errorf("%w: it was encrypted to another producer", ErrWrongProducer)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	plain, err := io.ReadAll(io.LimitReader(pr, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	defer wipe(plain)
+	return parseBundle(plain)
+}
+
+func parseBundle(plain []byte) (*Bundle, error) {
+	var w wireBundle
+	if err := decode("bundle", plain, &w); err != nil {
+		return nil, err
+	}
+	defer wipe(w.KESSkey)
+	defer wipe(w.VRFSkey)
+	if err := checkHead("bundle", w.Magic, w.Version, MagicBundle); err != nil {
+		return nil, err
+	}
+	if err := fixed("bundle pool id", w.PoolID, keys.PoolIDSize); err != nil {
+		return nil, err
+	}
+	if err := fixed("bundle cold vkey", w.ColdVKey, keys.ColdVKeySize); err != nil {
+		return nil, err
+	}
+	b := &Bundle{Magic: w.Network, Producer: w.Producer, Created: time.Unix(w.Created, 0).UTC()}
+	if len(w.Checkpoint) > 0 {
+		b.Checkpoint = bytes.Clone(w.Checkpoint)
+	}
+	copy(b.PoolID[:], w.PoolID)
+	copy(b.Cold[:], w.ColdVKey)
+	cert, err := opcert.ParseCBOR(w.Cert)
+	if err != nil {
+		return nil, fmt.Errorf("bundle cert: %w", err)
+	}
+	b.Cert = cert
+	switch {
+	case cert.Cold != b.Cold:
+		return nil, fmt.Errorf("%w: the bundle's cert is for another cold key", ErrFormat)
+	case b.Cold.PoolID() != b.PoolID:
+		return nil, fmt.Errorf("%w: the bundle's pool id is not its cold key's", ErrFormat)
+	case cert.Counter != w.Counter || cert.KESPeriod != w.KESPeriod:
+		return nil, fmt.Errorf("%w: the bundle's counter or period disagree with its cert", ErrFormat)
+	}
+	if len(w.KESSkey) > 0 {
+		if b.KES, err = keys.NewKESKeyFromRaw(w.KESSkey); err != nil {
+			return nil, fmt.Errorf("bundle KES key: %w", err)
+		}
+		if b.KES.Public() != cert.KESVKey {
+			return nil, fmt.Errorf("%w: the bundle's KES key is not the one its cert certifies", ErrFormat)
+		}
+	}
+	if len(w.VRFSkey) > 0 {
+		if err := fixed("bundle VRF key", w.VRFSkey, keys.VRFSigningKeySize); err != nil {
+			return nil, err
+		}
+		if b.VRF, err = keys.NewVRFKey(w.VRFSkey[:keys.VRFSeedSize]); err != nil {
+			return nil, err
+		}
+		if vk := b.VRF.Public(); !bytes.Equal(vk[:], w.VRFSkey[keys.VRFSeedSize:]) {
+			return nil, fmt.Errorf("bundle VRF key: %w", keys.ErrInconsistent)
+		}
+	}
+	return b, nil
+}
+
+// Wipe clears the secret keys the bundle holds.
+func (b *Bundle) Wipe() {
+	if b.KES != nil {
+		b.KES.Wipe()
+	}
+	if b.VRF != nil {
+		b.VRF.Wipe()
+	}
+}
+
+// FileHash is the hex SHA-256 of a file's bytes: how the log and the
+// operator's screen name a bundle.
+func FileHash(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+//go:noinline
+func wipe(b []byte) {
+	for i := range b {
+		b[i] = 0
+	}
+}

@@ -1,0 +1,27 @@
+package transfer
+
+import "errors"
+
+// Errors that callers branch on; test with errors.Is.
+var (
+	// ErrFormat: the bytes are not the structure expected (wrong magic,
+	// version, shape or size).
+	ErrFormat = errors.New("malformed transfer file")
+	// ErrSignature: a snapshot or enrollment signature does not verify.
+	ErrSignature = errors.New("signature does not verify")
+	// ErrWrongProducer: a snapshot signed by another producer than the one
+	// named, or a bundle that is not for this producer.
+	ErrWrongProducer = errors.New("wrong producer")
+	// ErrWrongPool: a snapshot or bundle for another pool.
+	ErrWrongPool = errors.New("wrong pool")
+	// ErrWrongNetwork: a snapshot or bundle for another network.
+	ErrWrongNetwork = errors.New("wrong network")
+	// ErrStale: a snapshot older than the accepted age.
+	ErrStale = errors.New("snapshot is too old")
+	// ErrClockSkew: this machine's clock and the snapshot disagree.
+	ErrClockSkew = errors.New("clock disagrees with the snapshot")
+	// ErrDecrypt: a bundle that this identity cannot decrypt.
+	ErrDecrypt = errors.New("cannot decrypt the bundle")
+	// ErrRecipient: an age recipient string that is not usable.
+	ErrRecipient = errors.New("bad age recipient")
+)

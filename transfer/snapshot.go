@@ -1,0 +1,163 @@
+package transfer
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"time"
+
+	"github.com/kesrotate/kesrotate/keys"
+	"github.com/kesrotate/kesrotate/opcert"
+)
+
+// Installed summarises the cert a producer has installed.
+type Installed struct {
+	Counter   uint64
+	KESPeriod uint64
+	CertHash  string // hex SHA-256 of the cert's CBOR
+}
+
+// Snapshot is the chain as the producer sees it, signed by the producer:
+// everything the cold side needs to choose a counter and a KES period
+// without trusting its own clock or a hand-typed number.
+type Snapshot struct {
+	Magic             uint32
+	SlotsPerKESPeriod uint64
+	MaxKESEvolutions  uint64
+	TipSlot           uint64
+	TipTime           time.Time
+	PoolID            keys.PoolID
+	OnChain           opcert.OnChain
+	Installed         *Installed    // nil if no cert is installed
+	KESVKey           *keys.KESVKey // KES-on-producer mode: the key to certify
+	Created           time.Time     // the producer's clock when it signed
+}
+
+type wireSnapshotBody struct {
+	_                 struct{} `cbor:",toarray"`
+	Magic             string
+	Version           uint64
+	Network           uint32
+	SlotsPerKESPeriod uint64
+	MaxKESEvolutions  uint64
+	TipSlot           uint64
+	TipTime           int64
+	PoolID            []byte
+	OnChainKnown      bool
+	OnChain           uint64
+	HasInstalled      bool
+	InstalledCounter  uint64
+	InstalledPeriod   uint64
+	InstalledCertHash string
+	KESVKey           []byte // empty unless KES-on-producer mode
+	Created           int64
+}
+
+const snapshotDomain = "kesrotate snapshot v1"
+
+// Marshal signs the snapshot with the producer's snapshot key.
+func (s *Snapshot) Marshal(signer ed25519.PrivateKey) []byte {
+	w := wireSnapshotBody{
+		Magic: MagicSnapshot, Version: Version, Network: s.Magic, SlotsPerKESPeriod: s.SlotsPerKESPeriod,
+		MaxKESEvolutions: s.MaxKESEvolutions, TipSlot: s.TipSlot, TipTime: s.TipTime.Unix(), PoolID: s.PoolID[:],
+		OnChainKnown: s.OnChain.Known, OnChain: s.OnChain.N, Created: s.Created.Unix(), KESVKey: []byte{},
+	}
+	if s.Installed != nil {
+		w.HasInstalled, w.InstalledCounter, w.InstalledPeriod, w.InstalledCertHash = true, s.Installed.Counter, s.Installed.KESPeriod, s.Installed.CertHash
+	}
+	if s.KESVKey != nil {
+		w.KESVKey = s.KESVKey[:]
+	}
+	body := encode(w)
+	return encode(wireSigned{Body: body, Sig: ed25519.Sign(signer, signedMessage(snapshotDomain, body))})
+}
+
+// ParseSnapshot reads a snapshot and checks its signature against the
+// pinned producer key. Nothing in it is trusted before that.
+func ParseSnapshot(data []byte, producer ed25519.PublicKey) (*Snapshot, error) {
+	var sw wireSigned
+	if err := decode("snapshot", data, &sw); err != nil {
+		return nil, err
+	}
+	if !ed25519.Verify(producer, signedMessage(snapshotDomain, sw.Body), sw.Sig) {
+		return nil, fmt.Errorf("%w: the snapshot was not signed by this producer, or was changed after signing", ErrSignature)
+	}
+	var w wireSnapshotBody
+	if err := decode("snapshot body", sw.Body, &w); err != nil {
+		return nil, err
+	}
+	if err := checkHead("snapshot", w.Magic, w.Version, MagicSnapshot); err != nil {
+		return nil, err
+	}
+	if err := fixed("snapshot pool id", w.PoolID, keys.PoolIDSize); err != nil {
+		return nil, err
+	}
+	s := &Snapshot{
+		Magic: w.Network, SlotsPerKESPeriod: w.SlotsPerKESPeriod, MaxKESEvolutions: w.MaxKESEvolutions,
+		TipSlot: w.TipSlot, TipTime: time.Unix(w.TipTime, 0).UTC(), Created: time.Unix(w.Created, 0).UTC(),
+	}
+	copy(s.PoolID[:], w.PoolID)
+	if w.OnChainKnown {
+		s.OnChain = opcert.Recorded(w.OnChain)
+	} else if w.OnChain != 0 {
+		return nil, fmt.Errorf("%w: snapshot has a counter value without a counter", ErrFormat)
+	}
+	if w.HasInstalled {
+		s.Installed = &Installed{Counter: w.InstalledCounter, KESPeriod: w.InstalledPeriod, CertHash: w.InstalledCertHash}
+	}
+	if len(w.KESVKey) > 0 {
+		if err := fixed("snapshot KES vkey", w.KESVKey, keys.KESVKeySize); err != nil {
+			return nil, err
+		}
+		var vk keys.KESVKey
+		copy(vk[:], w.KESVKey)
+		s.KESVKey = &vk
+	}
+	return s, nil
+}
+
+// SnapshotPolicy is what the cold side accepts.
+type SnapshotPolicy struct {
+	Network     opcert.Network
+	PoolID      keys.PoolID
+	Now         time.Time     // the cold machine's clock
+	MaxAge      time.Duration // by the snapshot's tip time; 0 means 24 h
+	IgnoreClock bool          // accept a clock more than one KES period off
+	AllowStale  bool          // accept an old snapshot
+}
+
+// Check applies the policy and returns the KES period to issue for. The
+// error names what disagrees.
+func (s *Snapshot) Check(p SnapshotPolicy) (uint64, error) {
+	n := p.Network
+	if s.Magic != n.Magic {
+		return 0, fmt.Errorf("%w: snapshot is for network magic %d, the vault is %s (magic %d)", ErrWrongNetwork, s.Magic, n.Name, n.Magic)
+	}
+	if s.SlotsPerKESPeriod != n.SlotsPerKESPeriod || s.MaxKESEvolutions != n.MaxKESEvolutions {
+		return 0, fmt.Errorf("%w: snapshot KES parameters %d/%d differ from the vault's %d/%d", ErrWrongNetwork,
+			s.SlotsPerKESPeriod, s.MaxKESEvolutions, n.SlotsPerKESPeriod, n.MaxKESEvolutions)
+	}
+	if s.PoolID != p.PoolID {
+		return 0, fmt.Errorf("%w: snapshot is for pool %s, not %s", ErrWrongPool, s.PoolID, p.PoolID)
+	}
+	if want := n.SlotTime(s.TipSlot); !want.Equal(s.TipTime) {
+		return 0, fmt.Errorf("%w: snapshot tip slot %d is at %s on %s, the snapshot says %s", ErrFormat,
+			s.TipSlot, want.Format(time.RFC3339), n.Name, s.TipTime.Format(time.RFC3339))
+	}
+	maxAge := p.MaxAge
+	if maxAge == 0 {
+		maxAge = 24 * time.Hour
+	}
+	period := n.KESPeriod(s.TipSlot)
+	clock, err := n.KESPeriodAt(p.Now)
+	if err != nil {
+		return 0, err
+	}
+	if age := p.Now.Sub(s.TipTime); age > maxAge && !p.AllowStale {
+		return 0, fmt.Errorf("%w: its tip is %s old (at most %s)", ErrStale, age.Round(time.Minute), maxAge)
+	}
+	if d := int64(clock) - int64(period); (d > 1 || d < -1) && !p.IgnoreClock {
+		return 0, fmt.Errorf("%w: the snapshot's tip is in KES period %d, this machine's clock (%s) is in period %d",
+			ErrClockSkew, period, p.Now.Format(time.RFC3339), clock)
+	}
+	return period, nil
+}

@@ -1,0 +1,329 @@
+package transfer
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/kesrotate/kesrotate/keys"
+	"github.com/kesrotate/kesrotate/opcert"
+)
+
+var t0 = time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	cold     *keys.ColdKey
+	kes      *keys.KESKey
+	vrf      *keys.VRFKey
+	cert     *opcert.Certificate
+	identity *age.X25519Identity
+	signKey  ed25519.PrivateKey
+	enroll   *Enrollment
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	f := &fixture{}
+	f.cold, _ = keys.NewColdKey(bytes.Repeat([]byte{1}, 32))
+	f.kes, _ = keys.NewKESKey(bytes.Repeat([]byte{2}, 32))
+	f.vrf, _ = keys.NewVRFKey(bytes.Repeat([]byte{3}, 32))
+	f.cert = opcert.Issue(f.cold, f.kes.Public(), 4, 1571)
+	var err error
+	if f.identity, err = age.GenerateX25519Identity(); err != nil {
+		t.Fatal(err)
+	}
+	f.signKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{4}, 32))
+	f.enroll = &Enrollment{Name: "bp1", Magic: opcert.Mainnet.Magic, PoolID: f.cold.Public().PoolID(),
+		Recipient: f.identity.Recipient().String(), SignKey: f.signKey.Public().(ed25519.PublicKey), Created: t0}
+	return f
+}
+
+func (f *fixture) snapshot() *Snapshot {
+	slot, _ := opcert.Mainnet.SlotAt(t0.Add(-time.Hour))
+	return &Snapshot{Magic: opcert.Mainnet.Magic, SlotsPerKESPeriod: 129600, MaxKESEvolutions: 62, TipSlot: slot,
+		TipTime: opcert.Mainnet.SlotTime(slot), PoolID: f.cold.Public().PoolID(), OnChain: opcert.Recorded(3),
+		Installed: &Installed{Counter: 3, KESPeriod: 1510, CertHash: strings.Repeat("ab", 32)}, Created: t0}
+}
+
+func TestEnrollmentRoundTripAndTamper(t *testing.T) {
+	f := newFixture(t)
+	data, err := f.enroll.Marshal(f.signKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseEnrollment(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Fingerprint() != f.enroll.Fingerprint() || got.Recipient != f.enroll.Recipient {
+		t.Errorf("round trip changed the enrollment")
+	}
+	if fp := got.Fingerprint(); len(fp) != 19 || strings.Count(fp, "-") != 3 {
+		t.Errorf("fingerprint %q: want XXXX-XXXX-XXXX-XXXX", fp)
+	}
+	for i := range data {
+		bad := bytes.Clone(data)
+		bad[i] ^= 0x01
+		if _, err := ParseEnrollment(bad); err == nil {
+			t.Fatalf("byte %d flipped: enrollment still accepted", i)
+		}
+	}
+	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
+	if _, err := f.enroll.Marshal(other); err == nil {
+		t.Error("enrollment signed by a key it does not carry")
+	}
+}
+
+func TestSnapshotSignatureAndPolicy(t *testing.T) {
+	f := newFixture(t)
+	s := f.snapshot()
+	data := s.Marshal(f.signKey)
+	pub := f.signKey.Public().(ed25519.PublicKey)
+	got, err := ParseSnapshot(data, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TipSlot != s.TipSlot || got.OnChain != s.OnChain || *got.Installed != *s.Installed {
+		t.Errorf("round trip: got %+v", got)
+	}
+	policy := SnapshotPolicy{Network: opcert.Mainnet, PoolID: s.PoolID, Now: t0}
+	period, err := got.Check(policy)
+	if err != nil || period != opcert.Mainnet.KESPeriod(s.TipSlot) {
+		t.Errorf("Check: %d, %v", period, err)
+	}
+	for i := range data {
+		bad := bytes.Clone(data)
+		bad[i] ^= 0x40
+		if _, err := ParseSnapshot(bad, pub); err == nil {
+			t.Fatalf("byte %d flipped: snapshot still accepted", i)
+		}
+	}
+	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
+	if _, err := ParseSnapshot(data, other.Public().(ed25519.PublicKey)); !errors.Is(err, ErrSignature) {
+		t.Errorf("other producer: got %v, want ErrSignature", err)
+	}
+	cases := []struct {
+		name   string
+		policy SnapshotPolicy
+		mutate func(*Snapshot)
+		want   error
+	}{
+		{"stale", SnapshotPolicy{Network: opcert.Mainnet, PoolID: s.PoolID, Now: t0.Add(30 * time.Hour)}, nil, ErrStale},
+		{"shorter max age", SnapshotPolicy{Network: opcert.Mainnet, PoolID: s.PoolID, Now: t0, MaxAge: 30 * time.Minute}, nil, ErrStale},
+		{"clock far behind", SnapshotPolicy{Network: opcert.Mainnet, PoolID: s.PoolID, Now: t0.Add(-72 * time.Hour)}, nil, ErrClockSkew},
+		{"other network", SnapshotPolicy{Network: opcert.Preprod, PoolID: s.PoolID, Now: t0}, nil, ErrWrongNetwork},
+		{"other pool", SnapshotPolicy{Network: opcert.Mainnet, PoolID: keys.PoolID{1}, Now: t0}, nil, ErrWrongPool},
+		{"tip time lies", policy, func(s *Snapshot) { s.TipTime = s.TipTime.Add(time.Hour) }, ErrFormat},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			snap := f.snapshot()
+			if tc.mutate != nil {
+				tc.mutate(snap)
+			}
+			parsed, err := ParseSnapshot(snap.Marshal(f.signKey), pub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := parsed.Check(tc.policy); !errors.Is(err, tc.want) {
+				t.Errorf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	// The overrides.
+	p := SnapshotPolicy{Network: opcert.Mainnet, PoolID: s.PoolID, Now: t0.Add(30 * time.Hour), AllowStale: true}
+	if _, err := got.Check(p); err != nil {
+		t.Errorf("AllowStale: %v", err)
+	}
+	p = SnapshotPolicy{Network: opcert.Mainnet, PoolID: s.PoolID, Now: t0.Add(-72 * time.Hour), IgnoreClock: true}
+	if _, err := got.Check(p); err != nil {
+		t.Errorf("IgnoreClock: %v", err)
+	}
+}
+
+func TestBundleEncryptDecrypt(t *testing.T) {
+	f := newFixture(t)
+	b := &Bundle{Magic: opcert.Mainnet.Magic, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert,
+		KES: f.kes, VRF: f.vrf, Producer: f.enroll.Fingerprint(), Checkpoint: []byte("checkpoint"), Created: t0}
+	var buf bytes.Buffer
+	if err := b.Encrypt(&buf, f.identity.Recipient()); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(buf.Bytes(), f.kes.Raw()[:32]) {
+		t.Fatal("KES seed visible in the encrypted bundle")
+	}
+	got, err := DecryptBundle(bytes.NewReader(buf.Bytes()), f.identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got.Cert != *f.cert || got.KES.Public() != f.kes.Public() || got.VRF.Public() != f.vrf.Public() || string(got.Checkpoint) != "checkpoint" {
+		t.Error("bundle changed on the way")
+	}
+	other, _ := age.GenerateX25519Identity()
+	if _, err := DecryptBundle(bytes.NewReader(buf.Bytes()), other); !errors.Is(err, ErrWrongProducer) {
+		t.Errorf("other identity: got %v, want ErrWrongProducer", err)
+	}
+	for _, v := range []string{"%v", "%+v", "%#v", "%s"} {
+		if s := sprintf(v, *got); s != keys.Redacted {
+			t.Errorf("%s of a bundle: %q", v, s)
+		}
+	}
+	// A KES-on-producer bundle holds only the cert.
+	b.KES, b.VRF = nil, nil
+	buf.Reset()
+	if err := b.Encrypt(&buf, f.identity.Recipient()); err != nil {
+		t.Fatal(err)
+	}
+	got, err = DecryptBundle(&buf, f.identity)
+	if err != nil || got.KES != nil || got.VRF != nil {
+		t.Errorf("cert-only bundle: %v", err)
+	}
+}
+
+func TestBundleInconsistenciesAreRefused(t *testing.T) {
+	f := newFixture(t)
+	otherKES, _ := keys.NewKESKey(bytes.Repeat([]byte{7}, 32))
+	otherCold, _ := keys.NewColdKey(bytes.Repeat([]byte{8}, 32))
+	for name, b := range map[string]*Bundle{
+		"KES key not certified": {PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: otherKES},
+		"pool id of another":    {PoolID: otherCold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert},
+		"cold key of another":   {PoolID: otherCold.Public().PoolID(), Cold: otherCold.Public(), Cert: f.cert},
+	} {
+		var buf bytes.Buffer
+		if err := b.Encrypt(&buf, f.identity.Recipient()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := DecryptBundle(&buf, f.identity); !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: got %v, want ErrFormat", name, err)
+		}
+	}
+}
+
+// TestStockAgeCLI: the Debian age CLI decrypts our bundle with the
+// producer's identity file, and a bundle it encrypts is accepted.
+func TestStockAgeCLI(t *testing.T) {
+	agePath, err := exec.LookPath("age")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the age CLI is not installed (apt-get install age)")
+		}
+		t.Skip("the age CLI is not installed (apt-get install age); CI fails instead")
+	}
+	f := newFixture(t)
+	dir := t.TempDir()
+	idFile := filepath.Join(dir, "identity.txt")
+	if err := os.WriteFile(idFile, []byte(f.identity.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes, Created: t0}
+	var buf bytes.Buffer
+	if err := b.Encrypt(&buf, f.identity.Recipient()); err != nil {
+		t.Fatal(err)
+	}
+	bundleFile := filepath.Join(dir, "b.age")
+	if err := os.WriteFile(bundleFile, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := exec.Command(agePath, "-d", "-i", idFile, bundleFile).Output()
+	if err != nil {
+		t.Fatalf("age -d: %v", err)
+	}
+	got, err := parseBundle(plain)
+	if err != nil {
+		t.Fatalf("plaintext from age -d: %v", err)
+	}
+	if *got.Cert != *f.cert {
+		t.Error("cert differs after age -d")
+	}
+	// Now the other way: age encrypts the same plaintext to our recipient.
+	plainFile := filepath.Join(dir, "plain")
+	if err := os.WriteFile(plainFile, plain, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	enc, err := exec.Command(agePath, "-e", "-r", f.identity.Recipient().String(), plainFile).Output()
+	if err != nil {
+		t.Fatalf("age -e: %v", err)
+	}
+	if _, err := DecryptBundle(bytes.NewReader(enc), f.identity); err != nil {
+		t.Errorf("bundle encrypted by the age CLI: %v", err)
+	}
+}
+
+func TestFramesScanAnySubset(t *testing.T) {
+	// A fixed message of a first-install bundle's size, so that which
+	// frames suffice is the same on every run (a real bundle is random).
+	buf := bytes.NewBuffer(bytes.Repeat([]byte("kesrotate bundle "), 80))
+	dir := t.TempDir()
+	files, err := WriteQR(dir, URBundle, buf.Bytes(), DefaultFragmentLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := files[:len(files)-1] // without the contact sheet
+	if len(frames) < 6 {
+		t.Fatalf("only %d frames for %d bytes", len(frames), buf.Len())
+	}
+	// Reverse order, drop two frames, repeat one.
+	var subset []string
+	for i := len(frames) - 1; i >= 0; i-- {
+		if i == 1 || i == 3 {
+			continue
+		}
+		subset = append(subset, frames[i])
+	}
+	subset = append(subset, frames[0])
+	// A frame of another transfer.
+	other := t.TempDir()
+	otherFiles, err := WriteQR(other, URBundle, bytes.Repeat([]byte("x"), 900), DefaultFragmentLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subset = append([]string{otherFiles[2]}, subset...)
+	data, warnings, err := Scan(subset, URBundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data, buf.Bytes()) {
+		t.Error("scanned bytes differ from the bundle file")
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "1 other transfer") {
+		t.Errorf("warnings: %q, want one about the foreign frame", warnings)
+	}
+	// Too few frames.
+	if _, _, err := Scan(frames[:2], URBundle); !errors.Is(err, ErrIncomplete) {
+		t.Errorf("two frames: got %v, want ErrIncomplete", err)
+	}
+	// The contact sheet alone is enough.
+	if data, _, err := Scan(files[len(files)-1:], URBundle); err != nil || !bytes.Equal(data, buf.Bytes()) {
+		t.Errorf("contact sheet: %v", err)
+	}
+}
+
+func TestSnapshotAndEnrollmentFitOneQR(t *testing.T) {
+	f := newFixture(t)
+	s := f.snapshot()
+	vk := f.kes.Public()
+	s.KESVKey = &vk
+	e, _ := f.enroll.Marshal(f.signKey)
+	for name, data := range map[string][]byte{"snapshot": s.Marshal(f.signKey), "enrollment": e} {
+		frames, err := Frames(URSnapshot, data, SingleFragmentLen)
+		if err != nil || len(frames) != 1 {
+			t.Errorf("%s: %d frames, %v", name, len(frames), err)
+		}
+		p := filepath.Join(t.TempDir(), "q.png")
+		if err := WriteSingleQR(p, URSnapshot, data); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := Scan([]string{p}, URSnapshot)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("%s QR round trip: %v", name, err)
+		}
+	}
+}
