@@ -31,8 +31,8 @@ type Bundle struct {
 }
 
 func (Bundle) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(keys.Redacted)) }
-func (Bundle) String() string            { return keys.Redacted }
-func (Bundle) GoString() string          { return keys.Redacted }
+func (Bundle) String() string             { return keys.Redacted }
+func (Bundle) GoString() string           { return keys.Redacted }
 
 type wireBundle struct {
 	_          struct{} `cbor:",toarray"`
