@@ -1,0 +1,264 @@
+package depcheck
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/kesrotate/kesrotate"
+
+// repoRoot is the module root, two folders above this package.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("cannot locate the test source")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// goTool is the go command: 'go test' puts the toolchain's bin folder
+// first on PATH, so this is the go that is running the test.
+func goTool(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("go tool not found on PATH: %v", err)
+	}
+	return p
+}
+
+// pkg is the part of 'go list -json' these checks read.
+type pkg struct {
+	ImportPath string
+	Standard   bool
+	Imports    []string
+	Error      *struct{ Err string }
+}
+
+// listDeps returns every package the patterns build with (the patterns
+// themselves included), keyed by import path. Test files are not included.
+func listDeps(t *testing.T, patterns ...string) map[string]pkg {
+	t.Helper()
+	args := append([]string{"list", "-e", "-deps", "-json=ImportPath,Standard,Imports,Error"}, patterns...)
+	cmd := exec.Command(goTool(t), args...)
+	cmd.Dir = repoRoot(t)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=readonly")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	pkgs := map[string]pkg{}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("reading go list output: %v", err)
+		}
+		if p.Error != nil {
+			t.Errorf("go list: %s: %s", p.ImportPath, p.Error.Err)
+		}
+		pkgs[p.ImportPath] = p
+	}
+	if len(pkgs) == 0 {
+		t.Fatalf("go list %s: no packages", strings.Join(patterns, " "))
+	}
+	return pkgs
+}
+
+// importers returns the packages in pkgs that import path directly.
+func importers(pkgs map[string]pkg, path string) []string {
+	var out []string
+	for _, p := range pkgs {
+		if slices.Contains(p.Imports, path) {
+			out = append(out, p.ImportPath)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// coldBanned says why the cold binary must not link path, or "".
+func coldBanned(path string) string {
+	const gouroboros = "github.com/blinklabs-io/gouroboros"
+	switch {
+	case path == "net/http" || strings.HasPrefix(path, "net/http/"):
+		return "HTTP client/server"
+	case path == "crypto/tls":
+		return "TLS"
+	case path == "os/exec":
+		return "runs other programs"
+	case path == "net/rpc" || path == "net/smtp" || path == "plugin":
+		return "network or code loading"
+	case path == gouroboros || strings.HasPrefix(path, gouroboros+"/"):
+		switch strings.TrimPrefix(path, gouroboros) {
+		case "/kes", "/vrf", "/cbor":
+			return ""
+		}
+		return "gouroboros beyond kes, vrf and cbor (networking, ledger, protocol)"
+	case path == module+"/producer" || strings.HasPrefix(path, module+"/producer/"):
+		return "the online producer side"
+	case path == module+"/internal/cli/agent" || strings.HasPrefix(path, module+"/internal/cli/agent/"):
+		return "the online agent's command line"
+	}
+	return ""
+}
+
+// netAllowed are the only packages the cold binary may link that import
+// the net package: pflag has IP-address flag types and so imports net for
+// parsing; it never dials. Anything else importing net fails the test.
+var netAllowed = []string{"github.com/spf13/pflag"}
+
+func TestColdBinaryLinksNoNetwork(t *testing.T) {
+	pkgs := listDeps(t, "./cmd/kesrotate")
+	if _, ok := pkgs[module+"/cmd/kesrotate"]; !ok {
+		t.Fatalf("go list did not report %s/cmd/kesrotate", module)
+	}
+	for path := range pkgs {
+		if why := coldBanned(path); why != "" {
+			t.Errorf("cmd/kesrotate links %s (%s), imported by %v", path, why, importers(pkgs, path))
+		}
+	}
+	if _, ok := pkgs["net"]; ok {
+		for _, imp := range importers(pkgs, "net") {
+			if !slices.Contains(netAllowed, imp) {
+				t.Errorf("cmd/kesrotate: %s imports net; only %v may", imp, netAllowed)
+			}
+		}
+	}
+}
+
+// TestColdBanList makes sure the ban list itself bans what it should, so
+// that TestColdBinaryLinksNoNetwork cannot pass by accident.
+func TestColdBanList(t *testing.T) {
+	for _, tc := range []struct {
+		path   string
+		banned bool
+	}{
+		{"net/http", true},
+		{"net/http/httptrace", true},
+		{"crypto/tls", true},
+		{"os/exec", true},
+		{"github.com/blinklabs-io/gouroboros", true},
+		{"github.com/blinklabs-io/gouroboros/protocol", true},
+		{"github.com/blinklabs-io/gouroboros/protocol/chainsync", true},
+		{"github.com/blinklabs-io/gouroboros/connection", true},
+		{"github.com/blinklabs-io/gouroboros/ledger", true},
+		{"github.com/blinklabs-io/gouroboros/muxer", true},
+		{"github.com/blinklabs-io/gouroboros/kes", false},
+		{"github.com/blinklabs-io/gouroboros/vrf", false},
+		{"github.com/blinklabs-io/gouroboros/cbor", false},
+		{module + "/producer", true},
+		{module + "/producer/agent", true},
+		{module + "/producerx", false},
+		{module + "/keys", false},
+		{"net/url", false},
+		{"crypto/ed25519", false},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			if got := coldBanned(tc.path) != ""; got != tc.banned {
+				t.Errorf("coldBanned(%q): got %v, want %v", tc.path, got, tc.banned)
+			}
+		})
+	}
+}
+
+// libraryRoots are the library packages: they never print, never exit and
+// never depend on the command-line framework.
+var libraryRoots = []string{"keys", "opcert", "transfer", "ceremony", "producer"}
+
+func TestLibrariesDoNotImportCobra(t *testing.T) {
+	root := repoRoot(t)
+	var patterns []string
+	for _, r := range libraryRoots {
+		if fi, err := os.Stat(filepath.Join(root, r)); err == nil && fi.IsDir() {
+			patterns = append(patterns, "./"+r+"/...")
+		}
+	}
+	if len(patterns) < 3 {
+		t.Fatalf("found library folders %v, want at least keys, opcert and ceremony", patterns)
+	}
+	pkgs := listDeps(t, patterns...)
+	for path := range pkgs {
+		if strings.HasPrefix(path, "github.com/spf13/cobra") || strings.HasPrefix(path, "github.com/spf13/pflag") {
+			var from []string
+			for _, imp := range importers(pkgs, path) {
+				if strings.HasPrefix(imp, module+"/") {
+					from = append(from, imp)
+				}
+			}
+			t.Errorf("library packages link %s (directly from %v)", path, from)
+		}
+	}
+}
+
+// skeyAllowed reports whether a tracked signing-key file may live at path
+// (slash-separated, relative to the repository root): only test data.
+func skeyAllowed(path string) bool {
+	if strings.HasPrefix(path, "testvectors/") {
+		return true
+	}
+	return slices.Contains(strings.Split(path, "/")[:strings.Count(path, "/")], "testdata")
+}
+
+func TestNoSigningKeysTracked(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("git not found: %v", err)
+		}
+		t.Skipf("git not found, cannot list tracked files: %v", err)
+	}
+	cmd := exec.Command(git, "ls-files", "-z", "--", "*.skey", "*.skey.*")
+	cmd.Dir = repoRoot(t)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("git ls-files: %v\n%s", err, stderr.String())
+		}
+		t.Skipf("not a git checkout, cannot list tracked files: %v %s", err, stderr.String())
+	}
+	for _, f := range strings.Split(string(out), "\x00") {
+		if f != "" && !skeyAllowed(f) {
+			t.Errorf("signing key %s is tracked outside testvectors/ and testdata/; remove it from git", f)
+		}
+	}
+}
+
+func TestSkeyAllowed(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		want bool
+	}{
+		{"testvectors/cold.skey", true},
+		{"testvectors/sub/kes.skey", true},
+		{"internal/cli/cold/testdata/cold.skey", true},
+		{"testdata/x.skey", true},
+		{"cold.skey", false},
+		{"keys/cold.skey", false},
+		{"docs/testvectors/cold.skey", false},
+		{"keys/testdata.skey", false},
+		{"vault/pools/a/testdata", false},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			if got := skeyAllowed(tc.path); got != tc.want {
+				t.Errorf("skeyAllowed(%q): got %v, want %v", tc.path, got, tc.want)
+			}
+		})
+	}
+}
