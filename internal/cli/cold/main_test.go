@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/kesrotate/kesrotate/internal/scripttest"
 )
 
 func TestMain(m *testing.M) {
@@ -16,5 +18,5 @@ func TestMain(m *testing.M) {
 // TestScripts runs the end-to-end command-line tests in testdata/*.txtar.
 // $VECTORS is ../shared/testvectors.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, Params(t, "testdata"))
+	testscript.Run(t, scripttest.Params(t, "testdata"))
 }

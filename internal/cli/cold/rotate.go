@@ -15,9 +15,17 @@ import (
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/transfer"
 )
 
 type rotateOptions struct {
+	producer     string
+	snapshot     string
+	scan         []string
+	withVRF      bool
+	qrDir        string
+	maxAge       time.Duration
+	allowStale   bool
 	kesPeriod    string
 	onchain      string
 	out          string
@@ -28,7 +36,7 @@ type rotateOptions struct {
 func newRotateCmd(g *globals) *cobra.Command {
 	o := &rotateOptions{}
 	c := &cobra.Command{
-		Use:   "rotate POOL --kes-period P --onchain-counter N|none --out DIR",
+		Use:   "rotate POOL --producer NAME --snapshot F|--scan IMG… [--with-vrf] [--out DIR] [--qr DIR]",
 		Short: "Issue the next op cert with a fresh KES key",
 		Long: `Issue the next operational certificate for POOL with a fresh KES key.
 
@@ -37,18 +45,139 @@ vault's journal: on-chain + 1 (the same number again when the last cert
 never minted), 0 for a pool that never minted. kesrotate refuses when the
 chain is ahead of every cert the vault issued or has gone backwards.
 
-Without a producer the cert and plaintext KES keys are written into --out in
-cardano-cli format: they are hot keys leaving the vault unencrypted.`,
+With --producer, the counter and KES period come from the producer's signed
+snapshot (checked against this machine's clock), and the cert, the new KES
+key (unless the producer made its own) and, with --with-vrf, the VRF key
+leave as one bundle encrypted to the pinned producer (*.age in --out,
+default the vault's out/ folder) and, with --qr, as QR frames.
+
+Without a producer (--kes-period P --onchain-counter N|none --out DIR) the
+cert and plaintext KES keys are written into --out in cardano-cli format:
+hot keys leaving the vault unencrypted.`,
 		Args: cli.Args(cobra.ExactArgs(1)),
-		RunE: func(c *cobra.Command, args []string) error { return runRotatePlain(g, o, args[0]) },
+		RunE: func(c *cobra.Command, args []string) error {
+			if o.producer != "" {
+				return runRotateProducer(g, o, args[0])
+			}
+			return runRotatePlain(g, o, args[0])
+		},
 	}
 	f := c.Flags()
+	f.StringVar(&o.producer, "producer", "", "pinned producer to send the bundle to")
+	f.StringVar(&o.snapshot, "snapshot", "", "the producer's signed snapshot file")
+	f.StringSliceVar(&o.scan, "scan", nil, "image(s) of the snapshot QR code")
+	f.BoolVar(&o.withVRF, "with-vrf", false, "add the VRF signing key (first install)")
+	f.StringVar(&o.qrDir, "qr", "", "also write the bundle as QR frames (PNG) into this folder")
+	f.DurationVar(&o.maxAge, "max-age", 24*time.Hour, "refuse a snapshot whose tip is older than this")
+	f.BoolVar(&o.allowStale, "allow-stale", false, "accept a snapshot older than --max-age (journaled)")
 	f.StringVar(&o.kesPeriod, "kes-period", "", "KES period the cert starts in (from the producer's chain tip)")
 	f.StringVar(&o.onchain, "onchain-counter", "", `the pool's op-cert counter on chain, or "none" if it never minted`)
 	f.StringVar(&o.out, "out", "", "folder for node.cert, kes.skey and kes.vkey")
 	f.StringVar(&o.forceCounter, "force-counter", "", "issue with this counter regardless of the rules (journaled; dangerous)")
-	f.BoolVar(&o.ignoreClock, "ignore-clock", false, "accept a --kes-period more than one period away from this machine's clock")
+	f.BoolVar(&o.ignoreClock, "ignore-clock", false, "accept a KES period more than one period away from this machine's clock")
+	c.MarkFlagsMutuallyExclusive("snapshot", "scan")
+	c.MarkFlagsMutuallyExclusive("producer", "kes-period")
+	c.MarkFlagsMutuallyExclusive("producer", "onchain-counter")
 	return c
+}
+
+func parseForce(s string) (*uint64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return nil, cli.Usage(fmt.Errorf("--force-counter %q is not a number", s))
+	}
+	return &n, nil
+}
+
+func runRotateProducer(g *globals, o *rotateOptions, name string) error {
+	force, err := parseForce(o.forceCounter)
+	if err != nil {
+		return err
+	}
+	v, err := g.openVault()
+	if err != nil {
+		return err
+	}
+	if _, err := g.openPool(v, name); err != nil {
+		return err
+	}
+	now, err := g.env.Now()
+	if err != nil {
+		return err
+	}
+	snap, err := readTransfer(g, o.snapshot, "--snapshot", o.scan, transfer.URSnapshot)
+	if err != nil {
+		return err
+	}
+	res, err := v.Rotate(ceremony.RotateRequest{
+		Pool: name, Producer: o.producer, Snapshot: snap, WithVRF: o.withVRF, ForceCounter: force, OutDir: o.out, Now: now,
+		Policy: transfer.SnapshotPolicy{Now: now, MaxAge: o.maxAge, IgnoreClock: o.ignoreClock, AllowStale: o.allowStale},
+	})
+	if err != nil {
+		return rotateError(err)
+	}
+	defer res.Issue.KES.Wipe()
+	if res.Issue.Forced {
+		g.env.Warn("counter forced to %d (the rules chose %s); this is journaled", res.Issue.Cert.Counter, chosenText(res.Issue))
+	}
+	if o.allowStale {
+		g.env.Warn("--allow-stale: a snapshot older than %s may have been used", o.maxAge)
+	}
+	if o.ignoreClock {
+		g.env.Warn("--ignore-clock: the KES period was not checked against this machine's clock")
+	}
+	var frames []string
+	if o.qrDir != "" {
+		if frames, err = transfer.WriteQR(o.qrDir, transfer.URBundle, res.Bundle, transfer.DefaultFragmentLen); err != nil {
+			return cli.Hint(fmt.Errorf("writing QR frames: %w", err), "the bundle file is written; write the frames into an empty folder")
+		}
+	}
+	c := res.Issue.Cert
+	if g.env.JSON {
+		return g.env.PrintJSON(map[string]any{
+			"pool": name, "pool_id": c.PoolID().Hex(), "producer": o.producer, "counter": c.Counter, "kes_period": c.KESPeriod,
+			"cert_hash": c.Hash(), "expiry": c.Expiry(v.Network).Format(time.RFC3339), "bundle": res.BundleFile,
+			"bundle_sha256": res.BundleHash, "bundle_bytes": len(res.Bundle), "frames": frames,
+			"kes_on_producer": res.Snapshot.KESVKey != nil, "with_vrf": o.withVRF, "forced": res.Issue.Forced,
+		})
+	}
+	w := g.env.Stdout
+	fmt.Fprintf(w, "issued op cert #%d for pool %s, sealed for producer %s\n", c.Counter, name, o.producer)
+	fmt.Fprintf(w, "  chain       tip slot %d, on-chain counter %s\n", res.Snapshot.TipSlot, res.Snapshot.OnChain)
+	fmt.Fprintf(w, "  KES period  %d (valid through period %d)\n", c.KESPeriod, c.KESPeriod+v.Network.MaxKESEvolutions-1)
+	fmt.Fprintf(w, "  expires     %s\n", c.Expiry(v.Network).Format(time.RFC3339))
+	fmt.Fprintf(w, "  cert hash   %s\n", c.Hash())
+	fmt.Fprintf(w, "  bundle      %s (%d bytes, sha256 %s)\n", res.BundleFile, len(res.Bundle), res.BundleHash[:16])
+	if res.Snapshot.KESVKey != nil {
+		fmt.Fprintf(w, "  KES key     made on the producer; the bundle holds only the cert\n")
+	}
+	if len(frames) > 0 {
+		fmt.Fprintf(w, "  QR frames   %d files in %s\n", len(frames), o.qrDir)
+	}
+	return nil
+}
+
+func rotateError(err error) error {
+	switch {
+	case errors.Is(err, transfer.ErrSignature):
+		return cli.Hint(err, "the snapshot was changed or comes from another producer: make a new one with 'kesrotate-agent snapshot'")
+	case errors.Is(err, transfer.ErrStale):
+		return cli.Hint(err, "make a fresh snapshot on the producer; --max-age D or --allow-stale accept an older one")
+	case errors.Is(err, transfer.ErrClockSkew):
+		return cli.Hint(err, "check this machine's date; if it is wrong and the snapshot right, add --ignore-clock")
+	case errors.Is(err, transfer.ErrWrongNetwork), errors.Is(err, transfer.ErrWrongPool):
+		return cli.Hint(err, "use the snapshot of this pool's producer")
+	case errors.Is(err, ceremony.ErrNoProducer):
+		return cli.Hint(err, "pin it first: 'kesrotate producer add NAME --enrollment FILE'; 'kesrotate producer list' shows the pins")
+	case errors.Is(err, ceremony.ErrNoVRF):
+		return cli.Hint(err, "the VRF key is not in the vault: leave out --with-vrf or import it")
+	case errors.Is(err, transfer.ErrFormat):
+		return cli.Hint(err, "give the file 'kesrotate-agent snapshot' wrote")
+	}
+	return counterError(err)
 }
 
 func runRotatePlain(g *globals, o *rotateOptions, name string) error {
@@ -64,13 +193,9 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 	if err != nil {
 		return cli.Usage(fmt.Errorf("--onchain-counter: %w", err), `give the pool's counter from the chain, or "none" if it never minted`)
 	}
-	var force *uint64
-	if o.forceCounter != "" {
-		n, err := strconv.ParseUint(o.forceCounter, 10, 64)
-		if err != nil {
-			return cli.Usage(fmt.Errorf("--force-counter %q is not a number", o.forceCounter))
-		}
-		force = &n
+	force, err := parseForce(o.forceCounter)
+	if err != nil {
+		return err
 	}
 	v, err := g.openVault()
 	if err != nil {

@@ -1,4 +1,6 @@
-package cold
+// Package scripttest holds the testscript settings the end-to-end tests of
+// both binaries share.
+package scripttest
 
 import (
 	"fmt"

@@ -1,0 +1,104 @@
+package ceremony
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/transfer"
+)
+
+// RotateRequest is one rotation for a pinned producer.
+type RotateRequest struct {
+	Pool         string
+	Producer     string
+	Snapshot     []byte // the signed snapshot file
+	Policy       transfer.SnapshotPolicy
+	WithVRF      bool    // add the VRF skey (first install)
+	ForceCounter *uint64 // journaled override
+	OutDir       string  // where the .age file goes ("" = the vault's out/)
+	Checkpoint   []byte  // the ceremony log checkpoint to carry, if any
+	Now          time.Time
+}
+
+// RotateResult describes a finished rotation.
+type RotateResult struct {
+	Issue      *IssueResult
+	Snapshot   *transfer.Snapshot
+	Producer   *Producer
+	BundleFile string
+	Bundle     []byte // the encrypted file's bytes (public)
+	BundleHash string
+}
+
+// Rotate checks the producer's snapshot, issues the next cert for the
+// period of its tip, and writes the bundle encrypted to the pinned
+// producer. Every check runs before anything is written: a refused
+// snapshot, producer or pool changes nothing.
+func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
+	p, err := v.Pool(req.Pool)
+	if err != nil {
+		return nil, err
+	}
+	prod, err := v.Producer(req.Producer)
+	if err != nil {
+		return nil, err
+	}
+	poolID, err := p.PoolID()
+	if err != nil {
+		return nil, err
+	}
+	if prod.Enrollment.PoolID != poolID {
+		return nil, fmt.Errorf("%w: producer %s serves pool %s, not %s (%s)", transfer.ErrWrongPool, prod.Name, prod.Enrollment.PoolID, p.Meta.Name, poolID)
+	}
+	snap, err := transfer.ParseSnapshot(req.Snapshot, prod.Enrollment.SignKey)
+	if err != nil {
+		return nil, err
+	}
+	pol := req.Policy
+	pol.Network, pol.PoolID = v.Network, poolID
+	period, err := snap.Check(pol)
+	if err != nil {
+		return nil, err
+	}
+	recipient, err := transfer.ParseRecipient(prod.Enrollment.Recipient)
+	if err != nil {
+		return nil, err
+	}
+	if req.WithVRF && p.Meta.VRFVKey == "" {
+		return nil, fmt.Errorf("%w: %s", ErrNoVRF, p.Meta.Name)
+	}
+	outDir := req.OutDir
+	if outDir == "" {
+		outDir = v.OutDir()
+	}
+	res, err := p.Issue(IssueRequest{KESPeriod: period, TipSlot: snap.TipSlot, OnChain: snap.OnChain,
+		ForceCounter: req.ForceCounter, KESVKey: snap.KESVKey, Producer: prod.Name, Now: req.Now})
+	if err != nil {
+		return nil, err
+	}
+	b := &transfer.Bundle{Magic: v.Network.Magic, PoolID: poolID, Cold: res.Cert.Cold, Cert: res.Cert, KES: res.KES,
+		Producer: prod.Enrollment.Fingerprint(), Checkpoint: req.Checkpoint, Created: req.Now}
+	defer b.Wipe()
+	if req.WithVRF {
+		if b.VRF, err = p.VRFKey(); err != nil {
+			return nil, err
+		}
+	}
+	var buf bytes.Buffer
+	if err := b.Encrypt(&buf, recipient); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(outDir, 0o700); err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("%s-%d-%d-%s.age", p.Meta.Name, res.Cert.Counter, res.Cert.KESPeriod, res.Cert.Hash()[:8])
+	path := filepath.Join(outDir, name)
+	if err := safefile.Create(path, buf.Bytes(), 0o600); err != nil {
+		return nil, fmt.Errorf("writing the bundle (the cert is journaled; rotating again re-issues the same counter): %w", err)
+	}
+	return &RotateResult{Issue: res, Snapshot: snap, Producer: prod, BundleFile: path, Bundle: buf.Bytes(), BundleHash: transfer.FileHash(buf.Bytes())}, nil
+}

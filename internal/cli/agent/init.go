@@ -1,0 +1,123 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kesrotate/kesrotate/internal/cli"
+	"github.com/kesrotate/kesrotate/keys"
+	"github.com/kesrotate/kesrotate/producer"
+)
+
+type initOptions struct {
+	network, genesis, coldVKey string
+	kesKey, vrfKey, cert       string
+	pidFile, systemdUnit       string
+	noSignal, processMatch     bool
+	socket, metricsURL, group  string
+	name, nodeLog              string
+}
+
+func newInitCmd(g *globals) *cobra.Command {
+	o := &initOptions{}
+	c := &cobra.Command{
+		Use:   "init --network N --pool-cold-vkey F --kes-key P --vrf-key P --cert P [--pid-file F | --systemd-unit U | --no-signal]",
+		Short: "Create the producer identity and record where the node reads its credentials",
+		Long: `Create the producer's age identity (bundles are encrypted to it) and its
+snapshot-signing key, and record the three paths cardano-node reads its
+credentials from and how to signal it.
+
+Start cardano-node with exactly these paths:
+  --shelley-kes-key P --shelley-vrf-key P --shelley-operational-certificate P`,
+		Args: cli.Args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error { return runInit(g, o) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.network, "network", "", "mainnet, preprod or preview")
+	f.StringVar(&o.genesis, "genesis", "", "shelley genesis of a custom network")
+	f.StringVar(&o.coldVKey, "pool-cold-vkey", "", "the pool's cold.vkey (from 'kesrotate pool export-public')")
+	f.StringVar(&o.kesKey, "kes-key", "", "path cardano-node reads the KES skey from (--shelley-kes-key)")
+	f.StringVar(&o.vrfKey, "vrf-key", "", "path cardano-node reads the VRF skey from (--shelley-vrf-key)")
+	f.StringVar(&o.cert, "cert", "", "path cardano-node reads the op cert from (--shelley-operational-certificate)")
+	f.StringVar(&o.pidFile, "pid-file", "", "signal the pid in this file")
+	f.StringVar(&o.systemdUnit, "systemd-unit", "", "signal this systemd unit's MainPID")
+	f.BoolVar(&o.processMatch, "match-process", false, "signal the process whose arguments name these three paths")
+	f.BoolVar(&o.noSignal, "no-signal", false, "stage and install without signalling the node")
+	f.StringVar(&o.socket, "socket", "", "cardano-node's socket, for chain queries")
+	f.StringVar(&o.metricsURL, "metrics-url", "", "cardano-node's Prometheus URL, to confirm reloads")
+	f.StringVar(&o.nodeLog, "node-log", "", "cardano-node's log file, to confirm reloads")
+	f.StringVar(&o.group, "group", "", "install credentials 0640 with this group (default 0600)")
+	f.StringVar(&o.name, "name", "", "a name for this producer (default the host name)")
+	c.MarkFlagsMutuallyExclusive("network", "genesis")
+	c.MarkFlagsMutuallyExclusive("pid-file", "systemd-unit", "no-signal", "match-process")
+	return c
+}
+
+func runInit(g *globals, o *initOptions) error {
+	dir, err := g.agentDir()
+	if err != nil {
+		return err
+	}
+	now, err := g.env.Now()
+	if err != nil {
+		return err
+	}
+	if o.network == "" && o.genesis == "" {
+		return cli.Usage(errors.New("init needs a network"), "pass --network mainnet|preprod|preview or --genesis FILE")
+	}
+	if o.coldVKey == "" || o.kesKey == "" || o.vrfKey == "" || o.cert == "" {
+		return cli.Usage(errors.New("init needs --pool-cold-vkey, --kes-key, --vrf-key and --cert"),
+			"the three paths are the ones cardano-node is started with")
+	}
+	sig := producer.Signal{Mode: "none"}
+	switch {
+	case o.pidFile != "":
+		sig = producer.Signal{Mode: "pid-file", PIDFile: o.pidFile}
+	case o.systemdUnit != "":
+		sig = producer.Signal{Mode: "systemd", SystemdUnit: o.systemdUnit}
+	case o.processMatch:
+		sig = producer.Signal{Mode: "process"}
+	case o.noSignal:
+	default:
+		return cli.Usage(errors.New("say how to signal cardano-node"), "pass --pid-file F, --systemd-unit U, --match-process or --no-signal")
+	}
+	opts := producer.InitOptions{Now: now, Rand: g.env.Rand, Config: producer.Config{
+		Name: o.name, Network: o.network, KESKey: o.kesKey, VRFKey: o.vrfKey, Cert: o.cert, Signal: sig,
+		Socket: o.socket, MetricsURL: o.metricsURL, NodeLog: o.nodeLog, Group: o.group,
+	}}
+	if opts.ColdVKey, err = os.ReadFile(o.coldVKey); err != nil {
+		return cli.Hint(fmt.Errorf("--pool-cold-vkey: %w", err), "export it on the cold machine: 'kesrotate pool export-public NAME --out DIR'")
+	}
+	if o.genesis != "" {
+		if opts.Genesis, err = os.ReadFile(o.genesis); err != nil {
+			return cli.Hint(err, "--genesis takes the network's shelley-genesis.json")
+		}
+	}
+	a, err := producer.Init(dir, opts)
+	switch {
+	case errors.Is(err, producer.ErrAgentExists):
+		return cli.Hint(err, "an agent folder is never re-initialised; use another --dir")
+	case errors.Is(err, keys.ErrType), errors.Is(err, keys.ErrEnvelope), errors.Is(err, keys.ErrSize):
+		return cli.Hint(fmt.Errorf("--pool-cold-vkey: %w", err), "give the pool's cold.vkey (StakePoolVerificationKey_ed25519)")
+	case err != nil:
+		return cli.Hint(err, "nothing was created")
+	}
+	e, _, err := a.Enrollment()
+	if err != nil {
+		return err
+	}
+	if g.env.JSON {
+		return g.env.PrintJSON(map[string]any{"dir": dir, "pool_id": a.Config.PoolID, "recipient": e.Recipient, "fingerprint": e.Fingerprint()})
+	}
+	w := g.env.Stdout
+	fmt.Fprintf(w, "producer %s set up for pool %s on %s\n", a.Config.Name, e.PoolID.Bech32(), a.Network.Name)
+	fmt.Fprintf(w, "  fingerprint  %s\n", e.Fingerprint())
+	fmt.Fprintf(w, "  recipient    %s\n", e.Recipient)
+	fmt.Fprintf(w, "start cardano-node with:\n  --shelley-kes-key %s \\\n  --shelley-vrf-key %s \\\n  --shelley-operational-certificate %s\n",
+		a.Config.KESKey, a.Config.VRFKey, a.Config.Cert)
+	fmt.Fprintf(w, "next: 'kesrotate-agent enrollment --out FILE' and carry it to the cold machine\n")
+	return nil
+}

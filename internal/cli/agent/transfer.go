@@ -1,0 +1,177 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kesrotate/kesrotate/internal/cli"
+	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/producer"
+	"github.com/kesrotate/kesrotate/producer/nodequery"
+	"github.com/kesrotate/kesrotate/transfer"
+)
+
+func newEnrollmentCmd(g *globals) *cobra.Command {
+	var out, qrOut string
+	c := &cobra.Command{
+		Use:   "enrollment --out FILE [--qr FILE.png]",
+		Short: "Write the producer's public identity for 'kesrotate producer add'",
+		Args:  cli.Args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			a, err := g.open()
+			if err != nil {
+				return err
+			}
+			e, data, err := a.Enrollment()
+			if err != nil {
+				return err
+			}
+			if out == "" && qrOut == "" {
+				return cli.Usage(errors.New("enrollment needs --out and/or --qr"))
+			}
+			if out != "" {
+				if err := safefile.Create(out, data, 0o644); err != nil {
+					return cli.Hint(err, "choose a file that does not exist yet")
+				}
+			}
+			if qrOut != "" {
+				if err := transfer.WriteSingleQR(qrOut, transfer.UREnrollment, data); err != nil {
+					return cli.Hint(err, "choose a file that does not exist yet")
+				}
+			}
+			if g.env.JSON {
+				return g.env.PrintJSON(map[string]any{"fingerprint": e.Fingerprint(), "recipient": e.Recipient, "out": out, "qr": qrOut})
+			}
+			fmt.Fprintf(g.env.Stdout, "enrollment of producer %s for pool %s\n  fingerprint  %s\n", e.Name, e.PoolID.Bech32(), e.Fingerprint())
+			fmt.Fprintf(g.env.Stdout, "compare the fingerprint with what 'kesrotate producer add' shows on the cold machine\n")
+			return nil
+		},
+	}
+	c.Flags().StringVar(&out, "out", "", "file to write the enrollment to")
+	c.Flags().StringVar(&qrOut, "qr", "", "also write it as one QR code PNG")
+	return c
+}
+
+type snapshotOptions struct {
+	out, qrOut, tipSlot, onchain string
+	timeout                      time.Duration
+}
+
+func newSnapshotCmd(g *globals) *cobra.Command {
+	o := &snapshotOptions{}
+	c := &cobra.Command{
+		Use:   "snapshot --out FILE [--qr FILE.png] [--tip-slot S --onchain-counter N|none]",
+		Short: "Write a signed chain snapshot for 'kesrotate rotate'",
+		Long: `Write the chain as this producer sees it — tip slot and time, network, KES
+parameters, the pool's on-chain op-cert counter, the installed cert and a
+pending KES vkey — signed by the producer key, for 'kesrotate rotate
+--snapshot'. The chain comes from the node socket; --tip-slot and
+--onchain-counter replace the query for disconnected use.`,
+		Args: cli.Args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error { return runSnapshot(g, o) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.out, "out", "", "file to write the snapshot to")
+	f.StringVar(&o.qrOut, "qr", "", "also write it as one QR code PNG")
+	f.StringVar(&o.tipSlot, "tip-slot", "", "the chain's tip slot (instead of asking the node)")
+	f.StringVar(&o.onchain, "onchain-counter", "", `the pool's on-chain counter, or "none" (with --tip-slot)`)
+	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long to wait for the node")
+	return c
+}
+
+func runSnapshot(g *globals, o *snapshotOptions) error {
+	if o.out == "" && o.qrOut == "" {
+		return cli.Usage(errors.New("snapshot needs --out and/or --qr"))
+	}
+	a, err := g.open()
+	if err != nil {
+		return err
+	}
+	now, err := g.env.Now()
+	if err != nil {
+		return err
+	}
+	cs, err := chainState(g, a, o.tipSlot, o.onchain, o.timeout)
+	if err != nil {
+		return err
+	}
+	s, data, err := a.Snapshot(cs, now)
+	if err != nil {
+		return err
+	}
+	if o.out != "" {
+		if err := safefile.Create(o.out, data, 0o644); err != nil {
+			return cli.Hint(err, "choose a file that does not exist yet")
+		}
+	}
+	if o.qrOut != "" {
+		if err := transfer.WriteSingleQR(o.qrOut, transfer.URSnapshot, data); err != nil {
+			return cli.Hint(err, "choose a file that does not exist yet")
+		}
+	}
+	period := a.Network.KESPeriod(s.TipSlot)
+	if g.env.JSON {
+		return g.env.PrintJSON(map[string]any{"tip_slot": s.TipSlot, "tip_time": s.TipTime, "kes_period": period,
+			"onchain_counter": onChainJSON(s.OnChain), "kes_on_producer": s.KESVKey != nil, "out": o.out, "qr": o.qrOut})
+	}
+	fmt.Fprintf(g.env.Stdout, "snapshot for pool %s\n  tip slot    %d (%s)\n  KES period  %d\n  on chain    %s\n",
+		s.PoolID.Bech32(), s.TipSlot, s.TipTime.Format(time.RFC3339), period, s.OnChain)
+	if s.Installed != nil {
+		fmt.Fprintf(g.env.Stdout, "  installed   #%d from period %d\n", s.Installed.Counter, s.Installed.KESPeriod)
+	}
+	if s.KESVKey != nil {
+		fmt.Fprintf(g.env.Stdout, "  KES key     generated on this producer; only its vkey travels\n")
+	}
+	return nil
+}
+
+func onChainJSON(o opcert.OnChain) any {
+	if !o.Known {
+		return "none"
+	}
+	return o.N
+}
+
+// chainState asks the node, or takes --tip-slot and --onchain-counter.
+func chainState(g *globals, a *producer.Agent, tipSlot, onchain string, timeout time.Duration) (producer.ChainState, error) {
+	var cs producer.ChainState
+	if tipSlot != "" {
+		s, err := strconv.ParseUint(tipSlot, 10, 64)
+		if err != nil {
+			return cs, cli.Usage(fmt.Errorf("--tip-slot %q is not a number", tipSlot))
+		}
+		cs.TipSlot = s
+		switch onchain {
+		case "":
+			return cs, cli.Usage(errors.New("--tip-slot needs --onchain-counter N|none"))
+		case "none":
+			cs.OnChain = opcert.None()
+		default:
+			n, err := strconv.ParseUint(onchain, 10, 64)
+			if err != nil {
+				return cs, cli.Usage(fmt.Errorf("--onchain-counter %q: want a number or \"none\"", onchain))
+			}
+			cs.OnChain = opcert.Recorded(n)
+		}
+		return cs, nil
+	}
+	if a.Config.Socket == "" {
+		return cs, cli.Usage(errors.New("no node socket configured"), "give --tip-slot S --onchain-counter N|none, or set --socket at init")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	q, err := nodequery.Query(ctx, a.Config.Socket, a.Network.Magic, a.ColdVKey().PoolID())
+	if err != nil {
+		return cs, cli.Hint(fmt.Errorf("querying the node at %s: %w", a.Config.Socket, err), "is cardano-node running and synced? --tip-slot and --onchain-counter replace the query")
+	}
+	if err := q.CheckNetwork(a.Network); err != nil {
+		return cs, cli.Hint(err, "the agent was set up for another network than the node runs")
+	}
+	return producer.ChainState{TipSlot: q.TipSlot, OnChain: q.OnChain}, nil
+}

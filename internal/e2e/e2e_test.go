@@ -1,0 +1,25 @@
+// Package e2e runs both binaries together: the cold side, the agent and
+// the files and QR frames that cross between them.
+package e2e
+
+import (
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/kesrotate/kesrotate/internal/cli/agent"
+	"github.com/kesrotate/kesrotate/internal/cli/cold"
+	"github.com/kesrotate/kesrotate/internal/scripttest"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"kesrotate":       func() { os.Exit(cold.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"kesrotate-agent": func() { os.Exit(agent.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, scripttest.Params(t, "testdata"))
+}

@@ -1,0 +1,329 @@
+// Package producer is the online side of kesrotate: the agent's identity
+// and configuration on the block producer, the chain snapshots it signs,
+// and (in install.go and friends) verifying, installing and activating the
+// bundles the cold machine sends. cmd/kesrotate never imports it.
+package producer
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/keys"
+	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/transfer"
+)
+
+// Agent folder layout.
+const (
+	ConfigFile    = "agent.json"
+	IdentityFile  = "identity.txt" // age identity file format, 0600
+	SignKeyFile   = "snapshot.key" // Ed25519 seed as hex, 0600
+	GenesisFile   = "genesis.json"
+	EnrollmentOut = "enrollment.kre"
+	KESDir        = "kes" // KES-on-producer: pending.skey / pending.vkey
+	PendingKES    = "pending.skey"
+	PendingKESVK  = "pending.vkey"
+)
+
+// Signal says how the agent tells cardano-node to reload its credentials.
+type Signal struct {
+	Mode        string `json:"mode"` // "pid-file", "systemd", "process" or "none"
+	PIDFile     string `json:"pid_file,omitempty"`
+	SystemdUnit string `json:"systemd_unit,omitempty"`
+}
+
+// Config is agent.json.
+type Config struct {
+	Version    int       `json:"version"`
+	Name       string    `json:"name"`
+	Network    string    `json:"network"` // mainnet|preprod|preview|genesis
+	Magic      uint32    `json:"magic"`
+	PoolID     string    `json:"pool_id"`
+	ColdVKey   string    `json:"cold_vkey"`
+	KESKey     string    `json:"kes_key"`         // where cardano-node reads its KES skey
+	VRFKey     string    `json:"vrf_key"`         // … its VRF skey
+	Cert       string    `json:"cert"`            // … its op cert
+	Group      string    `json:"group,omitempty"` // files 0640 with this group, else 0600
+	Signal     Signal    `json:"signal"`
+	Socket     string    `json:"socket,omitempty"`
+	MetricsURL string    `json:"metrics_url,omitempty"`
+	NodeLog    string    `json:"node_log,omitempty"`
+	Created    time.Time `json:"created"`
+}
+
+// Agent is an open agent folder.
+type Agent struct {
+	Dir     string
+	Config  Config
+	Network opcert.Network
+}
+
+// InitOptions configure a new agent.
+type InitOptions struct {
+	Config   Config // Network (or Genesis), paths, signal, socket, metrics
+	Genesis  []byte
+	ColdVKey []byte // the pool's cold.vkey file
+	Now      time.Time
+	Rand     io.Reader
+}
+
+// Init creates the agent folder: an age X25519 identity and an Ed25519
+// snapshot-signing key, both 0600, and agent.json.
+func Init(dir string, o InitOptions) (a *Agent, err error) {
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if _, err := os.Stat(filepath.Join(dir, ConfigFile)); err == nil {
+		return nil, fmt.Errorf("%w: %s", ErrAgentExists, dir)
+	}
+	c := o.Config
+	var n opcert.Network
+	switch {
+	case o.Genesis != nil:
+		if n, err = opcert.ParseGenesis(o.Genesis); err != nil {
+			return nil, err
+		}
+		c.Network = "genesis"
+	default:
+		if n, err = opcert.NetworkByName(c.Network); err != nil {
+			return nil, err
+		}
+	}
+	c.Magic = n.Magic
+	vk, err := keys.ParseColdVKey(o.ColdVKey)
+	if err != nil {
+		return nil, fmt.Errorf("pool cold vkey: %w", err)
+	}
+	c.ColdVKey = hex.EncodeToString(vk[:])
+	c.PoolID = vk.PoolID().Hex()
+	for flag, p := range map[string]*string{"--kes-key": &c.KESKey, "--vrf-key": &c.VRFKey, "--cert": &c.Cert} {
+		if *p == "" {
+			return nil, fmt.Errorf("%w: %s is required", ErrConfig, flag)
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return nil, err
+		}
+		*p = abs
+	}
+	if c.KESKey == c.VRFKey || c.KESKey == c.Cert || c.VRFKey == c.Cert {
+		return nil, fmt.Errorf("%w: the KES key, VRF key and cert paths must differ", ErrConfig)
+	}
+	switch c.Signal.Mode {
+	case "pid-file":
+		if c.Signal.PIDFile == "" {
+			return nil, fmt.Errorf("%w: pid-file signalling needs the file", ErrConfig)
+		}
+	case "systemd":
+		if c.Signal.SystemdUnit == "" {
+			return nil, fmt.Errorf("%w: systemd signalling needs the unit", ErrConfig)
+		}
+	case "process", "none":
+	default:
+		return nil, fmt.Errorf("%w: signal mode %q", ErrConfig, c.Signal.Mode)
+	}
+	if c.Name == "" {
+		c.Name, _ = os.Hostname()
+	}
+	c.Version = 1
+	c.Created = o.Now.UTC().Truncate(time.Second)
+
+	existed := true
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		existed = false
+	}
+	if err := safefile.MkdirSecret(dir); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			for _, p := range []string{IdentityFile, SignKeyFile, GenesisFile, ConfigFile, KESDir} {
+				_ = os.RemoveAll(filepath.Join(dir, p))
+			}
+			if !existed {
+				_ = os.Remove(dir)
+			}
+		}
+	}()
+	id, err := age.GenerateX25519Identity() // age reads crypto/rand itself
+	if err != nil {
+		return nil, err
+	}
+	idText := fmt.Sprintf("# created: %s\n# public key: %s\n%s\n", c.Created.Format(time.RFC3339), id.Recipient(), id)
+	if err := safefile.CreateSecret(filepath.Join(dir, IdentityFile), []byte(idText)); err != nil {
+		return nil, err
+	}
+	seed := make([]byte, ed25519.SeedSize)
+	if _, err := io.ReadFull(o.Rand, seed); err != nil {
+		return nil, err
+	}
+	seedHex := []byte(hex.EncodeToString(seed) + "\n")
+	wipe(seed)
+	err = safefile.CreateSecret(filepath.Join(dir, SignKeyFile), seedHex)
+	wipe(seedHex)
+	if err != nil {
+		return nil, err
+	}
+	if o.Genesis != nil {
+		if err := safefile.Create(filepath.Join(dir, GenesisFile), o.Genesis, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	b, _ := json.MarshalIndent(c, "", "  ")
+	if err := safefile.Create(filepath.Join(dir, ConfigFile), append(b, '\n'), 0o600); err != nil {
+		return nil, err
+	}
+	return &Agent{Dir: dir, Config: c, Network: n}, nil
+}
+
+// Open opens an agent folder.
+func Open(dir string) (*Agent, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s has no %s", ErrNoAgent, dir, ConfigFile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil || c.Version == 0 {
+		return nil, fmt.Errorf("%w: %s is unreadable", ErrNoAgent, ConfigFile)
+	}
+	a := &Agent{Dir: dir, Config: c}
+	if c.Network == "genesis" {
+		g, err := os.ReadFile(filepath.Join(dir, GenesisFile))
+		if err != nil {
+			return nil, err
+		}
+		if a.Network, err = opcert.ParseGenesis(g); err != nil {
+			return nil, err
+		}
+	} else if a.Network, err = opcert.NetworkByName(c.Network); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Identity reads the age identity. It is a secret.
+func (a *Agent) Identity() (*age.X25519Identity, error) {
+	b, err := os.ReadFile(filepath.Join(a.Dir, IdentityFile))
+	if err != nil {
+		return nil, err
+	}
+	defer wipe(b)
+	ids, err := age.ParseIdentities(bytes.NewReader(b))
+	if err != nil || len(ids) != 1 {
+		return nil, fmt.Errorf("%s: not one age identity", IdentityFile)
+	}
+	id, ok := ids[0].(*age.X25519Identity)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an X25519 identity", IdentityFile)
+	}
+	return id, nil
+}
+
+// SignKey reads the snapshot-signing key. It is a secret.
+func (a *Agent) SignKey() (ed25519.PrivateKey, error) {
+	b, err := os.ReadFile(filepath.Join(a.Dir, SignKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	defer wipe(b)
+	seed, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("%s: not a 32-byte hex seed", SignKeyFile)
+	}
+	defer wipe(seed)
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// ColdVKey is the pinned pool cold key.
+func (a *Agent) ColdVKey() keys.ColdVKey {
+	var vk keys.ColdVKey
+	b, _ := hex.DecodeString(a.Config.ColdVKey)
+	copy(vk[:], b)
+	return vk
+}
+
+// Enrollment builds the signed enrollment file.
+func (a *Agent) Enrollment() (*transfer.Enrollment, []byte, error) {
+	id, err := a.Identity()
+	if err != nil {
+		return nil, nil, err
+	}
+	sk, err := a.SignKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer wipe(sk)
+	e := &transfer.Enrollment{Name: a.Config.Name, Magic: a.Network.Magic, PoolID: a.ColdVKey().PoolID(),
+		Recipient: id.Recipient().String(), SignKey: sk.Public().(ed25519.PublicKey), Created: a.Config.Created}
+	b, err := e.Marshal(sk)
+	return e, b, err
+}
+
+// ChainState is what the agent knows of the chain: from the node socket,
+// or given by hand for disconnected use.
+type ChainState struct {
+	TipSlot uint64
+	OnChain opcert.OnChain
+}
+
+// Snapshot builds and signs a snapshot from the chain state, the installed
+// cert (if any) and a pending KES key (KES-on-producer mode).
+func (a *Agent) Snapshot(cs ChainState, now time.Time) (*transfer.Snapshot, []byte, error) {
+	sk, err := a.SignKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer wipe(sk)
+	n := a.Network
+	s := &transfer.Snapshot{Magic: n.Magic, SlotsPerKESPeriod: n.SlotsPerKESPeriod, MaxKESEvolutions: n.MaxKESEvolutions,
+		TipSlot: cs.TipSlot, TipTime: n.SlotTime(cs.TipSlot), PoolID: a.ColdVKey().PoolID(), OnChain: cs.OnChain,
+		Created: now.UTC().Truncate(time.Second)}
+	if c, err := a.InstalledCert(); err == nil && c != nil {
+		s.Installed = &transfer.Installed{Counter: c.Counter, KESPeriod: c.KESPeriod, CertHash: c.Hash()}
+	}
+	if b, err := os.ReadFile(filepath.Join(a.Dir, KESDir, PendingKESVK)); err == nil {
+		vk, err := keys.ParseKESVKey(b)
+		if err != nil {
+			return nil, nil, fmt.Errorf("pending KES vkey: %w", err)
+		}
+		s.KESVKey = &vk
+	}
+	return s, s.Marshal(sk), nil
+}
+
+// InstalledCert reads the cert cardano-node currently reads, or nil if
+// there is none.
+func (a *Agent) InstalledCert() (*opcert.Certificate, error) {
+	b, err := os.ReadFile(a.Config.Cert)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return opcert.Parse(b)
+}
+
+//go:noinline
+func wipe(b []byte) {
+	for i := range b {
+		b[i] = 0
+	}
+}
