@@ -64,7 +64,7 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	recipient, err := transfer.ParseRecipient(prod.Enrollment.Recipient)
+	recipient, err := transfer.ParseAnyRecipient(prod.Enrollment.Recipient)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"filippo.io/age/plugin"
 
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/keys"
@@ -58,6 +59,7 @@ type Config struct {
 	VRFKey     string    `json:"vrf_key"`         // … its VRF skey
 	Cert       string    `json:"cert"`            // … its op cert
 	Group      string    `json:"group,omitempty"` // files 0640 with this group, else 0600
+	Recipient  string    `json:"recipient"`       // age recipient bundles are encrypted to
 	Signal     Signal    `json:"signal"`
 	Socket     string    `json:"socket,omitempty"`
 	MetricsURL string    `json:"metrics_url,omitempty"`
@@ -75,6 +77,11 @@ type Agent struct {
 // InitOptions configure a new agent.
 type InitOptions struct {
 	Config   Config // Network (or Genesis), paths, signal, socket, metrics
+	// HardwareRecipient and HardwareIdentity, when set, replace the X25519
+	// identity with a hardware-held one: an age1tag1… recipient and the
+	// AGE-PLUGIN-… identity line of the plugin that holds its key.
+	HardwareRecipient string
+	HardwareIdentity  string
 	Genesis  []byte
 	ColdVKey []byte // the pool's cold.vkey file
 	Now      time.Time
@@ -159,11 +166,24 @@ func Init(dir string, o InitOptions) (a *Agent, err error) {
 			}
 		}
 	}()
-	id, err := age.GenerateX25519Identity() // age reads crypto/rand itself
-	if err != nil {
-		return nil, err
+	var idText string
+	if o.HardwareRecipient != "" {
+		if _, err := transfer.ParseTagRecipient(o.HardwareRecipient); err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(o.HardwareIdentity, "AGE-PLUGIN-") {
+			return nil, fmt.Errorf("%w: a hardware recipient needs the plugin's AGE-PLUGIN-… identity", ErrConfig)
+		}
+		c.Recipient = o.HardwareRecipient
+		idText = fmt.Sprintf("# created: %s\n# recipient: %s\n%s\n", c.Created.Format(time.RFC3339), c.Recipient, o.HardwareIdentity)
+	} else {
+		id, err := age.GenerateX25519Identity() // age reads crypto/rand itself
+		if err != nil {
+			return nil, err
+		}
+		c.Recipient = id.Recipient().String()
+		idText = fmt.Sprintf("# created: %s\n# public key: %s\n%s\n", c.Created.Format(time.RFC3339), c.Recipient, id)
 	}
-	idText := fmt.Sprintf("# created: %s\n# public key: %s\n%s\n", c.Created.Format(time.RFC3339), id.Recipient(), id)
 	if err := safefile.CreateSecret(filepath.Join(dir, IdentityFile), []byte(idText)); err != nil {
 		return nil, err
 	}
@@ -218,22 +238,48 @@ func Open(dir string) (*Agent, error) {
 	return a, nil
 }
 
-// Identity reads the age identity. It is a secret.
-func (a *Agent) Identity() (*age.X25519Identity, error) {
+// Identity reads the age identity bundles are decrypted with: the X25519
+// identity init made, or, for a hardware-held key, the plugin identity
+// (AGE-PLUGIN-…) given at init, which age runs its plugin for. It is a
+// secret.
+func (a *Agent) Identity() (age.Identity, error) {
 	b, err := os.ReadFile(filepath.Join(a.Dir, IdentityFile))
 	if err != nil {
 		return nil, err
 	}
 	defer wipe(b)
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "AGE-PLUGIN-") {
+			id, err := plugin.NewIdentity(line, pluginUI)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", IdentityFile, err)
+			}
+			return id, nil
+		}
+	}
 	ids, err := age.ParseIdentities(bytes.NewReader(b))
 	if err != nil || len(ids) != 1 {
 		return nil, fmt.Errorf("%s: not one age identity", IdentityFile)
 	}
-	id, ok := ids[0].(*age.X25519Identity)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an X25519 identity", IdentityFile)
-	}
-	return id, nil
+	return ids[0], nil
+}
+
+// pluginUI lets a hardware plugin ask for a PIN or touch on the terminal.
+var pluginUI = &plugin.ClientUI{
+	DisplayMessage: func(name, message string) error {
+		fmt.Fprintf(os.Stderr, "age-plugin-%s: %s\n", name, message)
+		return nil
+	},
+	RequestValue: func(name, prompt string, secret bool) (string, error) {
+		return "", fmt.Errorf("age-plugin-%s asks %q: interactive plugin prompts are not supported; configure the plugin not to prompt", name, prompt)
+	},
+	Confirm: func(name, prompt, yes, no string) (bool, error) {
+		return false, fmt.Errorf("age-plugin-%s asks %q: interactive plugin prompts are not supported", name, prompt)
+	},
+	WaitTimer: func(name string) {
+		fmt.Fprintf(os.Stderr, "age-plugin-%s: waiting for the hardware key (touch it if it blinks)\n", name)
+	},
 }
 
 // SignKey reads the snapshot-signing key. It is a secret.
@@ -261,17 +307,13 @@ func (a *Agent) ColdVKey() keys.ColdVKey {
 
 // Enrollment builds the signed enrollment file.
 func (a *Agent) Enrollment() (*transfer.Enrollment, []byte, error) {
-	id, err := a.Identity()
-	if err != nil {
-		return nil, nil, err
-	}
 	sk, err := a.SignKey()
 	if err != nil {
 		return nil, nil, err
 	}
 	defer wipe(sk)
 	e := &transfer.Enrollment{Name: a.Config.Name, Magic: a.Network.Magic, PoolID: a.ColdVKey().PoolID(),
-		Recipient: id.Recipient().String(), SignKey: sk.Public().(ed25519.PublicKey), Created: a.Config.Created}
+		Recipient: a.Config.Recipient, SignKey: sk.Public().(ed25519.PublicKey), Created: a.Config.Created}
 	b, err := e.Marshal(sk)
 	return e, b, err
 }

@@ -94,7 +94,7 @@ func ParseEnrollment(data []byte) (*Enrollment, error) {
 	if !ed25519.Verify(b.SignKey, signedMessage(enrollmentDomain, s.Body), s.Sig) {
 		return nil, fmt.Errorf("%w: the enrollment is not signed by the key it carries", ErrSignature)
 	}
-	if _, err := ParseRecipient(b.Recipient); err != nil {
+	if _, err := ParseAnyRecipient(b.Recipient); err != nil {
 		return nil, err
 	}
 	e := &Enrollment{Name: b.Name, Magic: b.Network, Recipient: b.Recipient, SignKey: b.SignKey, Created: time.Unix(b.Created, 0).UTC()}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +20,7 @@ type initOptions struct {
 	noSignal, processMatch     bool
 	socket, metricsURL, group  string
 	name, nodeLog              string
+	hwRecipient, hwIdentity    string
 }
 
 func newInitCmd(g *globals) *cobra.Command {
@@ -51,6 +53,9 @@ Start cardano-node with exactly these paths:
 	f.StringVar(&o.nodeLog, "node-log", "", "cardano-node's log file, to confirm reloads")
 	f.StringVar(&o.group, "group", "", "install credentials 0640 with this group (default 0600)")
 	f.StringVar(&o.name, "name", "", "a name for this producer (default the host name)")
+	f.StringVar(&o.hwRecipient, "hardware-recipient", "", "an age1tag1… recipient whose key is held in hardware, instead of an X25519 identity")
+	f.StringVar(&o.hwIdentity, "hardware-identity-file", "", "the age plugin identity file (AGE-PLUGIN-…) for --hardware-recipient")
+	c.MarkFlagsRequiredTogether("hardware-recipient", "hardware-identity-file")
 	c.MarkFlagsMutuallyExclusive("network", "genesis")
 	c.MarkFlagsMutuallyExclusive("pid-file", "systemd-unit", "no-signal", "match-process")
 	return c
@@ -90,6 +95,18 @@ func runInit(g *globals, o *initOptions) error {
 	}}
 	if opts.ColdVKey, err = os.ReadFile(o.coldVKey); err != nil {
 		return cli.Hint(fmt.Errorf("--pool-cold-vkey: %w", err), "export it on the cold machine: 'kesrotate pool export-public NAME --out DIR'")
+	}
+	if o.hwRecipient != "" {
+		b, err := os.ReadFile(o.hwIdentity)
+		if err != nil {
+			return cli.Hint(fmt.Errorf("--hardware-identity-file: %w", err), "give the identity file your age plugin wrote (age-plugin-yubikey --identity)")
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if line = strings.TrimSpace(line); strings.HasPrefix(line, "AGE-PLUGIN-") {
+				opts.HardwareIdentity = line
+			}
+		}
+		opts.HardwareRecipient = o.hwRecipient
 	}
 	if o.genesis != "" {
 		if opts.Genesis, err = os.ReadFile(o.genesis); err != nil {
