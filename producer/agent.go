@@ -76,16 +76,16 @@ type Agent struct {
 
 // InitOptions configure a new agent.
 type InitOptions struct {
-	Config   Config // Network (or Genesis), paths, signal, socket, metrics
+	Config Config // Network (or Genesis), paths, signal, socket, metrics
 	// HardwareRecipient and HardwareIdentity, when set, replace the X25519
 	// identity with a hardware-held one: an age1tag1… recipient and the
 	// AGE-PLUGIN-… identity line of the plugin that holds its key.
 	HardwareRecipient string
 	HardwareIdentity  string
-	Genesis  []byte
-	ColdVKey []byte // the pool's cold.vkey file
-	Now      time.Time
-	Rand     io.Reader
+	Genesis           []byte
+	ColdVKey          []byte // the pool's cold.vkey file
+	Now               time.Time
+	Rand              io.Reader
 }
 
 // Init creates the agent folder: an age X25519 identity and an Ed25519
