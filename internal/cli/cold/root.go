@@ -51,6 +51,7 @@ Exit codes: 0 ok, 1 error, 2 usage (plan adds 1 warn, 2 critical, 3 unknown).`,
 		newRotateCmd(g),
 		newVerifyCmd(g),
 		newProducerCmd(g),
+		newQRCmd(g),
 		newPlanCmd(g),
 	)
 	return root
