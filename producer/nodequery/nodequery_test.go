@@ -1,0 +1,306 @@
+package nodequery
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kesrotate/kesrotate/internal/testnode"
+	"github.com/kesrotate/kesrotate/keys"
+	"github.com/kesrotate/kesrotate/opcert"
+)
+
+// shortSocket returns a socket path short enough for the 107-byte limit of
+// unix socket paths (t.TempDir() paths can be longer).
+func shortSocket(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "tn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return filepath.Join(dir, "node.socket")
+}
+
+type fixture struct {
+	node  *testnode.Node
+	pool  *testnode.Pool
+	other *testnode.Pool
+	net   opcert.Network
+	tip   uint64
+}
+
+func startNode(t *testing.T, n opcert.Network, onchain map[keys.PoolID]uint64) *fixture {
+	t.Helper()
+	pool, err := testnode.NewPool(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := testnode.NewPool(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tip := 200*n.SlotsPerKESPeriod + 17
+	set, err := pool.Issue(9, 4, 199)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pool.WriteSet(t.TempDir(), set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Network = n
+	cfg.TipSlot = tip
+	cfg.SocketPath = shortSocket(t)
+	cfg.MetricsAddr = "127.0.0.1:0"
+	cfg.OnChain = map[keys.PoolID]uint64{}
+	for id, c := range onchain {
+		cfg.OnChain[id] = c
+	}
+	node, err := testnode.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = node.Close() })
+	return &fixture{node: node, pool: pool, other: other, net: n, tip: tip}
+}
+
+func ctx(t *testing.T) context.Context {
+	t.Helper()
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func TestQueryAgainstTheTestNode(t *testing.T) {
+	for _, n := range []opcert.Network{opcert.Mainnet, opcert.Preprod, opcert.Preview} {
+		t.Run(n.Name, func(t *testing.T) {
+			pool, _ := testnode.NewPool(1)
+			f := startNode(t, n, map[keys.PoolID]uint64{pool.ID(): 3})
+			tests := []struct {
+				name string
+				pool keys.PoolID
+				want opcert.OnChain
+			}{
+				{"known pool", f.pool.ID(), opcert.Recorded(3)},
+				{"unknown pool", f.other.ID(), opcert.None()},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					s, err := Query(ctx(t), f.node.SocketPath(), n.Magic, tt.pool)
+					if err != nil {
+						t.Fatalf("Query: %v", err)
+					}
+					if s.TipSlot != f.tip {
+						t.Errorf("got tip slot %d, want %d", s.TipSlot, f.tip)
+					}
+					if len(s.TipHash) != 32 {
+						t.Errorf("got a tip hash of %d bytes, want 32", len(s.TipHash))
+					}
+					if !s.SystemStart.Equal(n.SystemStart) {
+						t.Errorf("got system start %s, want %s", s.SystemStart, n.SystemStart)
+					}
+					if s.NetworkMagic != n.Magic || s.SlotsPerKESPeriod != n.SlotsPerKESPeriod || s.MaxKESEvolutions != n.MaxKESEvolutions {
+						t.Errorf("got magic %d, %d slots per period, %d evolutions, want %d, %d, %d",
+							s.NetworkMagic, s.SlotsPerKESPeriod, s.MaxKESEvolutions, n.Magic, n.SlotsPerKESPeriod, n.MaxKESEvolutions)
+					}
+					if s.KESPeriod() != 200 {
+						t.Errorf("got KES period %d, want 200", s.KESPeriod())
+					}
+					if s.OnChain != tt.want {
+						t.Errorf("got on-chain counter %v, want %v", s.OnChain, tt.want)
+					}
+					if err := s.CheckNetwork(n); err != nil {
+						t.Errorf("CheckNetwork(%s): %v", n.Name, err)
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestQuerySeesChanges(t *testing.T) {
+	f := startNode(t, opcert.Preview, nil)
+	s, err := Query(ctx(t), f.node.SocketPath(), f.net.Magic, f.pool.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.OnChain != opcert.None() {
+		t.Fatalf("got %v, want none", s.OnChain)
+	}
+	f.node.SetOnChainCounter(f.pool.ID(), 4)
+	f.node.SetTipSlot(f.tip + 1000)
+	s, err = Query(ctx(t), f.node.SocketPath(), f.net.Magic, f.pool.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.OnChain != opcert.Recorded(4) || s.TipSlot != f.tip+1000 {
+		t.Errorf("got counter %v at slot %d, want 4 at %d", s.OnChain, s.TipSlot, f.tip+1000)
+	}
+}
+
+func TestQueryFailures(t *testing.T) {
+	f := startNode(t, opcert.Preview, nil)
+	t.Run("wrong magic", func(t *testing.T) {
+		_, err := Query(ctx(t), f.node.SocketPath(), opcert.Mainnet.Magic, f.pool.ID())
+		if !errors.Is(err, ErrConnect) {
+			t.Errorf("got %v, want ErrConnect", err)
+		}
+	})
+	t.Run("no socket", func(t *testing.T) {
+		_, err := Query(ctx(t), filepath.Join(filepath.Dir(f.node.SocketPath()), "absent.socket"), f.net.Magic, f.pool.ID())
+		if !errors.Is(err, ErrConnect) {
+			t.Errorf("got %v, want ErrConnect", err)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		c, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := Query(c, f.node.SocketPath(), f.net.Magic, f.pool.ID())
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("got %v, want context.Canceled", err)
+		}
+	})
+	t.Run("silent socket", func(t *testing.T) {
+		path := shortSocket(t)
+		ln, err := net.Listen("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = ln.Close() }()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer func() { _ = c.Close() }()
+			}
+		}()
+		c, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		_, err = Query(c, path, f.net.Magic, f.pool.ID())
+		if !errors.Is(err, ErrConnect) {
+			t.Errorf("got %v, want ErrConnect", err)
+		}
+	})
+	t.Run("other network", func(t *testing.T) {
+		s, err := Query(ctx(t), f.node.SocketPath(), f.net.Magic, f.pool.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		custom := opcert.Preview
+		custom.SlotsPerKESPeriod = 86400
+		for _, n := range []opcert.Network{opcert.Preprod, custom} {
+			if err := s.CheckNetwork(n); !errors.Is(err, ErrNetworkMismatch) {
+				t.Errorf("CheckNetwork(%s %d): got %v, want ErrNetworkMismatch", n.Name, n.SlotsPerKESPeriod, err)
+			}
+		}
+	})
+}
+
+func TestMetricsFromTheTestNode(t *testing.T) {
+	f := startNode(t, opcert.Preview, nil)
+	m, err := Metrics(ctx(t), f.node.MetricsURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]float64{
+		MetricCurrentKESPeriod: 200,
+		MetricRemainingKES:     199 + 62 - 200,
+		MetricCertStartPeriod:  199,
+		MetricCertExpiryPeriod: 199 + 62,
+		MetricCertCounter:      4,
+		MetricForgingEnabled:   1,
+	} {
+		if got, ok := Lookup(m, name); !ok || got != want {
+			t.Errorf("got %s = %v (present %v), want %v", name, got, ok, want)
+		}
+	}
+	if _, err := Metrics(ctx(t), strings.TrimSuffix(f.node.MetricsURL(), "/metrics")+"/nothing"); !errors.Is(err, ErrMetrics) {
+		t.Errorf("got %v for a 404, want ErrMetrics", err)
+	}
+}
+
+func TestParseMetrics(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    map[string]float64
+		wantErr bool
+	}{
+		{
+			name: "default mode with help and type lines",
+			in: "# HELP x\n# TYPE cardano_node_metrics_currentKESPeriod_int gauge\n" +
+				"cardano_node_metrics_currentKESPeriod_int 812\n\ncardano_node_metrics_forging_enabled 1 1712345678000\n",
+			want: map[string]float64{"cardano_node_metrics_currentKESPeriod_int": 812, "cardano_node_metrics_forging_enabled": 1},
+		},
+		{
+			name: "nosuffix mode and labels",
+			in:   "cardano_node_metrics_remainingKESPeriods 61\nrts_gc{kind=\"major gc\"} 2.5\n",
+			want: map[string]float64{"cardano_node_metrics_remainingKESPeriods": 61, `rts_gc{kind="major gc"}`: 2.5},
+		},
+		{name: "no value", in: "cardano_node_metrics_currentKESPeriod_int\n", wantErr: true},
+		{name: "bad value", in: "a_b twelve\n", wantErr: true},
+		{name: "bad name", in: "9lives 1\n", wantErr: true},
+		{name: "unterminated labels", in: "a{b=\"c\" 1\n", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseMetrics(strings.NewReader(tt.in))
+			if tt.wantErr {
+				if !errors.Is(err, ErrMetrics) {
+					t.Fatalf("got %v, %v, want ErrMetrics", got, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("got %s = %v, want %v", k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestLookupBothModes(t *testing.T) {
+	for _, m := range []map[string]float64{
+		{"cardano_node_metrics_currentKESPeriod_int": 7},
+		{"cardano_node_metrics_currentKESPeriod": 7},
+	} {
+		for _, name := range []string{MetricCurrentKESPeriod, MetricCurrentKESPeriod + "_int"} {
+			if v, ok := Lookup(m, name); !ok || v != 7 {
+				t.Errorf("Lookup(%v, %s) = %v, %v, want 7, true", m, name, v, ok)
+			}
+		}
+	}
+	if _, ok := Lookup(map[string]float64{}, MetricCertCounter); ok {
+		t.Errorf("got a value from an empty scrape, want none")
+	}
+}
+
+func FuzzParseMetrics(f *testing.F) {
+	f.Add("# TYPE cardano_node_metrics_currentKESPeriod_int gauge\ncardano_node_metrics_currentKESPeriod_int 812\n")
+	f.Add("rts_gc{kind=\"major gc\"} 2.5 1712345678000\n")
+	f.Add("a{b=\"}\"} NaN\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseMetrics(strings.NewReader(s))
+		if err != nil && !errors.Is(err, ErrMetrics) {
+			t.Fatalf("got an unwrapped error %v", err)
+		}
+		if err == nil && m == nil {
+			t.Fatal("got a nil map without an error")
+		}
+	})
+}
