@@ -1,0 +1,712 @@
+package producer
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/keys"
+	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/transfer"
+)
+
+// Install layout in the agent folder. Every install writes a complete set
+// into its own folder sets/<counter>-<period>-<hash8>/ and then moves the
+// one symlink current to it with a single rename. The three paths
+// cardano-node reads are symlinks into current/, so at every instant they
+// resolve to one complete set: the old one or the new one.
+const (
+	SetsDir     = "sets"
+	CurrentLink = "current"
+	InitialSet  = "0-initial" // the files the node had before the agent took over
+	SetMetaFile = "set.json"
+	SetKESFile  = "kes.skey"
+	SetVRFFile  = "vrf.skey"
+	SetCertFile = "node.cert"
+	stagePrefix = ".stage-"
+)
+
+// Step names a boundary inside Install and Rollback. A test hook sees each
+// one before the work that follows it.
+type Step string
+
+// Install steps, in order. Adoption steps (StepAdopt…) run only the first
+// time, when the node's paths are still plain files.
+const (
+	StepChecked     Step = "checked"      // every check passed; nothing changed yet
+	StepStageDir    Step = "stage-dir"    // the staging folder exists
+	StepStageKES    Step = "stage-kes"    // kes.skey written and fsynced
+	StepStageVRF    Step = "stage-vrf"    // vrf.skey written and fsynced
+	StepStageCert   Step = "stage-cert"   // node.cert written and fsynced
+	StepStageMeta   Step = "stage-meta"   // set.json written
+	StepStaged      Step = "staged"       // the set renamed into sets/
+	StepAdoptSet    Step = "adopt-set"    // sets/0-initial holds the node's old files
+	StepAdoptLink   Step = "adopt-link"   // current points at 0-initial
+	StepAdoptPath   Step = "adopt-path"   // one node path became a symlink (once per path)
+	StepCurrentTmp  Step = "current-tmp"  // current.tmp points at the new set
+	StepSwapped     Step = "swapped"      // current points at the new set
+	StepLinked      Step = "linked"       // every node path is a symlink into current/
+	StepRolledBack  Step = "rolled-back"  // rollback: current points at the previous set
+	StepPendingGone Step = "pending-gone" // KES-on-producer: the pending key was removed
+)
+
+// SetInfo is set.json: what a set holds and which set was active before it.
+type SetInfo struct {
+	Name      string    `json:"name"`
+	Previous  string    `json:"previous,omitempty"` // the set to roll back to
+	Counter   uint64    `json:"counter"`
+	KESPeriod uint64    `json:"kes_period"`
+	CertHash  string    `json:"cert_hash,omitempty"`
+	Source    string    `json:"source"` // "bundle", "kes-on-producer" or "initial"
+	Bundle    string    `json:"bundle,omitempty"`
+	Created   time.Time `json:"created"`
+	HasCert   bool      `json:"has_cert"`
+}
+
+// InstallOptions are the chain facts and knobs of Install.
+type InstallOptions struct {
+	// TipSlot is the chain's current slot (from the node socket, given by
+	// hand, or the clock's slot): the checks use its KES period.
+	TipSlot uint64
+	// OnChain is the pool's on-chain counter, when the socket told it.
+	OnChain *opcert.OnChain
+	// Now stamps set.json.
+	Now time.Time
+	// BundleHash names the bundle file in set.json (optional).
+	BundleHash string
+	// Hook, if set, is called at every step boundary; an error aborts the
+	// install there (what is already durable stays, as after a crash).
+	Hook func(Step) error
+}
+
+// Candidate is a bundle that passed every check, with the keys to install.
+type Candidate struct {
+	Bundle    *transfer.Bundle
+	Report    *opcert.Report
+	Installed *opcert.Certificate // the cert in place before, or nil
+	Same      bool                // the bundle's cert is the one installed
+	Pending   bool                // the KES key is this producer's pending key
+	kes       []byte              // kes.skey file bytes
+	vrf       []byte              // vrf.skey file bytes
+}
+
+func (Candidate) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(keys.Redacted)) }
+func (Candidate) String() string             { return keys.Redacted }
+func (Candidate) GoString() string           { return keys.Redacted }
+
+// Wipe clears the key bytes the candidate holds.
+func (c *Candidate) Wipe() {
+	wipe(c.kes)
+	wipe(c.vrf)
+	c.Bundle.Wipe()
+}
+
+// InstallResult says what Install did.
+type InstallResult struct {
+	Set      string         // the active set now
+	Previous string         // the set active before ("" if none)
+	Same     bool           // nothing to do: the cert was already installed
+	Adopted  bool           // the node's old files were moved into sets/0-initial
+	Report   *opcert.Report // the checks, kes-period-info style
+	Pending  bool           // the pending KES key was used
+}
+
+// OpenBundle decrypts a bundle with the producer identity. A bundle for
+// another producer fails with transfer.ErrWrongProducer.
+func (a *Agent) OpenBundle(r io.Reader) (*transfer.Bundle, error) {
+	id, err := a.Identity()
+	if err != nil {
+		return nil, err
+	}
+	return transfer.DecryptBundle(r, age.Identity(id))
+}
+
+// Check verifies a bundle against everything the agent pinned and the
+// chain, before anything is touched: network, pool and cold key, producer,
+// the cert signature, the KES key (the cert's, fresh, and a sign/verify
+// round trip at the current evolution), the VRF key (present and the one
+// installed), no downgrade or replay of the installed cert, the on-chain
+// counter when known, and the cert window containing the current period.
+func (a *Agent) Check(b *transfer.Bundle, o InstallOptions) (c *Candidate, err error) {
+	if b.Magic != a.Network.Magic {
+		return nil, fmt.Errorf("%w: the bundle is for network magic %d, this producer is on %s (magic %d)", transfer.ErrWrongNetwork, b.Magic, a.Network.Name, a.Network.Magic)
+	}
+	pinned := a.ColdVKey()
+	if b.PoolID != pinned.PoolID() || b.Cold != pinned || b.Cert.Cold != pinned {
+		return nil, fmt.Errorf("%w: the bundle is for pool %s, this producer serves %s", transfer.ErrWrongPool, b.Cert.PoolID().Bech32(), pinned.PoolID().Bech32())
+	}
+	if b.Producer != "" {
+		e, _, err := a.Enrollment()
+		if err != nil {
+			return nil, err
+		}
+		if fp := e.Fingerprint(); b.Producer != fp {
+			return nil, fmt.Errorf("%w: the bundle names producer %s, this one is %s", transfer.ErrWrongProducer, b.Producer, fp)
+		}
+	}
+	c = &Candidate{Bundle: b}
+	defer func() {
+		if err != nil {
+			wipe(c.kes)
+			wipe(c.vrf)
+			c = nil
+		}
+	}()
+
+	// The KES key: from the bundle, or this producer's pending key.
+	kes := b.KES
+	if kes == nil {
+		pk, err := a.PendingKES()
+		if err != nil {
+			return nil, err
+		}
+		if pk == nil {
+			return nil, fmt.Errorf("%w: the bundle holds only a cert and there is no pending KES key here", ErrNoPendingKES)
+		}
+		defer pk.Wipe()
+		if pk.Public() != b.Cert.KESVKey {
+			return nil, fmt.Errorf("%w: the cert certifies another KES key than the pending one", ErrNoPendingKES)
+		}
+		kes, c.Pending = pk, true
+	}
+	c.kes = kes.MarshalEnvelope()
+
+	// The VRF key: the bundle's (first install) or the installed one.
+	instVRF, instVRFBytes, err := a.installedVRF()
+	if err != nil {
+		return nil, err
+	}
+	if instVRF != nil {
+		defer instVRF.Wipe()
+	}
+	vrf := b.VRF
+	switch {
+	case vrf != nil && instVRF != nil && vrf.Public() != instVRF.Public():
+		wipe(instVRFBytes)
+		return nil, fmt.Errorf("%w: the bundle's VRF key hash is %x, the node's is %x", ErrVRFMismatch, hash8(vrf.Public().Hash()), hash8(instVRF.Public().Hash()))
+	case vrf != nil:
+		wipe(instVRFBytes)
+		c.vrf = vrf.MarshalEnvelope()
+	case instVRF != nil:
+		vrf, c.vrf = instVRF, instVRFBytes
+	default:
+		return nil, fmt.Errorf("%w: the bundle has none and %s does not exist", ErrNoVRF, a.Config.VRFKey)
+	}
+
+	// No downgrade, no replay.
+	inst, err := a.InstalledCert()
+	if err != nil {
+		return nil, fmt.Errorf("installed cert %s: %w", a.Config.Cert, err)
+	}
+	c.Installed = inst
+	if inst != nil {
+		switch {
+		case b.Cert.Counter < inst.Counter:
+			return nil, fmt.Errorf("%w: the bundle's cert is #%d, #%d is installed", ErrDowngrade, b.Cert.Counter, inst.Counter)
+		case b.Cert.Hash() == inst.Hash():
+			c.Same = true
+		case b.Cert.Counter == inst.Counter && b.Cert.KESPeriod < inst.KESPeriod:
+			return nil, fmt.Errorf("%w: the bundle's cert #%d starts at period %d, the installed #%d at %d (an old bundle replayed?)",
+				ErrDowngrade, b.Cert.Counter, b.Cert.KESPeriod, inst.Counter, inst.KESPeriod)
+		}
+	}
+
+	// The node's own checks at the current slot.
+	rep, err := opcert.Verify(opcert.Inputs{Cert: b.Cert, Network: a.Network, Slot: o.TipSlot, Cold: &pinned, KES: kes, VRF: vrf, OnChain: o.OnChain})
+	c.Report = rep
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// installedVRF reads the VRF key the node reads now, if there is one.
+func (a *Agent) installedVRF() (*keys.VRFKey, []byte, error) {
+	b, err := os.ReadFile(a.Config.VRFKey)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := keys.ParseVRFKey(b)
+	if err != nil {
+		wipe(b)
+		return nil, nil, fmt.Errorf("installed VRF key %s: %w", a.Config.VRFKey, err)
+	}
+	return k, b, nil
+}
+
+func hash8(h [32]byte) []byte { return h[:4] }
+
+// Install checks the bundle and, if it passes, makes it the set the node
+// reads, under the agent lock. It does not signal the node (see Deploy).
+func (a *Agent) Install(b *transfer.Bundle, o InstallOptions) (*InstallResult, error) {
+	l, err := a.Lock()
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	c, err := a.Check(b, o)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Wipe()
+	return a.install(c, o)
+}
+
+func (a *Agent) install(c *Candidate, o InstallOptions) (*InstallResult, error) {
+	hook := o.Hook
+	if hook == nil {
+		hook = func(Step) error { return nil }
+	}
+	res := &InstallResult{Report: c.Report, Pending: c.Pending}
+	if err := hook(StepChecked); err != nil {
+		return nil, err
+	}
+	perm, err := a.perm()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(a.Dir, SetsDir), 0o700); err != nil {
+		return nil, err
+	}
+	if err := perm.dir(a.Dir, 0o710); err != nil {
+		return nil, err
+	}
+	if err := perm.dir(filepath.Join(a.Dir, SetsDir), 0o750); err != nil {
+		return nil, err
+	}
+	a.cleanStages()
+	adopted, err := a.adopt(perm, o.Now, hook)
+	if err != nil {
+		return nil, err
+	}
+	res.Adopted = adopted
+	prev, _ := a.CurrentSet()
+	res.Previous = prev
+	if c.Same && prev != "" {
+		// Already the active set (a rerun after a crash or an
+		// unconfirmed reload): nothing to stage.
+		res.Set, res.Same = prev, true
+		return res, a.linkPaths(hook)
+	}
+	cert := c.Bundle.Cert
+	info := SetInfo{Previous: prev, Counter: cert.Counter, KESPeriod: cert.KESPeriod, CertHash: cert.Hash(),
+		Source: "bundle", Bundle: o.BundleHash, Created: o.Now.UTC().Truncate(time.Second), HasCert: true}
+	if c.Pending {
+		info.Source = "kes-on-producer"
+	}
+	name := a.setName(fmt.Sprintf("%d-%d-%s", cert.Counter, cert.KESPeriod, cert.Hash()[:8]))
+	info.Name = name
+	if err := a.stage(perm, info, map[string][]byte{SetKESFile: c.kes, SetVRFFile: c.vrf, SetCertFile: cert.MarshalEnvelope()}, hook); err != nil {
+		return nil, err
+	}
+	if err := a.swap(name, hook); err != nil {
+		return nil, err
+	}
+	res.Set = name
+	if err := hook(StepSwapped); err != nil {
+		return nil, err
+	}
+	if err := a.linkPaths(hook); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// setName picks a free folder name under sets/.
+func (a *Agent) setName(base string) string {
+	name := base
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(filepath.Join(a.Dir, SetsDir, name)); errors.Is(err, fs.ErrNotExist) {
+			return name
+		}
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
+}
+
+// stage writes a complete set into a fresh staging folder, fsyncs it and
+// renames it into sets/<info.Name>. A missing entry in files is left out
+// (an initial set may lack files the node did not have either).
+func (a *Agent) stage(perm perms, info SetInfo, files map[string][]byte, hook func(Step) error) (err error) {
+	sets := filepath.Join(a.Dir, SetsDir)
+	tmp, err := os.MkdirTemp(sets, stagePrefix+info.Name+"-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = os.RemoveAll(tmp)
+		}
+	}()
+	if err := perm.dir(tmp, 0o750); err != nil {
+		return err
+	}
+	if err := hook(StepStageDir); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		step Step
+	}{{SetKESFile, StepStageKES}, {SetVRFFile, StepStageVRF}, {SetCertFile, StepStageCert}} {
+		if data, ok := files[f.name]; ok {
+			if err := perm.create(filepath.Join(tmp, f.name), data); err != nil {
+				return err
+			}
+		}
+		if err := hook(f.step); err != nil {
+			return err
+		}
+	}
+	meta, _ := json.MarshalIndent(info, "", "  ")
+	if err := safefile.Create(filepath.Join(tmp, SetMetaFile), append(meta, '\n'), 0o600); err != nil {
+		return err
+	}
+	if err := hook(StepStageMeta); err != nil {
+		return err
+	}
+	if err := safefile.SyncDir(tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(sets, info.Name)); err != nil {
+		return err
+	}
+	if err := safefile.SyncDir(sets); err != nil {
+		return err
+	}
+	return hook(StepStaged)
+}
+
+// swap points current at sets/name with one rename.
+func (a *Agent) swap(name string, hook func(Step) error) error {
+	tmp := filepath.Join(a.Dir, CurrentLink+".tmp")
+	_ = os.Remove(tmp)
+	if err := os.Symlink(filepath.Join(SetsDir, name), tmp); err != nil {
+		return err
+	}
+	if err := hook(StepCurrentTmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(a.Dir, CurrentLink)); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return safefile.SyncDir(a.Dir)
+}
+
+// CurrentSet is the name of the active set, or "" before the first install.
+func (a *Agent) CurrentSet() (string, error) {
+	t, err := os.Readlink(filepath.Join(a.Dir, CurrentLink))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return filepath.Base(t), nil
+}
+
+// Set reads a set's set.json.
+func (a *Agent) Set(name string) (SetInfo, error) {
+	var s SetInfo
+	b, err := os.ReadFile(filepath.Join(a.Dir, SetsDir, name, SetMetaFile))
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("%s of set %s: %w", SetMetaFile, name, err)
+	}
+	return s, nil
+}
+
+// Sets lists the kept sets, oldest first (by creation, then name).
+func (a *Agent) Sets() ([]SetInfo, error) {
+	entries, err := os.ReadDir(filepath.Join(a.Dir, SetsDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []SetInfo
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		s, err := a.Set(e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.Before(out[j].Created)
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+// cleanStages removes staging folders a crash left behind.
+func (a *Agent) cleanStages() {
+	entries, _ := os.ReadDir(filepath.Join(a.Dir, SetsDir))
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), stagePrefix) {
+			_ = os.RemoveAll(filepath.Join(a.Dir, SetsDir, e.Name()))
+		}
+	}
+	_ = os.Remove(filepath.Join(a.Dir, CurrentLink+".tmp"))
+}
+
+// nodePaths are the node's three credential paths and the set file each
+// one points at.
+func (a *Agent) nodePaths() [3][2]string {
+	return [3][2]string{{a.Config.KESKey, SetKESFile}, {a.Config.VRFKey, SetVRFFile}, {a.Config.Cert, SetCertFile}}
+}
+
+func (a *Agent) linkTarget(file string) (string, error) {
+	dir, err := filepath.Abs(a.Dir)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, CurrentLink, file), nil
+}
+
+// adopt takes over the node's paths the first time: their files go into
+// sets/0-initial (bytes kept), current points there, and each path is
+// replaced by a symlink into current/ with one rename, so the node keeps
+// reading the same bytes throughout. It is idempotent and resumes an
+// adoption a crash interrupted.
+func (a *Agent) adopt(perm perms, now time.Time, hook func(Step) error) (bool, error) {
+	cur, err := a.CurrentSet()
+	if err != nil {
+		return false, err
+	}
+	created := false
+	if cur == "" {
+		// A 0-initial without current was never active: redo it.
+		_ = os.RemoveAll(filepath.Join(a.Dir, SetsDir, InitialSet))
+		files := map[string][]byte{}
+		defer func() {
+			for _, b := range files {
+				wipe(b)
+			}
+		}()
+		for _, p := range a.nodePaths() {
+			b, err := os.ReadFile(p[0])
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return false, err
+			}
+			files[p[1]] = b
+		}
+		if len(files) == 0 {
+			return false, nil // nothing to keep: the first set links the paths
+		}
+		info := SetInfo{Name: InitialSet, Source: "initial", Created: now.UTC().Truncate(time.Second)}
+		if cb, ok := files[SetCertFile]; ok {
+			if c, err := opcert.Parse(cb); err == nil {
+				info.Counter, info.KESPeriod, info.CertHash, info.HasCert = c.Counter, c.KESPeriod, c.Hash(), true
+			}
+		}
+		if err := a.stage(perm, info, files, func(Step) error { return nil }); err != nil {
+			return false, err
+		}
+		if err := hook(StepAdoptSet); err != nil {
+			return false, err
+		}
+		if err := a.swap(InitialSet, func(Step) error { return nil }); err != nil {
+			return false, err
+		}
+		if err := hook(StepAdoptLink); err != nil {
+			return false, err
+		}
+		cur, created = InitialSet, true
+	}
+	changed, err := a.linkPathsOf(cur, hook)
+	return created || changed, err
+}
+
+// linkPaths makes sure every node path is a symlink into current/.
+func (a *Agent) linkPaths(hook func(Step) error) error {
+	cur, err := a.CurrentSet()
+	if err != nil || cur == "" {
+		return err
+	}
+	if _, err := a.linkPathsOf(cur, hook); err != nil {
+		return err
+	}
+	return hook(StepLinked)
+}
+
+// linkPathsOf replaces each node path that is not yet a symlink into
+// current/ by one. A plain file is replaced only if its bytes are the
+// active set's (so nothing the node reads changes); anything else was
+// changed by hand and is refused.
+func (a *Agent) linkPathsOf(cur string, hook func(Step) error) (bool, error) {
+	changed := false
+	for _, p := range a.nodePaths() {
+		target, err := a.linkTarget(p[1])
+		if err != nil {
+			return changed, err
+		}
+		if t, err := os.Readlink(p[0]); err == nil && t == target {
+			continue
+		}
+		have, err := os.ReadFile(p[0])
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			// Nothing there: after the link the node finds the set's file.
+		case err != nil:
+			return changed, err
+		default:
+			want, err := os.ReadFile(filepath.Join(a.Dir, SetsDir, cur, p[1]))
+			same := err == nil && bytes.Equal(have, want)
+			wipe(have)
+			wipe(want)
+			if !same {
+				return changed, fmt.Errorf("%w: %s does not hold the active set's %s", ErrUnmanaged, p[0], p[1])
+			}
+		}
+		tmp := p[0] + ".kesrotate-tmp"
+		_ = os.Remove(tmp)
+		if err := os.Symlink(target, tmp); err != nil {
+			return changed, err
+		}
+		if err := os.Rename(tmp, p[0]); err != nil {
+			_ = os.Remove(tmp)
+			return changed, err
+		}
+		if err := safefile.SyncDir(filepath.Dir(p[0])); err != nil {
+			return changed, err
+		}
+		changed = true
+		if err := hook(StepAdoptPath); err != nil {
+			return changed, err
+		}
+	}
+	return changed, nil
+}
+
+// RollbackOptions are the knobs of Rollback.
+type RollbackOptions struct {
+	Hook func(Step) error
+}
+
+// RollbackResult says what Rollback did.
+type RollbackResult struct {
+	From, To string
+}
+
+// Rollback points current back at the set that was active before the
+// current one, under the agent lock. The previous set's files were never
+// changed, so the node reads them bit for bit as before.
+func (a *Agent) Rollback(o RollbackOptions) (*RollbackResult, error) {
+	l, err := a.Lock()
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	return a.rollback(o.Hook)
+}
+
+func (a *Agent) rollback(hook func(Step) error) (*RollbackResult, error) {
+	if hook == nil {
+		hook = func(Step) error { return nil }
+	}
+	cur, err := a.CurrentSet()
+	if err != nil {
+		return nil, err
+	}
+	if cur == "" {
+		return nil, fmt.Errorf("%w: nothing was installed by the agent", ErrNoPrevious)
+	}
+	info, err := a.Set(cur)
+	if err != nil {
+		return nil, err
+	}
+	if info.Previous == "" {
+		return nil, fmt.Errorf("%w: set %s is the first one", ErrNoPrevious, cur)
+	}
+	if _, err := a.Set(info.Previous); err != nil {
+		return nil, fmt.Errorf("%w: set %s is gone: %w", ErrNoPrevious, info.Previous, err)
+	}
+	if err := a.swap(info.Previous, hook); err != nil {
+		return nil, err
+	}
+	if err := hook(StepRolledBack); err != nil {
+		return nil, err
+	}
+	return &RollbackResult{From: cur, To: info.Previous}, nil
+}
+
+// perms applies the file modes the node accepts: 0600 owned by the agent's
+// user, or 0640 with the configured group. Never an "other" bit.
+type perms struct {
+	gid int // -1: no group
+}
+
+func (a *Agent) perm() (perms, error) {
+	if a.Config.Group == "" {
+		return perms{gid: -1}, nil
+	}
+	g, err := user.LookupGroup(a.Config.Group)
+	if err != nil {
+		return perms{}, fmt.Errorf("%w: group %q: %w", ErrPermissions, a.Config.Group, err)
+	}
+	gid, err := strconv.Atoi(g.Gid)
+	if err != nil {
+		return perms{}, fmt.Errorf("%w: group %q has gid %q", ErrPermissions, a.Config.Group, g.Gid)
+	}
+	return perms{gid: gid}, nil
+}
+
+// FileMode is the mode of installed credential files.
+func (p perms) FileMode() fs.FileMode {
+	if p.gid >= 0 {
+		return 0o640
+	}
+	return 0o600
+}
+
+func (p perms) create(path string, data []byte) error {
+	if err := safefile.Create(path, data, p.FileMode()); err != nil {
+		return err
+	}
+	if p.gid >= 0 {
+		if err := os.Chown(path, -1, p.gid); err != nil {
+			_ = os.Remove(path)
+			return fmt.Errorf("%w: %w", ErrPermissions, err)
+		}
+	}
+	return nil
+}
+
+// dir gives a folder on the node's read path the traverse bits the group
+// needs (groupMode) when a group is configured, else 0700.
+func (p perms) dir(path string, groupMode fs.FileMode) error {
+	if p.gid < 0 {
+		return nil
+	}
+	if err := os.Chown(path, -1, p.gid); err != nil {
+		return fmt.Errorf("%w: %w", ErrPermissions, err)
+	}
+	return os.Chmod(path, groupMode)
+}

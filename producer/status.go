@@ -1,0 +1,168 @@
+package producer
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/producer/nodequery"
+)
+
+// Status is what `cardano-cli query kes-period-info` reports about the
+// installed cert, plus the node's forging state and the agent's sets. Its
+// JSON holds every opcert.AgentStatus field, so `kesrotate plan --status`
+// reads it.
+type Status struct {
+	opcert.AgentStatus
+
+	Network          string    `json:"network"`
+	ChainSource      string    `json:"chain_source"` // "socket" or "given"
+	CurrentPeriod    uint64    `json:"current_kes_period"`
+	CertEndPeriod    uint64    `json:"cert_end_kes_period"` // first period the cert is no longer valid in
+	RemainingPeriods int64     `json:"remaining_kes_periods"`
+	Expiry           time.Time `json:"expiry"`
+	CertHash         string    `json:"cert_hash"`
+	PeriodOK         bool      `json:"kes_period_ok"`
+	PeriodVerdict    string    `json:"kes_period_verdict"`
+	CounterOK        *bool     `json:"counter_ok,omitempty"` // nil when the on-chain counter is unknown
+	CounterVerdict   string    `json:"counter_verdict"`
+	ActiveSet        string    `json:"active_set,omitempty"`
+	PreviousSet      string    `json:"previous_set,omitempty"`
+	PendingKESVKey   string    `json:"pending_kes_vkey,omitempty"` // hex, KES-on-producer mode
+	Forging          *Forging  `json:"forging,omitempty"`          // nil without a metrics URL
+	Taken            time.Time `json:"taken"`
+}
+
+// Forging is the node's forging state from its metrics.
+type Forging struct {
+	Error       string  `json:"error,omitempty"`
+	Enabled     *bool   `json:"enabled,omitempty"` // cardano_node_metrics_forging_enabled (unreliable on real nodes)
+	StartPeriod *uint64 `json:"start_kes_period,omitempty"`
+	Counter     *uint64 `json:"counter,omitempty"` // test node only
+	// MatchesInstalled: the node forges with the installed cert (by
+	// start period, and counter where served).
+	MatchesInstalled bool `json:"matches_installed"`
+}
+
+// Status reports on the installed cert at the chain state cs. onchainKnown
+// says whether cs.OnChain came from the chain (socket or given by hand).
+// metrics is a scrape of the node (nil if none); scrapeErr its failure.
+func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics map[string]float64, scrapeErr error, now time.Time) (*Status, error) {
+	c, err := a.InstalledCert()
+	if err != nil {
+		return nil, fmt.Errorf("installed cert %s: %w", a.Config.Cert, err)
+	}
+	if c == nil {
+		return nil, fmt.Errorf("%w at %s", ErrNoCert, a.Config.Cert)
+	}
+	n := a.Network
+	kp := n.KESPeriod(cs.TipSlot)
+	w := c.Window(n)
+	s := &Status{
+		AgentStatus: opcert.AgentStatus{
+			PoolID: a.Config.PoolID, NetworkMagic: n.Magic, TipSlot: cs.TipSlot,
+			CertCounter: c.Counter, CertKESPeriod: c.KESPeriod,
+			SlotsPerKESPeriod: n.SlotsPerKESPeriod, MaxKESEvolutions: n.MaxKESEvolutions,
+		},
+		Network: n.Name, ChainSource: source, CurrentPeriod: kp, CertEndPeriod: w.End,
+		RemainingPeriods: int64(w.End) - int64(kp), Expiry: c.Expiry(n), CertHash: c.Hash(),
+		Taken: now.UTC().Truncate(time.Second),
+	}
+	if err := w.Check(kp); err != nil {
+		s.PeriodVerdict = "✗ " + err.Error()
+	} else {
+		s.PeriodOK = true
+		s.PeriodVerdict = fmt.Sprintf("✓ the op cert's KES period is within the correct interval (%d ≤ %d < %d)", w.Start, kp, w.End)
+	}
+	if onchainKnown {
+		if cs.OnChain.Known {
+			s.OnChainCounter = strconv.FormatUint(cs.OnChain.N, 10)
+		} else {
+			s.OnChainCounter = "none"
+		}
+		ok := opcert.CheckCounter(c.Counter, cs.OnChain) == nil
+		s.CounterOK = &ok
+		switch m := cs.OnChain.M(); {
+		case ok:
+			s.CounterVerdict = fmt.Sprintf("✓ the op cert counter %d agrees with the node protocol state counter (%s)", c.Counter, cs.OnChain)
+		case c.Counter < m:
+			s.CounterVerdict = fmt.Sprintf("✗ the protocol state counter %d is greater than the op cert counter %d", m, c.Counter)
+		default:
+			s.CounterVerdict = fmt.Sprintf("✗ the op cert counter %d is more than one above the protocol state counter %s", c.Counter, cs.OnChain)
+		}
+	} else {
+		s.CounterVerdict = "? the on-chain counter is unknown (no node socket)"
+	}
+	s.ActiveSet, _ = a.CurrentSet()
+	if s.ActiveSet != "" {
+		if info, err := a.Set(s.ActiveSet); err == nil {
+			s.PreviousSet = info.Previous
+		}
+	}
+	if k, err := a.PendingKES(); err == nil && k != nil {
+		vk := k.Public()
+		k.Wipe()
+		s.PendingKESVKey = fmt.Sprintf("%x", vk[:])
+	}
+	if metrics != nil || scrapeErr != nil {
+		f := &Forging{}
+		if scrapeErr != nil {
+			f.Error = scrapeErr.Error()
+		} else {
+			if v, ok := nodequery.Lookup(metrics, nodequery.MetricForgingEnabled); ok {
+				b := v != 0
+				f.Enabled = &b
+			}
+			if v, ok := nodequery.Lookup(metrics, nodequery.MetricCertStartPeriod); ok {
+				u := uint64(v)
+				f.StartPeriod = &u
+			}
+			if v, ok := nodequery.Lookup(metrics, nodequery.MetricCertCounter); ok {
+				u := uint64(v)
+				f.Counter = &u
+			}
+			f.MatchesInstalled = f.StartPeriod != nil && *f.StartPeriod == c.KESPeriod && (f.Counter == nil || *f.Counter == c.Counter)
+		}
+		s.Forging = f
+	}
+	return s, nil
+}
+
+// Prometheus renders the status for node_exporter's textfile collector.
+func (s *Status) Prometheus() []byte {
+	var b bytes.Buffer
+	labels := fmt.Sprintf(`pool_id="%s",network="%s"`, s.PoolID, s.Network)
+	put := func(name, help string, v float64) {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s{%s} %s\n", name, help, name, name, labels, strconv.FormatFloat(v, 'f', -1, 64))
+	}
+	bit := func(ok bool) float64 {
+		if ok {
+			return 1
+		}
+		return 0
+	}
+	put("kesrotate_agent_tip_slot", "The chain tip slot the status was taken at.", float64(s.TipSlot))
+	put("kesrotate_agent_current_kes_period", "The KES period at the tip.", float64(s.CurrentPeriod))
+	put("kesrotate_agent_cert_counter", "The installed op cert's counter.", float64(s.CertCounter))
+	put("kesrotate_agent_cert_start_kes_period", "The installed op cert's first KES period.", float64(s.CertKESPeriod))
+	put("kesrotate_agent_cert_end_kes_period", "The first KES period the installed op cert is no longer valid in.", float64(s.CertEndPeriod))
+	put("kesrotate_agent_remaining_kes_periods", "KES periods left before the installed op cert expires.", float64(s.RemainingPeriods))
+	put("kesrotate_agent_cert_expiry_timestamp_seconds", "When the installed op cert expires (unix time).", float64(s.Expiry.Unix()))
+	put("kesrotate_agent_kes_period_ok", "1 if the current KES period is inside the op cert's window.", bit(s.PeriodOK))
+	if oc, known, _ := s.OnChain(); known {
+		if oc.Known {
+			put("kesrotate_agent_onchain_counter", "The pool's on-chain op cert counter.", float64(oc.N))
+		}
+		put("kesrotate_agent_counter_ok", "1 if the installed counter passes the Praos counter check.", bit(s.CounterOK != nil && *s.CounterOK))
+	}
+	if f := s.Forging; f != nil && f.Error == "" {
+		if f.Enabled != nil {
+			put("kesrotate_agent_node_forging_enabled", "The node's forging_enabled metric.", bit(*f.Enabled))
+		}
+		put("kesrotate_agent_node_matches_installed", "1 if the node forges with the installed op cert.", bit(f.MatchesInstalled))
+	}
+	put("kesrotate_agent_status_timestamp_seconds", "When this status was taken (unix time).", float64(s.Taken.Unix()))
+	return b.Bytes()
+}
