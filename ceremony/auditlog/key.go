@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/kesrotate/kesrotate/internal/safefile"
 	"io"
 	"os"
 	"strings"
@@ -132,30 +133,15 @@ func GenerateKey(rand io.Reader, vaultID string) (SignerKey, string, error) {
 
 // WriteSignerKey writes k to a new file at path: O_CREATE|O_EXCL, mode
 // 0600, fsync, close. The file is removed if any step fails.
-func WriteSignerKey(path string, k SignerKey) (err error) {
+func WriteSignerKey(path string, k SignerKey) error {
 	if k.IsZero() {
 		return errors.New("write audit signing key: empty key")
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	err := safefile.CreateSecret(path, []byte(k.text+"\n"))
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("write audit signing key: %w: %w", ErrExists, err)
+	}
 	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("write audit signing key: %w: %w", ErrExists, err)
-		}
-		return fmt.Errorf("write audit signing key: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(path)
-		}
-	}()
-	if _, err = f.WriteString(k.text + "\n"); err != nil {
-		return fmt.Errorf("write audit signing key: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write audit signing key: %w", err)
-	}
-	if err = f.Close(); err != nil {
 		return fmt.Errorf("write audit signing key: %w", err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package auditlog
 import (
 	"errors"
 	"fmt"
+	"github.com/kesrotate/kesrotate/internal/safefile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -27,9 +28,8 @@ type Log struct {
 }
 
 const (
-	dirMode   = 0o700
-	fileMode  = 0o644
-	tmpPrefix = ".tmp-"
+	dirMode  = 0o700
+	fileMode = 0o644
 )
 
 // Create makes a new log in dir (which must not exist, or be empty) for
@@ -359,57 +359,15 @@ func LoadCheckpoints(dir string) ([][]byte, error) {
 }
 
 // writeNew creates a file that must not exist, writes and fsyncs it.
-func writeNew(path string, data []byte) (err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(path)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	return f.Close()
+func writeNew(path string, data []byte) error {
+	return safefile.Create(path, data, fileMode)
 }
 
-// writeReplace atomically replaces dir/rel: temp file in dir, fsync,
-// rename, fsync of the target's directory (and of dir).
-func writeReplace(dir, rel string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, tmpPrefix+"*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(fileMode); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
+// writeReplace atomically replaces dir/rel (temp file beside it, fsync,
+// rename, fsync of its folder and of dir).
+func writeReplace(dir, rel string, data []byte) error {
 	target := filepath.Join(dir, filepath.FromSlash(rel))
-	if err = os.Rename(tmp, target); err != nil {
-		return err
-	}
-	if err = syncDir(filepath.Dir(target)); err != nil {
+	if err := safefile.Replace(target, data, fileMode); err != nil {
 		return err
 	}
 	if filepath.Dir(target) != filepath.Clean(dir) {
@@ -452,27 +410,10 @@ func truncateFile(path string, size int64) error {
 	return f.Close()
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		_ = d.Close()
-		return err
-	}
-	return d.Close()
-}
+func syncDir(dir string) error { return safefile.SyncDir(dir) }
 
 // removeTemps deletes temp files an interrupted writeReplace left behind.
 func removeTemps(dir string) {
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, de := range des {
-		if strings.HasPrefix(de.Name(), tmpPrefix) && de.Type().IsRegular() {
-			_ = os.Remove(filepath.Join(dir, de.Name()))
-		}
-	}
+	_ = safefile.RemoveTemps(dir)
+	_ = safefile.RemoveTemps(filepath.Join(dir, DirCheckpoints))
 }

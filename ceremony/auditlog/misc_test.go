@@ -132,7 +132,7 @@ func TestCrashRecovery(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(f.dir, FileCheckpoint), old, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(f.dir, tmpPrefix+"123"), []byte("x"), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(f.dir, "."+FileCheckpoint+".tmp-123"), []byte("x"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := Verify(f.dir, f.opts()); err != nil {
@@ -144,7 +144,7 @@ func TestCrashRecovery(t *testing.T) {
 		if got := mustRead(t, filepath.Join(f.dir, FileCheckpoint)); string(got) != string(f.log.Checkpoint().Note) {
 			t.Errorf("Open did not restore %s", FileCheckpoint)
 		}
-		if _, err := os.Stat(filepath.Join(f.dir, tmpPrefix+"123")); !errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(filepath.Join(f.dir, "."+FileCheckpoint+".tmp-123")); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("got %v, want the temp file removed", err)
 		}
 	})

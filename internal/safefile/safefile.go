@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // SecretMode and SecretDirMode are the permissions of secret files and of the
@@ -26,32 +27,32 @@ var ErrExists = fs.ErrExist
 // Create writes data to a new file at path with the given mode. It fails with
 // an error wrapping fs.ErrExist if anything is already there. The data is
 // fsynced, and so is the parent folder; on any error the file is removed.
-func Create(path string, data []byte, mode fs.FileMode) (err error) {
+func Create(path string, data []byte, mode fs.FileMode) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(path)
-		}
-	}()
-	// The umask may have narrowed the mode; it must never have widened it,
-	// but make the result exact either way.
-	if err := f.Chmod(mode); err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := fill(f, data, mode); err != nil {
+		_ = os.Remove(path)
 		return err
 	}
 	return SyncDir(filepath.Dir(path))
+}
+
+// fill sets the exact mode (the umask may have narrowed it), writes data,
+// fsyncs and closes f; on error f is closed and the caller removes it.
+func fill(f *os.File, data []byte, mode fs.FileMode) error {
+	err := f.Chmod(mode)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // CreateSecret is Create with mode 0600.
@@ -62,35 +63,43 @@ func CreateSecret(path string, data []byte) error {
 // Replace atomically replaces (or creates) path with data: a temporary file
 // in the same folder is written, fsynced and renamed over path, then the
 // folder is fsynced. Readers see the old content or the new, never a mix.
-func Replace(path string, data []byte, mode fs.FileMode) (err error) {
+func Replace(path string, data []byte, mode fs.FileMode) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+tempInfix+"*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(mode); err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := fill(f, data, mode); err != nil {
+		_ = os.Remove(tmp)
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
 		return err
 	}
 	return SyncDir(dir)
+}
+
+// tempInfix marks Replace's temporary files: ".NAME.tmp-RANDOM".
+const tempInfix = ".tmp-"
+
+// RemoveTemps deletes the temporary files an interrupted Replace left in
+// dir. It is safe while no Replace into dir is running.
+func RemoveTemps(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if strings.HasPrefix(n, ".") && strings.Contains(n, tempInfix) && e.Type().IsRegular() {
+			if err := os.Remove(filepath.Join(dir, n)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Append appends data to path (creating it with mode if needed) and fsyncs
