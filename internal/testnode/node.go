@@ -17,7 +17,14 @@
 //     metrics.go) and node-to-client local state queries on a unix socket
 //     through gouroboros' server-side protocol code (see query.go).
 //   - It logs in the style of cardano-node's text tracer, one line per
-//     Write.
+//     Write: "[host:cardano.node.startup:Info:5] [date time UTC] msg". The
+//     lines tools may wait for: "Performing block forging reconfiguration:
+//     Enabling block forging. …" (at start and after a reload that took a
+//     set), "… Disabling block forging, …" (a file is missing) and
+//     ":Error:" "BlockForgingUpdateError: <reason>" (a bad set, old kept).
+//   - The metric cardano_node_metrics_operationalCertificateCounter_int is
+//     an addition of the test node: cardano-node does not expose the op cert
+//     counter, so the agent must treat it as optional.
 //
 // Where it is stricter than the real node, on purpose: a cert whose window
 // does not contain the current period is refused (cardano-node starts and
