@@ -107,11 +107,11 @@ func (Candidate) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(keys.Redact
 func (Candidate) String() string             { return keys.Redacted }
 func (Candidate) GoString() string           { return keys.Redacted }
 
-// Wipe clears the key bytes the candidate holds.
+// Wipe clears the key file bytes the candidate holds (not the bundle's
+// keys: the caller owns the bundle).
 func (c *Candidate) Wipe() {
 	wipe(c.kes)
 	wipe(c.vrf)
-	c.Bundle.Wipe()
 }
 
 // InstallResult says what Install did.
@@ -157,14 +157,13 @@ func (a *Agent) Check(b *transfer.Bundle, o InstallOptions) (c *Candidate, err e
 			return nil, fmt.Errorf("%w: the bundle names producer %s, this one is %s", transfer.ErrWrongProducer, b.Producer, fp)
 		}
 	}
-	c = &Candidate{Bundle: b}
+	cand := &Candidate{Bundle: b}
 	defer func() {
 		if err != nil {
-			wipe(c.kes)
-			wipe(c.vrf)
-			c = nil
+			cand.Wipe()
 		}
 	}()
+	c = cand
 
 	// The KES key: from the bundle, or this producer's pending key.
 	kes := b.KES
@@ -230,7 +229,7 @@ func (a *Agent) Check(b *transfer.Bundle, o InstallOptions) (c *Candidate, err e
 	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	return cand, nil
 }
 
 // installedVRF reads the VRF key the node reads now, if there is one.

@@ -1,0 +1,686 @@
+package producer
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/kesrotate/kesrotate/internal/testnode"
+	"github.com/kesrotate/kesrotate/keys"
+	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/transfer"
+)
+
+var testNow = time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
+
+// fixture is an agent for pool 1 on preview whose node paths are in
+// nodeDir, at a tip in KES period 200.
+type fixture struct {
+	t       *testing.T
+	a       *Agent
+	pool    *testnode.Pool
+	nodeDir string
+	net     opcert.Network
+	tip     uint64
+}
+
+const (
+	oldCounter = 4
+	oldPeriod  = 199
+)
+
+// newFixture sets up the agent; with initial, the node already has cert
+// #4 from period 199 (KES seed 9) as plain files.
+func newFixture(t *testing.T, initial bool, cfg func(*Config)) *fixture {
+	t.Helper()
+	pool, err := testnode.NewPool(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, pool: pool, nodeDir: t.TempDir(), net: opcert.Preview}
+	f.tip = 200*f.net.SlotsPerKESPeriod + 17
+	if initial {
+		set, err := pool.Issue(9, oldCounter, oldPeriod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.WriteSet(f.nodeDir, set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := Config{Network: "preview", KESKey: filepath.Join(f.nodeDir, "kes.skey"), VRFKey: filepath.Join(f.nodeDir, "vrf.skey"),
+		Cert: filepath.Join(f.nodeDir, "node.cert"), Signal: Signal{Mode: "none"}, Name: "bp1"}
+	if cfg != nil {
+		cfg(&c)
+	}
+	f.a, err = Init(filepath.Join(t.TempDir(), "agent"), InitOptions{Config: c, ColdVKey: pool.Cold.Public().MarshalEnvelope(), Now: testNow, Rand: rand.Reader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// bundle makes a bundle from pool p (default the fixture's) with a fresh
+// KES key from kesSeed.
+func (f *fixture) bundle(kesSeed byte, counter, period uint64, withVRF bool) *transfer.Bundle {
+	f.t.Helper()
+	set, err := f.pool.Issue(kesSeed, counter, period)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	e, _, err := f.a.Enrollment()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	b := &transfer.Bundle{Magic: f.net.Magic, PoolID: f.pool.ID(), Cold: f.pool.Cold.Public(), Cert: set.Cert, KES: set.KES,
+		Producer: e.Fingerprint(), Created: testNow}
+	if withVRF {
+		b.VRF = cloneVRF(f.t, f.pool.VRF)
+	}
+	return b
+}
+
+func cloneVRF(t *testing.T, k *keys.VRFKey) *keys.VRFKey {
+	t.Helper()
+	c, err := keys.NewVRFKey(k.Seed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (f *fixture) opts() InstallOptions { return InstallOptions{TipSlot: f.tip, Now: testNow} }
+
+// nodeView is what a reader of the three node paths sees.
+type nodeView struct {
+	counter uint64
+	period  uint64
+	missing bool
+}
+
+// readNode reads the three node paths as the node would, resolving each
+// symlink chain first and re-resolving after the reads (sets are never
+// changed in place, so equal resolutions mean one consistent read). It
+// fails if the files do not form one valid set: the KES key must be the
+// cert's and the VRF key the pool's.
+func readNode(a *Agent, pool *testnode.Pool) (nodeView, error) {
+	paths := []string{a.Config.KESKey, a.Config.VRFKey, a.Config.Cert}
+	for attempt := 0; attempt < 100; attempt++ {
+		var resolved []string
+		for _, p := range paths {
+			r, err := filepath.EvalSymlinks(p)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nodeView{missing: true}, fmt.Errorf("%s resolves to nothing: %w", p, err)
+			}
+			if err != nil {
+				return nodeView{}, err
+			}
+			resolved = append(resolved, r)
+		}
+		var data [3][]byte
+		for i, r := range resolved {
+			b, err := os.ReadFile(r)
+			if err != nil {
+				return nodeView{}, err
+			}
+			data[i] = b
+		}
+		again := true
+		for i, p := range paths {
+			if r, err := filepath.EvalSymlinks(p); err != nil || r != resolved[i] {
+				again = false
+			}
+		}
+		if !again {
+			continue
+		}
+		kes, err := keys.ParseKESKey(data[0])
+		if err != nil {
+			return nodeView{}, fmt.Errorf("KES key: %w", err)
+		}
+		vrf, err := keys.ParseVRFKey(data[1])
+		if err != nil {
+			return nodeView{}, fmt.Errorf("VRF key: %w", err)
+		}
+		cert, err := opcert.Parse(data[2])
+		if err != nil {
+			return nodeView{}, fmt.Errorf("cert: %w", err)
+		}
+		if kes.Public() != cert.KESVKey {
+			return nodeView{}, fmt.Errorf("mixed set: KES key is not cert #%d's", cert.Counter)
+		}
+		if vrf.Public() != pool.VRF.Public() {
+			return nodeView{}, errors.New("VRF key is not the pool's")
+		}
+		for i, r := range resolved {
+			fi, err := os.Stat(r)
+			if err != nil {
+				return nodeView{}, err
+			}
+			if i < 2 && fi.Mode().Perm()&0o007 != 0 {
+				return nodeView{}, fmt.Errorf("%s has mode %04o", r, fi.Mode().Perm())
+			}
+		}
+		return nodeView{counter: cert.Counter, period: cert.KESPeriod}, nil
+	}
+	return nodeView{}, errors.New("the node paths kept changing")
+}
+
+// digest is every file (following symlinks) and link under dir.
+func digest(t *testing.T, dirs ...string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, dir := range dirs {
+		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				fmt.Fprintf(&b, "%s: %v\n", p, err)
+				return nil
+			}
+			fi, _ := os.Lstat(p)
+			switch {
+			case fi.Mode()&fs.ModeSymlink != 0:
+				tgt, _ := os.Readlink(p)
+				fmt.Fprintf(&b, "l %s %s\n", p, tgt)
+			case d.IsDir():
+				fmt.Fprintf(&b, "d %s %o\n", p, fi.Mode().Perm())
+			default:
+				data, _ := os.ReadFile(p)
+				fmt.Fprintf(&b, "f %s %o %x\n", p, fi.Mode().Perm(), data)
+			}
+			return nil
+		})
+	}
+	return b.String()
+}
+
+func TestInstallAdoptsSwapsAndRollsBack(t *testing.T) {
+	f := newFixture(t, true, nil)
+	orig := map[string][]byte{}
+	for _, p := range []string{f.a.Config.KESKey, f.a.Config.VRFKey, f.a.Config.Cert} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		orig[p] = b
+	}
+	res, err := f.a.Install(f.bundle(10, 5, 200, false), f.opts())
+	if err != nil {
+		t.Fatalf("Install: %v", err)
+	}
+	if !res.Adopted || res.Previous != InitialSet || !strings.HasPrefix(res.Set, "5-200-") {
+		t.Errorf("got adopted %v, previous %q, set %q, want true, %q, 5-200-…", res.Adopted, res.Previous, res.Set, InitialSet)
+	}
+	v, err := readNode(f.a, f.pool)
+	if err != nil || v.counter != 5 || v.period != 200 {
+		t.Fatalf("node sees %+v, %v, want cert #5 from 200", v, err)
+	}
+	abs, _ := filepath.Abs(f.a.Dir)
+	for p, file := range map[string]string{f.a.Config.KESKey: SetKESFile, f.a.Config.VRFKey: SetVRFFile, f.a.Config.Cert: SetCertFile} {
+		if got, err := os.Readlink(p); err != nil || got != filepath.Join(abs, CurrentLink, file) {
+			t.Errorf("got %s -> %q (%v), want a symlink into current/", p, got, err)
+		}
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("got %s mode %v (%v), want 0600", p, fi.Mode().Perm(), err)
+		}
+	}
+	// The node's first files are kept bit for bit in 0-initial.
+	for p, b := range orig {
+		got, err := os.ReadFile(filepath.Join(f.a.Dir, SetsDir, InitialSet, map[string]string{f.a.Config.KESKey: SetKESFile, f.a.Config.VRFKey: SetVRFFile, f.a.Config.Cert: SetCertFile}[p]))
+		if err != nil || !bytes.Equal(got, b) {
+			t.Errorf("0-initial copy of %s differs (%v)", p, err)
+		}
+	}
+	// A second install goes on top; rollback walks back one at a time.
+	if _, err := f.a.Install(f.bundle(11, 6, 200, false), f.opts()); err != nil {
+		t.Fatalf("second Install: %v", err)
+	}
+	rb, err := f.a.Rollback(RollbackOptions{})
+	if err != nil || !strings.HasPrefix(rb.From, "6-200-") || rb.To != res.Set {
+		t.Fatalf("got rollback %+v, %v, want from 6-200-… to %s", rb, err, res.Set)
+	}
+	if _, err := f.a.Rollback(RollbackOptions{}); err != nil {
+		t.Fatalf("second rollback: %v", err)
+	}
+	for p, b := range orig {
+		got, err := os.ReadFile(p)
+		if err != nil || !bytes.Equal(got, b) {
+			t.Errorf("after rollback %s is not the original bytes (%v)", p, err)
+		}
+	}
+	if _, err := f.a.Rollback(RollbackOptions{}); !errors.Is(err, ErrNoPrevious) {
+		t.Errorf("got %v, want ErrNoPrevious", err)
+	}
+	sets, err := f.a.Sets()
+	if err != nil || len(sets) != 3 {
+		t.Errorf("got %d sets (%v), want 3 kept", len(sets), err)
+	}
+}
+
+func TestInstallOnAnEmptyProducer(t *testing.T) {
+	f := newFixture(t, false, nil)
+	if _, err := f.a.Install(f.bundle(10, 0, 200, false), f.opts()); !errors.Is(err, ErrNoVRF) {
+		t.Fatalf("got %v for a bundle without a VRF key, want ErrNoVRF", err)
+	}
+	res, err := f.a.Install(f.bundle(10, 0, 200, true), f.opts())
+	if err != nil {
+		t.Fatalf("Install: %v", err)
+	}
+	if res.Adopted || res.Previous != "" {
+		t.Errorf("got adopted %v, previous %q, want nothing adopted", res.Adopted, res.Previous)
+	}
+	if v, err := readNode(f.a, f.pool); err != nil || v.counter != 0 {
+		t.Fatalf("node sees %+v, %v, want cert #0", v, err)
+	}
+	// Later bundles carry no VRF key: it is carried over.
+	if _, err := f.a.Install(f.bundle(11, 1, 200, false), f.opts()); err != nil {
+		t.Fatalf("Install without VRF: %v", err)
+	}
+	if v, err := readNode(f.a, f.pool); err != nil || v.counter != 1 {
+		t.Fatalf("node sees %+v, %v, want cert #1", v, err)
+	}
+	if _, err := f.a.Rollback(RollbackOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.a.Rollback(RollbackOptions{}); !errors.Is(err, ErrNoPrevious) {
+		t.Errorf("got %v, want ErrNoPrevious", err)
+	}
+}
+
+func TestCheckRefusesAndChangesNothing(t *testing.T) {
+	other, err := testnode.NewPool(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onchain := func(n uint64) *opcert.OnChain { o := opcert.Recorded(n); return &o }
+	tests := []struct {
+		name   string
+		bundle func(f *fixture) *transfer.Bundle
+		opts   func(o *InstallOptions)
+		want   error
+	}{
+		{"wrong network", func(f *fixture) *transfer.Bundle { b := f.bundle(10, 5, 200, false); b.Magic = opcert.Mainnet.Magic; return b }, nil, transfer.ErrWrongNetwork},
+		{"wrong pool", func(f *fixture) *transfer.Bundle {
+			b := f.bundle(10, 5, 200, false)
+			s, _ := other.Issue(10, 5, 200)
+			b.Cert, b.Cold, b.PoolID = s.Cert, other.Cold.Public(), other.ID()
+			return b
+		}, nil, transfer.ErrWrongPool},
+		{"wrong producer", func(f *fixture) *transfer.Bundle { b := f.bundle(10, 5, 200, false); b.Producer = "AAAA-BBBB-CCCC-DDDD"; return b }, nil, transfer.ErrWrongProducer},
+		{"downgrade", func(f *fixture) *transfer.Bundle { return f.bundle(10, 3, 200, false) }, nil, ErrDowngrade},
+		{"replayed older cert with the same counter", func(f *fixture) *transfer.Bundle { return f.bundle(10, oldCounter, 198, false) }, nil, ErrDowngrade},
+		{"expired window", func(f *fixture) *transfer.Bundle { return f.bundle(10, 5, 100, false) }, nil, opcert.ErrKESAfterEnd},
+		{"window not started", func(f *fixture) *transfer.Bundle { return f.bundle(10, 5, 201, false) }, nil, opcert.ErrKESBeforeStart},
+		{"over-incremented on chain", func(f *fixture) *transfer.Bundle { return f.bundle(10, 6, 200, false) }, func(o *InstallOptions) { o.OnChain = onchain(4) }, opcert.ErrCounterOverIncremented},
+		{"below the on-chain counter", func(f *fixture) *transfer.Bundle { return f.bundle(10, 5, 200, false) }, func(o *InstallOptions) { o.OnChain = onchain(6) }, opcert.ErrCounterTooSmall},
+		{"bad cert signature", func(f *fixture) *transfer.Bundle {
+			b := f.bundle(10, 5, 200, false)
+			b.Cert.Sigma[0] ^= 1
+			return b
+		}, nil, opcert.ErrBadSignature},
+		{"VRF key of another pool", func(f *fixture) *transfer.Bundle { b := f.bundle(10, 5, 200, false); b.VRF = cloneVRF(t, other.VRF); return b }, nil, ErrVRFMismatch},
+		{"cert only without a pending KES key", func(f *fixture) *transfer.Bundle { b := f.bundle(10, 5, 200, false); b.KES = nil; return b }, nil, ErrNoPendingKES},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, true, nil)
+			before := digest(t, f.nodeDir, f.a.Dir)
+			o := f.opts()
+			if tt.opts != nil {
+				tt.opts(&o)
+			}
+			_, err := f.a.Install(tt.bundle(f), o)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			if strings.Count(err.Error(), "\n") > 0 {
+				t.Errorf("got a multi-line error %q, want one line", err)
+			}
+			after := digest(t, f.nodeDir, f.a.Dir)
+			// The lock file is the one thing a refused install leaves.
+			after = strings.Join(filterLines(after, LockFile), "\n")
+			if strings.Join(filterLines(before, LockFile), "\n") != after {
+				t.Errorf("a refused install changed files:\nbefore %s\nafter %s", before, after)
+			}
+		})
+	}
+}
+
+func filterLines(s, drop string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.Contains(l, drop) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func TestEqualCounterNewerPeriodIsAllowed(t *testing.T) {
+	f := newFixture(t, true, nil)
+	if _, err := f.a.Install(f.bundle(10, oldCounter, 200, false), f.opts()); err != nil {
+		t.Fatalf("re-issued #%d from a later period: %v", oldCounter, err)
+	}
+	// The identical cert again is a no-op that keeps the active set.
+	res, err := f.a.Install(f.bundle(10, oldCounter, 200, false), f.opts())
+	if err != nil || !res.Same {
+		t.Fatalf("got %+v, %v, want Same", res, err)
+	}
+}
+
+func TestWrongProducerBundle(t *testing.T) {
+	f := newFixture(t, true, nil)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := f.bundle(10, 5, 200, false).Encrypt(&buf, id.Recipient()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.a.OpenBundle(&buf); !errors.Is(err, transfer.ErrWrongProducer) {
+		t.Fatalf("got %v, want transfer.ErrWrongProducer", err)
+	}
+	// And one for us opens.
+	e, _, err := f.a.Enrollment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpt, err := transfer.ParseRecipient(e.Recipient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := f.bundle(10, 5, 200, false).Encrypt(&buf, rcpt); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := f.a.OpenBundle(&buf); err != nil || b.Cert.Counter != 5 {
+		t.Fatalf("got %v, want our bundle opened", err)
+	}
+}
+
+func TestKESOnProducer(t *testing.T) {
+	f := newFixture(t, true, nil)
+	vk, err := f.a.NewPendingKES(rand.Reader, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(f.a.Dir, KESDir, PendingKES))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("pending.skey: %v, %v, want mode 0600", fi, err)
+	}
+	if _, err := f.a.NewPendingKES(rand.Reader, false); !errors.Is(err, ErrPendingExists) {
+		t.Errorf("got %v for a second kes new, want ErrPendingExists", err)
+	}
+	// The snapshot carries the vkey.
+	s, _, err := f.a.Snapshot(ChainState{TipSlot: f.tip, OnChain: opcert.Recorded(4)}, testNow)
+	if err != nil || s.KESVKey == nil || *s.KESVKey != vk {
+		t.Fatalf("snapshot KES vkey: %v, want the pending one", err)
+	}
+	// A cert for another key is refused.
+	b := f.bundle(10, 5, 200, false)
+	b.KES = nil
+	if _, err := f.a.Install(b, f.opts()); !errors.Is(err, ErrNoPendingKES) {
+		t.Fatalf("got %v, want ErrNoPendingKES", err)
+	}
+	// The cold side certifies the pending vkey; only the cert comes back.
+	cert := opcert.Issue(f.pool.Cold, vk, 5, 200)
+	b.Cert = cert
+	res, err := f.a.Deploy(context.Background(), b, DeployOptions{InstallOptions: f.opts(), NoSignal: true})
+	if err != nil || !res.Install.Pending {
+		t.Fatalf("Deploy: %+v, %v", res, err)
+	}
+	if v, err := readNode(f.a, f.pool); err != nil || v.counter != 5 {
+		t.Fatalf("node sees %+v, %v, want #5", v, err)
+	}
+	if k, err := f.a.PendingKES(); k != nil || err != nil {
+		t.Errorf("got pending key %v, %v after activation, want none", k != nil, err)
+	}
+	info, err := f.a.Set(res.Install.Set)
+	if err != nil || info.Source != "kes-on-producer" {
+		t.Errorf("got set source %q (%v), want kes-on-producer", info.Source, err)
+	}
+}
+
+func TestPermissions(t *testing.T) {
+	t.Run("group 0640", func(t *testing.T) {
+		gid := os.Getgid()
+		var group string
+		if g, err := lookupGroupName(gid); err == nil {
+			group = g
+		} else {
+			t.Fatalf("no name for gid %d: %v", gid, err)
+		}
+		f := newFixture(t, true, func(c *Config) { c.Group = group })
+		if _, err := f.a.Install(f.bundle(10, 5, 200, false), f.opts()); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{f.a.Config.KESKey, f.a.Config.VRFKey, f.a.Config.Cert} {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := fi.Sys().(*syscall.Stat_t)
+			if fi.Mode().Perm() != 0o640 || int(st.Gid) != gid {
+				t.Errorf("got %s mode %04o gid %d, want 0640 gid %d", p, fi.Mode().Perm(), st.Gid, gid)
+			}
+		}
+	})
+	t.Run("an open VRF key is installed closed", func(t *testing.T) {
+		f := newFixture(t, true, nil)
+		if err := os.Chmod(f.a.Config.VRFKey, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.a.Install(f.bundle(10, 5, 200, false), f.opts()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readNode(f.a, f.pool); err != nil {
+			t.Errorf("node view: %v", err)
+		}
+		fi, _ := os.Stat(filepath.Join(f.a.Dir, SetsDir, InitialSet, SetVRFFile))
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("got the adopted VRF key mode %04o, want 0600", fi.Mode().Perm())
+		}
+	})
+	t.Run("unknown group", func(t *testing.T) {
+		f := newFixture(t, true, func(c *Config) { c.Group = "no-such-group-kesrotate" })
+		before := digest(t, f.nodeDir)
+		if _, err := f.a.Install(f.bundle(10, 5, 200, false), f.opts()); !errors.Is(err, ErrPermissions) {
+			t.Fatalf("got %v, want ErrPermissions", err)
+		}
+		if digest(t, f.nodeDir) != before {
+			t.Errorf("the node's files changed")
+		}
+	})
+	t.Run("pending key open to others", func(t *testing.T) {
+		f := newFixture(t, true, nil)
+		if _, err := f.a.NewPendingKES(rand.Reader, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(f.a.Dir, KESDir, PendingKES), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b := f.bundle(10, 5, 200, false)
+		b.KES = nil
+		if _, err := f.a.Install(b, f.opts()); !errors.Is(err, ErrPermissions) {
+			t.Fatalf("got %v, want ErrPermissions", err)
+		}
+	})
+}
+
+func TestConcurrentInstalls(t *testing.T) {
+	f := newFixture(t, true, nil)
+	l, err := f.a.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.a.Install(f.bundle(10, 5, 200, false), f.opts()); !errors.Is(err, ErrLocked) {
+		t.Errorf("got %v while locked, want ErrLocked", err)
+	}
+	if _, err := f.a.Rollback(RollbackOptions{}); !errors.Is(err, ErrLocked) {
+		t.Errorf("got %v for rollback while locked, want ErrLocked", err)
+	}
+	l.Unlock()
+	// Many at once: each one either wins the lock or is refused, and the
+	// node always ends on one complete set.
+	var wg sync.WaitGroup
+	var ok, locked atomic.Int32
+	for i := 0; i < 8; i++ {
+		b := f.bundle(byte(20+i), 5, 200, false)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.a.Install(b, f.opts())
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, ErrLocked):
+				locked.Add(1)
+			default:
+				t.Errorf("concurrent install: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() == 0 || ok.Load()+locked.Load() != 8 {
+		t.Errorf("got %d installed, %d locked out of 8", ok.Load(), locked.Load())
+	}
+	if v, err := readNode(f.a, f.pool); err != nil || v.counter != 5 {
+		t.Errorf("node sees %+v, %v, want #5", v, err)
+	}
+}
+
+// startNode runs an in-process test node on the fixture's paths.
+func (f *fixture) startNode(reject bool) (*testnode.Node, string) {
+	f.t.Helper()
+	logPath := filepath.Join(f.t.TempDir(), "node.log")
+	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() { _ = lf.Close() })
+	n, err := testnode.Start(context.Background(), testnode.Config{KESKeyPath: f.a.Config.KESKey, VRFKeyPath: f.a.Config.VRFKey,
+		CertPath: f.a.Config.Cert, Network: f.net, TipSlot: f.tip, MetricsAddr: "127.0.0.1:0", RejectReload: reject, Log: lf})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() { _ = n.Close() })
+	return n, logPath
+}
+
+func reloadOf(n *testnode.Node) func() (string, error) {
+	return func() (string, error) {
+		_, _ = n.Reload() // the outcome is for the agent to find out
+		return "test node", nil
+	}
+}
+
+func TestDeployWithTheTestNode(t *testing.T) {
+	for _, src := range []string{"metrics", "log", "both"} {
+		t.Run(src, func(t *testing.T) {
+			f := newFixture(t, true, nil)
+			n, logPath := f.startNode(false)
+			if src != "log" {
+				f.a.Config.MetricsURL = n.MetricsURL()
+			}
+			if src != "metrics" {
+				f.a.Config.NodeLog = logPath
+			}
+			res, err := f.a.Deploy(context.Background(), f.bundle(10, 5, 200, false),
+				DeployOptions{InstallOptions: f.opts(), Signal: reloadOf(n), ConfirmTimeout: 30 * time.Second, Poll: 10 * time.Millisecond})
+			if err != nil {
+				t.Fatalf("Deploy: %v", err)
+			}
+			if !res.Confirmation.Confirmed || res.RolledBack != nil {
+				t.Errorf("got %+v, want confirmed and no rollback", res.Confirmation)
+			}
+			if s := n.State(); !s.Forging || s.CertCounter != 5 || s.Sets != 2 {
+				t.Errorf("node state %+v, want forging with #5 after one reload", s)
+			}
+		})
+	}
+}
+
+func TestDeployRejectedRollsBack(t *testing.T) {
+	for _, withLog := range []bool{false, true} {
+		t.Run(fmt.Sprintf("log=%v", withLog), func(t *testing.T) {
+			f := newFixture(t, true, nil)
+			n, logPath := f.startNode(true)
+			f.a.Config.MetricsURL = n.MetricsURL()
+			if withLog {
+				f.a.Config.NodeLog = logPath
+			}
+			timeout := 30 * time.Second
+			if !withLog {
+				timeout = 500 * time.Millisecond // only metrics: wait them out
+			}
+			res, err := f.a.Deploy(context.Background(), f.bundle(10, 5, 200, false),
+				DeployOptions{InstallOptions: f.opts(), Signal: reloadOf(n), ConfirmTimeout: timeout, Poll: 10 * time.Millisecond})
+			if !errors.Is(err, ErrNotConfirmed) {
+				t.Fatalf("got %v, want ErrNotConfirmed", err)
+			}
+			if !strings.Contains(err.Error(), "rolled back to "+InitialSet) {
+				t.Errorf("got %q, want it to say it rolled back", err)
+			}
+			if withLog && !strings.Contains(err.Error(), "BlockForgingUpdateError") {
+				t.Errorf("got %q, want the node's log line as the reason", err)
+			}
+			if res == nil || res.RolledBack == nil || res.RolledBack.To != InitialSet {
+				t.Fatalf("got %+v, want a rollback to %s", res, InitialSet)
+			}
+			if v, err := readNode(f.a, f.pool); err != nil || v.counter != oldCounter {
+				t.Errorf("node paths show %+v, %v, want the old #%d", v, err, oldCounter)
+			}
+			if s := n.State(); !s.Forging || s.CertCounter != oldCounter {
+				t.Errorf("node state %+v, want still forging with #%d", s, oldCounter)
+			}
+		})
+	}
+}
+
+func TestDeployWithoutMetricsOrLog(t *testing.T) {
+	f := newFixture(t, true, nil)
+	n, _ := f.startNode(false)
+	res, err := f.a.Deploy(context.Background(), f.bundle(10, 5, 200, false), DeployOptions{InstallOptions: f.opts(), Signal: reloadOf(n)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Confirmation.Confirmed || !res.Confirmation.Unconfirmable || res.Signalled == "" {
+		t.Errorf("got %+v, want signalled and unconfirmable", res)
+	}
+}
+
+func TestCandidateIsRedacted(t *testing.T) {
+	f := newFixture(t, true, nil)
+	c, err := f.a.Check(f.bundle(10, 5, 200, false), f.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		if got := fmt.Sprintf(verb, c); got != keys.Redacted {
+			t.Errorf("got %s → %q, want %s", verb, got, keys.Redacted)
+		}
+	}
+}
+
+func lookupGroupName(gid int) (string, error) {
+	g, err := user.LookupGroupId(fmt.Sprint(gid))
+	if err != nil {
+		return "", err
+	}
+	return g.Name, nil
+}
