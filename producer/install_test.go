@@ -313,14 +313,22 @@ func TestCheckRefusesAndChangesNothing(t *testing.T) {
 		opts   func(o *InstallOptions)
 		want   error
 	}{
-		{"wrong network", func(f *fixture) *transfer.Bundle { b := f.bundle(10, 5, 200, false); b.Magic = opcert.Mainnet.Magic; return b }, nil, transfer.ErrWrongNetwork},
+		{"wrong network", func(f *fixture) *transfer.Bundle {
+			b := f.bundle(10, 5, 200, false)
+			b.Magic = opcert.Mainnet.Magic
+			return b
+		}, nil, transfer.ErrWrongNetwork},
 		{"wrong pool", func(f *fixture) *transfer.Bundle {
 			b := f.bundle(10, 5, 200, false)
 			s, _ := other.Issue(10, 5, 200)
 			b.Cert, b.Cold, b.PoolID = s.Cert, other.Cold.Public(), other.ID()
 			return b
 		}, nil, transfer.ErrWrongPool},
-		{"wrong producer", func(f *fixture) *transfer.Bundle { b := f.bundle(10, 5, 200, false); b.Producer = "AAAA-BBBB-CCCC-DDDD"; return b }, nil, transfer.ErrWrongProducer},
+		{"wrong producer", func(f *fixture) *transfer.Bundle {
+			b := f.bundle(10, 5, 200, false)
+			b.Producer = "AAAA-BBBB-CCCC-DDDD"
+			return b
+		}, nil, transfer.ErrWrongProducer},
 		{"downgrade", func(f *fixture) *transfer.Bundle { return f.bundle(10, 3, 200, false) }, nil, ErrDowngrade},
 		{"replayed older cert with the same counter", func(f *fixture) *transfer.Bundle { return f.bundle(10, oldCounter, 198, false) }, nil, ErrDowngrade},
 		{"expired window", func(f *fixture) *transfer.Bundle { return f.bundle(10, 5, 100, false) }, nil, opcert.ErrKESAfterEnd},
@@ -332,7 +340,11 @@ func TestCheckRefusesAndChangesNothing(t *testing.T) {
 			b.Cert.Sigma[0] ^= 1
 			return b
 		}, nil, opcert.ErrBadSignature},
-		{"VRF key of another pool", func(f *fixture) *transfer.Bundle { b := f.bundle(10, 5, 200, false); b.VRF = cloneVRF(t, other.VRF); return b }, nil, ErrVRFMismatch},
+		{"VRF key of another pool", func(f *fixture) *transfer.Bundle {
+			b := f.bundle(10, 5, 200, false)
+			b.VRF = cloneVRF(t, other.VRF)
+			return b
+		}, nil, ErrVRFMismatch},
 		{"cert only without a pending KES key", func(f *fixture) *transfer.Bundle { b := f.bundle(10, 5, 200, false); b.KES = nil; return b }, nil, ErrNoPendingKES},
 	}
 	for _, tt := range tests {
