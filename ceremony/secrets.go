@@ -1,0 +1,652 @@
+package ceremony
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"filippo.io/age"
+
+	"github.com/kesrotate/kesrotate/internal/safefile"
+)
+
+// How a vault keeps the cold and VRF signing keys at rest, as recorded in
+// vault.json ("secrets": {"mode": …}). A vault without that object is
+// SecretsPlaintext.
+const (
+	// SecretsPlaintext: cold.skey and vrf.skey in cardano-cli format.
+	SecretsPlaintext = "plaintext"
+	// SecretsPassphrase: cold.skey.age and vrf.skey.age, age files
+	// encrypted with an scrypt passphrase recipient.
+	SecretsPassphrase = "passphrase"
+	// SecretsRecipient: cold.skey.age and vrf.skey.age encrypted to one
+	// age recipient (an X25519 "age1…" key, e.g. standing in for a
+	// hardware token); its identity file opens them.
+	SecretsRecipient = "recipient"
+)
+
+// DefaultWorkFactor is the scrypt work factor (log2 N) used unless the
+// vault records another: age's own default.
+const DefaultWorkFactor = 18
+
+// Files of encryption at rest, relative to the vault root or a pool.
+const (
+	encSuffix = ".age"
+	// unlockFile is a small age file encrypted like the keys; opening it
+	// checks a passphrase or identity before anything is written or read.
+	unlockFile = "unlock.age"
+	// maxSecretFile bounds what is read from an encrypted secret file.
+	maxSecretFile = 1 << 20
+)
+
+// Errors of encryption at rest; test with errors.Is.
+var (
+	// ErrWrongPassphrase: the passphrase does not open the vault's secrets.
+	ErrWrongPassphrase = errors.New("wrong passphrase")
+	// ErrWrongIdentity: none of the identities opens the vault's secrets.
+	ErrWrongIdentity = errors.New("the identity does not open the vault's secrets")
+	// ErrLocked: the secrets are encrypted and the caller gave no way to
+	// get the passphrase or identity.
+	ErrLocked = errors.New("the vault's secrets are encrypted and no passphrase or identity was given")
+	// ErrPlaintextLeft: an encrypted vault still holds a plaintext key
+	// (an interrupted 'vault encrypt').
+	ErrPlaintextLeft = errors.New("an encrypted vault holds a plaintext secret key")
+	// ErrAlreadyEncrypted: 'vault encrypt' on a vault with nothing left to encrypt.
+	ErrAlreadyEncrypted = errors.New("the vault's secrets are already encrypted")
+	// ErrSecretState: the secret files disagree with vault.json.
+	ErrSecretState = errors.New("secret files do not match the vault's encryption mode")
+	// ErrRefused: the access guard (the air-gap check) refused.
+	ErrRefused = errors.New("refused to open a secret")
+)
+
+// SecretsMeta is the "secrets" object of vault.json.
+type SecretsMeta struct {
+	Mode       string `json:"mode"`
+	Recipient  string `json:"recipient,omitempty"`          // SecretsRecipient: the age recipient
+	WorkFactor int    `json:"scrypt_work_factor,omitempty"` // SecretsPassphrase: log2 N of new files
+}
+
+// Encryption chooses how a vault encrypts its secret keys: with a
+// passphrase, or to an age recipient.
+type Encryption struct {
+	Passphrase []byte // scrypt passphrase; the caller wipes it
+	Recipient  string // age recipient ("age1…") instead of a passphrase
+	WorkFactor int    // scrypt log2 N; 0 means DefaultWorkFactor
+}
+
+func (e *Encryption) meta() (*SecretsMeta, error) {
+	switch {
+	case e.Recipient != "" && len(e.Passphrase) > 0:
+		return nil, errors.New("give a passphrase or a recipient, not both")
+	case e.Recipient != "":
+		if _, err := parseRecipient(e.Recipient); err != nil {
+			return nil, err
+		}
+		return &SecretsMeta{Mode: SecretsRecipient, Recipient: e.Recipient}, nil
+	case len(e.Passphrase) > 0:
+		wf := e.WorkFactor
+		if wf == 0 {
+			wf = DefaultWorkFactor
+		}
+		if wf < 1 || wf > 22 {
+			return nil, fmt.Errorf("scrypt work factor %d is outside 1..22", wf)
+		}
+		return &SecretsMeta{Mode: SecretsPassphrase, WorkFactor: wf}, nil
+	}
+	return nil, errors.New("an encrypted vault needs a passphrase or a recipient")
+}
+
+func parseRecipient(s string) (age.Recipient, error) {
+	rs, err := age.ParseRecipients(strings.NewReader(s))
+	if err != nil || len(rs) != 1 {
+		return nil, fmt.Errorf("recipient %q is not one age recipient (age1…)", s)
+	}
+	return rs[0], nil
+}
+
+// Access is how the vault reaches its secrets. The library never prompts:
+// the caller supplies functions that it calls at most once, when a secret
+// is first needed, and Guard, which runs before the first secret key is
+// read, decrypted or written (the command line runs the air-gap check
+// there).
+type Access struct {
+	// Passphrase returns the vault passphrase. The vault keeps it until
+	// Lock and then wipes it.
+	Passphrase func() ([]byte, error)
+	// Identities return the age identities of a SecretsRecipient vault.
+	Identities func() ([]age.Identity, error)
+	// Guard may refuse access to secrets; its error is returned wrapped
+	// in ErrRefused.
+	Guard func() error
+}
+
+type secretState struct {
+	Access
+	guarded bool
+	pass    []byte
+	ids     []age.Identity
+}
+
+// Unlock sets how the vault gets at its secrets. Nothing is asked yet.
+func (v *Vault) Unlock(a Access) {
+	v.Lock()
+	v.secrets = &secretState{Access: a}
+}
+
+// Lock forgets (and wipes) the passphrase and identities the vault holds.
+func (v *Vault) Lock() {
+	if v.secrets != nil {
+		wipeBytes(v.secrets.pass)
+		v.secrets.pass, v.secrets.ids, v.secrets.guarded = nil, nil, false
+	}
+}
+
+// SecretsMode is the vault's mode: SecretsPlaintext, SecretsPassphrase or
+// SecretsRecipient.
+func (v *Vault) SecretsMode() string {
+	if v.Meta.Secrets == nil || v.Meta.Secrets.Mode == "" {
+		return SecretsPlaintext
+	}
+	return v.Meta.Secrets.Mode
+}
+
+// Encrypted reports whether the vault keeps its secret keys encrypted.
+func (v *Vault) Encrypted() bool { return v.SecretsMode() != SecretsPlaintext }
+
+func (v *Vault) state() *secretState {
+	if v.secrets == nil {
+		v.secrets = &secretState{}
+	}
+	return v.secrets
+}
+
+// guard runs Access.Guard once per unlock.
+func (v *Vault) guard() error {
+	s := v.state()
+	if s.guarded || s.Guard == nil {
+		return nil
+	}
+	if err := s.Guard(); err != nil {
+		return fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	s.guarded = true
+	return nil
+}
+
+// CheckUnlock asks for the passphrase or identity now (if the vault is
+// encrypted and has not asked yet) and checks it, so that a command fails
+// on a wrong passphrase before it starts work.
+func (v *Vault) CheckUnlock() error {
+	if !v.Encrypted() {
+		return nil
+	}
+	_, err := v.identities()
+	return err
+}
+
+// identities returns identities that open the vault's files, asking the
+// Access functions once and checking the answer against unlock.age.
+func (v *Vault) identities() ([]age.Identity, error) {
+	s := v.state()
+	if s.ids != nil {
+		return s.ids, nil
+	}
+	var ids []age.Identity
+	switch v.SecretsMode() {
+	case SecretsPassphrase:
+		if s.Passphrase == nil {
+			return nil, ErrLocked
+		}
+		p, err := s.Passphrase()
+		if err != nil {
+			return nil, err
+		}
+		id, err := scryptIdentity(p)
+		if err != nil {
+			wipeBytes(p)
+			return nil, err
+		}
+		if err := v.checkUnlockFile(id); err != nil {
+			wipeBytes(p)
+			return nil, err
+		}
+		s.pass, ids = p, []age.Identity{id}
+	case SecretsRecipient:
+		if s.Identities == nil {
+			return nil, ErrLocked
+		}
+		var err error
+		if ids, err = s.Identities(); err != nil {
+			return nil, err
+		}
+		if err := v.checkUnlockFile(ids...); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown mode %q", ErrSecretState, v.SecretsMode())
+	}
+	s.ids = ids
+	return ids, nil
+}
+
+func scryptIdentity(p []byte) (*age.ScryptIdentity, error) {
+	if len(p) == 0 {
+		return nil, errors.New("empty passphrase")
+	}
+	// age takes the password as a string: that copy cannot be wiped.
+	return age.NewScryptIdentity(string(p))
+}
+
+func (v *Vault) checkUnlockFile(ids ...age.Identity) error {
+	b, err := decryptFile(filepath.Join(v.Dir, secretDir, unlockFile), v.SecretsMode(), ids...)
+	if err != nil {
+		return err
+	}
+	defer wipeBytes(b)
+	if string(b) != unlockContent(v.Meta.ID) {
+		return fmt.Errorf("%w: %s/%s belongs to another vault", ErrSecretState, secretDir, unlockFile)
+	}
+	return nil
+}
+
+func unlockContent(vaultID string) string { return "kesrotate vault " + vaultID + "\n" }
+
+// recipient returns what new secret files are encrypted to.
+func (v *Vault) recipient() (age.Recipient, error) {
+	m := v.Meta.Secrets
+	switch v.SecretsMode() {
+	case SecretsRecipient:
+		return parseRecipient(m.Recipient)
+	case SecretsPassphrase:
+		if _, err := v.identities(); err != nil {
+			return nil, err
+		}
+		return scryptRecipient(v.secrets.pass, m.WorkFactor)
+	}
+	return nil, fmt.Errorf("%w: unknown mode %q", ErrSecretState, v.SecretsMode())
+}
+
+func scryptRecipient(p []byte, wf int) (age.Recipient, error) {
+	r, err := age.NewScryptRecipient(string(p))
+	if err != nil {
+		return nil, err
+	}
+	if wf == 0 {
+		wf = DefaultWorkFactor
+	}
+	r.SetWorkFactor(wf)
+	return r, nil
+}
+
+func encryptBytes(data []byte, r age.Recipient) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, r)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(data); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// decryptFile opens an age file; the caller wipes the result.
+func decryptFile(path, mode string, ids ...age.Identity) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := age.Decrypt(io.LimitReader(f, maxSecretFile), ids...)
+	if err != nil {
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			if mode == SecretsPassphrase {
+				return nil, ErrWrongPassphrase
+			}
+			return nil, ErrWrongIdentity
+		}
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	b, err := readAllWiping(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	return b, nil
+}
+
+// readAllWiping is io.ReadAll that wipes the buffers it outgrows.
+func readAllWiping(r io.Reader) ([]byte, error) {
+	b := make([]byte, 0, 1024)
+	for {
+		if len(b) == cap(b) {
+			nb := make([]byte, len(b), 2*cap(b))
+			copy(nb, b)
+			wipeBytes(b)
+			b = nb
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil
+		}
+		if err != nil {
+			wipeBytes(b)
+			return nil, err
+		}
+	}
+}
+
+// readSecret returns the content of the secret key file at path (a
+// cardano-cli envelope), decrypting path.age in an encrypted vault. The
+// caller wipes the result. A missing key gives an error wrapping
+// fs.ErrNotExist, or ErrKeysDestroyed for a retired pool.
+func (v *Vault) readSecret(path string) ([]byte, error) {
+	name := filepath.Join(filepath.Base(filepath.Dir(path)), filepath.Base(path))
+	if retired, err := exists(filepath.Join(filepath.Dir(path), retiredFile)); err != nil {
+		return nil, err
+	} else if retired {
+		return nil, fmt.Errorf("%w: %s", ErrKeysDestroyed, name)
+	}
+	enc := path + encSuffix
+	hasPlain, err := exists(path)
+	if err != nil {
+		return nil, err
+	}
+	hasEnc, err := exists(enc)
+	if err != nil {
+		return nil, err
+	}
+	if !hasPlain && !hasEnc {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+	}
+	if !v.Encrypted() {
+		if hasEnc {
+			return nil, fmt.Errorf("%w: %s%s in a plaintext vault", ErrSecretState, name, encSuffix)
+		}
+		if err := v.guard(); err != nil {
+			return nil, err
+		}
+		return os.ReadFile(path)
+	}
+	if hasPlain {
+		return nil, fmt.Errorf("%w: %s (finish with 'vault encrypt')", ErrPlaintextLeft, name)
+	}
+	if err := v.guard(); err != nil {
+		return nil, err
+	}
+	ids, err := v.identities()
+	if err != nil {
+		return nil, err
+	}
+	return decryptFile(enc, v.SecretsMode(), ids...)
+}
+
+// writeSecret creates the secret key file at path (plaintext vault) or
+// path.age (encrypted vault), exclusively, mode 0600, after the guard
+// allowed it. data is not wiped.
+func (v *Vault) writeSecret(path string, data []byte) error {
+	if err := v.guard(); err != nil {
+		return err
+	}
+	if !v.Encrypted() {
+		return safefile.CreateSecret(path, data)
+	}
+	r, err := v.recipient()
+	if err != nil {
+		return err
+	}
+	ct, err := encryptBytes(data, r)
+	if err != nil {
+		return err
+	}
+	return safefile.CreateSecret(path+encSuffix, ct)
+}
+
+func exists(path string) (bool, error) {
+	_, err := os.Lstat(path)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return false, err
+}
+
+// initSecrets records the encryption of a new vault in meta and writes
+// its unlock file into dir/secret.
+func initSecrets(dir string, meta *Meta, e *Encryption) error {
+	m, err := e.meta()
+	if err != nil {
+		return err
+	}
+	r, err := encryptionRecipient(e, m)
+	if err != nil {
+		return err
+	}
+	ct, err := encryptBytes([]byte(unlockContent(meta.ID)), r)
+	if err != nil {
+		return err
+	}
+	if err := safefile.CreateSecret(filepath.Join(dir, secretDir, unlockFile), ct); err != nil {
+		return err
+	}
+	meta.Secrets = m
+	return nil
+}
+
+func encryptionRecipient(e *Encryption, m *SecretsMeta) (age.Recipient, error) {
+	if m.Mode == SecretsRecipient {
+		return parseRecipient(m.Recipient)
+	}
+	return scryptRecipient(e.Passphrase, m.WorkFactor)
+}
+
+// secretKeyFiles are the secret key files a pool may hold.
+var secretKeyFiles = []string{coldSkeyFile, vrfSkeyFile}
+
+// EncryptResult says what Encrypt did.
+type EncryptResult struct {
+	Mode      string   // the vault's mode afterwards
+	Encrypted []string // pool/file names encrypted now
+	Shredded  []string // plaintext files overwritten and removed
+}
+
+// Encrypt turns a plaintext vault into an encrypted one, or finishes an
+// interrupted run. The mode goes into vault.json first; then each
+// plaintext key becomes key.age (created exclusively, read back and
+// compared) and only then is the plaintext overwritten and removed. A run
+// stopped at any point leaves every key readable from one of its files and
+// is finished by running Encrypt again. e is ignored when the vault is
+// already encrypted (the Access passphrase or identity is used).
+func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
+	res := &EncryptResult{}
+	wasEncrypted := v.Encrypted()
+	if !wasEncrypted {
+		m, err := e.meta()
+		if err != nil {
+			return nil, err
+		}
+		// A leftover unlock file of an attempt that never reached
+		// vault.json is not authoritative.
+		_ = os.Remove(filepath.Join(v.Dir, secretDir, unlockFile))
+		meta := v.Meta
+		if err := initSecrets(v.Dir, &meta, &e); err != nil {
+			return nil, err
+		}
+		if err := v.saveMeta(meta); err != nil {
+			_ = os.Remove(filepath.Join(v.Dir, secretDir, unlockFile))
+			return nil, err
+		}
+		v.Meta = meta
+		if m.Mode == SecretsPassphrase {
+			// Remember the passphrase just set: no second prompt.
+			v.state().pass = bytes.Clone(e.Passphrase)
+			id, err := scryptIdentity(e.Passphrase)
+			if err != nil {
+				return nil, err
+			}
+			v.state().ids = []age.Identity{id}
+		}
+	} else if _, err := v.identities(); err != nil {
+		return nil, err
+	}
+	res.Mode = v.SecretsMode()
+	entries, err := os.ReadDir(filepath.Join(v.Dir, poolsDir))
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range entries {
+		if !d.IsDir() {
+			continue
+		}
+		for _, f := range secretKeyFiles {
+			path := filepath.Join(v.Dir, poolsDir, d.Name(), f)
+			did, err := v.encryptFile(path)
+			if err != nil {
+				return res, fmt.Errorf("%s/%s: %w", d.Name(), f, err)
+			}
+			if did {
+				res.Encrypted = append(res.Encrypted, d.Name()+"/"+f)
+				res.Shredded = append(res.Shredded, path)
+			}
+		}
+	}
+	if wasEncrypted && len(res.Encrypted) == 0 {
+		return res, ErrAlreadyEncrypted
+	}
+	return res, nil
+}
+
+// encryptFile moves one plaintext key to its .age file. It reports
+// whether there was a plaintext file.
+func (v *Vault) encryptFile(path string) (bool, error) {
+	plain, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer wipeBytes(plain)
+	enc := path + encSuffix
+	ids, err := v.identities()
+	if err != nil {
+		return false, err
+	}
+	if ok, err := exists(enc); err != nil {
+		return false, err
+	} else if !ok {
+		if err := v.writeSecret(path, plain); err != nil {
+			return false, err
+		}
+	}
+	back, err := decryptFile(enc, v.SecretsMode(), ids...)
+	if err != nil {
+		return false, err
+	}
+	same := subtle.ConstantTimeCompare(back, plain) == 1
+	wipeBytes(back)
+	if !same {
+		return false, fmt.Errorf("%w: %s%s and %s differ; keep both and compare by hand", ErrSecretState, filepath.Base(path), encSuffix, filepath.Base(path))
+	}
+	return true, Shred(path)
+}
+
+// Shred overwrites a file with zeros, syncs it and removes it. On flash
+// media (USB sticks, SSDs) the old blocks may survive in the controller:
+// this removes the easy copy, not every copy.
+func Shred(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		_ = f.Close()
+		return fmt.Errorf("%s is not a regular file", filepath.Base(path))
+	}
+	zero := make([]byte, 4096)
+	for left := fi.Size(); left > 0; {
+		n := int64(len(zero))
+		if left < n {
+			n = left
+		}
+		if _, err := f.Write(zero[:n]); err != nil {
+			_ = f.Close()
+			return err
+		}
+		left -= n
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil {
+		return err
+	}
+	return safefile.SyncDir(filepath.Dir(path))
+}
+
+// saveMeta replaces vault.json with meta.
+func (v *Vault) saveMeta(meta Meta) error {
+	b, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return err
+	}
+	return safefile.Replace(filepath.Join(v.Dir, vaultFile), append(b, '\n'), safefile.SecretMode)
+}
+
+// ExportSecrets writes the pool's secret keys in plaintext cardano-cli
+// format (cold.skey, and vrf.skey when the vault has it) into dir, which
+// is created 0700; existing files are never overwritten. This takes keys
+// out of the vault's protection: the command line gates it behind an
+// explicit flag and logs it.
+func (p *Pool) ExportSecrets(dir string) (written []string, err error) {
+	if err := safefile.MkdirSecret(dir); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			for _, w := range written {
+				_ = Shred(w)
+			}
+			written = nil
+		}
+	}()
+	for _, f := range secretKeyFiles {
+		b, err := p.v.readSecret(filepath.Join(p.Dir, f))
+		if f == vrfSkeyFile && errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return written, err
+		}
+		dst := filepath.Join(dir, f)
+		err = safefile.CreateSecret(dst, b)
+		wipeBytes(b)
+		if err != nil {
+			return written, err
+		}
+		written = append(written, dst)
+	}
+	return written, nil
+}

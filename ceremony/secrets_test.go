@@ -1,0 +1,332 @@
+package ceremony
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/kesrotate/kesrotate/keys"
+)
+
+// testWorkFactor keeps scrypt fast in tests; vaults record it.
+const testWorkFactor = 10
+
+func passAccess(p string) Access {
+	return Access{Passphrase: func() ([]byte, error) { return []byte(p), nil }}
+}
+
+func newEncryptedVault(t *testing.T, pass string) *Vault {
+	t.Helper()
+	v, err := Init(filepath.Join(t.TempDir(), "vault"), InitOptions{Network: "mainnet", Now: t0, Rand: &detRand{},
+		Encryption: &Encryption{Passphrase: []byte(pass), WorkFactor: testWorkFactor}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Unlock(passAccess(pass))
+	return v
+}
+
+// scanForSecret fails if any file below root holds secret, raw or as hex
+// (either case).
+func scanForSecret(t *testing.T, root string, secret []byte) {
+	t.Helper()
+	needles := [][]byte{secret, []byte(hex.EncodeToString(secret)), []byte(strings.ToUpper(hex.EncodeToString(secret)))}
+	n := 0
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		n++
+		for _, s := range needles {
+			if bytes.Contains(b, s) {
+				t.Errorf("%s holds the secret (%d bytes, as %q…)", p, len(s), s[:4])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 5 {
+		t.Fatalf("scanned %d files below %s, want a whole vault", n, root)
+	}
+}
+
+func TestEncryptedVaultHoldsNoPlaintextSeed(t *testing.T) {
+	v := newEncryptedVault(t, "correct horse")
+	p, err := v.NewPool("alpha", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{coldSkeyFile, vrfSkeyFile} {
+		if _, err := os.Stat(filepath.Join(p.Dir, f)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: got %v, want no plaintext file", f, err)
+		}
+		fi, err := os.Stat(filepath.Join(p.Dir, f+".age"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s.age: got mode %o, want 0600", f, fi.Mode().Perm())
+		}
+	}
+	cold, err := p.ColdKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := cold.Seed()
+	cold.Wipe()
+	vrf, err := p.VRFKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vrfSeed := vrf.Seed()
+	vrf.Wipe()
+	scanForSecret(t, v.Dir, seed)
+	scanForSecret(t, v.Dir, vrfSeed)
+
+	// The files are plain age files: the stock tool opens them.
+	id, _ := age.NewScryptIdentity("correct horse")
+	b, err := os.ReadFile(filepath.Join(p.Dir, coldSkeyFile+".age"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, err := decryptBytes(b, id)
+	if err != nil {
+		t.Fatalf("age decrypt: %v", err)
+	}
+	if !bytes.Contains(pt, []byte("StakePoolSigningKey_ed25519")) || !bytes.Contains(pt, []byte(hex.EncodeToString(seed))) {
+		t.Errorf("decrypted cold.skey.age: got %q, want the cardano-cli envelope of the seed", pt)
+	}
+}
+
+func TestWrongPassphraseChangesNothing(t *testing.T) {
+	v := newEncryptedVault(t, "right")
+	if _, err := v.NewPool("alpha", t0); err != nil {
+		t.Fatal(err)
+	}
+	before := dirDigest(t, v.Dir)
+	for _, tc := range []struct {
+		name string
+		a    Access
+		want error
+	}{
+		{"wrong passphrase", passAccess("wrong"), ErrWrongPassphrase},
+		{"no way to ask", Access{}, ErrLocked},
+		{"guard refuses", Access{Passphrase: passAccess("right").Passphrase, Guard: func() error { return errors.New("eth0 is up") }}, ErrRefused},
+		{"asking fails", Access{Passphrase: func() ([]byte, error) { return nil, fs.ErrPermission }}, fs.ErrPermission},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, err := Open(v.Dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Unlock(tc.a)
+			p, err := w.Pool("alpha")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.ColdKey(); !errors.Is(err, tc.want) {
+				t.Errorf("ColdKey: got %v, want %v", err, tc.want)
+			}
+			if _, err := w.NewPool("beta", t0); !errors.Is(err, tc.want) {
+				t.Errorf("NewPool: got %v, want %v", err, tc.want)
+			}
+			if got := dirDigest(t, v.Dir); got != before {
+				t.Errorf("the vault changed")
+			}
+		})
+	}
+}
+
+func TestRecipientVault(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := age.GenerateX25519Identity()
+	v, err := Init(filepath.Join(t.TempDir(), "vault"), InitOptions{Network: "preprod", Now: t0, Rand: &detRand{},
+		Encryption: &Encryption{Recipient: id.Recipient().String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.SecretsMode() != SecretsRecipient {
+		t.Fatalf("mode: got %s, want %s", v.SecretsMode(), SecretsRecipient)
+	}
+	ids := func(i age.Identity) Access {
+		return Access{Identities: func() ([]age.Identity, error) { return []age.Identity{i}, nil }}
+	}
+	v.Unlock(ids(id))
+	p, err := v.NewPool("alpha", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := Open(v.Dir)
+	w.Unlock(ids(other))
+	q, _ := w.Pool("alpha")
+	if _, err := q.ColdKey(); !errors.Is(err, ErrWrongIdentity) {
+		t.Errorf("ColdKey with another identity: got %v, want ErrWrongIdentity", err)
+	}
+	k, err := p.ColdKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := k.Seed()
+	k.Wipe()
+	scanForSecret(t, v.Dir, seed)
+}
+
+func TestEncryptExistingVault(t *testing.T) {
+	v := newVault(t)
+	p, err := v.NewPool("alpha", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := p.ColdKey()
+	seed := k.Seed()
+	k.Wipe()
+	if _, err := v.Encrypt(Encryption{}); err == nil {
+		t.Fatal("Encrypt without passphrase or recipient: got no error")
+	}
+	res, err := v.Encrypt(Encryption{Passphrase: []byte("pw"), WorkFactor: testWorkFactor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(res.Encrypted, ","); got != "alpha/cold.skey,alpha/vrf.skey" {
+		t.Errorf("encrypted: got %s, want alpha/cold.skey,alpha/vrf.skey", got)
+	}
+	scanForSecret(t, v.Dir, seed)
+
+	w, err := Open(v.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.SecretsMode() != SecretsPassphrase || w.Meta.Secrets.WorkFactor != testWorkFactor {
+		t.Fatalf("vault.json: got %+v, want passphrase mode, work factor %d", w.Meta.Secrets, testWorkFactor)
+	}
+	w.Unlock(passAccess("pw"))
+	q, _ := w.Pool("alpha")
+	k, err = q.ColdKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := k.Seed(); !bytes.Equal(got, seed) {
+		t.Errorf("seed after encrypt differs")
+	}
+	k.Wipe()
+	if _, err := w.Encrypt(Encryption{}); !errors.Is(err, ErrAlreadyEncrypted) {
+		t.Errorf("second Encrypt: got %v, want ErrAlreadyEncrypted", err)
+	}
+
+	// An interrupted run: a plaintext copy beside its .age file is refused
+	// on read and removed by the next run, after comparing.
+	env := []byte("placeholder")
+	if err := os.WriteFile(filepath.Join(q.Dir, coldSkeyFile), env, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.ColdKey(); !errors.Is(err, ErrPlaintextLeft) {
+		t.Errorf("ColdKey with a plaintext leftover: got %v, want ErrPlaintextLeft", err)
+	}
+	if _, err := w.Encrypt(Encryption{}); !errors.Is(err, ErrSecretState) {
+		t.Errorf("Encrypt with a differing leftover: got %v, want ErrSecretState", err)
+	}
+	k2, err := keysFromSeed(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(q.Dir, coldSkeyFile), k2, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err = w.Encrypt(Encryption{})
+	if err != nil {
+		t.Fatalf("resuming Encrypt: %v", err)
+	}
+	if len(res.Shredded) != 1 {
+		t.Errorf("shredded: got %v, want the leftover", res.Shredded)
+	}
+	if _, err := q.ColdKey(); err != nil {
+		t.Errorf("ColdKey after resume: %v", err)
+	}
+}
+
+func TestShred(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "s")
+	if err := os.WriteFile(p, bytes.Repeat([]byte{0xaa}, 10000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Keep a handle open: after Shred, the inode's content is zeros.
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := Shred(p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("after Shred: got %v, want the file gone", err)
+	}
+	b := make([]byte, 10001)
+	n, _ := f.ReadAt(b, 0)
+	if n != 10000 || !bytes.Equal(b[:n], make([]byte, 10000)) {
+		t.Errorf("content after Shred: got %d bytes, want 10000 zero bytes", n)
+	}
+}
+
+func TestExportSecrets(t *testing.T) {
+	v := newEncryptedVault(t, "pw")
+	p, err := v.NewPool("alpha", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "x")
+	files, err := p.ExportSecrets(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 2 {
+		t.Fatalf("files: got %v, want cold.skey and vrf.skey", files)
+	}
+	b, _ := os.ReadFile(files[0])
+	if !bytes.Contains(b, []byte("StakePoolSigningKey_ed25519")) {
+		t.Errorf("exported cold.skey: got %q", b)
+	}
+	if _, err := p.ExportSecrets(out); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("second export: got %v, want fs.ErrExist", err)
+	}
+}
+
+func TestMnemonicRedacted(t *testing.T) {
+	m := NewMnemonic("academic acid acrobat")
+	for _, f := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		if got := fmt.Sprintf(f, m); got != "[REDACTED]" {
+			t.Errorf("%s: got %q, want [REDACTED]", f, got)
+		}
+	}
+	set := ShareSet{Shares: []Mnemonic{m}}
+	if got := fmt.Sprintf("%+v", set); strings.Contains(got, "acid") {
+		t.Errorf("%%+v of a ShareSet: got %q, want no words", got)
+	}
+}
+
+func keysFromSeed(seed []byte) ([]byte, error) {
+	k, err := keys.NewColdKey(seed)
+	if err != nil {
+		return nil, err
+	}
+	defer k.Wipe()
+	return k.MarshalEnvelope(), nil
+}
