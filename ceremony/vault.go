@@ -61,6 +61,9 @@ type Meta struct {
 	ID      string    `json:"vault_id"`
 	Network string    `json:"network"` // a public network name, or "genesis" (see genesis.json)
 	Created time.Time `json:"created"`
+
+	Secrets       *SecretsMeta `json:"secrets,omitempty"`        // encryption at rest (secrets.go); nil: plaintext
+	RequireAirgap bool         `json:"require_airgap,omitempty"` // refuse secrets on a networked machine
 }
 
 // Vault is an open vault.
@@ -69,6 +72,8 @@ type Vault struct {
 	Meta    Meta
 	Network opcert.Network
 	Rand    io.Reader
+
+	secrets *secretState // how secrets are reached (secrets.go)
 }
 
 // InitOptions configure a new vault.
@@ -77,6 +82,9 @@ type InitOptions struct {
 	Genesis []byte // a shelley genesis file's content
 	Now     time.Time
 	Rand    io.Reader
+
+	Encryption    *Encryption // encrypt secret keys at rest (secrets.go); nil: plaintext
+	RequireAirgap bool        // refuse to open secrets on a networked machine
 }
 
 // Init creates a vault in dir (which may exist but must be empty of vault
@@ -89,7 +97,7 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 		return nil, fmt.Errorf("%w: %s", ErrVaultExists, dir)
 	}
 	var n opcert.Network
-	meta := Meta{Version: VaultVersion, Created: o.Now.UTC().Truncate(time.Second)}
+	meta := Meta{Version: VaultVersion, Created: o.Now.UTC().Truncate(time.Second), RequireAirgap: o.RequireAirgap}
 	switch {
 	case o.Genesis != nil && o.Network != "":
 		return nil, errors.New("give a network name or a genesis file, not both")
@@ -134,6 +142,11 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 	}
 	if o.Genesis != nil {
 		if err := safefile.Create(filepath.Join(dir, genesisFile), o.Genesis, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	if o.Encryption != nil {
+		if err := initSecrets(dir, &meta, o.Encryption); err != nil {
 			return nil, err
 		}
 	}
@@ -306,9 +319,12 @@ func (v *Vault) addPool(name, origin string, cold *keys.ColdKey, vrfKey *keys.VR
 		if f.secret {
 			mode = safefile.SecretMode
 		}
-		err := safefile.Create(filepath.Join(dir, f.name), f.data, mode)
+		var err error
 		if f.secret {
+			err = v.writeSecret(filepath.Join(dir, f.name), f.data)
 			wipeBytes(f.data)
+		} else {
+			err = safefile.Create(filepath.Join(dir, f.name), f.data, mode)
 		}
 		if err != nil {
 			return nil, err
@@ -397,7 +413,7 @@ func (p *Pool) PoolID() (keys.PoolID, error) {
 // ColdKey loads the cold signing key and checks it against pool.json. The
 // caller must Wipe it.
 func (p *Pool) ColdKey() (*keys.ColdKey, error) {
-	b, err := os.ReadFile(filepath.Join(p.Dir, coldSkeyFile))
+	b, err := p.v.readSecret(filepath.Join(p.Dir, coldSkeyFile))
 	if err != nil {
 		return nil, err
 	}
@@ -415,7 +431,7 @@ func (p *Pool) ColdKey() (*keys.ColdKey, error) {
 
 // VRFKey loads the VRF signing key. The caller must Wipe it.
 func (p *Pool) VRFKey() (*keys.VRFKey, error) {
-	b, err := os.ReadFile(filepath.Join(p.Dir, vrfSkeyFile))
+	b, err := p.v.readSecret(filepath.Join(p.Dir, vrfSkeyFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrNoVRF, p.Meta.Name)
 	}
