@@ -24,6 +24,7 @@ type IssueRequest struct {
 	KESVKey      *keys.KESVKey  // KES-on-producer mode: certify this key, generate none
 	Producer     string
 	Now          time.Time
+	Log          IssueLog // what the ceremony log records beyond the cert (log.go)
 }
 
 // IssueResult is a freshly issued cert and, unless the KES key lives on the
@@ -35,6 +36,10 @@ type IssueResult struct {
 	Chosen  uint64 // the counter the rules chose (equal to Cert.Counter unless forced)
 	Forced  bool
 	History opcert.History
+
+	// Checkpoint is the ceremony-log checkpoint note covering the
+	// cert-issued entry: it travels in the bundle.
+	Checkpoint []byte
 }
 
 // testCrash, when set by tests, is called between the steps of Issue; an
@@ -123,6 +128,13 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 		OnChain: FormatOnChain(req.OnChain), Forced: res.Forced,
 		KESOnProducer: req.KESVKey != nil, Producer: req.Producer, TipSlot: req.TipSlot,
 	}
+	pi, err := p.prepareIssue(req, e, cert.MarshalEnvelope(), chosen)
+	if err != nil {
+		return nil, err
+	}
+	if err := pi.appendBefore(); err != nil {
+		return nil, err
+	}
 	if err := crashPoint("before-journal"); err != nil {
 		return nil, err
 	}
@@ -130,6 +142,9 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 		return nil, err
 	}
 	if err := crashPoint("after-journal"); err != nil {
+		return nil, err
+	}
+	if res.Checkpoint, err = pi.appendCert(); err != nil {
 		return nil, err
 	}
 	if err := p.Repair(); err != nil {

@@ -38,6 +38,10 @@ func (v *Vault) AddProducer(name string, enrollment []byte) (*Producer, error) {
 	if err := CheckName(name); err != nil {
 		return nil, err
 	}
+	l, _, err := v.OpenLog(v.Audit.now())
+	if err != nil {
+		return nil, err
+	}
 	e, err := transfer.ParseEnrollment(enrollment)
 	if err != nil {
 		return nil, err
@@ -78,7 +82,8 @@ func (v *Vault) AddProducer(name string, enrollment []byte) (*Producer, error) {
 		}
 		return nil, err
 	}
-	return &Producer{Name: name, Enrollment: e, File: path}, nil
+	q := &Producer{Name: name, Enrollment: e, File: path}
+	return q, v.logProducer(l, q, v.Audit.now())
 }
 
 // Producer returns the pinned producer called name.

@@ -32,6 +32,7 @@ type RotateResult struct {
 	BundleFile string
 	Bundle     []byte // the encrypted file's bytes (public)
 	BundleHash string
+	Checkpoint []byte // the ceremony-log checkpoint after the bundle-exported entry
 }
 
 // Rotate checks the producer's snapshot, issues the next cert for the
@@ -76,9 +77,12 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 		outDir = v.OutDir()
 	}
 	res, err := p.Issue(IssueRequest{KESPeriod: period, TipSlot: snap.TipSlot, OnChain: snap.OnChain,
-		ForceCounter: req.ForceCounter, KESVKey: snap.KESVKey, Producer: prod.Name, Now: req.Now})
+		ForceCounter: req.ForceCounter, KESVKey: snap.KESVKey, Producer: prod.Name, Now: req.Now, Log: rotateLog(req, snap)})
 	if err != nil {
 		return nil, err
+	}
+	if req.Checkpoint == nil {
+		req.Checkpoint = res.Checkpoint
 	}
 	b := &transfer.Bundle{Magic: v.Network.Magic, PoolID: poolID, Cold: res.Cert.Cold, Cert: res.Cert, KES: res.KES,
 		Producer: prod.Enrollment.Fingerprint(), Checkpoint: req.Checkpoint, Created: req.Now}
@@ -100,5 +104,9 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 	if err := safefile.Create(path, buf.Bytes(), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the bundle (the cert is journaled; rotating again re-issues the same counter): %w", err)
 	}
-	return &RotateResult{Issue: res, Snapshot: snap, Producer: prod, BundleFile: path, Bundle: buf.Bytes(), BundleHash: transfer.FileHash(buf.Bytes())}, nil
+	ckpt, err := v.logBundle(p, res, path, buf.Bytes(), req.Now)
+	if err != nil {
+		return nil, err
+	}
+	return &RotateResult{Issue: res, Snapshot: snap, Producer: prod, BundleFile: path, Bundle: buf.Bytes(), BundleHash: transfer.FileHash(buf.Bytes()), Checkpoint: ckpt}, nil
 }

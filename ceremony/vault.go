@@ -72,6 +72,7 @@ type Vault struct {
 	Meta    Meta
 	Network opcert.Network
 	Rand    io.Reader
+	Audit   Audit // who acts, recorded in the ceremony log (log.go)
 
 	secrets *secretState // how secrets are reached (secrets.go)
 }
@@ -82,6 +83,7 @@ type InitOptions struct {
 	Genesis []byte // a shelley genesis file's content
 	Now     time.Time
 	Rand    io.Reader
+	Audit   Audit // who acts, recorded in the ceremony log's init entry
 
 	Encryption    *Encryption // encrypt secret keys at rest (secrets.go); nil: plaintext
 	RequireAirgap bool        // refuse to open secrets on a networked machine
@@ -127,7 +129,7 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 	}
 	defer func() {
 		if err != nil {
-			for _, p := range []string{poolsDir, secretDir, outDir, genesisFile, vaultFile} {
+			for _, p := range []string{poolsDir, secretDir, outDir, logDir, genesisFile, vaultFile} {
 				_ = os.RemoveAll(filepath.Join(dir, p))
 			}
 			if !existed {
@@ -145,6 +147,9 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 			return nil, err
 		}
 	}
+	if err := createLog(dir, meta, n.Magic, o); err != nil {
+		return nil, err
+	}
 	if o.Encryption != nil {
 		if err := initSecrets(dir, &meta, o.Encryption); err != nil {
 			return nil, err
@@ -155,7 +160,7 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 	if err := safefile.Create(filepath.Join(dir, vaultFile), append(b, '\n'), 0o600); err != nil {
 		return nil, err
 	}
-	return &Vault{Dir: dir, Meta: meta, Network: n, Rand: o.Rand}, nil
+	return &Vault{Dir: dir, Meta: meta, Network: n, Rand: o.Rand, Audit: o.Audit}, nil
 }
 
 // Open opens an existing vault.
@@ -220,7 +225,7 @@ func (v *Vault) NewPool(name string, now time.Time) (*Pool, error) {
 		return nil, err
 	}
 	defer vrfKey.Wipe()
-	return v.addPool(name, "new", cold, vrfKey, keys.Counter{Next: 0, Cold: cold.Public()}, now)
+	return v.addPoolLogged(name, "new", cold, vrfKey, keys.Counter{Next: 0, Cold: cold.Public()}, now)
 }
 
 // ImportOptions are cardano-cli files of an existing pool.
@@ -253,7 +258,7 @@ func (v *Vault) ImportPool(name string, o ImportOptions, now time.Time) (*Pool, 
 		}
 		defer vrfKey.Wipe()
 	}
-	return v.addPool(name, "import", cold, vrfKey, counter, now)
+	return v.addPoolLogged(name, "import", cold, vrfKey, counter, now)
 }
 
 func (v *Vault) addPool(name, origin string, cold *keys.ColdKey, vrfKey *keys.VRFKey, counter keys.Counter, now time.Time) (p *Pool, err error) {

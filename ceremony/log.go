@@ -1,0 +1,742 @@
+package ceremony
+
+// The vault's ceremony log (package auditlog) lives in DIR/log; its audit
+// signing key in DIR/secret/audit.key.
+//
+// Order of operations and crashes. The issuance journal stays the source
+// of truth for counters; the log records what happened. Every action first
+// opens the log (which refuses a damaged or unsealed log, so nothing
+// happens that could not be recorded), then does its work, then appends its
+// entry. For a cert the order is: checks, log Check of the cert-issued
+// entry, snapshot-accepted and override entries, journal (durable), the
+// cert-issued entry, then the cert and counter files. A process that dies
+// after the journal and before the cert-issued entry leaves a cert in the
+// journal that the log lacks; the same holds for a pool or a pinned
+// producer written before its log entries. OpenLog finds each such gap the
+// next time any command opens the log and appends the missing entries with
+// detail "recovered" (and the time they were recorded), so the log never
+// silently misses a cert and Verify never sees a crash as tampering. A
+// crash inside one append (line written, checkpoint not) is completed by
+// auditlog.Open, or left for 'kesrotate ceremony seal' (SealLog) when the
+// line was not covered by a checkpoint: the log then reports
+// auditlog.ErrUnsealed, never ErrTampered. A bundle written before its
+// bundle-exported entry cannot be recovered (the bundle may live outside
+// the vault): the log then shows the cert without a bundle, which is true
+// of what the log can prove.
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kesrotate/kesrotate/ceremony/auditlog"
+	"github.com/kesrotate/kesrotate/keys"
+	"github.com/kesrotate/kesrotate/transfer"
+)
+
+// Layout of the ceremony log in the vault.
+const (
+	logDir       = "log"
+	auditKeyFile = "audit.key" // in secretDir
+)
+
+// Detail keys the vault writes into log entries.
+const (
+	DetailRecovered  = "recovered"   // "journal", "pool" or "producer": recorded after an interrupted command
+	DetailIssuedAt   = "issued_at"   // recovered certs: the journal's time
+	DetailProducer   = "producer"    // producer name
+	DetailForced     = "forced"      // "true" when --force-counter chose the counter
+	DetailRulesChose = "rules_chose" // the counter the rules chose, when forced
+	DetailKESSource  = "kes_key"     // "vault" or "producer"
+	DetailPeriodFrom = "period_from" // "snapshot" or "operator"
+	DetailInstalled  = "installed_cert_hash"
+)
+
+// ErrNoLog: the vault has no ceremony log or no audit key (a vault made
+// before the log existed, or one whose log was removed).
+var ErrNoLog = errors.New("vault has no ceremony log")
+
+// ErrLogRule: the action would put an entry into the log that breaks the
+// rules auditlog.Verify checks; nothing was done.
+var ErrLogRule = errors.New("the ceremony log would record a rule violation")
+
+// Audit is who performs the vault's actions and with which binary. Every
+// ceremony-log entry the vault appends carries it.
+type Audit struct {
+	Operator     string
+	Witnesses    []string
+	Version      string // the binary's version; "" records "unknown"
+	BinarySHA256 string // hex SHA-256 of the running binary; "" hashes os.Executable()
+	// Clock times the entries of actions that take no time argument
+	// (AddProducer); nil means time.Now.
+	Clock func() time.Time
+}
+
+func (a Audit) now() time.Time {
+	if a.Clock != nil {
+		return a.Clock()
+	}
+	return time.Now()
+}
+
+// IssueLog is what the ceremony log records about an issue beyond the
+// cert itself.
+type IssueLog struct {
+	Snapshot  []byte            // the signed snapshot the period and counter came from (only hashed)
+	TipTime   time.Time         // the snapshot's tip time; zero without a snapshot
+	Installed string            // cert hash the snapshot reports installed, if any
+	Overrides map[string]string // override flags used, e.g. "--allow-stale": "true"
+}
+
+var binHash struct {
+	once sync.Once
+	sum  string
+	err  error
+}
+
+// BinarySHA256 returns the hex SHA-256 of the running executable.
+func BinarySHA256() (string, error) {
+	binHash.once.Do(func() {
+		exe, err := os.Executable()
+		if err != nil {
+			binHash.err = fmt.Errorf("locate the running binary: %w", err)
+			return
+		}
+		b, err := os.ReadFile(exe)
+		if err != nil {
+			binHash.err = fmt.Errorf("hash the running binary: %w", err)
+			return
+		}
+		s := sha256.Sum256(b)
+		binHash.sum = hex.EncodeToString(s[:])
+	})
+	return binHash.sum, binHash.err
+}
+
+// LogDir is the folder of the vault's ceremony log.
+func (v *Vault) LogDir() string { return filepath.Join(v.Dir, logDir) }
+
+func auditKeyPath(vaultDir string) string { return filepath.Join(vaultDir, secretDir, auditKeyFile) }
+
+// HashFile names one input or output file of an action for the log.
+func HashFile(role, name string, data []byte) auditlog.FileHash {
+	s := sha256.Sum256(data)
+	return auditlog.FileHash{Role: role, Name: filepath.Base(name), SHA256: hex.EncodeToString(s[:])}
+}
+
+// Validate reports whether a's names and version can go into log entries
+// (length, characters, nothing that looks like key material).
+func (a Audit) Validate() error {
+	e := auditlog.Entry{Kind: auditlog.KindBackupMade, Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		Operator: a.Operator, Witnesses: a.Witnesses, BinarySHA256: strings.Repeat("0", 64), Version: a.Version}
+	if e.Version == "" {
+		e.Version = "unknown"
+	}
+	if a.BinarySHA256 != "" {
+		e.BinarySHA256 = a.BinarySHA256
+	}
+	if err := e.Validate(); err != nil {
+		return fmt.Errorf("operator, witness or version: %w", err)
+	}
+	return nil
+}
+
+// entry starts a log entry of kind at now, carrying a.
+func (a Audit) entry(kind auditlog.Kind, now time.Time) (auditlog.Entry, error) {
+	sum := a.BinarySHA256
+	if sum == "" {
+		var err error
+		if sum, err = BinarySHA256(); err != nil {
+			return auditlog.Entry{}, err
+		}
+	}
+	ver := a.Version
+	if ver == "" {
+		ver = "unknown"
+	}
+	return auditlog.Entry{Kind: kind, Time: now.UTC().Truncate(time.Second), Operator: a.Operator,
+		Witnesses: slices.Clone(a.Witnesses), BinarySHA256: sum, Version: ver}, nil
+}
+
+// createLog makes the audit key and the log of a new vault, with its init
+// entry. Init calls it before vault.json exists.
+func createLog(dir string, meta Meta, magic uint32, o InitOptions) error {
+	key, _, err := auditlog.GenerateKey(o.Rand, meta.ID)
+	if err != nil {
+		return err
+	}
+	e, err := o.Audit.entry(auditlog.KindInit, o.Now)
+	if err != nil {
+		return err
+	}
+	e.Detail = map[string]string{"network": meta.Network, "magic": strconv.FormatUint(uint64(magic), 10)}
+	if o.Genesis != nil {
+		e.Files = []auditlog.FileHash{HashFile("genesis", genesisFile, o.Genesis)}
+	}
+	if err := auditlog.WriteSignerKey(auditKeyPath(dir), key); err != nil {
+		return err
+	}
+	if _, _, err := auditlog.Create(filepath.Join(dir, logDir), key, e); err != nil {
+		return err
+	}
+	return nil
+}
+
+// signerKey reads the vault's audit signing key.
+func (v *Vault) signerKey() (auditlog.SignerKey, error) {
+	if _, err := os.Stat(filepath.Join(v.LogDir(), auditlog.FileEntries)); errors.Is(err, fs.ErrNotExist) {
+		return auditlog.SignerKey{}, fmt.Errorf("%w: %s is missing", ErrNoLog, filepath.Join(logDir, auditlog.FileEntries))
+	}
+	k, err := auditlog.ReadSignerKey(auditKeyPath(v.Dir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return auditlog.SignerKey{}, fmt.Errorf("%w: %s is missing", ErrNoLog, filepath.Join(secretDir, auditKeyFile))
+	}
+	return k, err
+}
+
+// OpenLog opens the vault's ceremony log for appending. It first records,
+// flagged with detail "recovered", what an interrupted command left in the
+// vault but not in the log (see the comment at the top of this file) and
+// returns those entries too. It fails with auditlog.ErrUnsealed when an
+// interrupted append left entries without a checkpoint: see SealLog.
+func (v *Vault) OpenLog(now time.Time) (*auditlog.Log, []auditlog.Entry, error) {
+	if err := v.Audit.Validate(); err != nil {
+		return nil, nil, err
+	}
+	key, err := v.signerKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := auditlog.Open(v.LogDir(), key)
+	if err != nil {
+		return nil, nil, err
+	}
+	if l.VaultID() != v.Meta.ID {
+		return nil, nil, fmt.Errorf("%w: the log is vault %s, this vault is %s", auditlog.ErrForeignLog, l.VaultID(), v.Meta.ID)
+	}
+	rec, err := v.reconcile(l, now)
+	if err != nil {
+		return nil, rec, fmt.Errorf("recording what an interrupted command left unlogged: %w", err)
+	}
+	return l, rec, nil
+}
+
+// SealLog checkpoints the entries an interrupted append left after the
+// log's latest checkpoint (auditlog.Seal) and returns the new checkpoint.
+// Run it only after looking at those entries.
+func (v *Vault) SealLog() (auditlog.Checkpoint, error) {
+	key, err := v.signerKey()
+	if err != nil {
+		return auditlog.Checkpoint{}, err
+	}
+	return auditlog.Seal(v.LogDir(), key)
+}
+
+// LogGap is something in the vault that its log does not record.
+type LogGap struct {
+	Kind   string // "pool", "binding", "producer" or "cert"
+	Pool   string // pool name (pool, binding, cert)
+	Name   string // producer name
+	Cert   *JournalEntry
+	PoolID string
+}
+
+func (g LogGap) String() string {
+	switch g.Kind {
+	case "cert":
+		return fmt.Sprintf("cert #%d of pool %s (KES period %d, cert hash %s) is in the journal but not in the log", g.Cert.Counter, g.Pool, g.Cert.KESPeriod, g.Cert.CertHash)
+	case "producer":
+		return fmt.Sprintf("producer %s is pinned but not in the log", g.Name)
+	case "binding":
+		return fmt.Sprintf("pool %s has no audit-key binding in the log", g.Pool)
+	}
+	return fmt.Sprintf("pool %s is in the vault but not in the log", g.Pool)
+}
+
+// LogGaps compares the vault with entries (its log's, oldest first) and
+// lists what the log does not record: pools, their bindings, pinned
+// producers and journaled certs. It reads only public files.
+func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
+	pools, bound := map[string]bool{}, map[string]bool{}
+	producers := map[string]bool{}
+	certs := map[string]int{}
+	for _, e := range entries {
+		switch e.Kind {
+		case auditlog.KindPoolNew, auditlog.KindPoolImport:
+			pools[e.Pool] = true
+		case auditlog.KindAuditBinding:
+			bound[e.Pool] = true
+		case auditlog.KindProducerAdd:
+			producers[e.Detail[DetailProducer]] = true
+		case auditlog.KindCertIssued:
+			certs[e.CertHash]++
+		}
+	}
+	var gaps []LogGap
+	ps, err := v.Pools()
+	if err != nil {
+		return nil, err
+	}
+	var missing []LogGap
+	for _, p := range ps {
+		if !pools[p.Meta.PoolID] {
+			gaps = append(gaps, LogGap{Kind: "pool", Pool: p.Meta.Name, PoolID: p.Meta.PoolID})
+		}
+		if !bound[p.Meta.PoolID] {
+			gaps = append(gaps, LogGap{Kind: "binding", Pool: p.Meta.Name, PoolID: p.Meta.PoolID})
+		}
+		js, err := p.Journal()
+		if err != nil {
+			return nil, err
+		}
+		for _, je := range Issued(js) {
+			if certs[je.CertHash] > 0 {
+				certs[je.CertHash]--
+				continue
+			}
+			je := je
+			missing = append(missing, LogGap{Kind: "cert", Pool: p.Meta.Name, PoolID: p.Meta.PoolID, Cert: &je})
+		}
+	}
+	prods, err := v.Producers()
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range prods {
+		if !producers[q.Name] {
+			gaps = append(gaps, LogGap{Kind: "producer", Name: q.Name, PoolID: q.Enrollment.PoolID.Hex()})
+		}
+	}
+	// Certs last (their pools must be bound first), oldest first.
+	sort.SliceStable(missing, func(i, j int) bool { return missing[i].Cert.Time.Before(missing[j].Cert.Time) })
+	return append(gaps, missing...), nil
+}
+
+// reconcile appends the entries LogGaps finds missing, flagged recovered.
+func (v *Vault) reconcile(l *auditlog.Log, now time.Time) ([]auditlog.Entry, error) {
+	entries, err := auditlog.Entries(v.LogDir())
+	if err != nil {
+		return nil, err
+	}
+	gaps, err := v.LogGaps(entries)
+	if err != nil || len(gaps) == 0 {
+		return nil, err
+	}
+	var out []auditlog.Entry
+	for _, g := range gaps {
+		var es []auditlog.Entry
+		switch g.Kind {
+		case "pool", "binding":
+			p, err := v.Pool(g.Pool)
+			if err != nil {
+				return out, err
+			}
+			if es, err = v.poolEntries(p, g.Kind == "pool", now); err != nil {
+				return out, err
+			}
+		case "producer":
+			q, err := v.Producer(g.Name)
+			if err != nil {
+				return out, err
+			}
+			e, err := v.producerEntry(q, now)
+			if err != nil {
+				return out, err
+			}
+			es = []auditlog.Entry{e}
+		case "cert":
+			e, err := v.recoveredCert(g, now)
+			if err != nil {
+				return out, err
+			}
+			es = []auditlog.Entry{e}
+		}
+		for _, e := range es {
+			if e.Detail == nil {
+				e.Detail = map[string]string{}
+			}
+			e.Detail[DetailRecovered] = g.Kind
+			got, _, err := l.Append(e)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, got)
+		}
+	}
+	return out, nil
+}
+
+func (v *Vault) recoveredCert(g LogGap, now time.Time) (auditlog.Entry, error) {
+	je := g.Cert
+	e, err := v.Audit.entry(auditlog.KindCertIssued, now)
+	if err != nil {
+		return e, err
+	}
+	e.Pool, e.Counter, e.KESPeriod = g.PoolID, auditlog.U64(je.Counter), auditlog.U64(je.KESPeriod)
+	e.KESVKeyHash, e.CertHash = je.KESVKeyHash, je.CertHash
+	if oc, err := je.OnChainValue(); err == nil && oc.Known {
+		e.OnChainCounter = auditlog.U64(oc.N)
+	}
+	if je.TipSlot != 0 {
+		e.TipSlot = auditlog.U64(je.TipSlot)
+	}
+	e.Detail = map[string]string{DetailIssuedAt: je.Time.UTC().Format(time.RFC3339)}
+	if je.Producer != "" {
+		e.Detail[DetailProducer] = je.Producer
+	}
+	if je.Forced {
+		e.Detail[DetailForced] = "true"
+	}
+	return e, nil
+}
+
+// poolEntries builds the pool-new/pool-import entry (if withPool) and the
+// audit-key binding signed by the pool's cold key.
+func (v *Vault) poolEntries(p *Pool, withPool bool, now time.Time) ([]auditlog.Entry, error) {
+	var out []auditlog.Entry
+	if withPool {
+		kind := auditlog.KindPoolNew
+		if p.Meta.Origin == "import" {
+			kind = auditlog.KindPoolImport
+		}
+		e, err := v.Audit.entry(kind, now)
+		if err != nil {
+			return nil, err
+		}
+		e.Pool = p.Meta.PoolID
+		e.Detail = map[string]string{"name": p.Meta.Name}
+		for _, f := range []struct{ role, name string }{{"cold-vkey", coldVkeyFile}, {"counter", counterFile}, {"vrf-vkey", vrfVkeyFile}} {
+			if b, err := os.ReadFile(filepath.Join(p.Dir, f.name)); err == nil {
+				e.Files = append(e.Files, HashFile(f.role, f.name, b))
+			}
+		}
+		js, err := p.Journal()
+		if err != nil {
+			return nil, err
+		}
+		if len(js) > 0 && js[0].ImportedNext != nil {
+			e.Detail["imported_next"] = strconv.FormatUint(*js[0].ImportedNext, 10)
+		}
+		out = append(out, e)
+	}
+	cold, err := p.ColdKey()
+	if err != nil {
+		return nil, err
+	}
+	defer cold.Wipe()
+	b, err := bindEntry(v, cold, now)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, b), nil
+}
+
+// bindEntry signs the binding of the vault's audit key with cold.
+func bindEntry(v *Vault, cold *keys.ColdKey, now time.Time) (auditlog.Entry, error) {
+	key, err := v.signerKey()
+	if err != nil {
+		return auditlog.Entry{}, err
+	}
+	audit, err := key.VerifierKey()
+	if err != nil {
+		return auditlog.Entry{}, err
+	}
+	vk := cold.Public()
+	id := vk.PoolID()
+	var pid [auditlog.PoolIDSize]byte
+	copy(pid[:], id[:])
+	sig := cold.Sign(auditlog.BindingMessage(v.Meta.ID, pid, audit))
+	b := auditlog.Binding{VaultID: v.Meta.ID, AuditKey: audit, ColdVKey: hex.EncodeToString(vk[:]), Signature: hex.EncodeToString(sig)}
+	e, err := b.Entry()
+	if err != nil {
+		return e, err
+	}
+	base, err := v.Audit.entry(auditlog.KindAuditBinding, now)
+	if err != nil {
+		return e, err
+	}
+	base.Pool, base.Binding = e.Pool, e.Binding
+	return base, nil
+}
+
+// logPool appends a new pool's entries to l.
+func (v *Vault) logPool(l *auditlog.Log, p *Pool, now time.Time) error {
+	es, err := v.poolEntries(p, true, now)
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		if _, _, err := l.Append(e); err != nil {
+			return fmt.Errorf("pool %s is in the vault but its log entry failed (the next command records it): %w", p.Meta.Name, err)
+		}
+	}
+	return nil
+}
+
+func (v *Vault) producerEntry(q *Producer, now time.Time) (auditlog.Entry, error) {
+	e, err := v.Audit.entry(auditlog.KindProducerAdd, now)
+	if err != nil {
+		return e, err
+	}
+	e.Pool = q.Enrollment.PoolID.Hex()
+	e.Detail = map[string]string{DetailProducer: q.Name, "fingerprint": q.Enrollment.Fingerprint()}
+	if b, err := os.ReadFile(q.File); err == nil {
+		e.Files = []auditlog.FileHash{HashFile("enrollment", q.File, b)}
+	}
+	return e, nil
+}
+
+// logProducer appends a producer-add entry to l.
+func (v *Vault) logProducer(l *auditlog.Log, q *Producer, now time.Time) error {
+	e, err := v.producerEntry(q, now)
+	if err != nil {
+		return err
+	}
+	if _, _, err := l.Append(e); err != nil {
+		return fmt.Errorf("producer %s is pinned but its log entry failed (the next command records it): %w", q.Name, err)
+	}
+	return nil
+}
+
+// pendingIssue holds the entries of one issue between the checks and the
+// journal.
+type pendingIssue struct {
+	log    *auditlog.Log
+	before []auditlog.Entry // snapshot-accepted, override
+	cert   auditlog.Entry
+}
+
+// prepareIssue opens the log and builds and checks the entries of an
+// issue before anything is written. A forced counter may break the log's
+// rules (that is what forcing is): the entry is then recorded anyway,
+// after an override entry, and Verify will report it.
+func (p *Pool) prepareIssue(req IssueRequest, je JournalEntry, certEnvelope []byte, chosen uint64) (*pendingIssue, error) {
+	v := p.v
+	l, _, err := v.OpenLog(req.Now)
+	if err != nil {
+		return nil, err
+	}
+	pi := &pendingIssue{log: l}
+	var tipTime *time.Time
+	if !req.Log.TipTime.IsZero() {
+		t := req.Log.TipTime.UTC().Truncate(time.Second)
+		tipTime = &t
+	}
+	if req.Log.Snapshot != nil {
+		e, err := v.Audit.entry(auditlog.KindSnapshotAccepted, req.Now)
+		if err != nil {
+			return nil, err
+		}
+		e.Pool, e.TipTime, e.TipSlot = p.Meta.PoolID, tipTime, auditlog.U64(req.TipSlot)
+		e.Files = []auditlog.FileHash{HashFile("snapshot", "snapshot", req.Log.Snapshot)}
+		e.OnChainCounter = onChainPtr(je)
+		e.Detail = map[string]string{}
+		if req.Producer != "" {
+			e.Detail[DetailProducer] = req.Producer
+		}
+		if req.Log.Installed != "" {
+			e.Detail[DetailInstalled] = req.Log.Installed
+		}
+		pi.before = append(pi.before, e)
+	}
+	overrides := map[string]string{}
+	for k, val := range req.Log.Overrides {
+		overrides[k] = val
+	}
+	if req.ForceCounter != nil {
+		overrides["--force-counter"] = strconv.FormatUint(*req.ForceCounter, 10)
+	}
+	if len(overrides) > 0 {
+		e, err := v.Audit.entry(auditlog.KindOverride, req.Now)
+		if err != nil {
+			return nil, err
+		}
+		e.Pool, e.Detail = p.Meta.PoolID, overrides
+		pi.before = append(pi.before, e)
+	}
+	e, err := v.Audit.entry(auditlog.KindCertIssued, req.Now)
+	if err != nil {
+		return nil, err
+	}
+	e.Pool, e.Counter, e.KESPeriod = p.Meta.PoolID, auditlog.U64(je.Counter), auditlog.U64(je.KESPeriod)
+	e.KESVKeyHash, e.CertHash, e.OnChainCounter = je.KESVKeyHash, je.CertHash, onChainPtr(je)
+	e.TipSlot, e.TipTime = auditlog.U64(req.TipSlot), tipTime
+	e.Files = []auditlog.FileHash{HashFile("cert", p.CertFile(je), certEnvelope)}
+	if req.Log.Snapshot != nil {
+		e.Files = append(e.Files, HashFile("snapshot", "snapshot", req.Log.Snapshot))
+	}
+	e.Detail = map[string]string{DetailKESSource: "vault", DetailPeriodFrom: "operator"}
+	if je.KESOnProducer {
+		e.Detail[DetailKESSource] = "producer"
+	}
+	if req.Log.Snapshot != nil {
+		e.Detail[DetailPeriodFrom] = "snapshot"
+	}
+	if req.Producer != "" {
+		e.Detail[DetailProducer] = req.Producer
+	}
+	if je.Forced {
+		e.Detail[DetailForced] = "true"
+		e.Detail[DetailRulesChose] = strconv.FormatUint(chosen, 10)
+	}
+	for _, b := range pi.before {
+		if err := l.Check(b); err != nil {
+			return nil, err
+		}
+	}
+	if err := l.Check(e); err != nil && !(je.Forced && errors.Is(err, auditlog.ErrSemantics)) {
+		return nil, fmt.Errorf("%w: %w", ErrLogRule, err)
+	}
+	pi.cert = e
+	return pi, nil
+}
+
+func onChainPtr(je JournalEntry) *uint64 {
+	if oc, err := je.OnChainValue(); err == nil && oc.Known {
+		return auditlog.U64(oc.N)
+	}
+	return nil
+}
+
+// appendBefore appends the entries that precede the journal write.
+func (pi *pendingIssue) appendBefore() error {
+	for _, e := range pi.before {
+		if _, _, err := pi.log.Append(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendCert appends the cert-issued entry and returns the checkpoint
+// note that covers it.
+func (pi *pendingIssue) appendCert() ([]byte, error) {
+	_, c, err := pi.log.Append(pi.cert)
+	if err != nil {
+		return nil, fmt.Errorf("the cert is journaled but its log entry failed (the next command records it): %w", err)
+	}
+	return c.Note, nil
+}
+
+// logBundle appends the bundle-exported entry and returns the checkpoint
+// note that covers it.
+func (v *Vault) logBundle(p *Pool, res *IssueResult, bundleFile string, bundle []byte, now time.Time) ([]byte, error) {
+	l, _, err := v.OpenLog(now)
+	if err != nil {
+		return nil, err
+	}
+	e, err := v.Audit.entry(auditlog.KindBundleExported, now)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(bundle)
+	e.Pool, e.CertHash, e.BundleHash = p.Meta.PoolID, res.Entry.CertHash, hex.EncodeToString(sum[:])
+	e.Counter, e.KESPeriod = auditlog.U64(res.Entry.Counter), auditlog.U64(res.Entry.KESPeriod)
+	e.Files = []auditlog.FileHash{HashFile("bundle", bundleFile, bundle)}
+	if res.Entry.Producer != "" {
+		e.Detail = map[string]string{DetailProducer: res.Entry.Producer}
+	}
+	_, c, err := l.Append(e)
+	if err != nil {
+		return nil, fmt.Errorf("the bundle is written but its log entry failed: %w", err)
+	}
+	return c.Note, nil
+}
+
+// Record appends e to the vault's log, filling in the operator, witnesses,
+// binary hash and version from v.Audit where e leaves them empty, and
+// returns the entry as stored and its checkpoint. e.Time must be set. Use
+// it for actions outside this package (backups, key destruction); never
+// put a secret into e.
+func (v *Vault) Record(e auditlog.Entry) (auditlog.Entry, auditlog.Checkpoint, error) {
+	base, err := v.Audit.entry(e.Kind, e.Time)
+	if err != nil {
+		return auditlog.Entry{}, auditlog.Checkpoint{}, err
+	}
+	if e.Operator == "" {
+		e.Operator = base.Operator
+	}
+	if e.Witnesses == nil {
+		e.Witnesses = base.Witnesses
+	}
+	if e.BinarySHA256 == "" {
+		e.BinarySHA256 = base.BinarySHA256
+	}
+	if e.Version == "" {
+		e.Version = base.Version
+	}
+	l, _, err := v.OpenLog(e.Time)
+	if err != nil {
+		return auditlog.Entry{}, auditlog.Checkpoint{}, err
+	}
+	if err := l.Check(e); err != nil {
+		return auditlog.Entry{}, auditlog.Checkpoint{}, err
+	}
+	return l.Append(e)
+}
+
+// RecordBackup appends a backup-made entry: files are what the backup
+// wrote (hash encrypted output, never plaintext secrets), detail says
+// where and how (e.g. "target", "scheme"). Call it after the backup is
+// complete and verified.
+func (v *Vault) RecordBackup(now time.Time, files []auditlog.FileHash, detail map[string]string) (auditlog.Entry, error) {
+	e, _, err := v.Record(auditlog.Entry{Kind: auditlog.KindBackupMade, Time: now, Files: files, Detail: detail})
+	return e, err
+}
+
+// RecordKeysDestroyed appends a keys-destroyed entry for pool (pool id
+// hex, or "" for vault-wide keys): files name what was destroyed (hash
+// public halves or encrypted forms only), detail says how.
+func (v *Vault) RecordKeysDestroyed(now time.Time, pool string, files []auditlog.FileHash, detail map[string]string) (auditlog.Entry, error) {
+	e, _, err := v.Record(auditlog.Entry{Kind: auditlog.KindKeysDestroyed, Time: now, Pool: pool, Files: files, Detail: detail})
+	return e, err
+}
+
+// addPoolLogged is addPool between opening the log (which refuses a log
+// that cannot take the entry) and appending the pool's entries.
+func (v *Vault) addPoolLogged(name, origin string, cold *keys.ColdKey, vrfKey *keys.VRFKey, counter keys.Counter, now time.Time) (*Pool, error) {
+	l, _, err := v.OpenLog(now)
+	if err != nil {
+		return nil, err
+	}
+	p, err := v.addPool(name, origin, cold, vrfKey, counter, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.logPool(l, p, now); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// rotateLog is what a rotation's cert-issued and override entries record
+// from its request and snapshot.
+func rotateLog(req RotateRequest, snap *transfer.Snapshot) IssueLog {
+	il := IssueLog{Snapshot: req.Snapshot, TipTime: snap.TipTime}
+	if snap.Installed != nil {
+		il.Installed = snap.Installed.CertHash
+	}
+	if req.Policy.AllowStale || req.Policy.IgnoreClock {
+		il.Overrides = map[string]string{}
+	}
+	if req.Policy.AllowStale {
+		il.Overrides["--allow-stale"] = "true"
+		if req.Policy.MaxAge != 0 {
+			il.Overrides["--max-age"] = req.Policy.MaxAge.String()
+		}
+	}
+	if req.Policy.IgnoreClock {
+		il.Overrides["--ignore-clock"] = "true"
+	}
+	return il
+}
