@@ -1,0 +1,259 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kesrotate/kesrotate/internal/cli"
+	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/producer"
+	"github.com/kesrotate/kesrotate/producer/nodequery"
+	"github.com/kesrotate/kesrotate/transfer"
+)
+
+type installOptions struct {
+	scan           []string
+	tipSlot        string
+	onchain        string
+	noSignal       bool
+	confirmTimeout time.Duration
+	timeout        time.Duration
+}
+
+func newInstallCmd(g *globals) *cobra.Command {
+	o := &installOptions{}
+	c := &cobra.Command{
+		Use:   "install BUNDLE | --scan IMG… [--tip-slot S [--onchain-counter N|none]] [--no-signal]",
+		Short: "Verify a bundle, install it atomically, SIGHUP the node and confirm",
+		Long: `Decrypt a bundle with the producer identity and, before touching anything,
+check it: the pinned pool and network, this producer, the cert signature,
+the KES key (the cert's, never evolved, signing at the current evolution),
+the VRF key (present, the one installed), no downgrade or replay of the
+installed cert, the on-chain counter (from the node socket), and the cert
+window containing the current KES period.
+
+Then write the set into its own folder under DIR/sets/, point DIR/current
+at it with one rename (the node's three paths are symlinks into
+DIR/current/), send SIGHUP to cardano-node and wait for its metrics or log
+to show the new cert. If the node does not take it within
+--confirm-timeout, the previous set is restored, the node signalled again,
+and the command fails.
+
+The chain's time comes from the node socket, else --tip-slot, else the
+clock (--now).`,
+		Args: cli.Args(cobra.MaximumNArgs(1)),
+		RunE: func(c *cobra.Command, args []string) error { return runInstall(g, o, args) },
+	}
+	f := c.Flags()
+	f.StringSliceVar(&o.scan, "scan", nil, "QR frame images (PNG/JPEG) of the bundle")
+	f.StringVar(&o.tipSlot, "tip-slot", "", "the chain's tip slot (instead of the node socket)")
+	f.StringVar(&o.onchain, "onchain-counter", "", `the pool's on-chain counter, or "none" (with --tip-slot)`)
+	f.BoolVar(&o.noSignal, "no-signal", false, "install without signalling the node")
+	f.DurationVar(&o.confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to take the new set")
+	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long to wait for the node socket")
+	return c
+}
+
+// installChain is the chain state the checks use: from --tip-slot, the
+// node socket, or the clock.
+func installChain(g *globals, a *producer.Agent, tipSlot, onchain string, timeout time.Duration) (uint64, *opcert.OnChain, string, error) {
+	if tipSlot != "" {
+		s, err := strconv.ParseUint(tipSlot, 10, 64)
+		if err != nil {
+			return 0, nil, "", cli.Usage(fmt.Errorf("--tip-slot %q is not a number", tipSlot))
+		}
+		if onchain == "" {
+			return s, nil, "given", nil
+		}
+		cs, err := chainState(g, a, tipSlot, onchain, timeout)
+		if err != nil {
+			return 0, nil, "", err
+		}
+		return s, &cs.OnChain, "given", nil
+	}
+	if onchain != "" {
+		return 0, nil, "", cli.Usage(errors.New("--onchain-counter needs --tip-slot"))
+	}
+	if a.Config.Socket != "" {
+		cs, err := chainState(g, a, "", "", timeout)
+		if err != nil {
+			return 0, nil, "", err
+		}
+		return cs.TipSlot, &cs.OnChain, "socket", nil
+	}
+	now, err := g.env.Now()
+	if err != nil {
+		return 0, nil, "", err
+	}
+	s, err := a.Network.SlotAt(now)
+	if err != nil {
+		return 0, nil, "", err
+	}
+	return s, nil, "clock", nil
+}
+
+func readBundleInput(g *globals, args, scan []string) ([]byte, error) {
+	switch {
+	case len(args) == 1 && len(scan) > 0:
+		return nil, cli.Usage(errors.New("give a bundle file or --scan, not both"))
+	case len(args) == 1:
+		b, err := os.ReadFile(args[0])
+		if err != nil {
+			return nil, cli.Hint(err, "give the *.age file 'kesrotate rotate' wrote")
+		}
+		return b, nil
+	case len(scan) > 0:
+		data, warnings, err := transfer.Scan(scan, transfer.URBundle)
+		for _, w := range warnings {
+			g.env.Warn("%s", w)
+		}
+		if err != nil {
+			return nil, cli.Hint(err, "scan every frame 'kesrotate rotate --qr' wrote")
+		}
+		return data, nil
+	}
+	return nil, cli.Usage(errors.New("install needs a bundle file or --scan IMG…"))
+}
+
+func runInstall(g *globals, o *installOptions, args []string) error {
+	data, err := readBundleInput(g, args, o.scan)
+	if err != nil {
+		return err
+	}
+	a, err := g.open()
+	if err != nil {
+		return err
+	}
+	now, err := g.env.Now()
+	if err != nil {
+		return err
+	}
+	b, err := a.OpenBundle(bytes.NewReader(data))
+	if err != nil {
+		return installHint(err)
+	}
+	defer b.Wipe()
+	tip, onchain, source, err := installChain(g, a, o.tipSlot, o.onchain, o.timeout)
+	if err != nil {
+		return err
+	}
+	if source == "clock" {
+		g.env.Info("no node socket configured: the current KES period comes from the clock")
+	}
+	do := producer.DeployOptions{
+		InstallOptions: producer.InstallOptions{TipSlot: tip, OnChain: onchain, Now: now, BundleHash: transfer.FileHash(data)},
+		NoSignal:       o.noSignal, ConfirmTimeout: o.confirmTimeout,
+	}
+	res, err := a.Deploy(context.Background(), b, do)
+	if res != nil && res.Install != nil {
+		if _, kerr := a.KeepCheckpoint(b.Checkpoint); kerr != nil {
+			g.env.Warn("keeping the ceremony checkpoint: %v", kerr)
+		}
+	}
+	if err != nil {
+		if res != nil && res.Install != nil && !errors.Is(err, producer.ErrNotConfirmed) {
+			return cli.Hint(fmt.Errorf("set %s is installed but the node was not reloaded: %w", res.Install.Set, err),
+				"send cardano-node SIGHUP yourself, or fix the signalling set at init (--pid-file, --systemd-unit, --match-process)")
+		}
+		return installHint(err)
+	}
+	return printInstall(g, a, b, res, o.noSignal)
+}
+
+func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *producer.DeployResult, noSignal bool) error {
+	ir, conf := res.Install, res.Confirmation
+	state := "confirmed"
+	switch {
+	case res.Signalled == "":
+		state = "not signalled"
+	case conf.Unconfirmable:
+		state = "signalled, not confirmed"
+		g.env.Warn("signalled, not confirmed: %s", conf.Detail)
+	}
+	if g.env.JSON {
+		return g.env.PrintJSON(map[string]any{"set": ir.Set, "previous": ir.Previous, "already_installed": ir.Same, "adopted": ir.Adopted,
+			"counter": b.Cert.Counter, "kes_period": b.Cert.KESPeriod, "cert_hash": b.Cert.Hash(), "kes_on_producer": ir.Pending,
+			"signalled": res.Signalled, "state": state, "confirmed_by": conf.Sources, "report": ir.Report})
+	}
+	w := g.env.Stdout
+	if ir.Same {
+		fmt.Fprintf(w, "cert #%d from KES period %d is already installed (set %s)\n", b.Cert.Counter, b.Cert.KESPeriod, ir.Set)
+	} else {
+		fmt.Fprintf(w, "installed cert #%d from KES period %d as set %s\n", b.Cert.Counter, b.Cert.KESPeriod, ir.Set)
+	}
+	if ir.Adopted {
+		fmt.Fprintf(w, "  the node's previous files are kept in set %s; its paths are now symlinks into %s/current\n", producer.InitialSet, a.Dir)
+	}
+	if r := ir.Report; r != nil {
+		fmt.Fprintf(w, "  KES period %d, evolution %d, %d periods left, expires %s\n", r.CurrentPeriod, r.Evolution, r.RemainingPeriods, r.Expiry.Format(time.RFC3339))
+	}
+	if ir.Previous != "" && !ir.Same {
+		fmt.Fprintf(w, "  previous set %s is kept for 'kesrotate-agent rollback'\n", ir.Previous)
+	}
+	switch {
+	case noSignal || res.Signalled == "":
+		fmt.Fprintf(w, "the node was not signalled: send it SIGHUP (or restart it) to use the new set\n")
+	case conf.Confirmed:
+		fmt.Fprintf(w, "signalled %s; the node forges with the new cert (confirmed by %s)\n", res.Signalled, joinAnd(conf.Sources))
+	default:
+		fmt.Fprintf(w, "signalled %s; not confirmed: %s\n", res.Signalled, conf.Detail)
+	}
+	return nil
+}
+
+func joinAnd(s []string) string {
+	switch len(s) {
+	case 0:
+		return "nothing"
+	case 1:
+		return s[0]
+	}
+	return s[0] + " and " + s[1]
+}
+
+// installHint turns the library's errors into one line and a hint.
+func installHint(err error) error {
+	nothing := "nothing was changed"
+	switch {
+	case errors.Is(err, transfer.ErrWrongProducer):
+		return cli.Hint(err, "this bundle was sealed for another producer: on the cold machine, rotate with --producer naming this one", nothing)
+	case errors.Is(err, transfer.ErrWrongPool):
+		return cli.Hint(err, "this agent serves one pool; use the agent folder of the bundle's pool", nothing)
+	case errors.Is(err, transfer.ErrWrongNetwork):
+		return cli.Hint(err, "the bundle was made for another network", nothing)
+	case errors.Is(err, transfer.ErrDecrypt), errors.Is(err, transfer.ErrFormat):
+		return cli.Hint(err, "give the *.age file (or every QR frame) exactly as 'kesrotate rotate' wrote it", nothing)
+	case errors.Is(err, producer.ErrDowngrade):
+		return cli.Hint(err, "an old bundle? 'kesrotate-agent status' shows the installed cert; install the newest bundle", nothing)
+	case errors.Is(err, opcert.ErrKESAfterEnd), errors.Is(err, opcert.ErrKESBeforeStart):
+		return cli.Hint(err, "the cert's window does not contain the current KES period: rotate again from a fresh snapshot", nothing)
+	case errors.Is(err, opcert.ErrCounterOverIncremented), errors.Is(err, opcert.ErrCounterTooSmall):
+		return cli.Hint(err, "the chain would reject every block with this cert: rotate again from a fresh snapshot", nothing)
+	case errors.Is(err, opcert.ErrBadSignature), errors.Is(err, opcert.ErrWrongColdKey):
+		return cli.Hint(err, "the cert was not signed by the pinned pool's cold key", nothing)
+	case errors.Is(err, producer.ErrNoVRF):
+		return cli.Hint(err, "the first install needs the VRF key: 'kesrotate rotate … --with-vrf'", nothing)
+	case errors.Is(err, producer.ErrVRFMismatch):
+		return cli.Hint(err, "the node runs another VRF key than the bundle's; check the pool and the node's --shelley-vrf-key", nothing)
+	case errors.Is(err, producer.ErrNoPendingKES):
+		return cli.Hint(err, "a cert-only bundle needs the KES key made here: 'kesrotate-agent kes new', a fresh snapshot, and rotate again", nothing)
+	case errors.Is(err, producer.ErrPermissions):
+		return cli.Hint(err, "fix the mode or the --group given at init", nothing)
+	case errors.Is(err, producer.ErrLocked):
+		return cli.Hint(err, "wait for the other install or rollback to finish", nothing)
+	case errors.Is(err, producer.ErrUnmanaged):
+		return cli.Hint(err, "a node credential file was replaced by hand; put back the symlink into the agent's current/ or move the file away", nothing)
+	case errors.Is(err, producer.ErrNotConfirmed):
+		return cli.Hint(err, "the previous set is active again; read the node's log for why it refused the new one")
+	case errors.Is(err, nodequery.ErrConnect):
+		return cli.Hint(err, "is cardano-node running? --tip-slot replaces the socket", nothing)
+	}
+	return cli.Hint(err)
+}

@@ -1,0 +1,63 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kesrotate/kesrotate/internal/cli"
+	"github.com/kesrotate/kesrotate/producer"
+)
+
+func newRollbackCmd(g *globals) *cobra.Command {
+	var noSignal bool
+	var confirmTimeout time.Duration
+	c := &cobra.Command{
+		Use:   "rollback [--no-signal]",
+		Short: "Make the previous credential set active again and signal the node",
+		Long: `Point DIR/current back at the set that was active before the current one
+(its files were never changed, so the node reads them bit for bit as
+before), send SIGHUP to cardano-node and confirm. Run it again to go back
+further; the first set the agent adopted is as far as it goes.`,
+		Args: cli.Args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			a, err := g.open()
+			if err != nil {
+				return err
+			}
+			rb, err := a.Rollback(producer.RollbackOptions{})
+			switch {
+			case errors.Is(err, producer.ErrNoPrevious):
+				return cli.Hint(err, "nothing was changed")
+			case errors.Is(err, producer.ErrLocked):
+				return cli.Hint(err, "wait for the other install or rollback to finish")
+			case err != nil:
+				return err
+			}
+			who, state := "", "not signalled"
+			var conf producer.Confirmation
+			if !noSignal && a.Config.Signal.Mode != "none" {
+				conf, who, err = a.Reload(context.Background(), producer.DeployOptions{ConfirmTimeout: confirmTimeout})
+				if err != nil {
+					return cli.Hint(fmt.Errorf("rolled back to set %s, but: %w", rb.To, err), "check the node; send it SIGHUP yourself if it was not signalled")
+				}
+				state = "confirmed"
+				if !conf.Confirmed {
+					state = "signalled, not confirmed"
+					g.env.Warn("signalled, not confirmed: %s", conf.Detail)
+				}
+			}
+			if g.env.JSON {
+				return g.env.PrintJSON(map[string]any{"from": rb.From, "to": rb.To, "signalled": who, "state": state})
+			}
+			fmt.Fprintf(g.env.Stdout, "rolled back from set %s to set %s (%s)\n", rb.From, rb.To, state)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&noSignal, "no-signal", false, "do not signal the node")
+	c.Flags().DurationVar(&confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to take the set")
+	return c
+}

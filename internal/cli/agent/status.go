@@ -1,0 +1,125 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kesrotate/kesrotate/internal/cli"
+	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/keys"
+	"github.com/kesrotate/kesrotate/producer"
+	"github.com/kesrotate/kesrotate/producer/nodequery"
+)
+
+func newStatusCmd(g *globals) *cobra.Command {
+	var tipSlot, onchain, prom string
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "status [--tip-slot S [--onchain-counter N|none]] [--prometheus FILE]",
+		Short: "What 'cardano-cli query kes-period-info' reports, plus forging state",
+		Long: `Report the installed op cert against the chain: the current KES period,
+the cert's window and expiry, the on-chain counter against the cert's with
+cardano-cli's verdicts, and, from the node's metrics, whether it forges
+with the installed cert. The chain comes from the node socket, else
+--tip-slot (and --onchain-counter), else the clock.
+
+--json prints the fields 'kesrotate plan --status' reads; --prometheus
+writes them for node_exporter's textfile collector (replaced atomically).`,
+		Args: cli.Args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			a, err := g.open()
+			if err != nil {
+				return err
+			}
+			now, err := g.env.Now()
+			if err != nil {
+				return err
+			}
+			tip, oc, source, err := installChain(g, a, tipSlot, onchain, timeout)
+			if err != nil {
+				return err
+			}
+			cs := producer.ChainState{TipSlot: tip}
+			if oc != nil {
+				cs.OnChain = *oc
+			}
+			var metrics map[string]float64
+			var scrapeErr error
+			if a.Config.MetricsURL != "" {
+				ctx, cancel := context.WithTimeout(context.Background(), timeout)
+				metrics, scrapeErr = nodequery.Metrics(ctx, a.Config.MetricsURL)
+				cancel()
+			}
+			s, err := a.Status(cs, oc != nil, source, metrics, scrapeErr, now)
+			if err != nil {
+				return cli.Hint(err, "install a bundle first: 'kesrotate-agent install BUNDLE'")
+			}
+			if prom != "" {
+				if err := safefile.Replace(prom, s.Prometheus(), 0o644); err != nil {
+					return cli.Hint(err, "--prometheus takes a file in node_exporter's textfile folder")
+				}
+			}
+			if g.env.JSON {
+				return g.env.PrintJSON(s)
+			}
+			printStatus(g, a, s)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&tipSlot, "tip-slot", "", "the chain's tip slot (instead of the node socket)")
+	f.StringVar(&onchain, "onchain-counter", "", `the pool's on-chain counter, or "none" (with --tip-slot)`)
+	f.StringVar(&prom, "prometheus", "", "also write the status as Prometheus text to FILE")
+	f.DurationVar(&timeout, "timeout", 30*time.Second, "how long to wait for the node")
+	return c
+}
+
+func printStatus(g *globals, a *producer.Agent, s *producer.Status) {
+	w := g.env.Stdout
+	id, _ := parsePool(s.PoolID)
+	fmt.Fprintf(w, "pool %s on %s (chain from %s, tip slot %d)\n", id, s.Network, s.ChainSource, s.TipSlot)
+	fmt.Fprintf(w, "  current KES period   %d\n", s.CurrentPeriod)
+	fmt.Fprintf(w, "  op cert              #%d, KES periods %d to %d\n", s.CertCounter, s.CertKESPeriod, s.CertEndPeriod-1)
+	fmt.Fprintf(w, "  remaining            %d periods, expires %s\n", s.RemainingPeriods, s.Expiry.Format(time.RFC3339))
+	fmt.Fprintf(w, "  on-chain counter     %s\n", orUnknown(s.OnChainCounter))
+	fmt.Fprintf(w, "%s\n%s\n", s.PeriodVerdict, s.CounterVerdict)
+	if f := s.Forging; f != nil {
+		switch {
+		case f.Error != "":
+			fmt.Fprintf(w, "? node metrics: %s\n", f.Error)
+		case f.MatchesInstalled:
+			fmt.Fprintf(w, "✓ the node forges with the installed cert (start period %d)\n", *f.StartPeriod)
+		case f.StartPeriod != nil:
+			fmt.Fprintf(w, "✗ the node forges with a cert from period %d, not the installed one: send it SIGHUP\n", *f.StartPeriod)
+		default:
+			fmt.Fprintf(w, "✗ the node reports no op cert: it is not forging\n")
+		}
+	}
+	if s.ActiveSet != "" {
+		fmt.Fprintf(w, "  active set           %s\n", s.ActiveSet)
+	}
+	if s.PreviousSet != "" {
+		fmt.Fprintf(w, "  rollback would go to %s\n", s.PreviousSet)
+	}
+	if s.PendingKESVKey != "" {
+		fmt.Fprintf(w, "  pending KES vkey     %s (made here, waiting for its cert)\n", s.PendingKESVKey)
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func parsePool(hexID string) (string, error) {
+	id, err := keys.ParsePoolID(hexID)
+	if err != nil {
+		return hexID, err
+	}
+	return id.Bech32(), nil
+}
