@@ -15,8 +15,9 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"kesrotate":       func() { os.Exit(cold.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
-		"kesrotate-agent": func() { os.Exit(agent.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"kesrotate":          func() { os.Exit(cold.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"kesrotate-agent":    func() { os.Exit(agent.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"kesrotate-testnode": func() { os.Exit(testnodeMain()) },
 	})
 }
 
