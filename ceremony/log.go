@@ -570,7 +570,9 @@ func (p *Pool) prepareIssue(req IssueRequest, je JournalEntry, certEnvelope []by
 	}
 	e.Pool, e.Counter, e.KESPeriod = p.Meta.PoolID, auditlog.U64(je.Counter), auditlog.U64(je.KESPeriod)
 	e.KESVKeyHash, e.CertHash, e.OnChainCounter = je.KESVKeyHash, je.CertHash, onChainPtr(je)
-	e.TipSlot, e.TipTime = auditlog.U64(req.TipSlot), tipTime
+	if req.Log.Snapshot != nil { // without a snapshot TipSlot is the period's start, not a chain tip
+		e.TipSlot, e.TipTime = auditlog.U64(req.TipSlot), tipTime
+	}
 	e.Files = []auditlog.FileHash{HashFile("cert", p.CertFile(je), certEnvelope)}
 	if req.Log.Snapshot != nil {
 		e.Files = append(e.Files, HashFile("snapshot", "snapshot", req.Log.Snapshot))

@@ -42,7 +42,7 @@ func runInit(g *globals, o *initOptions) error {
 	if o.network == "" && o.genesis == "" {
 		return cli.Usage(errors.New("init needs a network"), "pass --network mainnet|preprod|preview or --genesis FILE")
 	}
-	opts := ceremony.InitOptions{Network: o.network, Now: now, Rand: g.env.Rand}
+	opts := ceremony.InitOptions{Network: o.network, Now: now, Rand: g.env.Rand, Audit: g.auditContext()}
 	if o.genesis != "" {
 		if opts.Genesis, err = os.ReadFile(o.genesis); err != nil {
 			return cli.Hint(err, "--genesis takes the network's shelley-genesis.json")

@@ -21,6 +21,7 @@ var Version = "dev"
 type globals struct {
 	env   *cli.Env
 	vault string
+	audit auditFlags // --operator, --witness (ceremony.go)
 }
 
 // Main runs kesrotate with args and returns the exit code.
@@ -45,6 +46,7 @@ Exit codes: 0 ok, 1 error, 2 usage (plan adds 1 warn, 2 critical, 3 unknown).`,
 	}
 	cli.AddGlobalFlags(root, env)
 	root.PersistentFlags().StringVar(&g.vault, "vault", "", "vault folder (default $KESROTATE_VAULT)")
+	g.audit.register(root)
 	root.AddCommand(
 		newInitCmd(g),
 		newPoolCmd(g),
@@ -53,6 +55,7 @@ Exit codes: 0 ok, 1 error, 2 usage (plan adds 1 warn, 2 critical, 3 unknown).`,
 		newProducerCmd(g),
 		newQRCmd(g),
 		newPlanCmd(g),
+		newCeremonyCmd(g),
 	)
 	return root
 }
@@ -80,6 +83,7 @@ func (g *globals) openVault() (*ceremony.Vault, error) {
 		return nil, err
 	}
 	v.Rand = g.env.Rand
+	v.Audit = g.auditContext()
 	return v, nil
 }
 

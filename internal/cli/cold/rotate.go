@@ -135,6 +135,10 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 			return cli.Hint(fmt.Errorf("writing QR frames: %w", err), "the bundle file is written; write the frames into an empty folder")
 		}
 	}
+	ckptQR, err := writeCheckpointQR(o.qrDir, res.Checkpoint)
+	if err != nil {
+		return err
+	}
 	c := res.Issue.Cert
 	if g.env.JSON {
 		return g.env.PrintJSON(map[string]any{
@@ -142,6 +146,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 			"cert_hash": c.Hash(), "expiry": c.Expiry(v.Network).Format(time.RFC3339), "bundle": res.BundleFile,
 			"bundle_sha256": res.BundleHash, "bundle_bytes": len(res.Bundle), "frames": frames,
 			"kes_on_producer": res.Snapshot.KESVKey != nil, "with_vrf": o.withVRF, "forced": res.Issue.Forced,
+			"checkpoint": checkpointJSON(res.Checkpoint, ckptQR),
 		})
 	}
 	w := g.env.Stdout
@@ -157,6 +162,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 	if len(frames) > 0 {
 		fmt.Fprintf(w, "  QR frames   %d files in %s\n", len(frames), o.qrDir)
 	}
+	printCheckpoint(w, res.Checkpoint, ckptQR)
 	return nil
 }
 
@@ -218,7 +224,7 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 			return cli.Hint(fmt.Errorf("%s already exists", filepath.Join(o.out, f)), "hot keys are never overwritten: use an empty --out folder")
 		}
 	}
-	res, err := p.Issue(ceremony.IssueRequest{KESPeriod: period, TipSlot: v.Network.PeriodStartSlot(period), OnChain: onchain, ForceCounter: force, Now: now})
+	res, err := p.Issue(ceremony.IssueRequest{KESPeriod: period, TipSlot: v.Network.PeriodStartSlot(period), OnChain: onchain, ForceCounter: force, Now: now, Log: plainIssueLog(o)})
 	if err != nil {
 		return counterError(err)
 	}

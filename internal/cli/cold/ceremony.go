@@ -1,0 +1,728 @@
+package cold
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/kesrotate/kesrotate/ceremony"
+	"github.com/kesrotate/kesrotate/ceremony/auditlog"
+	"github.com/kesrotate/kesrotate/internal/cli"
+	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/keys"
+	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/transfer/qr"
+)
+
+// auditFlags are the global --operator and --witness flags.
+type auditFlags struct {
+	operator  string
+	witnesses []string
+}
+
+func (a *auditFlags) register(root *cobra.Command) {
+	root.PersistentFlags().StringVar(&a.operator, "operator", "", "operator's name, recorded in the ceremony log")
+	root.PersistentFlags().StringArrayVar(&a.witnesses, "witness", nil, "a witness's name, recorded in the ceremony log (repeatable)")
+}
+
+// auditContext is what the vault records about who acts, with which binary.
+func (g *globals) auditContext() ceremony.Audit {
+	return ceremony.Audit{Operator: g.audit.operator, Witnesses: g.audit.witnesses, Version: Version,
+		Clock: func() time.Time {
+			if t, err := g.env.Now(); err == nil {
+				return t
+			}
+			return time.Now().UTC()
+		}}
+}
+
+// Files an export adds to the log's layout.
+const (
+	exportReadme = "README.md"
+	exportBinary = "binary.txt"
+	exportPools  = "pools"
+	checkpointQR = "checkpoint.png"
+)
+
+func newCeremonyCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "ceremony",
+		Short: "Show, export, verify and seal the tamper-evident ceremony log",
+		Long: `Every state-changing action on the vault appends one entry to its ceremony
+log (vault/log): an RFC 6962 Merkle log whose checkpoints the vault's audit
+key signs as C2SP signed notes. Each pool's cold key signs a binding of that
+audit key. 'ceremony verify' needs public keys only and runs on any machine.`,
+		Args: cli.Args(cobra.NoArgs),
+	}
+	c.AddCommand(newCeremonyShowCmd(g), newCeremonyExportCmd(g), newCeremonyVerifyCmd(g), newCeremonySealCmd(g))
+	return c
+}
+
+// EntryView is one entry as 'ceremony show --json' prints it.
+type EntryView struct {
+	auditlog.Entry
+	Summary string `json:"summary"`
+}
+
+func describe(e auditlog.Entry) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#%-3d %s  %-17s", e.Seq, e.Time.Format(time.RFC3339), e.Kind)
+	if e.Pool != "" {
+		fmt.Fprintf(&b, "  pool %s", e.Pool[:16])
+	}
+	if e.Counter != nil {
+		fmt.Fprintf(&b, "  counter %d", *e.Counter)
+	}
+	if e.KESPeriod != nil {
+		fmt.Fprintf(&b, "  KES period %d", *e.KESPeriod)
+	}
+	if e.OnChainCounter != nil {
+		fmt.Fprintf(&b, "  on-chain %d", *e.OnChainCounter)
+	}
+	if e.TipSlot != nil {
+		fmt.Fprintf(&b, "  tip slot %d", *e.TipSlot)
+	}
+	if e.CertHash != "" {
+		fmt.Fprintf(&b, "  cert %s", e.CertHash[:16])
+	}
+	if e.BundleHash != "" {
+		fmt.Fprintf(&b, "  bundle %s", e.BundleHash[:16])
+	}
+	var keys []string
+	for k := range e.Detail {
+		if k == auditlog.DetailAuditKey {
+			continue
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  %s=%s", k, e.Detail[k])
+	}
+	who := e.Operator
+	if who == "" {
+		who = "-"
+	}
+	if len(e.Witnesses) > 0 {
+		who += ", witnessed by " + strings.Join(e.Witnesses, ", ")
+	}
+	fmt.Fprintf(&b, "  [%s]", who)
+	return b.String()
+}
+
+func newCeremonyShowCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show",
+		Short: "Print the vault's ceremony log readably, with its checkpoint and state",
+		Args:  cli.Args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			v, err := g.openVault()
+			if err != nil {
+				return err
+			}
+			entries, entErr := auditlog.Entries(v.LogDir())
+			var ckpt *auditlog.Checkpoint
+			if b, err := os.ReadFile(filepath.Join(v.LogDir(), auditlog.FileCheckpoint)); err == nil {
+				if cp, err := auditlog.ParseCheckpoint(b); err == nil {
+					ckpt = &cp
+				}
+			}
+			_, verr := auditlog.Verify(v.LogDir(), auditlog.VerifyOptions{VaultID: v.Meta.ID})
+			gaps, err := v.LogGaps(entries)
+			if err != nil {
+				return err
+			}
+			status := "ok"
+			if verr != nil {
+				status = verr.Error()
+			}
+			if g.env.JSON {
+				views := []EntryView{}
+				for _, e := range entries {
+					views = append(views, EntryView{e, describe(e)})
+				}
+				out := map[string]any{"vault_id": v.Meta.ID, "entries": views, "status": status, "unlogged": gapStrings(gaps)}
+				if ckpt != nil {
+					out["checkpoint"] = checkpointJSON(ckpt.Note, "")
+				}
+				return g.env.PrintJSON(out)
+			}
+			w := g.env.Stdout
+			fmt.Fprintf(w, "ceremony log of vault %s (%s), %d entries\n", v.Meta.ID, v.LogDir(), len(entries))
+			for _, e := range entries {
+				fmt.Fprintln(w, describe(e))
+			}
+			if entErr != nil {
+				fmt.Fprintf(w, "unreadable from here on: %v\n", entErr)
+			}
+			if ckpt != nil {
+				fmt.Fprintf(w, "checkpoint  size %d, root %s\n", ckpt.Size, rootText(ckpt.Root[:]))
+			}
+			fmt.Fprintf(w, "state       %s\n", status)
+			for _, gp := range gaps {
+				g.env.Warn("%s", gp)
+			}
+			if len(gaps) > 0 {
+				g.env.Warn("'kesrotate ceremony seal' records what is missing, flagged recovered")
+			}
+			return nil
+		},
+	}
+}
+
+func gapStrings(gaps []ceremony.LogGap) []string {
+	out := []string{}
+	for _, gp := range gaps {
+		out = append(out, gp.String())
+	}
+	return out
+}
+
+func rootText(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func checkpointJSON(msg []byte, qrPath string) map[string]any {
+	if len(msg) == 0 {
+		return nil
+	}
+	out := map[string]any{"note": string(msg)}
+	if c, err := auditlog.ParseCheckpoint(msg); err == nil {
+		out["size"], out["origin"], out["root"] = c.Size, c.Origin, rootText(c.Root[:])
+	}
+	if qrPath != "" {
+		out["qr"] = qrPath
+	}
+	return out
+}
+
+// writeCheckpointQR writes the checkpoint note as one plain-text QR code
+// (checkpoint.png in dir) that any QR reader turns back into the note.
+func writeCheckpointQR(dir string, msg []byte) (string, error) {
+	if dir == "" || len(msg) == 0 {
+		return "", nil
+	}
+	png, err := qr.EncodePNG(string(msg), qr.Options{})
+	if err != nil {
+		return "", cli.Hint(fmt.Errorf("checkpoint QR: %w", err), "the bundle is written and logged; 'kesrotate ceremony show' prints the checkpoint")
+	}
+	p := filepath.Join(dir, checkpointQR)
+	if err := safefile.Create(p, png, 0o644); err != nil {
+		return "", cli.Hint(fmt.Errorf("checkpoint QR: %w", err), "the bundle is written and logged; use an empty --qr folder next time")
+	}
+	return p, nil
+}
+
+func printCheckpoint(w io.Writer, msg []byte, qrPath string) {
+	c, err := auditlog.ParseCheckpoint(msg)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(w, "  log         checkpoint at %d entries, root %s (in the bundle)\n", c.Size, rootText(c.Root[:]))
+	if qrPath != "" {
+		fmt.Fprintf(w, "  checkpoint  QR code %s\n", qrPath)
+	}
+}
+
+func plainIssueLog(o *rotateOptions) ceremony.IssueLog {
+	if !o.ignoreClock {
+		return ceremony.IssueLog{}
+	}
+	return ceremony.IssueLog{Overrides: map[string]string{"--ignore-clock": "true"}}
+}
+
+func newCeremonyExportCmd(g *globals) *cobra.Command {
+	var out string
+	c := &cobra.Command{
+		Use:   "export --out DIR",
+		Short: "Write the auditor package: log, checkpoints, public keys, binary hash, README",
+		Args:  cli.Args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			v, err := g.openVault()
+			if err != nil {
+				return err
+			}
+			return runCeremonyExport(g, v, out)
+		},
+	}
+	c.Flags().StringVar(&out, "out", "", "folder to create for the package (must not exist)")
+	_ = c.MarkFlagRequired("out")
+	return c
+}
+
+func runCeremonyExport(g *globals, v *ceremony.Vault, out string) error {
+	sum, err := ceremony.BinarySHA256()
+	if err != nil {
+		return err
+	}
+	pools, err := v.Pools()
+	if err != nil {
+		return err
+	}
+	extra := map[string][]byte{
+		exportBinary: []byte(fmt.Sprintf("sha256 %s\nversion %s\n", sum, Version)),
+	}
+	var poolLines []string
+	for _, p := range pools {
+		vk, err := p.ColdVKey()
+		if err != nil {
+			return err
+		}
+		extra[exportPools+"/"+p.Meta.Name+".cold.vkey"] = vk.MarshalEnvelope()
+		poolLines = append(poolLines, fmt.Sprintf("- %s: pool id %s (%s), cold vkey in pools/%s.cold.vkey",
+			p.Meta.Name, p.Meta.PoolID, vk.PoolID().Bech32(), p.Meta.Name))
+	}
+	entries, _ := auditlog.Entries(v.LogDir())
+	extra[exportReadme] = []byte(exportReadmeText(v, len(entries), poolLines, sum))
+	r, verr := auditlog.Verify(v.LogDir(), auditlog.VerifyOptions{VaultID: v.Meta.ID})
+	if err := auditlog.Export(v.LogDir(), out, extra); err != nil {
+		if errors.Is(err, auditlog.ErrExists) {
+			return cli.Hint(err, "export into a folder that does not exist yet")
+		}
+		return err
+	}
+	if verr != nil {
+		g.env.Warn("the log does not verify (%v); it was exported as it is", verr)
+	}
+	gaps, err := v.LogGaps(entries)
+	if err == nil {
+		for _, gp := range gaps {
+			g.env.Warn("%s", gp)
+		}
+	}
+	if g.env.JSON {
+		return g.env.PrintJSON(map[string]any{"out": out, "entries": len(entries), "certs": len(r.Certs), "binary_sha256": sum})
+	}
+	fmt.Fprintf(g.env.Stdout, "auditor package written to %s: %d entries, %d certs issued\n", out, len(entries), len(r.Certs))
+	fmt.Fprintf(g.env.Stdout, "the auditor runs: kesrotate ceremony verify --log %s --pool-vkey COLD.vkey\n", out)
+	return nil
+}
+
+func exportReadmeText(v *ceremony.Vault, n int, pools []string, sum string) string {
+	return fmt.Sprintf(`# kesrotate ceremony log — auditor package
+
+Vault %s on %s, %d log entries, exported by kesrotate %s
+(binary SHA-256 %s).
+
+## What is here
+
+- entries.jsonl — one JSON entry per ceremony action, oldest first.
+- checkpoint, checkpoints/N.note — the signed tree heads (C2SP signed notes,
+  RFC 6962 Merkle tree over the entry lines) after each entry.
+- audit.pub — the vault's audit verifier key (note key text).
+- pools/NAME.cold.vkey — the pools' cold verification keys, for convenience:
+  take the cold vkey you trust from the pool's registration, not from here.
+- binary.txt — SHA-256 and version of the binary that exported this package.
+- SHA256SUMS — SHA-256 of every other file.
+
+Pools:
+%s
+
+## How to verify
+
+On any machine, with the kesrotate binary of a release you trust:
+
+    kesrotate ceremony verify --log THIS-FOLDER --pool-vkey COLD.vkey \
+        [--checkpoints FOLDER-FROM-THE-PRODUCER] [--cert NODE.cert]
+
+It checks every file against SHA256SUMS, every entry against the signed
+checkpoints, the consistency of all checkpoints (including those the
+producer kept), the binding of the audit key by each pool's cold key, and
+the ceremony rules (counters, KES periods, bundles carry issued certs). It
+lists every cert issued and exits non-zero naming the first bad entry.
+
+Compare each entry's binary_sha256 with the published release hashes.
+See docs/auditor-guide.md in the kesrotate sources for what a pass means.
+`, v.Meta.ID, v.Network.Name, n, Version, sum, strings.Join(pools, "\n"))
+}
+
+type ceremonyVerifyOptions struct {
+	log            string
+	checkpoints    []string
+	poolVKeys      []string
+	certs          []string
+	countersigners []string
+	pkg            bool
+}
+
+func newCeremonyVerifyCmd(g *globals) *cobra.Command {
+	o := &ceremonyVerifyOptions{}
+	c := &cobra.Command{
+		Use:   "verify [--log DIR] [--checkpoints DIR]… [--pool-vkey F]… [--cert F]… [--json]",
+		Short: "Verify a ceremony log or auditor package with public keys only",
+		Long: `Verify the vault's ceremony log, or with --log a log folder or an exported
+auditor package, on any machine. Checks: package hashes (SHA256SUMS), the
+entries against every signed checkpoint, checkpoints held elsewhere
+(--checkpoints: *.note files or checkpoint QR images, e.g. those the
+producer's agent kept or countersigned), the audit-key binding by each
+--pool-vkey, the ceremony rules, and that each --cert was issued in the log.
+Without --log it also compares the log with the vault's journals.
+
+Exit codes: 0 the log verifies, 1 it does not (the error names the first bad
+entry or file), 2 usage.`,
+		Args: cli.Args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error { return runCeremonyVerify(g, o) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.log, "log", "", "log folder or auditor package (default: the vault's log)")
+	f.StringArrayVar(&o.checkpoints, "checkpoints", nil, "folder (or file) of checkpoints kept outside the log: *.note, *.png (repeatable)")
+	f.StringArrayVar(&o.poolVKeys, "pool-vkey", nil, "a pool's cold.vkey (cardano-cli); its binding must be in the log (repeatable)")
+	f.StringArrayVar(&o.certs, "cert", nil, "an op cert file seen in the field; it must be issued in the log (repeatable)")
+	f.StringArrayVar(&o.countersigners, "countersigner", nil, "a countersigner key file (from 'kesrotate-agent checkpoint countersign'); every outside checkpoint must carry its signature (repeatable)")
+	f.BoolVar(&o.pkg, "package", false, "require an auditor package (SHA256SUMS); implied when --log holds README.md or binary.txt")
+	return c
+}
+
+// VerifyView is what 'ceremony verify --json' prints.
+type VerifyView struct {
+	OK       bool             `json:"ok"`
+	Error    *VerifyError     `json:"error,omitempty"`
+	Log      string           `json:"log"`
+	Report   *auditlog.Report `json:"report"`
+	Unlogged []string         `json:"unlogged,omitempty"`
+}
+
+// VerifyError names the first problem.
+type VerifyError struct {
+	Kind    string `json:"kind"`
+	Seq     *int64 `json:"seq,omitempty"`
+	File    string `json:"file,omitempty"`
+	Message string `json:"message"`
+}
+
+// errNotInLog: a cert seen in the field was not issued in the log.
+var errNotInLog = errors.New("cert was not issued in this log")
+
+// errUnlogged: the vault holds what its log does not record.
+var errUnlogged = errors.New("the vault holds actions its log does not record")
+
+func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
+	dir := o.log
+	var v *ceremony.Vault
+	if dir == "" {
+		var err error
+		if v, err = g.openVault(); err != nil {
+			return cli.Hint(err, "or pass --log DIR to verify a log folder or an auditor package")
+		}
+		dir = v.LogDir()
+	} else if g.vault != "" {
+		// --vault with --log: the log must be that vault's.
+		var err error
+		if v, err = g.openVault(); err != nil {
+			return err
+		}
+	}
+	live := v != nil && filepath.Clean(dir) == filepath.Clean(v.LogDir())
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return cli.Usage(fmt.Errorf("--log %s is not a folder", dir), "give the folder 'kesrotate ceremony export' wrote, or the vault's log folder")
+	}
+	opts := auditlog.VerifyOptions{RequireManifest: o.pkg}
+	for _, name := range []string{exportReadme, exportBinary, auditlog.FileManifest} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			opts.RequireManifest = true
+		}
+	}
+	if v != nil {
+		opts.VaultID = v.Meta.ID
+	}
+	for _, f := range o.poolVKeys {
+		b, err := readInput(f, "--pool-vkey")
+		if err != nil {
+			return err
+		}
+		vk, err := keys.ParseColdVKey(b)
+		if err != nil {
+			return cli.Hint(fmt.Errorf("--pool-vkey %s: %w", f, err), "give the pool's cold.vkey in cardano-cli format")
+		}
+		opts.PoolVKeys = append(opts.PoolVKeys, ed25519.PublicKey(bytes.Clone(vk[:])))
+	}
+	for _, p := range o.checkpoints {
+		notes, err := loadCheckpoints(p)
+		if err != nil {
+			return cli.Hint(err, "--checkpoints takes a folder of *.note files or checkpoint QR images")
+		}
+		opts.Checkpoints = append(opts.Checkpoints, notes...)
+	}
+	var verifiers []note.Verifier
+	for _, f := range o.countersigners {
+		b, err := readInput(f, "--countersigner")
+		if err != nil {
+			return err
+		}
+		nv, err := note.NewVerifier(strings.TrimSpace(string(b)))
+		if err != nil {
+			return cli.Hint(fmt.Errorf("--countersigner %s: %w", f, err), "give the countersigner.pub that 'kesrotate-agent checkpoint countersign' wrote")
+		}
+		verifiers = append(verifiers, nv)
+	}
+
+	r, verr := auditlog.Verify(dir, opts)
+	if verr == nil && len(verifiers) > 0 {
+		for i, msg := range opts.Checkpoints {
+			if _, err := note.Open(msg, note.VerifierList(verifiers...)); err != nil {
+				verr = &auditlog.Error{Kind: auditlog.ErrBadSignature, Seq: auditlog.NoSeq, File: fmt.Sprintf("extra[%d]", i), Reason: "no valid countersignature", Err: err}
+				break
+			}
+		}
+	}
+	if verr == nil {
+		verr = checkCerts(r, o.certs)
+	}
+	var gaps []ceremony.LogGap
+	if verr == nil && live {
+		entries, err := auditlog.Entries(dir)
+		if err != nil {
+			return err
+		}
+		if gaps, err = v.LogGaps(entries); err != nil {
+			return err
+		}
+		if len(gaps) > 0 {
+			verr = fmt.Errorf("%w: %s", errUnlogged, gaps[0])
+		}
+	}
+
+	if g.env.JSON {
+		view := VerifyView{OK: verr == nil, Log: dir, Report: r, Unlogged: gapStrings(gaps)}
+		if verr != nil {
+			view.Error = verifyError(verr)
+		}
+		if err := g.env.PrintJSON(view); err != nil {
+			return err
+		}
+	} else {
+		printCeremonyReport(g.env.Stdout, dir, r, opts, verr)
+	}
+	if verr != nil {
+		return ceremonyHint(verr)
+	}
+	return nil
+}
+
+func loadCheckpoints(p string) ([][]byte, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	if fi.IsDir() {
+		des, err := os.ReadDir(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, de := range des {
+			files = append(files, filepath.Join(p, de.Name()))
+		}
+	} else {
+		files = []string{p}
+	}
+	var out [][]byte
+	for _, f := range files {
+		switch strings.ToLower(filepath.Ext(f)) {
+		case ".note":
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b)
+		case ".png", ".jpg", ".jpeg":
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			text, err := qr.DecodeImage(bytes.NewReader(b))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+			if _, err := auditlog.ParseCheckpoint([]byte(text)); err != nil {
+				continue // not a checkpoint QR (bundle frames may share the folder)
+			}
+			out = append(out, []byte(text))
+		}
+	}
+	return out, nil
+}
+
+func checkCerts(r *auditlog.Report, files []string) error {
+	issued := map[string]bool{}
+	for _, c := range r.Certs {
+		issued[c.CertHash] = true
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return cli.Hint(fmt.Errorf("--cert: %w", err), "check the path")
+		}
+		c, err := opcert.Parse(b)
+		if err != nil {
+			return cli.Hint(fmt.Errorf("--cert %s: %w", f, err), "give an op cert file (NodeOperationalCertificate)")
+		}
+		if !issued[c.Hash()] {
+			return fmt.Errorf("%w: %s (pool %s, counter %d, KES period %d, cert hash %s)", errNotInLog, f, c.PoolID().Hex(), c.Counter, c.KESPeriod, c.Hash())
+		}
+	}
+	return nil
+}
+
+func verifyError(err error) *VerifyError {
+	ve := &VerifyError{Kind: "error", Message: err.Error()}
+	var ae *auditlog.Error
+	switch {
+	case errors.As(err, &ae):
+		ve.Kind, ve.File = ae.Kind.Error(), ae.File
+		if ae.Seq != auditlog.NoSeq {
+			s := ae.Seq
+			ve.Seq = &s
+		}
+	case errors.Is(err, errNotInLog):
+		ve.Kind = errNotInLog.Error()
+	case errors.Is(err, errUnlogged):
+		ve.Kind = errUnlogged.Error()
+	}
+	return ve
+}
+
+func ceremonyHint(err error) error {
+	switch {
+	case errors.Is(err, auditlog.ErrUnsealed):
+		return cli.Hint(err, "an append was interrupted: on the cold machine look at 'kesrotate ceremony show', then run 'kesrotate ceremony seal'")
+	case errors.Is(err, auditlog.ErrTruncated):
+		return cli.Hint(err, "entries signed by the audit key are missing from the end of the log: it was cut after that checkpoint was made")
+	case errors.Is(err, auditlog.ErrTampered):
+		return cli.Hint(err, "the log or package differs from what the audit key signed: do not trust it; ask for a fresh export and compare")
+	case errors.Is(err, auditlog.ErrBinding):
+		return cli.Hint(err, "the audit key is not bound by the cold key you gave: check --pool-vkey against the pool's registration")
+	case errors.Is(err, auditlog.ErrForeignLog):
+		return cli.Hint(err, "the log and the checkpoints or keys come from different vaults")
+	case errors.Is(err, auditlog.ErrSemantics):
+		return cli.Hint(err, "the entries are authentic but record a ceremony that broke the rules (e.g. --force-counter): read that entry with 'ceremony show'")
+	case errors.Is(err, auditlog.ErrMissingFile):
+		return cli.Hint(err, "a file of the log or package is missing: ask for a complete export")
+	case errors.Is(err, auditlog.ErrBadSignature), errors.Is(err, auditlog.ErrMalformed):
+		return cli.Hint(err, "a checkpoint or key file is not what the audit key signed")
+	case errors.Is(err, errNotInLog):
+		return cli.Hint(err, "this cert was made outside the logged ceremony: find out who holds a copy of the cold key")
+	case errors.Is(err, errUnlogged):
+		return cli.Hint(err, "an interrupted command left this unrecorded: 'kesrotate ceremony seal' records it, flagged recovered")
+	}
+	return err
+}
+
+func printCeremonyReport(w io.Writer, dir string, r *auditlog.Report, opts auditlog.VerifyOptions, verr error) {
+	fmt.Fprintf(w, "ceremony log %s\n", dir)
+	if r == nil {
+		return
+	}
+	fmt.Fprintf(w, "  vault        %s\n", r.VaultID)
+	fmt.Fprintf(w, "  audit key    %s\n", r.AuditKey)
+	fmt.Fprintf(w, "  entries      %d\n", r.TreeSize)
+	if r.Manifest {
+		fmt.Fprintf(w, "  package      every file matches SHA256SUMS\n")
+	}
+	local, outside := 0, 0
+	for _, c := range r.Checkpoints {
+		if strings.HasPrefix(c.File, "extra[") {
+			outside++
+			fmt.Fprintf(w, "  held outside %s: %d entries, signed by %s\n", c.File, c.Size, strings.Join(c.Signers, ", "))
+		} else {
+			local++
+		}
+	}
+	fmt.Fprintf(w, "  checkpoints  %d checked in the log, %d held outside\n", local, outside)
+	for _, p := range r.Pools {
+		checked := "cold vkey NOT given (--pool-vkey)"
+		if p.Checked {
+			checked = "bound by the given cold vkey"
+		}
+		fmt.Fprintf(w, "  pool         %s  binding at entry %d, %s\n", p.Pool, p.BindingSeq, checked)
+	}
+	fmt.Fprintf(w, "  certs issued %d\n", len(r.Certs))
+	for _, c := range r.Certs {
+		fmt.Fprintf(w, "    counter %-3d KES period %-5d %s  cert %s  entry %d  pool %s\n", c.Counter, c.KESPeriod, c.Time.Format(time.RFC3339), c.CertHash, c.Seq, c.Pool[:16])
+	}
+	if verr != nil {
+		fmt.Fprintf(w, "FAILED\n")
+		return
+	}
+	fmt.Fprintf(w, "OK\n")
+	_ = opts
+}
+
+func newCeremonySealCmd(g *globals) *cobra.Command {
+	var yes bool
+	c := &cobra.Command{
+		Use:   "seal [--yes]",
+		Short: "Checkpoint entries an interrupted command left unsigned, and record what it left unlogged",
+		Long: `After a crash or power loss in the middle of a command, the log may hold an
+entry without a checkpoint (every later command refuses until it is sealed),
+or the vault may hold a cert, pool or producer the log lacks. 'ceremony seal'
+shows the unsigned entries; with --yes it signs them and records what is
+missing, each flagged "recovered".`,
+		Args: cli.Args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			v, err := g.openVault()
+			if err != nil {
+				return err
+			}
+			now, err := g.env.Now()
+			if err != nil {
+				return err
+			}
+			w := g.env.Stdout
+			_, verr := auditlog.Verify(v.LogDir(), auditlog.VerifyOptions{VaultID: v.Meta.ID})
+			sealed := 0
+			if errors.Is(verr, auditlog.ErrUnsealed) {
+				var ae *auditlog.Error
+				errors.As(verr, &ae)
+				entries, _ := auditlog.Entries(v.LogDir())
+				for _, e := range entries {
+					if e.Seq >= ae.Seq {
+						fmt.Fprintf(w, "unsigned  %s\n", describe(e))
+					}
+				}
+				if !yes {
+					return cli.Hint(verr, "look at the entries above; 'kesrotate ceremony seal --yes' signs them")
+				}
+				ck, err := v.SealLog()
+				if err != nil {
+					return err
+				}
+				sealed = int(ck.Size - ae.Seq)
+			} else if verr != nil {
+				return ceremonyHint(verr)
+			}
+			if !yes {
+				entries, _ := auditlog.Entries(v.LogDir())
+				if gaps, _ := v.LogGaps(entries); len(gaps) > 0 {
+					for _, gp := range gaps {
+						fmt.Fprintf(w, "unlogged  %s\n", gp)
+					}
+					return cli.Hint(errUnlogged, "'kesrotate ceremony seal --yes' records them, flagged recovered")
+				}
+			}
+			_, rec, err := v.OpenLog(now)
+			if err != nil {
+				return err
+			}
+			for _, e := range rec {
+				fmt.Fprintf(w, "recorded  %s\n", describe(e))
+			}
+			if g.env.JSON {
+				return g.env.PrintJSON(map[string]any{"sealed": sealed, "recovered": len(rec)})
+			}
+			fmt.Fprintf(w, "log sealed: %d entries signed, %d recovered\n", sealed, len(rec))
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&yes, "yes", false, "sign the unsigned entries and record what is missing")
+	return c
+}
