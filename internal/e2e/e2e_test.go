@@ -11,13 +11,14 @@ import (
 	"github.com/kesrotate/kesrotate/internal/cli/agent"
 	"github.com/kesrotate/kesrotate/internal/cli/cold"
 	"github.com/kesrotate/kesrotate/internal/scripttest"
+	"github.com/kesrotate/kesrotate/internal/testnode"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"kesrotate":          func() { os.Exit(cold.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 		"kesrotate-agent":    func() { os.Exit(agent.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
-		"kesrotate-testnode": func() { os.Exit(testnodeMain()) },
+		"kesrotate-testnode": func() { os.Exit(testnode.Main(os.Args[1:], os.Stdout, os.Stderr)) },
 	})
 }
 
