@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"filippo.io/age"
@@ -106,7 +107,11 @@ func TestTagRecipientMatchesAge(t *testing.T) {
 			t.Errorf("%s: got %q", name, got)
 		}
 	}
-	for _, bad := range []string{"age1tag1", "age1qqqq", s[:len(s)-1] + "q"} {
+	last := "q"
+	if strings.HasSuffix(s, "q") {
+		last = "p"
+	}
+	for _, bad := range []string{"age1tag1", "age1qqqq", s[:len(s)-1] + last} {
 		if _, err := ParseAnyRecipient(bad); !errors.Is(err, ErrRecipient) {
 			t.Errorf("ParseAnyRecipient(%q): got %v, want ErrRecipient", bad, err)
 		}
