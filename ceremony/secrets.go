@@ -402,6 +402,11 @@ func (v *Vault) writeSecret(path string, data []byte) error {
 	if !v.Encrypted() {
 		return safefile.CreateSecret(path, data)
 	}
+	// Also in recipient mode: whoever writes a key must be able to read
+	// it back (the log's audit binding signs with it right away).
+	if _, err := v.identities(); err != nil {
+		return err
+	}
 	r, err := v.recipient()
 	if err != nil {
 		return err

@@ -14,6 +14,10 @@ import (
 type initOptions struct {
 	network string
 	genesis string
+
+	encrypt       bool            // secrets.go
+	requireAirgap bool            // airgap.go
+	enc           encryptionFlags // --recipient, --scrypt-work-factor
 }
 
 func newInitCmd(g *globals) *cobra.Command {
@@ -27,6 +31,9 @@ func newInitCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&o.network, "network", "", "mainnet, preprod or preview")
 	c.Flags().StringVar(&o.genesis, "genesis", "", "shelley genesis file of a custom network")
 	c.MarkFlagsMutuallyExclusive("network", "genesis")
+	c.Flags().BoolVar(&o.encrypt, "encrypt", false, "encrypt the secret keys at rest with a passphrase (terminal or --passphrase-file)")
+	c.Flags().BoolVar(&o.requireAirgap, "require-airgap", false, "refuse to open secret keys on a machine with network unless --allow-network (logged)")
+	o.enc.register(c)
 	return c
 }
 
@@ -48,6 +55,11 @@ func runInit(g *globals, o *initOptions) error {
 			return cli.Hint(err, "--genesis takes the network's shelley-genesis.json")
 		}
 	}
+	wipe, err := g.initEncryption(o.encrypt, o.requireAirgap, o.enc, &opts)
+	if err != nil {
+		return err
+	}
+	defer wipe()
 	v, err := ceremony.Init(dir, opts)
 	switch {
 	case errors.Is(err, ceremony.ErrVaultExists):

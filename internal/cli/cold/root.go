@@ -21,6 +21,7 @@ var Version = "dev"
 type globals struct {
 	env   *cli.Env
 	vault string
+	keys  keyFlags   // --passphrase-file, --identity, --allow-network (secrets.go)
 	audit auditFlags // --operator, --witness (ceremony.go)
 }
 
@@ -46,6 +47,7 @@ Exit codes: 0 ok, 1 error, 2 usage (plan adds 1 warn, 2 critical, 3 unknown).`,
 	}
 	cli.AddGlobalFlags(root, env)
 	root.PersistentFlags().StringVar(&g.vault, "vault", "", "vault folder (default $KESROTATE_VAULT)")
+	g.keys.register(root)
 	g.audit.register(root)
 	root.AddCommand(
 		newInitCmd(g),
@@ -55,8 +57,12 @@ Exit codes: 0 ok, 1 error, 2 usage (plan adds 1 warn, 2 critical, 3 unknown).`,
 		newProducerCmd(g),
 		newQRCmd(g),
 		newPlanCmd(g),
+		newVaultCmd(g),
+		newBackupCmd(g),
+		newAirgapCmd(g),
 		newCeremonyCmd(g),
 	)
+	addRetireCmd(g, root)
 	return root
 }
 
@@ -83,6 +89,9 @@ func (g *globals) openVault() (*ceremony.Vault, error) {
 		return nil, err
 	}
 	v.Rand = g.env.Rand
+	if err := g.unlock(v); err != nil {
+		return nil, err
+	}
 	v.Audit = g.auditContext()
 	return v, nil
 }
