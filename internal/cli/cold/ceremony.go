@@ -222,15 +222,27 @@ func writeCheckpointQR(dir string, msg []byte) (string, error) {
 	return p, nil
 }
 
-func printCheckpoint(w io.Writer, msg []byte, qrPath string) {
-	c, err := auditlog.ParseCheckpoint(msg)
+func printCheckpoint(w io.Writer, res *ceremony.RotateResult, qrPath string) {
+	c, err := auditlog.ParseCheckpoint(res.Checkpoint)
 	if err != nil {
 		return
 	}
-	fmt.Fprintf(w, "  log         checkpoint at %d entries, root %s (in the bundle)\n", c.Size, rootText(c.Root[:]))
+	in, err := auditlog.ParseCheckpoint(res.Issue.Checkpoint)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(w, "  log         signed checkpoint at %d entries; the bundle carries the one at %d\n", c.Size, in.Size)
 	if qrPath != "" {
 		fmt.Fprintf(w, "  checkpoint  QR code %s\n", qrPath)
 	}
+}
+
+func rotateCheckpointJSON(res *ceremony.RotateResult, qrPath string) map[string]any {
+	out := checkpointJSON(res.Checkpoint, qrPath)
+	if in, err := auditlog.ParseCheckpoint(res.Issue.Checkpoint); err == nil && out != nil {
+		out["bundle_size"] = in.Size
+	}
+	return out
 }
 
 func plainIssueLog(o *rotateOptions) ceremony.IssueLog {
@@ -520,7 +532,12 @@ func loadCheckpoints(p string) ([][]byte, error) {
 			return nil, err
 		}
 		for _, de := range des {
-			files = append(files, filepath.Join(p, de.Name()))
+			// In a folder, images count only when named checkpoint*
+			// (bundle frames may share the folder).
+			name := strings.ToLower(de.Name())
+			if strings.HasSuffix(name, ".note") || strings.HasPrefix(name, "checkpoint") {
+				files = append(files, filepath.Join(p, de.Name()))
+			}
 		}
 	} else {
 		files = []string{p}
@@ -544,7 +561,7 @@ func loadCheckpoints(p string) ([][]byte, error) {
 				return nil, fmt.Errorf("%s: %w", f, err)
 			}
 			if _, err := auditlog.ParseCheckpoint([]byte(text)); err != nil {
-				continue // not a checkpoint QR (bundle frames may share the folder)
+				return nil, fmt.Errorf("%s: not a checkpoint QR code: %w", f, err)
 			}
 			out = append(out, []byte(text))
 		}

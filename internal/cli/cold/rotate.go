@@ -146,7 +146,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 			"cert_hash": c.Hash(), "expiry": c.Expiry(v.Network).Format(time.RFC3339), "bundle": res.BundleFile,
 			"bundle_sha256": res.BundleHash, "bundle_bytes": len(res.Bundle), "frames": frames,
 			"kes_on_producer": res.Snapshot.KESVKey != nil, "with_vrf": o.withVRF, "forced": res.Issue.Forced,
-			"checkpoint": checkpointJSON(res.Checkpoint, ckptQR),
+			"checkpoint": rotateCheckpointJSON(res, ckptQR),
 		})
 	}
 	w := g.env.Stdout
@@ -162,7 +162,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 	if len(frames) > 0 {
 		fmt.Fprintf(w, "  QR frames   %d files in %s\n", len(frames), o.qrDir)
 	}
-	printCheckpoint(w, res.Checkpoint, ckptQR)
+	printCheckpoint(w, res, ckptQR)
 	return nil
 }
 
