@@ -434,7 +434,7 @@ func (v *Vault) Backup(dir string, e *Encryption, now time.Time) (*BackupResult,
 	if err := safefile.MkdirSecret(dir); err != nil {
 		return nil, err
 	}
-	name := fmt.Sprintf("kesrotate-vault-%s-%s%s", shortID(v.Meta.ID), now.UTC().Format("20060102T150405Z"), backupSuffix)
+	name := fmt.Sprintf("kesrotate-vault-%s%s", now.UTC().Format("20060102T150405Z"), backupSuffix)
 	path := filepath.Join(dir, name)
 	if err := safefile.CreateSecret(path, ct); err != nil {
 		return nil, err
@@ -455,13 +455,6 @@ func (v *Vault) Backup(dir string, e *Encryption, now time.Time) (*BackupResult,
 		return res, fmt.Errorf("the backup is written but its log entry failed: %w", err)
 	}
 	return res, nil
-}
-
-func shortID(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
 }
 
 func decryptBytes(ct []byte, ids ...age.Identity) ([]byte, error) {
