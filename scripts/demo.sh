@@ -1,91 +1,125 @@
 #!/usr/bin/env bash
-# kesrotate demo: a full cold-side rotation in a throwaway folder.
+# kesrotate demo: a full rotation in a throwaway folder, the way an operator
+# runs it — a fresh vault on the cold side, a producer agent beside a
+# running node, enrollment and snapshot in as QR codes, the sealed bundle
+# out as QR frames, installed into the node with SIGHUP (no restart), then
+# status, the expiry reminder and the auditor's check of the ceremony log.
 #
-# Today it covers the offline half: a fresh vault, a new pool (and, when the
-# test vectors sit beside the repository, a pool imported from cardano-cli
-# files), a plaintext rotation, the node-style verify and the pool state.
-# The QR/age transfer and the install into a test node are added here as
-# those parts land.
+# The node is kesrotate-testnode, a stand-in for cardano-node that checks
+# and reloads credentials with the node's rules and answers the same local
+# state queries. Both sides run on this machine; the files in $DEMO/stick
+# are what would travel on the transfer stick.
 #
 # Usage: scripts/demo.sh            (make demo builds bin/ first)
-#   KESROTATE=path   the kesrotate binary (default bin/kesrotate)
-#   KEEP=1           keep the demo folder instead of removing it
+#   BIN=dir    where kesrotate and kesrotate-agent are (default bin/)
+#   KEEP=1     keep the demo folder instead of removing it
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-kr=${KESROTATE:-$root/bin/kesrotate}
-if [[ ! -x $kr ]]; then
-  echo "demo: $kr is not built; run 'make demo'" >&2
-  exit 1
-fi
+bin=${BIN:-$root/bin}
+kr=$bin/kesrotate
+ka=$bin/kesrotate-agent
+for b in "$kr" "$ka"; do
+  [[ -x $b ]] || { echo "demo: $b is not built; run 'make demo'" >&2; exit 1; }
+done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kesrotate-demo.XXXXXX")
-if [[ ${KEEP:-} == 1 ]]; then
-  trap 'echo; echo "demo folder kept: $work"' EXIT
-else
-  trap 'rm -rf "$work"' EXIT
-fi
-vault=$work/vault
-
-if [[ -t 1 ]]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
-step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
-run() {
-  printf '$ %s\n' "${*//$work/\$DEMO}"
-  "$@"
+node_pid=
+cleanup() {
+  [[ -n $node_pid ]] && kill "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null || true
+  if [[ ${KEEP:-} == 1 ]]; then echo; echo "demo folder kept: $work"; else rm -rf "$work"; fi
 }
-# refuse runs a command that must fail with exit 1, and shows why.
+trap cleanup EXIT
+
+if [[ -t 1 ]]; then bold=$'\033[1m' dim=$'\033[2m' plain=$'\033[0m'; else bold='' dim='' plain=''; fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+show() { printf '%s$ %s%s\n' "$dim" "$(echo "$*" | sed "s#$work#\$DEMO#g; s#$bin/##g")" "$plain"; }
+run() { show "$@"; "$@"; }
+# refuse runs a command that must fail with exit 1 and shows its message.
 refuse() {
-  printf '$ %s\n' "${*//$work/\$DEMO}"
+  show "$@"
   local rc=0
   "$@" || rc=$?
-  if [[ $rc -ne 1 ]]; then
-    echo "demo: expected kesrotate to refuse (exit 1), got exit $rc" >&2
-    exit 1
-  fi
-  echo "(refused, exit 1, nothing changed)"
+  [[ $rc -eq 1 ]] || { echo "demo: expected a refusal (exit 1), got exit $rc" >&2; exit 1; }
+  echo "(refused with exit 1; nothing changed)"
 }
 
 echo "kesrotate demo in \$DEMO=$work"
 run "$kr" --version
 
-step "1. A vault on the (pretend) USB stick, for preprod"
-run "$kr" --vault "$vault" init --network preprod
+# The test node is built here: it is a test tool, not a release binary.
+(cd "$root" && CGO_ENABLED=0 go build -o "$work/tools/kesrotate-testnode" ./internal/testnode/cmd/kesrotate-testnode)
+tn=$work/tools/kesrotate-testnode
+cold=$work/cold stick=$work/stick prod=$work/producer
+mkdir -p "$stick" "$prod/node"
+vault=$cold/vault
 
-step "2. A new pool: cold key, counter and VRF key in cardano-cli format"
-run "$kr" --vault "$vault" pool new demo
+step "1. Cold machine: a vault on the USB stick and a new pool (preprod)"
+run "$kr" --vault "$vault" --operator alice --witness bob init --network preprod
+run "$kr" --vault "$vault" --operator alice pool new demo
+run "$kr" --vault "$vault" pool export-public demo --out "$stick/public"
 
-vectors=$root/../shared/testvectors/cardano-cli
-if [[ -d $vectors ]]; then
-  step "2b. Importing an existing pool from cardano-cli files keeps its pool id and counter"
-  run "$kr" --vault "$vault" pool import golden \
-    --cold-skey "$vectors/node-cold.skey" \
-    --counter "$vectors/genesis_delegate_keys.operational_certificate_counter" \
-    --vrf-skey "$vectors/vrf_keys.signing_key"
-fi
-run "$kr" --vault "$vault" pool list
+step "2. Producer: cardano-node runs, not yet forging (the test node stands in)"
+sock=$(mktemp -u "${TMPDIR:-/tmp}/krdemo-XXXXXX.socket")
+show kesrotate-testnode --network preprod --start-as-non-producing-node --socket-path "$sock" \
+  --shelley-kes-key "$prod/node/kes.skey" --shelley-vrf-key "$prod/node/vrf.skey" \
+  --shelley-operational-certificate "$prod/node/node.cert" --metrics 127.0.0.1:0 …
+"$tn" --network preprod --start-as-non-producing-node --socket-path "$sock" \
+  --shelley-kes-key "$prod/node/kes.skey" --shelley-vrf-key "$prod/node/vrf.skey" \
+  --shelley-operational-certificate "$prod/node/node.cert" \
+  --metrics 127.0.0.1:0 --metrics-addr-file "$prod/metrics.addr" --pid-file "$prod/node.pid" \
+  >"$prod/node.log" 2>&1 &
+node_pid=$!
+for _ in $(seq 200); do [[ -s $prod/node.pid ]] && break; sleep 0.05; done
+[[ -s $prod/node.pid ]] || { cat "$prod/node.log"; echo "demo: the test node did not start" >&2; exit 1; }
+echo "node pid $(cat "$prod/node.pid"), metrics on $(cat "$prod/metrics.addr")"
 
-# On a real pool the producer tells you the current KES period
-# ('cardano-cli query kes-period-info'). Here it comes from the clock:
-# preprod's Shelley era starts at slot 86400 on 2022-06-21T00:00:00Z with
-# 1-second slots and 129600 slots per KES period.
-period=$(( (86400 + $(date -u +%s) - 1655769600) / 129600 ))
+step "3. Producer: the agent's identity, and its enrollment as a QR code"
+agent=$prod/agent
+run "$ka" --dir "$agent" init --network preprod --name bp1 \
+  --pool-cold-vkey "$stick/public/cold.vkey" \
+  --kes-key "$prod/node/kes.skey" --vrf-key "$prod/node/vrf.skey" --cert "$prod/node/node.cert" \
+  --pid-file "$prod/node.pid" --socket "$sock" --node-log "$prod/node.log" \
+  --metrics-url "http://$(cat "$prod/metrics.addr")/metrics"
+run "$ka" --dir "$agent" enrollment --qr "$stick/enrollment.png"
 
-step "3. Rotation: a fresh KES key and op cert #0 (the pool never minted)"
-run "$kr" --vault "$vault" rotate demo --kes-period "$period" --onchain-counter none --out "$work/hot"
-ls -l "$work/hot"
+step "4. Cold machine: pin the producer from the scanned QR code (compare the fingerprints)"
+run "$kr" --vault "$vault" --operator alice producer add bp1 --scan "$stick/enrollment.png"
 
-step "4. Check it the way cardano-node will"
-run "$kr" --vault "$vault" verify --cert "$work/hot/node.cert" \
-  --cold-vkey "$vault/pools/demo/cold.vkey" --kes-skey "$work/hot/kes.skey" \
-  --vrf-skey "$vault/pools/demo/vrf.skey"
+step "5. Producer: a signed snapshot of the chain, from the node socket"
+run "$ka" --dir "$agent" snapshot --qr "$stick/snapshot.png"
 
-step "5. Rotating again before that cert ever minted reuses #0 (no over-increment)"
-run "$kr" --vault "$vault" rotate demo --kes-period "$period" --onchain-counter none --out "$work/hot2"
+step "6. Cold machine: a bad snapshot is refused and changes nothing"
+cp "$stick/snapshot.png" "$work/old-snapshot.png"
+refuse "$kr" --vault "$vault" --now "$(date -u -d '+3 days' +%Y-%m-%dT%H:%M:%SZ)" rotate demo --producer bp1 --scan "$work/old-snapshot.png"
 
-step "6. If the chain shows a counter this vault never issued, kesrotate refuses"
-refuse "$kr" --vault "$vault" rotate demo --kes-period "$period" --onchain-counter 5 --out "$work/hot3"
+step "7. Cold machine: rotate — counter and KES period from the snapshot, bundle sealed to bp1 as QR frames"
+run "$kr" --vault "$vault" --operator alice --witness bob rotate demo --producer bp1 \
+  --scan "$stick/snapshot.png" --with-vrf --out "$stick" --qr "$stick/frames"
+frames=("$stick"/frames/frame-*.png)
+echo "${#frames[@]} frames; the producer will scan them out of order and miss two"
 
-step "7. The pool's state: counter, certs issued"
-run "$kr" --vault "$vault" pool show demo
+step "8. Producer: install from the scanned frames; SIGHUP; the node confirms"
+# Every frame but the second and fifth, last first: fountain codes do not mind.
+scan=()
+for ((i=${#frames[@]}-1; i>=0; i--)); do [[ $i -eq 1 || $i -eq 4 ]] || scan+=("${frames[$i]}"); done
+run "$ka" --dir "$agent" install --scan "${scan[@]}" --confirm-timeout 30s
+echo "-- the node's log:"
+grep -E 'forging|Forging' "$prod/node.log" | sed 's/^/   /'
+echo "node pid $(cat "$prod/node.pid") (the same process: reloaded, not restarted)"
+ls -l "$prod/node" | sed 's/^/   /'
 
-printf '\ndemo done: vault, pool, rotation and verify all worked.\n'
+step "9. Producer: status, like 'cardano-cli query kes-period-info'"
+run "$ka" --dir "$agent" status
+"$ka" --dir "$agent" status --json >"$work/status.json"
+
+step "10. Monitoring host: the expiry reminder for cron (exit 0: nothing due)"
+run "$kr" plan --status "$work/status.json"
+
+step "11. Auditor: the ceremony log, exported and verified with the pool's cold vkey only"
+run "$kr" --vault "$vault" ceremony export --out "$work/audit"
+run "$kr" ceremony verify --log "$work/audit" --pool-vkey "$stick/public/cold.vkey" --checkpoints "$agent/checkpoints"
+
+step "Done"
+echo "A fresh vault, a producer pinned by QR, a rotation across the gap as QR frames,"
+echo "installed into a running node by SIGHUP, and a ceremony log an auditor can check."
