@@ -48,11 +48,21 @@ and the command fails.
 
 The chain's time comes from the node socket, else --tip-slot, else the
 clock (--now).`,
-		Args: cli.Args(cobra.MaximumNArgs(1)),
-		RunE: func(c *cobra.Command, args []string) error { return runInstall(g, o, args) },
+		Args: cli.Args(func(c *cobra.Command, args []string) error {
+			if len(o.scan) > 0 {
+				return nil // more images: --scan a.png b.png …
+			}
+			return cobra.MaximumNArgs(1)(c, args)
+		}),
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(o.scan) > 0 {
+				o.scan, args = append(o.scan, args...), nil
+			}
+			return runInstall(g, o, args)
+		},
 	}
 	f := c.Flags()
-	f.StringSliceVar(&o.scan, "scan", nil, "QR frame images (PNG/JPEG) of the bundle")
+	f.StringSliceVar(&o.scan, "scan", nil, "QR frame images (PNG/JPEG) of the bundle; more may follow as arguments")
 	f.StringVar(&o.tipSlot, "tip-slot", "", "the chain's tip slot (instead of the node socket)")
 	f.StringVar(&o.onchain, "onchain-counter", "", `the pool's on-chain counter, or "none" (with --tip-slot)`)
 	f.BoolVar(&o.noSignal, "no-signal", false, "install without signalling the node")
@@ -101,8 +111,6 @@ func installChain(g *globals, a *producer.Agent, tipSlot, onchain string, timeou
 
 func readBundleInput(g *globals, args, scan []string) ([]byte, error) {
 	switch {
-	case len(args) == 1 && len(scan) > 0:
-		return nil, cli.Usage(errors.New("give a bundle file or --scan, not both"))
 	case len(args) == 1:
 		b, err := os.ReadFile(args[0])
 		if err != nil {

@@ -37,11 +37,19 @@ func newProducerAddCmd(g *globals) *cobra.Command {
 Compare the fingerprint printed here with the one the agent printed; pass
 it with --fingerprint to have kesrotate compare it for you. Bundles are only
 ever encrypted to pinned producers.`,
-		Args: cli.Args(cobra.ExactArgs(1)),
-		RunE: func(c *cobra.Command, args []string) error { return runProducerAdd(g, o, args[0]) },
+		Args: cli.Args(func(c *cobra.Command, args []string) error {
+			if len(o.scan) > 0 {
+				return cobra.MinimumNArgs(1)(c, args) // NAME, then more images
+			}
+			return cobra.ExactArgs(1)(c, args)
+		}),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.scan = append(o.scan, args[1:]...)
+			return runProducerAdd(g, o, args[0])
+		},
 	}
 	c.Flags().StringVar(&o.enrollment, "enrollment", "", "the enrollment file from the producer")
-	c.Flags().StringSliceVar(&o.scan, "scan", nil, "image(s) of the enrollment QR code")
+	c.Flags().StringSliceVar(&o.scan, "scan", nil, "image(s) of the enrollment QR code; more may follow as arguments")
 	c.Flags().StringVar(&o.fingerprint, "fingerprint", "", "the fingerprint the producer showed; refuse if it differs")
 	c.MarkFlagsMutuallyExclusive("enrollment", "scan")
 	return c

@@ -54,8 +54,14 @@ default the vault's out/ folder) and, with --qr, as QR frames.
 Without a producer (--kes-period P --onchain-counter N|none --out DIR) the
 cert and plaintext KES keys are written into --out in cardano-cli format:
 hot keys leaving the vault unencrypted.`,
-		Args: cli.Args(cobra.ExactArgs(1)),
+		Args: cli.Args(func(c *cobra.Command, args []string) error {
+			if len(o.scan) > 0 {
+				return cobra.MinimumNArgs(1)(c, args) // POOL, then more images
+			}
+			return cobra.ExactArgs(1)(c, args)
+		}),
 		RunE: func(c *cobra.Command, args []string) error {
+			o.scan = append(o.scan, args[1:]...)
 			if o.producer != "" {
 				return runRotateProducer(g, o, args[0])
 			}
@@ -65,7 +71,7 @@ hot keys leaving the vault unencrypted.`,
 	f := c.Flags()
 	f.StringVar(&o.producer, "producer", "", "pinned producer to send the bundle to")
 	f.StringVar(&o.snapshot, "snapshot", "", "the producer's signed snapshot file")
-	f.StringSliceVar(&o.scan, "scan", nil, "image(s) of the snapshot QR code")
+	f.StringSliceVar(&o.scan, "scan", nil, "image(s) of the snapshot QR code; more may follow as arguments")
 	f.BoolVar(&o.withVRF, "with-vrf", false, "add the VRF signing key (first install)")
 	f.StringVar(&o.qrDir, "qr", "", "also write the bundle as QR frames (PNG) into this folder")
 	f.DurationVar(&o.maxAge, "max-age", 24*time.Hour, "refuse a snapshot whose tip is older than this")
