@@ -7,6 +7,7 @@
 #   make fuzz      every Fuzz target for FUZZTIME each
 #   make repro     build twice in two fresh clones of HEAD and compare the bytes
 #   make bench     benchmarks (never part of make test)
+#   make man       regenerate docs/man from the command trees (a test checks it)
 #   make release   build + dist/ with SHA256SUMS
 
 SHELL := bash
@@ -45,7 +46,7 @@ CMDS := $(sort $(patsubst cmd/%/,%,$(dir $(wildcard cmd/*/*.go))))
 INTEROP := $(patsubst %/setup.sh,%,$(wildcard internal/interop/*/setup.sh))
 INTEROP_STAMPS := $(addsuffix /node_modules/.package-lock.json,$(INTEROP))
 
-.PHONY: build test interop demo lint fuzz repro bench release clean
+.PHONY: build test interop demo lint fuzz repro bench man release clean
 
 build:
 	@mkdir -p $(BIN)
@@ -118,6 +119,11 @@ repro:
 
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=1 ./...
+
+# The man pages are generated, deterministic and committed; the test in
+# internal/tools/mangen fails when they are stale.
+man:
+	$(GO) run ./internal/tools/mangen -out docs/man
 
 release: build
 	rm -rf $(DIST)
