@@ -1,6 +1,7 @@
 package qr
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	_ "image/jpeg" // DecodeImage reads JPEG
@@ -37,8 +38,25 @@ func payload(text string) string {
 	return b.String()
 }
 
+// MaxPixels bounds the images DecodeImage and DecodeAll accept: a photo of
+// a screen or a contact sheet of frames is far below it, while a PNG or
+// JPEG header may claim any size and make the decoder allocate it all (a
+// few bytes of header, a terabyte of pixels).
+const MaxPixels = 1 << 26
+
 func readBitmap(r io.Reader) (*gozxing.BinaryBitmap, error) {
-	img, _, err := image.Decode(r)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrImage, err)
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrImage, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+		return nil, fmt.Errorf("%w: %dx%d pixels is larger than %d", ErrImage, cfg.Width, cfg.Height, MaxPixels)
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrImage, err)
 	}
