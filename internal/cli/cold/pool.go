@@ -100,6 +100,9 @@ func readInput(path, flag string) ([]byte, error) {
 }
 
 func poolAddError(err error) error {
+	if h := secretError(err); h != err {
+		return h
+	}
 	switch {
 	case errors.Is(err, ceremony.ErrName):
 		return cli.Usage(err, "pick a name such as 'mypool' or 'pool-1'")

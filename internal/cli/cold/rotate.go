@@ -173,6 +173,9 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 }
 
 func rotateError(err error) error {
+	if h := secretError(err); h != err {
+		return h
+	}
 	switch {
 	case errors.Is(err, transfer.ErrSignature):
 		return cli.Hint(err, "the snapshot was changed or comes from another producer: make a new one with 'kesrotate-agent snapshot'")
@@ -230,6 +233,9 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 			return cli.Hint(fmt.Errorf("%s already exists", filepath.Join(o.out, f)), "hot keys are never overwritten: use an empty --out folder")
 		}
 	}
+	if err := checkOutDir(o.out); err != nil {
+		return err
+	}
 	res, err := p.Issue(ceremony.IssueRequest{KESPeriod: period, TipSlot: v.Network.PeriodStartSlot(period), OnChain: onchain, ForceCounter: force, Now: now, Log: plainIssueLog(o)})
 	if err != nil {
 		return counterError(err)
@@ -258,6 +264,26 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 		}
 	}
 	return printIssued(g, v, p, res, o.out)
+}
+
+// checkOutDir refuses an --out that cannot become a folder (a file, or a
+// path through one) before the cert is journaled, not after.
+func checkOutDir(out string) error {
+	for d := out; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err == nil {
+			if !fi.IsDir() {
+				return cli.Usage(fmt.Errorf("--out %s: %s is not a folder", out, d), "give a folder for node.cert, kes.skey and kes.vkey")
+			}
+			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return cli.Usage(fmt.Errorf("--out: %w", err), "give a folder for node.cert, kes.skey and kes.vkey")
+		}
+		if filepath.Dir(d) == d {
+			return nil
+		}
+	}
 }
 
 func chosenText(res *ceremony.IssueResult) string {
@@ -290,6 +316,9 @@ func checkClock(n opcert.Network, period uint64, now time.Time, ignore bool) err
 }
 
 func counterError(err error) error {
+	if h := secretError(err); h != err {
+		return h
+	}
 	switch {
 	case errors.Is(err, opcert.ErrOnChainAhead):
 		return cli.Hint(err,
