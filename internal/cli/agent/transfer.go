@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -35,15 +36,8 @@ func newEnrollmentCmd(g *globals) *cobra.Command {
 			if out == "" && qrOut == "" {
 				return cli.Usage(errors.New("enrollment needs --out and/or --qr"))
 			}
-			if out != "" {
-				if err := safefile.Create(out, data, 0o644); err != nil {
-					return cli.Hint(err, "choose a file that does not exist yet")
-				}
-			}
-			if qrOut != "" {
-				if err := transfer.WriteSingleQR(qrOut, transfer.UREnrollment, data); err != nil {
-					return cli.Hint(err, "choose a file that does not exist yet")
-				}
+			if err := writeTransfer(out, qrOut, transfer.UREnrollment, data); err != nil {
+				return err
 			}
 			if g.env.JSON {
 				return g.env.PrintJSON(map[string]any{"fingerprint": e.Fingerprint(), "recipient": e.Recipient, "out": out, "qr": qrOut})
@@ -105,15 +99,8 @@ func runSnapshot(g *globals, o *snapshotOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.out != "" {
-		if err := safefile.Create(o.out, data, 0o644); err != nil {
-			return cli.Hint(err, "choose a file that does not exist yet")
-		}
-	}
-	if o.qrOut != "" {
-		if err := transfer.WriteSingleQR(o.qrOut, transfer.URSnapshot, data); err != nil {
-			return cli.Hint(err, "choose a file that does not exist yet")
-		}
+	if err := writeTransfer(o.out, o.qrOut, transfer.URSnapshot, data); err != nil {
+		return err
 	}
 	period := a.Network.KESPeriod(s.TipSlot)
 	if g.env.JSON {
@@ -127,6 +114,26 @@ func runSnapshot(g *globals, o *snapshotOptions) error {
 	}
 	if s.KESVKey != nil {
 		fmt.Fprintf(g.env.Stdout, "  KES key     generated on this producer; only its vkey travels\n")
+	}
+	return nil
+}
+
+// writeTransfer writes data to out and as a QR code to qrOut (either may be
+// empty). When the QR code cannot be written the file just written is
+// removed again: a failed command leaves nothing behind.
+func writeTransfer(out, qrOut, urType string, data []byte) error {
+	if out != "" {
+		if err := safefile.Create(out, data, 0o644); err != nil {
+			return cli.Hint(err, "choose a file that does not exist yet")
+		}
+	}
+	if qrOut != "" {
+		if err := transfer.WriteSingleQR(qrOut, urType, data); err != nil {
+			if out != "" {
+				_ = os.Remove(out)
+			}
+			return cli.Hint(err, "choose a file that does not exist yet")
+		}
 	}
 	return nil
 }
