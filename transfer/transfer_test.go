@@ -15,6 +15,7 @@ import (
 
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/transfer/ur"
 )
 
 var t0 = time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
@@ -325,5 +326,48 @@ func TestSnapshotAndEnrollmentFitOneQR(t *testing.T) {
 		if err != nil || !bytes.Equal(got, data) {
 			t.Errorf("%s QR round trip: %v", name, err)
 		}
+	}
+}
+
+// TestZbarimgReadsEveryFrame: an independent QR reader (zbarimg) reads every
+// frame WriteQR draws for a real bundle, and its text rebuilds the file.
+func TestZbarimgReadsEveryFrame(t *testing.T) {
+	zbar, err := exec.LookPath("zbarimg")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("zbarimg is not installed (apt-get install zbar-tools)")
+		}
+		t.Skip("zbarimg is not installed (apt-get install zbar-tools); CI fails instead")
+	}
+	f := newFixture(t)
+	var buf bytes.Buffer
+	b := &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes, VRF: f.vrf, Created: t0}
+	if err := b.Encrypt(&buf, f.identity.Recipient()); err != nil {
+		t.Fatal(err)
+	}
+	files, err := WriteQR(t.TempDir(), URBundle, buf.Bytes(), DefaultFragmentLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := ur.NewDecoder()
+	for _, p := range files[:len(files)-1] {
+		out, err := exec.Command(zbar, "--raw", "-q", p).Output()
+		if err != nil {
+			t.Fatalf("zbarimg %s: %v", filepath.Base(p), err)
+		}
+		text := strings.TrimSpace(string(out))
+		if !strings.HasPrefix(text, "UR:KESROTATE-BUNDLE/") {
+			t.Fatalf("zbarimg read %.40q from %s", text, filepath.Base(p))
+		}
+		if err := dec.Receive(text); err != nil {
+			t.Fatalf("%s: %v", filepath.Base(p), err)
+		}
+	}
+	got, err := dec.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, buf.Bytes()) {
+		t.Error("the frames zbarimg read do not rebuild the bundle file")
 	}
 }
