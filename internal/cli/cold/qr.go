@@ -1,6 +1,7 @@
 package cold
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +58,9 @@ must be large enough for one frame; make the font smaller if it is not.`,
 	return c
 }
 
+// ageHeader starts every age file (binary format, age-encryption.org/v1).
+const ageHeader = "age-encryption.org/v1\n"
+
 func runQRShow(g *globals, o *qrShowOptions, file string) error {
 	if o.fps <= 0 || o.fps > 30 {
 		return cli.Usage(fmt.Errorf("--fps %v: want more than 0 and at most 30", o.fps))
@@ -64,6 +68,10 @@ func runQRShow(g *globals, o *qrShowOptions, file string) error {
 	data, err := readInput(file, "FILE")
 	if err != nil {
 		return err
+	}
+	if !bytes.HasPrefix(data, []byte(ageHeader)) {
+		return cli.Hint(fmt.Errorf("%s is not an age-encrypted bundle", file),
+			"qr show sends only the *.age bundles 'kesrotate rotate --producer' writes: plaintext keys never go on screen")
 	}
 	frames, err := transfer.Frames(transfer.URBundle, data, o.fragment)
 	if err != nil {
