@@ -1,9 +1,11 @@
 package transfer
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -108,72 +110,231 @@ func WriteSingleQR(path, urType string, data []byte) error {
 // ErrIncomplete: the frames scanned are not enough to rebuild the file.
 var ErrIncomplete = errors.New("not enough QR frames")
 
-// Scan reads QR codes from image files (PNG or JPEG; a contact sheet
-// holds many), feeds them to a UR decoder of the expected type in any
-// order, ignores duplicates, and reports frames of another transfer as
-// warnings. It returns the file's bytes.
-func Scan(paths []string, urType string) (data []byte, warnings []string, err error) {
-	// Frames of several transfers may be mixed (an old printout, another
-	// pool's bundle): each gets its own decoder, and the one that completes
-	// wins. The others are reported.
-	var decs []*ur.Decoder
-	seen := map[string]bool{}
-	var done *ur.Decoder
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, warnings, err
-		}
-		codes, err := qr.DecodeAll(bytes.NewReader(b))
-		if err != nil {
-			return nil, warnings, fmt.Errorf("%s: %w", p, err)
-		}
-		for _, c := range codes {
-			if seen[c] || done != nil {
-				continue
-			}
-			seen[c] = true
-			taken := false
-			var lastErr error
-			for _, d := range decs {
-				err := d.Receive(c)
-				if errors.Is(err, ur.ErrForeignPart) {
-					continue
-				}
-				taken, lastErr = true, err
-				if err == nil && d.Complete() {
-					done = d
-				}
-				break
-			}
-			if !taken {
-				d := ur.NewDecoder()
-				d.ExpectedType = urType
-				if lastErr = d.Receive(c); lastErr == nil {
-					decs = append(decs, d)
-					taken = true
-					if d.Complete() {
-						done = d
-					}
-				}
-			}
-			if lastErr != nil {
-				warnings = append(warnings, fmt.Sprintf("%s: ignored a frame: %v", filepath.Base(p), lastErr))
-			}
-		}
+// collector feeds QR texts to UR decoders. Frames of several transfers may
+// be mixed (an old printout, another pool's bundle): each transfer gets its
+// own decoder, the first to complete wins, and the others are reported.
+type collector struct {
+	urType   string
+	decs     []*ur.Decoder
+	seen     map[string]bool
+	done     *ur.Decoder
+	warnings []string
+}
+
+func newCollector(urType string) *collector {
+	return &collector{urType: urType, seen: map[string]bool{}}
+}
+
+// add takes one QR text read from source; it reports whether a file is
+// complete.
+func (c *collector) add(text, source string) bool {
+	if c.done != nil || c.seen[text] {
+		return c.done != nil
 	}
-	if done == nil {
+	c.seen[text] = true
+	for _, d := range c.decs {
+		err := d.Receive(text)
+		if errors.Is(err, ur.ErrForeignPart) {
+			continue
+		}
+		if err != nil {
+			c.warnings = append(c.warnings, fmt.Sprintf("%s: ignored a frame: %v", source, err))
+		} else if d.Complete() {
+			c.done = d
+		}
+		return c.done != nil
+	}
+	d := ur.NewDecoder()
+	d.ExpectedType = c.urType
+	if err := d.Receive(text); err != nil {
+		c.warnings = append(c.warnings, fmt.Sprintf("%s: ignored a frame: %v", source, err))
+		return false
+	}
+	c.decs = append(c.decs, d)
+	if d.Complete() {
+		c.done = d
+	}
+	return c.done != nil
+}
+
+// result returns the completed file, or ErrIncomplete with the progress.
+func (c *collector) result(from string) ([]byte, []string, error) {
+	if c.done == nil {
 		best := 0.0
-		for _, d := range decs {
+		for _, d := range c.decs {
 			if d.Progress() > best {
 				best = d.Progress()
 			}
 		}
-		return nil, warnings, fmt.Errorf("%w: %.0f%% of the %s received from %d image(s); scan more frames", ErrIncomplete, 100*best, urType, len(paths))
+		return nil, c.warnings, fmt.Errorf("%w: %.0f%% of the %s received from %s; scan more frames", ErrIncomplete, 100*best, c.urType, from)
 	}
-	if others := len(decs) - 1; others > 0 {
-		warnings = append(warnings, fmt.Sprintf("ignored frames of %d other transfer(s)", others))
+	if others := len(c.decs) - 1; others > 0 {
+		c.warnings = append(c.warnings, fmt.Sprintf("ignored frames of %d other transfer(s)", others))
 	}
-	data, err = done.Result()
-	return data, warnings, err
+	data, err := c.done.Result()
+	return data, c.warnings, err
+}
+
+// Scan reads QR codes from image files (PNG or JPEG; a contact sheet
+// holds many), in any order, ignoring duplicates and reporting frames of
+// another transfer as warnings. It returns the file's bytes.
+func Scan(paths []string, urType string) (data []byte, warnings []string, err error) {
+	c := newCollector(urType)
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, c.warnings, err
+		}
+		codes, err := qr.DecodeAll(bytes.NewReader(b))
+		if err != nil {
+			return nil, c.warnings, fmt.Errorf("%s: %w", p, err)
+		}
+		for _, text := range codes {
+			if c.add(text, filepath.Base(p)) {
+				break
+			}
+		}
+	}
+	return c.result(fmt.Sprintf("%d image(s)", len(paths)))
+}
+
+// MaxStreamFrame bounds one JPEG frame of an MJPEG stream.
+const MaxStreamFrame = 8 << 20
+
+// ScanStream reads a stream of JPEG images — MJPEG as a webcam tool
+// writes it, e.g. 'ffmpeg -f v4l2 -i /dev/video0 -f mjpeg -' — and stops as
+// soon as the file is complete. Frames without a QR code are skipped.
+func ScanStream(r io.Reader, urType string) (data []byte, warnings []string, err error) {
+	c := newCollector(urType)
+	br := bufio.NewReaderSize(r, 64<<10)
+	n := 0
+	for {
+		frame, err := nextJPEG(br)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, c.warnings, err
+		}
+		n++
+		codes, err := qr.DecodeAll(bytes.NewReader(frame))
+		if err != nil {
+			continue // a camera frame without a readable code
+		}
+		for _, text := range codes {
+			if c.add(text, fmt.Sprintf("stream frame %d", n)) {
+				return c.result("")
+			}
+		}
+	}
+	return c.result(fmt.Sprintf("%d stream frame(s)", n))
+}
+
+// nextJPEG returns the next JPEG image of the stream, from its SOI marker
+// through its EOI marker. It walks the marker segments by their lengths, so
+// bytes inside tables cannot end a frame early, then the entropy-coded data
+// of the one scan a baseline (MJPEG) frame has, where 0xFF is always
+// followed by 0x00 or a restart marker until the EOI.
+func nextJPEG(br *bufio.Reader) ([]byte, error) {
+	var prev byte
+	for { // find SOI
+		b, err := br.ReadByte()
+		if err != nil {
+			return nil, io.EOF
+		}
+		if prev == 0xFF && b == 0xD8 {
+			break
+		}
+		prev = b
+	}
+	f := &jpegFrame{br: br, data: []byte{0xFF, 0xD8}}
+	for { // marker segments up to the start of scan
+		code, err := f.marker()
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case code == 0xD9:
+			return f.data, nil // an image without a scan
+		case code == 0x01 || (code >= 0xD0 && code <= 0xD7):
+			continue // markers without a length
+		}
+		hdr, err := f.read(2)
+		if err != nil {
+			return nil, err
+		}
+		length := int(hdr[0])<<8 | int(hdr[1])
+		if length < 2 {
+			return nil, fmt.Errorf("%w: a JPEG segment with length %d", ErrFormat, length)
+		}
+		if _, err := f.read(length - 2); err != nil {
+			return nil, err
+		}
+		if code == 0xDA {
+			break
+		}
+	}
+	for { // entropy-coded data until the EOI
+		b, err := f.read(1)
+		if err != nil {
+			return nil, err
+		}
+		if b[0] != 0xFF {
+			continue
+		}
+		next, err := f.read(1)
+		if err != nil {
+			return nil, err
+		}
+		for next[0] == 0xFF {
+			if next, err = f.read(1); err != nil {
+				return nil, err
+			}
+		}
+		switch c := next[0]; {
+		case c == 0x00 || (c >= 0xD0 && c <= 0xD7):
+		case c == 0xD9:
+			return f.data, nil
+		default:
+			return nil, fmt.Errorf("%w: a stream frame with more than one scan (progressive JPEG); send baseline MJPEG", ErrFormat)
+		}
+	}
+}
+
+type jpegFrame struct {
+	br   *bufio.Reader
+	data []byte
+}
+
+// read appends the next n bytes of the stream to the frame.
+func (f *jpegFrame) read(n int) ([]byte, error) {
+	if len(f.data)+n > MaxStreamFrame {
+		return nil, fmt.Errorf("%w: a stream frame is larger than %d bytes", ErrFormat, MaxStreamFrame)
+	}
+	start := len(f.data)
+	f.data = append(f.data, make([]byte, n)...)
+	if _, err := io.ReadFull(f.br, f.data[start:]); err != nil {
+		return nil, fmt.Errorf("%w: the stream ended inside a JPEG frame", ErrFormat)
+	}
+	return f.data[start:], nil
+}
+
+// marker reads a marker (0xFF, fill bytes, the code) and returns its code.
+func (f *jpegFrame) marker() (byte, error) {
+	b, err := f.read(1)
+	if err != nil {
+		return 0, err
+	}
+	if b[0] != 0xFF {
+		return 0, fmt.Errorf("%w: a JPEG stream frame lost its marker sync", ErrFormat)
+	}
+	for {
+		c, err := f.read(1)
+		if err != nil {
+			return 0, err
+		}
+		if c[0] != 0xFF {
+			return c[0], nil
+		}
+	}
 }

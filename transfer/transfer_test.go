@@ -2,6 +2,8 @@ package transfer
 
 import (
 	"bytes"
+	"image"
+	"image/jpeg"
 	"crypto/ed25519"
 	"errors"
 	"os"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/transfer/qr"
 	"github.com/kesrotate/kesrotate/transfer/ur"
 )
 
@@ -370,4 +373,66 @@ func TestZbarimgReadsEveryFrame(t *testing.T) {
 	if !bytes.Equal(got, buf.Bytes()) {
 		t.Error("the frames zbarimg read do not rebuild the bundle file")
 	}
+}
+
+// mjpeg encodes images as baseline JPEGs one after another, the way a
+// webcam tool writes MJPEG to a pipe.
+func mjpeg(t *testing.T, imgs ...image.Image) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	for _, img := range imgs {
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes()
+}
+
+func TestScanStream(t *testing.T) {
+	data := bytes.Repeat([]byte("kesrotate bundle "), 80)
+	frames, err := Frames(URBundle, data, DefaultFragmentLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := Frames(URBundle, bytes.Repeat([]byte("old transfer "), 40), DefaultFragmentLen)
+	blank := image.NewGray(image.Rect(0, 0, 320, 240))
+	var imgs []image.Image
+	imgs = append(imgs, blank) // the camera sees no code yet
+	for i, fr := range frames {
+		img, err := qr.EncodeImage(fr, qr.Options{ModuleSize: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		imgs = append(imgs, img, img) // each frame seen twice
+		if i == 2 {
+			o, _ := qr.EncodeImage(other[0], qr.Options{ModuleSize: 4})
+			imgs = append(imgs, o, blank)
+		}
+	}
+	got, warnings, err := ScanStream(bytes.NewReader(mjpeg(t, imgs...)), URBundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Error("the stream did not rebuild the file")
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "1 other transfer") {
+		t.Errorf("warnings %q, want one about the other transfer", warnings)
+	}
+	// Too few frames, and a stream cut inside a frame.
+	short := mjpeg(t, imgs[:3]...)
+	if _, _, err := ScanStream(bytes.NewReader(short), URBundle); !errors.Is(err, ErrIncomplete) {
+		t.Errorf("short stream: got %v, want ErrIncomplete", err)
+	}
+	if _, _, err := ScanStream(bytes.NewReader(short[:len(short)-100]), URBundle); !errors.Is(err, ErrFormat) {
+		t.Errorf("cut stream: got %v, want ErrFormat", err)
+	}
+}
+
+func FuzzScanStream(f *testing.F) {
+	f.Add([]byte{0xFF, 0xD8, 0xFF, 0xD9})
+	f.Add(append([]byte("junk"), 0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0x12, 0xFF, 0x00, 0xFF, 0xD9))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _, _ = ScanStream(bytes.NewReader(data), URBundle)
+	})
 }

@@ -3,7 +3,11 @@
 package scripttest
 
 import (
+	"bytes"
 	"fmt"
+	"image"
+	"image/jpeg"
+	_ "image/png" // mjpeg reads PNG frames
 	"os"
 	"strconv"
 	"strings"
@@ -44,6 +48,23 @@ func Params(t *testing.T, dir string) testscript.Params {
 			// contents are the same as when the snapshot was taken.
 			"snapshot": func(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Setenv("SNAP_"+args[1], treeDigest(ts, ts.MkAbs(args[0])))
+			},
+			// mjpeg OUT IMG…: the images re-encoded as JPEGs one after
+			// another, the MJPEG stream a webcam tool writes to a pipe.
+			"mjpeg": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 2 {
+					ts.Fatalf("usage: mjpeg OUT IMG…")
+				}
+				var buf bytes.Buffer
+				for _, p := range args[1:] {
+					f, err := os.Open(ts.MkAbs(p))
+					ts.Check(err)
+					img, _, err := image.Decode(f)
+					f.Close()
+					ts.Check(err)
+					ts.Check(jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}))
+				}
+				ts.Check(os.WriteFile(ts.MkAbs(args[0]), buf.Bytes(), 0o644))
 			},
 			"unchanged": func(ts *testscript.TestScript, neg bool, args []string) {
 				got := treeDigest(ts, ts.MkAbs(args[0]))

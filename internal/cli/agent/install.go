@@ -62,7 +62,7 @@ clock (--now).`,
 		},
 	}
 	f := c.Flags()
-	f.StringSliceVar(&o.scan, "scan", nil, "QR frame images (PNG/JPEG) of the bundle; more may follow as arguments")
+	f.StringSliceVar(&o.scan, "scan", nil, "QR frame images (PNG/JPEG) of the bundle, more may follow as arguments; \"-\" reads an MJPEG stream on stdin (a webcam through ffmpeg)")
 	f.StringVar(&o.tipSlot, "tip-slot", "", "the chain's tip slot (instead of the node socket)")
 	f.StringVar(&o.onchain, "onchain-counter", "", `the pool's on-chain counter, or "none" (with --tip-slot)`)
 	f.BoolVar(&o.noSignal, "no-signal", false, "install without signalling the node")
@@ -118,7 +118,11 @@ func readBundleInput(g *globals, args, scan []string) ([]byte, error) {
 		}
 		return b, nil
 	case len(scan) > 0:
-		data, warnings, err := transfer.Scan(scan, transfer.URBundle)
+		scanFn := func() ([]byte, []string, error) { return transfer.Scan(scan, transfer.URBundle) }
+		if len(scan) == 1 && scan[0] == "-" { // MJPEG on stdin, e.g. a webcam through ffmpeg
+			scanFn = func() ([]byte, []string, error) { return transfer.ScanStream(g.env.Stdin, transfer.URBundle) }
+		}
+		data, warnings, err := scanFn()
 		for _, w := range warnings {
 			g.env.Warn("%s", w)
 		}

@@ -49,7 +49,7 @@ ever encrypted to pinned producers.`,
 		},
 	}
 	c.Flags().StringVar(&o.enrollment, "enrollment", "", "the enrollment file from the producer")
-	c.Flags().StringSliceVar(&o.scan, "scan", nil, "image(s) of the enrollment QR code; more may follow as arguments")
+	c.Flags().StringSliceVar(&o.scan, "scan", nil, "image(s) of the enrollment QR code, more may follow as arguments; \"-\" reads an MJPEG stream on stdin")
 	c.Flags().StringVar(&o.fingerprint, "fingerprint", "", "the fingerprint the producer showed; refuse if it differs")
 	c.MarkFlagsMutuallyExclusive("enrollment", "scan")
 	return c
@@ -61,7 +61,7 @@ func readTransfer(g *globals, file, flag string, scan []string, urType string) (
 	case file != "":
 		return readInput(file, flag)
 	case len(scan) > 0:
-		data, warnings, err := transfer.Scan(scan, urType)
+		data, warnings, err := scanImages(g.env, scan, urType)
 		for _, w := range warnings {
 			g.env.Warn("%s", w)
 		}
@@ -74,6 +74,15 @@ func readTransfer(g *globals, file, flag string, scan []string, urType string) (
 		return data, nil
 	}
 	return nil, cli.Usage(fmt.Errorf("give %s FILE or --scan IMG…", flag))
+}
+
+// scanImages reads QR frames from image files, or, for "--scan -", from an
+// MJPEG stream on stdin (a webcam through ffmpeg or similar).
+func scanImages(env *cli.Env, scan []string, urType string) ([]byte, []string, error) {
+	if len(scan) == 1 && scan[0] == "-" {
+		return transfer.ScanStream(env.Stdin, urType)
+	}
+	return transfer.Scan(scan, urType)
 }
 
 func runProducerAdd(g *globals, o *producerAddOptions, name string) error {

@@ -71,7 +71,7 @@ hot keys leaving the vault unencrypted.`,
 	f := c.Flags()
 	f.StringVar(&o.producer, "producer", "", "pinned producer to send the bundle to")
 	f.StringVar(&o.snapshot, "snapshot", "", "the producer's signed snapshot file")
-	f.StringSliceVar(&o.scan, "scan", nil, "image(s) of the snapshot QR code; more may follow as arguments")
+	f.StringSliceVar(&o.scan, "scan", nil, "image(s) of the snapshot QR code, more may follow as arguments; \"-\" reads an MJPEG stream on stdin")
 	f.BoolVar(&o.withVRF, "with-vrf", false, "add the VRF signing key (first install)")
 	f.StringVar(&o.qrDir, "qr", "", "also write the bundle as QR frames (PNG) into this folder")
 	f.DurationVar(&o.maxAge, "max-age", 24*time.Hour, "refuse a snapshot whose tip is older than this")
