@@ -188,6 +188,22 @@ func (a *Agent) Confirm(ctx context.Context, exp Expect, logOffset int64, poll t
 			}
 		}
 		if len(sources) > 0 {
+			// One source confirmed; the other may lag by a moment (the
+			// node writes its log and updates its gauges separately).
+			// Look once more so the report names every source that agrees.
+			if url != "" && logPath != "" && len(sources) == 1 {
+				select {
+				case <-ctx.Done():
+				case <-time.After(poll):
+					if sources[0] == "log" {
+						if ok, _, _ := checkMetrics(ctx, url, exp); ok {
+							sources = []string{"metrics", "log"}
+						}
+					} else if ok, _, _ := checkLog(logPath, logOffset); ok {
+						sources = append(sources, "log")
+					}
+				}
+			}
 			return Confirmation{Confirmed: true, Sources: sources}, nil
 		}
 		if url != "" && !metricsDecisive && logPath == "" {
