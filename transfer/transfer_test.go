@@ -2,10 +2,10 @@ package transfer
 
 import (
 	"bytes"
-	"image"
-	"image/jpeg"
 	"crypto/ed25519"
 	"errors"
+	"image"
+	"image/jpeg"
 	"os"
 	"os/exec"
 	"path/filepath"
