@@ -57,7 +57,7 @@ func ParseMetrics(r io.Reader) (map[string]float64, error) {
 			continue
 		}
 		name, rest := text, ""
-		if i := strings.IndexByte(text, '{'); i >= 0 && (strings.IndexAny(text, " \t") < 0 || i < strings.IndexAny(text, " \t")) {
+		if i := strings.IndexByte(text, '{'); i >= 0 && (!strings.ContainsAny(text, " \t") || i < strings.IndexAny(text, " \t")) {
 			j := strings.LastIndexByte(text, '}')
 			if j < i {
 				return nil, fmt.Errorf("%w: line %d: unterminated labels", ErrMetrics, line)
