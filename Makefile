@@ -1,7 +1,7 @@
 # kesrotate: see README.md and docs/build.md.
 #
 #   make build     bin/kesrotate and bin/kesrotate-agent (static, reproducible)
-#   make test      go vet + every test (installs the npm interop harnesses if npm is there)
+#   make test      make lint + every test (installs the npm interop harnesses if npm is there)
 #   make demo      a rotation from a fresh vault, in a temporary folder
 #   make lint      gofmt check, go vet, staticcheck (pinned)
 #   make fuzz      every Fuzz target for FUZZTIME each
@@ -53,8 +53,9 @@ build:
 	$(GO) build $(BUILDFLAGS) -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
 	@echo "built $(addprefix $(BIN)/,$(CMDS)) version $(VERSION)"
 
-test: interop
-	$(GO) vet ./...
+# make test lints first (gofmt, go vet, staticcheck): CI runs make test,
+# so a lint finding fails CI like a failing test.
+test: lint interop
 	$(GO) test -count=1 ./...
 
 # npm ci runs again only when a package-lock.json is newer than what is
