@@ -106,17 +106,21 @@ func (s *semState) check(e *Entry) *Error {
 			return bad(ErrBinding, "cert issued for pool %s before its audit-key binding", e.Pool)
 		}
 		n := *e.Counter
+		var m uint64 // no on-chain counter: the chain treats it as 0
+		if e.OnChainCounter != nil {
+			m = *e.OnChainCounter
+		}
 		if p.certs > 0 {
-			if n != p.lastCtr && !(p.lastCtr < math.MaxUint64 && n == p.lastCtr+1) {
+			// The same number again or the next; lower only to repair a
+			// cert the chain never took (the chain's counter is below the
+			// previous cert) with exactly what the chain accepts next.
+			recovery := n < p.lastCtr && m < p.lastCtr && (n == m+1 || (e.OnChainCounter == nil && n == 0))
+			if n != p.lastCtr && !(p.lastCtr < math.MaxUint64 && n == p.lastCtr+1) && !recovery {
 				return bad(ErrSemantics, "pool %s counter %d after counter %d, want %d or %d", e.Pool, n, p.lastCtr, p.lastCtr, p.lastCtr+1)
 			}
 			if *e.KESPeriod < p.lastPeriod {
 				return bad(ErrSemantics, "pool %s KES period %d after KES period %d", e.Pool, *e.KESPeriod, p.lastPeriod)
 			}
-		}
-		var m uint64 // no on-chain counter: the chain treats it as 0
-		if e.OnChainCounter != nil {
-			m = *e.OnChainCounter
 		}
 		if n != m && !(m < math.MaxUint64 && n == m+1) {
 			return bad(ErrSemantics, "pool %s counter %d against on-chain counter %d, want %d or %d", e.Pool, n, m, m, m+1)

@@ -66,3 +66,25 @@ func TestSemantics(t *testing.T) {
 		})
 	}
 }
+
+// TestSemanticsRecoveryFromOverIncrement: after a forced, over-incremented
+// cert (a recorded violation), the repair with on-chain m+1 is within the
+// rules even though it is lower than the cert before it; any other lower
+// number is not.
+func TestSemanticsRecoveryFromOverIncrement(t *testing.T) {
+	f := newVault(t, t.TempDir()+"/log", 3)
+	f.bind(t)
+	f.appendT(t, cert(f.pool, 3, U64(2), 5, "a"))
+	f.appendT(t, cert(f.pool, 9, U64(3), 6, "b")) // forced: over-incremented
+	if err := f.log.Check(cert(f.pool, 4, U64(3), 7, "c")); err != nil {
+		t.Errorf("repair with m+1: got %v, want nil", err)
+	}
+	for _, n := range []uint64{3, 5, 8} {
+		if err := f.log.Check(cert(f.pool, n, U64(3), 7, "c")); !errors.Is(err, ErrSemantics) {
+			t.Errorf("counter %d after 9 with the chain at 3: got %v, want ErrSemantics", n, err)
+		}
+	}
+	if err := f.log.Check(cert(f.pool, 4, U64(9), 7, "c")); !errors.Is(err, ErrSemantics) {
+		t.Errorf("lower than a cert the chain has seen: got %v, want ErrSemantics", err)
+	}
+}
