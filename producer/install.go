@@ -98,6 +98,7 @@ type Candidate struct {
 	Report    *opcert.Report
 	Installed *opcert.Certificate // the cert in place before, or nil
 	Same      bool                // the bundle's cert is the one installed
+	Repair    bool                // a lower cert replacing an over-incremented one
 	Pending   bool                // the KES key is this producer's pending key
 	kes       []byte              // kes.skey file bytes
 	vrf       []byte              // vrf.skey file bytes
@@ -213,6 +214,11 @@ func (a *Agent) Check(b *transfer.Bundle, o InstallOptions) (c *Candidate, err e
 	c.Installed = inst
 	if inst != nil {
 		switch {
+		case b.Cert.Counter < inst.Counter && overIncremented(inst, o.OnChain) && opcert.CheckCounter(b.Cert.Counter, *o.OnChain) == nil:
+			// The installed cert is over-incremented: the chain rejects
+			// every block it signs. A lower cert the chain accepts is the
+			// repair, not a downgrade.
+			c.Repair = true
 		case b.Cert.Counter < inst.Counter:
 			return nil, fmt.Errorf("%w: the bundle's cert is #%d, #%d is installed", ErrDowngrade, b.Cert.Counter, inst.Counter)
 		case b.Cert.Hash() == inst.Hash():
@@ -230,6 +236,13 @@ func (a *Agent) Check(b *transfer.Bundle, o InstallOptions) (c *Candidate, err e
 		return nil, err
 	}
 	return cand, nil
+}
+
+// overIncremented reports whether the installed cert's counter is more than
+// one above the chain's, so that the node's blocks are all rejected
+// (CounterOverIncrementedOCERT). Without the chain's counter it cannot tell.
+func overIncremented(inst *opcert.Certificate, onchain *opcert.OnChain) bool {
+	return onchain != nil && inst.Counter > onchain.M()+1
 }
 
 // installedVRF reads the VRF key the node reads now, if there is one.

@@ -330,6 +330,7 @@ func TestCheckRefusesAndChangesNothing(t *testing.T) {
 			return b
 		}, nil, transfer.ErrWrongProducer},
 		{"downgrade", func(f *fixture) *transfer.Bundle { return f.bundle(10, 3, 200, false) }, nil, ErrDowngrade},
+		{"downgrade below a cert the chain accepts", func(f *fixture) *transfer.Bundle { return f.bundle(10, 3, 200, false) }, func(o *InstallOptions) { o.OnChain = onchain(3) }, ErrDowngrade},
 		{"replayed older cert with the same counter", func(f *fixture) *transfer.Bundle { return f.bundle(10, oldCounter, 198, false) }, nil, ErrDowngrade},
 		{"expired window", func(f *fixture) *transfer.Bundle { return f.bundle(10, 5, 100, false) }, nil, opcert.ErrKESAfterEnd},
 		{"window not started", func(f *fixture) *transfer.Bundle { return f.bundle(10, 5, 201, false) }, nil, opcert.ErrKESBeforeStart},
@@ -369,6 +370,22 @@ func TestCheckRefusesAndChangesNothing(t *testing.T) {
 				t.Errorf("a refused install changed files:\nbefore %s\nafter %s", before, after)
 			}
 		})
+	}
+}
+
+// TestRepairOfAnOverIncrementedCert: when the chain's counter shows the
+// installed cert is over-incremented (every block it signs is rejected), a
+// lower cert the chain accepts replaces it; it is not a downgrade.
+func TestRepairOfAnOverIncrementedCert(t *testing.T) {
+	f := newFixture(t, true, nil) // cert #oldCounter installed
+	o := f.opts()
+	m := opcert.Recorded(oldCounter - 2)
+	o.OnChain = &m
+	if _, err := f.a.Install(f.bundle(10, oldCounter-1, 200, false), o); err != nil {
+		t.Fatalf("repair install: %v", err)
+	}
+	if v, err := readNode(f.a, f.pool); err != nil || v.counter != oldCounter-1 {
+		t.Fatalf("node sees %+v, %v, want cert #%d", v, err, oldCounter-1)
 	}
 }
 

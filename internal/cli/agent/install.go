@@ -243,7 +243,8 @@ func installHint(err error) error {
 	case errors.Is(err, transfer.ErrDecrypt), errors.Is(err, transfer.ErrFormat):
 		return cli.Hint(err, "give the *.age file (or every QR frame) exactly as 'kesrotate rotate' wrote it", nothing)
 	case errors.Is(err, producer.ErrDowngrade):
-		return cli.Hint(err, "an old bundle? 'kesrotate-agent status' shows the installed cert; install the newest bundle", nothing)
+		return cli.Hint(err, "an old bundle? 'kesrotate-agent status' shows the installed cert; install the newest bundle",
+			"if the installed cert is over-incremented, a repair cert is accepted once the chain's counter is known (node socket or --tip-slot with --onchain-counter)", nothing)
 	case errors.Is(err, opcert.ErrKESAfterEnd), errors.Is(err, opcert.ErrKESBeforeStart):
 		return cli.Hint(err, "the cert's window does not contain the current KES period: rotate again from a fresh snapshot", nothing)
 	case errors.Is(err, opcert.ErrCounterOverIncremented), errors.Is(err, opcert.ErrCounterTooSmall):
