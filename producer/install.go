@@ -206,6 +206,14 @@ func (a *Agent) Check(b *transfer.Bundle, o InstallOptions) (c *Candidate, err e
 		return nil, fmt.Errorf("%w: the bundle has none and %s does not exist", ErrNoVRF, a.Config.VRFKey)
 	}
 
+	// The node's credential folders must exist: the paths become symlinks
+	// in them, and finding out half way would leave a set behind.
+	for _, p := range []string{a.Config.KESKey, a.Config.VRFKey, a.Config.Cert} {
+		if fi, err := os.Stat(filepath.Dir(p)); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("%w: the folder of %s does not exist", ErrNodePath, p)
+		}
+	}
+
 	// No downgrade, no replay.
 	inst, err := a.InstalledCert()
 	if err != nil {

@@ -27,6 +27,8 @@ var (
 	ErrPermissions = errors.New("unsafe permissions")
 	// ErrLocked: another install or rollback holds the agent's lock.
 	ErrLocked = errors.New("another install or rollback is running")
+	// ErrNodePath: a folder the node's credentials live in is missing.
+	ErrNodePath = errors.New("node credential folder missing")
 	// ErrUnmanaged: a node credential path was changed by hand since the
 	// agent took it over.
 	ErrUnmanaged = errors.New("node credential path was changed outside the agent")

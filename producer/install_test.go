@@ -389,6 +389,20 @@ func TestRepairOfAnOverIncrementedCert(t *testing.T) {
 	}
 }
 
+// TestMissingNodeFolderIsRefusedFirst: a node path whose folder does not
+// exist is found before anything is written.
+func TestMissingNodeFolderIsRefusedFirst(t *testing.T) {
+	f := newFixture(t, false, func(c *Config) { c.Cert = filepath.Join(filepath.Dir(c.Cert), "missing", "node.cert") })
+	before := digest(t, f.nodeDir, f.a.Dir)
+	_, err := f.a.Install(f.bundle(10, 5, 200, true), f.opts())
+	if !errors.Is(err, ErrNodePath) {
+		t.Fatalf("got %v, want ErrNodePath", err)
+	}
+	if after := strings.Join(filterLines(digest(t, f.nodeDir, f.a.Dir), LockFile), "\n"); after != strings.Join(filterLines(before, LockFile), "\n") {
+		t.Errorf("a refused install changed files")
+	}
+}
+
 func filterLines(s, drop string) []string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {

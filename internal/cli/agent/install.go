@@ -242,6 +242,8 @@ func installHint(err error) error {
 		return cli.Hint(err, "the bundle was made for another network", nothing)
 	case errors.Is(err, transfer.ErrDecrypt), errors.Is(err, transfer.ErrFormat):
 		return cli.Hint(err, "give the *.age file (or every QR frame) exactly as 'kesrotate rotate' wrote it", nothing)
+	case errors.Is(err, producer.ErrNodePath):
+		return cli.Hint(err, "create it (owned by the node's user) or fix the path given to 'kesrotate-agent init'", nothing)
 	case errors.Is(err, producer.ErrDowngrade):
 		return cli.Hint(err, "an old bundle? 'kesrotate-agent status' shows the installed cert; install the newest bundle",
 			"if the installed cert is over-incremented, a repair cert is accepted once the chain's counter is known (node socket or --tip-slot with --onchain-counter)", nothing)
