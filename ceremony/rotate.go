@@ -33,6 +33,9 @@ type RotateResult struct {
 	Bundle     []byte // the encrypted file's bytes (public)
 	BundleHash string
 	Checkpoint []byte // the ceremony-log checkpoint after the bundle-exported entry
+	// Warnings are things the operator must act on that are not errors,
+	// e.g. the same counter already sent to another producer.
+	Warnings []string
 }
 
 // Rotate checks the producer's snapshot, issues the next cert for the
@@ -108,5 +111,26 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RotateResult{Issue: res, Snapshot: snap, Producer: prod, BundleFile: path, Bundle: buf.Bytes(), BundleHash: transfer.FileHash(buf.Bytes()), Checkpoint: ckpt}, nil
+	return &RotateResult{Issue: res, Snapshot: snap, Producer: prod, BundleFile: path, Bundle: buf.Bytes(),
+		BundleHash: transfer.FileHash(buf.Bytes()), Checkpoint: ckpt, Warnings: p.sameCounterElsewhere(res, prod.Name)}, nil
+}
+
+// sameCounterElsewhere warns when the cert just issued has the number of
+// the previous one, which went to another producer and never minted: both
+// are valid on chain, so both producers would forge for the pool.
+func (p *Pool) sameCounterElsewhere(res *IssueResult, producer string) []string {
+	entries, err := p.Journal()
+	if err != nil {
+		return nil
+	}
+	issued := Issued(entries)
+	if len(issued) < 2 {
+		return nil
+	}
+	prev := issued[len(issued)-2]
+	if prev.Counter != res.Cert.Counter || prev.Producer == "" || prev.Producer == producer {
+		return nil
+	}
+	return []string{fmt.Sprintf("cert #%d was also issued for producer %s, and the chain has not seen it: both certs are valid, so stop block production on %s before installing this bundle on %s",
+		prev.Counter, prev.Producer, prev.Producer, producer)}
 }

@@ -129,6 +129,9 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 	if res.Issue.Forced {
 		g.env.Warn("counter forced to %d (the rules chose %s); this is journaled", res.Issue.Cert.Counter, chosenText(res.Issue))
 	}
+	for _, w := range res.Warnings {
+		g.env.Warn("%s", w)
+	}
 	if o.allowStale {
 		g.env.Warn("--allow-stale: a snapshot older than %s may have been used", o.maxAge)
 	}
