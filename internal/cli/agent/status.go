@@ -27,7 +27,11 @@ with the installed cert. The chain comes from the node socket, else
 --tip-slot (and --onchain-counter), else the clock.
 
 --json prints the fields 'kesrotate plan --status' reads; --prometheus
-writes them for node_exporter's textfile collector (replaced atomically).`,
+writes them for node_exporter's textfile collector (replaced atomically).
+
+Exit codes: 0 the installed cert is valid now (KES window, and the counter
+when the chain's is known), 1 it is not or the status could not be taken,
+2 usage. For reminders before expiry use 'kesrotate plan --status'.`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			a, err := g.open()
@@ -63,10 +67,14 @@ writes them for node_exporter's textfile collector (replaced atomically).`,
 				}
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(s)
+				err = g.env.PrintJSON(s)
+			} else {
+				printStatus(g, a, s)
 			}
-			printStatus(g, a, s)
-			return nil
+			if err != nil {
+				return err
+			}
+			return statusVerdict(s)
 		},
 	}
 	f := c.Flags()
@@ -75,6 +83,20 @@ writes them for node_exporter's textfile collector (replaced atomically).`,
 	f.StringVar(&prom, "prometheus", "", "also write the status as Prometheus text to FILE")
 	f.DurationVar(&timeout, "timeout", 30*time.Second, "how long to wait for the node")
 	return c
+}
+
+// statusVerdict turns a failed check into the command's one error line:
+// the node cannot make valid blocks with the installed cert.
+func statusVerdict(s *producer.Status) error {
+	switch {
+	case !s.PeriodOK:
+		return cli.Hint(fmt.Errorf("the installed op cert is not valid now: %s", s.PeriodVerdict),
+			"rotate now: 'kesrotate-agent snapshot', then 'kesrotate rotate' on the cold machine")
+	case s.CounterOK != nil && !*s.CounterOK:
+		return cli.Hint(fmt.Errorf("the installed op cert's counter is wrong for the chain: %s", s.CounterVerdict),
+			"rotate from a fresh snapshot: 'kesrotate rotate' issues the counter the chain accepts")
+	}
+	return nil
 }
 
 func printStatus(g *globals, a *producer.Agent, s *producer.Status) {
