@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/kesrotate/kesrotate/transfer/qr"
@@ -63,6 +64,19 @@ func (f *fixture) dir(t *testing.T, name string) string {
 	t.Helper()
 	p := filepath.Join(f.in, name)
 	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// fifo is a named pipe nobody writes to: reading it would block forever.
+func (f *fixture) fifo(t *testing.T, name string) string {
+	t.Helper()
+	p := filepath.Join(f.in, name)
+	if _, err := os.Lstat(p); err == nil {
+		return p
+	}
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -387,6 +401,9 @@ func cases(t *testing.T) []hcase {
 		}},
 		{name: "snapshot/directory", prog: K, args: func(f *fixture) []string { return f.rotate("--snapshot", f.dir(t, "snap-dir")) }},
 		{name: "snapshot/unreadable", prog: K, args: func(f *fixture) []string { return f.rotate("--snapshot", f.unreadable(t, "snap-000")) }},
+		{name: "snapshot/endless-device", prog: K, args: func(f *fixture) []string { return f.rotate("--snapshot", "/dev/zero") }},
+		{name: "snapshot/fifo", prog: K, args: func(f *fixture) []string { return f.rotate("--snapshot", f.fifo(t, "snap-fifo")) }},
+		{name: "import/cold-skey-endless-device", prog: K, args: func(f *fixture) []string { return f.imp("x", "/dev/zero", f.counter(), "") }},
 		{name: "snapshot/another-producers", prog: K, args: func(f *fixture) []string { return f.rotate("--snapshot", f.snap2) }},
 		{name: "snapshot/another-pools-producer", prog: K, args: func(f *fixture) []string {
 			return f.cold("rotate", "gd", "--producer", "bp2", "--snapshot", f.snap2)
@@ -575,6 +592,8 @@ func cases(t *testing.T) []hcase {
 		}},
 		{name: "install/directory", prog: A, args: func(f *fixture) []string { return f.install(f.dir(t, "bundle-dir")) }},
 		{name: "install/unreadable", prog: A, args: func(f *fixture) []string { return f.install(f.unreadable(t, "bundle-000")) }},
+		{name: "install/endless-device", prog: A, args: func(f *fixture) []string { return f.install("/dev/zero") }},
+		{name: "install/fifo", prog: A, args: func(f *fixture) []string { return f.install(f.fifo(t, "bundle-fifo")) }},
 		{name: "install/snapshot-given-as-bundle", prog: A, args: func(f *fixture) []string { return f.install(f.snap) }},
 		{name: "install/another-producers-bundle", prog: A, args: func(f *fixture) []string {
 			return []string{"--dir", f.agent2, "--now", now, "install", f.bundle, "--tip-slot", tip, "--no-signal"}

@@ -58,7 +58,7 @@ func keptCheckpoints(g *globals) ([]string, [][]byte, error) {
 	}
 	var notes [][]byte
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := cli.ReadInput(f, "checkpoint")
 		if err != nil {
 			return nil, nil, err
 		}
@@ -125,16 +125,16 @@ func newCheckpointAddCmd(g *globals) *cobra.Command {
 			}
 			var notes [][]byte
 			for _, f := range args {
-				b, err := os.ReadFile(f)
+				b, err := cli.ReadInput(f, "FILE")
 				if err != nil {
-					return cli.Hint(err, "check the path")
+					return err
 				}
 				notes = append(notes, b)
 			}
 			for _, f := range scan {
-				b, err := os.ReadFile(f)
+				b, err := cli.ReadInput(f, "--scan")
 				if err != nil {
-					return cli.Hint(err, "check the path")
+					return err
 				}
 				text, err := qr.DecodeImage(bytes.NewReader(b))
 				if err != nil {
@@ -186,9 +186,9 @@ checks them.`,
 			}
 			var auditKey string
 			if auditKeyFile != "" {
-				b, err := os.ReadFile(auditKeyFile)
+				b, err := cli.ReadInput(auditKeyFile, "--audit-key", "give the audit.pub of an auditor package")
 				if err != nil {
-					return cli.Hint(err, "give the audit.pub of an auditor package")
+					return err
 				}
 				auditKey = strings.TrimSuffix(string(b), "\n")
 			}

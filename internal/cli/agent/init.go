@@ -3,7 +3,6 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -93,13 +92,13 @@ func runInit(g *globals, o *initOptions) error {
 		Name: o.name, Network: o.network, KESKey: o.kesKey, VRFKey: o.vrfKey, Cert: o.cert, Signal: sig,
 		Socket: o.socket, MetricsURL: o.metricsURL, NodeLog: o.nodeLog, Group: o.group,
 	}}
-	if opts.ColdVKey, err = os.ReadFile(o.coldVKey); err != nil {
-		return cli.Hint(fmt.Errorf("--pool-cold-vkey: %w", err), "export it on the cold machine: 'kesrotate pool export-public NAME --out DIR'")
+	if opts.ColdVKey, err = cli.ReadInput(o.coldVKey, "--pool-cold-vkey", "export it on the cold machine: 'kesrotate pool export-public NAME --out DIR'"); err != nil {
+		return err
 	}
 	if o.hwRecipient != "" {
-		b, err := os.ReadFile(o.hwIdentity)
+		b, err := cli.ReadInput(o.hwIdentity, "--hardware-identity-file", "give the identity file your age plugin wrote (age-plugin-yubikey --identity)")
 		if err != nil {
-			return cli.Hint(fmt.Errorf("--hardware-identity-file: %w", err), "give the identity file your age plugin wrote (age-plugin-yubikey --identity)")
+			return err
 		}
 		for _, line := range strings.Split(string(b), "\n") {
 			if line = strings.TrimSpace(line); strings.HasPrefix(line, "AGE-PLUGIN-") {
@@ -109,8 +108,8 @@ func runInit(g *globals, o *initOptions) error {
 		opts.HardwareRecipient = o.hwRecipient
 	}
 	if o.genesis != "" {
-		if opts.Genesis, err = os.ReadFile(o.genesis); err != nil {
-			return cli.Hint(err, "--genesis takes the network's shelley-genesis.json")
+		if opts.Genesis, err = cli.ReadInput(o.genesis, "--genesis", "--genesis takes the network's shelley-genesis.json"); err != nil {
+			return err
 		}
 	}
 	a, err := producer.Init(dir, opts)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -112,11 +111,7 @@ func installChain(g *globals, a *producer.Agent, tipSlot, onchain string, timeou
 func readBundleInput(g *globals, args, scan []string) ([]byte, error) {
 	switch {
 	case len(args) == 1:
-		b, err := os.ReadFile(args[0])
-		if err != nil {
-			return nil, cli.Hint(err, "give the *.age file 'kesrotate rotate' wrote")
-		}
-		return b, nil
+		return cli.ReadInput(args[0], "BUNDLE", "give the *.age file 'kesrotate rotate' wrote")
 	case len(scan) > 0:
 		scanFn := func() ([]byte, []string, error) { return transfer.Scan(scan, transfer.URBundle) }
 		if len(scan) == 1 && scan[0] == "-" { // MJPEG on stdin, e.g. a webcam through ffmpeg

@@ -148,9 +148,9 @@ accept the chain's counter.`,
 			}
 			ro := ceremony.RestoreOptions{Passphrase: pass, NextCounter: o.next}
 			for _, f := range o.shares {
-				b, err := os.ReadFile(f)
+				b, err := cli.ReadInput(f, "--share", "give the share files (.txt)")
 				if err != nil {
-					return cli.Hint(fmt.Errorf("--share: %w", err), "give the share files (.txt)")
+					return err
 				}
 				m, pid, err := ceremony.ParseShareFile(b)
 				if err != nil {
@@ -271,9 +271,9 @@ which must not exist or be empty.`,
 			if err != nil {
 				return err
 			}
-			b, err := os.ReadFile(args[0])
+			b, err := cli.ReadInput(args[0], "FILE", "give the .tar.age file 'kesrotate backup vault' wrote")
 			if err != nil {
-				return cli.Hint(err, "give the .tar.age file 'kesrotate backup vault' wrote")
+				return err
 			}
 			var ids []age.Identity
 			if g.keys.identityFile != "" {

@@ -546,13 +546,13 @@ func loadCheckpoints(p string) ([][]byte, error) {
 	for _, f := range files {
 		switch strings.ToLower(filepath.Ext(f)) {
 		case ".note":
-			b, err := os.ReadFile(f)
+			b, err := cli.ReadInput(f, "--checkpoints")
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, b)
 		case ".png", ".jpg", ".jpeg":
-			b, err := os.ReadFile(f)
+			b, err := cli.ReadInput(f, "--checkpoints")
 			if err != nil {
 				return nil, err
 			}
@@ -575,9 +575,9 @@ func checkCerts(r *auditlog.Report, files []string) error {
 		issued[c.CertHash] = true
 	}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := cli.ReadInput(f, "--cert")
 		if err != nil {
-			return cli.Hint(fmt.Errorf("--cert: %w", err), "check the path")
+			return err
 		}
 		c, err := opcert.Parse(b)
 		if err != nil {

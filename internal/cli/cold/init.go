@@ -3,7 +3,6 @@ package cold
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -51,8 +50,8 @@ func runInit(g *globals, o *initOptions) error {
 	}
 	opts := ceremony.InitOptions{Network: o.network, Now: now, Rand: g.env.Rand, Audit: g.auditContext()}
 	if o.genesis != "" {
-		if opts.Genesis, err = os.ReadFile(o.genesis); err != nil {
-			return cli.Hint(err, "--genesis takes the network's shelley-genesis.json")
+		if opts.Genesis, err = cli.ReadInput(o.genesis, "--genesis", "--genesis takes the network's shelley-genesis.json"); err != nil {
+			return err
 		}
 	}
 	wipe, err := g.initEncryption(o.encrypt, o.requireAirgap, o.enc, &opts)

@@ -91,13 +91,7 @@ func newPoolImportCmd(g *globals) *cobra.Command {
 	return c
 }
 
-func readInput(path, flag string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, cli.Hint(fmt.Errorf("%s: %w", flag, err), fmt.Sprintf("check the path given to %s", flag))
-	}
-	return b, nil
-}
+func readInput(path, flag string) ([]byte, error) { return cli.ReadInput(path, flag) }
 
 func poolAddError(err error) error {
 	if h := secretError(err); h != err {

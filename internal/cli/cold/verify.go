@@ -3,7 +3,6 @@ package cold
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -55,9 +54,9 @@ Exits 0 only when every check holds, 1 otherwise.`,
 func networkFor(g *globals, name, genesis string) (opcert.Network, error) {
 	switch {
 	case genesis != "":
-		b, err := os.ReadFile(genesis)
+		b, err := cli.ReadInput(genesis, "--genesis", "--genesis takes a shelley-genesis.json")
 		if err != nil {
-			return opcert.Network{}, cli.Hint(err, "--genesis takes a shelley-genesis.json")
+			return opcert.Network{}, err
 		}
 		n, err := opcert.ParseGenesis(b)
 		if err != nil {
