@@ -107,7 +107,7 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 		if n, err = opcert.ParseGenesis(o.Genesis); err != nil {
 			return nil, err
 		}
-		meta.Network = "genesis"
+		meta.Network = opcert.GenesisName
 	default:
 		if n, err = opcert.NetworkByName(o.Network); err != nil {
 			return nil, err
@@ -180,15 +180,8 @@ func Open(dir string) (*Vault, error) {
 		return nil, fmt.Errorf("vault version %d is newer than this binary understands (%d)", m.Version, VaultVersion)
 	}
 	v := &Vault{Dir: dir, Meta: m, Rand: rand.Reader}
-	if m.Network == "genesis" {
-		g, err := os.ReadFile(filepath.Join(dir, genesisFile))
-		if err != nil {
-			return nil, err
-		}
-		if v.Network, err = opcert.ParseGenesis(g); err != nil {
-			return nil, err
-		}
-	} else if v.Network, err = opcert.NetworkByName(m.Network); err != nil {
+	v.Network, err = opcert.NetworkOf(m.Network, func() ([]byte, error) { return os.ReadFile(filepath.Join(dir, genesisFile)) })
+	if err != nil {
 		return nil, err
 	}
 	return v, nil

@@ -173,3 +173,20 @@ func (n Network) PeriodStart(p uint64) time.Time { return n.SlotTime(n.PeriodSta
 func (n Network) PeriodLength() time.Duration {
 	return time.Duration(n.SlotsPerKESPeriod) * n.SlotLength
 }
+
+// GenesisName is how vault and agent configurations name a network that
+// comes from a shelley genesis file kept beside them.
+const GenesisName = "genesis"
+
+// NetworkOf resolves a network as a configuration stores it: a public
+// network's name, or GenesisName with readGenesis giving the genesis file.
+func NetworkOf(name string, readGenesis func() ([]byte, error)) (Network, error) {
+	if name != GenesisName {
+		return NetworkByName(name)
+	}
+	g, err := readGenesis()
+	if err != nil {
+		return Network{}, err
+	}
+	return ParseGenesis(g)
+}

@@ -380,3 +380,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestNetworkOf(t *testing.T) {
+	n, err := NetworkOf("preview", func() ([]byte, error) { t.Fatal("read the genesis of a public network"); return nil, nil })
+	if err != nil || n.Name != "preview" {
+		t.Errorf("preview: %+v, %v", n, err)
+	}
+	g, err := NetworkOf(GenesisName, func() ([]byte, error) { return vectors.Read(t, "ouroboros-consensus/shelley-genesis.json"), nil })
+	if err != nil || g.Magic != 42 {
+		t.Errorf("genesis: %+v, %v", g, err)
+	}
+	if _, err := NetworkOf("testnet", nil); !errors.Is(err, ErrUnknownNetwork) {
+		t.Errorf("unknown: %v", err)
+	}
+}

@@ -104,7 +104,7 @@ func Init(dir string, o InitOptions) (a *Agent, err error) {
 		if n, err = opcert.ParseGenesis(o.Genesis); err != nil {
 			return nil, err
 		}
-		c.Network = "genesis"
+		c.Network = opcert.GenesisName
 	default:
 		if n, err = opcert.NetworkByName(c.Network); err != nil {
 			return nil, err
@@ -224,15 +224,8 @@ func Open(dir string) (*Agent, error) {
 		return nil, fmt.Errorf("%w: %s is unreadable", ErrNoAgent, ConfigFile)
 	}
 	a := &Agent{Dir: dir, Config: c}
-	if c.Network == "genesis" {
-		g, err := os.ReadFile(filepath.Join(dir, GenesisFile))
-		if err != nil {
-			return nil, err
-		}
-		if a.Network, err = opcert.ParseGenesis(g); err != nil {
-			return nil, err
-		}
-	} else if a.Network, err = opcert.NetworkByName(c.Network); err != nil {
+	a.Network, err = opcert.NetworkOf(c.Network, func() ([]byte, error) { return os.ReadFile(filepath.Join(dir, GenesisFile)) })
+	if err != nil {
 		return nil, err
 	}
 	return a, nil
