@@ -68,15 +68,7 @@ rebuilds a different key without any error.`,
 			if err != nil {
 				return err
 			}
-			v, err := g.openVault()
-			if err != nil {
-				return err
-			}
-			p, err := g.openPool(v, args[0])
-			if err != nil {
-				return err
-			}
-			now, err := g.env.Now()
+			v, p, now, err := g.openPoolAt(args[0])
 			if err != nil {
 				return err
 			}

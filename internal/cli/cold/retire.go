@@ -35,15 +35,7 @@ Shares and vault backups are not touched: destroy them separately. On flash
 media old blocks may survive inside the device.`,
 		Args: cli.Args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, args []string) error {
-			v, err := g.openVault()
-			if err != nil {
-				return err
-			}
-			p, err := g.openPool(v, args[0])
-			if err != nil {
-				return err
-			}
-			now, err := g.env.Now()
+			_, p, now, err := g.openPoolAt(args[0])
 			if err != nil {
 				return err
 			}

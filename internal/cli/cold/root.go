@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -94,6 +95,24 @@ func (g *globals) openVault() (*ceremony.Vault, error) {
 	}
 	v.Audit = g.auditContext()
 	return v, nil
+}
+
+// openPoolAt opens the vault and the pool called name, and reads the clock:
+// what most pool commands start with.
+func (g *globals) openPoolAt(name string) (*ceremony.Vault, *ceremony.Pool, time.Time, error) {
+	v, err := g.openVault()
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	p, err := g.openPool(v, name)
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	now, err := g.env.Now()
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	return v, p, now, nil
 }
 
 func (g *globals) openPool(v *ceremony.Vault, name string) (*ceremony.Pool, error) {

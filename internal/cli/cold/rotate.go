@@ -215,15 +215,7 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 	if err != nil {
 		return err
 	}
-	v, err := g.openVault()
-	if err != nil {
-		return err
-	}
-	p, err := g.openPool(v, name)
-	if err != nil {
-		return err
-	}
-	now, err := g.env.Now()
+	v, p, now, err := g.openPoolAt(name)
 	if err != nil {
 		return err
 	}

@@ -267,15 +267,7 @@ is recorded in the ceremony log as an override.`,
 			if !plaintext {
 				return cli.Usage(errors.New("exporting secret keys writes them in plaintext"), "add --plaintext if that is what you want (it is logged)")
 			}
-			v, err := g.openVault()
-			if err != nil {
-				return err
-			}
-			p, err := g.openPool(v, args[0])
-			if err != nil {
-				return err
-			}
-			now, err := g.env.Now()
+			v, p, now, err := g.openPoolAt(args[0])
 			if err != nil {
 				return err
 			}
