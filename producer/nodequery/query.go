@@ -3,18 +3,22 @@
 // protocol (everything `cardano-cli query kes-period-info` uses) and the
 // node's Prometheus metrics. It is part of the online side and must never
 // be imported by cmd/kesrotate.
+//
+// The node-to-client client is this package's own: the multiplexer,
+// handshake and local-state-query messages are written from
+// ouroboros-network and the answers decoded from ouroboros-consensus,
+// checked against the node's golden files for every layout from node 10.5
+// on (Praos state with 7 or 8 fields, three GetGenesisConfig layouts).
 package nodequery
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"time"
 
-	"github.com/blinklabs-io/gouroboros"
-	"github.com/blinklabs-io/gouroboros/ledger"
-	"github.com/blinklabs-io/gouroboros/protocol/localstatequery"
+	"github.com/fxamacker/cbor/v2"
 
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
@@ -34,7 +38,15 @@ type ChainState struct {
 	NetworkMagic      uint32
 	SlotsPerKESPeriod uint64
 	MaxKESEvolutions  uint64
+	SlotLength        time.Duration
 	Era               int
+	EraName           string
+	// NodeToClientVersion is the version the handshake agreed on.
+	NodeToClientVersion uint16
+	// GenesisLayout and PraosFields say which encodings the node used
+	// (see Genesis.Layout and PraosState.Fields).
+	GenesisLayout string
+	PraosFields   int
 	// OnChain is the pool's op-cert counter in the node's chain-dependent
 	// state: None when the pool has no entry (never minted).
 	OnChain opcert.OnChain
@@ -60,27 +72,55 @@ func (s *ChainState) CheckNetwork(n opcert.Network) error {
 	case s.SlotsPerKESPeriod != n.SlotsPerKESPeriod || s.MaxKESEvolutions != n.MaxKESEvolutions:
 		return fmt.Errorf("%w: the node has %d slots per KES period and %d evolutions, %s has %d and %d", ErrNetworkMismatch,
 			s.SlotsPerKESPeriod, s.MaxKESEvolutions, n.Name, n.SlotsPerKESPeriod, n.MaxKESEvolutions)
+	case s.SlotLength != 0 && n.SlotLength != 0 && s.SlotLength != n.SlotLength:
+		return fmt.Errorf("%w: the node's slots last %s, %s's %s", ErrNetworkMismatch, s.SlotLength, n.Name, n.SlotLength)
 	}
 	return nil
 }
 
-// Query connects to the node's unix socket with network magic magic,
-// acquires the volatile tip and reads the tip, system start, genesis KES
-// parameters and the pool's on-chain op-cert counter, all from the same
-// acquired state. Cancelling ctx closes the connection.
-func Query(ctx context.Context, socketPath string, magic uint32, poolID keys.PoolID) (*ChainState, error) {
-	type result struct {
-		s   *ChainState
-		err error
+// MaxTipLag is how far the tip may trail the clock before the node counts
+// as syncing. A Cardano chain with active slot coefficient 0.05 goes five
+// minutes without a block with probability about 2·10⁻⁷ (0.95^300).
+const MaxTipLag = 5 * time.Minute
+
+// Lag is how far the tip's time trails now on network n (negative when the
+// tip is ahead of the clock).
+func (s *ChainState) Lag(n opcert.Network, now time.Time) time.Duration {
+	return now.Sub(n.SlotTime(s.TipSlot))
+}
+
+// CheckSynced reports ErrSyncing when the tip trails now by more than
+// maxLag (MaxTipLag when 0): the node is still catching up, and its
+// counters and KES period are old.
+func (s *ChainState) CheckSynced(n opcert.Network, now time.Time, maxLag time.Duration) error {
+	if maxLag <= 0 {
+		maxLag = MaxTipLag
 	}
+	if lag := s.Lag(n, now); lag > maxLag {
+		return fmt.Errorf("%w: its tip (slot %d, %s) is %s behind the clock", ErrSyncing, s.TipSlot,
+			n.SlotTime(s.TipSlot).UTC().Format(time.RFC3339), roundLag(lag))
+	}
+	return nil
+}
+
+func roundLag(d time.Duration) time.Duration {
+	if d > time.Hour {
+		return d.Round(time.Minute)
+	}
+	return d.Round(time.Second)
+}
+
+// Query connects to the node's unix socket with network magic magic,
+// acquires the volatile tip and reads the tip, system start, current era,
+// genesis KES parameters and the pool's on-chain op-cert counter, all from
+// the same acquired state. Cancelling ctx closes the connection.
+func Query(ctx context.Context, socketPath string, magic uint32, poolID keys.PoolID) (*ChainState, error) {
 	d := net.Dialer{Timeout: DialTimeout}
 	raw, err := d.DialContext(ctx, "unix", socketPath)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConnect, err)
 	}
-	// The deadline bounds the handshake; a context without one gets
-	// DialTimeout for it. Cancelling ctx closes the socket, which ends
-	// every pending read.
+	defer func() { _ = raw.Close() }()
 	deadline, hasDeadline := ctx.Deadline()
 	if !hasDeadline {
 		deadline = time.Now().Add(DialTimeout)
@@ -88,110 +128,111 @@ func Query(ctx context.Context, socketPath string, magic uint32, poolID keys.Poo
 	_ = raw.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = raw.Close() })
 	defer stop()
-	conn, err := ouroboros.NewConnection(
-		ouroboros.WithConnection(raw),
-		ouroboros.WithNetworkMagic(magic),
-		ouroboros.WithNodeToNode(false),
-		ouroboros.WithKeepAlive(false),
-	)
+
+	m := newMux(raw)
+	version, err := handshake(m, magic)
 	if err != nil {
-		_ = raw.Close()
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return nil, fmt.Errorf("%w: %s: %w", ErrConnect, socketPath, err)
+		return nil, ctxErr(ctx, err)
 	}
-	defer func() { _ = conn.Close() }()
 	if !hasDeadline {
-		_ = raw.SetDeadline(time.Time{})
+		_ = raw.SetDeadline(time.Now().Add(2 * DialTimeout))
 	}
-
-	done := make(chan result, 1)
-	go func() {
-		s, err := query(conn, poolID)
-		done <- result{s, err}
-	}()
-	select {
-	case r := <-done:
-		if r.err != nil {
-			return nil, r.err
-		}
-		if r.s.NetworkMagic != magic {
-			return nil, fmt.Errorf("%w: the node's genesis has magic %d, want %d", ErrNetworkMismatch, r.s.NetworkMagic, magic)
-		}
-		return r.s, nil
-	case err, ok := <-conn.ErrorChan():
-		if !ok {
-			err = fmt.Errorf("connection closed")
-		}
-		return nil, fmt.Errorf("%w: %w", ErrQuery, err)
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %w", ErrQuery, ctx.Err())
-	}
-}
-
-func query(conn *ouroboros.Connection, poolID keys.PoolID) (*ChainState, error) {
-	lsq := conn.LocalStateQuery()
-	if lsq == nil || lsq.Client == nil {
-		return nil, fmt.Errorf("%w: the node did not offer local state queries", ErrQuery)
-	}
-	c := lsq.Client
-	if err := c.AcquireVolatileTip(); err != nil {
-		return nil, fmt.Errorf("%w: acquiring the tip: %w", ErrQuery, err)
-	}
-	tip, err := c.GetChainPoint()
+	s, err := query(lsq{m}, poolID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: GetChainPoint: %w", ErrQuery, err)
+		return nil, ctxErr(ctx, err)
 	}
-	start, err := c.GetSystemStart()
-	if err != nil {
-		return nil, fmt.Errorf("%w: GetSystemStart: %w", ErrQuery, err)
-	}
-	era, err := c.GetCurrentEra()
-	if err != nil {
-		return nil, fmt.Errorf("%w: GetCurrentEra: %w", ErrQuery, err)
-	}
-	gen, err := c.GetGenesisConfig()
-	if err != nil {
-		return nil, fmt.Errorf("%w: GetGenesisConfig: %w", ErrQuery, err)
-	}
-	counters, err := c.GetOpCertCounters()
-	if err != nil {
-		return nil, fmt.Errorf("%w: GetOpCertCounters: %w", ErrQuery, err)
-	}
-	_ = c.Release()
-
-	st, err := startTime(start)
-	if err != nil {
-		return nil, err
-	}
-	if gen.SlotsPerKESPeriod <= 0 || gen.MaxKESEvolutions <= 0 || gen.NetworkMagic <= 0 || gen.NetworkMagic > 1<<32-1 {
-		return nil, fmt.Errorf("%w: genesis config has magic %d, %d slots per KES period, %d evolutions",
-			ErrQuery, gen.NetworkMagic, gen.SlotsPerKESPeriod, gen.MaxKESEvolutions)
-	}
-	s := &ChainState{
-		TipSlot:           tip.Slot,
-		TipHash:           tip.Hash,
-		SystemStart:       st,
-		NetworkMagic:      uint32(gen.NetworkMagic),
-		SlotsPerKESPeriod: uint64(gen.SlotsPerKESPeriod),
-		MaxKESEvolutions:  uint64(gen.MaxKESEvolutions),
-		Era:               era,
-		OnChain:           opcert.None(),
-	}
-	if n, ok := counters[ledger.Blake2b224(poolID)]; ok {
-		s.OnChain = opcert.Recorded(n)
+	s.NodeToClientVersion = version
+	if s.NetworkMagic != magic {
+		return nil, fmt.Errorf("%w: the node's genesis has magic %d, want %d", ErrNetworkMismatch, s.NetworkMagic, magic)
 	}
 	return s, nil
 }
 
-// startTime converts the node's UTCTime (year, day of year from 1,
-// picoseconds into the day).
-func startTime(r *localstatequery.SystemStartResult) (time.Time, error) {
-	if !r.Year.IsInt64() || r.Year.Int64() < 1 || r.Year.Int64() > 9999 || r.Day < 1 || r.Day > 366 ||
-		r.Picoseconds.Sign() < 0 || r.Picoseconds.Cmp(big.NewInt(86401*1e12)) >= 0 {
-		return time.Time{}, fmt.Errorf("%w: system start %s is out of range", ErrQuery, r.String())
+// ctxErr prefers the context's error when it ended the exchange.
+func ctxErr(ctx context.Context, err error) error {
+	switch {
+	case ctx.Err() == nil, errors.Is(err, ErrNetworkMismatch), errors.Is(err, ErrVersion):
+	case errors.Is(err, ErrConnect):
+		return fmt.Errorf("%w: no handshake: %w", ErrConnect, ctx.Err())
+	default:
+		return fmt.Errorf("%w: %w", ErrQuery, ctx.Err())
 	}
-	ns := new(big.Int).Quo(&r.Picoseconds, big.NewInt(1000)).Int64()
-	return time.Date(int(r.Year.Int64()), 1, r.Day, 0, 0, 0, 0, time.UTC).Add(time.Duration(ns)), nil
+	return err
+}
+
+func query(q lsq, poolID keys.PoolID) (*ChainState, error) {
+	fail := func(what string, err error) error {
+		if errors.Is(err, ErrEraMismatch) || errors.Is(err, ErrSyncing) {
+			return err
+		}
+		return fmt.Errorf("%w: %s: %w", ErrQuery, what, err)
+	}
+	if err := q.acquire(); err != nil {
+		return nil, fail("acquiring the tip", err)
+	}
+	s := &ChainState{OnChain: opcert.None()}
+	raw, err := q.query(queryGetChainPoint)
+	if err != nil {
+		return nil, fail("GetChainPoint", err)
+	}
+	slot, hash, origin, err := decodePoint(raw)
+	if err != nil {
+		return nil, fail("GetChainPoint", err)
+	}
+	if origin {
+		return nil, fmt.Errorf("%w: it has no blocks yet", ErrSyncing)
+	}
+	s.TipSlot, s.TipHash = slot, hash
+	if raw, err = q.query(queryGetSystemStart); err != nil {
+		return nil, fail("GetSystemStart", err)
+	}
+	if s.SystemStart, err = decodeSystemStart(raw); err != nil {
+		return nil, fail("GetSystemStart", err)
+	}
+	if raw, err = q.query(queryGetCurrentEra); err != nil {
+		return nil, fail("GetCurrentEra", err)
+	}
+	if s.Era, err = decodeEra(raw); err != nil {
+		return nil, fail("GetCurrentEra", err)
+	}
+	s.EraName = EraName(s.Era)
+	if s.Era < firstPraosEra {
+		return nil, fmt.Errorf("%w: its ledger is still in the %s era (op-cert counters are read from Babbage on)", ErrSyncing, s.EraName)
+	}
+	if raw, err = ifCurrent(q, s.Era, shelleyGetGenesisConfig); err != nil {
+		return nil, fail("GetGenesisConfig", err)
+	}
+	g, err := decodeGenesis(raw)
+	if err != nil {
+		return nil, fail("GetGenesisConfig", err)
+	}
+	if g.SlotsPerKESPeriod == 0 || g.MaxKESEvolutions == 0 {
+		return nil, fail("GetGenesisConfig", fmt.Errorf("%d slots per KES period, %d evolutions", g.SlotsPerKESPeriod, g.MaxKESEvolutions))
+	}
+	s.NetworkMagic, s.SlotsPerKESPeriod, s.MaxKESEvolutions, s.SlotLength, s.GenesisLayout =
+		g.NetworkMagic, g.SlotsPerKESPeriod, g.MaxKESEvolutions, g.SlotLength, g.Layout
+	if !g.SystemStart.Equal(s.SystemStart) {
+		return nil, fail("GetGenesisConfig", fmt.Errorf("its system start %s is not GetSystemStart's %s", g.SystemStart, s.SystemStart))
+	}
+	if raw, err = ifCurrent(q, s.Era, shelleyDebugChainDepState); err != nil {
+		return nil, fail("DebugChainDepState", err)
+	}
+	st, err := decodePraosState(raw)
+	if err != nil {
+		return nil, fail("DebugChainDepState", err)
+	}
+	s.PraosFields = st.Fields
+	if n, ok := st.Counters[cbor.ByteString(poolID[:])]; ok {
+		s.OnChain = opcert.Recorded(n)
+	}
+	q.done()
+	return s, nil
+}
+
+func ifCurrent(q lsq, era, shelleyQuery int) (cbor.RawMessage, error) {
+	raw, err := q.query(queryIfCurrent(era, shelleyQuery))
+	if err != nil {
+		return nil, err
+	}
+	return unwrapIfCurrent(raw)
 }
