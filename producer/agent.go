@@ -63,7 +63,9 @@ type Config struct {
 	Signal     Signal    `json:"signal"`
 	Socket     string    `json:"socket,omitempty"`
 	MetricsURL string    `json:"metrics_url,omitempty"`
-	NodeLog    string    `json:"node_log,omitempty"`
+	NodeLog    string    `json:"node_log,omitempty"`    // a file, or journald[:UNIT]
+	NodeConfig string    `json:"node_config,omitempty"` // the node's configuration file, for 'check'
+	LinkMode   string    `json:"link_mode,omitempty"`   // absolute (when empty), relative or copy
 	Created    time.Time `json:"created"`
 }
 
@@ -72,6 +74,8 @@ type Agent struct {
 	Dir     string
 	Config  Config
 	Network opcert.Network
+	// ProcRoot replaces /proc (tests).
+	ProcRoot string
 }
 
 // InitOptions configure a new agent.
@@ -142,6 +146,13 @@ func Init(dir string, o InitOptions) (a *Agent, err error) {
 	case "process", "none":
 	default:
 		return nil, fmt.Errorf("%w: signal mode %q", ErrConfig, c.Signal.Mode)
+	}
+	switch c.LinkMode {
+	case "":
+		c.LinkMode = LinkRelative
+	case LinkAbsolute, LinkRelative, LinkCopy:
+	default:
+		return nil, fmt.Errorf("%w: link mode %q (want relative, absolute or copy)", ErrConfig, c.LinkMode)
 	}
 	if c.Name == "" {
 		c.Name, _ = os.Hostname()

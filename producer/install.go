@@ -499,12 +499,51 @@ func (a *Agent) nodePaths() [3][2]string {
 	return [3][2]string{{a.Config.KESKey, SetKESFile}, {a.Config.VRFKey, SetVRFFile}, {a.Config.Cert, SetCertFile}}
 }
 
-func (a *Agent) linkTarget(file string) (string, error) {
+// Link modes: how the node's three paths reach the active set.
+const (
+	// LinkAbsolute: symlinks to DIR/current/FILE by absolute path (agents
+	// set up before link modes existed).
+	LinkAbsolute = "absolute"
+	// LinkRelative: symlinks by a path relative to the link's folder, so
+	// that a node in a container that mounts both folders under other
+	// names still finds the files (the default).
+	LinkRelative = "relative"
+	// LinkCopy: the node's paths are regular files, replaced one by one
+	// (each atomically) with the active set's bytes: for a node that
+	// cannot see the agent folder at all.
+	LinkCopy = "copy"
+)
+
+// linkMode is the configured mode; absolute for agents made before link
+// modes existed.
+func (a *Agent) linkMode() string {
+	if a.Config.LinkMode == "" {
+		return LinkAbsolute
+	}
+	return a.Config.LinkMode
+}
+
+// linkTarget is the symlink the node path p should hold for set file file.
+func (a *Agent) linkTarget(p, file string) (string, error) {
 	dir, err := filepath.Abs(a.Dir)
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, CurrentLink, file), nil
+	abs := filepath.Join(dir, CurrentLink, file)
+	if a.linkMode() != LinkRelative {
+		return abs, nil
+	}
+	// Relative to where the link really is: resolve the link's folder
+	// and the agent folder on this host first.
+	from, err := filepath.EvalSymlinks(filepath.Dir(p))
+	if err != nil {
+		return "", err
+	}
+	to, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Rel(from, filepath.Join(to, CurrentLink, file))
 }
 
 // adopt takes over the node's paths the first time: their files go into
@@ -576,46 +615,27 @@ func (a *Agent) linkPaths(hook func(Step) error) error {
 	return hook(StepLinked)
 }
 
-// linkPathsOf replaces each node path that is not yet a symlink into
-// current/ by one. A plain file is replaced only if its bytes are the
-// active set's (so nothing the node reads changes); anything else was
-// changed by hand and is refused.
+// linkPathsOf makes each node path reach the active set: a symlink into
+// current/ (absolute or relative), or in copy mode a regular file with the
+// set's bytes. A path is replaced only if it is missing, already the
+// agent's, or holds bytes of a set the agent keeps (so nothing the node
+// reads changes by surprise); anything else was changed by hand and is
+// refused.
 func (a *Agent) linkPathsOf(cur string, hook func(Step) error) (bool, error) {
 	changed := false
 	for _, p := range a.nodePaths() {
-		target, err := a.linkTarget(p[1])
+		var did bool
+		var err error
+		if a.linkMode() == LinkCopy {
+			did, err = a.copyPath(cur, p[0], p[1])
+		} else {
+			did, err = a.linkPath(cur, p[0], p[1])
+		}
 		if err != nil {
 			return changed, err
 		}
-		if t, err := os.Readlink(p[0]); err == nil && t == target {
+		if !did {
 			continue
-		}
-		have, err := os.ReadFile(p[0])
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			// Nothing there: after the link the node finds the set's file.
-		case err != nil:
-			return changed, err
-		default:
-			want, err := os.ReadFile(filepath.Join(a.Dir, SetsDir, cur, p[1]))
-			same := err == nil && bytes.Equal(have, want)
-			wipe(have)
-			wipe(want)
-			if !same {
-				return changed, fmt.Errorf("%w: %s does not hold the active set's %s", ErrUnmanaged, p[0], p[1])
-			}
-		}
-		tmp := p[0] + ".kesrotate-tmp"
-		_ = os.Remove(tmp)
-		if err := os.Symlink(target, tmp); err != nil {
-			return changed, err
-		}
-		if err := os.Rename(tmp, p[0]); err != nil {
-			_ = os.Remove(tmp)
-			return changed, err
-		}
-		if err := safefile.SyncDir(filepath.Dir(p[0])); err != nil {
-			return changed, err
 		}
 		changed = true
 		if err := hook(StepAdoptPath); err != nil {
@@ -623,6 +643,117 @@ func (a *Agent) linkPathsOf(cur string, hook func(Step) error) (bool, error) {
 		}
 	}
 	return changed, nil
+}
+
+func (a *Agent) linkPath(cur, path, file string) (bool, error) {
+	target, err := a.linkTarget(path, file)
+	if err != nil {
+		return false, err
+	}
+	if t, err := os.Readlink(path); err == nil && t == target {
+		return false, nil
+	}
+	if err := a.checkReplaceable(cur, path, file, false); err != nil {
+		return false, err
+	}
+	tmp := path + ".kesrotate-tmp"
+	_ = os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return false, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return false, err
+	}
+	return true, safefile.SyncDir(filepath.Dir(path))
+}
+
+// copyPath writes the active set's file over path (temp file in the same
+// folder, fsync, rename, fsync the folder).
+func (a *Agent) copyPath(cur, path, file string) (bool, error) {
+	want, err := os.ReadFile(filepath.Join(a.Dir, SetsDir, cur, file))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil // an initial set without this file
+	}
+	if err != nil {
+		return false, err
+	}
+	defer wipe(want)
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() {
+		have, err := os.ReadFile(path)
+		same := err == nil && bytes.Equal(have, want)
+		wipe(have)
+		if same {
+			return false, nil
+		}
+	}
+	if err := a.checkReplaceable(cur, path, file, true); err != nil {
+		return false, err
+	}
+	perm, err := a.perm()
+	if err != nil {
+		return false, err
+	}
+	tmp := path + ".kesrotate-tmp"
+	_ = os.Remove(tmp)
+	if err := perm.create(tmp, want); err != nil {
+		return false, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return false, err
+	}
+	return true, safefile.SyncDir(filepath.Dir(path))
+}
+
+// checkManaged refuses (ErrUnmanaged) when a node path is neither the
+// agent's link nor, in copy mode, a copy of a kept set's file.
+func (a *Agent) checkManaged(cur string) error {
+	for _, p := range a.nodePaths() {
+		if a.linkMode() != LinkCopy {
+			if target, err := a.linkTarget(p[0], p[1]); err == nil {
+				if t, err := os.Readlink(p[0]); err == nil && t == target {
+					continue
+				}
+			}
+		}
+		if err := a.checkReplaceable(cur, p[0], p[1], a.linkMode() == LinkCopy); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkReplaceable refuses to replace a node path that was changed by
+// hand: it must be missing, or hold the bytes of the active set's file —
+// or, in copy mode, of the same file of any set the agent keeps (a copy
+// interrupted half way, or the set a rollback leaves).
+func (a *Agent) checkReplaceable(cur, path, file string, anySet bool) error {
+	have, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	}
+	defer wipe(have)
+	sets := []string{cur}
+	if anySet {
+		if all, err := a.Sets(); err == nil {
+			for _, s := range all {
+				sets = append(sets, s.Name)
+			}
+		}
+	}
+	for _, s := range sets {
+		want, err := os.ReadFile(filepath.Join(a.Dir, SetsDir, s, file))
+		same := err == nil && bytes.Equal(have, want)
+		wipe(want)
+		if same {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s does not hold the active set's %s", ErrUnmanaged, path, file)
 }
 
 // RollbackOptions are the knobs of Rollback.
@@ -668,10 +799,19 @@ func (a *Agent) rollback(hook func(Step) error) (*RollbackResult, error) {
 	if _, err := a.Set(info.Previous); err != nil {
 		return nil, fmt.Errorf("%w: set %s is gone: %w", ErrNoPrevious, info.Previous, err)
 	}
+	// As install does: a node path changed by hand is refused before
+	// anything moves.
+	if err := a.checkManaged(cur); err != nil {
+		return nil, err
+	}
 	if err := a.swap(info.Previous, hook); err != nil {
 		return nil, err
 	}
 	if err := hook(StepRolledBack); err != nil {
+		return nil, err
+	}
+	// Links follow current by themselves; copies are written again.
+	if _, err := a.linkPathsOf(info.Previous, func(Step) error { return nil }); err != nil {
 		return nil, err
 	}
 	return &RollbackResult{From: cur, To: info.Previous}, nil

@@ -1,10 +1,8 @@
 package producer
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,17 +11,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kesrotate/kesrotate/producer/nodequery"
+	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/kesrotate/kesrotate/transfer"
-)
-
-// Log lines of cardano-node (and the test node) that say how a reload
-// went.
-const (
-	LogEnabled  = "Enabling block forging"
-	LogDisabled = "Disabling block forging"
-	LogError    = "BlockForgingUpdateError"
-	LogNoEffect = "not effective"
 )
 
 // NodePID finds the node to signal: the pid in the configured pid file,
@@ -53,7 +42,7 @@ func (a *Agent) NodePID() (int, error) {
 		}
 		return pid, nil
 	case "process":
-		return MatchProcess("/proc", [3]string{a.Config.KESKey, a.Config.VRFKey, a.Config.Cert})
+		return MatchProcess(a.procRoot(), [3]string{a.Config.KESKey, a.Config.VRFKey, a.Config.Cert})
 	}
 	return 0, fmt.Errorf("%w: signalling is off (mode %q)", ErrNodeNotFound, s.Mode)
 }
@@ -118,170 +107,6 @@ func (a *Agent) SignalNode() (int, error) {
 	return pid, nil
 }
 
-// Expect is the set the node should be forging with after a reload.
-type Expect struct {
-	StartPeriod uint64
-	Counter     uint64
-	// Ambiguous: the previous set had the same start period, so the
-	// standard metrics cannot tell the two apart.
-	Ambiguous bool
-}
-
-// Confirmation is what the node showed after a reload.
-type Confirmation struct {
-	Confirmed bool
-	Sources   []string // "metrics", "log": what confirmed it
-	// Unconfirmable: no metrics URL or log to look at (or they cannot
-	// tell the sets apart): "signalled, not confirmed".
-	Unconfirmable bool
-	Detail        string
-}
-
-// LogOffset is the node log's size now: Confirm reads only what comes
-// after it. 0 when there is no log.
-func (a *Agent) LogOffset() int64 {
-	if a.Config.NodeLog == "" {
-		return 0
-	}
-	fi, err := os.Stat(a.Config.NodeLog)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// Confirm polls the node's metrics (operationalCertificateStartKESPeriod
-// and, where served, the counter) and its log from logOffset on ("Enabling
-// block forging") until the node shows the expected set or ctx ends. A
-// log line saying the reload failed ends it at once with ErrNotConfirmed.
-// With neither source configured it returns Unconfirmable.
-func (a *Agent) Confirm(ctx context.Context, exp Expect, logOffset int64, poll time.Duration) (Confirmation, error) {
-	url, logPath := a.Config.MetricsURL, a.Config.NodeLog
-	if url == "" && logPath == "" {
-		return Confirmation{Unconfirmable: true, Detail: "no metrics URL or node log configured"}, nil
-	}
-	if poll <= 0 {
-		poll = 200 * time.Millisecond
-	}
-	var last string
-	for {
-		var sources []string
-		metricsDecisive := false
-		if url != "" {
-			ok, decisive, detail := checkMetrics(ctx, url, exp)
-			metricsDecisive = decisive
-			last = detail
-			if ok {
-				sources = append(sources, "metrics")
-			}
-		}
-		if logPath != "" {
-			ok, failed, detail := checkLog(logPath, logOffset)
-			if failed != "" {
-				return Confirmation{Detail: failed}, fmt.Errorf("%w: the node logged: %s", ErrNotConfirmed, failed)
-			}
-			if detail != "" {
-				last = detail
-			}
-			if ok {
-				sources = append(sources, "log")
-			}
-		}
-		if len(sources) > 0 {
-			// One source confirmed; the other may lag by a moment (the
-			// node writes its log and updates its gauges separately).
-			// Look once more so the report names every source that agrees.
-			if url != "" && logPath != "" && len(sources) == 1 {
-				select {
-				case <-ctx.Done():
-				case <-time.After(poll):
-					if sources[0] == "log" {
-						if ok, _, _ := checkMetrics(ctx, url, exp); ok {
-							sources = []string{"metrics", "log"}
-						}
-					} else if ok, _, _ := checkLog(logPath, logOffset); ok {
-						sources = append(sources, "log")
-					}
-				}
-			}
-			return Confirmation{Confirmed: true, Sources: sources}, nil
-		}
-		if url != "" && !metricsDecisive && logPath == "" {
-			return Confirmation{Unconfirmable: true, Detail: "the node's metrics cannot tell the new set from the old (same start period, no counter metric)"}, nil
-		}
-		select {
-		case <-ctx.Done():
-			if last == "" {
-				last = "nothing seen"
-			}
-			return Confirmation{Detail: last}, fmt.Errorf("%w: within the timeout; last seen: %s", ErrNotConfirmed, last)
-		case <-time.After(poll):
-		}
-	}
-}
-
-func checkMetrics(ctx context.Context, url string, exp Expect) (ok, decisive bool, detail string) {
-	c, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	m, err := nodequery.Metrics(c, url)
-	if err != nil {
-		return false, true, err.Error()
-	}
-	sp, hasSP := nodequery.Lookup(m, nodequery.MetricCertStartPeriod)
-	cnt, hasCnt := nodequery.Lookup(m, nodequery.MetricCertCounter)
-	decisive = hasCnt || !exp.Ambiguous
-	if !hasSP {
-		return false, decisive, "the node serves no operationalCertificateStartKESPeriod (not forging)"
-	}
-	detail = fmt.Sprintf("metrics show start period %d", uint64(sp))
-	if hasCnt {
-		detail += fmt.Sprintf(", counter %d", uint64(cnt))
-	}
-	ok = uint64(sp) == exp.StartPeriod && (!hasCnt || uint64(cnt) == exp.Counter) && decisive
-	return ok, decisive, detail
-}
-
-// checkLog reads the node log from offset: ok on an "Enabling block
-// forging" line, failed holds the line of a refused or ineffective reload.
-func checkLog(path string, offset int64) (ok bool, failed, detail string) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, "", fmt.Sprintf("node log: %v", err)
-	}
-	defer f.Close()
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return false, "", fmt.Sprintf("node log: %v", err)
-	}
-	sc := bufio.NewScanner(io.LimitReader(f, 16<<20))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.Contains(line, LogError), strings.Contains(line, LogDisabled), strings.Contains(line, LogNoEffect):
-			return false, trimLogLine(line), ""
-		case strings.Contains(line, LogEnabled):
-			ok = true
-		}
-	}
-	return ok, "", ""
-}
-
-// trimLogLine drops the tracer's [host:ns:sev] [time] prefix.
-func trimLogLine(line string) string {
-	for i := 0; i < 2; i++ {
-		l := strings.TrimSpace(line)
-		if !strings.HasPrefix(l, "[") {
-			break
-		}
-		j := strings.IndexByte(l, ']')
-		if j < 0 {
-			break
-		}
-		line = l[j+1:]
-	}
-	return strings.TrimSpace(line)
-}
-
 // DeployOptions are Install's options plus how to reload the node.
 type DeployOptions struct {
 	InstallOptions
@@ -294,11 +119,17 @@ type DeployOptions struct {
 	// Signal, if set, replaces SignalNode (tests signal an in-process
 	// node). It returns a description such as "pid 1234".
 	Signal func() (string, error)
+	// NodePID, if set, replaces NodePID for the check that the node can
+	// see the installed files (tests).
+	NodePID func() (int, error)
 }
 
 // DeployResult says what Deploy did.
 type DeployResult struct {
-	Install      *InstallResult
+	Install *InstallResult
+	// SeenByNode: the agent checked in the node's own file-system view
+	// that its credential paths lead to the new files.
+	SeenByNode   bool
 	Signalled    string // "" when not signalled, else whom ("pid 1234")
 	Confirmation Confirmation
 	RolledBack   *RollbackResult
@@ -327,7 +158,23 @@ func (a *Agent) Deploy(ctx context.Context, b *transfer.Bundle, o DeployOptions)
 	if o.NoSignal || (o.Signal == nil && a.Config.Signal.Mode == "none") {
 		return res, a.finishPending(c, o.Hook)
 	}
-	exp := Expect{StartPeriod: b.Cert.KESPeriod, Counter: b.Cert.Counter}
+	// A node that cannot see the new files would disable forging on the
+	// signal: look through its eyes first, and go back if it cannot.
+	if pid, ok := a.pidForCheck(o); ok {
+		checked, serr := a.CheckNodeSees(pid)
+		res.SeenByNode = checked
+		if serr != nil {
+			if ir.Previous != "" && !ir.Same {
+				rb, rerr := a.rollback(nil)
+				if rerr != nil {
+					return res, fmt.Errorf("%w; rolling back failed too: %w", serr, rerr)
+				}
+				res.RolledBack = rb
+			}
+			return res, serr
+		}
+	}
+	exp := a.expectFor(b.Cert, o.TipSlot)
 	if c.Installed != nil && !c.Same && c.Installed.KESPeriod == b.Cert.KESPeriod {
 		exp.Ambiguous = true
 	}
@@ -348,6 +195,19 @@ func (a *Agent) Deploy(ctx context.Context, b *transfer.Bundle, o DeployOptions)
 		return res, fmt.Errorf("%w; rolled back to %s but signalling again failed: %w", err, rb.To, serr)
 	}
 	return res, fmt.Errorf("%w; rolled back to %s and signalled again", err, rb.To)
+}
+
+// pidForCheck is the node process whose view to check, when known.
+func (a *Agent) pidForCheck(o DeployOptions) (int, bool) {
+	switch {
+	case o.NodePID != nil:
+		pid, err := o.NodePID()
+		return pid, err == nil
+	case o.Signal != nil || a.Config.Signal.Mode == "none":
+		return 0, false
+	}
+	pid, err := a.NodePID()
+	return pid, err == nil
 }
 
 func (a *Agent) finishPending(c *Candidate, hook func(Step) error) error {
@@ -374,9 +234,16 @@ func (a *Agent) signal(o DeployOptions) (string, error) {
 	return fmt.Sprintf("pid %d", pid), nil
 }
 
-// reload signals the node and waits for it to show exp.
+// reload signals the node and waits for it to show exp. The log is opened
+// before the signal, so that what the node logs in answer is all read.
 func (a *Agent) reload(ctx context.Context, exp Expect, o DeployOptions) (Confirmation, string, error) {
-	off := a.LogOffset()
+	log, err := a.OpenLog(time.Now())
+	if err != nil {
+		return Confirmation{}, "", err
+	}
+	if log != nil {
+		defer log.Close()
+	}
 	who, err := a.signal(o)
 	if err != nil {
 		return Confirmation{}, "", err
@@ -387,13 +254,15 @@ func (a *Agent) reload(ctx context.Context, exp Expect, o DeployOptions) (Confir
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	conf, err := a.Confirm(cctx, exp, off, o.Poll)
+	conf, err := Confirm(cctx, Watch{MetricsURL: a.Config.MetricsURL, Log: log}, exp, o.Poll)
 	return conf, who, err
 }
 
 // Reload signals the node and confirms it took the active set (after a
-// rollback, for example). It holds no lock.
-func (a *Agent) Reload(ctx context.Context, o DeployOptions) (Confirmation, string, error) {
+// rollback, for example) at the chain's slot. from is the cert the node
+// had before (nil if unknown): one with the same start period makes the
+// metrics ambiguous. It holds no lock.
+func (a *Agent) Reload(ctx context.Context, slot uint64, from *opcert.Certificate, o DeployOptions) (Confirmation, string, error) {
 	c, err := a.InstalledCert()
 	if err != nil {
 		return Confirmation{}, "", err
@@ -402,5 +271,7 @@ func (a *Agent) Reload(ctx context.Context, o DeployOptions) (Confirmation, stri
 		who, err := a.signal(o)
 		return Confirmation{Unconfirmable: true, Detail: "no cert installed"}, who, err
 	}
-	return a.reload(ctx, Expect{StartPeriod: c.KESPeriod, Counter: c.Counter}, o)
+	exp := a.expectFor(c, slot)
+	exp.Ambiguous = from == nil || (from.KESPeriod == c.KESPeriod && from.Hash() != c.Hash())
+	return a.reload(ctx, exp, o)
 }

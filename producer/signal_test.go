@@ -113,7 +113,7 @@ func TestSignalModes(t *testing.T) {
 func TestStatus(t *testing.T) {
 	f := newFixture(t, true, nil)
 	n, _ := f.startNode(false)
-	m := map[string]float64{}
+	var m *nodequery.Scrape
 	tests := []struct {
 		name      string
 		onchain   opcert.OnChain
@@ -182,7 +182,7 @@ func TestStatus(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-func metricsOf(url string) (map[string]float64, error) {
+func metricsOf(url string) (*nodequery.Scrape, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return nodequery.Metrics(ctx, url)

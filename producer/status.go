@@ -35,21 +35,10 @@ type Status struct {
 	Taken            time.Time `json:"taken"`
 }
 
-// Forging is the node's forging state from its metrics.
-type Forging struct {
-	Error       string  `json:"error,omitempty"`
-	Enabled     *bool   `json:"enabled,omitempty"` // cardano_node_metrics_forging_enabled (unreliable on real nodes)
-	StartPeriod *uint64 `json:"start_kes_period,omitempty"`
-	Counter     *uint64 `json:"counter,omitempty"` // test node only
-	// MatchesInstalled: the node forges with the installed cert (by
-	// start period, and counter where served).
-	MatchesInstalled bool `json:"matches_installed"`
-}
-
 // Status reports on the installed cert at the chain state cs. onchainKnown
 // says whether cs.OnChain came from the chain (socket or given by hand).
 // metrics is a scrape of the node (nil if none); scrapeErr its failure.
-func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics map[string]float64, scrapeErr error, now time.Time) (*Status, error) {
+func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics *nodequery.Scrape, scrapeErr error, now time.Time) (*Status, error) {
 	c, err := a.InstalledCert()
 	if err != nil {
 		return nil, fmt.Errorf("installed cert %s: %w", a.Config.Cert, err)
@@ -111,19 +100,10 @@ func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics 
 		if scrapeErr != nil {
 			f.Error = scrapeErr.Error()
 		} else {
-			if v, ok := nodequery.Lookup(metrics, nodequery.MetricForgingEnabled); ok {
-				b := v != 0
-				f.Enabled = &b
-			}
-			if v, ok := nodequery.Lookup(metrics, nodequery.MetricCertStartPeriod); ok {
-				u := uint64(v)
-				f.StartPeriod = &u
-			}
-			if v, ok := nodequery.Lookup(metrics, nodequery.MetricCertCounter); ok {
-				u := uint64(v)
-				f.Counter = &u
-			}
-			f.MatchesInstalled = f.StartPeriod != nil && *f.StartPeriod == c.KESPeriod && (f.Counter == nil || *f.Counter == c.Counter)
+			*f = ReadForging(metrics)
+			f.MatchesInstalled = f.StartPeriod != nil && *f.StartPeriod == c.KESPeriod &&
+				f.CurrentPeriod != nil && *f.CurrentPeriod == kp && f.Remaining != nil && *f.Remaining > 0 &&
+				(f.Enabled == nil || *f.Enabled)
 		}
 		s.Forging = f
 	}

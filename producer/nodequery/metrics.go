@@ -10,25 +10,60 @@ import (
 	"strings"
 )
 
-// cardano-node metric names without the _int suffix the default mode adds;
-// Lookup finds either form. MetricCertCounter is not served by cardano-node
-// (only by the test node): treat it as optional.
+// cardano-node's KES and forging gauges (node.md; cardano-node
+// Cardano/Node/Tracing/Tracers/ForgingStats.hs, Consensus.hs and Startup.hs
+// for the new tracing system, Cardano/Tracing/Tracers.hs for the legacy
+// one). Names are given without the _int suffix: both systems add it to
+// the KES gauges, the new system to forging_enabled too, and a nosuffix
+// setup drops it; Lookup finds either form. The node serves no op-cert
+// counter metric, so the metrics alone cannot tell two certs that start in
+// the same KES period apart.
 const (
 	MetricCurrentKESPeriod = "cardano_node_metrics_currentKESPeriod"
 	MetricRemainingKES     = "cardano_node_metrics_remainingKESPeriods"
 	MetricCertStartPeriod  = "cardano_node_metrics_operationalCertificateStartKESPeriod"
 	MetricCertExpiryPeriod = "cardano_node_metrics_operationalCertificateExpiryKESPeriod"
-	MetricCertCounter      = "cardano_node_metrics_operationalCertificateCounter"
 	MetricForgingEnabled   = "cardano_node_metrics_forging_enabled"
+)
+
+// Exposition formats the node serves.
+const (
+	// FormatNew: the new tracing system (trace-dispatcher's
+	// PrometheusSimple backend; the default from node 10.6): # TYPE lines,
+	// labels as name{k="v"}, # EOF at the end.
+	FormatNew = "new tracing"
+	// FormatLegacy: the legacy system (iohk-monitoring's EKG-to-Prometheus
+	// bridge; 10.5's default, selectable up to 11.0): no TYPE lines,
+	// labelled samples written "name {k="v"} 1".
+	FormatLegacy = "legacy tracing"
 )
 
 // maxMetricsSize bounds what Metrics reads from the endpoint.
 const maxMetricsSize = 8 << 20
 
+// Scrape is one read of a Prometheus text endpoint.
+type Scrape struct {
+	// Samples by series: the bare name for unlabelled samples,
+	// name{labels} (without a space) for labelled ones.
+	Samples map[string]float64
+	// Format is FormatNew or FormatLegacy.
+	Format string
+	// Skipped counts lines that were neither comments nor samples this
+	// parser understands; they never fail a scrape.
+	Skipped int
+}
+
+// Lookup finds a metric under its name with or without the _int suffix.
+func (s *Scrape) Lookup(name string) (float64, bool) {
+	if s == nil {
+		return 0, false
+	}
+	return Lookup(s.Samples, name)
+}
+
 // Metrics scrapes a Prometheus text endpoint such as
-// http://127.0.0.1:12798/metrics and returns every sample by series name
-// (with its {labels} when it has any).
-func Metrics(ctx context.Context, url string) (map[string]float64, error) {
+// http://127.0.0.1:12798/metrics.
+func Metrics(ctx context.Context, url string) (*Scrape, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMetrics, err)
@@ -41,65 +76,98 @@ func Metrics(ctx context.Context, url string) (map[string]float64, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: %s answered %s", ErrMetrics, url, resp.Status)
 	}
-	return ParseMetrics(io.LimitReader(resp.Body, maxMetricsSize))
+	s, err := ParseMetrics(io.LimitReader(resp.Body, maxMetricsSize))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", url, err)
+	}
+	return s, nil
 }
 
-// ParseMetrics reads the Prometheus text exposition format. Comments and
-// blank lines are skipped; a sample line is `name[{labels}] value
-// [timestamp]`.
-func ParseMetrics(r io.Reader) (map[string]float64, error) {
-	m := make(map[string]float64)
+// ParseMetrics reads the Prometheus text exposition format in either of
+// the node's dialects. A line it cannot read is skipped and counted, never
+// fatal; only a body without a single sample is an error.
+func ParseMetrics(r io.Reader) (*Scrape, error) {
+	s := &Scrape{Samples: make(map[string]float64), Format: FormatLegacy}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for line := 1; sc.Scan(); line++ {
+	for sc.Scan() {
 		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, "#") {
+		switch {
+		case text == "":
+			continue
+		case strings.HasPrefix(text, "#"):
+			if f := strings.Fields(text); len(f) >= 2 && (f[1] == "TYPE" || f[1] == "EOF") {
+				s.Format = FormatNew
+			}
 			continue
 		}
-		name, rest := text, ""
-		if i := strings.IndexByte(text, '{'); i >= 0 && (!strings.ContainsAny(text, " \t") || i < strings.IndexAny(text, " \t")) {
-			j := strings.LastIndexByte(text, '}')
-			if j < i {
-				return nil, fmt.Errorf("%w: line %d: unterminated labels", ErrMetrics, line)
-			}
-			name, rest = text[:j+1], text[j+1:]
-		} else if i := strings.IndexAny(text, " \t"); i >= 0 {
-			name, rest = text[:i], text[i:]
-		} else {
-			return nil, fmt.Errorf("%w: line %d: no value", ErrMetrics, line)
+		series, v, ok := parseSample(text)
+		if !ok {
+			s.Skipped++
+			continue
 		}
-		fields := strings.Fields(rest)
-		if len(fields) < 1 || len(fields) > 2 || !validName(name) {
-			return nil, fmt.Errorf("%w: line %d: not a sample", ErrMetrics, line)
-		}
-		v, err := strconv.ParseFloat(fields[0], 64)
-		if err != nil {
-			return nil, fmt.Errorf("%w: line %d: value %q", ErrMetrics, line, fields[0])
-		}
-		m[name] = v
+		s.Samples[series] = v
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMetrics, err)
 	}
-	return m, nil
+	if len(s.Samples) == 0 {
+		return nil, fmt.Errorf("%w: no Prometheus samples in the answer", ErrMetrics)
+	}
+	return s, nil
 }
 
-func validName(series string) bool {
-	name, _, _ := strings.Cut(series, "{")
-	if name == "" {
-		return false
+// parseSample reads `name[ ]{labels} value [timestamp]`.
+func parseSample(text string) (series string, v float64, ok bool) {
+	i := 0
+	for i < len(text) && isNameChar(text[i], i == 0) {
+		i++
 	}
-	for i, r := range name {
-		ok := r == '_' || r == ':' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9')
-		if !ok {
-			return false
+	if i == 0 {
+		return "", 0, false
+	}
+	name, rest := text[:i], strings.TrimLeft(text[i:], " \t")
+	series = name
+	if strings.HasPrefix(rest, "{") {
+		end := labelsEnd(rest)
+		if end < 0 {
+			return "", 0, false
+		}
+		series, rest = name+rest[:end+1], rest[end+1:]
+	}
+	fields := strings.Fields(rest)
+	if len(fields) < 1 || len(fields) > 2 {
+		return "", 0, false
+	}
+	v, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return series, v, true
+}
+
+// labelsEnd is the index of the brace closing the label set at s[0],
+// skipping quoted values (with their escapes), or -1.
+func labelsEnd(s string) int {
+	quoted := false
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case !quoted && c == '}':
+			return i
 		}
 	}
-	return true
+	return -1
 }
 
-// Lookup finds a metric under its name with or without the _int suffix
-// (cardano-node's default and nosuffix modes).
+func isNameChar(c byte, first bool) bool {
+	return c == '_' || c == ':' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (!first && c >= '0' && c <= '9')
+}
+
+// Lookup finds a metric under its name with or without the _int suffix.
 func Lookup(m map[string]float64, name string) (float64, bool) {
 	base := strings.TrimSuffix(name, "_int")
 	if v, ok := m[base+"_int"]; ok {

@@ -215,10 +215,9 @@ func TestMetricsFromTheTestNode(t *testing.T) {
 		MetricRemainingKES:     199 + 62 - 200,
 		MetricCertStartPeriod:  199,
 		MetricCertExpiryPeriod: 199 + 62,
-		MetricCertCounter:      4,
 		MetricForgingEnabled:   1,
 	} {
-		if got, ok := Lookup(m, name); !ok || got != want {
+		if got, ok := m.Lookup(name); !ok || got != want {
 			t.Errorf("got %s = %v (present %v), want %v", name, got, ok, want)
 		}
 	}
@@ -227,28 +226,62 @@ func TestMetricsFromTheTestNode(t *testing.T) {
 	}
 }
 
+// The two dialects cardano-node serves (node.md): the new tracing
+// system's PrometheusSimple backend and the legacy EKG bridge, with the
+// labelled build-info line each writes.
+const (
+	newTracingScrape = `# TYPE cardano_node_metrics_cardano_build_info gauge
+cardano_node_metrics_cardano_build_info{version="10.6.4",revision="0123abcd",ghc_version="9.6",os="linux",arch="x86_64"} 1
+# TYPE cardano_node_metrics_currentKESPeriod_int gauge
+cardano_node_metrics_currentKESPeriod_int 812
+# TYPE cardano_node_metrics_forging_enabled_int gauge
+cardano_node_metrics_forging_enabled_int 1
+# TYPE rts_gc_par_tot_bytes_copied counter
+rts_gc_par_tot_bytes_copied 1.2345e+09
+# EOF
+`
+	legacyScrape = `cardano_node_metrics_cardano_build_info {version="10.5.3",revision="0123abcd",ghc_version="9.6",os="linux",arch="x86_64"} 1
+cardano_node_metrics_currentKESPeriod_int 812
+cardano_node_metrics_forging_enabled 1
+rts_gc_max_bytes_used 5.0e7
+`
+)
+
 func TestParseMetrics(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
 		want    map[string]float64
+		format  string
+		skipped int
 		wantErr bool
 	}{
 		{
-			name: "default mode with help and type lines",
-			in: "# HELP x\n# TYPE cardano_node_metrics_currentKESPeriod_int gauge\n" +
-				"cardano_node_metrics_currentKESPeriod_int 812\n\ncardano_node_metrics_forging_enabled 1 1712345678000\n",
-			want: map[string]float64{"cardano_node_metrics_currentKESPeriod_int": 812, "cardano_node_metrics_forging_enabled": 1},
+			name: "new tracing", in: newTracingScrape, format: FormatNew,
+			want: map[string]float64{
+				`cardano_node_metrics_cardano_build_info{version="10.6.4",revision="0123abcd",ghc_version="9.6",os="linux",arch="x86_64"}`: 1,
+				"cardano_node_metrics_currentKESPeriod_int": 812, "cardano_node_metrics_forging_enabled_int": 1, "rts_gc_par_tot_bytes_copied": 1.2345e9,
+			},
 		},
 		{
-			name: "nosuffix mode and labels",
-			in:   "cardano_node_metrics_remainingKESPeriods 61\nrts_gc{kind=\"major gc\"} 2.5\n",
-			want: map[string]float64{"cardano_node_metrics_remainingKESPeriods": 61, `rts_gc{kind="major gc"}`: 2.5},
+			name: "legacy tracing: a space before the labels", in: legacyScrape, format: FormatLegacy,
+			want: map[string]float64{
+				`cardano_node_metrics_cardano_build_info{version="10.5.3",revision="0123abcd",ghc_version="9.6",os="linux",arch="x86_64"}`: 1,
+				"cardano_node_metrics_currentKESPeriod_int": 812, "cardano_node_metrics_forging_enabled": 1, "rts_gc_max_bytes_used": 5e7,
+			},
 		},
-		{name: "no value", in: "cardano_node_metrics_currentKESPeriod_int\n", wantErr: true},
-		{name: "bad value", in: "a_b twelve\n", wantErr: true},
-		{name: "bad name", in: "9lives 1\n", wantErr: true},
-		{name: "unterminated labels", in: "a{b=\"c\" 1\n", wantErr: true},
+		{
+			name: "timestamps, escaped quotes and braces in labels", format: FormatLegacy,
+			in:   "a_b 1 1712345678000\nrts_gc{kind=\"major \\\"}\\\" gc\"} 2.5\n",
+			want: map[string]float64{"a_b": 1, `rts_gc{kind="major \"}\" gc"}`: 2.5},
+		},
+		{
+			name: "lines that are not samples are skipped, never fatal", format: FormatLegacy, skipped: 5,
+			in:   "cardano_node_metrics_currentKESPeriod_int\na_b twelve\n9lives 1\na{b=\"c\" 1\nx 1 2 3\ncardano_node_metrics_remainingKESPeriods_int 61\n",
+			want: map[string]float64{"cardano_node_metrics_remainingKESPeriods_int": 61},
+		},
+		{name: "no sample at all", in: "<html>404</html>\n", wantErr: true},
+		{name: "empty", in: "", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,13 +295,16 @@ func TestParseMetrics(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got) != len(tt.want) {
-				t.Errorf("got %v, want %v", got, tt.want)
+			if len(got.Samples) != len(tt.want) {
+				t.Errorf("got %v, want %v", got.Samples, tt.want)
 			}
 			for k, v := range tt.want {
-				if got[k] != v {
-					t.Errorf("got %s = %v, want %v", k, got[k], v)
+				if g, ok := got.Samples[k]; !ok || g != v {
+					t.Errorf("got %s = %v (present %v), want %v", k, g, ok, v)
 				}
+			}
+			if got.Format != tt.format || got.Skipped != tt.skipped {
+				t.Errorf("got format %q, %d skipped, want %q, %d", got.Format, got.Skipped, tt.format, tt.skipped)
 			}
 		})
 	}
@@ -285,7 +321,16 @@ func TestLookupBothModes(t *testing.T) {
 			}
 		}
 	}
-	if _, ok := Lookup(map[string]float64{}, MetricCertCounter); ok {
+	for _, in := range []string{newTracingScrape, legacyScrape} {
+		s, err := ParseMetrics(strings.NewReader(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := s.Lookup(MetricForgingEnabled); !ok || v != 1 {
+			t.Errorf("got forging_enabled %v, %v from %s, want 1", v, ok, s.Format)
+		}
+	}
+	if _, ok := Lookup(map[string]float64{}, MetricCertStartPeriod); ok {
 		t.Errorf("got a value from an empty scrape, want none")
 	}
 }
@@ -294,13 +339,15 @@ func FuzzParseMetrics(f *testing.F) {
 	f.Add("# TYPE cardano_node_metrics_currentKESPeriod_int gauge\ncardano_node_metrics_currentKESPeriod_int 812\n")
 	f.Add("rts_gc{kind=\"major gc\"} 2.5 1712345678000\n")
 	f.Add("a{b=\"}\"} NaN\n")
+	f.Add(newTracingScrape)
+	f.Add(legacyScrape)
 	f.Fuzz(func(t *testing.T, s string) {
 		m, err := ParseMetrics(strings.NewReader(s))
 		if err != nil && !errors.Is(err, ErrMetrics) {
 			t.Fatalf("got an unwrapped error %v", err)
 		}
-		if err == nil && m == nil {
-			t.Fatal("got a nil map without an error")
+		if err == nil && (m == nil || len(m.Samples) == 0) {
+			t.Fatal("got no samples without an error")
 		}
 	})
 }

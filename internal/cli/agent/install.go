@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,17 +12,14 @@ import (
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/kesrotate/kesrotate/producer"
-	"github.com/kesrotate/kesrotate/producer/nodequery"
 	"github.com/kesrotate/kesrotate/transfer"
 )
 
 type installOptions struct {
 	scan           []string
-	tipSlot        string
-	onchain        string
+	chain          chainFlags
 	noSignal       bool
 	confirmTimeout time.Duration
-	timeout        time.Duration
 }
 
 func newInstallCmd(g *globals) *cobra.Command {
@@ -46,7 +42,13 @@ to show the new cert. If the node does not take it within
 and the command fails.
 
 The chain's time comes from the node socket, else --tip-slot, else the
-clock (--now).`,
+clock (--now). A node still syncing (its tip more than --max-tip-lag
+behind the clock) is refused: its counter and KES period are old.
+
+Confirmation means the node forges with the new cert: its metrics show the
+cert's start period, the chain's KES period and periods remaining, or its
+log shows the reload succeeded ('kesrotate-agent check' says what your
+node's configuration lets the agent see).`,
 		Args: cli.Args(func(c *cobra.Command, args []string) error {
 			if len(o.scan) > 0 {
 				return nil // more images: --scan a.png b.png …
@@ -62,50 +64,10 @@ clock (--now).`,
 	}
 	f := c.Flags()
 	f.StringSliceVar(&o.scan, "scan", nil, "QR frame images (PNG/JPEG) of the bundle, more may follow as arguments; \"-\" reads an MJPEG stream on stdin (a webcam through ffmpeg)")
-	f.StringVar(&o.tipSlot, "tip-slot", "", "the chain's tip slot (instead of the node socket)")
-	f.StringVar(&o.onchain, "onchain-counter", "", `the pool's on-chain counter, or "none" (with --tip-slot)`)
+	o.chain.add(f)
 	f.BoolVar(&o.noSignal, "no-signal", false, "install without signalling the node")
 	f.DurationVar(&o.confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to take the new set")
-	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long to wait for the node socket")
 	return c
-}
-
-// installChain is the chain state the checks use: from --tip-slot, the
-// node socket, or the clock.
-func installChain(g *globals, a *producer.Agent, tipSlot, onchain string, timeout time.Duration) (uint64, *opcert.OnChain, string, error) {
-	if tipSlot != "" {
-		s, err := strconv.ParseUint(tipSlot, 10, 64)
-		if err != nil {
-			return 0, nil, "", cli.Usage(fmt.Errorf("--tip-slot %q is not a number", tipSlot))
-		}
-		if onchain == "" {
-			return s, nil, "given", nil
-		}
-		cs, err := chainState(g, a, tipSlot, onchain, timeout)
-		if err != nil {
-			return 0, nil, "", err
-		}
-		return s, &cs.OnChain, "given", nil
-	}
-	if onchain != "" {
-		return 0, nil, "", cli.Usage(errors.New("--onchain-counter needs --tip-slot"))
-	}
-	if a.Config.Socket != "" {
-		cs, err := chainState(g, a, "", "", timeout)
-		if err != nil {
-			return 0, nil, "", err
-		}
-		return cs.TipSlot, &cs.OnChain, "socket", nil
-	}
-	now, err := g.env.Now()
-	if err != nil {
-		return 0, nil, "", err
-	}
-	s, err := a.Network.SlotAt(now)
-	if err != nil {
-		return 0, nil, "", err
-	}
-	return s, nil, "clock", nil
 }
 
 func readBundleInput(g *globals, args, scan []string) ([]byte, error) {
@@ -147,15 +109,19 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 		return installHint(err)
 	}
 	defer b.Wipe()
-	tip, onchain, source, err := installChain(g, a, o.tipSlot, o.onchain, o.timeout)
+	v, err := o.chain.chain(g, a, false, true)
 	if err != nil {
 		return err
 	}
-	if source == "clock" {
+	if v.Source == producer.SourceClock {
 		g.env.Info("no node socket configured: the current KES period comes from the clock")
 	}
+	var onchain *opcert.OnChain
+	if v.OnChainKnown {
+		onchain = &v.OnChain
+	}
 	do := producer.DeployOptions{
-		InstallOptions: producer.InstallOptions{TipSlot: tip, OnChain: onchain, Now: now, BundleHash: transfer.FileHash(data)},
+		InstallOptions: producer.InstallOptions{TipSlot: v.TipSlot, OnChain: onchain, Now: now, BundleHash: transfer.FileHash(data)},
 		NoSignal:       o.noSignal, ConfirmTimeout: o.confirmTimeout,
 	}
 	res, err := a.Deploy(context.Background(), b, do)
@@ -165,9 +131,12 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 		}
 	}
 	if err != nil {
-		if res != nil && res.Install != nil && !errors.Is(err, producer.ErrNotConfirmed) {
+		if res != nil && res.Install != nil && !errors.Is(err, producer.ErrNotConfirmed) && !errors.Is(err, producer.ErrNodeCannotSee) {
 			return cli.Hint(fmt.Errorf("set %s is installed but the node was not reloaded: %w", res.Install.Set, err),
-				"send cardano-node SIGHUP yourself, or fix the signalling set at init (--pid-file, --systemd-unit, --match-process)")
+				"send cardano-node SIGHUP yourself, or fix how the node is signalled: 'kesrotate-agent config --pid-file F | --systemd-unit U | --match-process'")
+		}
+		if errors.Is(err, producer.ErrNotConfirmed) {
+			return notConfirmedHint(err, res)
 		}
 		return installHint(err)
 	}
@@ -260,10 +229,22 @@ func installHint(err error) error {
 		return cli.Hint(err, "wait for the other install or rollback to finish", nothing)
 	case errors.Is(err, producer.ErrUnmanaged):
 		return cli.Hint(err, "a node credential file was replaced by hand; put back the symlink into the agent's current/ or move the file away", nothing)
-	case errors.Is(err, producer.ErrNotConfirmed):
-		return cli.Hint(err, "the previous set is active again; read the node's log for why it refused the new one")
-	case errors.Is(err, nodequery.ErrConnect):
-		return cli.Hint(err, "is cardano-node running? --tip-slot replaces the socket", nothing)
+	case errors.Is(err, producer.ErrNodeCannotSee):
+		return cli.Hint(err, "the node runs in another file system view (a container?): keep the agent folder inside a folder the node mounts ('kesrotate-agent config --link-mode relative'), or let the agent copy the files in place ('--link-mode copy')",
+			"the previous set is active again")
+	}
+	return cli.Hint(err)
+}
+
+// notConfirmedHint says what state an unconfirmed install left behind.
+func notConfirmedHint(err error, res *producer.DeployResult) error {
+	switch {
+	case res != nil && res.RolledBack != nil:
+		return cli.Hint(err, fmt.Sprintf("set %s is active again; the node's reason is above (or in its log)", res.RolledBack.To),
+			"'kesrotate-agent check' tells whether the node's metrics and log let the agent confirm a reload")
+	case res != nil && res.Install != nil:
+		return cli.Hint(err, fmt.Sprintf("set %s stays installed: there was no earlier set to return to", res.Install.Set),
+			"fix what the node reports, then send it SIGHUP; 'kesrotate-agent status' shows whether it forges", "'kesrotate-agent check' tells what the agent can see of the node")
 	}
 	return cli.Hint(err)
 }

@@ -15,6 +15,7 @@ import (
 func newRollbackCmd(g *globals) *cobra.Command {
 	var noSignal bool
 	var confirmTimeout time.Duration
+	var chain chainFlags
 	c := &cobra.Command{
 		Use:   "rollback [--no-signal]",
 		Short: "Make the previous credential set active again and signal the node",
@@ -28,6 +29,7 @@ further; the first set the agent adopted is as far as it goes.`,
 			if err != nil {
 				return err
 			}
+			from, _ := a.InstalledCert()
 			rb, err := a.Rollback(producer.RollbackOptions{})
 			switch {
 			case errors.Is(err, producer.ErrNoPrevious):
@@ -40,7 +42,11 @@ further; the first set the agent adopted is as far as it goes.`,
 			who, state := "", "not signalled"
 			var conf producer.Confirmation
 			if !noSignal && a.Config.Signal.Mode != "none" {
-				conf, who, err = a.Reload(context.Background(), producer.DeployOptions{ConfirmTimeout: confirmTimeout})
+				v, cerr := chain.chain(g, a, false, false)
+				if cerr != nil {
+					return cli.Hint(fmt.Errorf("rolled back to set %s, but the node was not signalled: %w", rb.To, cerr), "send cardano-node SIGHUP yourself")
+				}
+				conf, who, err = a.Reload(context.Background(), v.TipSlot, from, producer.DeployOptions{ConfirmTimeout: confirmTimeout})
 				if err != nil {
 					return cli.Hint(fmt.Errorf("rolled back to set %s, but: %w", rb.To, err), "check the node; send it SIGHUP yourself if it was not signalled")
 				}
@@ -59,5 +65,6 @@ further; the first set the agent adopted is as far as it goes.`,
 	}
 	c.Flags().BoolVar(&noSignal, "no-signal", false, "do not signal the node")
 	c.Flags().DurationVar(&confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to take the set")
+	chain.add(c.Flags())
 	return c
 }

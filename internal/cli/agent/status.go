@@ -15,8 +15,8 @@ import (
 )
 
 func newStatusCmd(g *globals) *cobra.Command {
-	var tipSlot, onchain, prom string
-	var timeout time.Duration
+	var prom string
+	var chain chainFlags
 	c := &cobra.Command{
 		Use:   "status [--tip-slot S [--onchain-counter N|none]] [--prometheus FILE]",
 		Short: "What 'cardano-cli query kes-period-info' reports, plus forging state",
@@ -42,22 +42,18 @@ when the chain's is known), 1 it is not or the status could not be taken,
 			if err != nil {
 				return err
 			}
-			tip, oc, source, err := installChain(g, a, tipSlot, onchain, timeout)
+			v, err := chain.chain(g, a, false, false)
 			if err != nil {
 				return err
 			}
-			cs := producer.ChainState{TipSlot: tip}
-			if oc != nil {
-				cs.OnChain = *oc
-			}
-			var metrics map[string]float64
+			var metrics *nodequery.Scrape
 			var scrapeErr error
 			if a.Config.MetricsURL != "" {
-				ctx, cancel := context.WithTimeout(context.Background(), timeout)
+				ctx, cancel := context.WithTimeout(context.Background(), chain.timeout)
 				metrics, scrapeErr = nodequery.Metrics(ctx, a.Config.MetricsURL)
 				cancel()
 			}
-			s, err := a.Status(cs, oc != nil, source, metrics, scrapeErr, now)
+			s, err := a.Status(v.ChainState, v.OnChainKnown, v.Source, metrics, scrapeErr, now)
 			if err != nil {
 				return cli.Hint(err, "install a bundle first: 'kesrotate-agent install BUNDLE'")
 			}
@@ -78,10 +74,8 @@ when the chain's is known), 1 it is not or the status could not be taken,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&tipSlot, "tip-slot", "", "the chain's tip slot (instead of the node socket)")
-	f.StringVar(&onchain, "onchain-counter", "", `the pool's on-chain counter, or "none" (with --tip-slot)`)
+	chain.add(f)
 	f.StringVar(&prom, "prometheus", "", "also write the status as Prometheus text to FILE")
-	f.DurationVar(&timeout, "timeout", 30*time.Second, "how long to wait for the node")
 	return c
 }
 

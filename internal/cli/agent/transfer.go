@@ -1,11 +1,9 @@
 package agent
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,8 +11,6 @@ import (
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/opcert"
-	"github.com/kesrotate/kesrotate/producer"
-	"github.com/kesrotate/kesrotate/producer/nodequery"
 	"github.com/kesrotate/kesrotate/transfer"
 )
 
@@ -53,8 +49,8 @@ func newEnrollmentCmd(g *globals) *cobra.Command {
 }
 
 type snapshotOptions struct {
-	out, qrOut, tipSlot, onchain string
-	timeout                      time.Duration
+	out, qrOut string
+	chain      chainFlags
 }
 
 func newSnapshotCmd(g *globals) *cobra.Command {
@@ -66,16 +62,16 @@ func newSnapshotCmd(g *globals) *cobra.Command {
 parameters, the pool's on-chain op-cert counter, the installed cert and a
 pending KES vkey — signed by the producer key, for 'kesrotate rotate
 --snapshot'. The chain comes from the node socket; --tip-slot and
---onchain-counter replace the query for disconnected use.`,
+--onchain-counter replace the query for disconnected use. A node whose tip
+trails the clock by more than --max-tip-lag is still syncing: its counter
+and KES period are old, and the snapshot is refused.`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error { return runSnapshot(g, o) },
 	}
 	f := c.Flags()
 	f.StringVar(&o.out, "out", "", "file to write the snapshot to")
 	f.StringVar(&o.qrOut, "qr", "", "also write it as one QR code PNG")
-	f.StringVar(&o.tipSlot, "tip-slot", "", "the chain's tip slot (instead of asking the node)")
-	f.StringVar(&o.onchain, "onchain-counter", "", `the pool's on-chain counter, or "none" (with --tip-slot)`)
-	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long to wait for the node")
+	o.chain.add(f)
 	return c
 }
 
@@ -91,11 +87,11 @@ func runSnapshot(g *globals, o *snapshotOptions) error {
 	if err != nil {
 		return err
 	}
-	cs, err := chainState(g, a, o.tipSlot, o.onchain, o.timeout)
+	v, err := o.chain.chain(g, a, true, true)
 	if err != nil {
 		return err
 	}
-	s, data, err := a.Snapshot(cs, now)
+	s, data, err := a.Snapshot(v.ChainState, now)
 	if err != nil {
 		return err
 	}
@@ -143,42 +139,4 @@ func onChainJSON(o opcert.OnChain) any {
 		return "none"
 	}
 	return o.N
-}
-
-// chainState asks the node, or takes --tip-slot and --onchain-counter.
-func chainState(g *globals, a *producer.Agent, tipSlot, onchain string, timeout time.Duration) (producer.ChainState, error) {
-	var cs producer.ChainState
-	if tipSlot != "" {
-		s, err := strconv.ParseUint(tipSlot, 10, 64)
-		if err != nil {
-			return cs, cli.Usage(fmt.Errorf("--tip-slot %q is not a number", tipSlot))
-		}
-		cs.TipSlot = s
-		switch onchain {
-		case "":
-			return cs, cli.Usage(errors.New("--tip-slot needs --onchain-counter N|none"))
-		case "none":
-			cs.OnChain = opcert.None()
-		default:
-			n, err := strconv.ParseUint(onchain, 10, 64)
-			if err != nil {
-				return cs, cli.Usage(fmt.Errorf("--onchain-counter %q: want a number or \"none\"", onchain))
-			}
-			cs.OnChain = opcert.Recorded(n)
-		}
-		return cs, nil
-	}
-	if a.Config.Socket == "" {
-		return cs, cli.Usage(errors.New("no node socket configured"), "give --tip-slot S --onchain-counter N|none, or set --socket at init")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	q, err := nodequery.Query(ctx, a.Config.Socket, a.Network.Magic, a.ColdVKey().PoolID())
-	if err != nil {
-		return cs, cli.Hint(fmt.Errorf("querying the node at %s: %w", a.Config.Socket, err), "is cardano-node running and synced? --tip-slot and --onchain-counter replace the query")
-	}
-	if err := q.CheckNetwork(a.Network); err != nil {
-		return cs, cli.Hint(err, "the agent was set up for another network than the node runs")
-	}
-	return producer.ChainState{TipSlot: q.TipSlot, OnChain: q.OnChain}, nil
 }
