@@ -6,6 +6,7 @@ package producer
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
@@ -21,6 +22,9 @@ import (
 
 	"filippo.io/age"
 	"filippo.io/age/plugin"
+
+	"github.com/kesrotate/kesrotate/producer/nodelog"
+	"github.com/kesrotate/kesrotate/producer/nodequery"
 
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/keys"
@@ -45,6 +49,18 @@ type Signal struct {
 	Mode        string `json:"mode"` // "pid-file", "systemd", "process" or "none"
 	PIDFile     string `json:"pid_file,omitempty"`
 	SystemdUnit string `json:"systemd_unit,omitempty"`
+}
+
+func (s Signal) String() string {
+	switch s.Mode {
+	case "pid-file":
+		return "pid file " + s.PIDFile
+	case "systemd":
+		return "systemd unit " + s.SystemdUnit
+	case "process":
+		return "the process using the three paths"
+	}
+	return "none"
 }
 
 // Config is agent.json.
@@ -89,7 +105,11 @@ type InitOptions struct {
 	Genesis           []byte
 	ColdVKey          []byte // the pool's cold.vkey file
 	Now               time.Time
-	Rand              io.Reader
+	// ProbeSocket, when set, asks the node at Config.Socket within this
+	// time before anything is created, and refuses a node on another
+	// network (a node that does not answer is left to 'check').
+	ProbeSocket time.Duration
+	Rand        io.Reader
 }
 
 // Init creates the agent folder: an age X25519 identity and an Ed25519
@@ -115,44 +135,19 @@ func Init(dir string, o InitOptions) (a *Agent, err error) {
 		}
 	}
 	c.Magic = n.Magic
+	if err := validateConfig(&c); err != nil {
+		return nil, err
+	}
 	vk, err := keys.ParseColdVKey(o.ColdVKey)
 	if err != nil {
 		return nil, fmt.Errorf("pool cold vkey: %w", err)
 	}
 	c.ColdVKey = hex.EncodeToString(vk[:])
 	c.PoolID = vk.PoolID().Hex()
-	for flag, p := range map[string]*string{"--kes-key": &c.KESKey, "--vrf-key": &c.VRFKey, "--cert": &c.Cert} {
-		if *p == "" {
-			return nil, fmt.Errorf("%w: %s is required", ErrConfig, flag)
-		}
-		abs, err := filepath.Abs(*p)
-		if err != nil {
+	if o.ProbeSocket > 0 && c.Socket != "" {
+		if err := probeNetwork(c.Socket, n, vk.PoolID(), o.ProbeSocket); err != nil {
 			return nil, err
 		}
-		*p = abs
-	}
-	if c.KESKey == c.VRFKey || c.KESKey == c.Cert || c.VRFKey == c.Cert {
-		return nil, fmt.Errorf("%w: the KES key, VRF key and cert paths must differ", ErrConfig)
-	}
-	switch c.Signal.Mode {
-	case "pid-file":
-		if c.Signal.PIDFile == "" {
-			return nil, fmt.Errorf("%w: pid-file signalling needs the file", ErrConfig)
-		}
-	case "systemd":
-		if c.Signal.SystemdUnit == "" {
-			return nil, fmt.Errorf("%w: systemd signalling needs the unit", ErrConfig)
-		}
-	case "process", "none":
-	default:
-		return nil, fmt.Errorf("%w: signal mode %q", ErrConfig, c.Signal.Mode)
-	}
-	switch c.LinkMode {
-	case "":
-		c.LinkMode = LinkRelative
-	case LinkAbsolute, LinkRelative, LinkCopy:
-	default:
-		return nil, fmt.Errorf("%w: link mode %q (want relative, absolute or copy)", ErrConfig, c.LinkMode)
 	}
 	if c.Name == "" {
 		c.Name, _ = os.Hostname()
@@ -219,6 +214,81 @@ func Init(dir string, o InitOptions) (a *Agent, err error) {
 		return nil, err
 	}
 	return &Agent{Dir: dir, Config: c, Network: n}, nil
+}
+
+// validateConfig checks and completes the settings init and config take:
+// absolute credential paths that differ, a known signal mode with what it
+// needs, a known link mode (relative by default).
+func validateConfig(c *Config) error {
+	for flag, p := range map[string]*string{"--kes-key": &c.KESKey, "--vrf-key": &c.VRFKey, "--cert": &c.Cert} {
+		if *p == "" {
+			return fmt.Errorf("%w: %s is required", ErrConfig, flag)
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return err
+		}
+		*p = abs
+	}
+	if c.KESKey == c.VRFKey || c.KESKey == c.Cert || c.VRFKey == c.Cert {
+		return fmt.Errorf("%w: the KES key, VRF key and cert paths must differ", ErrConfig)
+	}
+	switch c.Signal.Mode {
+	case "pid-file":
+		if c.Signal.PIDFile == "" {
+			return fmt.Errorf("%w: pid-file signalling needs the file", ErrConfig)
+		}
+	case "systemd":
+		if c.Signal.SystemdUnit == "" {
+			return fmt.Errorf("%w: systemd signalling needs the unit", ErrConfig)
+		}
+	case "process", "none":
+	default:
+		return fmt.Errorf("%w: signal mode %q", ErrConfig, c.Signal.Mode)
+	}
+	switch c.LinkMode {
+	case "":
+		c.LinkMode = LinkRelative
+	case LinkAbsolute, LinkRelative, LinkCopy:
+	default:
+		return fmt.Errorf("%w: link mode %q (want relative, absolute or copy)", ErrConfig, c.LinkMode)
+	}
+	if _, ok := nodelog.JournalUnit(c.NodeLog, c.Signal.SystemdUnit); ok {
+		if unit, _ := nodelog.JournalUnit(c.NodeLog, c.Signal.SystemdUnit); unit == "" {
+			return fmt.Errorf("%w: --node-log journald needs the unit (journald:UNIT, or --systemd-unit)", ErrConfig)
+		}
+	} else if c.NodeLog != "" {
+		abs, err := filepath.Abs(c.NodeLog)
+		if err != nil {
+			return err
+		}
+		c.NodeLog = abs
+	}
+	if c.NodeConfig != "" {
+		abs, err := filepath.Abs(c.NodeConfig)
+		if err != nil {
+			return err
+		}
+		c.NodeConfig = abs
+	}
+	return nil
+}
+
+// probeNetwork refuses a node socket that answers for another network.
+func probeNetwork(socket string, n opcert.Network, pool keys.PoolID, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	q, err := nodequery.Query(ctx, socket, n.Magic, pool)
+	switch {
+	case errors.Is(err, nodequery.ErrNetworkMismatch):
+		return fmt.Errorf("the node at %s: %w", socket, err)
+	case err != nil:
+		return nil
+	}
+	if err := q.CheckNetwork(n); err != nil {
+		return fmt.Errorf("the node at %s: %w", socket, err)
+	}
+	return nil
 }
 
 // Open opens an agent folder.

@@ -514,8 +514,10 @@ const (
 	LinkCopy = "copy"
 )
 
-// linkMode is the configured mode; absolute for agents made before link
+// LinkMode is the configured mode; absolute for agents made before link
 // modes existed.
+func (a *Agent) LinkMode() string { return a.linkMode() }
+
 func (a *Agent) linkMode() string {
 	if a.Config.LinkMode == "" {
 		return LinkAbsolute

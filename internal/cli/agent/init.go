@@ -1,24 +1,27 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/producer"
+	"github.com/kesrotate/kesrotate/producer/nodequery"
 )
 
 type initOptions struct {
 	network, genesis, coldVKey string
 	kesKey, vrfKey, cert       string
-	pidFile, systemdUnit       string
-	noSignal, processMatch     bool
+	sig                        signalFlags
 	socket, metricsURL, group  string
-	name, nodeLog              string
+	name, nodeLog, nodeConfig  string
+	linkMode                   string
 	hwRecipient, hwIdentity    string
 }
 
@@ -32,7 +35,14 @@ snapshot-signing key, and record the three paths cardano-node reads its
 credentials from and how to signal it.
 
 Start cardano-node with exactly these paths:
-  --shelley-kes-key P --shelley-vrf-key P --shelley-operational-certificate P`,
+  --shelley-kes-key P --shelley-vrf-key P --shelley-operational-certificate P
+
+A --socket that answers for another network is refused before anything is
+created. Then init runs the checks of 'kesrotate-agent check' — socket,
+metrics, log, the node's configuration (--node-config), signalling, and
+whether the node can see the files the agent links — and prints the exact
+configuration lines to add where confirmation would be blind. Settings can
+be changed later with 'kesrotate-agent config'.`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error { return runInit(g, o) },
 	}
@@ -43,20 +53,18 @@ Start cardano-node with exactly these paths:
 	f.StringVar(&o.kesKey, "kes-key", "", "path cardano-node reads the KES skey from (--shelley-kes-key)")
 	f.StringVar(&o.vrfKey, "vrf-key", "", "path cardano-node reads the VRF skey from (--shelley-vrf-key)")
 	f.StringVar(&o.cert, "cert", "", "path cardano-node reads the op cert from (--shelley-operational-certificate)")
-	f.StringVar(&o.pidFile, "pid-file", "", "signal the pid in this file")
-	f.StringVar(&o.systemdUnit, "systemd-unit", "", "signal this systemd unit's MainPID")
-	f.BoolVar(&o.processMatch, "match-process", false, "signal the process whose arguments name these three paths")
-	f.BoolVar(&o.noSignal, "no-signal", false, "stage and install without signalling the node")
+	o.sig.add(c)
 	f.StringVar(&o.socket, "socket", "", "cardano-node's socket, for chain queries")
 	f.StringVar(&o.metricsURL, "metrics-url", "", "cardano-node's Prometheus URL, to confirm reloads")
-	f.StringVar(&o.nodeLog, "node-log", "", "cardano-node's log file, to confirm reloads")
+	f.StringVar(&o.nodeLog, "node-log", "", "cardano-node's log file, or journald[:UNIT] for the systemd journal, to confirm reloads")
+	f.StringVar(&o.nodeConfig, "node-config", "", "cardano-node's configuration file, to check it logs what confirmation needs")
+	f.StringVar(&o.linkMode, "link-mode", producer.LinkRelative, "how the node's paths reach the active set: relative, absolute or copy (for a node in a container that cannot see this folder)")
 	f.StringVar(&o.group, "group", "", "install credentials 0640 with this group (default 0600)")
 	f.StringVar(&o.name, "name", "", "a name for this producer (default the host name)")
 	f.StringVar(&o.hwRecipient, "hardware-recipient", "", "an age1tag1… recipient whose key is held in hardware, instead of an X25519 identity")
 	f.StringVar(&o.hwIdentity, "hardware-identity-file", "", "the age plugin identity file (AGE-PLUGIN-…) for --hardware-recipient")
 	c.MarkFlagsRequiredTogether("hardware-recipient", "hardware-identity-file")
 	c.MarkFlagsMutuallyExclusive("network", "genesis")
-	c.MarkFlagsMutuallyExclusive("pid-file", "systemd-unit", "no-signal", "match-process")
 	return c
 }
 
@@ -76,21 +84,13 @@ func runInit(g *globals, o *initOptions) error {
 		return cli.Usage(errors.New("init needs --pool-cold-vkey, --kes-key, --vrf-key and --cert"),
 			"the three paths are the ones cardano-node is started with")
 	}
-	sig := producer.Signal{Mode: "none"}
-	switch {
-	case o.pidFile != "":
-		sig = producer.Signal{Mode: "pid-file", PIDFile: o.pidFile}
-	case o.systemdUnit != "":
-		sig = producer.Signal{Mode: "systemd", SystemdUnit: o.systemdUnit}
-	case o.processMatch:
-		sig = producer.Signal{Mode: "process"}
-	case o.noSignal:
-	default:
+	sig := o.sig.signal()
+	if sig == nil {
 		return cli.Usage(errors.New("say how to signal cardano-node"), "pass --pid-file F, --systemd-unit U, --match-process or --no-signal")
 	}
-	opts := producer.InitOptions{Now: now, Rand: g.env.Rand, Config: producer.Config{
-		Name: o.name, Network: o.network, KESKey: o.kesKey, VRFKey: o.vrfKey, Cert: o.cert, Signal: sig,
-		Socket: o.socket, MetricsURL: o.metricsURL, NodeLog: o.nodeLog, Group: o.group,
+	opts := producer.InitOptions{Now: now, Rand: g.env.Rand, ProbeSocket: 10 * time.Second, Config: producer.Config{
+		Name: o.name, Network: o.network, KESKey: o.kesKey, VRFKey: o.vrfKey, Cert: o.cert, Signal: *sig,
+		Socket: o.socket, MetricsURL: o.metricsURL, NodeLog: o.nodeLog, NodeConfig: o.nodeConfig, Group: o.group, LinkMode: o.linkMode,
 	}}
 	if opts.ColdVKey, err = cli.ReadInput(o.coldVKey, "--pool-cold-vkey", "export it on the cold machine: 'kesrotate pool export-public NAME --out DIR'"); err != nil {
 		return err
@@ -116,6 +116,8 @@ func runInit(g *globals, o *initOptions) error {
 	switch {
 	case errors.Is(err, producer.ErrAgentExists):
 		return cli.Hint(err, "an agent folder is never re-initialised; use another --dir")
+	case errors.Is(err, nodequery.ErrNetworkMismatch):
+		return cli.Hint(err, "is --socket this pool's node, and --network the network it runs?", "nothing was created")
 	case errors.Is(err, keys.ErrType), errors.Is(err, keys.ErrEnvelope), errors.Is(err, keys.ErrSize):
 		return cli.Hint(fmt.Errorf("--pool-cold-vkey: %w", err), "give the pool's cold.vkey (StakePoolVerificationKey_ed25519)")
 	case err != nil:
@@ -125,8 +127,9 @@ func runInit(g *globals, o *initOptions) error {
 	if err != nil {
 		return err
 	}
+	r := a.Inspect(context.Background(), producer.InspectOptions{Now: now})
 	if g.env.JSON {
-		return g.env.PrintJSON(map[string]any{"dir": dir, "pool_id": a.Config.PoolID, "recipient": e.Recipient, "fingerprint": e.Fingerprint()})
+		return g.env.PrintJSON(map[string]any{"dir": dir, "pool_id": a.Config.PoolID, "recipient": e.Recipient, "fingerprint": e.Fingerprint(), "check": r})
 	}
 	w := g.env.Stdout
 	fmt.Fprintf(w, "producer %s set up for pool %s on %s\n", a.Config.Name, e.PoolID.Bech32(), a.Network.Name)
@@ -134,6 +137,8 @@ func runInit(g *globals, o *initOptions) error {
 	fmt.Fprintf(w, "  recipient    %s\n", e.Recipient)
 	fmt.Fprintf(w, "start cardano-node with:\n  --shelley-kes-key %s \\\n  --shelley-vrf-key %s \\\n  --shelley-operational-certificate %s\n",
 		a.Config.KESKey, a.Config.VRFKey, a.Config.Cert)
+	fmt.Fprintf(w, "what install will rely on (run 'kesrotate-agent check' again any time):\n")
+	printReport(w, r)
 	fmt.Fprintf(w, "next: 'kesrotate-agent enrollment --out FILE' and carry it to the cold machine\n")
 	return nil
 }

@@ -1,0 +1,127 @@
+package producer
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"time"
+
+	"github.com/kesrotate/kesrotate/internal/safefile"
+)
+
+// HistoryFile records every settings change, one JSON object a line.
+const HistoryFile = "config-history.jsonl"
+
+// Change is a change of the agent's settings: each non-nil field replaces
+// the current value ("" clears an optional one).
+type Change struct {
+	Socket     *string
+	MetricsURL *string
+	NodeLog    *string
+	NodeConfig *string
+	LinkMode   *string
+	Group      *string
+	Name       *string
+	Signal     *Signal
+}
+
+// Changed is one setting that changed.
+type Changed struct {
+	Setting string `json:"setting"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+}
+
+// Reconfigure applies c under the agent lock: it validates the new
+// settings as init does, records the change in config-history.jsonl,
+// replaces agent.json atomically and, when the link mode changed, re-makes
+// the node's paths in the new mode at once (same bytes, so the node reads
+// the same set). The pool, network and identity never change.
+func (a *Agent) Reconfigure(c Change, now time.Time) ([]Changed, error) {
+	l, err := a.Lock()
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	next := a.Config
+	set := func(p *string, v *string) {
+		if v != nil {
+			*p = *v
+		}
+	}
+	set(&next.Socket, c.Socket)
+	set(&next.MetricsURL, c.MetricsURL)
+	set(&next.NodeLog, c.NodeLog)
+	set(&next.NodeConfig, c.NodeConfig)
+	set(&next.LinkMode, c.LinkMode)
+	set(&next.Group, c.Group)
+	set(&next.Name, c.Name)
+	if c.Signal != nil {
+		next.Signal = *c.Signal
+	}
+	if err := validateConfig(&next); err != nil {
+		return nil, err
+	}
+	changes := diffConfig(a.Config, next)
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	b, _ := json.MarshalIndent(next, "", "  ")
+	entry, _ := json.Marshal(map[string]any{"at": now.UTC().Truncate(time.Second), "changes": changes})
+	if err := appendLine(filepath.Join(a.Dir, HistoryFile), entry); err != nil {
+		return nil, err
+	}
+	if err := safefile.Replace(filepath.Join(a.Dir, ConfigFile), append(b, '\n'), 0o600); err != nil {
+		return nil, err
+	}
+	old := a.Config
+	a.Config = next
+	if old.LinkMode != next.LinkMode || old.Group != next.Group {
+		if cur, _ := a.CurrentSet(); cur != "" {
+			if _, err := a.linkPathsOf(cur, func(Step) error { return nil }); err != nil {
+				return changes, fmt.Errorf("settings saved, but re-making the node's paths: %w", err)
+			}
+		}
+	}
+	return changes, nil
+}
+
+func diffConfig(a, b Config) []Changed {
+	var out []Changed
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	t := va.Type()
+	for i := 0; i < t.NumField(); i++ {
+		name := t.Field(i).Tag.Get("json")
+		if j := len(name); j > 0 {
+			for k := 0; k < j; k++ {
+				if name[k] == ',' {
+					name = name[:k]
+					break
+				}
+			}
+		}
+		x, y := fmt.Sprint(va.Field(i).Interface()), fmt.Sprint(vb.Field(i).Interface())
+		if x != y {
+			out = append(out, Changed{Setting: name, From: x, To: y})
+		}
+	}
+	return out
+}
+
+func appendLine(path string, line []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
