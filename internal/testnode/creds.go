@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"syscall"
@@ -372,3 +373,11 @@ func blake2b224(b []byte) [28]byte {
 	copy(out[:], h.Sum(nil))
 	return out
 }
+
+// Format keeps the keys out of any print: a credential set prints
+// [REDACTED] whatever the verb.
+func (credentials) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, "[REDACTED]") }
+
+// String and GoString say the same for the other printers.
+func (credentials) String() string   { return "[REDACTED]" }
+func (credentials) GoString() string { return "[REDACTED]" }

@@ -119,7 +119,7 @@ type logEvent struct {
 	human     string   // forHuman (new) and formatText (legacy) text
 	data      jsonObject
 	thread    int
-	raw       string // a line written to stdout as it is, before logging is set up
+	plain     string // a line written to stdout as it is, before logging is set up
 }
 
 // jsonObject is a forMachine object; keys are written sorted.
@@ -162,8 +162,8 @@ func (t *tracer) emit(ev logEvent) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var line string
-	if ev.raw != "" {
-		line = ev.raw + "\n"
+	if ev.plain != "" {
+		line = ev.plain + "\n"
 	} else {
 		if !t.passes(ev) {
 			return

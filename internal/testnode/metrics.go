@@ -227,7 +227,7 @@ func (n *Node) listenMetrics(ctx context.Context) error {
 	go func() {
 		defer n.wg.Done()
 		if err := n.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			n.tr.emit(logEvent{raw: "metrics server: " + err.Error()})
+			n.tr.emit(logEvent{plain: "metrics server: " + err.Error()})
 		}
 	}()
 	return nil

@@ -286,7 +286,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	// configuration (abbreviated here), checks the VRF key file's mode,
 	// then reads the credentials (mkConsensusProtocol); any failure is
 	// thrown and ends the process before logging is set up.
-	tr.emit(logEvent{raw: fmt.Sprintf("Node configuration: NodeConfiguration {ncSocketConfig = SocketConfig {ncSocketPath = Last {getLast = Just %q}}, ncProtocolFiles = ProtocolFilepaths {shelleyKESFile = Just %q, shelleyVRFFile = Just %q, shelleyCertFile = Just %q}, ncStartAsNonProducingNode = %s, …}",
+	tr.emit(logEvent{plain: fmt.Sprintf("Node configuration: NodeConfiguration {ncSocketConfig = SocketConfig {ncSocketPath = Last {getLast = Just %q}}, ncProtocolFiles = ProtocolFilepaths {shelleyKESFile = Just %q, shelleyVRFFile = Just %q, shelleyCertFile = Just %q}, ncStartAsNonProducingNode = %s, …}",
 		cfg.SocketPath, cfg.KESKeyPath, cfg.VRFKeyPath, cfg.CertPath, hsBool(cfg.StartNonProducing))})
 	creds, err := n.startCredentials()
 	if err != nil {
@@ -421,7 +421,7 @@ func (n *Node) startCredentials() (*credentials, error) {
 		return nil, fmt.Errorf("%w: VRF private key file at: %s has \"other\" file permissions. Please remove all \"other\" file permissions.",
 			ErrVRFPermissions, cfg.VRFKeyPath)
 	case fi.Mode().Perm()&0o070 != 0:
-		n.tr.emit(logEvent{raw: "WARNING: VRF private key file at: " + cfg.VRFKeyPath +
+		n.tr.emit(logEvent{plain: "WARNING: VRF private key file at: " + cfg.VRFKeyPath +
 			" has \"group\" file permissions. Please remove all \"group\" file permissions."})
 	}
 	creds, cerr := readCredentials(cfg.VRFKeyPath, cfg.CertPath, cfg.KESKeyPath)

@@ -3,6 +3,7 @@ package testnode
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -482,6 +483,22 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 		for _, secret := range [][]byte{raw[:32], pool.VRF.Seed()} {
 			if strings.Contains(log.String(), string(secret)) || strings.Contains(log.String(), hexOf(secret)) {
 				t.Fatalf("%s: the log holds secret key material", f)
+			}
+		}
+	}
+}
+
+func TestCredentialsPrintRedacted(t *testing.T) {
+	pool := mustPool(t, 1)
+	cfg := mustWrite(t, pool, t.TempDir(), mustIssue(t, pool, 10, 3, 98))
+	c, cerr := readCredentials(cfg.VRFKeyPath, cfg.CertPath, cfg.KESKeyPath)
+	if cerr != nil {
+		t.Fatal(cerr)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x"} {
+		for _, v := range []any{c, *c} {
+			if got := fmt.Sprintf(verb, v); got != "[REDACTED]" {
+				t.Errorf("%s of %T: got %q, want [REDACTED]", verb, v, got)
 			}
 		}
 	}
