@@ -65,11 +65,6 @@ func (e *enc) mapHead(n int)  { e.head(majMap, uint64(n)) }
 func (e *enc) tag(n uint64)   { e.head(majTag, n) }
 func (e *enc) raw(b []byte)   { e.b = append(e.b, b...) }
 
-// arrayIndef and brk write an indefinite-length array, as cborg's
-// encodeListLenIndef and encodeBreak do.
-func (e *enc) arrayIndef() { e.b = append(e.b, majArray<<5|31) }
-func (e *enc) brk()        { e.b = append(e.b, 0xff) }
-
 func (e *enc) bool(v bool) {
 	if v {
 		e.b = append(e.b, 0xf5)

@@ -139,16 +139,3 @@ func parseMetrics(t *testing.T, r io.Reader) map[string]float64 {
 	}
 	return m
 }
-
-// waitFor polls cond until it holds or a generous deadline passes; it
-// asserts on the outcome, never on how long it took.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}

@@ -269,11 +269,11 @@ func (v nodeVersion) decodeQuery(d *dec, ntc uint16) (query, error) {
 		return query{top: 3}, nil
 	case n == 1 && tag == 4:
 		if ntc < 20 { // requireVersion QueryVersion3
-			return query{}, errors.New("Query: DebugLedgerConfig requires at least QueryVersion3")
+			return query{}, errors.New("query: DebugLedgerConfig requires at least QueryVersion3")
 		}
 		return query{top: 4}, nil
 	}
-	return query{}, fmt.Errorf("Query: invalid size and tag(%d,%d)", n, tag)
+	return query{}, fmt.Errorf("query: invalid size and tag(%d,%d)", n, tag)
 }
 
 func (v nodeVersion) decodeBlockQuery(d *dec) (query, error) {

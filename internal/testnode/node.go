@@ -418,11 +418,9 @@ func (n *Node) startCredentials() (*credentials, error) {
 		// getFileStatus throws; GHC prints the IOException.
 		return nil, fmt.Errorf("%w: %s", ErrMissingCredential, ghcIOError(cfg.VRFKeyPath, "getFileStatus", err))
 	case fi.Mode().Perm()&0o007 != 0:
-		return nil, fmt.Errorf("%w: VRF private key file at: %s has \"other\" file permissions. Please remove all \"other\" file permissions.",
-			ErrVRFPermissions, cfg.VRFKeyPath)
+		return nil, fmt.Errorf("%w: %s", ErrVRFPermissions, vrfPermissionsMessage(cfg.VRFKeyPath, "other"))
 	case fi.Mode().Perm()&0o070 != 0:
-		n.tr.emit(logEvent{plain: "WARNING: VRF private key file at: " + cfg.VRFKeyPath +
-			" has \"group\" file permissions. Please remove all \"group\" file permissions."})
+		n.tr.emit(logEvent{plain: "WARNING: " + vrfPermissionsMessage(cfg.VRFKeyPath, "group")})
 	}
 	creds, cerr := readCredentials(cfg.VRFKeyPath, cfg.CertPath, cfg.KESKeyPath)
 	if cerr == nil {
@@ -432,6 +430,12 @@ func (n *Node) startCredentials() (*credentials, error) {
 		return nil, nil
 	}
 	return nil, cerr
+}
+
+// vrfPermissionsMessage is renderVRFPrivateKeyFilePermissionError
+// (cardano-node/src/Cardano/Node/Types.hs) for "other" or "group".
+func vrfPermissionsMessage(path, who string) string {
+	return fmt.Sprintf("VRF private key file at: %s has %q file permissions. Please remove all %q file permissions.", path, who, who)
 }
 
 // startConsensus is the end of the ledger replay: the node kernel sets the
