@@ -175,12 +175,11 @@ func decodeAcquire(d *dec, key uint64) (acquireTarget, error) {
 		if err != nil {
 			return acquireTarget{}, err
 		}
+		// OneEraHash decodes any byte string; one of another length is
+		// simply not on the chain.
 		hash, err := d.byteString()
 		if err != nil {
 			return acquireTarget{}, err
-		}
-		if len(hash) != 32 {
-			return acquireTarget{}, fmt.Errorf("point hash of %d bytes", len(hash))
 		}
 		return acquireTarget{slot: slot, hash: hash}, nil
 	}
@@ -188,10 +187,11 @@ func decodeAcquire(d *dec, key uint64) (acquireTarget, error) {
 }
 
 // acquire answers MsgAcquired with the ledger state at the target, or
-// MsgFailure (back to idle). The test node's chain has a made-up block at
-// every slot whose hash is tipHash(slot); a point is on chain when its hash
-// is that slot's hash and it is not after the tip, and too old when it is
-// before the immutable tip.
+// MsgFailure (back to idle). As the LedgerDB's rollbackTo does
+// (ouroboros-consensus, Storage/LedgerDB/V1.hs and V2), a point whose slot
+// is before the immutable tip's (Origin included) is PointTooOld, else one
+// the volatile chain lacks is PointNotOnChain. The test node's chain has a
+// made-up block at every slot, whose hash is tipHash(slot).
 func (s *lsqSession) acquire(t acquireTarget) []byte {
 	v := s.n.view()
 	e := enc{}
@@ -201,18 +201,18 @@ func (s *lsqSession) acquire(t acquireTarget) []byte {
 	case 2:
 		v = v.at(v.immutableSlot())
 	default:
-		if !t.orig && (t.slot > v.slot || string(t.hash) != string(tipHash(t.slot))) {
-			s.state = lsqIdle
-			e.array(2)
-			e.uint(lsqFailure)
-			e.uint(acquireFailurePointNotOnChain)
-			return e.b
-		}
 		if t.orig || t.slot < v.immutableSlot() {
 			s.state = lsqIdle
 			e.array(2)
 			e.uint(lsqFailure)
 			e.uint(acquireFailurePointTooOld)
+			return e.b
+		}
+		if t.slot > v.slot || string(t.hash) != string(tipHash(t.slot)) {
+			s.state = lsqIdle
+			e.array(2)
+			e.uint(lsqFailure)
+			e.uint(acquireFailurePointNotOnChain)
 			return e.b
 		}
 		v = v.at(t.slot)

@@ -285,9 +285,11 @@ func TestAcquireSpecificPoints(t *testing.T) {
 		{"the tip", []any{tipSlot, tipHash(tipSlot)}, msgAcquired},
 		{"a recent block", []any{tipSlot - 100, tipHash(tipSlot - 100)}, msgAcquired},
 		{"a hash that is not on the chain", []any{tipSlot, make([]byte, 32)}, []byte{0x82, 0x02, 0x01}},
+		{"a hash of another length", []any{tipSlot, []byte{1, 2, 3}}, []byte{0x82, 0x02, 0x01}},
 		{"after the tip", []any{tipSlot + 1, tipHash(tipSlot + 1)}, []byte{0x82, 0x02, 0x01}},
 		{"before the immutable tip", []any{tipSlot - 432*20 - 1, tipHash(tipSlot - 432*20 - 1)}, []byte{0x82, 0x02, 0x00}},
 		{"origin", []any{}, []byte{0x82, 0x02, 0x00}},
+		{"an unknown hash before the immutable tip is too old, not off the chain", []any{tipSlot - 432*20 - 1, make([]byte, 32)}, []byte{0x82, 0x02, 0x00}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
