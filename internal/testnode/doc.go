@@ -98,8 +98,10 @@
 //     configuration: …" line); the topology is an empty one; the legacy
 //     system's forge state line (Debug, a Haskell show) is not written.
 //     The human text of the forge state error leaves out the hard-fork
-//     wrapper of the KESEvolutionError; decode errors of envelopes carry a
-//     made-up DeserialiseFailure.
+//     wrapper of the KESEvolutionError, and its legacy line (the JSON the
+//     legacy system writes for TraceLabelCreds) carries the new system's
+//     reason object; envelope decode errors carry a made-up
+//     DeserialiseFailure or aeson message.
 //   - The forge state updates run at start, after a reload that took a set,
 //     on SetTipSlot, and at each new slot of a clock-following tip; leader
 //     slots and blocks are not modelled (State.CanForge stands in).

@@ -158,18 +158,24 @@ func forgeStateUpdateError(slot uint64, k kesInfo, target uint64, poisoned bool)
 	}
 	shown := fmt.Sprintf("%s (KESInfo {kesStartPeriod = KESPeriod {unKESPeriod = %d}, kesEndPeriod = KESPeriod {unKESPeriod = %d}, kesEvolution = %d}) (KESPeriod {unKESPeriod = %d})",
 		kind, k.start, k.end, k.evolution, target)
+	reason := jsonObject{
+		"kind": "HardForkForgeStateUpdateError",
+		"forgeStateUpdateError": jsonObject{
+			"kind": kind, "kesInfo": k.object(), "targetPeriod": target,
+		},
+	}
+	// The legacy system writes TraceLabelCreds structured (trStructured,
+	// cardano-node/src/Cardano/Tracing/OrphanInstances/Consensus.hs): the
+	// text scribe prints the object's JSON, {"credentials", "val"}. Its
+	// reason object is the new system's here, not the legacy ToObject.
 	return logEvent{
 		ns: "Forge.Loop.ForgeStateUpdateError", legacyNS: "cardano.node.Forge", sev: Critical, legacySev: Error,
 		human:  fmt.Sprintf("With label %s, Updating the forge state in slot %d failed because: %s", hsQuote(forgeLabel), slot, shown),
 		thread: threadForge,
 		data: jsonObject{
-			"credentials": forgeLabel, "kind": "TraceForgeStateUpdateError", "slot": slot,
-			"reason": jsonObject{
-				"kind": "HardForkForgeStateUpdateError",
-				"forgeStateUpdateError": jsonObject{
-					"kind": kind, "kesInfo": k.object(), "targetPeriod": target,
-				},
-			},
+			"credentials": forgeLabel, "kind": "TraceForgeStateUpdateError", "slot": slot, "reason": reason,
 		},
+		legacy: encodeJSON(jsonObject{"credentials": forgeLabel,
+			"val": jsonObject{"kind": "TraceForgeStateUpdateError", "slot": slot, "reason": reason}}),
 	}
 }

@@ -117,6 +117,7 @@ type logEvent struct {
 	sev       Severity // severity in the new system
 	legacySev Severity // severity in the legacy system
 	human     string   // forHuman (new) and formatText (legacy) text
+	legacy    string   // the legacy line's text when it is not human
 	data      jsonObject
 	thread    int
 	plain     string // a line written to stdout as it is, before logging is set up
@@ -189,7 +190,11 @@ func (t *tracer) format1(ev logEvent, now time.Time) string {
 		return jsonLine(ev, now, t.host)
 	case LogLegacy:
 		head := colourBySeverity(ev.legacySev, fmt.Sprintf("[%s:%s:%s:%d]", t.host, ev.legacyNS, ev.legacySev, ev.thread))
-		return head + " [" + legacyTime(now) + "] " + ev.human + "\n"
+		text := ev.human
+		if ev.legacy != "" {
+			text = ev.legacy
+		}
+		return head + " [" + legacyTime(now) + "] " + text + "\n"
 	}
 	pre := colourBySeverity(ev.sev, fmt.Sprintf("[%s][%s:%s](%s,%d)", humanTime(now), t.host, ev.ns, ev.sev, ev.thread))
 	text := ev.human

@@ -66,6 +66,13 @@ func TestLogLinesInEachFormat(t *testing.T) {
 			json:  `{"at":"2026-08-25T12:00:00.123456789Z","ns":"Forge.StateInfo","data":{"credentials":"Cardano","endPeriod":100,"evolution":160,"kind":"KESInfo","startPeriod":98},"sev":"Info","thread":"61","host":"relay1"}` + "\n",
 		},
 		{
+			name:   "KES key that cannot evolve",
+			ev:     forgeStateUpdateError(12964321, kesInfo{start: 38, end: 100}, 100, false),
+			human:  "\x1b[31m[2026-08-25 12:00:00.1234Z][relay1:Forge.Loop.ForgeStateUpdateError](Critical,61)\x1b[0m With label \"Cardano\", Updating the forge state in slot 12964321 failed because: KESCouldNotEvolve (KESInfo {kesStartPeriod = KESPeriod {unKESPeriod = 38}, kesEndPeriod = KESPeriod {unKESPeriod = 100}, kesEvolution = 0}) (KESPeriod {unKESPeriod = 100})\n",
+			json:   `{"at":"2026-08-25T12:00:00.123456789Z","ns":"Forge.Loop.ForgeStateUpdateError","data":{"credentials":"Cardano","kind":"TraceForgeStateUpdateError","reason":{"forgeStateUpdateError":{"kesInfo":{"endPeriod":38,"evolution":100,"kind":"KESInfo","startPeriod":38},"kind":"KESCouldNotEvolve","targetPeriod":100},"kind":"HardForkForgeStateUpdateError"},"slot":12964321},"sev":"Critical","thread":"61","host":"relay1"}` + "\n",
+			legacy: "\x1b[31m[relay1:cardano.node.Forge:Error:61]\x1b[0m [2026-08-25 12:00:00.12 UTC] " + `{"credentials":"Cardano","val":{"kind":"TraceForgeStateUpdateError","reason":{"forgeStateUpdateError":{"kesInfo":{"endPeriod":38,"evolution":100,"kind":"KESInfo","startPeriod":38},"kind":"KESCouldNotEvolve","targetPeriod":100},"kind":"HardForkForgeStateUpdateError"},"slot":12964321}}` + "\n",
+		},
+		{
 			name:  "forge state near expiry",
 			ev:    forgeStateInfo(kesInfo{start: 98, end: 160, evolution: 55}),
 			human: "\x1b[33m[2026-08-25 12:00:00.1234Z][relay1:Forge.StateInfo](Warning,61)\x1b[0m With label \"Cardano\", Operational key will expire in 7 KES periods.\n",
