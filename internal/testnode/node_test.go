@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -501,5 +502,35 @@ func TestCredentialsPrintRedacted(t *testing.T) {
 				t.Errorf("%s of %T: got %q, want [REDACTED]", verb, v, got)
 			}
 		}
+	}
+}
+
+// With a tip that follows the clock the forge loop runs at each new slot:
+// when the clock crosses the end of the cert's window, the key cannot
+// evolve and the gauges drop to 0.
+func TestForgeLoopFollowsTheClock(t *testing.T) {
+	pool := mustPool(t, 1)
+	cfg := mustWrite(t, pool, t.TempDir(), mustIssue(t, pool, 10, 3, 38))
+	var mu sync.Mutex
+	now := network.SlotTime(100*network.SlotsPerKESPeriod - 1) // the last slot of period 99
+	cfg.Clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	cfg.MetricsAddr = "127.0.0.1:0"
+	cfg.LogFormat = LogJSON
+	n, log := start(t, cfg)
+	if m := readKES(t, n); m != (kesView{1, 38, 100, 99, 1}) {
+		t.Fatalf("got %+v at the window's last period, want current 99, remaining 1", m)
+	}
+	mu.Lock()
+	now = now.Add(network.SlotLength)
+	mu.Unlock()
+	deadline := time.Now().Add(20 * time.Second)
+	for readKES(t, n) != (kesView{1, 38, 100, 0, 0}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %+v after the window ended, want current and remaining 0", readKES(t, n))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(log.String(), `"ns":"Forge.Loop.ForgeStateUpdateError"`) || n.State().CanForge {
+		t.Errorf("got log %s and can forge %v, want the Critical error and no forging", log, n.State().CanForge)
 	}
 }
