@@ -127,6 +127,7 @@ type credError struct {
 	path   string
 	path2  string // MismatchedKesKey: the cert
 	detail string // FileIOError: the IOException's show; FileError: the TextEnvelopeError's show
+	prose  string // FileError: the TextEnvelopeError's prettyError
 	cause  error  // for errors.Is
 }
 
@@ -171,7 +172,9 @@ func (e *credError) show() string {
 }
 
 // pretty renders the error as the node's prettyError does; that is what it
-// prints when it refuses to start (runThrowExceptT, displayException).
+// prints when it refuses to start (runThrowExceptT, displayException):
+// cardano-api's FileError "path: " and TextEnvelopeError's prettyError
+// ("TextEnvelope type error:  Expected: … Actual: …").
 func (e *credError) pretty() string {
 	switch e.kind {
 	case credMissing:
@@ -179,7 +182,7 @@ func (e *credError) pretty() string {
 	case credIO:
 		return e.path + ": " + e.ioText()
 	case credEnvelope:
-		return e.path + ": " + e.detail
+		return e.path + ": " + e.prose
 	}
 	return fmt.Sprintf("The KES key provided at: %s does not match the KES key specified in the operational certificate at: %s",
 		hsQuote(e.path), hsQuote(e.path2))
@@ -240,36 +243,44 @@ func readEnvelope(path, wantType string) ([]byte, *credError) {
 		CBORHex     *string `json:"cborHex"`
 	}
 	if err := json.Unmarshal(data, &te); err != nil {
-		return nil, envelopeErr(path, fmt.Sprintf("TextEnvelopeAesonDecodeError %s", hsQuote("Error in $: "+err.Error())))
+		return nil, aesonErr(path, "Error in $: "+err.Error())
 	}
 	for _, f := range []struct {
 		name string
 		v    *string
 	}{{"type", te.Type}, {"description", te.Description}, {"cborHex", te.CBORHex}} {
 		if f.v == nil {
-			return nil, envelopeErr(path, fmt.Sprintf("TextEnvelopeAesonDecodeError %s", hsQuote(fmt.Sprintf("Error in $: key %q not found", f.name))))
+			return nil, aesonErr(path, fmt.Sprintf("Error in $: key %q not found", f.name))
 		}
 	}
 	cb, err := hex.DecodeString(*te.CBORHex)
 	if err != nil {
-		return nil, envelopeErr(path, fmt.Sprintf("TextEnvelopeAesonDecodeError %s", hsQuote("Error in $.cborHex: "+err.Error())))
+		return nil, aesonErr(path, "Error in $.cborHex: "+err.Error())
 	}
 	if *te.Type != wantType {
-		return nil, envelopeErr(path, fmt.Sprintf("TextEnvelopeTypeError [TextEnvelopeType %s] (TextEnvelopeType %s)", hsQuote(wantType), hsQuote(*te.Type)))
+		return nil, &credError{kind: credEnvelope, path: path,
+			detail: fmt.Sprintf("TextEnvelopeTypeError [TextEnvelopeType %s] (TextEnvelopeType %s)", hsQuote(wantType), hsQuote(*te.Type)),
+			prose:  "TextEnvelope type error:  Expected: " + wantType + " Actual: " + *te.Type}
 	}
 	return cb, nil
 }
 
-func envelopeErr(path, detail string) *credError {
-	return &credError{kind: credEnvelope, path: path, detail: detail}
+// aesonErr is a TextEnvelopeAesonDecodeError. The message is Go's JSON
+// decoder's, where the node has aeson's.
+func aesonErr(path, msg string) *credError {
+	return &credError{kind: credEnvelope, path: path,
+		detail: "TextEnvelopeAesonDecodeError " + hsQuote(msg),
+		prose:  "TextEnvelope aeson decode error: " + msg}
 }
 
 // decodeError is the TextEnvelopeDecodeError the node reports for a payload
 // that does not deserialise. The real text carries cborg's DeserialiseFailure
 // (offset and message); the test node says what it found instead.
 func decodeError(path, what string) *credError {
-	return envelopeErr(path, fmt.Sprintf("TextEnvelopeDecodeError (DecoderErrorDeserialiseFailure %s (DeserialiseFailure 0 %s))",
-		hsQuote("Shelley "+what), hsQuote("end of input")))
+	shown := fmt.Sprintf("DecoderErrorDeserialiseFailure %s (DeserialiseFailure 0 %s)", hsQuote("Shelley "+what), hsQuote("end of input"))
+	return &credError{kind: credEnvelope, path: path,
+		detail: "TextEnvelopeDecodeError (" + shown + ")",
+		prose:  "TextEnvelope decode error: " + shown}
 }
 
 func (c *credentials) setVRF(path string, cb []byte) *credError {

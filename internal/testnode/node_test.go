@@ -122,7 +122,7 @@ func TestStartLikeTheNode(t *testing.T) {
 				return cfg
 			},
 			wantErr: ErrCredentialFile,
-			wantMsg: filepath.Join("DIR", CertFile) + `: TextEnvelopeTypeError [TextEnvelopeType "NodeOperationalCertificate"] (TextEnvelopeType "StakePoolVerificationKey_ed25519")`,
+			wantMsg: filepath.Join("DIR", CertFile) + `: TextEnvelope type error:  Expected: NodeOperationalCertificate Actual: StakePoolVerificationKey_ed25519`,
 		},
 		{
 			name: "non-producing with every file present reads them and does not forge",
@@ -322,6 +322,13 @@ func TestReloadFollowsTheNodesRules(t *testing.T) {
 			want: want{Kept, ErrKESMismatch, true, 4, 3, kesView{1, 100, 100 + max, 100, max},
 				`Block forging reconfiguration error: CardanoProtocolInstantiationError (CardanoProtocolInstantiationPraosLeaderCredentialsError (MismatchedKesKey "` +
 					cfg.KESKeyPath + `" "` + cfg.CertPath + `"))` + "\nBlock forging is not reconfigured."},
+		},
+		{
+			name:   "a cert file holding another envelope keeps the old set",
+			change: func(t *testing.T) { writeFile(t, cfg.CertPath, pool.Cold.Public().MarshalEnvelope(), 0o644) },
+			want: want{Kept, ErrCredentialFile, true, 4, 3, kesView{1, 100, 100 + max, 100, max},
+				`(FileError (FileError "` + cfg.CertPath + `" (TextEnvelopeTypeError [TextEnvelopeType "NodeOperationalCertificate"] (TextEnvelopeType "StakePoolVerificationKey_ed25519")))))` +
+					"\nBlock forging is not reconfigured."},
 		},
 		{
 			name: "no mode check at reload: a VRF key readable by others is taken",
