@@ -61,10 +61,17 @@ run "$kr" --vault "$vault" pool export-public demo --out "$stick/public"
 
 step "2. Producer: cardano-node runs, not yet forging (the test node stands in)"
 sock=$(mktemp -u "${TMPDIR:-/tmp}/krdemo-XXXXXX.socket")
-show kesrotate-testnode --network preprod --start-as-non-producing-node --socket-path "$sock" \
+# The test node models cardano-node 11.0 with its shipped config (new
+# tracing, root severity Notice) plus the line an operator adds so that
+# block forging updates reach the log. A real node refuses to start while
+# its credential files are missing; --allow-missing-credentials stands in
+# for a node whose files were moved away after it started.
+show kesrotate-testnode --node-version 11.0 --network preprod --allow-missing-credentials \
+  --trace-option Startup.BlockForgingUpdate=Info --socket-path "$sock" \
   --shelley-kes-key "$prod/node/kes.skey" --shelley-vrf-key "$prod/node/vrf.skey" \
   --shelley-operational-certificate "$prod/node/node.cert" --metrics 127.0.0.1:0 …
-"$tn" --network preprod --start-as-non-producing-node --socket-path "$sock" \
+"$tn" --node-version 11.0 --network preprod --allow-missing-credentials \
+  --trace-option Startup.BlockForgingUpdate=Info --socket-path "$sock" \
   --shelley-kes-key "$prod/node/kes.skey" --shelley-vrf-key "$prod/node/vrf.skey" \
   --shelley-operational-certificate "$prod/node/node.cert" \
   --metrics 127.0.0.1:0 --metrics-addr-file "$prod/metrics.addr" --pid-file "$prod/node.pid" \

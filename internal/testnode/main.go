@@ -41,6 +41,22 @@ func (c counters) Set(s string) error {
 	return nil
 }
 
+type traceOptions map[string]string
+
+func (o traceOptions) String() string { return fmt.Sprint(map[string]string(o)) }
+
+func (o traceOptions) Set(s string) error {
+	ns, sev, ok := strings.Cut(s, "=")
+	if !ok || ns == "" {
+		return fmt.Errorf("want NAMESPACE=SEVERITY, got %q", s)
+	}
+	if _, err := ParseSeverity(sev); err != nil {
+		return err
+	}
+	o[ns] = sev
+	return nil
+}
+
 // Main runs the test node as the kesrotate-testnode command does, with
 // cardano-node's flags (see the command's documentation), and returns the
 // exit code: 0 stopped by a signal, 1 refused to start, 2 usage.
@@ -57,17 +73,29 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		addrFile    = fs.String("metrics-addr-file", "", "write the bound metrics host:port here")
 		pidFile     = fs.String("pid-file", "", "write the process id here once ready")
 		onchain     = counters{}
+		options     = traceOptions{}
 		tipSlotSeen bool
 	)
 	fs.StringVar(&cfg.KESKeyPath, "shelley-kes-key", "", "KES signing key file")
 	fs.StringVar(&cfg.VRFKeyPath, "shelley-vrf-key", "", "VRF signing key file")
 	fs.StringVar(&cfg.CertPath, "shelley-operational-certificate", "", "operational certificate file")
 	fs.StringVar(&cfg.SocketPath, "socket-path", "", "node-to-client unix socket")
+	fs.StringVar(&cfg.NodeVersion, "node-version", DefaultVersion, "modelled cardano-node release: "+strings.Join(Versions, ", "))
 	fs.StringVar(&cfg.MetricsAddr, "metrics", "", "Prometheus listen address, such as 127.0.0.1:12798 or 127.0.0.1:0")
-	fs.BoolVar(&cfg.MetricsNoSuffix, "metrics-nosuffix", false, "metric names without the _int suffix")
-	fs.BoolVar(&cfg.StartNonProducing, "start-as-non-producing-node", false, "start without forging if a credential file is missing")
-	fs.BoolVar(&cfg.RejectReload, "reject-reload", false, "trace every SIGHUP reload as an error and keep the old set")
-	fs.BoolVar(&cfg.NotEffective, "reload-not-effective", false, "ignore SIGHUP as a node before consensus is up does")
+	fs.BoolVar(&cfg.MetricsNoSuffix, "metrics-nosuffix", false, "new tracing: metric names without the _int suffix")
+	fs.StringVar(&cfg.Tracing, "tracing", "", "tracing system, new or legacy (default: the version's shipped config: legacy on 10.5, new from 10.6)")
+	fs.StringVar(&cfg.LogFormat, "log-format", "", "human or json (new tracing), legacy (legacy tracing)")
+	fs.StringVar(&cfg.LogFile, "log-file", "", "append log lines to this file instead of stdout (SIGUSR1 rotates it)")
+	fs.StringVar(&cfg.Severity, "severity", "", "root severity (default: the shipped config's, Notice for new tracing, Info for legacy)")
+	fs.Var(options, "trace-option", "NAMESPACE=SEVERITY on top of the shipped config, such as Startup.BlockForgingUpdate=Info (repeatable)")
+	fs.IntVar(&cfg.FillerPools, "filler-pools", 0, "other pools in the op-cert counters map (a mainnet ledger holds thousands)")
+	fs.StringVar(&cfg.Era, "era", "", "the ledger's era (default Conway; Byron is a node syncing from genesis)")
+	fs.DurationVar(&cfg.TipLag, "tip-lag", 0, "the tip trails the clock by this much, as on a node still syncing")
+	fs.BoolVar(&cfg.Replaying, "replaying", false, "stay in the ledger replay: no socket, SIGHUP is not effective")
+	fs.BoolVar(&cfg.StartNonProducing, "start-as-non-producing-node", false, "read the credentials but do not forge until a SIGHUP")
+	fs.BoolVar(&cfg.AllowMissingCredentials, "allow-missing-credentials", false, "start with forging disabled when a credential file is missing (the real node refuses)")
+	fs.BoolVar(&cfg.RejectReload, "reject-reload", false, "fail every SIGHUP reload as a node that cannot read the KES key file, keeping the old set")
+	fs.BoolVar(&cfg.Replaying, "reload-not-effective", false, "same as --replaying (deprecated)")
 	fs.StringVar(&cfg.Host, "host", "testnode", "host name in log lines")
 	fs.Var(onchain, "onchain-counter", "POOLID=N: the chain's op cert counter for a pool (hex or bech32 id; repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -87,6 +115,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if tipSlotSeen && *now != "" {
 		return usage("--tip-slot and --now exclude each other")
 	}
+	if cfg.TipLag != 0 && (tipSlotSeen || *now != "") {
+		return usage("--tip-lag needs a tip that follows the clock (no --tip-slot or --now)")
+	}
 
 	var err error
 	if *genesis != "" {
@@ -95,6 +126,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return usage(rerr.Error())
 		}
 		cfg.Network, err = opcert.ParseGenesis(data)
+		cfg.GenesisJSON = data
 	} else {
 		cfg.Network, err = opcert.NetworkByName(*network)
 	}
@@ -116,17 +148,23 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		cfg.Clock = time.Now
 	}
 	cfg.OnChain = onchain
+	cfg.TraceOptions = options
 	cfg.Log = stdout
 
 	// Signals are caught before the node is up so that an early SIGHUP is
 	// not fatal.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
 	node, err := Start(context.Background(), cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: error: %v\n", name, err)
+		if errors.Is(err, ErrConfig) {
+			return usage(err.Error())
+		}
+		// The node's own message, as GHC prints an uncaught exception:
+		// "<program>: <displayException>".
+		fmt.Fprintf(stderr, "%s: %s\n", name, nodeMessage(err))
 		return 1
 	}
 	defer func() { _ = node.Close() }()
@@ -144,10 +182,30 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		defer func() { _ = os.Remove(*pidFile) }()
 	}
 	for sig := range sigs {
-		if sig != syscall.SIGHUP {
+		switch sig {
+		case syscall.SIGHUP:
+			_, _ = node.Reload() // traced in the log
+		case syscall.SIGUSR1:
+			if err := node.RotateLog(); err != nil {
+				fmt.Fprintf(stderr, "%s: error: %v\n", name, err)
+			}
+		default:
 			return 0
 		}
-		_, _ = node.Reload() // traced in the log
 	}
 	return 0
+}
+
+// nodeMessage strips the test node's sentinel from a start error, leaving
+// the text the node prints.
+func nodeMessage(err error) string {
+	var cerr *credError
+	if errors.As(err, &cerr) {
+		return cerr.pretty()
+	}
+	msg := err.Error()
+	for _, s := range []error{ErrMissingCredential, ErrVRFPermissions} {
+		msg = strings.TrimPrefix(msg, s.Error()+": ")
+	}
+	return msg
 }

@@ -1,34 +1,3 @@
-// Package testnode is a stand-in for the parts of cardano-node that
-// kesrotate-agent touches, for tests and demos. cardano-node cannot run in
-// the test environment; this node behaves like it where the agent can tell:
-//
-//   - It starts with the three credential paths of cardano-node's
-//     --shelley-kes-key, --shelley-vrf-key and --shelley-operational-certificate
-//     and validates them as the node does: the KES key is the cert's hot key,
-//     the cold signature holds, the VRF key file has no "other" permission
-//     bit (fatal) and group bits only warn, and the current KES period (from
-//     the tip slot) is inside the cert's window. The fresh KES key is evolved
-//     in memory to current period - cert start and must sign and verify there.
-//   - Reload (SIGHUP for the binary) follows the rules of cardano-node 8.2+:
-//     a missing credential file disables forging; a set that fails any check
-//     is traced and the old credentials stay in use; a good set replaces the
-//     old one and forging is (re-)enabled.
-//   - It serves Prometheus text metrics under the node's names (see
-//     metrics.go) and node-to-client local state queries on a unix socket
-//     through gouroboros' server-side protocol code (see query.go).
-//   - It logs in the style of cardano-node's text tracer, one line per
-//     Write: "[host:cardano.node.startup:Info:5] [date time UTC] msg". The
-//     lines tools may wait for: "Performing block forging reconfiguration:
-//     Enabling block forging. …" (at start and after a reload that took a
-//     set), "… Disabling block forging, …" (a file is missing) and
-//     ":Error:" "BlockForgingUpdateError: <reason>" (a bad set, old kept).
-//   - The metric cardano_node_metrics_operationalCertificateCounter_int is
-//     an addition of the test node: cardano-node does not expose the op cert
-//     counter, so the agent must treat it as optional.
-//
-// Where it is stricter than the real node, on purpose: a cert whose window
-// does not contain the current period is refused (cardano-node starts and
-// only fails when it tries to forge), so a test sees the failure at once.
 package testnode
 
 import (
@@ -36,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
-
-	"github.com/blinklabs-io/gouroboros"
 
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
@@ -54,6 +24,15 @@ type Config struct {
 	KESKeyPath, VRFKeyPath, CertPath string
 
 	Network opcert.Network
+	// GenesisJSON, if set, is the Shelley genesis file the Network was read
+	// from; GetGenesisConfig then answers its values (security parameter,
+	// epoch length, protocol parameters, genDelegs…) instead of the
+	// built-in ones for the network's magic.
+	GenesisJSON []byte
+
+	// NodeVersion is the modelled cardano-node release: "10.5", "10.6" or
+	// "11.0" ("" is DefaultVersion).
+	NodeVersion string
 
 	// SocketPath, if set, is where the node-to-client unix socket listens.
 	// Unix socket paths are limited to 107 bytes.
@@ -61,34 +40,79 @@ type Config struct {
 	// MetricsAddr, if set, is the TCP address of the Prometheus endpoint
 	// (for example 127.0.0.1:0); MetricsURL reports the bound address.
 	MetricsAddr string
-	// MetricsNoSuffix serves the metric names without the _int suffix, as
-	// cardano-node's nosuffix mode does.
+	// MetricsNoSuffix serves the new tracing system's metrics without the
+	// _int suffix ("PrometheusSimple nosuffix …"). The legacy system has
+	// no such option.
 	MetricsNoSuffix bool
 
 	// TipSlot is the chain tip when Clock is nil.
 	TipSlot uint64
-	// Clock, if set, makes the tip follow the network's slot at Clock().
+	// Clock, if set, makes the tip follow the network's slot at
+	// Clock() − TipLag.
 	Clock func() time.Time
+	// TipLag makes the tip trail the clock, as on a node that is still
+	// syncing.
+	TipLag time.Duration
+	// Era is the ledger's era by name ("Conway" if empty). "Byron" is a
+	// node still syncing from genesis: Shelley-era queries get an era
+	// mismatch.
+	Era string
 
 	// OnChain holds the op-cert counters the chain has recorded, by pool.
 	// A pool without an entry has none.
 	OnChain map[keys.PoolID]uint64
+	// FillerPools adds that many other pools to the counters map, as a
+	// mainnet ledger holds thousands (the answer then spans several mux
+	// segments).
+	FillerPools int
 
-	// StartNonProducing starts without credentials when a file is missing
-	// (cardano-node's --start-as-non-producing-node); a later Reload
-	// enables forging.
+	// StartNonProducing is cardano-node's --start-as-non-producing-node:
+	// the credentials are read (a missing file still stops the start) but
+	// not used; a later Reload (SIGHUP) starts forging with them.
 	StartNonProducing bool
-	// RejectReload makes every Reload fail with ErrRejected and keep the
-	// old set: a node that does not take a new set.
-	RejectReload bool
-	// NotEffective makes every Reload a no-op that logs it was not
-	// effective, as cardano-node does before consensus is up.
+	// AllowMissingCredentials starts the node with forging disabled when a
+	// credential file is missing. The real node refuses to start then;
+	// this stands in for a node that has been running and whose files
+	// were moved away and SIGHUPed (a state the real node reaches).
+	AllowMissingCredentials bool
+	// Replaying keeps the node in its ledger replay: consensus has not
+	// started, the socket is not there yet, and a Reload only re-reads
+	// the topology and traces that block forging is not reconfigured.
+	// FinishReplay ends it.
+	Replaying bool
+	// NotEffective is the former name of Replaying.
+	//
+	// Deprecated: use Replaying.
 	NotEffective bool
+	// RejectReload makes every Reload fail as the node does when it cannot
+	// read the KES key file (permission denied): a BlockForgingUpdateError
+	// is traced and the old set stays in use.
+	RejectReload bool
 
-	// Log receives the node's log lines; nil discards them.
+	// Tracing is the tracing system: "new" (trace-dispatcher) or "legacy"
+	// (iohk-monitoring); "" is the version's shipped default (legacy on
+	// 10.5, new from 10.6). It decides the metrics format too.
+	Tracing string
+	// LogFormat is "human" or "json" (new tracing) or "legacy"; "" is
+	// "human" for new tracing and "legacy" for legacy tracing.
+	LogFormat string
+	// Severity is the root severity ("" is the shipped config's: Notice
+	// for new tracing, Info for legacy).
+	Severity string
+	// TraceOptions maps namespaces (Startup.BlockForgingUpdate,
+	// cardano.node.startup) to severities, on top of the shipped ones
+	// (ShippedTraceOptions, new tracing only).
+	TraceOptions map[string]string
+
+	// Log receives the node's log lines (its stdout); nil discards them.
 	Log io.Writer
+	// LogFile, if set, is a file the node appends its log lines to
+	// instead of Log; RotateLog moves it behind its path.
+	LogFile string
 	// Host is the host name in log lines; "testnode" if empty.
 	Host string
+	// LogClock stamps the log lines; time.Now if nil.
+	LogClock func() time.Time
 }
 
 // State is what the node is doing, as seen from inside.
@@ -106,9 +130,18 @@ type State struct {
 	TipSlot          uint64
 	CurrentPeriod    uint64
 	RemainingPeriods int64
-	Evolution        int64 // current - start: what the KES key was evolved to
+	Evolution        int64 // current - start: what the KES key would be evolved to
 
 	Sets int // credential sets taken since start, the first included
+
+	// ConsensusUp is false while the node replays its ledger.
+	ConsensusUp bool
+	// CanForge says whether a block the node forged at the tip would be
+	// valid: it forges, the current KES period is inside the cert's window,
+	// the key evolves to it and signs under the cert's hot key, and the
+	// cold key's signature on the cert holds. CannotForge says why not.
+	CanForge    bool
+	CannotForge string
 }
 
 // Outcome is what a Reload did.
@@ -122,7 +155,8 @@ const (
 	// Kept: the new set was bad; the error was traced and the old set
 	// (or none) stays in use.
 	Kept
-	// Ignored: the reload was not effective (Config.NotEffective).
+	// Ignored: the node is still replaying its ledger
+	// (BlockForgingUpdate NotEffective).
 	Ignored
 )
 
@@ -140,33 +174,60 @@ func (o Outcome) String() string {
 	return fmt.Sprintf("Outcome(%d)", int(o))
 }
 
+// hotKey is consensus' HotKey state for the set in use.
+type hotKey struct {
+	info     kesInfo
+	poisoned bool
+}
+
 // Node is a running test node.
 type Node struct {
-	cfg Config
+	cfg     Config
+	ver     nodeVersion
+	tr      *tracer
+	genesis genesisParams
+	era     int
+	started time.Time
 
-	mu       sync.Mutex
-	creds    *credentials // nil when none was ever loaded
-	forging  bool
-	sets     int
-	tipFixed bool
-	tipSlot  uint64
-	onchain  map[keys.PoolID]uint64
-
-	logMu sync.Mutex
+	mu            sync.Mutex
+	creds         *credentials // the set in use; nil when none was ever taken
+	forging       bool         // consensus has the set (setBlockForging)
+	forgingMetric bool         // forging_enabled, from the last BlockForgingUpdate
+	sets          int
+	consensusUp   bool
+	tipFixed      bool
+	tipSlot       uint64
+	onchain       map[[28]byte]uint64
+	fillers       map[[28]byte]uint64
+	hot           hotKey
+	kesMetrics    kesGauges
+	lastTick      uint64
+	ticked        bool
+	threads       int
 
 	sock      net.Listener
 	httpSrv   *http.Server
 	metricsLn net.Listener
-	conns     map[net.Conn]*ouroboros.Connection // client connections, the ouroboros side once up
+	connMu    sync.Mutex
+	conns     map[net.Conn]struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closed    chan struct{}
 }
 
-// Start validates the credentials and starts serving. It refuses to start
-// (returns an error and serves nothing) on any credential problem, except a
-// missing file when cfg.StartNonProducing is set. ctx bounds only the
-// start itself; call Close to stop.
+// kesGauges are the KES metrics as last set by a forge state update.
+type kesGauges struct {
+	set                               bool
+	start, expiry, current, remaining int64
+	failedSlot                        uint64
+}
+
+// Start reads the credentials and starts serving, as cardano-node starts:
+// a VRF key file with an "other" permission bit, or any credential that
+// cannot be read (a missing file included, even with StartNonProducing),
+// stops it with the node's error (ErrVRFPermissions, ErrMissingCredential,
+// ErrKESMismatch, ErrCredentialFile). ctx bounds only the start itself;
+// call Close to stop.
 func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.KESKeyPath == "" || cfg.VRFKeyPath == "" || cfg.CertPath == "" {
 		return nil, fmt.Errorf("%w: the KES key, VRF key and op cert paths are required", ErrConfig)
@@ -174,87 +235,359 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Network.SlotsPerKESPeriod == 0 || cfg.Network.MaxKESEvolutions == 0 || cfg.Network.Magic == 0 {
 		return nil, fmt.Errorf("%w: network %q lacks KES parameters or magic", ErrConfig, cfg.Network.Name)
 	}
+	if cfg.Network.SlotLength <= 0 {
+		return nil, fmt.Errorf("%w: network %q lacks a slot length", ErrConfig, cfg.Network.Name)
+	}
 	if cfg.Host == "" {
 		cfg.Host = "testnode"
 	}
+	if cfg.NotEffective {
+		cfg.Replaying = true
+	}
+	ver, err := lookupVersion(cfg.NodeVersion)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := newTracer(cfg, ver)
+	if err != nil {
+		return nil, err
+	}
 	n := &Node{
-		cfg:      cfg,
-		tipFixed: cfg.Clock == nil,
-		tipSlot:  cfg.TipSlot,
-		onchain:  make(map[keys.PoolID]uint64, len(cfg.OnChain)),
-		conns:    make(map[net.Conn]*ouroboros.Connection),
-		closed:   make(chan struct{}),
+		cfg: cfg, ver: ver, tr: tr, started: tr.now(),
+		tipFixed: cfg.Clock == nil, tipSlot: cfg.TipSlot,
+		onchain: make(map[[28]byte]uint64, len(cfg.OnChain)),
+		fillers: fillerPools(cfg.FillerPools),
+		conns:   make(map[net.Conn]struct{}),
+		closed:  make(chan struct{}),
+	}
+	fail := func(err error) (*Node, error) {
+		_ = tr.close()
+		n.creds.wipe()
+		return nil, err
+	}
+	if n.era, err = n.eraFromConfig(); err != nil {
+		return fail(err)
+	}
+	if cfg.GenesisJSON != nil {
+		if n.genesis, err = parseGenesisParams(cfg.GenesisJSON); err != nil {
+			return fail(err)
+		}
+	} else {
+		n.genesis = defaultGenesis(cfg.Network.Magic)
 	}
 	for id, c := range cfg.OnChain {
 		n.onchain[id] = c
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return fail(err)
 	}
 
-	slot := n.tip()
-	creds, err := readCredentials(&n.cfg, slot, n.warn)
-	switch {
-	case err == nil:
-		n.creds, n.forging, n.sets = creds, true, 1
-	case errors.Is(err, ErrMissingCredential) && cfg.StartNonProducing:
-		n.logf("Info", "startup", "Starting as a non-producing node: %v", err)
-	default:
-		n.logf("Error", "startup", "Shelley protocol instantiation error: %v", err)
-		return nil, err
+	// cardano-node/src/Cardano/Node/Run.hs runNode: it prints its
+	// configuration (abbreviated here), checks the VRF key file's mode,
+	// then reads the credentials (mkConsensusProtocol); any failure is
+	// thrown and ends the process before logging is set up.
+	tr.emit(logEvent{plain: fmt.Sprintf("Node configuration: NodeConfiguration {ncSocketConfig = SocketConfig {ncSocketPath = Last {getLast = Just %q}}, ncProtocolFiles = ProtocolFilepaths {shelleyKESFile = Just %q, shelleyVRFFile = Just %q, shelleyCertFile = Just %q}, ncStartAsNonProducingNode = %s, …}",
+		cfg.SocketPath, cfg.KESKeyPath, cfg.VRFKeyPath, cfg.CertPath, hsBool(cfg.StartNonProducing))})
+	creds, err := n.startCredentials()
+	if err != nil {
+		return fail(err)
+	}
+	n.creds = creds
+	if creds != nil {
+		n.sets = 1
+		n.hot = hotKey{info: kesInfo{start: creds.kesPeriod, end: creds.kesPeriod + cfg.Network.MaxKESEvolutions}}
 	}
 
+	// Logging is up: the startup traces, then the initial block forging
+	// update (Run.hs handleNodeWithTracers: Enabled unless non-producing
+	// or without credentials).
+	tr.emit(networkMagicEvent(cfg.Network.Magic))
+	n.forgingMetric = creds != nil && !cfg.StartNonProducing
+	if n.forgingMetric {
+		tr.emit(blockForgingUpdate(enabledBlockForging, threadMain))
+	} else {
+		tr.emit(blockForgingUpdate(disabledBlockForging, threadMain))
+	}
 	if cfg.MetricsAddr != "" {
 		if err := n.listenMetrics(ctx); err != nil {
-			n.creds.wipe()
-			return nil, err
+			return fail(err)
 		}
 	}
-	if cfg.SocketPath != "" {
-		if err := n.listenSocket(ctx); err != nil {
+	if !cfg.Replaying {
+		if err := n.startConsensus(ctx); err != nil {
 			n.stopMetrics()
-			n.creds.wipe()
-			return nil, err
+			return fail(err)
 		}
 	}
-	n.logf("Info", "startup", "network magic: %d, local socket: %s, metrics: %s", cfg.Network.Magic, cfg.SocketPath, n.metricsAddr())
-	if n.forging {
-		n.logEnabled()
+	if cfg.Clock != nil {
+		n.wg.Add(1)
+		go n.slotTicker()
 	}
 	return n, nil
 }
 
-// Reload is what SIGHUP does to cardano-node 8.2+: re-read the three
-// credential files. A missing file disables forging (Disabled, with the
-// reason); a bad set is traced and the old one kept (Kept, with the
-// traced error); a good set replaces the old one (Enabled, nil).
+func hsBool(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+func (n *Node) eraFromConfig() (int, error) {
+	if n.cfg.Era == "" {
+		return eraConway, nil
+	}
+	i, ok := n.ver.eraIndex(n.cfg.Era)
+	if !ok {
+		return 0, fmt.Errorf("%w: node %s has no era %q (it knows %s)", ErrConfig, n.ver.name, n.cfg.Era, strings.Join(n.ver.eras, ", "))
+	}
+	return i, nil
+}
+
+func newTracer(cfg Config, ver nodeVersion) (*tracer, error) {
+	t := &tracer{system: cfg.Tracing, format: cfg.LogFormat, host: hostOnly(cfg.Host), w: cfg.Log,
+		path: cfg.LogFile, now: cfg.LogClock, options: map[string]Severity{}}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if t.system == "" {
+		t.system = ver.tracing
+	}
+	switch t.system {
+	case TracingNew:
+		if t.format == "" {
+			t.format = LogHuman
+		}
+		if t.format != LogHuman && t.format != LogJSON {
+			return nil, fmt.Errorf("%w: the new tracing system writes human or json lines, not %q", ErrConfig, t.format)
+		}
+		t.root = ShippedSeverity
+		t.options = ShippedTraceOptions()
+	case TracingLegacy:
+		if t.format == "" {
+			t.format = LogLegacy
+		}
+		if t.format != LogLegacy {
+			return nil, fmt.Errorf("%w: the legacy tracing system writes legacy lines, not %q", ErrConfig, t.format)
+		}
+		t.root = ShippedLegacySeverity
+	default:
+		return nil, fmt.Errorf("%w: unknown tracing system %q (want new or legacy)", ErrConfig, t.system)
+	}
+	if cfg.Severity != "" {
+		s, err := ParseSeverity(cfg.Severity)
+		if err != nil {
+			return nil, err
+		}
+		t.root = s
+	}
+	for ns, sev := range cfg.TraceOptions {
+		s, err := ParseSeverity(sev)
+		if err != nil {
+			return nil, err
+		}
+		t.options[ns] = s
+	}
+	if t.path != "" {
+		if err := t.openFile(); err != nil {
+			return nil, errors.Join(ErrConfig, err)
+		}
+	}
+	return t, nil
+}
+
+// hostOnly drops a domain, as trace-dispatcher does with the host name.
+func hostOnly(h string) string {
+	if i := strings.IndexByte(h, '.'); i > 0 {
+		return h[:i]
+	}
+	return h
+}
+
+// startCredentials is the start-up part of cardano-node's Run.hs: the VRF
+// key file's mode (checkVRFFilePermissions: "other" bits are fatal, group
+// bits print a warning on stdout), then mkConsensusProtocol, whose failure
+// is fatal too.
+func (n *Node) startCredentials() (*credentials, error) {
+	cfg := n.cfg
+	fi, err := os.Stat(cfg.VRFKeyPath)
+	switch {
+	case err != nil && cfg.AllowMissingCredentials:
+		return nil, nil
+	case err != nil:
+		// getFileStatus throws; GHC prints the IOException.
+		return nil, fmt.Errorf("%w: %s", ErrMissingCredential, ghcIOError(cfg.VRFKeyPath, "getFileStatus", err))
+	case fi.Mode().Perm()&0o007 != 0:
+		return nil, fmt.Errorf("%w: %s", ErrVRFPermissions, vrfPermissionsMessage(cfg.VRFKeyPath, "other"))
+	case fi.Mode().Perm()&0o070 != 0:
+		n.tr.emit(logEvent{plain: "WARNING: " + vrfPermissionsMessage(cfg.VRFKeyPath, "group")})
+	}
+	creds, cerr := readCredentials(cfg.VRFKeyPath, cfg.CertPath, cfg.KESKeyPath)
+	if cerr == nil {
+		return creds, nil
+	}
+	if cerr.kind == credMissing && cfg.AllowMissingCredentials {
+		return nil, nil
+	}
+	return nil, cerr
+}
+
+// vrfPermissionsMessage is renderVRFPrivateKeyFilePermissionError
+// (cardano-node/src/Cardano/Node/Types.hs) for "other" or "group".
+func vrfPermissionsMessage(path, who string) string {
+	return fmt.Sprintf("VRF private key file at: %s has %q file permissions. Please remove all %q file permissions.", path, who, who)
+}
+
+// startConsensus is the end of the ledger replay: the node kernel sets the
+// block forging (unless non-producing), the local socket opens and the
+// forge loop runs.
+func (n *Node) startConsensus(ctx context.Context) error {
+	if n.cfg.SocketPath != "" {
+		if err := n.listenSocket(ctx); err != nil {
+			return err
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.consensusUp = true
+	n.forging = n.creds != nil && !n.cfg.StartNonProducing
+	n.forgeTickLocked(n.tipLocked())
+	return nil
+}
+
+// FinishReplay ends the ledger replay of a node started with Replaying:
+// consensus starts and the socket opens. It does nothing on a node whose
+// consensus is up.
+func (n *Node) FinishReplay() error {
+	n.mu.Lock()
+	up := n.consensusUp
+	n.mu.Unlock()
+	if up {
+		return nil
+	}
+	return n.startConsensus(context.Background())
+}
+
+// Reload is what SIGHUP does to the node (cardano-node 10.6.4,
+// cardano-node/src/Cardano/Node/Run.hs). While the ledger replays, the
+// initial handler re-reads the topology ("Performing topology
+// configuration update", Notice) and traces BlockForgingUpdate
+// NotEffective: Ignored, ErrNotEffective. After that, installSigHUPHandler
+// runs updateBlockForging and then the topology update. updateBlockForging
+// re-reads the three files with mkConsensusProtocol and does not look at
+// --start-as-non-producing-node:
+//
+//   - a file that does not exist (FileDoesNotExistError): BlockForgingUpdate
+//     DisabledBlockForging, forging off: Disabled, ErrMissingCredential;
+//   - any other error (bad envelope, MismatchedKesKey, unreadable file):
+//     BlockForgingUpdateError with the error's Show, forging unchanged: Kept,
+//     the error (ErrKESMismatch, ErrCredentialFile);
+//   - a set that reads: BlockForgingUpdate EnabledBlockForging, forging
+//     with it: Enabled, nil. There is no mode check and no KES-window
+//     check: a cert whose window has ended or not begun loads.
 func (n *Node) Reload() (Outcome, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.cfg.NotEffective {
-		n.logf("Info", "startup", "Block forging reconfiguration is not effective: consensus has not started yet")
+	n.threads++
+	th := 100 + n.threads
+	if !n.consensusUp {
+		n.topologyUpdateLocked(th)
+		n.tr.emit(blockForgingUpdate(notEffective, th))
+		n.forgingMetric = false
 		return Ignored, ErrNotEffective
 	}
+	o, err := n.updateBlockForgingLocked(th)
+	n.topologyUpdateLocked(th)
+	return o, err
+}
+
+func (n *Node) topologyUpdateLocked(th int) {
+	n.tr.emit(networkConfigUpdate(th))
+	n.tr.emit(networkConfig(th))
+}
+
+func (n *Node) updateBlockForgingLocked(th int) (Outcome, error) {
 	if n.cfg.RejectReload {
-		err := fmt.Errorf("%w: the test node was told to reject every reload", ErrRejected)
-		n.logf("Error", "startup", "BlockForgingUpdateError: %v", err)
-		return Kept, err
+		cerr := &credError{kind: credIO, path: n.cfg.KESKeyPath,
+			detail: ghcIOError(n.cfg.KESKeyPath, "openFileBlocking", &fs.PathError{Op: "open", Path: n.cfg.KESKeyPath, Err: syscall.EACCES})}
+		n.tr.emit(blockForgingUpdateError(cerr.show(), th))
+		return Kept, fmt.Errorf("%w: %w", ErrRejected, cerr)
 	}
-	creds, err := readCredentials(&n.cfg, n.tipLocked(), n.warn)
+	creds, cerr := readCredentials(n.cfg.VRFKeyPath, n.cfg.CertPath, n.cfg.KESKeyPath)
 	switch {
-	case err == nil:
+	case cerr == nil:
 		n.creds.wipe()
-		n.creds, n.forging = creds, true
+		n.creds = creds
+		n.forging, n.forgingMetric = true, true
 		n.sets++
-		n.logEnabledLocked()
+		n.hot = hotKey{info: kesInfo{start: creds.kesPeriod, end: creds.kesPeriod + n.cfg.Network.MaxKESEvolutions}}
+		n.tr.emit(blockForgingUpdate(enabledBlockForging, th))
+		n.forgeTickLocked(n.tipLocked())
 		return Enabled, nil
-	case errors.Is(err, ErrMissingCredential):
-		n.forging = false
-		n.logf("Info", "startup", "Performing block forging reconfiguration: Disabling block forging, to enable it please make the credentials files available again and then re-trigger reconfiguration via SIGHUP signal. (%v)", err)
-		return Disabled, err
+	case cerr.kind == credMissing:
+		n.forging, n.forgingMetric = false, false
+		n.tr.emit(blockForgingUpdate(disabledBlockForging, th))
+		return Disabled, cerr
 	default:
-		n.logf("Error", "startup", "BlockForgingUpdateError: %v", err)
-		return Kept, err
+		n.tr.emit(blockForgingUpdateError(cerr.show(), th))
+		return Kept, cerr
+	}
+}
+
+// forgeTickLocked is the forge loop's forge state update at a slot
+// (ouroboros-consensus-protocol, Protocol/Ledger/HotKey.hs evolveKey):
+// before the cert's window the key stays at evolution 0 (Updated); in the
+// window it evolves to period − start; at or after the end it is poisoned
+// and the update fails (KESCouldNotEvolve, then KESKeyAlreadyPoisoned at
+// every later slot). The test node runs it at each new slot while the tip
+// follows a clock, at start, after each reload that took a set, and on
+// SetTipSlot.
+func (n *Node) forgeTickLocked(slot uint64) {
+	n.lastTick, n.ticked = slot, true
+	if !n.consensusUp || !n.forging || n.creds == nil {
+		return
+	}
+	kp := n.cfg.Network.KESPeriod(slot)
+	h := &n.hot
+	fail := func(poisoned bool) {
+		n.kesMetrics = kesGauges{set: true, start: int64(h.info.start), expiry: int64(h.info.end), failedSlot: max(slot, 1)}
+		n.tr.emit(forgeStateUpdateError(slot, h.info, kp, poisoned))
+	}
+	switch {
+	case h.poisoned:
+		fail(true)
+		return
+	case kp < h.info.start:
+		// BeforeKESStart: Updated with the info unchanged.
+	case kp >= h.info.end:
+		fail(false)
+		h.poisoned = true
+		return
+	default:
+		h.info.evolution = max(h.info.evolution, kp-h.info.start)
+	}
+	n.kesMetrics = kesGauges{set: true, start: int64(h.info.start), expiry: int64(h.info.end),
+		current: int64(h.info.current()), remaining: int64(h.info.remaining())}
+	n.tr.emit(forgeStateInfo(h.info))
+}
+
+// slotTicker runs the forge loop at each new slot of a clock-following
+// tip.
+func (n *Node) slotTicker() {
+	defer n.wg.Done()
+	t := time.NewTicker(n.cfg.Network.SlotLength)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.closed:
+			return
+		case <-t.C:
+			n.mu.Lock()
+			if s := n.tipLocked(); !n.ticked || s != n.lastTick {
+				n.forgeTickLocked(s)
+			}
+			n.mu.Unlock()
+		}
 	}
 }
 
@@ -262,33 +595,50 @@ func (n *Node) Reload() (Outcome, error) {
 func (n *Node) State() State {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.stateLocked()
-}
-
-func (n *Node) stateLocked() State {
 	slot := n.tipLocked()
 	kp := n.cfg.Network.KESPeriod(slot)
-	s := State{Forging: n.forging, TipSlot: slot, CurrentPeriod: kp, Sets: n.sets}
-	if c := n.creds; c != nil {
-		w := c.cert.Window(n.cfg.Network)
-		s.Loaded = true
-		s.PoolID = c.cert.PoolID()
-		s.CertCounter = c.cert.Counter
-		s.CertHash = c.cert.Hash()
-		s.StartPeriod, s.ExpiryPeriod = w.Start, w.End
-		s.KESVKey = c.cert.KESVKey
-		s.VRFVKey = c.vrf.Public()
-		s.RemainingPeriods = int64(w.End) - int64(kp)
-		s.Evolution = int64(kp) - int64(w.Start)
+	s := State{Forging: n.forging, TipSlot: slot, CurrentPeriod: kp, Sets: n.sets, ConsensusUp: n.consensusUp}
+	c := n.creds
+	if c == nil {
+		s.CannotForge = "no credentials"
+		return s
+	}
+	end := c.kesPeriod + n.cfg.Network.MaxKESEvolutions
+	s.Loaded = true
+	s.PoolID = keys.PoolID(c.poolID())
+	s.CertCounter = c.counter
+	s.CertHash = c.certHash()
+	s.StartPeriod, s.ExpiryPeriod = c.kesPeriod, end
+	s.KESVKey = keys.KESVKey(c.hotVK)
+	s.VRFVKey = keys.VRFVKey(c.vrfVKey())
+	s.RemainingPeriods = int64(end) - int64(kp)
+	s.Evolution = int64(kp) - int64(c.kesPeriod)
+	switch {
+	case !n.consensusUp:
+		s.CannotForge = "the ledger is still replaying"
+	case !n.forging:
+		s.CannotForge = "block forging is disabled"
+	case kp < c.kesPeriod:
+		s.CannotForge = fmt.Sprintf("the op cert's KES window starts at period %d, after the current period %d (PraosCannotForgeKeyNotUsableYet)", c.kesPeriod, kp)
+	case kp >= end || n.hot.poisoned:
+		s.CannotForge = fmt.Sprintf("the op cert's KES window ended at period %d; the current period is %d (KESCouldNotEvolve)", end, kp)
+	case !c.signatureValid():
+		s.CannotForge = "the cold key's signature on the op cert does not verify: peers reject the blocks"
+	case !c.signsAt(kp - c.kesPeriod):
+		s.CannotForge = fmt.Sprintf("the KES key does not sign under the cert's hot key at evolution %d (an evolved key file?): peers reject the blocks", kp-c.kesPeriod)
+	default:
+		s.CanForge = true
 	}
 	return s
 }
 
 // SetTipSlot fixes the chain tip at slot (and stops following the clock).
+// The forge loop runs at the new slot.
 func (n *Node) SetTipSlot(slot uint64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.tipFixed, n.tipSlot = true, slot
+	n.forgeTickLocked(slot)
 }
 
 // SetOnChainCounter records counter c for pool id, as if the pool had
@@ -302,6 +652,14 @@ func (n *Node) SetOnChainCounter(id keys.PoolID, c uint64) {
 // SocketPath is the node-to-client socket path ("" if none).
 func (n *Node) SocketPath() string { return n.cfg.SocketPath }
 
+// Version is the modelled node release, such as "11.0.1".
+func (n *Node) Version() string { return n.ver.release }
+
+// RotateLog moves the log file behind its path (path.1, path.2, …) and
+// opens a new one at path, as logrotate does to a node's log. It fails
+// when the node logs to a writer.
+func (n *Node) RotateLog() error { return n.tr.rotate() }
+
 // Close stops serving, closes every client connection and removes the
 // socket file. It is safe to call more than once.
 func (n *Node) Close() error {
@@ -311,18 +669,11 @@ func (n *Node) Close() error {
 		if n.sock != nil {
 			_ = n.sock.Close()
 		}
-		n.mu.Lock()
-		conns := make(map[net.Conn]*ouroboros.Connection, len(n.conns))
-		for c, oc := range n.conns {
-			conns[c] = oc
-		}
-		n.mu.Unlock()
-		for c, oc := range conns {
-			if oc != nil {
-				_ = oc.Close()
-			}
+		n.connMu.Lock()
+		for c := range n.conns {
 			_ = c.Close()
 		}
+		n.connMu.Unlock()
 		n.wg.Wait()
 		if n.sock != nil {
 			_ = os.Remove(n.cfg.SocketPath)
@@ -331,53 +682,18 @@ func (n *Node) Close() error {
 		n.creds.wipe()
 		n.creds, n.forging = nil, false
 		n.mu.Unlock()
-		n.logf("Info", "shutdown", "Shutting down")
+		_ = n.tr.close()
 	})
 	return nil
-}
-
-func (n *Node) tip() uint64 {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.tipLocked()
 }
 
 func (n *Node) tipLocked() uint64 {
 	if n.tipFixed {
 		return n.tipSlot
 	}
-	s, err := n.cfg.Network.SlotAt(n.cfg.Clock())
+	s, err := n.cfg.Network.SlotAt(n.cfg.Clock().Add(-n.cfg.TipLag))
 	if err != nil {
 		return 0
 	}
 	return s
-}
-
-func (n *Node) warn(msg string) { n.logf("Warning", "startup", "%s", msg) }
-
-func (n *Node) logEnabled() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.logEnabledLocked()
-}
-
-func (n *Node) logEnabledLocked() {
-	s := n.stateLocked()
-	n.logf("Info", "startup", "Performing block forging reconfiguration: Enabling block forging. To disable it please move/rename/remove the credentials files and then re-trigger reconfiguration via SIGHUP signal.")
-	n.logf("Info", "Forge", "Forging for pool %s with op cert counter %d, start KES period %d, current KES period %d, KES evolution %d, %d periods remaining",
-		s.PoolID.Hex(), s.CertCounter, s.StartPeriod, s.CurrentPeriod, s.Evolution, s.RemainingPeriods)
-}
-
-// logf writes one line in the shape of cardano-node's text tracer:
-// [host:cardano.node.<ns>:<Severity>:<thread>] [YYYY-MM-DD hh:mm:ss.ss UTC] msg
-func (n *Node) logf(sev, ns, format string, args ...any) {
-	if n.cfg.Log == nil {
-		return
-	}
-	now := time.Now().UTC()
-	line := fmt.Sprintf("[%s:cardano.node.%s:%s:5] [%s.%02d UTC] %s\n", n.cfg.Host, ns, sev,
-		now.Format("2006-01-02 15:04:05"), now.Nanosecond()/1e7, fmt.Sprintf(format, args...))
-	n.logMu.Lock()
-	defer n.logMu.Unlock()
-	_, _ = io.WriteString(n.cfg.Log, line)
 }

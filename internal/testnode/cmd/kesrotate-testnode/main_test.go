@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,9 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
+
 	"github.com/kesrotate/kesrotate/internal/testnode"
 	"github.com/kesrotate/kesrotate/opcert"
-	"github.com/kesrotate/kesrotate/producer/nodequery"
 )
 
 // The test binary doubles as kesrotate-testnode when this variable is set,
@@ -60,16 +65,101 @@ func command(args ...string) (*exec.Cmd, *lockedBuffer, *lockedBuffer) {
 // asserts on the outcome, never on how long it took.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for i := 0; i < 600; i++ {
-		if cond() {
-			return
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("gave up waiting for %s", what)
 }
 
-func TestBinaryReloadsOnSIGHUP(t *testing.T) {
+func socketPath(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "tn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return filepath.Join(dir, "node.socket")
+}
+
+// metrics scrapes the endpoint into name → value; labelled lines count
+// under their name.
+func metrics(t *testing.T, url string) (map[string]float64, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]float64{}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || line == "" {
+			continue
+		}
+		if i := strings.IndexByte(line, '{'); i >= 0 {
+			line = strings.TrimSpace(line[:i]) + line[strings.LastIndexByte(line, '}')+1:]
+		}
+		name, val, _ := strings.Cut(line, " ")
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", sc.Text(), err)
+		}
+		m[name] = v
+	}
+	return m, string(body)
+}
+
+// handshake proposes NtC 16..23 and returns the accepted version.
+func handshake(t *testing.T, sock string, magic uint32) uint64 {
+	t.Helper()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	versions := map[uint64]any{}
+	for v := uint64(16); v <= 23; v++ {
+		versions[v|0x8000] = []any{uint64(magic), false}
+	}
+	// Deterministic encoding writes the versions in ascending order, as
+	// the handshake codec requires.
+	em, err := cbor.CoreDetEncOptions().EncMode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := em.Marshal([]any{0, versions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := make([]byte, 8)
+	binary.BigEndian.PutUint16(h[6:], uint16(len(msg)))
+	if _, err := c.Write(append(h, msg...)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, h); err != nil {
+		t.Fatal(err)
+	}
+	reply := make([]byte, binary.BigEndian.Uint16(h[6:]))
+	if _, err := io.ReadFull(c, reply); err != nil {
+		t.Fatal(err)
+	}
+	var r []any
+	if err := cbor.Unmarshal(reply, &r); err != nil || len(r) != 3 || r[0] != uint64(1) {
+		t.Fatalf("got handshake reply %x (%v), want MsgAcceptVersion", reply, err)
+	}
+	return r[1].(uint64) &^ 0x8000
+}
+
+func TestBinaryReloadsOnSIGHUPAndRotatesOnSIGUSR1(t *testing.T) {
 	pool, err := testnode.NewPool(1)
 	if err != nil {
 		t.Fatal(err)
@@ -85,20 +175,17 @@ func TestBinaryReloadsOnSIGHUP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sockDir, err := os.MkdirTemp("", "tn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(sockDir) })
-	sock := filepath.Join(sockDir, "node.socket")
+	sock := socketPath(t)
 	pidFile := filepath.Join(dir, "node.pid")
 	addrFile := filepath.Join(dir, "metrics.addr")
+	logFile := filepath.Join(dir, "node.log")
 
-	cmd, out, errOut := command(
+	cmd, _, errOut := command(
 		"--shelley-kes-key", cfg.KESKeyPath, "--shelley-vrf-key", cfg.VRFKeyPath,
 		"--shelley-operational-certificate", cfg.CertPath, "--socket-path", sock,
-		"--network", "preprod", "--tip-slot", strconv.FormatUint(tip, 10),
+		"--network", "preprod", "--tip-slot", strconv.FormatUint(tip, 10), "--node-version", "10.6",
 		"--metrics", "127.0.0.1:0", "--metrics-addr-file", addrFile, "--metrics-nosuffix",
+		"--log-format", "json", "--log-file", logFile, "--trace-option", "Startup.BlockForgingUpdate=Info",
 		"--onchain-counter", pool.ID().Bech32()+"=1", "--pid-file", pidFile,
 	)
 	if err := cmd.Start(); err != nil {
@@ -120,32 +207,19 @@ func TestBinaryReloadsOnSIGHUP(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := fmt.Sprintf("http://%s/metrics", strings.TrimSpace(string(addr)))
-
 	metric := func(name string) float64 {
-		resp, err := http.Get(url)
-		if err != nil {
-			t.Fatal(err)
+		m, body := metrics(t, url)
+		v, ok := m[name]
+		if !ok {
+			t.Fatalf("got metrics %s, want %s", body, name)
 		}
-		defer func() { _ = resp.Body.Close() }()
-		m, err := nodequery.ParseMetrics(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := m[strings.TrimSuffix(name, "_int")]; !ok {
-			t.Fatalf("got metrics %v, want %s without the _int suffix", m, name)
-		}
-		v, _ := nodequery.Lookup(m, name)
 		return v
 	}
-	if got := metric(testnode.MetricCertCounter); got != 2 {
-		t.Fatalf("got counter %v, want 2", got)
+	if v := handshake(t, sock, n.Magic); v != 22 {
+		t.Errorf("got NtC version %d from --node-version 10.6, want 22", v)
 	}
-	st, err := nodequery.Query(t.Context(), sock, n.Magic, pool.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.TipSlot != tip || st.OnChain != opcert.Recorded(1) {
-		t.Errorf("got tip %d counter %v, want %d and 1", st.TipSlot, st.OnChain, tip)
+	if got := metric("cardano_node_metrics_operationalCertificateStartKESPeriod"); got != 299 {
+		t.Fatalf("got start period %v, want 299", got)
 	}
 
 	second, err := pool.Issue(6, 3, 300)
@@ -158,18 +232,23 @@ func TestBinaryReloadsOnSIGHUP(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the new counter in the metrics", func() bool { return metric(testnode.MetricCertCounter) == 3 })
-	if got := metric(testnode.MetricCertStartPeriod); got != 300 {
-		t.Errorf("got start period %v, want 300", got)
-	}
+	eventually(t, "the new cert in the metrics", func() bool {
+		return metric("cardano_node_metrics_operationalCertificateStartKESPeriod") == 300
+	})
 
+	// Rotate the log behind its path, then disable forging: the disable
+	// lands in the new file.
+	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the rotated log", func() bool { _, err := os.Stat(logFile + ".1"); return err == nil })
 	if err := os.Remove(cfg.KESKeyPath); err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "forging disabled", func() bool { return metric(testnode.MetricForgingEnabled) == 0 })
+	eventually(t, "forging disabled", func() bool { return metric("cardano_node_metrics_forging_enabled") == 0 })
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -178,17 +257,95 @@ func TestBinaryReloadsOnSIGHUP(t *testing.T) {
 		t.Errorf("got exit %v, want 0; stderr %q", err, errOut)
 	}
 	exited <- nil // for the cleanup
-	log := out.String()
-	for _, want := range []string{"Enabling block forging", "Disabling block forging"} {
-		if !strings.Contains(log, want) {
-			t.Errorf("got log %q, want %q in it", log, want)
-		}
+	old, err := os.ReadFile(logFile + ".1")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if strings.Count(log, "Enabling block forging") != 2 {
-		t.Errorf("got log %q, want forging enabled at start and after the first SIGHUP", log)
+	cur, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(old), `"enabled":"EnabledBlockForging"`); got != 2 {
+		t.Errorf("got %d enabled lines in the rotated log %s, want 2 (start and first SIGHUP)", got, old)
+	}
+	if !strings.Contains(string(cur), `{"enabled":"DisabledBlockForging","kind":"BlockForgingUpdate"}`) || strings.Contains(string(cur), "EnabledBlockForging") {
+		t.Errorf("got current log %s, want only the disable", cur)
 	}
 	if _, err := os.Stat(pidFile); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("got %v for the pid file after exit, want it removed", err)
+	}
+}
+
+func TestBinaryVersionsAndFormats(t *testing.T) {
+	pool, err := testnode.NewPool(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := pool.Issue(5, 2, 299)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args        []string
+		wantVersion uint64
+		wantMetric  string // a line of the exposition
+		wantLog     string
+	}{
+		{[]string{"--node-version", "10.5"}, 20, "cardano_node_metrics_forging_enabled 1", ":cardano.node.startup:Info:5]"},
+		{[]string{"--node-version", "10.5", "--tracing", "new"}, 20, "cardano_node_metrics_forging_enabled_int 1", "Startup.NetworkConfigUpdate"},
+		{nil, 23, "# EOF", ""},
+		{[]string{"--node-version", "11.0", "--tracing", "legacy"}, 23, "cardano_node_metrics_cardano_build_info {", ":cardano.node.startup:Info:5]"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			dir := t.TempDir()
+			cfg, err := pool.WriteSet(dir, set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sock := socketPath(t)
+			pidFile := filepath.Join(dir, "node.pid")
+			addrFile := filepath.Join(dir, "metrics.addr")
+			args := append([]string{"--shelley-kes-key", cfg.KESKeyPath, "--shelley-vrf-key", cfg.VRFKeyPath,
+				"--shelley-operational-certificate", cfg.CertPath, "--socket-path", sock, "--network", "preprod",
+				"--tip-slot", strconv.FormatUint(300*opcert.Preprod.SlotsPerKESPeriod, 10),
+				"--metrics", "127.0.0.1:0", "--metrics-addr-file", addrFile, "--pid-file", pidFile}, tt.args...)
+			cmd, out, errOut := command(args...)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			t.Cleanup(func() {
+				_ = cmd.Process.Kill()
+				<-exited
+			})
+			eventually(t, "the pid file", func() bool { _, err := os.Stat(pidFile); return err == nil })
+			if v := handshake(t, sock, opcert.Preprod.Magic); v != tt.wantVersion {
+				t.Errorf("got NtC version %d, want %d", v, tt.wantVersion)
+			}
+			addr, err := os.ReadFile(addrFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, body := metrics(t, "http://"+strings.TrimSpace(string(addr))+"/metrics")
+			if !strings.Contains(body, tt.wantMetric) {
+				t.Errorf("got metrics %s, want %q in them", body, tt.wantMetric)
+			}
+			if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantLog != "" {
+				eventually(t, tt.wantLog+" in the log", func() bool { return strings.Contains(out.String(), tt.wantLog) })
+			}
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-exited; err != nil {
+				t.Errorf("got exit %v, want 0; stderr %q", err, errOut)
+			}
+			exited <- nil
+		})
 	}
 }
 
@@ -215,19 +372,35 @@ func TestBinaryRefusesToStart(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			wantCode: 1, wantErr: `"other" permissions`,
+			wantCode: 1, wantErr: `has "other" file permissions. Please remove all "other" file permissions.`,
 		},
 		{
-			name:     "expired cert",
-			prepare:  func(*testing.T, testnode.Config) {},
-			extra:    []string{"--tip-slot", strconv.FormatUint(400*opcert.Mainnet.SlotsPerKESPeriod, 10)},
-			wantCode: 1, wantErr: "expired",
+			name: "missing KES key, even non-producing",
+			prepare: func(t *testing.T, cfg testnode.Config) {
+				if err := os.Remove(cfg.KESKeyPath); err != nil {
+					t.Fatal(err)
+				}
+			},
+			extra:    []string{"--start-as-non-producing-node"},
+			wantCode: 1, wantErr: "kesrotate-testnode: Error file not found at: ",
 		},
 		{
 			name:     "unknown network",
 			prepare:  func(*testing.T, testnode.Config) {},
 			extra:    []string{"--network", "testnet"},
 			wantCode: 2, wantErr: "unknown network",
+		},
+		{
+			name:     "unknown node version",
+			prepare:  func(*testing.T, testnode.Config) {},
+			extra:    []string{"--node-version", "9.2"},
+			wantCode: 2, wantErr: "unknown node version",
+		},
+		{
+			name:     "json lines from the legacy system",
+			prepare:  func(*testing.T, testnode.Config) {},
+			extra:    []string{"--tracing", "legacy", "--log-format", "json"},
+			wantCode: 2, wantErr: "legacy tracing system writes legacy lines",
 		},
 		{
 			name:     "tip slot and now",
@@ -244,7 +417,10 @@ func TestBinaryRefusesToStart(t *testing.T) {
 			}
 			tt.prepare(t, cfg)
 			args := []string{"--shelley-kes-key", cfg.KESKeyPath, "--shelley-vrf-key", cfg.VRFKeyPath,
-				"--shelley-operational-certificate", cfg.CertPath, "--tip-slot", strconv.FormatUint(300*opcert.Mainnet.SlotsPerKESPeriod, 10)}
+				"--shelley-operational-certificate", cfg.CertPath}
+			if !strings.Contains(strings.Join(tt.extra, " "), "--tip-slot") {
+				args = append(args, "--tip-slot", strconv.FormatUint(300*opcert.Mainnet.SlotsPerKESPeriod, 10))
+			}
 			args = append(args, tt.extra...)
 			cmd, _, errOut := command(args...)
 			err = cmd.Run()
