@@ -125,6 +125,11 @@ func Confirm(ctx context.Context, w Watch, exp Expect, poll time.Duration) (Conf
 			}
 		}
 		if c, done := ev.verdict(w, exp); done {
+			// The metrics confirmed; the log usually says so a moment
+			// later: look a little longer so the report names both.
+			if c.Confirmed && len(c.Sources) == 1 && w.Log != nil && ev.failure == "" {
+				c = ev.waitForLog(ctx, w, exp, poll, c)
+			}
 			return c, nil
 		}
 		select {
@@ -134,6 +139,30 @@ func Confirm(ctx context.Context, w Watch, exp Expect, poll time.Duration) (Conf
 		case <-time.After(poll):
 		}
 	}
+}
+
+// logGrace bounds how long a confirmation by the metrics waits for the log
+// to agree.
+const logGrace = time.Second
+
+func (ev *evidence) waitForLog(ctx context.Context, w Watch, exp Expect, poll time.Duration, c Confirmation) Confirmation {
+	deadline := time.Now().Add(logGrace)
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return c
+		case <-time.After(poll):
+		}
+		events, _ := w.Log.Read(ctx)
+		ev.observe(events, exp)
+		if ev.failure != "" {
+			return c // the metrics show the cert in use; keep their verdict
+		}
+		if d, done := ev.verdict(w, exp); done && len(d.Sources) > 1 {
+			return d
+		}
+	}
+	return c
 }
 
 // observe takes in the log lines since the last look.
@@ -154,7 +183,10 @@ func (ev *evidence) observe(events []nodelog.Event, exp Expect) {
 		case nodelog.BlockTypeMismatch:
 			ev.failure = "the node refused the new set: " + e.Message
 		case nodelog.KESInfo:
-			if ev.enabled || ev.processed {
+			// A KES line for the cert counts once the reload is done, or
+			// at any time when the previous cert starts elsewhere (then
+			// only the new key can carry this start period).
+			if ev.enabled || ev.processed || (!exp.Ambiguous && e.Start != nil && *e.Start == exp.StartPeriod) {
 				ev.logKES = &e
 				if e.Start != nil && *e.Start == exp.StartPeriod && e.Current != nil && *e.Current != exp.Period {
 					ev.failure = fmt.Sprintf("the node holds the cert from period %d but its KES key is at period %d, not the chain's %d", exp.StartPeriod, *e.Current, exp.Period)
@@ -200,7 +232,9 @@ func (ev *evidence) scrape(ctx context.Context, url string, exp Expect) {
 	}()
 	s, err := nodequery.Metrics(c, url)
 	if err != nil {
-		ev.metrics = err.Error()
+		if ctx.Err() == nil || ev.metrics == "" {
+			ev.metrics = err.Error() // a scrape cut short by the end of the wait keeps what was seen before
+		}
 		return
 	}
 	m := ReadForging(s)
@@ -211,7 +245,7 @@ func (ev *evidence) scrape(ctx context.Context, url string, exp Expect) {
 	case *m.StartPeriod != exp.StartPeriod:
 		// Still the old cert (or another one): wait.
 	case m.Enabled != nil && !*m.Enabled:
-		failure = "the node's metrics say forging is disabled"
+		failure = "the node's metrics say forging is disabled (a credential file it cannot find, or a reload during its ledger replay)"
 	case m.CurrentPeriod != nil && m.Remaining != nil && *m.CurrentPeriod == 0 && *m.Remaining == 0:
 		failure = fmt.Sprintf("the node took the cert from period %d but cannot evolve its KES key (current and remaining KES periods are 0)", exp.StartPeriod)
 	case m.CurrentPeriod != nil && *m.CurrentPeriod != exp.Period:
@@ -229,7 +263,7 @@ func (ev *evidence) verdict(w Watch, exp Expect) (Confirmation, bool) {
 	// "Enabling block forging" line, or the topology line with no error
 	// before it and a KES info line for the cert after it.
 	logKESOK := ev.logKES != nil && ev.logKES.Start != nil && *ev.logKES.Start == exp.StartPeriod
-	logOK := ev.enabled || (ev.processed && (logKESOK || ev.metricsOK))
+	logOK := ev.enabled || (ev.processed && (logKESOK || ev.metricsOK)) || (!exp.Ambiguous && logKESOK)
 	var sources []string
 	switch {
 	case w.MetricsURL != "" && ev.metricsOK && (!exp.Ambiguous || logOK):

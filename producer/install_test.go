@@ -610,17 +610,21 @@ func TestConcurrentInstalls(t *testing.T) {
 	}
 }
 
-// startNode runs an in-process test node on the fixture's paths.
+// startNode runs an in-process test node (11.0, shipped config) on the
+// fixture's paths.
 func (f *fixture) startNode(reject bool) (*testnode.Node, string) {
 	f.t.Helper()
+	return f.startNodeWith(testnode.Config{RejectReload: reject})
+}
+
+// startNodeWith runs an in-process test node with cfg's version, tracing
+// and log settings on the fixture's paths, logging to a file it returns.
+func (f *fixture) startNodeWith(cfg testnode.Config) (*testnode.Node, string) {
+	f.t.Helper()
 	logPath := filepath.Join(f.t.TempDir(), "node.log")
-	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.t.Cleanup(func() { _ = lf.Close() })
-	n, err := testnode.Start(context.Background(), testnode.Config{KESKeyPath: f.a.Config.KESKey, VRFKeyPath: f.a.Config.VRFKey,
-		CertPath: f.a.Config.Cert, Network: f.net, TipSlot: f.tip, MetricsAddr: "127.0.0.1:0", RejectReload: reject, Log: lf})
+	cfg.KESKeyPath, cfg.VRFKeyPath, cfg.CertPath = f.a.Config.KESKey, f.a.Config.VRFKey, f.a.Config.Cert
+	cfg.Network, cfg.TipSlot, cfg.MetricsAddr, cfg.LogFile = f.net, f.tip, "127.0.0.1:0", logPath
+	n, err := testnode.Start(context.Background(), cfg)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -632,69 +636,6 @@ func reloadOf(n *testnode.Node) func() (string, error) {
 	return func() (string, error) {
 		_, _ = n.Reload() // the outcome is for the agent to find out
 		return "test node", nil
-	}
-}
-
-func TestDeployWithTheTestNode(t *testing.T) {
-	for _, src := range []string{"metrics", "log", "both"} {
-		t.Run(src, func(t *testing.T) {
-			f := newFixture(t, true, nil)
-			n, logPath := f.startNode(false)
-			if src != "log" {
-				f.a.Config.MetricsURL = n.MetricsURL()
-			}
-			if src != "metrics" {
-				f.a.Config.NodeLog = logPath
-			}
-			res, err := f.a.Deploy(context.Background(), f.bundle(10, 5, 200, false),
-				DeployOptions{InstallOptions: f.opts(), Signal: reloadOf(n), ConfirmTimeout: 30 * time.Second, Poll: 10 * time.Millisecond})
-			if err != nil {
-				t.Fatalf("Deploy: %v", err)
-			}
-			if !res.Confirmation.Confirmed || res.RolledBack != nil {
-				t.Errorf("got %+v, want confirmed and no rollback", res.Confirmation)
-			}
-			if s := n.State(); !s.Forging || s.CertCounter != 5 || s.Sets != 2 {
-				t.Errorf("node state %+v, want forging with #5 after one reload", s)
-			}
-		})
-	}
-}
-
-func TestDeployRejectedRollsBack(t *testing.T) {
-	for _, withLog := range []bool{false, true} {
-		t.Run(fmt.Sprintf("log=%v", withLog), func(t *testing.T) {
-			f := newFixture(t, true, nil)
-			n, logPath := f.startNode(true)
-			f.a.Config.MetricsURL = n.MetricsURL()
-			if withLog {
-				f.a.Config.NodeLog = logPath
-			}
-			timeout := 30 * time.Second
-			if !withLog {
-				timeout = 500 * time.Millisecond // only metrics: wait them out
-			}
-			res, err := f.a.Deploy(context.Background(), f.bundle(10, 5, 200, false),
-				DeployOptions{InstallOptions: f.opts(), Signal: reloadOf(n), ConfirmTimeout: timeout, Poll: 10 * time.Millisecond})
-			if !errors.Is(err, ErrNotConfirmed) {
-				t.Fatalf("got %v, want ErrNotConfirmed", err)
-			}
-			if !strings.Contains(err.Error(), "rolled back to "+InitialSet) {
-				t.Errorf("got %q, want it to say it rolled back", err)
-			}
-			if withLog && !strings.Contains(err.Error(), "BlockForgingUpdateError") {
-				t.Errorf("got %q, want the node's log line as the reason", err)
-			}
-			if res == nil || res.RolledBack == nil || res.RolledBack.To != InitialSet {
-				t.Fatalf("got %+v, want a rollback to %s", res, InitialSet)
-			}
-			if v, err := readNode(f.a, f.pool); err != nil || v.counter != oldCounter {
-				t.Errorf("node paths show %+v, %v, want the old #%d", v, err, oldCounter)
-			}
-			if s := n.State(); !s.Forging || s.CertCounter != oldCounter {
-				t.Errorf("node state %+v, want still forging with #%d", s, oldCounter)
-			}
-		})
 	}
 }
 

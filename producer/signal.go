@@ -2,6 +2,7 @@ package producer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -133,6 +134,8 @@ type DeployResult struct {
 	Signalled    string // "" when not signalled, else whom ("pid 1234")
 	Confirmation Confirmation
 	RolledBack   *RollbackResult
+	// RollbackConfirmation: what the node showed after the rollback.
+	RollbackConfirmation *Confirmation
 }
 
 // Deploy installs a bundle and reloads the node, under the agent lock:
@@ -191,8 +194,31 @@ func (a *Agent) Deploy(ctx context.Context, b *transfer.Bundle, o DeployOptions)
 		return res, fmt.Errorf("%w; rolling back failed too: %w", err, rerr)
 	}
 	res.RolledBack = rb
-	if _, serr := a.signal(o); serr != nil {
-		return res, fmt.Errorf("%w; rolled back to %s but signalling again failed: %w", err, rb.To, serr)
+	// Signal again and look whether the node is back on the previous set
+	// (a shorter wait: the node has just shown it answers).
+	back := o
+	if back.ConfirmTimeout <= 0 || back.ConfirmTimeout > 20*time.Second {
+		back.ConfirmTimeout = 20 * time.Second
+	}
+	prev := c.Installed
+	var rc Confirmation
+	var rerr2 error
+	if prev != nil {
+		pexp := a.expectFor(prev, o.TipSlot)
+		pexp.Ambiguous = prev.KESPeriod == b.Cert.KESPeriod
+		rc, _, rerr2 = a.reload(ctx, pexp, back)
+	} else {
+		_, rerr2 = a.signal(o)
+		rc = Confirmation{Unconfirmable: true, Detail: "the previous set has no cert"}
+	}
+	res.RollbackConfirmation = &rc
+	switch {
+	case errors.Is(rerr2, ErrNotConfirmed):
+		return res, fmt.Errorf("%w; rolled back to %s and signalled again, but that is not confirmed either: %s", err, rb.To, rc.Detail)
+	case rerr2 != nil:
+		return res, fmt.Errorf("%w; rolled back to %s but signalling again failed: %w", err, rb.To, rerr2)
+	case rc.Confirmed:
+		return res, fmt.Errorf("%w; rolled back to %s, and the node forges with it again (%s)", err, rb.To, strings.Join(rc.Sources, " and "))
 	}
 	return res, fmt.Errorf("%w; rolled back to %s and signalled again", err, rb.To)
 }

@@ -25,3 +25,19 @@ func TestMain(m *testing.M) {
 func TestScripts(t *testing.T) {
 	testscript.Run(t, scripttest.Params(t, "testdata"))
 }
+
+// TestNodeScripts runs every script that drives the agent against the test
+// node once per modelled cardano-node version ($NODE_VERSION).
+func TestNodeScripts(t *testing.T) {
+	for _, v := range testnode.Versions {
+		t.Run(v, func(t *testing.T) {
+			p := scripttest.Params(t, "testdata/node")
+			setup := p.Setup
+			p.Setup = func(e *testscript.Env) error {
+				e.Setenv("NODE_VERSION", v)
+				return setup(e)
+			}
+			testscript.Run(t, p)
+		})
+	}
+}

@@ -498,6 +498,12 @@ func (n *Node) Reload() (Outcome, error) {
 	}
 	o, err := n.updateBlockForgingLocked(th)
 	n.topologyUpdateLocked(th)
+	// The forge loop is another thread: its next slot's forge state
+	// update (with the new key's KES info) comes after the SIGHUP handler
+	// has finished, topology update included.
+	if o == Enabled {
+		n.forgeTickLocked(n.tipLocked())
+	}
 	return o, err
 }
 
@@ -522,7 +528,6 @@ func (n *Node) updateBlockForgingLocked(th int) (Outcome, error) {
 		n.sets++
 		n.hot = hotKey{info: kesInfo{start: creds.kesPeriod, end: creds.kesPeriod + n.cfg.Network.MaxKESEvolutions}}
 		n.tr.emit(blockForgingUpdate(enabledBlockForging, th))
-		n.forgeTickLocked(n.tipLocked())
 		return Enabled, nil
 	case cerr.kind == credMissing:
 		n.forging, n.forgingMetric = false, false

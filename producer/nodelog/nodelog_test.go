@@ -24,7 +24,7 @@ const (
 		"Block forging reconfiguration error: CardanoProtocolInstantiationPraosLeaderCredentialsError (MismatchedKesKey \"/keys/kes.skey\" \"/keys/node.cert\")"
 	humanTopology = "\x1b[35m[2026-08-25 12:00:00.1300Z][bp1:Startup.NetworkConfigUpdate](Notice,57)\x1b[0m Performing topology configuration update"
 	humanKES      = "\x1b[34m[2026-08-25 12:00:01.0001Z][bp1:Forge.StateInfo](Info,88)\x1b[0m KES info startPeriod  812 currPeriod 815 endPeriod 874, 59 KES periods until expiry."
-	humanNotEff   = "\x1b[34m[2026-08-25 12:00:00.1234Z][bp1:Startup.BlockForgingUpdate](Info,57)\x1b[0m Changing block forging is not effective until consensus has started. "
+	humanNotEff   = "\x1b[34m[2026-08-25 12:00:00.1234Z][bp1:Startup.BlockForgingUpdate](Info,57)\x1b[0m Performing block forging reconfiguration: Changing block forging is not effective until consensus has started. "
 	humanStateErr = "\x1b[31m[2026-08-25 12:00:01.0001Z][bp1:Forge.Loop.ForgeStateUpdateError](Critical,88)\x1b[0m Updating the forge state in slot 170000000 failed because: KESCouldNotEvolve (KESInfo {kesStartPeriod = KESPeriod 700, kesEndPeriod = KESPeriod 762, kesEvolution = 61}) (KESPeriod 815)"
 
 	jsonEnabled  = `{"at":"2026-08-25T12:00:00.123456Z","ns":"Startup.BlockForgingUpdate","data":{"enabled":"EnabledBlockForging","kind":"BlockForgingUpdate"},"sev":"Info","thread":"57","host":"bp1"}`

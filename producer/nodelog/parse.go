@@ -110,7 +110,7 @@ type Event struct {
 const (
 	textEnabled      = "Performing block forging reconfiguration: Enabling block forging"
 	textDisabled     = "Performing block forging reconfiguration: Disabling block forging"
-	textNotEffective = "Changing block forging is not effective until consensus has started"
+	textNotEffective = "Performing block forging reconfiguration: Changing block forging is not effective until consensus has started"
 	textReloadError  = "Block forging reconfiguration error: "
 	textTypeMismatch = "Block forging reconfiguration block type mismatch"
 	textTopology     = "Performing topology configuration update"

@@ -92,8 +92,11 @@ func (e *EraMismatchError) Error() string {
 func (e *EraMismatchError) Unwrap() error { return ErrEraMismatch }
 
 // unwrapIfCurrent takes a QueryIfCurrent answer apart: [result], or the
-// era mismatch [[ledgerEra, "Name"], [queryEra, "Name"]]
-// (head-vNN-Result_EraMismatchShelley: [[0, "Byron"], [1, "Shelley"]]).
+// era mismatch [[queryEra, "Name"], [ledgerEra, "Name"]] — the query's era
+// (SingleEraInfo) first, the ledger's (LedgerEraInfo) second
+// (HardFork/Combinator/Serialisation/Common.hs encodeEitherMismatch;
+// head-vNN-Result_EraMismatchShelley, a Byron query answered by a Shelley
+// ledger: [[0, "Byron"], [1, "Shelley"]]).
 func unwrapIfCurrent(raw cbor.RawMessage) (cbor.RawMessage, error) {
 	var f []cbor.RawMessage
 	if err := decMode.Unmarshal(raw, &f); err != nil {
@@ -110,7 +113,7 @@ func unwrapIfCurrent(raw cbor.RawMessage) (cbor.RawMessage, error) {
 				return nil, fmt.Errorf("query result is neither a result nor an era mismatch")
 			}
 		}
-		return nil, &EraMismatchError{Ledger: sanitize(names[0]), Query: sanitize(names[1])}
+		return nil, &EraMismatchError{Query: sanitize(names[0]), Ledger: sanitize(names[1])}
 	}
 	return nil, fmt.Errorf("query result has %d fields", len(f))
 }

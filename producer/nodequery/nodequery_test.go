@@ -37,6 +37,12 @@ type fixture struct {
 
 func startNode(t *testing.T, n opcert.Network, onchain map[keys.PoolID]uint64) *fixture {
 	t.Helper()
+	return startNodeWith(t, n, onchain, func(*testnode.Config) {})
+}
+
+// startNodeWith starts a test node whose config edit may change.
+func startNodeWith(t *testing.T, n opcert.Network, onchain map[keys.PoolID]uint64, edit func(*testnode.Config)) *fixture {
+	t.Helper()
 	pool, err := testnode.NewPool(1)
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +68,7 @@ func startNode(t *testing.T, n opcert.Network, onchain map[keys.PoolID]uint64) *
 	for id, c := range onchain {
 		cfg.OnChain[id] = c
 	}
+	edit(&cfg)
 	node, err := testnode.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -124,6 +131,69 @@ func TestQueryAgainstTheTestNode(t *testing.T) {
 	}
 }
 
+// Every modelled node version: the handshake agrees on the highest common
+// version, and the agent reads that version's layouts (Praos state with 7
+// or 8 fields, GetGenesisConfig with 18 or 17 protocol-parameter fields)
+// from a mainnet-sized counters map that spans several mux segments.
+func TestQueryEveryNodeVersion(t *testing.T) {
+	tests := []struct {
+		version string
+		ntc     uint16
+		fields  int
+		layout  string
+	}{
+		{testnode.Version105, 20, 7, "15+18"},
+		{testnode.Version106, 22, 7, "15+17"},
+		{testnode.Version110, 23, 8, "15+17"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.version, func(t *testing.T) {
+			pool, _ := testnode.NewPool(1)
+			f := startNodeWith(t, opcert.Mainnet, map[keys.PoolID]uint64{pool.ID(): 12}, func(c *testnode.Config) {
+				c.NodeVersion, c.FillerPools = tt.version, 4000
+			})
+			s, err := Query(ctx(t), f.node.SocketPath(), opcert.Mainnet.Magic, f.pool.ID())
+			if err != nil {
+				t.Fatalf("Query: %v", err)
+			}
+			if s.NodeToClientVersion != tt.ntc || s.PraosFields != tt.fields || s.GenesisLayout != tt.layout || s.EraName != "Conway" {
+				t.Errorf("got version %d, %d fields, layout %s, era %s; want %d, %d, %s, Conway",
+					s.NodeToClientVersion, s.PraosFields, s.GenesisLayout, s.EraName, tt.ntc, tt.fields, tt.layout)
+			}
+			if s.OnChain != opcert.Recorded(12) || s.TipSlot != f.tip || s.CheckNetwork(opcert.Mainnet) != nil {
+				t.Errorf("got counter %v at slot %d (network %v), want 12 at %d", s.OnChain, s.TipSlot, s.CheckNetwork(opcert.Mainnet), f.tip)
+			}
+		})
+	}
+}
+
+func TestQuerySyncingNode(t *testing.T) {
+	t.Run("still in Byron", func(t *testing.T) {
+		f := startNodeWith(t, opcert.Preprod, nil, func(c *testnode.Config) { c.Era = "Byron" })
+		_, err := Query(ctx(t), f.node.SocketPath(), opcert.Preprod.Magic, f.pool.ID())
+		if !errors.Is(err, ErrSyncing) || !strings.Contains(err.Error(), "Byron") {
+			t.Errorf("got %v, want ErrSyncing naming Byron", err)
+		}
+	})
+	t.Run("tip behind the clock", func(t *testing.T) {
+		now := time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
+		f := startNodeWith(t, opcert.Preprod, nil, func(c *testnode.Config) {
+			c.Clock, c.TipLag = func() time.Time { return now }, 3*time.Hour
+		})
+		s, err := Query(ctx(t), f.node.SocketPath(), opcert.Preprod.Magic, f.pool.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.CheckSynced(opcert.Preprod, now, 0)
+		if !errors.Is(err, ErrSyncing) || !strings.Contains(err.Error(), "3h0m0s behind the clock") {
+			t.Errorf("got %v, want ErrSyncing 3h behind", err)
+		}
+		if err := s.CheckSynced(opcert.Preprod, now, 4*time.Hour); err != nil {
+			t.Errorf("with a 4h allowance: %v", err)
+		}
+	})
+}
+
 func TestQuerySeesChanges(t *testing.T) {
 	f := startNode(t, opcert.Preview, nil)
 	s, err := Query(ctx(t), f.node.SocketPath(), f.net.Magic, f.pool.ID())
@@ -148,8 +218,9 @@ func TestQueryFailures(t *testing.T) {
 	f := startNode(t, opcert.Preview, nil)
 	t.Run("wrong magic", func(t *testing.T) {
 		_, err := Query(ctx(t), f.node.SocketPath(), opcert.Mainnet.Magic, f.pool.ID())
-		if !errors.Is(err, ErrConnect) {
-			t.Errorf("got %v, want ErrConnect", err)
+		var mm *MagicMismatchError
+		if !errors.As(err, &mm) || mm.Node != opcert.Preview.Magic || mm.Want != opcert.Mainnet.Magic {
+			t.Errorf("got %v, want the node's refusal naming magic %d", err, opcert.Preview.Magic)
 		}
 	})
 	t.Run("no socket", func(t *testing.T) {
