@@ -34,7 +34,11 @@ func Open(source, defaultUnit string, now time.Time) (Reader, error) {
 		if unit == "" {
 			return nil, fmt.Errorf("%w: reading the journal needs a unit: journald:UNIT", ErrSource)
 		}
-		return &journalReader{unit: unit, since: now}, nil
+		r := &journalReader{unit: unit, since: now}
+		if err := r.mark(); err != nil {
+			return nil, err
+		}
+		return r, nil
 	}
 	return OpenFile(source)
 }
@@ -160,13 +164,16 @@ func parseLines(b []byte) []Event {
 // Journalctl is the journalctl command the journal reader runs.
 var Journalctl = "journalctl"
 
-// journalReader reads the unit's journal entries logged after since, with
-// `journalctl --unit U --output json` (systemd's journalctl(1)): the first
-// read from --since, later ones --after-cursor the last entry seen.
+// journalReader reads the unit's journal entries logged after it was
+// opened, with `journalctl --unit U --output json` (systemd's
+// journalctl(1)): it notes the cursor of the unit's last entry when opened
+// (--lines 1) and reads --after-cursor from there; a unit without entries
+// yet is read --since the opening time.
 type journalReader struct {
 	unit   string
 	since  time.Time
 	cursor string
+	marked bool // cursor came from the opening: everything after it is new
 }
 
 // journalEntry is one line of journalctl --output json. MESSAGE is a
@@ -178,13 +185,25 @@ type journalEntry struct {
 	Message  json.RawMessage `json:"MESSAGE"`
 }
 
-func (r *journalReader) Read(ctx context.Context) ([]Event, error) {
-	args := []string{"--unit", r.unit, "--output", "json", "--no-pager", "--quiet"}
-	if r.cursor != "" {
-		args = append(args, "--after-cursor", r.cursor)
-	} else {
-		args = append(args, "--since", "@"+strconv.FormatInt(r.since.Unix(), 10))
+// mark notes the cursor of the unit's newest entry.
+func (r *journalReader) mark() error {
+	out, err := r.run(context.Background(), "--lines", "1")
+	if err != nil {
+		return err
 	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	for sc.Scan() {
+		var e journalEntry
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Cursor != "" {
+			r.cursor, r.marked = e.Cursor, true
+		}
+	}
+	return nil
+}
+
+func (r *journalReader) run(ctx context.Context, extra ...string) ([]byte, error) {
+	args := append([]string{"--unit", r.unit, "--output", "json", "--no-pager", "--quiet"}, extra...)
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, Journalctl, args...)
@@ -202,6 +221,20 @@ func (r *journalReader) Read(ctx context.Context) ([]Event, error) {
 		}
 		return nil, fmt.Errorf("%w: journalctl --unit %s: %s", ErrSource, r.unit, sanitize(msg))
 	}
+	return out, nil
+}
+
+func (r *journalReader) Read(ctx context.Context) ([]Event, error) {
+	var out []byte
+	var err error
+	if r.cursor != "" {
+		out, err = r.run(ctx, "--after-cursor", r.cursor)
+	} else {
+		out, err = r.run(ctx, "--since", "@"+strconv.FormatInt(r.since.Unix(), 10))
+	}
+	if err != nil {
+		return nil, err
+	}
 	sinceMicro := r.since.UnixMicro()
 	var events []Event
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -214,7 +247,9 @@ func (r *journalReader) Read(ctx context.Context) ([]Event, error) {
 		if e.Cursor != "" {
 			r.cursor = e.Cursor
 		}
-		if t, err := strconv.ParseInt(e.Realtime, 10, 64); err == nil && t < sinceMicro {
+		// Without a cursor from the opening, entries stamped before it
+		// are old (--since has whole seconds only).
+		if t, err := strconv.ParseInt(e.Realtime, 10, 64); !r.marked && err == nil && t < sinceMicro {
 			continue
 		}
 		for _, line := range strings.Split(journalMessage(e.Message), "\n") {

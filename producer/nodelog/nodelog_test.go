@@ -229,10 +229,11 @@ func TestFollowFile(t *testing.T) {
 // when it holds non-printable bytes). It honours --since @SECONDS and
 // --after-cursor, the two options the reader uses, and checks --unit.
 const fakeJournalctl = `#!/bin/sh
-unit= since= after=
+unit= since= after= lines=
 while [ $# -gt 0 ]; do
   case $1 in
     --unit) unit=$2; shift;;
+    --lines) lines=$2; shift;;
     --since) since=${2#@}; shift;;
     --after-cursor) after=$2; shift;;
     --output|--no-pager|--quiet|json) ;;
@@ -240,6 +241,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ "$unit" = cardano-node ] || { echo "No entries for unit $unit" >&2; exit 1; }
+[ -f "$JOURNAL" ] || exit 0
+if [ -n "$lines" ]; then tail -n "$lines" "$JOURNAL"; exit 0; fi
 seen=
 [ -z "$after" ] && seen=1
 while IFS= read -r line; do
@@ -277,24 +280,41 @@ func TestFollowJournal(t *testing.T) {
 	journal := filepath.Join(dir, "journal.json")
 	t.Setenv("JOURNAL", journal)
 	mark := time.Date(2026, 8, 25, 12, 0, 0, 500e6, time.UTC)
-	appendFile(t, journal,
-		journalLine("c1", mark.Add(-2*time.Second), humanEnabled),         // before the mark: ignored
-		journalLine("c2", mark.Add(-100*time.Millisecond), humanDisabled), // same second, earlier: ignored
-		journalLine("c3", mark.Add(time.Second), humanTopology),
-		journalLine("c4", mark.Add(time.Second), jsonKES))
 
+	// A unit without entries yet: read from the opening time (--since has
+	// whole seconds; earlier entries of that second are dropped).
 	r, err := Open("journald", "cardano-node", mark)
 	if err != nil {
 		t.Fatal(err)
 	}
+	appendFile(t, journal,
+		journalLine("c1", mark.Add(-100*time.Millisecond), humanDisabled), // same second, earlier: ignored
+		journalLine("c2", mark.Add(time.Second), humanTopology))
 	got, err := r.Read(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []Kind{TopologyUpdate, KESInfo}; !eq(kinds(got), want) {
+	if want := []Kind{TopologyUpdate}; !eq(kinds(got), want) {
+		t.Errorf("no entries at opening: got %v, want %v", kinds(got), want)
+	}
+
+	// A unit with entries: everything after the newest one at opening is
+	// new, whatever its time stamp.
+	r, err = Open("journald", "cardano-node", mark.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, journal,
+		journalLine("c3", mark.Add(time.Second), jsonKES), // stamped before the opening: still new
+		journalLine("c4", mark.Add(2*time.Hour), humanEnabled))
+	got, err = r.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Kind{KESInfo, Enabled}; !eq(kinds(got), want) {
 		t.Errorf("got %v, want %v", kinds(got), want)
 	}
-	appendFile(t, journal, journalLine("c5", mark.Add(2*time.Second), humanError))
+	appendFile(t, journal, journalLine("c5", mark.Add(3*time.Hour), humanError))
 	got, err = r.Read(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -306,8 +326,7 @@ func TestFollowJournal(t *testing.T) {
 	if _, err := Open("journald", "", mark); err == nil {
 		t.Errorf("got no error for the journal without a unit")
 	}
-	r, _ = Open("journald:other", "", mark)
-	if _, err := r.Read(context.Background()); err == nil || !strings.Contains(err.Error(), "No entries for unit other") {
+	if _, err := Open("journald:other", "", mark); err == nil || !strings.Contains(err.Error(), "No entries for unit other") {
 		t.Errorf("got %v, want journalctl's own message", err)
 	}
 }
