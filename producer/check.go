@@ -39,13 +39,17 @@ type Report struct {
 }
 
 // Failed reports whether any finding is a failure.
-func (r *Report) Failed() bool {
+func (r *Report) Failed() bool { return r.Failures() > 0 }
+
+// Failures counts the failed findings.
+func (r *Report) Failures() int {
+	n := 0
 	for _, f := range r.Findings {
 		if f.Level == LevelFail {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 func (r *Report) add(level, topic, text string, fix ...string) {

@@ -35,6 +35,14 @@ func (a *Agent) NodePID() (int, error) {
 	case "systemd":
 		out, err := exec.Command("systemctl", "show", "-p", "MainPID", "--value", s.SystemdUnit).Output()
 		if err != nil {
+			var ee *exec.ExitError
+			var ex *exec.Error
+			switch {
+			case errors.As(err, &ex):
+				err = errors.New("systemctl is not installed here")
+			case errors.As(err, &ee) && len(strings.TrimSpace(string(ee.Stderr))) > 0:
+				err = errors.New(strings.TrimSpace(string(ee.Stderr)))
+			}
 			return 0, fmt.Errorf("%w: systemctl show %s: %w", ErrNodeNotFound, s.SystemdUnit, err)
 		}
 		pid, err := strconv.Atoi(strings.TrimSpace(string(out)))

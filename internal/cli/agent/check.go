@@ -74,4 +74,14 @@ func printReport(w io.Writer, r *producer.Report) {
 		}
 	}
 	fmt.Fprintf(w, "install confirms a reload from: %s\n", r.Confirmation)
+	if n := r.Failures(); n > 0 {
+		fmt.Fprintf(w, "%d %s marked ✗: install will not work until %s fixed\n", n, plural(n, "check", "checks"), plural(n, "it is", "they are"))
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
