@@ -82,6 +82,7 @@ type Config struct {
 	NodeLog    string    `json:"node_log,omitempty"`    // a file, or journald[:UNIT]
 	NodeConfig string    `json:"node_config,omitempty"` // the node's configuration file, for 'check'
 	LinkMode   string    `json:"link_mode,omitempty"`   // absolute (when empty), relative or copy
+	Role       string    `json:"role,omitempty"`        // primary (when empty) or standby
 	Created    time.Time `json:"created"`
 }
 
@@ -245,6 +246,11 @@ func validateConfig(c *Config) error {
 	case "process", "none":
 	default:
 		return fmt.Errorf("%w: signal mode %q", ErrConfig, c.Signal.Mode)
+	}
+	switch c.Role {
+	case "", RolePrimary, RoleStandby:
+	default:
+		return fmt.Errorf("%w: role %q (want primary or standby)", ErrConfig, c.Role)
 	}
 	switch c.LinkMode {
 	case "":

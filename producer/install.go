@@ -123,6 +123,9 @@ type InstallResult struct {
 	Adopted  bool           // the node's old files were moved into sets/0-initial
 	Report   *opcert.Report // the checks, kes-period-info style
 	Pending  bool           // the pending KES key was used
+	// Staged: a standby kept the set ready without touching the node's
+	// paths or the node (Set is the staged set, Previous the one before).
+	Staged bool
 }
 
 // OpenBundle decrypts a bundle with the producer identity. A bundle for
@@ -214,10 +217,11 @@ func (a *Agent) Check(b *transfer.Bundle, o InstallOptions) (c *Candidate, err e
 		}
 	}
 
-	// No downgrade, no replay.
-	inst, err := a.InstalledCert()
+	// No downgrade, no replay: against the cert the node reads, or on a
+	// standby the set staged for it.
+	inst, err := a.referenceCert()
 	if err != nil {
-		return nil, fmt.Errorf("installed cert %s: %w", a.Config.Cert, err)
+		return nil, err
 	}
 	c.Installed = inst
 	if inst != nil {
@@ -253,9 +257,18 @@ func overIncremented(inst *opcert.Certificate, onchain *opcert.OnChain) bool {
 	return onchain != nil && inst.Counter > onchain.M()+1
 }
 
-// installedVRF reads the VRF key the node reads now, if there is one.
+// installedVRF reads the VRF key the node reads now, or on a standby the
+// staged set's, if there is one.
 func (a *Agent) installedVRF() (*keys.VRFKey, []byte, error) {
-	b, err := os.ReadFile(a.Config.VRFKey)
+	path := a.Config.VRFKey
+	if staged, _ := a.StagedSet(); a.Role() == RoleStandby && staged != "" {
+		path = filepath.Join(a.Dir, SetsDir, staged, SetVRFFile)
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && path != a.Config.VRFKey {
+		path = a.Config.VRFKey
+		b, err = os.ReadFile(path)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
@@ -265,7 +278,7 @@ func (a *Agent) installedVRF() (*keys.VRFKey, []byte, error) {
 	k, err := keys.ParseVRFKey(b)
 	if err != nil {
 		wipe(b)
-		return nil, nil, fmt.Errorf("installed VRF key %s: %w", a.Config.VRFKey, err)
+		return nil, nil, fmt.Errorf("installed VRF key %s: %w", path, err)
 	}
 	return k, b, nil
 }
@@ -285,6 +298,9 @@ func (a *Agent) Install(b *transfer.Bundle, o InstallOptions) (*InstallResult, e
 		return nil, err
 	}
 	defer c.Wipe()
+	if a.Role() == RoleStandby {
+		return a.stageOnly(c, o)
+	}
 	return a.install(c, o)
 }
 

@@ -161,6 +161,15 @@ func (a *Agent) Deploy(ctx context.Context, b *transfer.Bundle, o DeployOptions)
 		return nil, err
 	}
 	defer c.Wipe()
+	if a.Role() == RoleStandby {
+		// A standby keeps the set ready: its node's paths and the node
+		// itself are left alone, whatever the options say.
+		ir, err := a.stageOnly(c, o.InstallOptions)
+		if err != nil {
+			return nil, err
+		}
+		return &DeployResult{Install: ir}, nil
+	}
 	ir, err := a.install(c, o.InstallOptions)
 	if err != nil {
 		return nil, err

@@ -31,6 +31,9 @@ type Status struct {
 	ActiveSet        string    `json:"active_set,omitempty"`
 	PreviousSet      string    `json:"previous_set,omitempty"`
 	PendingKESVKey   string    `json:"pending_kes_vkey,omitempty"` // hex, KES-on-producer mode
+	Role             string    `json:"role"`                       // primary or standby
+	StagedSet        string    `json:"staged_set,omitempty"`       // standby: the set promote would install
+	CertSource       string    `json:"cert_source"`                // "node" (the node's cert path) or "staged"
 	Forging          *Forging  `json:"forging,omitempty"`          // nil without a metrics URL
 	Taken            time.Time `json:"taken"`
 }
@@ -42,6 +45,15 @@ func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics 
 	c, err := a.InstalledCert()
 	if err != nil {
 		return nil, fmt.Errorf("installed cert %s: %w", a.Config.Cert, err)
+	}
+	certSource := "node"
+	staged, _ := a.StagedSet()
+	if a.Role() == RoleStandby && staged != "" {
+		// A standby reports the cert it would forge with once promoted.
+		if c, err = a.StagedCert(); err != nil {
+			return nil, fmt.Errorf("staged set %s: %w", staged, err)
+		}
+		certSource = "staged"
 	}
 	if c == nil {
 		return nil, fmt.Errorf("%w at %s", ErrNoCert, a.Config.Cert)
@@ -57,7 +69,10 @@ func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics 
 		},
 		Network: n.Name, ChainSource: source, CurrentPeriod: kp, CertEndPeriod: w.End,
 		RemainingPeriods: int64(w.End) - int64(kp), Expiry: c.Expiry(n), CertHash: c.Hash(),
-		Taken: now.UTC().Truncate(time.Second),
+		Taken: now.UTC().Truncate(time.Second), Role: a.Role(), CertSource: certSource,
+	}
+	if a.Role() == RoleStandby {
+		s.StagedSet = staged
 	}
 	if err := w.Check(kp); err != nil {
 		s.PeriodVerdict = "✗ " + err.Error()
@@ -142,6 +157,10 @@ func (s *Status) Prometheus() []byte {
 			put("kesrotate_agent_node_forging_enabled", "The node's forging_enabled metric.", bit(*f.Enabled))
 		}
 		put("kesrotate_agent_node_matches_installed", "1 if the node forges with the installed op cert.", bit(f.MatchesInstalled))
+	}
+	put("kesrotate_agent_standby", "1 if this producer is a standby (its node must not forge).", bit(s.Role == RoleStandby))
+	if f := s.Forging; f != nil && f.Error == "" && f.Enabled != nil {
+		put("kesrotate_agent_node_forging", "1 if the node's metrics say it forges (forging_enabled).", bit(*f.Enabled))
 	}
 	put("kesrotate_agent_status_timestamp_seconds", "When this status was taken (unix time).", float64(s.Taken.Unix()))
 	return b.Bytes()

@@ -21,7 +21,7 @@ type initOptions struct {
 	sig                        signalFlags
 	socket, metricsURL, group  string
 	name, nodeLog, nodeConfig  string
-	linkMode                   string
+	linkMode, role             string
 	hwRecipient, hwIdentity    string
 }
 
@@ -58,6 +58,7 @@ be changed later with 'kesrotate-agent config'.`,
 	f.StringVar(&o.metricsURL, "metrics-url", "", "cardano-node's Prometheus URL, to confirm reloads")
 	f.StringVar(&o.nodeLog, "node-log", "", "cardano-node's log file, or journald[:UNIT] for the systemd journal, to confirm reloads")
 	f.StringVar(&o.nodeConfig, "node-config", "", "cardano-node's configuration file, to check it logs what confirmation needs")
+	f.StringVar(&o.role, "role", producer.RolePrimary, "primary, or standby: a standby stages every bundle and never makes its node forge until 'promote'")
 	f.StringVar(&o.linkMode, "link-mode", producer.LinkRelative, "how the node's paths reach the active set: relative, absolute or copy (for a node in a container that cannot see this folder)")
 	f.StringVar(&o.group, "group", "", "install credentials 0640 with this group (default 0600)")
 	f.StringVar(&o.name, "name", "", "a name for this producer (default the host name)")
@@ -90,7 +91,7 @@ func runInit(g *globals, o *initOptions) error {
 	}
 	opts := producer.InitOptions{Now: now, Rand: g.env.Rand, ProbeSocket: 10 * time.Second, Config: producer.Config{
 		Name: o.name, Network: o.network, KESKey: o.kesKey, VRFKey: o.vrfKey, Cert: o.cert, Signal: *sig,
-		Socket: o.socket, MetricsURL: o.metricsURL, NodeLog: o.nodeLog, NodeConfig: o.nodeConfig, Group: o.group, LinkMode: o.linkMode,
+		Socket: o.socket, MetricsURL: o.metricsURL, NodeLog: o.nodeLog, NodeConfig: o.nodeConfig, Group: o.group, LinkMode: o.linkMode, Role: o.role,
 	}}
 	if opts.ColdVKey, err = cli.ReadInput(o.coldVKey, "--pool-cold-vkey", "export it on the cold machine: 'kesrotate pool export-public NAME --out DIR'"); err != nil {
 		return err

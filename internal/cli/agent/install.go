@@ -147,6 +147,8 @@ func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *produc
 	ir, conf := res.Install, res.Confirmation
 	state := "confirmed"
 	switch {
+	case ir.Staged:
+		state = "staged"
 	case res.Signalled == "":
 		state = "not signalled"
 	case conf.Unconfirmable:
@@ -156,9 +158,19 @@ func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *produc
 	if g.env.JSON {
 		return g.env.PrintJSON(map[string]any{"set": ir.Set, "previous": ir.Previous, "already_installed": ir.Same, "adopted": ir.Adopted,
 			"counter": b.Cert.Counter, "kes_period": b.Cert.KESPeriod, "cert_hash": b.Cert.Hash(), "kes_on_producer": ir.Pending,
-			"signalled": res.Signalled, "state": state, "confirmed_by": conf.Sources, "report": ir.Report})
+			"signalled": res.Signalled, "state": state, "confirmed_by": conf.Sources, "report": ir.Report, "role": a.Role()})
 	}
 	w := g.env.Stdout
+	if ir.Staged {
+		if ir.Same {
+			fmt.Fprintf(w, "cert #%d from KES period %d is already staged (set %s)\n", b.Cert.Counter, b.Cert.KESPeriod, ir.Set)
+		} else {
+			fmt.Fprintf(w, "staged cert #%d from KES period %d as set %s\n", b.Cert.Counter, b.Cert.KESPeriod, ir.Set)
+		}
+		fmt.Fprintf(w, "  %s is a standby: the node's credential paths are unchanged and it was not signalled\n", a.Config.Name)
+		fmt.Fprintf(w, "  'kesrotate-agent promote' makes it forge, with proof that the primary has stopped\n")
+		return nil
+	}
 	if ir.Same {
 		fmt.Fprintf(w, "cert #%d from KES period %d is already installed (set %s)\n", b.Cert.Counter, b.Cert.KESPeriod, ir.Set)
 	} else {

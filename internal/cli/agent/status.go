@@ -97,6 +97,10 @@ func printStatus(g *globals, a *producer.Agent, s *producer.Status) {
 	w := g.env.Stdout
 	id, _ := parsePool(s.PoolID)
 	fmt.Fprintf(w, "pool %s on %s (chain from %s, tip slot %d)\n", id, s.Network, s.ChainSource, s.TipSlot)
+	fmt.Fprintf(w, "  role                 %s\n", s.Role)
+	if s.CertSource == "staged" {
+		fmt.Fprintf(w, "  staged set           %s (a standby: the cert below is the one promote would install)\n", s.StagedSet)
+	}
 	fmt.Fprintf(w, "  current KES period   %d\n", s.CurrentPeriod)
 	fmt.Fprintf(w, "  op cert              #%d, KES periods %d to %d\n", s.CertCounter, s.CertKESPeriod, s.CertEndPeriod-1)
 	fmt.Fprintf(w, "  remaining            %d periods, expires %s\n", s.RemainingPeriods, s.Expiry.Format(time.RFC3339))
@@ -106,6 +110,10 @@ func printStatus(g *globals, a *producer.Agent, s *producer.Status) {
 		switch {
 		case f.Error != "":
 			fmt.Fprintf(w, "? node metrics: %s\n", f.Error)
+		case s.Role == producer.RoleStandby && f.Enabled != nil && *f.Enabled:
+			fmt.Fprintf(w, "✗ this standby's node forges (forging_enabled 1): two producers may be forging for the pool; demote one\n")
+		case s.Role == producer.RoleStandby:
+			fmt.Fprintf(w, "✓ this standby's node does not forge\n")
 		case f.MatchesInstalled:
 			fmt.Fprintf(w, "✓ the node forges with the installed cert (start period %d)\n", *f.StartPeriod)
 		case f.StartPeriod != nil:
