@@ -68,12 +68,20 @@ const (
 	// CannotForge: the node leads a slot but cannot forge (e.g. the cert's
 	// window has not started: PraosCannotForgeKeyNotUsableYet).
 	CannotForge
+	// TopologyRead: NetworkConfig (Info), the topology the node read; its
+	// Message holds the local roots (the human text spreads them over the
+	// lines after "Local Root Groups:", each one reported).
+	TopologyRead
+	// TopologyError: NetworkConfigUpdateError, the topology file could not
+	// be read; the node keeps the one it had.
+	TopologyError
 )
 
 var kindNames = map[Kind]string{
 	Unknown: "unknown", Enabled: "forging enabled", Disabled: "forging disabled", NotEffective: "reload not effective",
 	ReloadError: "reload error", BlockTypeMismatch: "block type mismatch", TopologyUpdate: "topology update",
 	KESInfo: "KES info", ForgeStateError: "forge state update error", CannotForge: "cannot forge",
+	TopologyRead: "topology read", TopologyError: "topology error",
 }
 
 func (k Kind) String() string { return kindNames[k] }
@@ -117,7 +125,12 @@ const (
 	textStateError   = "failed because: "
 	textStatePrefix  = "Updating the forge state in slot "
 	textCannotForge  = ", but we cannot forge because: "
+	textTopoError    = "Error reading topology configuration file:"
 )
+
+// A local root group as ppStartupInfoTrace (NetworkConfig …) shows it on
+// its own line: (HotValency n,WarmValency n,[(RelayAccess… host port,…)]).
+var localRootLine = regexp.MustCompile(`^\s*\((?:HotValency|WarmValency|\d).*RelayAccess`)
 
 var (
 	ansiRe       = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]")
@@ -167,6 +180,10 @@ func ParseLine(line string) (Event, bool) {
 		e.Kind = ForgeStateError
 	case strings.Contains(plain, textCannotForge):
 		e.Kind = CannotForge
+	case strings.HasPrefix(plain, textTopoError):
+		e.Kind = TopologyError
+	case localRootLine.MatchString(plain):
+		e.Kind = TopologyRead
 	default:
 		if m := kesHumanRe.FindStringSubmatch(plain); m != nil {
 			e.Kind = KESInfo
@@ -207,6 +224,7 @@ type jsonLine struct {
 		EndPeriod   *uint64         `json:"endPeriod"` // holds the current period (KESInfo.hs)
 		Evolution   *uint64         `json:"evolution"` // holds the end period (KESInfo.hs)
 		Reason      json.RawMessage `json:"reason"`
+		LocalRoots  json.RawMessage `json:"localRoots"`
 	} `json:"data"`
 }
 
@@ -242,6 +260,10 @@ func parseJSON(line string) (Event, bool) {
 		e.Kind, e.Message = ForgeStateError, sanitize(rawText(l.Data.Reason))
 	case "TraceNodeCannotForge":
 		e.Kind, e.Message = CannotForge, sanitize(rawText(l.Data.Reason))
+	case "NetworkConfigUpdateError":
+		e.Kind, e.Message = TopologyError, sanitize(rawText(l.Data.Error))
+	case "NetworkConfig":
+		e.Kind, e.Message = TopologyRead, sanitize(string(l.Data.LocalRoots))
 	default:
 		return e, false
 	}

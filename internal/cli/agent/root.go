@@ -43,7 +43,7 @@ Exit codes: 0 ok, 1 error, 2 usage.`,
 	}
 	cli.AddGlobalFlags(root, env)
 	root.PersistentFlags().StringVar(&g.dir, "dir", "", "agent folder (default $KESROTATE_AGENT_DIR)")
-	root.AddCommand(newInitCmd(g), newEnrollmentCmd(g), newSnapshotCmd(g), newInstallCmd(g), newRollbackCmd(g), newStatusCmd(g), newKESCmd(g), newCheckpointCmd(g), newCheckCmd(g), newConfigCmd(g), newDemoteCmd(g), newPromoteCmd(g), newPeerCmd(g))
+	root.AddCommand(newInitCmd(g), newEnrollmentCmd(g), newSnapshotCmd(g), newInstallCmd(g), newRollbackCmd(g), newStatusCmd(g), newKESCmd(g), newCheckpointCmd(g), newCheckCmd(g), newConfigCmd(g), newDemoteCmd(g), newPromoteCmd(g), newPeerCmd(g), newRelayCmd(g))
 	return root
 }
 

@@ -1,0 +1,138 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A relay's P2P topology as operators write it (cardano-node's topology
+// documentation): the producer in one local root group, another relay in
+// a second, public roots and ledger peers, with the operator's own layout.
+const relayTopology = `{
+  "bootstrapPeers": [ { "address": "backbone.cardano.iog.io", "port": 3001 } ],
+  "localRoots": [
+    {
+      "accessPoints": [
+        {"address": "10.0.0.1",   "port": 6000,  "name": "bp1"}
+      ],
+      "advertise": false, "trustable": true, "valency": 1
+    },
+    {
+      "accessPoints": [ { "address": "relay2.example.org", "port": 3001 } ],
+      "advertise": false,
+      "valency": 1
+    }
+  ],
+  "publicRoots": [ { "accessPoints": [], "advertise": false } ],
+  "useLedgerAfterSlot": 128908821
+}
+`
+
+func writeTopology(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "topology.json")
+	if err := os.WriteFile(p, []byte(text), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPointRelayRewritesOnlyTheProducer(t *testing.T) {
+	p := writeTopology(t, relayTopology)
+	res, err := PointRelay(context.Background(), RelayOptions{Topology: p, Name: "bp2", Address: "10.0.0.2:6001",
+		Replace: "10.0.0.1:6000", Signal: Signal{Mode: "none"}, Now: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Changed || res.From != "10.0.0.1:6000" || res.To != "10.0.0.2:6001" {
+		t.Errorf("got %+v", res)
+	}
+	got, _ := os.ReadFile(p)
+	want := strings.Replace(relayTopology, `{"address": "10.0.0.1",   "port": 6000,`, `{"address": "10.0.0.2",   "port": 6001,`, 1)
+	if string(got) != want {
+		t.Errorf("got\n%s\nwant only the producer's address and port changed:\n%s", got, want)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o640 {
+		t.Errorf("got mode %v, want the file's 0640 kept", fi.Mode().Perm())
+	}
+
+	// Later calls remember the producer's entry: back to bp1 without
+	// --replace, and again is a no-op.
+	if res, err := PointRelay(context.Background(), RelayOptions{Topology: p, Name: "bp1", Address: "10.0.0.1:6000", Signal: Signal{Mode: "none"}, Now: testNow}); err != nil || !res.Changed {
+		t.Fatalf("failback: %+v, %v", res, err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != relayTopology {
+		t.Errorf("after failback the file differs from the original:\n%s", got)
+	}
+	if res, err := PointRelay(context.Background(), RelayOptions{Topology: p, Name: "bp1", Address: "10.0.0.1:6000", Signal: Signal{Mode: "none"}, Now: testNow}); err != nil || res.Changed {
+		t.Errorf("again: got %+v, %v, want nothing to do", res, err)
+	}
+}
+
+func TestPointRelayRefuses(t *testing.T) {
+	tests := []struct {
+		name, topology, address, replace, want string
+	}{
+		{"which entry is the producer's", relayTopology, "10.0.0.2:6001", "", "has 2 localRoots access points; name the producer's with --replace"},
+		{"no such entry", relayTopology, "10.0.0.2:6001", "10.9.9.9:1", "no localRoots access point is 10.9.9.9:1"},
+		{"not HOST:PORT", relayTopology, "10.0.0.2", "10.0.0.1:6000", `"10.0.0.2" is not HOST:PORT`},
+		{"not JSON", "localRoots: []", "10.0.0.2:6001", "", "not a JSON topology file"},
+		{"a legacy (non-P2P) topology", `{"Producers": [{"addr": "10.0.0.1", "port": 6000}]}`, "10.0.0.2:6001", "", "no localRoots"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := writeTopology(t, tt.topology)
+			_, err := PointRelay(context.Background(), RelayOptions{Topology: p, Name: "bp2", Address: tt.address, Replace: tt.replace, Signal: Signal{Mode: "none"}, Now: testNow})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want %q", err, tt.want)
+			}
+			if got, _ := os.ReadFile(p); string(got) != tt.topology {
+				t.Errorf("the file changed")
+			}
+			if _, err := os.Stat(p + RelayStateSuffix); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a state file was written")
+			}
+		})
+	}
+	t.Run("one local root needs no --replace", func(t *testing.T) {
+		p := writeTopology(t, `{"localRoots":[{"accessPoints":[{"address":"bp1.example","port":3000}],"advertise":false,"valency":1}],"publicRoots":[]}`)
+		res, err := PointRelay(context.Background(), RelayOptions{Topology: p, Name: "bp2", Address: "bp2.example:3000", Signal: Signal{Mode: "none"}, Now: testNow})
+		if err != nil || res.From != "bp1.example:3000" {
+			t.Errorf("got %+v, %v", res, err)
+		}
+		if got, _ := os.ReadFile(p); !strings.Contains(string(got), `"address":"bp2.example","port":3000`) {
+			t.Errorf("got %s", got)
+		}
+	})
+}
+
+// A relay that refuses the new topology (its log says so) keeps the old
+// one, and the file is put back to match.
+func TestPointRelayPutsTheFileBack(t *testing.T) {
+	p := writeTopology(t, relayTopology)
+	logPath := filepath.Join(t.TempDir(), "relay.log")
+	appendLog := func(line string) {
+		f, _ := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		_, _ = f.WriteString(line + "\n")
+		_ = f.Close()
+	}
+	appendLog("old line")
+	_, err := PointRelay(context.Background(), RelayOptions{Topology: p, Name: "bp2", Address: "10.0.0.2:6001", Replace: "10.0.0.1:6000",
+		NodeLog: logPath, Now: testNow, ConfirmTimeout: 5 * time.Second, Poll: 10 * time.Millisecond,
+		SignalFunc: func() (string, error) {
+			appendLog("\x1b[35m[2026-08-25 12:00:00.1300Z][relay1:Startup.NetworkConfigUpdate](Notice,101)\x1b[0m Performing topology configuration update")
+			appendLog(`{"at":"2026-08-25T12:00:00.14Z","ns":"Startup.NetworkConfigUpdateError","data":{"error":"Error reading topology configuration file:boom","kind":"NetworkConfigUpdateError"},"sev":"Error","thread":"101","host":"relay1"}`)
+			return "test relay", nil
+		}})
+	if !errors.Is(err, ErrRelayNotConfirmed) || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("got %v, want the relay's error", err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != relayTopology {
+		t.Errorf("the file was not put back")
+	}
+}
