@@ -76,7 +76,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		options     = traceOptions{}
 		tipSlotSeen bool
 	)
-	fs.StringVar(&cfg.KESKeyPath, "shelley-kes-key", "", "KES signing key file")
+	fs.StringVar(&cfg.KESKeyPath, "shelley-kes-key", "", "KES signing key file (the three credential flags: all or none, none is a relay)")
 	fs.StringVar(&cfg.VRFKeyPath, "shelley-vrf-key", "", "VRF signing key file")
 	fs.StringVar(&cfg.CertPath, "shelley-operational-certificate", "", "operational certificate file")
 	fs.StringVar(&cfg.SocketPath, "socket-path", "", "node-to-client unix socket")

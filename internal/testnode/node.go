@@ -18,9 +18,15 @@ import (
 	"github.com/kesrotate/kesrotate/opcert"
 )
 
-// Config says how to start a node. KESKeyPath, VRFKeyPath, CertPath and a
-// Network are required.
+// Config says how to start a node. A Network is required.
 type Config struct {
+	// KESKeyPath, VRFKeyPath and CertPath are cardano-node's
+	// --shelley-kes-key, --shelley-vrf-key and
+	// --shelley-operational-certificate: all three (a block producer) or
+	// none (a relay, which has no block forging at all; SIGHUP then
+	// traces DisabledBlockForging and updates the topology). Some but not
+	// all of them stop the start with ErrPartialCredentials, as the node
+	// refuses them.
 	KESKeyPath, VRFKeyPath, CertPath string
 
 	Network opcert.Network
@@ -229,8 +235,8 @@ type kesGauges struct {
 // ErrKESMismatch, ErrCredentialFile). ctx bounds only the start itself;
 // call Close to stop.
 func Start(ctx context.Context, cfg Config) (*Node, error) {
-	if cfg.KESKeyPath == "" || cfg.VRFKeyPath == "" || cfg.CertPath == "" {
-		return nil, fmt.Errorf("%w: the KES key, VRF key and op cert paths are required", ErrConfig)
+	if cfg.RejectReload && !cfg.producer() {
+		return nil, fmt.Errorf("%w: RejectReload fails the KES key read of a block producer; a relay has no credential paths", ErrConfig)
 	}
 	if cfg.Network.SlotsPerKESPeriod == 0 || cfg.Network.MaxKESEvolutions == 0 || cfg.Network.Magic == 0 {
 		return nil, fmt.Errorf("%w: network %q lacks KES parameters or magic", ErrConfig, cfg.Network.Name)
@@ -286,8 +292,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	// configuration (abbreviated here), checks the VRF key file's mode,
 	// then reads the credentials (mkConsensusProtocol); any failure is
 	// thrown and ends the process before logging is set up.
-	tr.emit(logEvent{plain: fmt.Sprintf("Node configuration: NodeConfiguration {ncSocketConfig = SocketConfig {ncSocketPath = Last {getLast = Just %q}}, ncProtocolFiles = ProtocolFilepaths {shelleyKESFile = Just %q, shelleyVRFFile = Just %q, shelleyCertFile = Just %q}, ncStartAsNonProducingNode = %s, …}",
-		cfg.SocketPath, cfg.KESKeyPath, cfg.VRFKeyPath, cfg.CertPath, hsBool(cfg.StartNonProducing))})
+	tr.emit(logEvent{plain: fmt.Sprintf("Node configuration: NodeConfiguration {ncSocketConfig = SocketConfig {ncSocketPath = Last {getLast = Just %s}}, ncProtocolFiles = ProtocolFilepaths {shelleyKESFile = %s, shelleyVRFFile = %s, shelleyCertFile = %s}, ncStartAsNonProducingNode = %s, …}",
+		hsQuote(cfg.SocketPath), hsMaybePath(cfg.KESKeyPath), hsMaybePath(cfg.VRFKeyPath), hsMaybePath(cfg.CertPath), hsBool(cfg.StartNonProducing))})
 	creds, err := n.startCredentials()
 	if err != nil {
 		return fail(err)
@@ -324,6 +330,19 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		go n.slotTicker()
 	}
 	return n, nil
+}
+
+// producer is hasProtocolFile: the node was given credential paths.
+func (c Config) producer() bool {
+	return c.KESKeyPath != "" || c.VRFKeyPath != "" || c.CertPath != ""
+}
+
+// hsMaybePath is the Show of a Maybe FilePath.
+func hsMaybePath(p string) string {
+	if p == "" {
+		return "Nothing"
+	}
+	return "Just " + hsQuote(p)
 }
 
 func hsBool(b bool) string {
@@ -410,17 +429,18 @@ func hostOnly(h string) string {
 // is fatal too.
 func (n *Node) startCredentials() (*credentials, error) {
 	cfg := n.cfg
-	fi, err := os.Stat(cfg.VRFKeyPath)
-	switch {
-	case err != nil && cfg.AllowMissingCredentials:
+	if !cfg.producer() {
+		// readLeaderCredentialsSingleton: no files at all is a node
+		// without block forging.
 		return nil, nil
-	case err != nil:
-		// getFileStatus throws; GHC prints the IOException.
-		return nil, fmt.Errorf("%w: %s", ErrMissingCredential, ghcIOError(cfg.VRFKeyPath, "getFileStatus", err))
-	case fi.Mode().Perm()&0o007 != 0:
-		return nil, fmt.Errorf("%w: %s", ErrVRFPermissions, vrfPermissionsMessage(cfg.VRFKeyPath, "other"))
-	case fi.Mode().Perm()&0o070 != 0:
-		n.tr.emit(logEvent{plain: "WARNING: " + vrfPermissionsMessage(cfg.VRFKeyPath, "group")})
+	}
+	if cfg.VRFKeyPath != "" {
+		if err := n.checkVRFMode(); err != nil {
+			return nil, err
+		}
+	}
+	if cerr := notSpecified(cfg); cerr != nil {
+		return nil, cerr
 	}
 	creds, cerr := readCredentials(cfg.VRFKeyPath, cfg.CertPath, cfg.KESKeyPath)
 	if cerr == nil {
@@ -430,6 +450,25 @@ func (n *Node) startCredentials() (*credentials, error) {
 		return nil, nil
 	}
 	return nil, cerr
+}
+
+// checkVRFMode is Run.hs' checkVRFFilePermissions, run when a VRF key
+// path is given.
+func (n *Node) checkVRFMode() error {
+	cfg := n.cfg
+	fi, err := os.Stat(cfg.VRFKeyPath)
+	switch {
+	case err != nil && cfg.AllowMissingCredentials:
+		return nil
+	case err != nil:
+		// getFileStatus throws; GHC prints the IOException.
+		return fmt.Errorf("%w: %s", ErrMissingCredential, ghcIOError(cfg.VRFKeyPath, "getFileStatus", err))
+	case fi.Mode().Perm()&0o007 != 0:
+		return fmt.Errorf("%w: %s", ErrVRFPermissions, vrfPermissionsMessage(cfg.VRFKeyPath, "other"))
+	case fi.Mode().Perm()&0o070 != 0:
+		n.tr.emit(logEvent{plain: "WARNING: " + vrfPermissionsMessage(cfg.VRFKeyPath, "group")})
+	}
+	return nil
 }
 
 // vrfPermissionsMessage is renderVRFPrivateKeyFilePermissionError
@@ -484,7 +523,9 @@ func (n *Node) FinishReplay() error {
 //     the error (ErrKESMismatch, ErrCredentialFile);
 //   - a set that reads: BlockForgingUpdate EnabledBlockForging, forging
 //     with it: Enabled, nil. There is no mode check and no KES-window
-//     check: a cert whose window has ended or not begun loads.
+//     check: a cert whose window has ended or not begun loads;
+//   - a relay (no credential paths): no credentials, so
+//     DisabledBlockForging: Disabled, nil.
 func (n *Node) Reload() (Outcome, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -513,6 +554,11 @@ func (n *Node) topologyUpdateLocked(th int) {
 }
 
 func (n *Node) updateBlockForgingLocked(th int) (Outcome, error) {
+	if !n.cfg.producer() {
+		n.forging, n.forgingMetric = false, false
+		n.tr.emit(blockForgingUpdate(disabledBlockForging, th))
+		return Disabled, nil
+	}
 	if n.cfg.RejectReload {
 		cerr := &credError{kind: credIO, path: n.cfg.KESKeyPath,
 			detail: ghcIOError(n.cfg.KESKeyPath, "openFileBlocking", &fs.PathError{Op: "open", Path: n.cfg.KESKeyPath, Err: syscall.EACCES})}
