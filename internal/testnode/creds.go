@@ -134,11 +134,28 @@ type credError struct {
 type credErrorKind int
 
 const (
-	credMissing    credErrorKind = iota // FileError (FileDoesNotExistError path)
-	credIO                              // FileError (FileIOError path ioe)
-	credEnvelope                        // FileError (FileError path TextEnvelopeError)
-	credMismatched                      // MismatchedKesKey kesPath certPath
+	credMissing      credErrorKind = iota // FileError (FileDoesNotExistError path)
+	credIO                                // FileError (FileIOError path ioe)
+	credEnvelope                          // FileError (FileError path TextEnvelopeError)
+	credMismatched                        // MismatchedKesKey kesPath certPath
+	credNotSpecified                      // OCertNotSpecified, VRFKeyNotSpecified, KESKeyNotSpecified (path: the missing flag)
 )
+
+// notSpecified is readLeaderCredentialsSingleton's refusal of a partial
+// set (cardano-node/src/Cardano/Node/Protocol/Shelley.hs): the cert is
+// looked at first, then the VRF key, then the KES key. nil for all three
+// paths or none.
+func notSpecified(cfg Config) *credError {
+	switch {
+	case !cfg.producer() || cfg.KESKeyPath != "" && cfg.VRFKeyPath != "" && cfg.CertPath != "":
+		return nil
+	case cfg.CertPath == "":
+		return &credError{kind: credNotSpecified, path: "shelley-operational-certificate", detail: "OCertNotSpecified"}
+	case cfg.VRFKeyPath == "":
+		return &credError{kind: credNotSpecified, path: "shelley-vrf-key", detail: "VRFKeyNotSpecified"}
+	}
+	return &credError{kind: credNotSpecified, path: "shelley-kes-key", detail: "KESKeyNotSpecified"}
+}
 
 func (e *credError) Error() string { return e.pretty() }
 
@@ -148,6 +165,8 @@ func (e *credError) Unwrap() error {
 		return ErrMissingCredential
 	case credMismatched:
 		return ErrKESMismatch
+	case credNotSpecified:
+		return ErrPartialCredentials
 	}
 	return ErrCredentialFile
 }
@@ -167,6 +186,8 @@ func (e *credError) show() string {
 		inner = fmt.Sprintf("FileError (FileError %s (%s))", hsQuote(e.path), e.detail)
 	case credMismatched:
 		inner = fmt.Sprintf("MismatchedKesKey %s %s", hsQuote(e.path), hsQuote(e.path2))
+	case credNotSpecified:
+		return "CardanoProtocolInstantiationError (CardanoProtocolInstantiationPraosLeaderCredentialsError " + e.detail + ")"
 	}
 	return "CardanoProtocolInstantiationError (CardanoProtocolInstantiationPraosLeaderCredentialsError (" + inner + "))"
 }
@@ -183,6 +204,9 @@ func (e *credError) pretty() string {
 		return e.path + ": " + e.ioText()
 	case credEnvelope:
 		return e.path + ": " + e.prose
+	case credNotSpecified:
+		// pshow of missingFlagMessage: the String's Show, quotes included.
+		return hsQuote("To create blocks, the --" + e.path + " must also be specified")
 	}
 	return fmt.Sprintf("The KES key provided at: %s does not match the KES key specified in the operational certificate at: %s",
 		hsQuote(e.path), hsQuote(e.path2))

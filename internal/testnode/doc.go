@@ -58,7 +58,8 @@
 // legacy. The real texts, namespaces and severities of BlockForgingUpdate
 // (Enabled, Disabled, NotEffective: Info), BlockForgingUpdateError (Error;
 // Info in the legacy system; two lines), the topology update (Notice),
-// the forge state (Forge.StateInfo, Info/Warning/Alert by the periods
+// NetworkConfig (Info: the roots read, multi-line) and readTopologyFile's
+// NetworkConfigUpdateWarning/Info (10.6 and 11.0), the forge state (Forge.StateInfo, Info/Warning/Alert by the periods
 // left) and a KES key that cannot evolve (Forge.Loop.ForgeStateUpdateError,
 // Critical). A root severity (shipped: Notice for the new system, Info for
 // the legacy one) with per-namespace overrides (the shipped ones plus
@@ -70,7 +71,11 @@
 //   - Start: a VRF key file with an "other" permission bit is fatal, group
 //     bits print a warning; KES key and cert modes are never checked. Any
 //     credential that cannot be read, a missing file included, is fatal,
-//     with the node's message (also with StartNonProducing).
+//     with the node's message (also with StartNonProducing). The three
+//     paths come all together or not at all: none is a relay (no block
+//     forging; every SIGHUP traces DisabledBlockForging), a partial set is
+//     refused as readLeaderCredentialsSingleton refuses it (the cert
+//     first, then the VRF key, then the KES key; ErrPartialCredentials).
 //   - Reload (SIGHUP) while replaying: topology update, then
 //     BlockForgingUpdate NotEffective. After: updateBlockForging, then the
 //     topology update. A file that does not exist (or a dangling link, a
@@ -84,6 +89,28 @@
 //     key (current and remaining 0, a Critical line at every slot).
 //     State.CanForge tells whether a leader slot would give a valid block.
 //
+// # Topology (topology.go, node.go)
+//
+// Config.TopologyFile is read at start (after the start's block forging
+// trace; a file the node refuses ends the start, ErrTopology) and at every
+// Reload, with the release's reader: cardano-node's own JSON instances on
+// 10.5.3 and 10.6.4, ouroboros-network 1.1's on 11.0.1 (field order,
+// behindFirewall, 0.0.0.0 refused); from 10.6 a name is made fully
+// qualified ("bp1.example." in the log) and an access point without an
+// Int port is an SRV domain; 10.5 needs the port. Errors carry aeson's
+// path and message. A file that reads: NetworkConfig with the groups as
+// the node's Maps hold them (sorted, one entry per access point) and the
+// new topology in State. One that does not: on SIGHUP the error call
+// escapes the handler (its try catches FatalError only), so no
+// NetworkConfigUpdateError is logged, the rest of the handler is skipped
+// (no NotEffective while replaying), GHC's report goes to Config.Stderr
+// ("cardano-node: Cardano.Node.Configuration.TopologyP2P.readTopologyFile:
+// …" and a CallStack) and the old topology stays. State.LocalRoots and
+// PublicRoots show the access points as the file writes them ("host:port"),
+// names unresolved: the node re-resolves them itself after each update,
+// which is not observable from outside. State.Topologies and
+// TopologyErrors count the files taken and refused.
+//
 // # Knowingly simpler than the real node
 //
 //   - Queries outside the list above (GetInterpreter and QueryAnytime
@@ -95,8 +122,18 @@
 //     for the built-in networks and the protocol parameters are mainnet's
 //     on every network unless Config.GenesisJSON is given.
 //   - Startup logs only the lines above (with an abbreviated "Node
-//     configuration: …" line); the topology is an empty one; the legacy
-//     system's forge state line (Debug, a Haskell show) is not written.
+//     configuration: …" line); the legacy system's forge state line
+//     (Debug, a Haskell show) is not written.
+//   - Without Config.TopologyFile the topology is empty (the real node
+//     reads its default path). Only P2P topologies (10.5's non-P2P mode is
+//     not modelled), only Praos mode (Genesis mode's warnings and its
+//     bootstrap-peer rewrite are not), the peer snapshot file is named but
+//     never read (no LedgerPeerSnapshot traces), no DNS lookups, peer
+//     selection traces or peerSelection metrics, no PeerSharing warning.
+//     JSON syntax errors carry Go's decoder message; the CallStack names a
+//     cabal build's unit id (cardano-node-<release>-inplace); a start
+//     refused for its topology prints "kesrotate-testnode: <error>" where
+//     the node prints "\ncardano-node: <error>".
 //     The human text of the forge state error leaves out the hard-fork
 //     wrapper of the KESEvolutionError, and its legacy line (the JSON the
 //     legacy system writes for TraceLabelCreds) carries the new system's

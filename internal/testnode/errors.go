@@ -27,6 +27,16 @@ var (
 	// ErrNotEffective: the node is still replaying its ledger
 	// (Config.Replaying): SIGHUP does not touch forging.
 	ErrNotEffective = errors.New("block forging reconfiguration is not effective yet")
+	// ErrPartialCredentials: some but not all of the three credential
+	// paths are given. cardano-node refuses to start
+	// (readLeaderCredentialsSingleton: OCertNotSpecified,
+	// VRFKeyNotSpecified, KESKeyNotSpecified); none at all is a relay.
+	ErrPartialCredentials = errors.New("the credential paths are incomplete")
+	// ErrTopology: the topology file cannot be read or is not a P2P
+	// topology the node accepts (readTopologyFileOrError's error call).
+	// At start the node dies of it; on SIGHUP it escapes the signal
+	// handler and the node keeps the topology it had.
+	ErrTopology = errors.New("topology file rejected")
 	// ErrConfig: the Config is incomplete or contradictory.
 	ErrConfig = errors.New("bad test node config")
 )

@@ -7,10 +7,13 @@ package testnode
 // cardano-node/src/Cardano/Node/Tracing/Tracers/Startup.hs —
 // ppStartupInfoTrace (human text), forMachine, namespaceFor (under the
 // "Startup" prefix) and severityFor (BlockForgingUpdateError Error,
-// NetworkConfigUpdate Notice, the rest Info); the legacy system logs the
-// same text under cardano.node.startup with getSeverityAnnotation of
+// NetworkConfigUpdate Notice, NetworkConfigUpdateWarning Warning, the rest
+// Info, NetworkConfig included); the legacy system logs the same text under
+// cardano.node.startup with getSeverityAnnotation of
 // cardano-node/src/Cardano/Tracing/Startup.hs (NetworkConfigUpdate Notice,
-// everything else, BlockForgingUpdateError included, Info).
+// NetworkConfigUpdateWarning Warning, everything else,
+// BlockForgingUpdateError included, Info). NetworkConfigUpdateWarning and
+// NetworkConfigUpdateInfo exist from 10.6.4.
 //
 // Forge state (cardano-node/src/Cardano/Node/Tracing/Tracers/KESInfo.hs,
 // Forge.StateInfo, and Tracers/Consensus.hs TraceForgeStateUpdateError,
@@ -73,17 +76,30 @@ func networkConfigUpdate(thread int) logEvent {
 	}
 }
 
-// networkConfig is the topology the node read: the test node's has no
-// local or public roots and does not use ledger peers (a block producer
-// behind relays would list its relays here).
-func networkConfig(thread int) logEvent {
+// networkConfig is NetworkConfig, the topology the node read (Info): its
+// local root groups, public roots, ledger-peer use and snapshot file
+// (topology.go renders them). A node without a topology file has an empty
+// one.
+func networkConfig(t *topology, d topologyDialect, thread int) logEvent {
+	text, data := t.networkConfigText(d)
 	return logEvent{
 		ns: "Startup.NetworkConfig", legacyNS: "cardano.node.startup", sev: Info, legacySev: Info,
-		human: "\nLocal Root Groups:\n  \nPublic Roots:\n  \nDon't use ledger to get root peers.\n" +
-			"Topology configuration does not specify ledger peer snapshot file",
-		thread: thread,
-		data: jsonObject{"kind": "NetworkConfig", "localRoots": []any{}, "publicRoots": []any{},
-			"useLedgerAfter": -1, "peerSnapshotFile": nil},
+		human: text, thread: thread, data: data,
+	}
+}
+
+// networkConfigNote is NetworkConfigUpdateWarning (Warning) or
+// NetworkConfigUpdateInfo (Info), which readTopologyFile traces on its way
+// (10.6.4 and 11.0.1; the legacy system gives them the same severities).
+func networkConfigNote(n topologyNote, thread int) logEvent {
+	kind := "NetworkConfigUpdateWarning"
+	if n.sev == Info {
+		kind = "NetworkConfigUpdateInfo"
+	}
+	return logEvent{
+		ns: "Startup." + kind, legacyNS: "cardano.node.startup", sev: n.sev, legacySev: n.sev,
+		human: n.msg, thread: thread,
+		data: jsonObject{"kind": kind, "message": n.msg},
 	}
 }
 

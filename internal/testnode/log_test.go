@@ -128,6 +128,7 @@ func TestSeverityFiltering(t *testing.T) {
 		"topology":   networkConfigUpdate(101),
 		"forgeState": forgeStateInfo(kesInfo{start: 98, end: 160, evolution: 2}),
 		"kesFailure": forgeStateUpdateError(1, kesInfo{start: 1, end: 63, evolution: 0}, 70, false),
+		"roots":      networkConfig(&topology{}, topology110, 101),
 	}
 	tests := []struct {
 		name    string
@@ -144,8 +145,10 @@ func TestSeverityFiltering(t *testing.T) {
 			[]string{"error", "topology"}},
 		{"new tracing, root Error", Config{Tracing: TracingNew, Severity: "Error", TraceOptions: map[string]string{"Forge.StateInfo": "Error"}},
 			[]string{"error", "kesFailure"}},
+		{"new tracing, the operator asks for the roots", Config{Tracing: TracingNew, TraceOptions: map[string]string{"Startup.NetworkConfig": "Info"}},
+			[]string{"error", "topology", "forgeState", "kesFailure", "roots"}},
 		{"legacy, shipped minSeverity Info", Config{Tracing: TracingLegacy},
-			[]string{"enabled", "error", "topology", "kesFailure"}},
+			[]string{"enabled", "error", "topology", "kesFailure", "roots"}},
 		{"legacy, minSeverity Notice hides the reload error (Info there)", Config{Tracing: TracingLegacy, Severity: "Notice"},
 			[]string{"topology", "kesFailure"}},
 		{"legacy, the startup logger raised to Warning", Config{Tracing: TracingLegacy, TraceOptions: map[string]string{"cardano.node.startup": "Warning"}},
@@ -158,7 +161,7 @@ func TestSeverityFiltering(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []string
-			for _, name := range []string{"enabled", "error", "topology", "forgeState", "kesFailure"} {
+			for _, name := range []string{"enabled", "error", "topology", "forgeState", "kesFailure", "roots"} {
 				if tr.passes(events[name]) {
 					got = append(got, name)
 				}
@@ -210,5 +213,108 @@ func TestRotateLogWithoutAFile(t *testing.T) {
 	n, _ := start(t, mustWrite(t, pool, t.TempDir(), mustIssue(t, pool, 10, 3, 98)))
 	if err := n.RotateLog(); err == nil {
 		t.Error("got a rotation of a writer, want an error")
+	}
+}
+
+// The exact NetworkConfig lines (and readTopologyFile's notes) of each
+// release, in the three formats, for a relay's topology: a producer entry
+// (a name and an address), a public root, ledger peers after a slot and a
+// peer snapshot file.
+func TestNetworkConfigLines(t *testing.T) {
+	at := time.Date(2026, 8, 25, 12, 0, 0, 123456789, time.UTC)
+	const file = `{"localRoots":[{"accessPoints":[{"address":"bp1.example.com","port":3001},{"address":"10.0.0.5","port":3001}],
+		"advertise":false,"trustable":true,"valency":1}],
+		"publicRoots":[{"accessPoints":[{"address":"relays.example.com","port":3001}],"advertise":false}],
+		"useLedgerAfterSlot":177724800,"peerSnapshotFile":"/var/lib/cardano/peer-snapshot.json"}`
+	parsed := func(version string) *topology {
+		top, err := parseTopology([]byte(file), nodeVersions[version].topo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return top
+	}
+	const (
+		// ppStartupInfoTrace's text after the first line, per release.
+		public  = "\nPublic Roots:\n  (RelayAccessDomain \"relays.example.com.\" 3001,DoNotAdvertisePeer)\n"
+		ledger  = "Get root peers from the ledger after slot 177724800\n"
+		snap    = "Topology configuration specifies ledger peer snapshot file: \"/var/lib/cardano/peer-snapshot.json\""
+		lrc105  = "LocalRootConfig {peerAdvertise = DoNotAdvertisePeer, diffusionMode = InitiatorAndResponderDiffusionMode, extraFlags = IsTrustable}"
+		lrc110  = "LocalRootConfig {peerAdvertise = DoNotAdvertisePeer, diffusionMode = InitiatorAndResponderDiffusionMode, localProvenance = Outbound, extraLocalRootFlags = IsTrustable}"
+		text105 = "\nLocal Root Groups:\n  (HotValency {getHotValency = 1},WarmValency {getWarmValency = 1},[(RelayAccessDomain \"bp1.example.com\" 3001," + lrc105 +
+			"),(RelayAccessAddress \"10.0.0.5\" 3001," + lrc105 + ")])\nPublic Roots:\n  (RelayAccessDomain \"relays.example.com\" 3001,DoNotAdvertisePeer)\n" + ledger + snap
+		text106 = "\nLocal Root Groups:\n  (HotValency {getHotValency = 1},WarmValency {getWarmValency = 1},[(RelayAccessDomain \"bp1.example.com.\" 3001," + lrc105 +
+			"),(RelayAccessAddress \"10.0.0.5\" 3001," + lrc105 + ")])" + public + ledger + snap
+		text110 = "\nLocal Root Groups:\n  (HotValency {getHotValency = 1},WarmValency {getWarmValency = 1},[(RelayAccessDomain \"bp1.example.com.\" 3001," + lrc110 +
+			"),(RelayAccessAddress \"10.0.0.5\" 3001," + lrc110 + ")])" + public + ledger + snap
+		humanHead  = "\x1b[34m[2026-08-25 12:00:00.1234Z][relay1:Startup.NetworkConfig](Info,101)\x1b[0m "
+		legacyHead = "\x1b[34m[relay1:cardano.node.startup:Info:101]\x1b[0m [2026-08-25 12:00:00.12 UTC] "
+		jsonHead   = `{"at":"2026-08-25T12:00:00.123456789Z","ns":"Startup.NetworkConfig","data":{"kind":"NetworkConfig","localRoots":[[1,1,[`
+		jsonTail   = `"sev":"Info","thread":"101","host":"relay1"}` + "\n"
+	)
+	tests := []struct {
+		name                string
+		ev                  logEvent
+		human, json, legacy string
+	}{
+		{
+			name:   "empty topology",
+			ev:     networkConfig(&topology{}, topology110, 101),
+			human:  humanHead + "\nLocal Root Groups:\n  \nPublic Roots:\n  \nDon't use ledger to get root peers.\nTopology configuration does not specify ledger peer snapshot file\n",
+			json:   `{"at":"2026-08-25T12:00:00.123456789Z","ns":"Startup.NetworkConfig","data":{"kind":"NetworkConfig","localRoots":[],"peerSnapshotFile":null,"publicRoots":[],"useLedgerAfter":-1},` + jsonTail,
+			legacy: legacyHead + "\nLocal Root Groups:\n  \nPublic Roots:\n  \nDon't use ledger to get root peers.\nTopology configuration does not specify ledger peer snapshot file\n",
+		},
+		{
+			name:  "10.5: names as written, extraFlags as its Show",
+			ev:    networkConfig(parsed(Version105), topology105, 101),
+			human: humanHead + text105 + "\n",
+			json: jsonHead + `[{"address":"bp1.example.com","port":3001},{"diffusionMode":"InitiatorAndResponderDiffusionMode","extraFlags":"IsTrustable","peerAdvertise":false}],` +
+				`[{"address":"10.0.0.5","port":3001},{"diffusionMode":"InitiatorAndResponderDiffusionMode","extraFlags":"IsTrustable","peerAdvertise":false}]]]],` +
+				`"peerSnapshotFile":"/var/lib/cardano/peer-snapshot.json","publicRoots":[[{"address":"relays.example.com","port":3001},false]],"useLedgerAfter":177724800},` + jsonTail,
+			legacy: legacyHead + text105 + "\n",
+		},
+		{
+			name:  "10.6: fully qualified names, extraFlags a Bool",
+			ev:    networkConfig(parsed(Version106), topology106, 101),
+			human: humanHead + text106 + "\n",
+			json: jsonHead + `[{"address":"bp1.example.com.","port":3001},{"diffusionMode":"InitiatorAndResponderDiffusionMode","extraFlags":true,"peerAdvertise":false}],` +
+				`[{"address":"10.0.0.5","port":3001},{"diffusionMode":"InitiatorAndResponderDiffusionMode","extraFlags":true,"peerAdvertise":false}]]]],` +
+				`"peerSnapshotFile":"/var/lib/cardano/peer-snapshot.json","publicRoots":[[{"address":"relays.example.com.","port":3001},false]],"useLedgerAfter":177724800},` + jsonTail,
+			legacy: legacyHead + text106 + "\n",
+		},
+		{
+			name:  "11.0: LocalRootConfig with its provenance",
+			ev:    networkConfig(parsed(Version110), topology110, 101),
+			human: humanHead + text110 + "\n",
+			json: jsonHead + `[{"address":"bp1.example.com.","port":3001},{"diffusionMode":"InitiatorAndResponderDiffusionMode","extraFlags":true,"peerAdvertise":false}],` +
+				`[{"address":"10.0.0.5","port":3001},{"diffusionMode":"InitiatorAndResponderDiffusionMode","extraFlags":true,"peerAdvertise":false}]]]],` +
+				`"peerSnapshotFile":"/var/lib/cardano/peer-snapshot.json","publicRoots":[[{"address":"relays.example.com.","port":3001},false]],"useLedgerAfter":177724800},` + jsonTail,
+			legacy: legacyHead + text110 + "\n",
+		},
+		{
+			name:   "a note on the way (NetworkConfigUpdateWarning)",
+			ev:     networkConfigNote(topologyNote{Warning, "Cardano.Node.Configuration.Topology.readTopologyFile: Use of ledger peers is not recommended for BP operation"}, 101),
+			human:  "\x1b[33m[2026-08-25 12:00:00.1234Z][relay1:Startup.NetworkConfigUpdateWarning](Warning,101)\x1b[0m Cardano.Node.Configuration.Topology.readTopologyFile: Use of ledger peers is not recommended for BP operation\n",
+			json:   `{"at":"2026-08-25T12:00:00.123456789Z","ns":"Startup.NetworkConfigUpdateWarning","data":{"kind":"NetworkConfigUpdateWarning","message":"Cardano.Node.Configuration.Topology.readTopologyFile: Use of ledger peers is not recommended for BP operation"},"sev":"Warning","thread":"101","host":"relay1"}` + "\n",
+			legacy: "\x1b[33m[relay1:cardano.node.startup:Warning:101]\x1b[0m [2026-08-25 12:00:00.12 UTC] Cardano.Node.Configuration.Topology.readTopologyFile: Use of ledger peers is not recommended for BP operation\n",
+		},
+		{
+			name:   "a note on the way (NetworkConfigUpdateInfo)",
+			ev:     networkConfigNote(topologyNote{Info, "x"}, 101),
+			human:  "\x1b[34m[2026-08-25 12:00:00.1234Z][relay1:Startup.NetworkConfigUpdateInfo](Info,101)\x1b[0m x\n",
+			json:   `{"at":"2026-08-25T12:00:00.123456789Z","ns":"Startup.NetworkConfigUpdateInfo","data":{"kind":"NetworkConfigUpdateInfo","message":"x"},"sev":"Info","thread":"101","host":"relay1"}` + "\n",
+			legacy: "\x1b[34m[relay1:cardano.node.startup:Info:101]\x1b[0m [2026-08-25 12:00:00.12 UTC] x\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, f := range []struct{ system, format, want string }{
+				{TracingNew, LogHuman, tt.human}, {TracingNew, LogJSON, tt.json}, {TracingLegacy, LogLegacy, tt.legacy},
+			} {
+				tr := &tracer{system: f.system, format: f.format, host: "relay1"}
+				if got := tr.format1(tt.ev, at); got != f.want {
+					t.Errorf("%s:\ngot  %q\nwant %q", f.format, got, f.want)
+				}
+			}
+		})
 	}
 }

@@ -76,9 +76,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		options     = traceOptions{}
 		tipSlotSeen bool
 	)
-	fs.StringVar(&cfg.KESKeyPath, "shelley-kes-key", "", "KES signing key file")
+	fs.StringVar(&cfg.KESKeyPath, "shelley-kes-key", "", "KES signing key file (the three credential flags: all or none, none is a relay)")
 	fs.StringVar(&cfg.VRFKeyPath, "shelley-vrf-key", "", "VRF signing key file")
 	fs.StringVar(&cfg.CertPath, "shelley-operational-certificate", "", "operational certificate file")
+	fs.StringVar(&cfg.TopologyFile, "topology", "", "P2P topology file, read at start and on SIGHUP")
 	fs.StringVar(&cfg.SocketPath, "socket-path", "", "node-to-client unix socket")
 	fs.StringVar(&cfg.NodeVersion, "node-version", DefaultVersion, "modelled cardano-node release: "+strings.Join(Versions, ", "))
 	fs.StringVar(&cfg.MetricsAddr, "metrics", "", "Prometheus listen address, such as 127.0.0.1:12798 or 127.0.0.1:0")
@@ -150,6 +151,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	cfg.OnChain = onchain
 	cfg.TraceOptions = options
 	cfg.Log = stdout
+	cfg.Stderr = stderr
 
 	// Signals are caught before the node is up so that an early SIGHUP is
 	// not fatal.
@@ -202,6 +204,10 @@ func nodeMessage(err error) string {
 	var cerr *credError
 	if errors.As(err, &cerr) {
 		return cerr.pretty()
+	}
+	var terr *topologyError
+	if errors.As(err, &terr) {
+		return terr.show()
 	}
 	msg := err.Error()
 	for _, s := range []error{ErrMissingCredential, ErrVRFPermissions} {

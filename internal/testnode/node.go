@@ -18,10 +18,23 @@ import (
 	"github.com/kesrotate/kesrotate/opcert"
 )
 
-// Config says how to start a node. KESKeyPath, VRFKeyPath, CertPath and a
-// Network are required.
+// Config says how to start a node. A Network is required.
 type Config struct {
+	// KESKeyPath, VRFKeyPath and CertPath are cardano-node's
+	// --shelley-kes-key, --shelley-vrf-key and
+	// --shelley-operational-certificate: all three (a block producer) or
+	// none (a relay, which has no block forging at all; SIGHUP then
+	// traces DisabledBlockForging and updates the topology). Some but not
+	// all of them stop the start with ErrPartialCredentials, as the node
+	// refuses them.
 	KESKeyPath, VRFKeyPath, CertPath string
+
+	// TopologyFile, if set, is the P2P topology file (--topology): read
+	// at start (an unreadable or malformed file stops the start with
+	// ErrTopology) and on every Reload, with the release's parser. Without
+	// one the node has an empty topology (the real node always reads one,
+	// by default configuration/cardano/mainnet-topology.json).
+	TopologyFile string
 
 	Network opcert.Network
 	// GenesisJSON, if set, is the Shelley genesis file the Network was read
@@ -106,6 +119,12 @@ type Config struct {
 
 	// Log receives the node's log lines (its stdout); nil discards them.
 	Log io.Writer
+	// Stderr receives what the node writes to stderr itself: GHC's report
+	// of an exception that ends a thread, such as a topology file refused
+	// on SIGHUP ("cardano-node: Cardano.Node.Configuration.TopologyP2P.
+	// readTopologyFile: …" and its CallStack). Under systemd it lands in
+	// the journal beside the log. nil discards it.
+	Stderr io.Writer
 	// LogFile, if set, is a file the node appends its log lines to
 	// instead of Log; RotateLog moves it behind its path.
 	LogFile string
@@ -136,12 +155,30 @@ type State struct {
 
 	// ConsensusUp is false while the node replays its ledger.
 	ConsensusUp bool
+
 	// CanForge says whether a block the node forged at the tip would be
 	// valid: it forges, the current KES period is inside the cert's window,
 	// the key evolves to it and signs under the cert's hot key, and the
 	// cold key's signature on the cert holds. CannotForge says why not.
 	CanForge    bool
 	CannotForge string
+
+	// LocalRoots and PublicRoots are the topology in use, group by group,
+	// as the topology file wrote them (Config.TopologyFile; none without
+	// one). Access point names stay as written: the node resolves them
+	// itself, again after each topology update.
+	LocalRoots, PublicRoots []RootGroup
+	// UseLedgerAfterSlot is the topology's ledger-peer use: -1 never,
+	// 0 in any slot, else after that slot.
+	UseLedgerAfterSlot int64
+	// PeerSnapshotFile is the topology's peer snapshot file, made
+	// relative to the topology file's folder as the node does ("" if
+	// none).
+	PeerSnapshotFile string
+	// Topologies counts the topologies taken since start, the first
+	// included; TopologyErrors counts the Reloads whose topology file was
+	// refused (the node kept the topology it had).
+	Topologies, TopologyErrors int
 }
 
 // Outcome is what a Reload did.
@@ -204,6 +241,9 @@ type Node struct {
 	lastTick      uint64
 	ticked        bool
 	threads       int
+	topo          *topology // the topology in use
+	topologies    int
+	topoErrors    int
 
 	sock      net.Listener
 	httpSrv   *http.Server
@@ -222,15 +262,17 @@ type kesGauges struct {
 	failedSlot                        uint64
 }
 
-// Start reads the credentials and starts serving, as cardano-node starts:
-// a VRF key file with an "other" permission bit, or any credential that
-// cannot be read (a missing file included, even with StartNonProducing),
-// stops it with the node's error (ErrVRFPermissions, ErrMissingCredential,
-// ErrKESMismatch, ErrCredentialFile). ctx bounds only the start itself;
+// Start reads the credentials and the topology and starts serving, as
+// cardano-node starts: a VRF key file with an "other" permission bit, any
+// credential that cannot be read (a missing file included, even with
+// StartNonProducing), a partial set of credential paths, or a topology
+// file the node refuses stops it with the node's error
+// (ErrVRFPermissions, ErrMissingCredential, ErrKESMismatch,
+// ErrCredentialFile, ErrPartialCredentials, ErrTopology). ctx bounds only the start itself;
 // call Close to stop.
 func Start(ctx context.Context, cfg Config) (*Node, error) {
-	if cfg.KESKeyPath == "" || cfg.VRFKeyPath == "" || cfg.CertPath == "" {
-		return nil, fmt.Errorf("%w: the KES key, VRF key and op cert paths are required", ErrConfig)
+	if cfg.RejectReload && !cfg.producer() {
+		return nil, fmt.Errorf("%w: RejectReload fails the KES key read of a block producer; a relay has no credential paths", ErrConfig)
 	}
 	if cfg.Network.SlotsPerKESPeriod == 0 || cfg.Network.MaxKESEvolutions == 0 || cfg.Network.Magic == 0 {
 		return nil, fmt.Errorf("%w: network %q lacks KES parameters or magic", ErrConfig, cfg.Network.Name)
@@ -286,8 +328,12 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	// configuration (abbreviated here), checks the VRF key file's mode,
 	// then reads the credentials (mkConsensusProtocol); any failure is
 	// thrown and ends the process before logging is set up.
-	tr.emit(logEvent{plain: fmt.Sprintf("Node configuration: NodeConfiguration {ncSocketConfig = SocketConfig {ncSocketPath = Last {getLast = Just %q}}, ncProtocolFiles = ProtocolFilepaths {shelleyKESFile = Just %q, shelleyVRFFile = Just %q, shelleyCertFile = Just %q}, ncStartAsNonProducingNode = %s, …}",
-		cfg.SocketPath, cfg.KESKeyPath, cfg.VRFKeyPath, cfg.CertPath, hsBool(cfg.StartNonProducing))})
+	topoShown := ""
+	if cfg.TopologyFile != "" {
+		topoShown = "ncTopologyFile = " + hsQuote(cfg.TopologyFile) + ", "
+	}
+	tr.emit(logEvent{plain: fmt.Sprintf("Node configuration: NodeConfiguration {ncSocketConfig = SocketConfig {ncSocketPath = Last {getLast = Just %s}}, %sncProtocolFiles = ProtocolFilepaths {shelleyKESFile = %s, shelleyVRFFile = %s, shelleyCertFile = %s}, ncStartAsNonProducingNode = %s, …}",
+		hsQuote(cfg.SocketPath), topoShown, hsMaybePath(cfg.KESKeyPath), hsMaybePath(cfg.VRFKeyPath), hsMaybePath(cfg.CertPath), hsBool(cfg.StartNonProducing))})
 	creds, err := n.startCredentials()
 	if err != nil {
 		return fail(err)
@@ -308,6 +354,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	} else {
 		tr.emit(blockForgingUpdate(disabledBlockForging, threadMain))
 	}
+	// handleSimpleNode: readTopologyFileOrError, whose error call ends the
+	// process, then NetworkConfig.
+	if terr := n.readTopologyLocked(threadMain, false); terr != nil {
+		return fail(terr)
+	}
 	if cfg.MetricsAddr != "" {
 		if err := n.listenMetrics(ctx); err != nil {
 			return fail(err)
@@ -324,6 +375,19 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		go n.slotTicker()
 	}
 	return n, nil
+}
+
+// producer is hasProtocolFile: the node was given credential paths.
+func (c Config) producer() bool {
+	return c.KESKeyPath != "" || c.VRFKeyPath != "" || c.CertPath != ""
+}
+
+// hsMaybePath is the Show of a Maybe FilePath.
+func hsMaybePath(p string) string {
+	if p == "" {
+		return "Nothing"
+	}
+	return "Just " + hsQuote(p)
 }
 
 func hsBool(b bool) string {
@@ -410,17 +474,18 @@ func hostOnly(h string) string {
 // is fatal too.
 func (n *Node) startCredentials() (*credentials, error) {
 	cfg := n.cfg
-	fi, err := os.Stat(cfg.VRFKeyPath)
-	switch {
-	case err != nil && cfg.AllowMissingCredentials:
+	if !cfg.producer() {
+		// readLeaderCredentialsSingleton: no files at all is a node
+		// without block forging.
 		return nil, nil
-	case err != nil:
-		// getFileStatus throws; GHC prints the IOException.
-		return nil, fmt.Errorf("%w: %s", ErrMissingCredential, ghcIOError(cfg.VRFKeyPath, "getFileStatus", err))
-	case fi.Mode().Perm()&0o007 != 0:
-		return nil, fmt.Errorf("%w: %s", ErrVRFPermissions, vrfPermissionsMessage(cfg.VRFKeyPath, "other"))
-	case fi.Mode().Perm()&0o070 != 0:
-		n.tr.emit(logEvent{plain: "WARNING: " + vrfPermissionsMessage(cfg.VRFKeyPath, "group")})
+	}
+	if cfg.VRFKeyPath != "" {
+		if err := n.checkVRFMode(); err != nil {
+			return nil, err
+		}
+	}
+	if cerr := notSpecified(cfg); cerr != nil {
+		return nil, cerr
 	}
 	creds, cerr := readCredentials(cfg.VRFKeyPath, cfg.CertPath, cfg.KESKeyPath)
 	if cerr == nil {
@@ -430,6 +495,25 @@ func (n *Node) startCredentials() (*credentials, error) {
 		return nil, nil
 	}
 	return nil, cerr
+}
+
+// checkVRFMode is Run.hs' checkVRFFilePermissions, run when a VRF key
+// path is given.
+func (n *Node) checkVRFMode() error {
+	cfg := n.cfg
+	fi, err := os.Stat(cfg.VRFKeyPath)
+	switch {
+	case err != nil && cfg.AllowMissingCredentials:
+		return nil
+	case err != nil:
+		// getFileStatus throws; GHC prints the IOException.
+		return fmt.Errorf("%w: %s", ErrMissingCredential, ghcIOError(cfg.VRFKeyPath, "getFileStatus", err))
+	case fi.Mode().Perm()&0o007 != 0:
+		return fmt.Errorf("%w: %s", ErrVRFPermissions, vrfPermissionsMessage(cfg.VRFKeyPath, "other"))
+	case fi.Mode().Perm()&0o070 != 0:
+		n.tr.emit(logEvent{plain: "WARNING: " + vrfPermissionsMessage(cfg.VRFKeyPath, "group")})
+	}
+	return nil
 }
 
 // vrfPermissionsMessage is renderVRFPrivateKeyFilePermissionError
@@ -469,13 +553,13 @@ func (n *Node) FinishReplay() error {
 }
 
 // Reload is what SIGHUP does to the node (cardano-node 10.6.4,
-// cardano-node/src/Cardano/Node/Run.hs). While the ledger replays, the
-// initial handler re-reads the topology ("Performing topology
-// configuration update", Notice) and traces BlockForgingUpdate
-// NotEffective: Ignored, ErrNotEffective. After that, installSigHUPHandler
-// runs updateBlockForging and then the topology update. updateBlockForging
-// re-reads the three files with mkConsensusProtocol and does not look at
-// --start-as-non-producing-node:
+// cardano-node/src/Cardano/Node/Run.hs; 10.5.3 and 11.0.1 alike). While
+// the ledger replays, the initial handler re-reads the topology
+// ("Performing topology configuration update", Notice) and traces
+// BlockForgingUpdate NotEffective: Ignored, ErrNotEffective. After that,
+// installSigHUPHandler runs updateBlockForging and then the topology
+// update. updateBlockForging re-reads the three files with
+// mkConsensusProtocol and does not look at --start-as-non-producing-node:
 //
 //   - a file that does not exist (FileDoesNotExistError): BlockForgingUpdate
 //     DisabledBlockForging, forging off: Disabled, ErrMissingCredential;
@@ -484,20 +568,35 @@ func (n *Node) FinishReplay() error {
 //     the error (ErrKESMismatch, ErrCredentialFile);
 //   - a set that reads: BlockForgingUpdate EnabledBlockForging, forging
 //     with it: Enabled, nil. There is no mode check and no KES-window
-//     check: a cert whose window has ended or not begun loads.
+//     check: a cert whose window has ended or not begun loads;
+//   - a relay (no credential paths): no credentials, so
+//     DisabledBlockForging: Disabled, nil.
+//
+// The topology update (updateTopologyConfiguration) re-reads
+// Config.TopologyFile: a file that reads gives NetworkConfig (Info) and
+// replaces the topology. One that does not makes readTopologyFileOrError
+// call `error`, which the handler's `try` (it catches only FatalError)
+// does not catch: no NetworkConfigUpdateError is traced, the rest of the
+// handler does not run (while replaying: no NotEffective), GHC prints the
+// error on stderr (Config.Stderr) and the old topology stays. The returned
+// error then wraps ErrTopology as well.
 func (n *Node) Reload() (Outcome, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.threads++
 	th := 100 + n.threads
 	if !n.consensusUp {
-		n.topologyUpdateLocked(th)
+		if terr := n.readTopologyLocked(th, true); terr != nil {
+			return Ignored, errors.Join(ErrNotEffective, terr)
+		}
 		n.tr.emit(blockForgingUpdate(notEffective, th))
 		n.forgingMetric = false
 		return Ignored, ErrNotEffective
 	}
 	o, err := n.updateBlockForgingLocked(th)
-	n.topologyUpdateLocked(th)
+	if terr := n.readTopologyLocked(th, true); terr != nil {
+		err = errors.Join(err, terr)
+	}
 	// The forge loop is another thread: its next slot's forge state
 	// update (with the new key's KES info) comes after the SIGHUP handler
 	// has finished, topology update included.
@@ -507,12 +606,50 @@ func (n *Node) Reload() (Outcome, error) {
 	return o, err
 }
 
-func (n *Node) topologyUpdateLocked(th int) {
-	n.tr.emit(networkConfigUpdate(th))
-	n.tr.emit(networkConfig(th))
+// readTopologyLocked is the topology read of the start (thread
+// threadMain: handleSimpleNode, which dies of an error) and of SIGHUP
+// (updateTopologyConfiguration, which first traces NetworkConfigUpdate and
+// lets an error escape the handler thread).
+func (n *Node) readTopologyLocked(th int, reload bool) *topologyError {
+	if reload {
+		n.tr.emit(networkConfigUpdate(th))
+	}
+	t := &topology{}
+	if n.cfg.TopologyFile != "" {
+		var notes []topologyNote
+		var terr *topologyError
+		t, notes, terr = readTopologyFile(n.cfg.TopologyFile, n.ver, n.cfg.producer())
+		if terr != nil {
+			if reload {
+				n.topoErrors++
+				n.writeStderr("cardano-node: " + terr.show() + "\n")
+			}
+			return terr
+		}
+		for _, note := range notes {
+			n.tr.emit(networkConfigNote(note, th))
+		}
+	}
+	n.tr.emit(networkConfig(t, n.ver.topo, th))
+	n.topo = t
+	n.topologies++
+	return nil
+}
+
+// writeStderr writes to Config.Stderr as GHC's errorBelch does for an
+// exception that ends a thread ("<program>: <show>").
+func (n *Node) writeStderr(s string) {
+	if n.cfg.Stderr != nil {
+		_, _ = io.WriteString(n.cfg.Stderr, s)
+	}
 }
 
 func (n *Node) updateBlockForgingLocked(th int) (Outcome, error) {
+	if !n.cfg.producer() {
+		n.forging, n.forgingMetric = false, false
+		n.tr.emit(blockForgingUpdate(disabledBlockForging, th))
+		return Disabled, nil
+	}
 	if n.cfg.RejectReload {
 		cerr := &credError{kind: credIO, path: n.cfg.KESKeyPath,
 			detail: ghcIOError(n.cfg.KESKeyPath, "openFileBlocking", &fs.PathError{Op: "open", Path: n.cfg.KESKeyPath, Err: syscall.EACCES})}
@@ -602,7 +739,18 @@ func (n *Node) State() State {
 	defer n.mu.Unlock()
 	slot := n.tipLocked()
 	kp := n.cfg.Network.KESPeriod(slot)
-	s := State{Forging: n.forging, TipSlot: slot, CurrentPeriod: kp, Sets: n.sets, ConsensusUp: n.consensusUp}
+	s := State{Forging: n.forging, TipSlot: slot, CurrentPeriod: kp, Sets: n.sets, ConsensusUp: n.consensusUp,
+		Topologies: n.topologies, TopologyErrors: n.topoErrors, UseLedgerAfterSlot: -1}
+	if t := n.topo; t != nil {
+		s.LocalRoots, s.PublicRoots = t.rootGroups()
+		s.PeerSnapshotFile = t.snapshot
+		switch t.ledger {
+		case ledgerAlways:
+			s.UseLedgerAfterSlot = 0
+		case ledgerAfter:
+			s.UseLedgerAfterSlot = int64(t.ledgerSlot)
+		}
+	}
 	c := n.creds
 	if c == nil {
 		s.CannotForge = "no credentials"

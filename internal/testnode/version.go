@@ -56,6 +56,8 @@ type nodeVersion struct {
 
 	tracing string // default tracing system of the shipped config
 	ghc     string // compiler version in the build info (System.Info.compilerVersion)
+
+	topo topologyDialect // how the release reads and shows its topology file
 }
 
 var nodeVersions = map[string]nodeVersion{
@@ -69,6 +71,7 @@ var nodeVersions = map[string]nodeVersion{
 		ntcMin: 16, ntcMax: 20, legacyGenesisUpTo: 20, praosFields: 7,
 		eras:    []string{"Byron", "Shelley", "Allegra", "Mary", "Alonzo", "Babbage", "Conway"},
 		tracing: TracingLegacy, ghc: "9.6",
+		topo: topology105,
 	},
 	// cardano-node 10.6.4: ouroboros-consensus-cardano 0.26 (tag
 	// release-ouroboros-consensus-cardano-0.26.0.3): NtC 16..22, Praos
@@ -80,6 +83,7 @@ var nodeVersions = map[string]nodeVersion{
 		ntcMin: 16, ntcMax: 22, legacyGenesisUpTo: 20, praosFields: 7,
 		eras:    []string{"Byron", "Shelley", "Allegra", "Mary", "Alonzo", "Babbage", "Conway", "Dijkstra"},
 		tracing: TracingNew, ghc: "9.6",
+		topo: topology106,
 	},
 	// cardano-node 11.0.1: ouroboros-consensus 3.0.1 (tag
 	// release-ouroboros-consensus-3.0.1.0): NtC 16..23, Praos state of 8
@@ -90,6 +94,7 @@ var nodeVersions = map[string]nodeVersion{
 		ntcMin: 16, ntcMax: 23, legacyGenesisUpTo: 20, praosFields: 8,
 		eras:    []string{"Byron", "Shelley", "Allegra", "Mary", "Alonzo", "Babbage", "Conway", "Dijkstra"},
 		tracing: TracingNew, ghc: "9.6",
+		topo: topology110,
 	},
 }
 

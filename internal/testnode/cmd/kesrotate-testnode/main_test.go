@@ -434,3 +434,105 @@ func TestBinaryRefusesToStart(t *testing.T) {
 		})
 	}
 }
+
+func relayTopology(producer string) string {
+	return `{"localRoots":[{"accessPoints":[{"address":"` + producer + `","port":3001}],"advertise":false,"valency":1}],"publicRoots":[]}`
+}
+
+func writeFile(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A relay: no credential flags, a --topology file that SIGHUP re-reads.
+// The roots appear in the log (JSON lines, Startup.NetworkConfig raised to
+// Info); a file the node refuses prints its error call on stderr and the
+// node carries on.
+func TestBinaryRelayFollowsItsTopology(t *testing.T) {
+	dir := t.TempDir()
+	topology := filepath.Join(dir, "topology.json")
+	writeFile(t, topology, relayTopology("bp1.example.com"))
+	pidFile := filepath.Join(dir, "node.pid")
+	cmd, out, errOut := command("--topology", topology, "--socket-path", socketPath(t), "--network", "preprod",
+		"--tip-slot", strconv.FormatUint(300*opcert.Preprod.SlotsPerKESPeriod, 10), "--node-version", "10.6",
+		"--log-format", "json", "--trace-option", "Startup.NetworkConfig=Info", "--pid-file", pidFile)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	eventually(t, "the pid file", func() bool { _, err := os.Stat(pidFile); return err == nil })
+	roots := func(name string) string { return `"localRoots":[[1,1,[[{"address":"` + name + `.","port":3001}` }
+	if !strings.Contains(out.String(), roots("bp1.example.com")) {
+		t.Fatalf("got log %s, want the start's roots with bp1", out)
+	}
+	for _, step := range []struct {
+		body, what string
+		done       func() bool
+	}{
+		{relayTopology("bp2.example.com"), "the roots with bp2", func() bool { return strings.Contains(out.String(), roots("bp2.example.com")) }},
+		{`{"localRoots":[]}`, "the error call on stderr", func() bool {
+			return strings.Contains(errOut.String(), `cardano-node: Cardano.Node.Configuration.TopologyP2P.readTopologyFile: Is your topology file formatted correctly?`) &&
+				strings.Contains(errOut.String(), `Error in $: key "publicRoots" not found`+"\nCallStack (from HasCallStack):\n")
+		}},
+		{relayTopology("bp3.example.com"), "the roots with bp3", func() bool { return strings.Contains(out.String(), roots("bp3.example.com")) }},
+	} {
+		writeFile(t, topology, step.body)
+		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, step.what, step.done)
+	}
+	if got := strings.Count(out.String(), `"enabled":"DisabledBlockForging"`); got != 0 {
+		t.Errorf("got %d BlockForgingUpdate lines, want none at the shipped Notice severity", got)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-exited; err != nil {
+		t.Errorf("got exit %v, want 0; stderr %q", err, errOut)
+	}
+	exited <- nil
+}
+
+// What stops a start that has no complete credential set or a topology
+// the node refuses: exit 1 with the node's message.
+func TestBinaryRefusesToStartARelay(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	writeFile(t, bad, `{"Producers":[]}`)
+	tip := []string{"--tip-slot", "1"}
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"a partial credential set", []string{"--shelley-kes-key", filepath.Join(dir, "kes.skey")},
+			`kesrotate-testnode: "To create blocks, the --shelley-operational-certificate must also be specified"` + "\n"},
+		{"a legacy topology file", []string{"--topology", bad, "--node-version", "10.5"},
+			"kesrotate-testnode: Cardano.Node.Configuration.TopologyP2P.readTopologyFile: Is your topology file formatted correctly? " +
+				"Expecting P2P Topology file format. The port and valency fields should be numerical. If you specified the correct topology file " +
+				`make sure that you correctly setup EnableP2P configuration flag. Error in $: key "localRoots" not found` + "\n" +
+				"CallStack (from HasCallStack):\n  error, called at src/Cardano/Node/Configuration/TopologyP2P.hs:275:23 in " +
+				"cardano-node-10.5.3-inplace:Cardano.Node.Configuration.TopologyP2P\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd, _, errOut := command(append(tt.args, tip...)...)
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("got %v, want exit code 1; stderr %q", err, errOut)
+			}
+			if errOut.String() != tt.wantErr {
+				t.Errorf("got stderr %q, want %q", errOut, tt.wantErr)
+			}
+		})
+	}
+}
