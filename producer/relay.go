@@ -81,8 +81,9 @@ type accessPoint struct {
 func (p accessPoint) String() string { return net.JoinHostPort(p.host, strconv.FormatUint(p.port, 10)) }
 
 // PointRelay points the relay's producer entry at o.Address, atomically,
-// signals the relay's node and confirms from its log that it re-read the
-// topology without an error (the shipped configs log that at Notice).
+// signals the relay's node and confirms from its log that it took the new
+// access point (its NetworkConfig line, at Info). A refused file puts the
+// topology file back.
 func PointRelay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
 	host, port, err := splitHostPort(o.Address)
 	if err != nil {
@@ -178,7 +179,7 @@ func PointRelay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	conf, err := confirmTopology(cctx, log, host, o.Poll)
+	conf, err := confirmTopology(cctx, log, host, port, o.Poll)
 	res.Confirmation = conf
 	if err != nil {
 		// The relay keeps the topology it had: put the file back so that
@@ -200,40 +201,54 @@ func PointRelay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
 // ErrRelayNotConfirmed: the relay did not show it re-read the topology.
 var ErrRelayNotConfirmed = errors.New("the relay did not take the new topology")
 
-// confirmTopology waits for the relay's reload: the NetworkConfig line
-// (Info) listing the new host, or the topology Notice with no
-// NetworkConfigUpdateError within a moment after it.
-func confirmTopology(ctx context.Context, log nodelog.Reader, host string, poll time.Duration) (Confirmation, error) {
+// confirmTopology waits for the relay's reload to name the new access
+// point: the NetworkConfig line (Info) lists the local roots it took —
+// names fully qualified from 10.6 ("bp2.example.com."), addresses as
+// written. A refused file shows as the node's stderr error (in the
+// journal) and as no NetworkConfig line: the topology Notice alone cannot
+// tell the two apart, so it is reported, not confirmed.
+func confirmTopology(ctx context.Context, log nodelog.Reader, host string, port uint64, poll time.Duration) (Confirmation, error) {
 	if poll <= 0 {
 		poll = 200 * time.Millisecond
 	}
-	var seenAt time.Time
+	p := strconv.FormatUint(port, 10)
+	names := []string{
+		`"` + host + `" ` + p, `"` + host + `." ` + p, " " + host + " " + p + ",", // RelayAccessDomain / RelayAccessAddress
+		`"address":"` + host + `","port":` + p, `"address":"` + host + `.","port":` + p, // JSON
+	}
+	var notice time.Time
 	for {
 		events, _ := log.Read(ctx)
 		for _, e := range events {
 			switch e.Kind {
 			case nodelog.TopologyError:
-				why := "the relay could not read the topology: " + e.Message
+				why := "the relay refused the topology file: " + e.Message
 				return Confirmation{Detail: why}, fmt.Errorf("%w: %s", ErrRelayNotConfirmed, why)
 			case nodelog.TopologyRead:
-				if strings.Contains(e.Message, host) {
-					return Confirmation{Confirmed: true, Sources: []string{"log"}}, nil
+				for _, n := range names {
+					if strings.Contains(e.Message, n) {
+						return Confirmation{Confirmed: true, Sources: []string{"log"}}, nil
+					}
 				}
 			case nodelog.TopologyUpdate:
-				if seenAt.IsZero() {
-					seenAt = time.Now()
+				if notice.IsZero() {
+					notice = time.Now()
 				}
 			}
 		}
-		// The error, when there is one, follows the Notice at once.
-		if !seenAt.IsZero() && time.Since(seenAt) > time.Second {
-			return Confirmation{Confirmed: true, Sources: []string{"log"}, Detail: "topology re-read without an error"}, nil
-		}
+		// The NetworkConfig line, or the error, follows the Notice at once.
+		settled := !notice.IsZero() && time.Since(notice) > 2*time.Second
 		select {
 		case <-ctx.Done():
+			settled = true
+		case <-time.After(poll):
+		}
+		if settled {
+			if !notice.IsZero() {
+				return Confirmation{Unconfirmable: true, Detail: `the relay re-read its topology ("Performing topology configuration update"), but its log does not say which local roots it took: set "Startup.NetworkConfig": {"severity": "Info"} in its TraceOptions to confirm`}, nil
+			}
 			return Confirmation{Detail: "nothing in the relay's log about a topology update"},
 				fmt.Errorf("%w within the timeout: nothing in its log about a topology update", ErrRelayNotConfirmed)
-		case <-time.After(poll):
 		}
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kesrotate/kesrotate/internal/testnode"
+	"github.com/kesrotate/kesrotate/opcert"
 )
 
 // A relay's P2P topology as operators write it (cardano-node's topology
@@ -126,7 +129,9 @@ func TestPointRelayPutsTheFileBack(t *testing.T) {
 		NodeLog: logPath, Now: testNow, ConfirmTimeout: 5 * time.Second, Poll: 10 * time.Millisecond,
 		SignalFunc: func() (string, error) {
 			appendLog("\x1b[35m[2026-08-25 12:00:00.1300Z][relay1:Startup.NetworkConfigUpdate](Notice,101)\x1b[0m Performing topology configuration update")
-			appendLog(`{"at":"2026-08-25T12:00:00.14Z","ns":"Startup.NetworkConfigUpdateError","data":{"error":"Error reading topology configuration file:boom","kind":"NetworkConfigUpdateError"},"sev":"Error","thread":"101","host":"relay1"}`)
+			// The node's handler dies on error (readTopologyFileOrError),
+			// which reaches stderr: the journal under systemd.
+			appendLog("cardano-node: Cardano.Node.Configuration.TopologyP2P.readTopologyFile: Is your topology file formatted correctly? boom")
 			return "test relay", nil
 		}})
 	if !errors.Is(err, ErrRelayNotConfirmed) || !strings.Contains(err.Error(), "boom") {
@@ -134,5 +139,89 @@ func TestPointRelayPutsTheFileBack(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(p); string(got) != relayTopology {
 		t.Errorf("the file was not put back")
+	}
+}
+
+// A relay modelled from each node version: the relay re-reads its
+// topology on SIGHUP. With Startup.NetworkConfig at Info its log names
+// the new producer; at the shipped Notice it cannot, and the command says
+// so without undoing anything; a file the relay refuses (its error on
+// stderr, in the journal) is put back.
+func TestPointRelayAgainstTheTestNode(t *testing.T) {
+	for _, version := range testnode.Versions {
+		for _, tc := range []struct {
+			name    string
+			options map[string]string
+			address string
+			want    string // "confirmed", "unconfirmable", "refused"
+		}{
+			{"NetworkConfig at Info", map[string]string{"Startup.NetworkConfig": "Info"}, "10.0.0.2:6001", "confirmed"},
+			{"shipped severity", nil, "10.0.0.2:6001", "unconfirmable"},
+			{"a name, at Info", map[string]string{"Startup.NetworkConfig": "Info"}, "bp2.example.com:6001", "confirmed"},
+		} {
+			t.Run(version+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				p := writeTopology(t, relayTopology)
+				logPath := filepath.Join(t.TempDir(), "relay.log")
+				lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = lf.Close() })
+				// No credentials: a relay. Its stderr goes where its log
+				// goes, as under systemd.
+				n, err := testnode.Start(context.Background(), testnode.Config{Network: opcert.Preview, NodeVersion: version, TipSlot: 1000,
+					TopologyFile: p, Tracing: "new", TraceOptions: tc.options, Log: lf, Stderr: lf})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = n.Close() })
+				res, err := PointRelay(context.Background(), RelayOptions{Topology: p, Name: "bp2", Address: tc.address, Replace: "10.0.0.1:6000",
+					NodeLog: logPath, Now: testNow, ConfirmTimeout: 10 * time.Second, Poll: 10 * time.Millisecond,
+					SignalFunc: func() (string, error) { _, _ = n.Reload(); return "test relay", nil }})
+				switch tc.want {
+				case "confirmed":
+					if err != nil || !res.Confirmation.Confirmed {
+						t.Fatalf("got %+v, %v, want confirmed", res, err)
+					}
+				case "unconfirmable":
+					if err != nil || !res.Confirmation.Unconfirmable || !strings.Contains(res.Confirmation.Detail, `"Startup.NetworkConfig": {"severity": "Info"}`) {
+						t.Fatalf("got %+v, %v, want 'not confirmed' with the line to add", res, err)
+					}
+				}
+				s := n.State()
+				if len(s.LocalRoots) == 0 || !strings.HasPrefix(s.LocalRoots[0].AccessPoints[0], strings.Split(tc.address, ":")[0]) {
+					t.Errorf("the relay's local roots are %+v, want the first group at %s", s.LocalRoots, tc.address)
+				}
+			})
+		}
+	}
+}
+
+func TestPointRelayPutsBackARefusedFile(t *testing.T) {
+	// 11.0 refuses the unspecified address 0.0.0.0 as an access point
+	// (TopologyP2P.hs at 11.0.1); the relay keeps its topology and says
+	// why on stderr.
+	p := writeTopology(t, relayTopology)
+	logPath := filepath.Join(t.TempDir(), "relay.log")
+	lf, _ := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	t.Cleanup(func() { _ = lf.Close() })
+	n, err := testnode.Start(context.Background(), testnode.Config{Network: opcert.Preview, NodeVersion: testnode.Version110, TipSlot: 1000,
+		TopologyFile: p, Log: lf, Stderr: lf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+	_, err = PointRelay(context.Background(), RelayOptions{Topology: p, Name: "bp2", Address: "0.0.0.0:6001", Replace: "10.0.0.1:6000",
+		NodeLog: logPath, Now: testNow, ConfirmTimeout: 10 * time.Second, Poll: 10 * time.Millisecond,
+		SignalFunc: func() (string, error) { _, _ = n.Reload(); return "test relay", nil }})
+	if !errors.Is(err, ErrRelayNotConfirmed) || !strings.Contains(err.Error(), "refused the topology file") {
+		t.Fatalf("got %v, want the relay's refusal", err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != relayTopology {
+		t.Errorf("the file was not put back")
+	}
+	if s := n.State(); s.TopologyErrors != 1 || s.LocalRoots[0].AccessPoints[0] != "10.0.0.1:6000" {
+		t.Errorf("relay state %+v, want the old topology kept", s)
 	}
 }

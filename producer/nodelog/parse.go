@@ -72,8 +72,13 @@ const (
 	// Message holds the local roots (the human text spreads them over the
 	// lines after "Local Root Groups:", each one reported).
 	TopologyRead
-	// TopologyError: NetworkConfigUpdateError, the topology file could not
-	// be read; the node keeps the one it had.
+	// TopologyError: the topology file was refused; the node keeps the
+	// one it had. The node's "Error reading topology configuration file"
+	// trace cannot fire (readTopologyFileOrError calls error, which the
+	// handler does not catch — TopologyP2P.hs, Run.hs at 10.5.3–11.0.1):
+	// the SIGHUP handler dies and the error reaches stderr, which under
+	// systemd is the same journal, as "…readTopologyFile: Is your topology
+	// file formatted correctly? …". Both are recognised.
 	TopologyError
 )
 
@@ -126,6 +131,7 @@ const (
 	textStatePrefix  = "Updating the forge state in slot "
 	textCannotForge  = ", but we cannot forge because: "
 	textTopoError    = "Error reading topology configuration file:"
+	textTopoStderr   = "readTopologyFile: "
 )
 
 // A local root group as ppStartupInfoTrace (NetworkConfig …) shows it on
@@ -181,6 +187,8 @@ func ParseLine(line string) (Event, bool) {
 	case strings.Contains(plain, textCannotForge):
 		e.Kind = CannotForge
 	case strings.HasPrefix(plain, textTopoError):
+		e.Kind = TopologyError
+	case strings.Contains(plain, textTopoStderr):
 		e.Kind = TopologyError
 	case localRootLine.MatchString(plain):
 		e.Kind = TopologyRead
