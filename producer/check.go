@@ -334,7 +334,8 @@ func (a *Agent) nodeSeesAgentDir(pid int) (bool, string) {
 	if err != nil || theirs[0] == "" || !filepath.IsAbs(theirs[0]) {
 		return false, ""
 	}
-	target, want := a.Dir, a.Dir
+	var target string
+	want := a.Dir
 	switch a.linkMode() {
 	case LinkCopy:
 		target, want = filepath.Dir(theirs[0]), filepath.Dir(a.Config.KESKey)

@@ -202,15 +202,15 @@ func decodePraosState(raw cbor.RawMessage) (PraosState, error) {
 		return st, fmt.Errorf("chain-dependent state: %w", err)
 	}
 	if len(fields) != 7 && len(fields) != 8 {
-		return st, fmt.Errorf("Praos state has %d fields, want 7 (node 10.5, 10.6) or 8 (10.7 on)", len(fields))
+		return st, fmt.Errorf("the Praos state has %d fields, want 7 (node 10.5, 10.6) or 8 (10.7 on)", len(fields))
 	}
 	st.Fields = len(fields)
 	if err := decMode.Unmarshal(fields[1], &st.Counters); err != nil {
-		return st, fmt.Errorf("Praos state's op-cert counters: %w", err)
+		return st, fmt.Errorf("the Praos state's op-cert counters: %w", err)
 	}
 	for k := range st.Counters {
 		if len(k) != 28 {
-			return st, fmt.Errorf("Praos state's op-cert counters have a %d-byte pool key hash", len(k))
+			return st, fmt.Errorf("the Praos state's op-cert counters have a %d-byte pool key hash", len(k))
 		}
 	}
 	return st, nil
