@@ -175,13 +175,19 @@ func (c *collector) result(from string) ([]byte, []string, error) {
 	return data, c.warnings, err
 }
 
+// MaxImageFile bounds one image file Scan reads: a photo or a contact
+// sheet of frames is far smaller.
+const MaxImageFile = 32 << 20
+
 // Scan reads QR codes from image files (PNG or JPEG; a contact sheet
 // holds many), in any order, ignoring duplicates and reporting frames of
-// another transfer as warnings. It returns the file's bytes.
+// another transfer as warnings. It returns the file's bytes. Only regular
+// files of at most MaxImageFile bytes are read (safefile.ReadRegular): a
+// FIFO or a device is refused, not waited on.
 func Scan(paths []string, urType string) (data []byte, warnings []string, err error) {
 	c := newCollector(urType)
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		b, err := safefile.ReadRegular(p, MaxImageFile)
 		if err != nil {
 			return nil, c.warnings, err
 		}
@@ -200,6 +206,10 @@ func Scan(paths []string, urType string) (data []byte, warnings []string, err er
 
 // MaxStreamFrame bounds one JPEG frame of an MJPEG stream.
 const MaxStreamFrame = 8 << 20
+
+// MaxStreamGap bounds the bytes ScanStream skips looking for the start of
+// the next JPEG frame: a stream of anything else (/dev/zero) ends the scan.
+const MaxStreamGap = 16 << 20
 
 // ScanStream reads a stream of JPEG images — MJPEG as a webcam tool
 // writes it, e.g. 'ffmpeg -f v4l2 -i /dev/video0 -f mjpeg -' — and stops as
@@ -237,7 +247,10 @@ func ScanStream(r io.Reader, urType string) (data []byte, warnings []string, err
 // followed by 0x00 or a restart marker until the EOI.
 func nextJPEG(br *bufio.Reader) ([]byte, error) {
 	var prev byte
-	for { // find SOI
+	for skipped := 0; ; skipped++ { // find SOI
+		if skipped > MaxStreamGap {
+			return nil, fmt.Errorf("%w: %d bytes of the stream without the start of a JPEG frame; send MJPEG", ErrFormat, MaxStreamGap)
+		}
 		b, err := br.ReadByte()
 		if err != nil {
 			return nil, io.EOF

@@ -6,15 +6,18 @@ import (
 	"errors"
 	"image"
 	"image/jpeg"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"filippo.io/age"
 
+	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/kesrotate/kesrotate/transfer/qr"
@@ -436,3 +439,33 @@ func FuzzScanStream(f *testing.F) {
 		_, _, _ = ScanStream(bytes.NewReader(data), URBundle)
 	})
 }
+
+// Scan reads image files given on a command line: a FIFO nobody writes to
+// would block it forever and /dev/zero would grow its buffer without end.
+func TestScanRefusesFIFOsAndDevices(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "frames.png")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, path string }{{"fifo", fifo}, {"dev-zero", "/dev/zero"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Scan([]string{tc.path}, URBundle)
+			if !errors.Is(err, safefile.ErrNotRegular) {
+				t.Errorf("got %v, want ErrNotRegular", err)
+			}
+		})
+	}
+}
+
+// ScanStream looks for the start of a JPEG frame; an endless stream of
+// bytes that never holds one must end the scan, not spin forever.
+func TestScanStreamGivesUpOnEndlessNoise(t *testing.T) {
+	_, _, err := ScanStream(io.LimitReader(zeros{}, 4*MaxStreamGap), URBundle)
+	if !errors.Is(err, ErrFormat) {
+		t.Errorf("got %v, want ErrFormat", err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }

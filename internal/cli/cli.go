@@ -13,10 +13,11 @@ import (
 	"io"
 	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kesrotate/kesrotate/internal/safefile"
 )
 
 // Exit codes shared by both binaries. plan adds its own (see its help).
@@ -176,35 +177,20 @@ const MaxInputFile = 64 << 20
 
 // ReadInput reads a file given on the command line. It refuses anything
 // but a regular file (a FIFO or a device would block or never end) and
-// anything larger than MaxInputFile; flag names the option in messages, and
-// hints, if given, replace the default "check the path" hint.
+// anything larger than MaxInputFile (safefile.ReadRegular, the one reader
+// of input files both binaries and the transfer library share); flag names
+// the option in messages, and hints, if given, replace the default "check
+// the path" hint.
 func ReadInput(path, flag string, hints ...string) ([]byte, error) {
 	if len(hints) == 0 {
 		hints = []string{fmt.Sprintf("check the path given to %s", flag)}
 	}
-	// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
-	// writer; for a regular file it changes nothing.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, Hint(fmt.Errorf("%s: %w", flag, err), hints...)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, Hint(fmt.Errorf("%s: %w", flag, err), hints...)
-	}
-	if !fi.Mode().IsRegular() {
+	b, err := safefile.ReadRegular(path, MaxInputFile)
+	if errors.Is(err, safefile.ErrNotRegular) {
 		return nil, Hint(fmt.Errorf("%s: %s is not a regular file", flag, path), hints...)
 	}
-	if fi.Size() > MaxInputFile {
-		return nil, Hint(fmt.Errorf("%s: %s is %d bytes, more than %d", flag, path, fi.Size(), MaxInputFile), hints...)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxInputFile+1))
 	if err != nil {
 		return nil, Hint(fmt.Errorf("%s: %w", flag, err), hints...)
-	}
-	if len(b) > MaxInputFile {
-		return nil, Hint(fmt.Errorf("%s: %s grew past %d bytes while read", flag, path, MaxInputFile), hints...)
 	}
 	return b, nil
 }

@@ -8,10 +8,12 @@ package safefile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // SecretMode and SecretDirMode are the permissions of secret files and of the
@@ -155,4 +157,42 @@ func SyncDir(dir string) error {
 		return err
 	}
 	return nil
+}
+
+// ErrNotRegular reports an input path that is not a regular file: a FIFO
+// would block a reader forever and a device such as /dev/zero never ends.
+var ErrNotRegular = errors.New("not a regular file")
+
+// ErrTooLarge reports an input file larger than its reader accepts.
+var ErrTooLarge = errors.New("file too large")
+
+// ReadRegular reads the regular file at path, at most max bytes. It opens
+// without blocking (a FIFO would otherwise wait for a writer), refuses
+// anything but a regular file with ErrNotRegular, and a file larger than
+// max (or one that grows past it while read) with ErrTooLarge. Errors name
+// the path but never its content.
+func ReadRegular(path string, max int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w", path, ErrNotRegular)
+	}
+	if fi.Size() > max {
+		return nil, fmt.Errorf("%s is %d bytes, more than %d: %w", path, fi.Size(), max, ErrTooLarge)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s grew past %d bytes while read: %w", path, max, ErrTooLarge)
+	}
+	return b, nil
 }
