@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"io"
@@ -469,3 +470,128 @@ func TestScanStreamGivesUpOnEndlessNoise(t *testing.T) {
 type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// A frame someone slipped in (shown first on a screen, printed on top of
+// the pile) must not decide the scan: frames that do not fit the transfer
+// the others make up are skipped and reported.
+func TestScanSkipsACraftedFrame(t *testing.T) {
+	data := bytes.Repeat([]byte("kesrotate bundle "), 80)
+	dir := t.TempDir()
+	files, err := WriteQR(dir, URBundle, data, DefaultFragmentLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := files[:len(files)-1]
+	texts, err := Frames(URBundle, data, DefaultFragmentLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := ur.Inspect(texts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	single, err := ur.EncodeSingle(URBundle, []byte("a bundle of someone else's making"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, text string }{
+		// A complete one-part "bundle": it used to win at once.
+		{"single-part", single},
+		// The real transfer's header (sequence, length, checksum) with
+		// other data for its first fragment: every real frame joined it
+		// and the message failed its checksum.
+		{"poisoned-fragment", craftedPart(head, 1, bytes.Repeat([]byte{0x5a}, head.FragmentLen))},
+		{"poisoned-mixed-part", craftedPart(head, 1000, bytes.Repeat([]byte{0xa5}, head.FragmentLen))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			png, err := qr.EncodePNG(tc.text, qr.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			crafted := filepath.Join(t.TempDir(), "crafted.png")
+			if err := os.WriteFile(crafted, png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got, warnings, err := Scan(append([]string{crafted}, frames...), URBundle)
+			if err != nil {
+				t.Fatalf("got %v, want the bundle", err)
+			}
+			if !bytes.Equal(got, data) {
+				t.Fatalf("got %d bytes that are not the bundle", len(got))
+			}
+			if len(warnings) == 0 || !strings.Contains(strings.Join(warnings, "\n"), "crafted.png") {
+				t.Errorf("warnings %q, want one naming crafted.png", warnings)
+			}
+			img, err := qr.EncodeImage(tc.text, qr.Options{ModuleSize: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			imgs := []image.Image{img}
+			for _, fr := range texts {
+				im, err := qr.EncodeImage(fr, qr.Options{ModuleSize: 4})
+				if err != nil {
+					t.Fatal(err)
+				}
+				imgs = append(imgs, im)
+			}
+			got, _, err = ScanStream(bytes.NewReader(mjpeg(t, imgs...)), URBundle)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Errorf("stream: got %d bytes, %v; want the bundle", len(got), err)
+			}
+		})
+	}
+}
+
+// Two different complete single-part transfers of one type cannot both be
+// meant: the scan refuses to choose.
+func TestScanRefusesTwoDifferentSnapshots(t *testing.T) {
+	var paths []string
+	for i, body := range []string{"one snapshot", "another snapshot"} {
+		text, err := ur.EncodeSingle(URSnapshot, []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		png, err := qr.EncodePNG(text, qr.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), fmt.Sprintf("snap-%d.png", i))
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	if _, _, err := Scan(paths, URSnapshot); !errors.Is(err, ErrAmbiguous) {
+		t.Errorf("got %v, want ErrAmbiguous", err)
+	}
+	if got, _, err := Scan(paths[:1], URSnapshot); err != nil || string(got) != "one snapshot" {
+		t.Errorf("one image: got %q, %v", got, err)
+	}
+}
+
+// craftedPart is a multipart UR part with head's transfer header and the
+// given sequence number and fragment: what someone who saw one real frame
+// can make.
+func craftedPart(head ur.PartInfo, seqNum uint32, fragment []byte) string {
+	putUint := func(b []byte, v uint64) []byte {
+		switch {
+		case v < 24:
+			return append(b, byte(v))
+		case v < 1<<8:
+			return append(b, 0x18, byte(v))
+		case v < 1<<16:
+			return append(b, 0x19, byte(v>>8), byte(v))
+		}
+		return append(b, 0x1a, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+	}
+	b := []byte{0x85}
+	b = putUint(b, uint64(seqNum))
+	b = putUint(b, uint64(head.SeqLen))
+	b = putUint(b, uint64(head.MessageLen))
+	b = putUint(b, uint64(head.Checksum))
+	n := len(b)
+	b = putUint(b, uint64(len(fragment)))
+	b[n] |= 0x40 // major type 2: byte string
+	b = append(b, fragment...)
+	return fmt.Sprintf("ur:%s/%d-%d/%s", head.Type, seqNum, head.SeqLen, ur.EncodeBytewords(ur.Minimal, b))
+}

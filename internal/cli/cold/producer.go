@@ -68,6 +68,9 @@ func readTransfer(g *globals, file, flag string, scan []string, urType string) (
 		if errors.Is(err, transfer.ErrIncomplete) {
 			return nil, cli.Hint(err, "add more frame images to --scan; any frames, in any order")
 		}
+		if errors.Is(err, transfer.ErrAmbiguous) {
+			return nil, cli.Hint(err, "give --scan only the images of the transfer you mean")
+		}
 		if err != nil {
 			return nil, cli.Hint(err, "give PNG or JPEG images of the QR codes")
 		}
