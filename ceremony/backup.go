@@ -23,6 +23,7 @@ import (
 
 	"github.com/kesrotate/kesrotate/ceremony/auditlog"
 	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/transfer/qr"
 )
@@ -464,9 +465,13 @@ func decryptBytes(ct []byte, ids ...age.Identity) ([]byte, error) {
 		if errors.As(err, &nm) {
 			return nil, ErrWrongPassphrase
 		}
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrArchive, textsafe.AgeError(err))
 	}
-	return readAllWiping(io.LimitReader(r, MaxBackupSize))
+	b, err := readAllWiping(io.LimitReader(r, MaxBackupSize))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrArchive, textsafe.AgeError(err))
+	}
+	return b, nil
 }
 
 // archive tars the vault folder: folders and regular files only, sorted,

@@ -15,6 +15,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // How a vault keeps the cold and VRF signing keys at rest, as recorded in
@@ -316,11 +317,11 @@ func decryptFile(path, mode string, ids ...age.Identity) ([]byte, error) {
 			}
 			return nil, ErrWrongIdentity
 		}
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), textsafe.AgeError(err))
 	}
 	b, err := readAllWiping(r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), textsafe.AgeError(err))
 	}
 	return b, nil
 }

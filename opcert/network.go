@@ -7,6 +7,8 @@ import (
 	"math/big"
 	"strings"
 	"time"
+
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // Network holds what KES period arithmetic needs to know about a chain.
@@ -68,7 +70,7 @@ func ParseGenesis(data []byte) (Network, error) {
 		SlotLength        *json.Number `json:"slotLength"`
 	}
 	if err := json.Unmarshal(data, &g); err != nil {
-		return Network{}, fmt.Errorf("%w: %v", ErrGenesis, err)
+		return Network{}, fmt.Errorf("%w: %v", ErrGenesis, textsafe.JSONError(err))
 	}
 	var missing []string
 	if g.NetworkMagic == nil {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 )
 
@@ -231,7 +232,7 @@ type AgentStatus struct {
 func ParseAgentStatus(data []byte) (AgentStatus, keys.PoolID, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return AgentStatus{}, keys.PoolID{}, fmt.Errorf("%w: %v", ErrAgentStatus, err)
+		return AgentStatus{}, keys.PoolID{}, fmt.Errorf("%w: %v", ErrAgentStatus, textsafe.JSONError(err))
 	}
 	for _, f := range []string{"pool_id", "network_magic", "tip_slot", "cert_counter", "cert_kes_period"} {
 		if v, ok := raw[f]; !ok || string(v) == "null" {
@@ -240,7 +241,7 @@ func ParseAgentStatus(data []byte) (AgentStatus, keys.PoolID, error) {
 	}
 	var s AgentStatus
 	if err := json.Unmarshal(data, &s); err != nil {
-		return AgentStatus{}, keys.PoolID{}, fmt.Errorf("%w: %v", ErrAgentStatus, err)
+		return AgentStatus{}, keys.PoolID{}, fmt.Errorf("%w: %v", ErrAgentStatus, textsafe.JSONError(err))
 	}
 	id, err := keys.ParsePoolID(s.PoolID)
 	if err != nil {
@@ -304,7 +305,7 @@ func ParseLeaderLog(data []byte) (LeaderLog, error) {
 		} `json:"assignedSlots"`
 	}
 	if err := json.Unmarshal(data, &w); err != nil {
-		return LeaderLog{}, fmt.Errorf("%w: %v", ErrLeaderLog, err)
+		return LeaderLog{}, fmt.Errorf("%w: %v", ErrLeaderLog, textsafe.JSONError(err))
 	}
 	if w.Status != "ok" {
 		msg := w.ErrorMessage

@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
 )
@@ -98,11 +99,11 @@ func DecryptBundle(r io.Reader, identities ...age.Identity) (*Bundle, error) {
 		if errors.As(err, &nm) {
 			return nil, fmt.Errorf("%w: it was encrypted to another producer", ErrWrongProducer)
 		}
-		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, textsafe.AgeError(err))
 	}
 	plain, err := io.ReadAll(io.LimitReader(pr, MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, textsafe.AgeError(err))
 	}
 	defer wipe(plain)
 	return parseBundle(plain)

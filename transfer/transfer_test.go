@@ -595,3 +595,35 @@ func craftedPart(head ur.PartInfo, seqNum uint32, fragment []byte) string {
 	b = append(b, fragment...)
 	return fmt.Sprintf("ur:%s/%d-%d/%s", head.Type, seqNum, head.SeqLen, ur.EncodeBytewords(ur.Minimal, b))
 }
+
+// A bundle reader given a key file by mistake (the agent's snapshot.key,
+// a hex seed) used to print its first 11 bytes in age's "unexpected
+// intro" error.
+func TestDecryptBundleErrorsNeverQuoteTheInput(t *testing.T) {
+	f := newFixture(t)
+	seed := "bb677ea74db5378c8e406a11223344556677889900aabbccddeeff0011223344"
+	var good bytes.Buffer
+	if err := (&Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes,
+		Producer: f.enroll.Fingerprint(), Created: t0}).Encrypt(&good, f.identity.Recipient()); err != nil {
+		t.Fatal(err)
+	}
+	cut := good.Bytes()[:good.Len()-20]
+	for _, tc := range []struct {
+		name string
+		in   []byte
+	}{
+		{"hex-seed", []byte(seed + "\n")},
+		{"age-header-with-seed", []byte("age-encryption.org/v1\n-> X25519 " + seed + "\n")},
+		{"cut-payload", cut},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := DecryptBundle(bytes.NewReader(tc.in), f.identity)
+			if !errors.Is(err, ErrDecrypt) {
+				t.Fatalf("got %v, want ErrDecrypt", err)
+			}
+			if strings.Contains(err.Error(), seed[:8]) {
+				t.Errorf("error %q quotes the input", err)
+			}
+		})
+	}
+}
