@@ -519,3 +519,31 @@ func TestEnvelopeErrorsNeverQuoteTheInput(t *testing.T) {
 		})
 	}
 }
+
+// A small-order point is not a key: with it, one signature verifies every
+// message. Cold vkeys read from files refuse them.
+func TestColdVKeyRefusesSmallOrderPoints(t *testing.T) {
+	for _, tc := range []struct{ name, hex string }{
+		{"identity", "0100000000000000000000000000000000000000000000000000000000000000"},
+		{"order-2", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
+		{"order-4", "0000000000000000000000000000000000000000000000000000000000000080"},
+		{"order-8", "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"},
+		{"non-canonical-identity", "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := unhex(t, tc.hex)
+			file := (&Envelope{Type: TypeColdVerificationKey, CBOR: encodeByteString(raw)}).Marshal()
+			if _, err := ParseColdVKey(file); !errors.Is(err, ErrWeakKey) {
+				t.Errorf("got %v, want ErrWeakKey", err)
+			}
+			if err := CheckEd25519PublicKey(raw); !errors.Is(err, ErrWeakKey) {
+				t.Errorf("CheckEd25519PublicKey: got %v, want ErrWeakKey", err)
+			}
+		})
+	}
+	k, _ := NewColdKey(bytes.Repeat([]byte{7}, 32))
+	vk := k.Public()
+	if err := CheckEd25519PublicKey(vk[:]); err != nil {
+		t.Errorf("a real key: %v", err)
+	}
+}

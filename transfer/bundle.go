@@ -55,6 +55,9 @@ type wireBundle struct {
 // Encrypt writes the bundle, age-encrypted to recipient, to w. The
 // plaintext exists only in memory and is wiped after use.
 func (b *Bundle) Encrypt(w io.Writer, recipient age.Recipient) error {
+	if err := CheckFingerprint(b.Producer); err != nil {
+		return fmt.Errorf("bundle producer: %w", err)
+	}
 	certCBOR, err := b.Cert.MarshalCBOR()
 	if err != nil {
 		return err
@@ -124,6 +127,14 @@ func parseBundle(plain []byte) (*Bundle, error) {
 	}
 	if err := fixed("bundle cold vkey", w.ColdVKey, keys.ColdVKeySize); err != nil {
 		return nil, err
+	}
+	if err := keys.CheckEd25519PublicKey(w.ColdVKey); err != nil {
+		return nil, fmt.Errorf("bundle cold vkey: %w", err)
+	}
+	// The agent compares this with its own fingerprint: an empty or
+	// malformed one must not reach a check that could skip it.
+	if err := CheckFingerprint(w.Producer); err != nil {
+		return nil, fmt.Errorf("bundle producer: %w", err)
 	}
 	b := &Bundle{Magic: w.Network, Producer: w.Producer, Created: time.Unix(w.Created, 0).UTC()}
 	if len(w.Checkpoint) > 0 {

@@ -56,6 +56,24 @@ func (e *Enrollment) body() []byte {
 // the operator compares on the producer's and the cold machine's screens.
 func (e *Enrollment) Fingerprint() string { return fingerprint(e.body()) }
 
+// CheckFingerprint reports whether s has the form Fingerprint writes: four
+// groups of four RFC 4648 base32 characters (upper case), joined by '-'.
+func CheckFingerprint(s string) error {
+	ok := len(s) == 19
+	for i := 0; ok && i < len(s); i++ {
+		c := s[i]
+		if i%5 == 4 {
+			ok = c == '-'
+		} else {
+			ok = (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7')
+		}
+	}
+	if !ok {
+		return fmt.Errorf("%w: %q is not a producer fingerprint (XXXX-XXXX-XXXX-XXXX)", ErrFormat, s)
+	}
+	return nil
+}
+
 func fingerprint(body []byte) string {
 	h := sha256.Sum256(body)
 	s := base32.StdEncoding.EncodeToString(h[:10]) // 16 characters
@@ -90,6 +108,9 @@ func ParseEnrollment(data []byte) (*Enrollment, error) {
 	}
 	if err := fixed("enrollment signing key", b.SignKey, ed25519.PublicKeySize); err != nil {
 		return nil, err
+	}
+	if err := keys.CheckEd25519PublicKey(b.SignKey); err != nil {
+		return nil, fmt.Errorf("enrollment signing key: %w", err)
 	}
 	if !ed25519.Verify(b.SignKey, signedMessage(enrollmentDomain, s.Body), s.Sig) {
 		return nil, fmt.Errorf("%w: the enrollment is not signed by the key it carries", ErrSignature)

@@ -74,6 +74,9 @@ func (s *Snapshot) Marshal(signer ed25519.PrivateKey) []byte {
 // ParseSnapshot reads a snapshot and checks its signature against the
 // pinned producer key. Nothing in it is trusted before that.
 func ParseSnapshot(data []byte, producer ed25519.PublicKey) (*Snapshot, error) {
+	if err := keys.CheckEd25519PublicKey(producer); err != nil {
+		return nil, fmt.Errorf("the producer's snapshot key: %w", err)
+	}
 	var sw wireSigned
 	if err := decode("snapshot", data, &sw); err != nil {
 		return nil, err

@@ -201,9 +201,9 @@ func TestBundleInconsistenciesAreRefused(t *testing.T) {
 	otherKES, _ := keys.NewKESKey(bytes.Repeat([]byte{7}, 32))
 	otherCold, _ := keys.NewColdKey(bytes.Repeat([]byte{8}, 32))
 	for name, b := range map[string]*Bundle{
-		"KES key not certified": {PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: otherKES},
-		"pool id of another":    {PoolID: otherCold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert},
-		"cold key of another":   {PoolID: otherCold.Public().PoolID(), Cold: otherCold.Public(), Cert: f.cert},
+		"KES key not certified": {PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: otherKES, Producer: testFingerprint},
+		"pool id of another":    {PoolID: otherCold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, Producer: testFingerprint},
+		"cold key of another":   {PoolID: otherCold.Public().PoolID(), Cold: otherCold.Public(), Cert: f.cert, Producer: testFingerprint},
 	} {
 		var buf bytes.Buffer
 		if err := b.Encrypt(&buf, f.identity.Recipient()); err != nil {
@@ -231,7 +231,7 @@ func TestStockAgeCLI(t *testing.T) {
 	if err := os.WriteFile(idFile, []byte(f.identity.String()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b := &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes, Created: t0}
+	b := &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes, Producer: testFingerprint, Created: t0}
 	var buf bytes.Buffer
 	if err := b.Encrypt(&buf, f.identity.Recipient()); err != nil {
 		t.Fatal(err)
@@ -348,7 +348,7 @@ func TestZbarimgReadsEveryFrame(t *testing.T) {
 	}
 	f := newFixture(t)
 	var buf bytes.Buffer
-	b := &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes, VRF: f.vrf, Created: t0}
+	b := &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes, VRF: f.vrf, Producer: testFingerprint, Created: t0}
 	if err := b.Encrypt(&buf, f.identity.Recipient()); err != nil {
 		t.Fatal(err)
 	}
@@ -623,6 +623,52 @@ func TestDecryptBundleErrorsNeverQuoteTheInput(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), seed[:8]) {
 				t.Errorf("error %q quotes the input", err)
+			}
+		})
+	}
+}
+
+// smallOrder is the identity point's encoding: an Ed25519 "public key" for
+// which the signature identity‖0 verifies on every message.
+var smallOrder = append([]byte{1}, make([]byte, 31)...)
+
+func universalSignature() []byte { return append(bytes.Clone(smallOrder), make([]byte, 32)...) }
+
+func TestSmallOrderKeysAreRefused(t *testing.T) {
+	f := newFixture(t)
+	if !ed25519.Verify(smallOrder, []byte("any message at all"), universalSignature()) {
+		t.Fatal("the premise: a small-order key verifies every message")
+	}
+	e := *f.enroll
+	e.SignKey = smallOrder
+	enrollment := encode(wireSigned{Body: e.body(), Sig: universalSignature()})
+	if _, err := ParseEnrollment(enrollment); !errors.Is(err, keys.ErrWeakKey) {
+		t.Errorf("enrollment with a small-order key: got %v, want ErrWeakKey", err)
+	}
+	body := encode(wireSnapshotBody{Magic: MagicSnapshot, Version: Version, Network: 1, SlotsPerKESPeriod: 129600,
+		MaxKESEvolutions: 62, PoolID: make([]byte, 28), KESVKey: []byte{}})
+	snapshot := encode(wireSigned{Body: body, Sig: universalSignature()})
+	if _, err := ParseSnapshot(snapshot, smallOrder); !errors.Is(err, keys.ErrWeakKey) {
+		t.Errorf("snapshot checked against a small-order key: got %v, want ErrWeakKey", err)
+	}
+}
+
+// The producer's fingerprint is what the agent compares with its own: a
+// bundle without one must not parse (an empty one skipped the check).
+func TestBundleWithoutProducerFingerprintIsRefused(t *testing.T) {
+	f := newFixture(t)
+	for _, fp := range []string{"", "not-a-fingerprint", "abcd-efgh-ijkl-mnop"} {
+		t.Run(fmt.Sprintf("%q", fp), func(t *testing.T) {
+			b := &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes, Producer: fp, Created: t0}
+			certCBOR, _ := f.cert.MarshalCBOR()
+			plain := encode(wireBundle{Magic: MagicBundle, Version: Version, Network: 1, PoolID: b.PoolID[:], ColdVKey: b.Cold[:],
+				Cert: certCBOR, Counter: f.cert.Counter, KESPeriod: f.cert.KESPeriod, KESSkey: f.kes.Raw(), VRFSkey: []byte{},
+				Producer: fp, Checkpoint: []byte{}, Created: t0.Unix()})
+			if _, err := parseBundle(plain); !errors.Is(err, ErrFormat) {
+				t.Errorf("parse: got %v, want ErrFormat", err)
+			}
+			if err := b.Encrypt(io.Discard, f.identity.Recipient()); !errors.Is(err, ErrFormat) {
+				t.Errorf("encrypt: got %v, want ErrFormat", err)
 			}
 		})
 	}
