@@ -10,6 +10,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 )
 
@@ -118,9 +119,29 @@ func ParseEnrollment(data []byte) (*Enrollment, error) {
 	if _, err := ParseAnyRecipient(b.Recipient); err != nil {
 		return nil, err
 	}
+	if err := checkText("enrollment name", b.Name, MaxName); err != nil {
+		return nil, err
+	}
 	e := &Enrollment{Name: b.Name, Magic: b.Network, Recipient: b.Recipient, SignKey: b.SignKey, Created: time.Unix(b.Created, 0).UTC()}
 	copy(e.PoolID[:], b.PoolID)
 	return e, nil
+}
+
+// MaxName bounds the producer's name for itself in an enrollment.
+const MaxName = 64
+
+// checkText refuses producer-written text that could change what the cold
+// machine's screen or log shows: invalid UTF-8, control characters,
+// bidirectional overrides and other format characters, or more than max
+// bytes.
+func checkText(what, s string, max int) error {
+	if len(s) > max {
+		return fmt.Errorf("%w: %s is %d bytes, at most %d", ErrFormat, what, len(s), max)
+	}
+	if !textsafe.Clean(s) {
+		return fmt.Errorf("%w: %s %q holds control or formatting characters", ErrFormat, what, textsafe.Escape(s))
+	}
+	return nil
 }
 
 // ParseRecipient accepts an age X25519 recipient (age1…).

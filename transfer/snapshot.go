@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
 )
@@ -104,6 +105,12 @@ func ParseSnapshot(data []byte, producer ed25519.PublicKey) (*Snapshot, error) {
 	} else if w.OnChain != 0 {
 		return nil, fmt.Errorf("%w: snapshot has a counter value without a counter", ErrFormat)
 	}
+	if w.HasInstalled && !isHash(w.InstalledCertHash) {
+		return nil, fmt.Errorf("%w: snapshot's installed cert hash %q is not 64 lower-case hex digits", ErrFormat, textsafe.Escape(w.InstalledCertHash))
+	}
+	if !w.HasInstalled && (w.InstalledCertHash != "" || w.InstalledCounter != 0 || w.InstalledPeriod != 0) {
+		return nil, fmt.Errorf("%w: snapshot describes an installed cert without one", ErrFormat)
+	}
 	if w.HasInstalled {
 		s.Installed = &Installed{Counter: w.InstalledCounter, KESPeriod: w.InstalledPeriod, CertHash: w.InstalledCertHash}
 	}
@@ -116,6 +123,20 @@ func ParseSnapshot(data []byte, producer ed25519.PublicKey) (*Snapshot, error) {
 		s.KESVKey = &vk
 	}
 	return s, nil
+}
+
+// isHash reports whether s is a SHA-256 in lower-case hex, as the cert
+// hashes the agent reports are.
+func isHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // SnapshotPolicy is what the cold side accepts.

@@ -673,3 +673,42 @@ func TestBundleWithoutProducerFingerprintIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// Text a producer writes reaches the cold machine's screen and its log:
+// control characters and bidirectional overrides must not.
+func TestProducerTextIsPlain(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct{ name, text string }{
+		{"bidi-override", "bp1\u202e1pb"},
+		{"escape-sequence", "bp1\x1b[2J"},
+		{"newline", "bp1\nkesrotate: error: forged"},
+		{"zero-width", "bp\u200b1"},
+		{"too-long", strings.Repeat("b", 65)},
+	} {
+		t.Run("enrollment-name/"+tc.name, func(t *testing.T) {
+			e := *f.enroll
+			e.Name = tc.text
+			data, err := e.Marshal(f.signKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ParseEnrollment(data); !errors.Is(err, ErrFormat) {
+				t.Errorf("got %v, want ErrFormat", err)
+			}
+		})
+	}
+	for _, hash := range []string{"ab\u202e" + strings.Repeat("ab", 31), strings.Repeat("AB", 32), strings.Repeat("ab", 31), "none"} {
+		t.Run(fmt.Sprintf("installed-cert-hash/%q", hash), func(t *testing.T) {
+			s := f.snapshot()
+			s.Installed.CertHash = hash
+			if _, err := ParseSnapshot(s.Marshal(f.signKey), f.signKey.Public().(ed25519.PublicKey)); !errors.Is(err, ErrFormat) {
+				t.Errorf("got %v, want ErrFormat", err)
+			}
+		})
+	}
+	s := f.snapshot()
+	s.Installed = nil
+	if _, err := ParseSnapshot(s.Marshal(f.signKey), f.signKey.Public().(ed25519.PublicKey)); err != nil {
+		t.Errorf("no installed cert: %v", err)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // Kind names the action an entry records.
@@ -135,28 +137,33 @@ func parseEntry(line []byte) (Entry, error) {
 }
 
 // ParseEntry decodes one log line (without its newline) and checks that it
-// is canonical and well-formed.
+// is canonical and well-formed. It accepts text that new entries may no
+// longer hold (format characters such as bidirectional overrides, which
+// older versions let through) so that old logs keep verifying: show such
+// text escaped.
 func ParseEntry(line []byte) (Entry, error) {
 	e, err := parseEntry(line)
 	if err != nil {
 		return Entry{}, err
 	}
-	if err := e.validate(); err != nil {
+	if err := e.validate(false); err != nil {
 		return Entry{}, err
 	}
 	return e, nil
 }
 
-// Validate reports whether e is well-formed for its kind. Seq is not
-// checked. Append calls it; callers may call it before an action.
+// Validate reports whether e is well-formed for its kind, as a new entry:
+// its text holds no control or format characters (textsafe.Clean). Seq is
+// not checked. Append calls it; callers may call it before an action.
 func (e *Entry) Validate() error {
-	if err := e.validate(); err != nil {
+	if err := e.validate(true); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidEntry, err)
 	}
 	return nil
 }
 
-func (e *Entry) validate() error {
+func (e *Entry) validate(strict bool) error {
+	checkText := func(name, s string, empty bool) error { return checkText(name, s, empty, strict) }
 	if e.Seq < 0 {
 		return fmt.Errorf("negative seq")
 	}
@@ -278,7 +285,7 @@ func checkTime(name string, t time.Time) error {
 // secretMarkers are substrings of key encodings that must never be logged.
 var secretMarkers = []string{"private+key", "signingkey", "signing key", "age-secret-key"}
 
-func checkText(name, s string, empty bool) error {
+func checkText(name, s string, empty, strict bool) error {
 	if s == "" {
 		if empty {
 			return nil
@@ -295,6 +302,9 @@ func checkText(name, s string, empty bool) error {
 		if unicode.IsControl(r) {
 			return fmt.Errorf("%s contains a control character", name)
 		}
+	}
+	if strict && !textsafe.Clean(s) {
+		return fmt.Errorf("%s contains a formatting character (such as a bidirectional override)", name)
 	}
 	low := strings.ToLower(s)
 	for _, m := range secretMarkers {

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // Exit codes shared by both binaries. plan adds its own (see its help).
@@ -59,9 +60,10 @@ func (e *Env) Now() (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// Warn prints a warning line on stderr.
+// Warn prints a warning line on stderr. Control and formatting characters
+// (from a file's name or content) are shown escaped.
 func (e *Env) Warn(format string, args ...any) {
-	fmt.Fprintf(e.Stderr, "%s: warning: %s\n", e.Prog, fmt.Sprintf(format, args...))
+	fmt.Fprintf(e.Stderr, "%s: warning: %s\n", e.Prog, textsafe.Escape(fmt.Sprintf(format, args...)))
 }
 
 // Info prints progress chatter on stderr (results go to stdout).
@@ -136,10 +138,12 @@ func Run(env *Env, root *cobra.Command, args []string) int {
 		code = ExitUsage
 		hints = []string{fmt.Sprintf("run '%s --help' for the commands", root.Name())}
 	}
-	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	// One line each, and nothing in them that changes how the terminal
+	// shows them (text from files reaches errors).
+	msg := textsafe.Escape(strings.ReplaceAll(err.Error(), "\n", "; "))
 	fmt.Fprintf(env.Stderr, "%s: error: %s\n", env.Prog, msg)
 	for _, h := range hints {
-		fmt.Fprintf(env.Stderr, "%s: hint: %s\n", env.Prog, h)
+		fmt.Fprintf(env.Stderr, "%s: hint: %s\n", env.Prog, textsafe.Escape(strings.ReplaceAll(h, "\n", "; ")))
 	}
 	return code
 }

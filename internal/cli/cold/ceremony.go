@@ -20,6 +20,7 @@ import (
 	"github.com/kesrotate/kesrotate/ceremony/auditlog"
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/kesrotate/kesrotate/transfer/qr"
@@ -118,7 +119,9 @@ func describe(e auditlog.Entry) string {
 		who += ", witnessed by " + strings.Join(e.Witnesses, ", ")
 	}
 	fmt.Fprintf(&b, "  [%s]", who)
-	return b.String()
+	// Entries of older versions may hold bidirectional overrides or other
+	// formatting characters: show what is there.
+	return textsafe.Escape(b.String())
 }
 
 func newCeremonyShowCmd(g *globals) *cobra.Command {
