@@ -84,6 +84,9 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 	} else if ruleErr != nil {
 		return nil, ruleErr
 	}
+	if n > opcert.MaxCounter {
+		return nil, fmt.Errorf("%w: cert number %d leaves the counter file no next number", opcert.ErrCounterExhausted, n)
+	}
 
 	res := &IssueResult{Chosen: chosen, Forced: req.ForceCounter != nil, History: h}
 	var kesVK keys.KESVKey
@@ -195,7 +198,11 @@ func (p *Pool) Repair() error {
 	if len(issued) == 0 {
 		return nil
 	}
-	want := keys.Counter{Next: issued[len(issued)-1].Counter + 1}
+	last := issued[len(issued)-1].Counter
+	if last > opcert.MaxCounter {
+		return fmt.Errorf("%w: entry %d holds cert number %d, which has no next number", ErrJournal, issued[len(issued)-1].Seq, last)
+	}
+	want := keys.Counter{Next: last + 1}
 	vk, err := p.ColdVKey()
 	if err != nil {
 		return err

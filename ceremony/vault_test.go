@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -292,4 +293,23 @@ func dirDigest(t *testing.T, root string) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
+}
+
+// A forced counter of 2^64-1 has no next number for the counter file: it
+// wrapped to 0. It is refused before anything is written.
+func TestForcedCounterAtTheTopIsRefused(t *testing.T) {
+	v := newVault(t)
+	p, err := v.NewPool("alpha", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := dirDigest(t, v.Dir)
+	top := uint64(math.MaxUint64)
+	_, err = p.Issue(IssueRequest{KESPeriod: 1571, OnChain: opcert.Recorded(top - 1), ForceCounter: &top, Now: t0})
+	if !errors.Is(err, opcert.ErrCounterExhausted) {
+		t.Errorf("got %v, want ErrCounterExhausted", err)
+	}
+	if after := dirDigest(t, v.Dir); after != before {
+		t.Error("the refused issue changed the vault")
+	}
 }

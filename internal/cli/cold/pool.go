@@ -12,6 +12,7 @@ import (
 	"github.com/kesrotate/kesrotate/ceremony"
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/keys"
+	"github.com/kesrotate/kesrotate/opcert"
 )
 
 func newPoolCmd(g *globals) *cobra.Command {
@@ -190,7 +191,7 @@ func poolView(v *ceremony.Vault, p *ceremony.Pool) (*PoolView, error) {
 	for _, e := range ceremony.Issued(entries) {
 		pv.Certs = append(pv.Certs, CertView{Counter: e.Counter, KESPeriod: e.KESPeriod, CertHash: e.CertHash, Time: e.Time,
 			OnChain: e.OnChain, Forced: e.Forced, Producer: e.Producer,
-			Expiry: v.Network.PeriodStart(e.KESPeriod + v.Network.MaxKESEvolutions)})
+			Expiry: v.Network.PeriodStart(opcert.AddPeriods(e.KESPeriod, v.Network.MaxKESEvolutions))})
 	}
 	return pv, nil
 }

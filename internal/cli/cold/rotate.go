@@ -161,7 +161,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 	w := g.env.Stdout
 	fmt.Fprintf(w, "issued op cert #%d for pool %s, sealed for producer %s\n", c.Counter, name, o.producer)
 	fmt.Fprintf(w, "  chain       tip slot %d, on-chain counter %s\n", res.Snapshot.TipSlot, res.Snapshot.OnChain)
-	fmt.Fprintf(w, "  KES period  %d (valid through period %d)\n", c.KESPeriod, c.KESPeriod+v.Network.MaxKESEvolutions-1)
+	fmt.Fprintf(w, "  KES period  %d (valid through period %d)\n", c.KESPeriod, c.Window(v.Network).End-1)
 	fmt.Fprintf(w, "  expires     %s\n", c.Expiry(v.Network).Format(time.RFC3339))
 	fmt.Fprintf(w, "  cert hash   %s\n", c.Hash())
 	fmt.Fprintf(w, "  bundle      %s (%d bytes, sha256 %s)\n", res.BundleFile, len(res.Bundle), res.BundleHash[:16])
@@ -341,7 +341,7 @@ func printIssued(g *globals, v *ceremony.Vault, p *ceremony.Pool, res *ceremony.
 	w := g.env.Stdout
 	fmt.Fprintf(w, "issued op cert #%d for pool %s\n", c.Counter, p.Meta.Name)
 	fmt.Fprintf(w, "  pool id     %s\n", c.PoolID().Bech32())
-	fmt.Fprintf(w, "  KES period  %d (valid through period %d)\n", c.KESPeriod, c.KESPeriod+v.Network.MaxKESEvolutions-1)
+	fmt.Fprintf(w, "  KES period  %d (valid through period %d)\n", c.KESPeriod, c.Window(v.Network).End-1)
 	fmt.Fprintf(w, "  expires     %s\n", expiry.Format(time.RFC3339))
 	fmt.Fprintf(w, "  cert hash   %s\n", c.Hash())
 	fmt.Fprintf(w, "  written to  %s\n", where)
