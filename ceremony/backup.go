@@ -642,16 +642,17 @@ func RestoreVault(backup []byte, dst string, ids ...age.Identity) (*Vault, *Rest
 	}()
 	for _, e := range entries {
 		p := filepath.Join(tmp, filepath.FromSlash(e.Name))
+		mode := restoredMode(e.Name, e.Dir, e.Mode)
 		if e.Dir {
-			if err := os.Mkdir(p, e.Mode|0o700); err != nil {
+			if err := os.Mkdir(p, mode); err != nil {
 				return nil, nil, err
 			}
-			if err := os.Chmod(p, e.Mode|0o700); err != nil {
+			if err := os.Chmod(p, mode); err != nil {
 				return nil, nil, err
 			}
 			continue
 		}
-		if err := safefile.Create(p, e.Data, e.Mode); err != nil {
+		if err := safefile.Create(p, e.Data, mode); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/kesrotate/kesrotate/internal/safefile"
@@ -163,12 +164,16 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 	return &Vault{Dir: dir, Meta: meta, Network: n, Rand: o.Rand, Audit: o.Audit}, nil
 }
 
-// Open opens an existing vault.
+// Open opens an existing vault. It refuses a vault that others could
+// change or read (checkFiles) before reading anything from it.
 func Open(dir string) (*Vault, error) {
-	b, err := os.ReadFile(filepath.Join(dir, vaultFile))
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(filepath.Join(dir, vaultFile)); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s has no %s", ErrNoVault, dir, vaultFile)
 	}
+	if err := checkFiles(dir); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, vaultFile))
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +190,77 @@ func Open(dir string) (*Vault, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// secretFile reports whether the vault file at rel (slash-separated,
+// relative to the vault) holds a secret: a pool's signing keys, in
+// plaintext or encrypted, and everything in secret/.
+func secretFile(rel string) bool {
+	parts := strings.Split(filepath.ToSlash(rel), "/")
+	switch {
+	case len(parts) == 2 && parts[0] == secretDir:
+		return true
+	case len(parts) == 3 && parts[0] == poolsDir:
+		for _, f := range secretKeyFiles {
+			if parts[2] == f || parts[2] == f+encSuffix {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkFiles walks the vault and refuses what would let another user (or
+// whoever put it there) change or read it: folders others may write to,
+// files others may write to, secret files others may read, and anything
+// but folders and regular files (a link could point a key file or a
+// folder anywhere). The vault folder itself may be reached through a
+// link (a mount point); nothing inside it may be one.
+func checkFiles(dir string) error {
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return err
+	}
+	fix := "fix with 'chmod -R go-rwx " + dir + "'"
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		mode := fi.Mode()
+		switch {
+		case mode&fs.ModeSymlink != 0:
+			return fmt.Errorf("%w: %s is a link; a vault holds no links (replace it by the file it points to, after checking that file)", ErrUnsafeFile, rel)
+		case mode.IsDir():
+			if mode.Perm()&0o022 != 0 {
+				return fmt.Errorf("%w: folder %s has mode %04o, others may change what is in it; %s", ErrUnsafeFile, rel, mode.Perm(), fix)
+			}
+		case !mode.IsRegular():
+			return fmt.Errorf("%w: %s is not a regular file", ErrUnsafeFile, rel)
+		case secretFile(rel) && mode.Perm()&0o077 != 0:
+			return fmt.Errorf("%w: key file %s has mode %04o, others may read it; %s", ErrUnsafeFile, rel, mode.Perm(), fix)
+		case mode.Perm()&0o022 != 0:
+			return fmt.Errorf("%w: %s has mode %04o, others may change it; %s", ErrUnsafeFile, rel, mode.Perm(), fix)
+		}
+		return nil
+	})
+}
+
+// restoredMode is the mode a restored vault file gets: what the archive
+// says, but never more than a new vault gives it (folders 0700, key files
+// 0600, other files 0644).
+func restoredMode(rel string, dir bool, archived fs.FileMode) fs.FileMode {
+	switch {
+	case dir:
+		return safefile.SecretDirMode
+	case secretFile(rel):
+		return safefile.SecretMode
+	}
+	return archived&0o644 | 0o600
 }
 
 // PoolMeta is pools/NAME/pool.json: the public facts of a pool.
