@@ -148,6 +148,30 @@ func TestCrashRecovery(t *testing.T) {
 			t.Errorf("got %v, want the temp file removed", err)
 		}
 	})
+	// A crash inside the checkpoint write leaves safefile's temp file in
+	// checkpoints/: that is an interrupted append (unsealed, for 'ceremony
+	// seal'), not tampering.
+	t.Run("temp file left among checkpoints", func(t *testing.T) {
+		f := standard(t, 1)
+		tmp := filepath.Join(f.dir, DirCheckpoints, ".8.note.tmp-2841077")
+		if err := os.WriteFile(tmp, []byte("kesrotate.vault/"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Verify(f.dir, f.opts())
+		wantErr(t, err, ErrUnsealed)
+		if errors.Is(err, ErrTampered) {
+			t.Errorf("got %v, want it not called tampered", err)
+		}
+		if _, err := Seal(f.dir, f.key); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Verify(f.dir, f.opts()); err != nil {
+			t.Fatalf("after Seal: %v", err)
+		}
+		if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("got %v, want the temp file removed", err)
+		}
+	})
 	t.Run("create on non-empty dir", func(t *testing.T) {
 		f := standard(t, 1)
 		if _, _, err := Create(f.dir, f.key, base(KindInit, 0)); !errors.Is(err, ErrExists) {

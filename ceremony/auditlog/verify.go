@@ -17,6 +17,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/kesrotate/kesrotate/internal/safefile"
 )
 
 // The on-disk layout of a log directory and of an exported package (both
@@ -170,8 +172,13 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 		}
 		return st, fail(ErrMalformed, NoSeq, DirCheckpoints, "", err)
 	}
+	var leftover string
 	for _, de := range des {
 		name := DirCheckpoints + "/" + de.Name()
+		if safefile.IsTemp(de.Name()) && de.Type().IsRegular() {
+			leftover = name // an interrupted checkpoint write: see below
+			continue
+		}
 		size, ok := checkpointName(de.Name())
 		if !ok || !de.Type().IsRegular() {
 			return st, fail(ErrTampered, NoSeq, name, "unexpected file among checkpoints", nil)
@@ -279,6 +286,9 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 	}
 	if st.torn > 0 {
 		return st, fail(ErrUnsealed, n, FileEntries, "incomplete last line", nil)
+	}
+	if leftover != "" {
+		return st, fail(ErrUnsealed, NoSeq, leftover, "an interrupted write left this temporary file", nil)
 	}
 	return st, nil
 }

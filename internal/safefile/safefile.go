@@ -86,6 +86,12 @@ func Replace(path string, data []byte, mode fs.FileMode) error {
 // tempInfix marks Replace's temporary files: ".NAME.tmp-RANDOM".
 const tempInfix = ".tmp-"
 
+// IsTemp reports whether name (a base name) is one of Replace's temporary
+// files.
+func IsTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, tempInfix)
+}
+
 // RemoveTemps deletes the temporary files an interrupted Replace left in
 // dir. It is safe while no Replace into dir is running.
 func RemoveTemps(dir string) error {
@@ -95,7 +101,7 @@ func RemoveTemps(dir string) error {
 	}
 	for _, e := range entries {
 		n := e.Name()
-		if strings.HasPrefix(n, ".") && strings.Contains(n, tempInfix) && e.Type().IsRegular() {
+		if IsTemp(n) && e.Type().IsRegular() {
 			if err := os.Remove(filepath.Join(dir, n)); err != nil {
 				return err
 			}

@@ -548,6 +548,10 @@ func loadCheckpoints(p string) ([][]byte, error) {
 	var out [][]byte
 	for _, f := range files {
 		switch strings.ToLower(filepath.Ext(f)) {
+		default:
+			if !fi.IsDir() {
+				return nil, fmt.Errorf("--checkpoints %s: not a *.note file or a checkpoint QR image (.png, .jpg)", f)
+			}
 		case ".note":
 			b, err := cli.ReadInput(f, "--checkpoints")
 			if err != nil {
@@ -568,6 +572,11 @@ func loadCheckpoints(p string) ([][]byte, error) {
 			}
 			out = append(out, []byte(text))
 		}
+	}
+	// Checkpoints asked for and none found must not pass for a check that
+	// was made: an empty folder verifies nothing.
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--checkpoints %s: no checkpoint in it (*.note files, checkpoint*.png images)", p)
 	}
 	return out, nil
 }
