@@ -184,6 +184,9 @@ func Open(dir string) (*Vault, error) {
 	if m.Version > VaultVersion {
 		return nil, fmt.Errorf("vault version %d is newer than this binary understands (%d)", m.Version, VaultVersion)
 	}
+	if err := checkMeta(m.Secrets); err != nil {
+		return nil, err
+	}
 	v := &Vault{Dir: dir, Meta: m, Rand: rand.Reader}
 	v.Network, err = opcert.NetworkOf(m.Network, func() ([]byte, error) { return os.ReadFile(filepath.Join(dir, genesisFile)) })
 	if err != nil {
@@ -332,6 +335,11 @@ func (v *Vault) ImportPool(name string, o ImportOptions, now time.Time) (*Pool, 
 
 func (v *Vault) addPool(name, origin string, cold *keys.ColdKey, vrfKey *keys.VRFKey, counter keys.Counter, now time.Time) (p *Pool, err error) {
 	if err := CheckName(name); err != nil {
+		return nil, err
+	}
+	// A wrong passphrase or an edited vault.json stops us before the
+	// pool's folder exists.
+	if err := v.CheckUnlock(); err != nil {
 		return nil, err
 	}
 	id := cold.Public().PoolID()

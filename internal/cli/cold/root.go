@@ -86,6 +86,9 @@ func (g *globals) openVault() (*ceremony.Vault, error) {
 	if errors.Is(err, ceremony.ErrNoVault) {
 		return nil, cli.Hint(err, fmt.Sprintf("create one with 'kesrotate --vault %s init --network mainnet'", dir))
 	}
+	if errors.Is(err, ceremony.ErrSecretState) {
+		return nil, cli.Hint(err, "nothing was read or changed; vault.json is not signed: take it back from a backup of this vault")
+	}
 	if errors.Is(err, ceremony.ErrUnsafeFile) {
 		return nil, cli.Hint(err, "nothing was read or changed; find out who changed the modes or put a link there before you fix it")
 	}

@@ -157,6 +157,8 @@ func secretError(err error) error {
 		return cli.Hint(err, "give the identity file of the vault's recipient with --identity")
 	case errors.Is(err, ceremony.ErrPlaintextLeft):
 		return cli.Hint(err, "an earlier 'kesrotate vault encrypt' was interrupted: run it again to finish")
+	case errors.Is(err, ceremony.ErrSecretState):
+		return cli.Hint(err, "nothing was changed; vault.json or the secret files were changed: compare them with a backup of this vault")
 	case errors.Is(err, ceremony.ErrKeysDestroyed):
 		return cli.Hint(err, "this pool's keys were retired; restore it from its shares or a vault backup if that was a mistake")
 	}
