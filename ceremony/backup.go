@@ -332,6 +332,11 @@ type RestoreOptions struct {
 // PoolID set, a key of another pool (wrong passphrase, shares of another
 // pool) is refused with ErrSharePool and nothing is added.
 func (v *Vault) RestorePool(name string, o RestoreOptions, now time.Time) (*Pool, error) {
+	release, err := v.acquire("backup restore")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	seed, err := CombineShares(o.Shares, o.Passphrase)
 	if err != nil {
 		return nil, err
@@ -380,9 +385,13 @@ type BackupResult struct {
 // vault needs e). The file is read back, decrypted and compared before a
 // backup-made entry goes into the log.
 func (v *Vault) Backup(dir string, e *Encryption, now time.Time) (*BackupResult, error) {
+	release, err := v.acquire("backup vault")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	var r age.Recipient
 	var ids []age.Identity
-	var err error
 	switch {
 	case e != nil:
 		m, err := e.meta()
@@ -417,6 +426,9 @@ func (v *Vault) Backup(dir string, e *Encryption, now time.Time) (*BackupResult,
 		return nil, err
 	}
 	defer wipeBytes(archive)
+	if err := crashPoint("backup-archived"); err != nil {
+		return nil, err
+	}
 	ct, err := encryptBytes(archive, r)
 	if err != nil {
 		return nil, err
@@ -485,8 +497,8 @@ func (v *Vault) archive(now time.Time) ([]byte, int, error) {
 			return err
 		}
 		rel, err := filepath.Rel(v.Dir, p)
-		if err != nil || rel == "." {
-			return err
+		if err != nil || rel == "." || rel == lockFile {
+			return err // the lock names the process holding it: not vault state
 		}
 		info, err := d.Info()
 		if err != nil {
@@ -548,7 +560,7 @@ func ReadArchive(data []byte) ([]ArchiveEntry, error) {
 			return nil, fmt.Errorf("%w: %v", ErrArchive, err)
 		}
 		name := strings.TrimSuffix(h.Name, "/")
-		if name == "" || !fs.ValidPath(name) || path.Clean(name) != name || strings.Contains(name, "\\") {
+		if name == "" || !fs.ValidPath(name) || path.Clean(name) != name || strings.Contains(name, "\\") || name == lockFile {
 			return nil, fmt.Errorf("%w: bad name %q", ErrArchive, h.Name)
 		}
 		if seen[name] {
@@ -655,6 +667,9 @@ func RestoreVault(backup []byte, dst string, ids ...age.Identity) (*Vault, *Rest
 		if err := safefile.Create(p, e.Data, mode); err != nil {
 			return nil, nil, err
 		}
+	}
+	if err := safefile.Create(filepath.Join(tmp, lockFile), nil, safefile.SecretMode); err != nil {
+		return nil, nil, err
 	}
 	rep, err := verifyRestored(tmp)
 	if err != nil {

@@ -66,6 +66,11 @@ func KESVKeyHash(vk keys.KESVKey) string {
 // durable, and only then writes the cert and the cardano-cli counter file.
 // A refusal changes nothing.
 func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
+	release, err := p.v.acquire("rotate")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := p.Repair(); err != nil {
 		return nil, err
 	}
@@ -141,7 +146,7 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 	if err := crashPoint("before-journal"); err != nil {
 		return nil, err
 	}
-	if err := p.appendJournal(e); err != nil {
+	if err := p.appendJournal(e, len(entries)); err != nil {
 		return nil, err
 	}
 	if err := crashPoint("after-journal"); err != nil {

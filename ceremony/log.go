@@ -210,6 +210,11 @@ func (v *Vault) signerKey() (auditlog.SignerKey, error) {
 // returns those entries too. It fails with auditlog.ErrUnsealed when an
 // interrupted append left entries without a checkpoint: see SealLog.
 func (v *Vault) OpenLog(now time.Time) (*auditlog.Log, []auditlog.Entry, error) {
+	release, err := v.acquire("log")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer release()
 	if err := v.Audit.Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -235,6 +240,11 @@ func (v *Vault) OpenLog(now time.Time) (*auditlog.Log, []auditlog.Entry, error) 
 // log's latest checkpoint (auditlog.Seal) and returns the new checkpoint.
 // Run it only after looking at those entries.
 func (v *Vault) SealLog() (auditlog.Checkpoint, error) {
+	release, err := v.acquire("ceremony seal")
+	if err != nil {
+		return auditlog.Checkpoint{}, err
+	}
+	defer release()
 	key, err := v.signerKey()
 	if err != nil {
 		return auditlog.Checkpoint{}, err
@@ -661,6 +671,11 @@ func (v *Vault) logBundle(p *Pool, res *IssueResult, bundleFile string, bundle [
 // it for actions outside this package (backups, key destruction); never
 // put a secret into e.
 func (v *Vault) Record(e auditlog.Entry) (auditlog.Entry, auditlog.Checkpoint, error) {
+	release, err := v.acquire("log")
+	if err != nil {
+		return auditlog.Entry{}, auditlog.Checkpoint{}, err
+	}
+	defer release()
 	base, err := v.Audit.entry(e.Kind, e.Time)
 	if err != nil {
 		return auditlog.Entry{}, auditlog.Checkpoint{}, err
@@ -707,6 +722,11 @@ func (v *Vault) RecordKeysDestroyed(now time.Time, pool string, files []auditlog
 // addPoolLogged is addPool between opening the log (which refuses a log
 // that cannot take the entry) and appending the pool's entries.
 func (v *Vault) addPoolLogged(name, origin string, cold *keys.ColdKey, vrfKey *keys.VRFKey, counter keys.Counter, now time.Time) (*Pool, error) {
+	release, err := v.acquire("pool " + origin)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	l, _, err := v.OpenLog(now)
 	if err != nil {
 		return nil, err

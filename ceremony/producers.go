@@ -35,6 +35,11 @@ type Producer struct {
 // AddProducer pins a producer from its enrollment. The enrollment must be
 // for the vault's network and one of its pools. Pins are never replaced.
 func (v *Vault) AddProducer(name string, enrollment []byte) (*Producer, error) {
+	release, err := v.acquire("producer add")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := CheckName(name); err != nil {
 		return nil, err
 	}

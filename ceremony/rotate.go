@@ -43,6 +43,11 @@ type RotateResult struct {
 // producer. Every check runs before anything is written: a refused
 // snapshot, producer or pool changes nothing.
 func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
+	release, err := v.acquire("rotate")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	p, err := v.Pool(req.Pool)
 	if err != nil {
 		return nil, err

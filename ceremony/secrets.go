@@ -547,6 +547,11 @@ type EncryptResult struct {
 // is finished by running Encrypt again. e is ignored when the vault is
 // already encrypted (the Access passphrase or identity is used).
 func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
+	release, err := v.acquire("vault encrypt")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	res := &EncryptResult{}
 	wasEncrypted := v.Encrypted()
 	if !wasEncrypted {

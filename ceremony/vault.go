@@ -76,6 +76,7 @@ type Vault struct {
 	Audit   Audit // who acts, recorded in the ceremony log (log.go)
 
 	secrets *secretState // how secrets are reached (secrets.go)
+	lock    *vaultLock   // the vault's lock while a change is under way (lock.go)
 }
 
 // InitOptions configure a new vault.
@@ -125,13 +126,27 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		existed = false
 	}
+
 	if err := safefile.MkdirSecret(dir); err != nil {
 		return nil, err
+	}
+	_, lockErr := os.Lstat(filepath.Join(dir, lockFile))
+	lv := &Vault{Dir: dir}
+	release, err := lv.acquire("init")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if _, err := os.Stat(filepath.Join(dir, vaultFile)); err == nil { // made while we waited for the lock
+		return nil, fmt.Errorf("%w: %s", ErrVaultExists, dir)
 	}
 	defer func() {
 		if err != nil {
 			for _, p := range []string{poolsDir, secretDir, outDir, logDir, genesisFile, vaultFile} {
 				_ = os.RemoveAll(filepath.Join(dir, p))
+			}
+			if lockErr != nil {
+				_ = os.Remove(filepath.Join(dir, lockFile))
 			}
 			if !existed {
 				_ = os.Remove(dir)
@@ -418,7 +433,7 @@ func (v *Vault) addPool(name, origin string, cold *keys.ColdKey, vrfKey *keys.VR
 		n := counter.Next
 		start.ImportedNext = &n
 	}
-	if err := p.appendJournal(start); err != nil {
+	if err := p.appendJournal(start, 0); err != nil {
 		return nil, err
 	}
 	b, _ := json.MarshalIndent(meta, "", "  ")

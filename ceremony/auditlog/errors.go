@@ -44,6 +44,9 @@ var (
 	// ErrInvalidEntry: Append refused an entry (bad field, unknown kind,
 	// text that looks like key material).
 	ErrInvalidEntry = errors.New("invalid entry")
+	// ErrConcurrent: Append found the log longer than when it was opened:
+	// another writer appended in between. Nothing was written; reopen.
+	ErrConcurrent = errors.New("the log changed since it was opened (another writer)")
 	// ErrExists: Create or Export found its target already present.
 	ErrExists = errors.New("already exists")
 )

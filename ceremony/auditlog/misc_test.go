@@ -263,3 +263,68 @@ func TestBidiTextRefusedInNewEntriesOnly(t *testing.T) {
 		}
 	}
 }
+
+// Two writers that both opened the log at the same size (the vault's lock
+// bypassed, or two vaults on one log) race to append: exactly one entry
+// lands at that index, the others are refused, and the log verifies.
+func TestRacingAppendsNeverShareAnIndex(t *testing.T) {
+	t.Run("two in turn", func(t *testing.T) {
+		f := standard(t, 1)
+		l1, err := Open(f.dir, f.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l2, err := Open(f.dir, f.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := l1.Append(base(KindBackupMade, 50)); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := l2.Append(base(KindBackupMade, 51)); !errors.Is(err, ErrConcurrent) {
+			t.Errorf("second writer: got %v, want ErrConcurrent", err)
+		}
+		r, err := Verify(f.dir, f.opts())
+		if err != nil || r.TreeSize != 9 {
+			t.Errorf("got size %d, %v; want a verifying log of 9 entries", r.TreeSize, err)
+		}
+	})
+	t.Run("eight at once", func(t *testing.T) {
+		f := standard(t, 1)
+		const n = 8
+		logs := make([]*Log, n)
+		for i := range logs {
+			l, err := Open(f.dir, f.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs[i] = l
+		}
+		start := make(chan struct{})
+		errs := make(chan error, n)
+		for i, l := range logs {
+			go func() {
+				<-start
+				_, _, err := l.Append(base(KindBackupMade, 50+i))
+				errs <- err
+			}()
+		}
+		close(start)
+		won := 0
+		for range n {
+			switch err := <-errs; {
+			case err == nil:
+				won++
+			case !errors.Is(err, ErrConcurrent):
+				t.Errorf("got %v, want nil or ErrConcurrent", err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%d appends succeeded at one index, want exactly 1", won)
+		}
+		r, err := Verify(f.dir, f.opts())
+		if err != nil || r.TreeSize != 9 {
+			t.Errorf("got size %d, %v; want a verifying log of 9 entries", r.TreeSize, err)
+		}
+	})
+}

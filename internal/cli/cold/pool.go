@@ -95,6 +95,9 @@ func newPoolImportCmd(g *globals) *cobra.Command {
 func readInput(path, flag string) ([]byte, error) { return cli.ReadInput(path, flag) }
 
 func poolAddError(err error) error {
+	if h := vaultHint(err); h != err {
+		return h
+	}
 	if h := secretError(err); h != err {
 		return h
 	}
