@@ -712,3 +712,38 @@ func TestProducerTextIsPlain(t *testing.T) {
 		t.Errorf("no installed cert: %v", err)
 	}
 }
+
+// IgnoreClock is bounded: a snapshot whose tip is more than
+// MaxClockOverride KES periods from the cold clock is refused even with it
+// (a future-dated snapshot accepted once used to block every normal
+// rotation for its periods).
+func TestIgnoreClockIsBounded(t *testing.T) {
+	f := newFixture(t)
+	s := f.snapshot()
+	pub := f.signKey.Public().(ed25519.PublicKey)
+	period := opcert.Mainnet.KESPeriod(s.TipSlot)
+	for _, tc := range []struct {
+		name  string
+		shift int64 // KES periods the cold clock is behind the snapshot
+		want  error
+	}{
+		{"one period ahead", 1, nil},
+		{"four ahead", MaxClockOverride, nil},
+		{"five ahead", MaxClockOverride + 1, ErrClockSkew},
+		{"fifty ahead", 50, ErrClockSkew},
+		{"four behind", -MaxClockOverride, nil},
+		{"five behind", -MaxClockOverride - 1, ErrClockSkew},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := opcert.Mainnet.PeriodStart(uint64(int64(period) - tc.shift)).Add(time.Hour)
+			got, err := ParseSnapshot(s.Marshal(f.signKey), pub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = got.Check(SnapshotPolicy{Network: opcert.Mainnet, PoolID: s.PoolID, Now: clock, IgnoreClock: true, AllowStale: true})
+			if !errors.Is(err, tc.want) {
+				t.Errorf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
