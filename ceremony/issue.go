@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"time"
 
 	"golang.org/x/crypto/blake2b"
@@ -13,6 +15,7 @@ import (
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/transfer"
 )
 
 // IssueRequest is what one cert issue needs to know.
@@ -135,6 +138,10 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 		CertHash: cert.Hash(), Cert: hex.EncodeToString(certCBOR),
 		OnChain: FormatOnChain(req.OnChain), Forced: res.Forced,
 		KESOnProducer: req.KESVKey != nil, Producer: req.Producer, TipSlot: req.TipSlot,
+		Overrides: req.overrideNames(),
+	}
+	if req.Log.Snapshot != nil {
+		e.SnapshotSHA256 = transfer.FileHash(req.Log.Snapshot)
 	}
 	pi, err := p.prepareIssue(req, e, cert.MarshalEnvelope(), chosen)
 	if err != nil {
@@ -164,6 +171,21 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 	}
 	res.Cert, res.Entry = cert, entries[len(entries)-1]
 	return res, nil
+}
+
+// overrideNames lists the overrides an issue used, sorted.
+func (req IssueRequest) overrideNames() []string {
+	var out []string
+	for k := range req.Log.Overrides {
+		if k != DetailSystemTime {
+			out = append(out, k)
+		}
+	}
+	if req.ForceCounter != nil {
+		out = append(out, OverrideForceCounter)
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }
 
 // CertFile is the path of an issued cert inside the vault.

@@ -47,6 +47,12 @@ type JournalEntry struct {
 	KESOnProducer bool   `json:"kes_on_producer,omitempty"`
 	Producer      string `json:"producer,omitempty"`
 	TipSlot       uint64 `json:"tip_slot,omitempty"`
+	// SnapshotSHA256 is the hex SHA-256 of the signed snapshot the cert
+	// came from: a snapshot produces one cert (entries from before this
+	// field have none).
+	SnapshotSHA256 string `json:"snapshot_sha256,omitempty"`
+	// Overrides are the overrides (Override… names) the issue used.
+	Overrides []string `json:"overrides,omitempty"`
 }
 
 // OnChainValue parses the entry's on-chain counter.

@@ -77,7 +77,11 @@ func TestOneWriterAtATime(t *testing.T) {
 			defer resume()
 			done := make(chan error, 1)
 			go func() { done <- tc.first(v, snapA) }()
-			<-entered
+			select {
+			case <-entered:
+			case err := <-done:
+				t.Fatalf("the first command ended before it reached %s: %v", tc.step, err)
+			}
 
 			w := reopen(t, v)
 			before := dirDigest(t, filepath.Join(v.Dir, "pools"))

@@ -501,25 +501,26 @@ func exists(path string) (bool, error) {
 }
 
 // initSecrets records the encryption of a new vault in meta and writes
-// its unlock file into dir/secret.
-func initSecrets(dir string, meta *Meta, e *Encryption) error {
+// its unlock file into dir/secret. It returns what secrets are encrypted
+// to.
+func initSecrets(dir string, meta *Meta, e *Encryption) (age.Recipient, error) {
 	m, err := e.meta()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r, err := encryptionRecipient(e, m)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ct, err := encryptBytes([]byte(unlockContent(meta.ID)), r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := safefile.CreateSecret(filepath.Join(dir, secretDir, unlockFile), ct); err != nil {
-		return err
+		return nil, err
 	}
 	meta.Secrets = m
-	return nil
+	return r, nil
 }
 
 func encryptionRecipient(e *Encryption, m *SecretsMeta) (age.Recipient, error) {
@@ -563,7 +564,7 @@ func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
 		// vault.json is not authoritative.
 		_ = os.Remove(filepath.Join(v.Dir, secretDir, unlockFile))
 		meta := v.Meta
-		if err := initSecrets(v.Dir, &meta, &e); err != nil {
+		if _, err := initSecrets(v.Dir, &meta, &e); err != nil {
 			return nil, err
 		}
 		if err := v.saveMeta(meta); err != nil {
@@ -604,6 +605,16 @@ func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
 				res.Shredded = append(res.Shredded, path)
 			}
 		}
+	}
+	// The audit key is a secret too (a vault made before this encrypts it
+	// here, or when it is next unlocked: see signerKey).
+	did, err := v.encryptFile(auditKeyPath(v.Dir))
+	if err != nil {
+		return res, fmt.Errorf("%s/%s: %w", secretDir, auditKeyFile, err)
+	}
+	if did {
+		res.Encrypted = append(res.Encrypted, secretDir+"/"+auditKeyFile)
+		res.Shredded = append(res.Shredded, auditKeyPath(v.Dir))
 	}
 	if wasEncrypted && len(res.Encrypted) == 0 {
 		return res, ErrAlreadyEncrypted

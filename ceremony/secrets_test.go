@@ -204,8 +204,8 @@ func TestEncryptExistingVault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(res.Encrypted, ","); got != "alpha/cold.skey,alpha/vrf.skey" {
-		t.Errorf("encrypted: got %s, want alpha/cold.skey,alpha/vrf.skey", got)
+	if got := strings.Join(res.Encrypted, ","); got != "alpha/cold.skey,alpha/vrf.skey,secret/audit.key" {
+		t.Errorf("encrypted: got %s, want alpha/cold.skey,alpha/vrf.skey,secret/audit.key", got)
 	}
 	scanForSecret(t, v.Dir, seed)
 

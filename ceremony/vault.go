@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
@@ -163,13 +165,14 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 			return nil, err
 		}
 	}
-	if err := createLog(dir, meta, n.Magic, o); err != nil {
-		return nil, err
-	}
+	var r age.Recipient
 	if o.Encryption != nil {
-		if err := initSecrets(dir, &meta, o.Encryption); err != nil {
+		if r, err = initSecrets(dir, &meta, o.Encryption); err != nil {
 			return nil, err
 		}
+	}
+	if err := createLog(dir, meta, n.Magic, o, r); err != nil {
+		return nil, err
 	}
 	// vault.json last: its presence marks a complete vault.
 	b, _ := json.MarshalIndent(meta, "", "  ")

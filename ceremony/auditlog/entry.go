@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -81,9 +82,11 @@ type Entry struct {
 	KESPeriod      *uint64           `json:"kes_period,omitempty"`      // op-cert start KES period
 	KESVKeyHash    string            `json:"kes_vkey_hash,omitempty"`   // hash of the KES vkey
 	CertHash       string            `json:"cert_hash,omitempty"`       // hash of the op cert
+	Cert           string            `json:"cert,omitempty"`            // cert-issued, format 2: the op cert's CBOR in hex (signed by the cold key)
 	BundleHash     string            `json:"bundle_hash,omitempty"`     // hash of the bundle file
 	OnChainCounter *uint64           `json:"onchain_counter,omitempty"` // chain's counter the cert was based on; absent: none recorded (never minted)
 	Binding        *Binding          `json:"binding,omitempty"`         // only in audit-binding entries
+	Pin            *Pin              `json:"pin,omitempty"`             // producer-add, format 2: the pool's cold key pins the enrollment
 	Detail         map[string]string `json:"detail,omitempty"`          // free detail, e.g. override flags
 }
 
@@ -233,6 +236,12 @@ func (e *Entry) validate(strict bool) error {
 	if e.Binding != nil && e.Kind != KindAuditBinding {
 		return fmt.Errorf("binding in a %s entry", e.Kind)
 	}
+	if e.Cert != "" && e.Kind != KindCertIssued {
+		return fmt.Errorf("cert in a %s entry", e.Kind)
+	}
+	if e.Pin != nil && e.Kind != KindProducerAdd {
+		return fmt.Errorf("pin in a %s entry", e.Kind)
+	}
 	need := func(ok bool, field string) error {
 		if !ok {
 			return fmt.Errorf("%s entry without %s", e.Kind, field)
@@ -264,6 +273,28 @@ func (e *Entry) validate(strict bool) error {
 	if e.Binding != nil {
 		if err := e.Binding.validate(); err != nil {
 			return err
+		}
+	}
+	if e.Cert != "" {
+		if _, err := e.cert(); err != nil {
+			return err
+		}
+	}
+	if e.Pin != nil {
+		if err := e.Pin.validate(); err != nil {
+			return err
+		}
+		if e.Detail[DetailProducer] != e.Pin.Producer || e.Detail[DetailFingerprint] != e.Pin.Fingerprint {
+			return errors.New("pin names another producer or fingerprint than the entry")
+		}
+		for _, f := range e.Files {
+			if f.Role == "enrollment" && f.SHA256 != e.Pin.Enrollment {
+				return errors.New("pin names another enrollment file than the entry")
+			}
+		}
+		vk, _ := hex.DecodeString(e.Pin.ColdVKey)
+		if id := PoolID(vk); hex.EncodeToString(id[:]) != e.Pool {
+			return errors.New("pin's cold vkey is not the entry's pool's")
 		}
 	}
 	return nil

@@ -32,6 +32,12 @@ var (
 	// breaks the rules (counters, KES periods, certs exported that were
 	// never issued in the log).
 	ErrSemantics = errors.New("ceremony rule violated")
+	// ErrForged: an entry whose cold-key evidence is missing or does not
+	// verify: a cert-issued entry without the cert its pool's cold key
+	// signed, or a producer-add entry without a valid cold-key pin (from
+	// log format 2, or after the first such entry in a format 1 log).
+	// Whoever wrote it held the audit key but not the cold key.
+	ErrForged = errors.New("entry not backed by the pool's cold key")
 	// ErrForeignLog: a file or checkpoint belongs to another vault (origin
 	// or vault id mismatch).
 	ErrForeignLog = errors.New("log from another vault")

@@ -78,11 +78,12 @@ func Create(dir string, key SignerKey, init Entry) (*Log, Checkpoint, error) {
 		return nil, Checkpoint{}, fmt.Errorf("create log: %w", err)
 	}
 	l := &Log{dir: dir, signer: s, vaultID: vaultID, auditKey: vkey, tree: &tree{}, sem: newSemState(vaultID, vkey)}
+	l.sem.signedOnly = true
 	detail := map[string]string{}
 	for k, v := range init.Detail {
 		detail[k] = v
 	}
-	for k, v := range map[string]string{DetailVaultID: vaultID, DetailAuditKey: vkey} {
+	for k, v := range map[string]string{DetailVaultID: vaultID, DetailAuditKey: vkey, DetailFormat: LogFormat} {
 		if old, ok := detail[k]; ok && old != v {
 			return nil, Checkpoint{}, fmt.Errorf("create log: %w: detail %s is set by the log", ErrInvalidEntry, k)
 		}
@@ -123,6 +124,7 @@ func Open(dir string, key SignerKey) (*Log, error) {
 		return nil, fmt.Errorf("open log: %w", verr)
 	}
 	l := &Log{dir: dir, signer: s, vaultID: st.vaultID, auditKey: vkey, tree: st.tree, sem: newSemState(st.vaultID, vkey), latest: st.latest, size: st.complete}
+	l.sem.signedOnly = true
 	for i := range st.entries {
 		l.sem.apply(&st.entries[i])
 	}
@@ -199,6 +201,15 @@ func (l *Log) AuditKey() string { return l.auditKey }
 
 // Size returns the number of entries.
 func (l *Log) Size() int64 { return l.tree.n }
+
+// Pin returns the pin of the producer called name, as the log's entries
+// record it: signed by the pool's cold key (format 2), or (format 1) as
+// the audit key alone vouches for it. A pin whose cold-key signature does
+// not verify is not returned.
+func (l *Log) Pin(name string) (PinRecord, bool) {
+	p, ok := l.sem.pins[name]
+	return p, ok
+}
 
 // Checkpoint returns the latest signed checkpoint (its Note is what leaves
 // the machine with a bundle).

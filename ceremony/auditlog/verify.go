@@ -72,6 +72,8 @@ type Report struct {
 	Checkpoints []CheckpointInfo `json:"checkpoints"`
 	Pools       []PoolBinding    `json:"pools"`
 	Certs       []CertRecord     `json:"certs"`
+	Producers   []PinRecord      `json:"producers"`
+	Format      string           `json:"log_format"` // "2", or "1" for logs before cold-key evidence
 }
 
 // Verify checks a log directory or an exported package with public keys
@@ -89,11 +91,15 @@ func VerifyFS(fsys fs.FS, opts VerifyOptions) (*Report, error) {
 	sem := newSemState(st.vaultID, st.auditKey)
 	for i := range st.entries {
 		if verr := sem.apply(&st.entries[i]); verr != nil {
-			st.report.Certs = sem.issued
+			st.report.Certs, st.report.Producers = sem.issued, sem.pinRecords()
 			return st.report, verr
 		}
 	}
-	st.report.Certs = sem.issued
+	st.report.Certs, st.report.Producers = sem.issued, sem.pinRecords()
+	st.report.Format = "1"
+	if sem.format != "" {
+		st.report.Format = sem.format
+	}
 	pools, verr := sem.bindings(opts.PoolVKeys)
 	if verr != nil {
 		return st.report, verr

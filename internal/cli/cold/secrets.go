@@ -288,7 +288,7 @@ is recorded in the ceremony log as an override.`,
 				names[i] = f[strings.LastIndex(f, "/")+1:]
 			}
 			if _, _, err := v.Record(auditlog.Entry{Kind: auditlog.KindOverride, Time: now, Pool: p.Meta.PoolID,
-				Detail: map[string]string{"--plaintext": "true", "action": "export-keys", "files": strings.Join(names, " ")}}); err != nil {
+				Detail: map[string]string{ceremony.OverridePlaintext: "true", "action": "export-keys", "files": strings.Join(names, " ")}}); err != nil {
 				return cli.Hint(fmt.Errorf("the keys are exported but the log entry failed: %w", err), "the export happened; note it by hand")
 			}
 			g.env.Warn("plaintext secret keys written to %s: move them where they belong and shred them here", out)
