@@ -139,7 +139,7 @@ func checkText(what, s string, max int) error {
 		return fmt.Errorf("%w: %s is %d bytes, at most %d", ErrFormat, what, len(s), max)
 	}
 	if !textsafe.Clean(s) {
-		return fmt.Errorf("%w: %s %q holds control or formatting characters", ErrFormat, what, textsafe.Escape(s))
+		return fmt.Errorf("%w: %s %+q holds control or formatting characters", ErrFormat, what, s)
 	}
 	return nil
 }

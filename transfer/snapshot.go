@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
 )
@@ -106,7 +105,7 @@ func ParseSnapshot(data []byte, producer ed25519.PublicKey) (*Snapshot, error) {
 		return nil, fmt.Errorf("%w: snapshot has a counter value without a counter", ErrFormat)
 	}
 	if w.HasInstalled && !isHash(w.InstalledCertHash) {
-		return nil, fmt.Errorf("%w: snapshot's installed cert hash %q is not 64 lower-case hex digits", ErrFormat, textsafe.Escape(w.InstalledCertHash))
+		return nil, fmt.Errorf("%w: snapshot's installed cert hash %+q is not 64 lower-case hex digits", ErrFormat, clipText(w.InstalledCertHash))
 	}
 	if !w.HasInstalled && (w.InstalledCertHash != "" || w.InstalledCounter != 0 || w.InstalledPeriod != 0) {
 		return nil, fmt.Errorf("%w: snapshot describes an installed cert without one", ErrFormat)
@@ -123,6 +122,14 @@ func ParseSnapshot(data []byte, producer ed25519.PublicKey) (*Snapshot, error) {
 		s.KESVKey = &vk
 	}
 	return s, nil
+}
+
+// clipText shortens producer-written text before it goes into an error.
+func clipText(s string) string {
+	if len(s) > 80 {
+		return s[:80]
+	}
+	return s
 }
 
 // isHash reports whether s is a SHA-256 in lower-case hex, as the cert

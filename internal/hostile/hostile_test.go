@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/transfer/qr"
 )
 
@@ -38,6 +39,11 @@ type hcase struct {
 	// report: the command prints its verification report on stdout even
 	// when it fails, ending in FAILED (ceremony verify, for the auditor).
 	report bool
+	// hint, if set, must match one of the hint lines (there must be one).
+	hint string
+	// after, if set, runs after the command and the disk check (to let go
+	// of what args set up outside the disk, such as a held lock).
+	after func(f *fixture)
 }
 
 // Byte helpers. Each input file gets its own name under f.in.
@@ -726,7 +732,7 @@ func secrets(t *testing.T, f *fixture) []string {
 func TestHostileInputs(t *testing.T) {
 	f := newFixture(t)
 	secret := secrets(t, f)
-	all := cases(t)
+	all := append(cases(t), reviewCases(t)...)
 	if len(all) < 40 {
 		t.Fatalf("got %d cases, want at least 40", len(all))
 	}
@@ -767,6 +773,17 @@ func TestHostileInputs(t *testing.T) {
 			}
 			if d := before.diff(after); len(d) > 0 {
 				t.Errorf("the disk changed:\n  %s", strings.Join(d, "\n  "))
+			}
+			if c.after != nil {
+				c.after(f)
+			}
+			for _, out := range []string{r.stdout, r.stderr} {
+				for _, ch := range out {
+					if ch != '\n' && textsafe.Suspicious(ch) {
+						t.Errorf("output holds %q unescaped: %q", ch, out)
+						break
+					}
+				}
 			}
 			dropBigInputs(t, f)
 		})
@@ -829,5 +846,17 @@ func checkStderr(t *testing.T, c hcase, stderr string) {
 	}
 	if nerr != 1 {
 		t.Errorf("got %d error lines, want exactly 1\nstderr:\n%s", nerr, stderr)
+	}
+	if c.hint != "" {
+		re := regexp.MustCompile(c.hint)
+		found := false
+		for _, l := range lines {
+			if h, ok := strings.CutPrefix(l, c.prog+": hint: "); ok && re.MatchString(h) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no hint line matches %q\nstderr:\n%s", c.hint, stderr)
+		}
 	}
 }
