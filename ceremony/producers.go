@@ -170,12 +170,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// checkPin holds the producer's enrollment file against its pin in l: the
-// same file hash and fingerprint, or ErrPinMismatch. It returns the pin. A
-// format 1 pin (no cold-key signature) is signed now, by cold, in a new
-// producer-add entry: from then on the cold key vouches for it.
-func (v *Vault) checkPin(l *auditlog.Log, q *Producer, p *Pool, now time.Time) (auditlog.PinRecord, error) {
-	pin, ok := l.Pin(q.Name)
+// checkPin holds the producer's enrollment file against its pin in the
+// vault's log (read only): the same file hash and fingerprint, or
+// ErrPinMismatch. It returns the pin.
+func (v *Vault) checkPin(q *Producer, p *Pool) (auditlog.PinRecord, error) {
+	pins, err := auditlog.Pins(v.LogDir())
+	if err != nil {
+		return auditlog.PinRecord{}, err
+	}
+	pin, ok := pins[q.Name]
 	switch {
 	case !ok:
 		return pin, fmt.Errorf("%w: the ceremony log pins no producer %s (%s/%s.kre was not written by 'producer add')", ErrPinMismatch, q.Name, producersDir, q.Name)
@@ -184,8 +187,20 @@ func (v *Vault) checkPin(l *auditlog.Log, q *Producer, p *Pool, now time.Time) (
 	case (pin.Enrollment != "" && pin.Enrollment != q.SHA256) || pin.Fingerprint != q.Enrollment.Fingerprint():
 		return pin, fmt.Errorf("%w: %s/%s.kre holds fingerprint %s, the log pinned %s at entry %d: the file was replaced",
 			ErrPinMismatch, producersDir, q.Name, q.Enrollment.Fingerprint(), pin.Fingerprint, pin.Seq)
-	case pin.Signed:
+	}
+	return pin, nil
+}
+
+// signPin signs a format 1 pin (one the audit key alone vouches for, which
+// checkPin found to match the file) with the pool's cold key, in a new
+// producer-add entry: from then on the cold key vouches for it.
+func (v *Vault) signPin(q *Producer, p *Pool, pin auditlog.PinRecord, now time.Time) (auditlog.PinRecord, error) {
+	if pin.Signed {
 		return pin, nil
+	}
+	l, _, err := v.OpenLog(now)
+	if err != nil {
+		return pin, err
 	}
 	cold, err := p.ColdKey()
 	if err != nil {
@@ -206,8 +221,10 @@ func (v *Vault) checkPin(l *auditlog.Log, q *Producer, p *Pool, now time.Time) (
 	if _, _, err := l.Append(e); err != nil {
 		return pin, err
 	}
-	pin, _ = l.Pin(q.Name)
-	return pin, nil
+	if pin, ok := l.Pin(q.Name); ok {
+		return pin, nil
+	}
+	return pin, fmt.Errorf("%w: the signed pin of %s did not take", ErrPinMismatch, q.Name)
 }
 
 // Producer returns the pinned producer called name.

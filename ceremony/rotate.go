@@ -77,11 +77,7 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 	}
 	// The enrollment file is trusted (its key checks the snapshot, its
 	// recipient gets the bundle) only if it is the one pinned.
-	l, _, err := v.OpenLog(req.Now)
-	if err != nil {
-		return nil, err
-	}
-	pin, err := v.checkPin(l, prod, p, req.Now)
+	pin, err := v.checkPin(prod, p)
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +97,10 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 	}
 	if req.WithVRF && p.Meta.VRFVKey == "" {
 		return nil, fmt.Errorf("%w: %s", ErrNoVRF, p.Meta.Name)
+	}
+	// Every check passed: the first write is a format 1 pin signed now.
+	if pin, err = v.signPin(prod, p, pin, req.Now); err != nil {
+		return nil, err
 	}
 	outDir := req.OutDir
 	if outDir == "" {

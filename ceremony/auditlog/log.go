@@ -202,6 +202,27 @@ func (l *Log) AuditKey() string { return l.auditKey }
 // Size returns the number of entries.
 func (l *Log) Size() int64 { return l.tree.n }
 
+// Pins returns the producer pins the log in dir records, by name, as
+// Log.Pin does, reading only: after the structural checks Open makes
+// against the log's own audit.pub (the caller that then writes opens the
+// log with its key, which must match).
+func Pins(dir string) (map[string]PinRecord, error) {
+	unlock, err := lockEntries(dir, syscall.LOCK_SH)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	st, verr := structure(os.DirFS(dir), VerifyOptions{}, false)
+	if verr != nil {
+		return nil, verr
+	}
+	sem := newSemState(st.vaultID, st.auditKey)
+	for i := range st.entries {
+		sem.apply(&st.entries[i])
+	}
+	return sem.pins, nil
+}
+
 // Pin returns the pin of the producer called name, as the log's entries
 // record it: signed by the pool's cold key (format 2), or (format 1) as
 // the audit key alone vouches for it. A pin whose cold-key signature does
