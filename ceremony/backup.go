@@ -23,6 +23,7 @@ import (
 
 	"github.com/kesrotate/kesrotate/ceremony/auditlog"
 	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/transfer/qr"
 )
@@ -331,6 +332,11 @@ type RestoreOptions struct {
 // PoolID set, a key of another pool (wrong passphrase, shares of another
 // pool) is refused with ErrSharePool and nothing is added.
 func (v *Vault) RestorePool(name string, o RestoreOptions, now time.Time) (*Pool, error) {
+	release, err := v.acquire("backup restore")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	seed, err := CombineShares(o.Shares, o.Passphrase)
 	if err != nil {
 		return nil, err
@@ -379,9 +385,13 @@ type BackupResult struct {
 // vault needs e). The file is read back, decrypted and compared before a
 // backup-made entry goes into the log.
 func (v *Vault) Backup(dir string, e *Encryption, now time.Time) (*BackupResult, error) {
+	release, err := v.acquire("backup vault")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	var r age.Recipient
 	var ids []age.Identity
-	var err error
 	switch {
 	case e != nil:
 		m, err := e.meta()
@@ -416,6 +426,9 @@ func (v *Vault) Backup(dir string, e *Encryption, now time.Time) (*BackupResult,
 		return nil, err
 	}
 	defer wipeBytes(archive)
+	if err := crashPoint("backup-archived"); err != nil {
+		return nil, err
+	}
 	ct, err := encryptBytes(archive, r)
 	if err != nil {
 		return nil, err
@@ -464,9 +477,13 @@ func decryptBytes(ct []byte, ids ...age.Identity) ([]byte, error) {
 		if errors.As(err, &nm) {
 			return nil, ErrWrongPassphrase
 		}
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrArchive, textsafe.AgeError(err))
 	}
-	return readAllWiping(io.LimitReader(r, MaxBackupSize))
+	b, err := readAllWiping(io.LimitReader(r, MaxBackupSize))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrArchive, textsafe.AgeError(err))
+	}
+	return b, nil
 }
 
 // archive tars the vault folder: folders and regular files only, sorted,
@@ -480,8 +497,8 @@ func (v *Vault) archive(now time.Time) ([]byte, int, error) {
 			return err
 		}
 		rel, err := filepath.Rel(v.Dir, p)
-		if err != nil || rel == "." {
-			return err
+		if err != nil || rel == "." || rel == lockFile {
+			return err // the lock names the process holding it: not vault state
 		}
 		info, err := d.Info()
 		if err != nil {
@@ -543,7 +560,7 @@ func ReadArchive(data []byte) ([]ArchiveEntry, error) {
 			return nil, fmt.Errorf("%w: %v", ErrArchive, err)
 		}
 		name := strings.TrimSuffix(h.Name, "/")
-		if name == "" || !fs.ValidPath(name) || path.Clean(name) != name || strings.Contains(name, "\\") {
+		if name == "" || !fs.ValidPath(name) || path.Clean(name) != name || strings.Contains(name, "\\") || name == lockFile {
 			return nil, fmt.Errorf("%w: bad name %q", ErrArchive, h.Name)
 		}
 		if seen[name] {
@@ -637,18 +654,22 @@ func RestoreVault(backup []byte, dst string, ids ...age.Identity) (*Vault, *Rest
 	}()
 	for _, e := range entries {
 		p := filepath.Join(tmp, filepath.FromSlash(e.Name))
+		mode := restoredMode(e.Name, e.Dir, e.Mode)
 		if e.Dir {
-			if err := os.Mkdir(p, e.Mode|0o700); err != nil {
+			if err := os.Mkdir(p, mode); err != nil {
 				return nil, nil, err
 			}
-			if err := os.Chmod(p, e.Mode|0o700); err != nil {
+			if err := os.Chmod(p, mode); err != nil {
 				return nil, nil, err
 			}
 			continue
 		}
-		if err := safefile.Create(p, e.Data, e.Mode); err != nil {
+		if err := safefile.Create(p, e.Data, mode); err != nil {
 			return nil, nil, err
 		}
+	}
+	if err := safefile.Create(filepath.Join(tmp, lockFile), nil, safefile.SecretMode); err != nil {
+		return nil, nil, err
 	}
 	rep, err := verifyRestored(tmp)
 	if err != nil {

@@ -31,7 +31,7 @@ type benchPool struct {
 // producer, on a fixed clock and deterministic randomness. The producers'
 // age identities are fresh (only the bundle sizes depend on them, not the
 // timing).
-func benchVault(b *testing.B, dir string, n int, now time.Time) (*Vault, []*benchPool) {
+func benchVault(b testing.TB, dir string, n int, now time.Time) (*Vault, []*benchPool) {
 	b.Helper()
 	v, err := Init(filepath.Join(dir, "vault"), InitOptions{Network: "mainnet", Now: now, Rand: &detRand{}})
 	if err != nil {
@@ -72,7 +72,7 @@ func benchVault(b *testing.B, dir string, n int, now time.Time) (*Vault, []*benc
 
 // snapshot is what bp's producer signs at now: its tip a minute old, and
 // the counter the chain shows.
-func (bp *benchPool) snapshot(b *testing.B, v *Vault, now time.Time) []byte {
+func (bp *benchPool) snapshot(b testing.TB, v *Vault, now time.Time) []byte {
 	b.Helper()
 	p, err := v.Pool(bp.name)
 	if err != nil {

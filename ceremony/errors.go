@@ -16,6 +16,9 @@ var (
 	ErrName = errors.New("bad name")
 	// ErrJournal: the issuance journal is unreadable or inconsistent.
 	ErrJournal = errors.New("issuance journal is damaged")
+	// ErrUnsafeFile: a folder of the vault that others may write to, a
+	// key file others may read, or a link, a FIFO or a device in the vault.
+	ErrUnsafeFile = errors.New("the vault is open to other users or holds a link")
 	// ErrNoVRF: the pool has no VRF key in the vault.
 	ErrNoVRF = errors.New("pool has no VRF key in the vault")
 )

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"time"
 
 	"golang.org/x/crypto/blake2b"
@@ -13,6 +15,7 @@ import (
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/transfer"
 )
 
 // IssueRequest is what one cert issue needs to know.
@@ -66,6 +69,11 @@ func KESVKeyHash(vk keys.KESVKey) string {
 // durable, and only then writes the cert and the cardano-cli counter file.
 // A refusal changes nothing.
 func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
+	release, err := p.v.acquire("rotate")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := p.Repair(); err != nil {
 		return nil, err
 	}
@@ -83,6 +91,9 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 		n = *req.ForceCounter
 	} else if ruleErr != nil {
 		return nil, ruleErr
+	}
+	if n > opcert.MaxCounter {
+		return nil, fmt.Errorf("%w: cert number %d leaves the counter file no next number", opcert.ErrCounterExhausted, n)
 	}
 
 	res := &IssueResult{Chosen: chosen, Forced: req.ForceCounter != nil, History: h}
@@ -127,6 +138,10 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 		CertHash: cert.Hash(), Cert: hex.EncodeToString(certCBOR),
 		OnChain: FormatOnChain(req.OnChain), Forced: res.Forced,
 		KESOnProducer: req.KESVKey != nil, Producer: req.Producer, TipSlot: req.TipSlot,
+		Overrides: req.overrideNames(),
+	}
+	if req.Log.Snapshot != nil {
+		e.SnapshotSHA256 = transfer.FileHash(req.Log.Snapshot)
 	}
 	pi, err := p.prepareIssue(req, e, cert.MarshalEnvelope(), chosen)
 	if err != nil {
@@ -138,7 +153,7 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 	if err := crashPoint("before-journal"); err != nil {
 		return nil, err
 	}
-	if err := p.appendJournal(e); err != nil {
+	if err := p.appendJournal(e, len(entries)); err != nil {
 		return nil, err
 	}
 	if err := crashPoint("after-journal"); err != nil {
@@ -156,6 +171,21 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 	}
 	res.Cert, res.Entry = cert, entries[len(entries)-1]
 	return res, nil
+}
+
+// overrideNames lists the overrides an issue used, sorted.
+func (req IssueRequest) overrideNames() []string {
+	var out []string
+	for k := range req.Log.Overrides {
+		if k != DetailSystemTime {
+			out = append(out, k)
+		}
+	}
+	if req.ForceCounter != nil {
+		out = append(out, OverrideForceCounter)
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }
 
 // CertFile is the path of an issued cert inside the vault.
@@ -195,7 +225,11 @@ func (p *Pool) Repair() error {
 	if len(issued) == 0 {
 		return nil
 	}
-	want := keys.Counter{Next: issued[len(issued)-1].Counter + 1}
+	last := issued[len(issued)-1].Counter
+	if last > opcert.MaxCounter {
+		return fmt.Errorf("%w: entry %d holds cert number %d, which has no next number", ErrJournal, issued[len(issued)-1].Seq, last)
+	}
+	want := keys.Counter{Next: last + 1}
 	vk, err := p.ColdVKey()
 	if err != nil {
 		return err

@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/opcert"
 )
 
@@ -44,6 +47,12 @@ type JournalEntry struct {
 	KESOnProducer bool   `json:"kes_on_producer,omitempty"`
 	Producer      string `json:"producer,omitempty"`
 	TipSlot       uint64 `json:"tip_slot,omitempty"`
+	// SnapshotSHA256 is the hex SHA-256 of the signed snapshot the cert
+	// came from: a snapshot produces one cert (entries from before this
+	// field have none).
+	SnapshotSHA256 string `json:"snapshot_sha256,omitempty"`
+	// Overrides are the overrides (Override… names) the issue used.
+	Overrides []string `json:"overrides,omitempty"`
 }
 
 // OnChainValue parses the entry's on-chain counter.
@@ -81,6 +90,11 @@ func (p *Pool) Journal() ([]JournalEntry, error) {
 	if err != nil {
 		return nil, err
 	}
+	return p.parseJournal(b)
+}
+
+// parseJournal reads the complete lines of a journal's content.
+func (p *Pool) parseJournal(b []byte) ([]JournalEntry, error) {
 	if i := bytes.LastIndexByte(b, '\n'); i+1 != len(b) {
 		b = b[:i+1]
 	}
@@ -90,7 +104,7 @@ func (p *Pool) Journal() ([]JournalEntry, error) {
 	for sc.Scan() {
 		var e JournalEntry
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return nil, fmt.Errorf("%w: %s line %d: %v", ErrJournal, p.Meta.Name, len(out)+1, err)
+			return nil, fmt.Errorf("%w: %s line %d: %v", ErrJournal, p.Meta.Name, len(out)+1, textsafe.JSONError(err))
 		}
 		if e.Seq != len(out) {
 			return nil, fmt.Errorf("%w: %s line %d has seq %d", ErrJournal, p.Meta.Name, len(out)+1, e.Seq)
@@ -100,18 +114,41 @@ func (p *Pool) Journal() ([]JournalEntry, error) {
 	return out, sc.Err()
 }
 
-// appendJournal makes e durable as the next line. A torn tail left by a
-// crash is cut off first.
-func (p *Pool) appendJournal(e JournalEntry) error {
-	entries, err := p.Journal()
+// ErrJournalChanged: the journal gained entries between the read a decision
+// was based on and the append of its outcome (another process issued).
+var ErrJournalChanged = errors.New("the issuance journal changed while this command ran (another process wrote to it)")
+
+// appendJournal makes e durable as the next line, under an flock of the
+// journal: a torn tail left by a crash is cut off first, e gets the next
+// sequence number, and when expect ≥ 0 the journal must still hold exactly
+// expect entries (the ones the caller decided from), else nothing is
+// written and ErrJournalChanged is returned.
+func (p *Pool) appendJournal(e JournalEntry, expect int) error {
+	path := p.journalPath()
+	_, statErr := os.Lstat(path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
 	}
-	if b, err := os.ReadFile(p.journalPath()); err == nil {
-		if i := bytes.LastIndexByte(b, '\n'); i+1 != len(b) {
-			if err := os.Truncate(p.journalPath(), int64(i+1)); err != nil {
-				return err
-			}
+	defer f.Close() // releases the lock
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return err
+	}
+	entries, err := p.parseJournal(b)
+	if err != nil {
+		return err
+	}
+	if expect >= 0 && len(entries) != expect {
+		return fmt.Errorf("%w: %d entries, %d when it was read", ErrJournalChanged, len(entries), expect)
+	}
+	end := int64(bytes.LastIndexByte(b, '\n') + 1)
+	if end != int64(len(b)) {
+		if err := f.Truncate(end); err != nil {
+			return err
 		}
 	}
 	e.Seq = len(entries)
@@ -119,7 +156,16 @@ func (p *Pool) appendJournal(e JournalEntry) error {
 	if err != nil {
 		return err
 	}
-	return safefile.Append(p.journalPath(), append(line, '\n'), 0o600)
+	if _, err := f.WriteAt(append(line, '\n'), end); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		return safefile.SyncDir(filepath.Dir(path))
+	}
+	return nil
 }
 
 // History derives what the counter rules need from the journal.

@@ -39,7 +39,10 @@ import (
 	"sync"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/kesrotate/kesrotate/ceremony/auditlog"
+	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/transfer"
 )
@@ -52,14 +55,33 @@ const (
 
 // Detail keys the vault writes into log entries.
 const (
-	DetailRecovered  = "recovered"   // "journal", "pool" or "producer": recorded after an interrupted command
-	DetailIssuedAt   = "issued_at"   // recovered certs: the journal's time
-	DetailProducer   = "producer"    // producer name
-	DetailForced     = "forced"      // "true" when --force-counter chose the counter
-	DetailRulesChose = "rules_chose" // the counter the rules chose, when forced
-	DetailKESSource  = "kes_key"     // "vault" or "producer"
-	DetailPeriodFrom = "period_from" // "snapshot" or "operator"
-	DetailInstalled  = "installed_cert_hash"
+	DetailRecovered  = "recovered"                // "journal", "pool" or "producer": recorded after an interrupted command
+	DetailIssuedAt   = "issued_at"                // recovered certs: the journal's time
+	DetailProducer   = auditlog.DetailProducer    // producer name
+	DetailForced     = "forced"                   // "true" when a forced counter chose the counter
+	DetailRulesChose = "rules_chose"              // the counter the rules chose, when forced
+	DetailKESSource  = "kes_key"                  // "vault" or "producer"
+	DetailPeriodFrom = "period_from"              // "snapshot" or "operator"
+	DetailInstalled  = "installed_cert_hash"      // the cert the snapshot reports installed
+	DetailOverrides  = auditlog.DetailOverrides   // cert-issued: the overrides used, space-separated
+	DetailUpgraded   = "upgraded"                 // producer-add: "pin" when a format 1 pin was signed
+	DetailSnapshot   = "snapshot_sha256"          // cert-issued: hex SHA-256 of the snapshot the cert came from
+	DetailFingerprnt = auditlog.DetailFingerprint // producer-add: the enrollment's fingerprint
+)
+
+// Override names (auditlog's): how the log records an operator's override
+// of a check.
+const (
+	OverrideAllowStale   = auditlog.OverrideAllowStale
+	OverrideMaxAge       = auditlog.OverrideMaxAge
+	OverrideIgnoreClock  = auditlog.OverrideIgnoreClock
+	OverrideNow          = auditlog.OverrideNow // its value is the time given; DetailSystemTime the machine's
+	OverrideForceCounter = auditlog.OverrideForceCounter
+	OverridePlaintext    = auditlog.OverridePlaintext
+	OverrideAllowNetwork = auditlog.OverrideAllowNetwork
+
+	// DetailSystemTime goes with OverrideNow: the machine's own clock.
+	DetailSystemTime = "system_time"
 )
 
 // ErrNoLog: the vault has no ceremony log or no audit key (a vault made
@@ -95,7 +117,7 @@ type IssueLog struct {
 	Snapshot  []byte            // the signed snapshot the period and counter came from (only hashed)
 	TipTime   time.Time         // the snapshot's tip time; zero without a snapshot
 	Installed string            // cert hash the snapshot reports installed, if any
-	Overrides map[string]string // override flags used, e.g. "--allow-stale": "true"
+	Overrides map[string]string // overrides used, by Override… name, e.g. OverrideAllowStale: "true"
 }
 
 var binHash struct {
@@ -169,8 +191,9 @@ func (a Audit) entry(kind auditlog.Kind, now time.Time) (auditlog.Entry, error) 
 }
 
 // createLog makes the audit key and the log of a new vault, with its init
-// entry. Init calls it before vault.json exists.
-func createLog(dir string, meta Meta, magic uint32, o InitOptions) error {
+// entry. Init calls it before vault.json exists. With r (an encrypted
+// vault) the audit key is kept encrypted to it, like the pools' keys.
+func createLog(dir string, meta Meta, magic uint32, o InitOptions, r age.Recipient) error {
 	key, _, err := auditlog.GenerateKey(o.Rand, meta.ID)
 	if err != nil {
 		return err
@@ -183,8 +206,20 @@ func createLog(dir string, meta Meta, magic uint32, o InitOptions) error {
 	if o.Genesis != nil {
 		e.Files = []auditlog.FileHash{HashFile("genesis", genesisFile, o.Genesis)}
 	}
-	if err := auditlog.WriteSignerKey(auditKeyPath(dir), key); err != nil {
-		return err
+	if r == nil {
+		if err := auditlog.WriteSignerKey(auditKeyPath(dir), key); err != nil {
+			return err
+		}
+	} else {
+		text := key.MarshalSecret()
+		ct, err := encryptBytes(text, r)
+		wipeBytes(text)
+		if err != nil {
+			return err
+		}
+		if err := safefile.CreateSecret(auditKeyPath(dir)+encSuffix, ct); err != nil {
+			return err
+		}
 	}
 	if _, _, err := auditlog.Create(filepath.Join(dir, logDir), key, e); err != nil {
 		return err
@@ -192,16 +227,48 @@ func createLog(dir string, meta Meta, magic uint32, o InitOptions) error {
 	return nil
 }
 
-// signerKey reads the vault's audit signing key.
+// signerKey reads the vault's audit signing key. In an encrypted vault it
+// is kept encrypted like the pools' keys (secret/audit.key.age), so it
+// needs the passphrase or identity; a vault made before that keeps it in
+// plaintext, and the first time such a vault is unlocked the key is
+// encrypted and its plaintext file shredded.
 func (v *Vault) signerKey() (auditlog.SignerKey, error) {
 	if _, err := os.Stat(filepath.Join(v.LogDir(), auditlog.FileEntries)); errors.Is(err, fs.ErrNotExist) {
 		return auditlog.SignerKey{}, fmt.Errorf("%w: %s is missing", ErrNoLog, filepath.Join(logDir, auditlog.FileEntries))
 	}
-	k, err := auditlog.ReadSignerKey(auditKeyPath(v.Dir))
-	if errors.Is(err, fs.ErrNotExist) {
-		return auditlog.SignerKey{}, fmt.Errorf("%w: %s is missing", ErrNoLog, filepath.Join(secretDir, auditKeyFile))
+	path := auditKeyPath(v.Dir)
+	hasPlain, err := exists(path)
+	if err != nil {
+		return auditlog.SignerKey{}, err
 	}
-	return k, err
+	hasEnc, err := exists(path + encSuffix)
+	if err != nil {
+		return auditlog.SignerKey{}, err
+	}
+	switch {
+	case !hasPlain && !hasEnc:
+		return auditlog.SignerKey{}, fmt.Errorf("%w: %s is missing", ErrNoLog, filepath.Join(secretDir, auditKeyFile))
+	case !v.Encrypted() && hasEnc:
+		return auditlog.SignerKey{}, fmt.Errorf("%w: %s/%s%s in a plaintext vault", ErrSecretState, secretDir, auditKeyFile, encSuffix)
+	case !v.Encrypted():
+		return auditlog.ReadSignerKey(path)
+	}
+	if err := v.guard(); err != nil {
+		return auditlog.SignerKey{}, err
+	}
+	if _, err := v.encryptFile(path); err != nil { // a plaintext key left by an older version
+		return auditlog.SignerKey{}, fmt.Errorf("encrypting the audit key: %w", err)
+	}
+	ids, err := v.identities()
+	if err != nil {
+		return auditlog.SignerKey{}, err
+	}
+	b, err := decryptFile(path+encSuffix, v.SecretsMode(), ids...)
+	if err != nil {
+		return auditlog.SignerKey{}, err
+	}
+	defer wipeBytes(b)
+	return auditlog.ParseSignerKey(string(b))
 }
 
 // OpenLog opens the vault's ceremony log for appending. It first records,
@@ -210,6 +277,11 @@ func (v *Vault) signerKey() (auditlog.SignerKey, error) {
 // returns those entries too. It fails with auditlog.ErrUnsealed when an
 // interrupted append left entries without a checkpoint: see SealLog.
 func (v *Vault) OpenLog(now time.Time) (*auditlog.Log, []auditlog.Entry, error) {
+	release, err := v.acquire("log")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer release()
 	if err := v.Audit.Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -235,6 +307,11 @@ func (v *Vault) OpenLog(now time.Time) (*auditlog.Log, []auditlog.Entry, error) 
 // log's latest checkpoint (auditlog.Seal) and returns the new checkpoint.
 // Run it only after looking at those entries.
 func (v *Vault) SealLog() (auditlog.Checkpoint, error) {
+	release, err := v.acquire("ceremony seal")
+	if err != nil {
+		return auditlog.Checkpoint{}, err
+	}
+	defer release()
 	key, err := v.signerKey()
 	if err != nil {
 		return auditlog.Checkpoint{}, err
@@ -244,19 +321,29 @@ func (v *Vault) SealLog() (auditlog.Checkpoint, error) {
 
 // LogGap is something in the vault that its log does not record.
 type LogGap struct {
-	Kind   string // "pool", "binding", "producer" or "cert"
+	Kind   string // "pool", "binding", "producer", "pin" or "cert"
 	Pool   string // pool name (pool, binding, cert)
 	Name   string // producer name
 	Cert   *JournalEntry
 	PoolID string
+	Pinned string // "pin": the fingerprint the log pinned
+	Seq    int64  // "pin": the entry that pinned it
 }
+
+// Recoverable reports whether 'ceremony seal' records the gap: what an
+// interrupted command left behind. A producer file the log did not pin,
+// or one that differs from its pin, is not: no command writes one without
+// its pin first, so someone put it there.
+func (g LogGap) Recoverable() bool { return g.Kind != "producer" && g.Kind != "pin" }
 
 func (g LogGap) String() string {
 	switch g.Kind {
 	case "cert":
 		return fmt.Sprintf("cert #%d of pool %s (KES period %d, cert hash %s) is in the journal but not in the log", g.Cert.Counter, g.Pool, g.Cert.KESPeriod, g.Cert.CertHash)
 	case "producer":
-		return fmt.Sprintf("producer %s is pinned but not in the log", g.Name)
+		return fmt.Sprintf("%s/%s.kre is not pinned in the log: 'producer add' did not write it", producersDir, g.Name)
+	case "pin":
+		return fmt.Sprintf("%s/%s.kre is not the enrollment pinned at log entry %d (fingerprint %s): it was replaced", producersDir, g.Name, g.Seq, g.Pinned)
 	case "binding":
 		return fmt.Sprintf("pool %s has no audit-key binding in the log", g.Pool)
 	}
@@ -268,7 +355,11 @@ func (g LogGap) String() string {
 // producers and journaled certs. It reads only public files.
 func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
 	pools, bound := map[string]bool{}, map[string]bool{}
-	producers := map[string]bool{}
+	type pinned struct {
+		seq            int64
+		fp, enrollment string
+	}
+	producers := map[string]pinned{}
 	certs := map[string]int{}
 	for _, e := range entries {
 		switch e.Kind {
@@ -277,7 +368,19 @@ func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
 		case auditlog.KindAuditBinding:
 			bound[e.Pool] = true
 		case auditlog.KindProducerAdd:
-			producers[e.Detail[DetailProducer]] = true
+			name := e.Detail[DetailProducer]
+			if _, ok := producers[name]; !ok {
+				pn := pinned{seq: e.Seq, fp: e.Detail[DetailFingerprnt]}
+				for _, f := range e.Files {
+					if f.Role == "enrollment" {
+						pn.enrollment = f.SHA256
+					}
+				}
+				if e.Pin != nil {
+					pn.enrollment = e.Pin.Enrollment
+				}
+				producers[name] = pn
+			}
 		case auditlog.KindCertIssued:
 			certs[e.CertHash]++
 		}
@@ -308,13 +411,18 @@ func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
 			missing = append(missing, LogGap{Kind: "cert", Pool: p.Meta.Name, PoolID: p.Meta.PoolID, Cert: &je})
 		}
 	}
-	prods, err := v.Producers()
+	files, err := v.producerFiles()
 	if err != nil {
 		return nil, err
 	}
-	for _, q := range prods {
-		if !producers[q.Name] {
-			gaps = append(gaps, LogGap{Kind: "producer", Name: q.Name, PoolID: q.Enrollment.PoolID.Hex()})
+	for _, name := range sortedKeys(files) {
+		pn, ok := producers[name]
+		sum := sha256.Sum256(files[name])
+		switch {
+		case !ok:
+			gaps = append(gaps, LogGap{Kind: "producer", Name: name})
+		case pn.enrollment != "" && pn.enrollment != hex.EncodeToString(sum[:]):
+			gaps = append(gaps, LogGap{Kind: "pin", Name: name, Pinned: pn.fp, Seq: pn.seq})
 		}
 	}
 	// Certs last (their pools must be bound first), oldest first.
@@ -344,16 +452,8 @@ func (v *Vault) reconcile(l *auditlog.Log, now time.Time) ([]auditlog.Entry, err
 			if es, err = v.poolEntries(p, g.Kind == "pool", now); err != nil {
 				return out, err
 			}
-		case "producer":
-			q, err := v.Producer(g.Name)
-			if err != nil {
-				return out, err
-			}
-			e, err := v.producerEntry(q, now)
-			if err != nil {
-				return out, err
-			}
-			es = []auditlog.Entry{e}
+		case "producer", "pin":
+			continue // not recoverable: see LogGap.Recoverable
 		case "cert":
 			e, err := v.recoveredCert(g, now)
 			if err != nil {
@@ -383,14 +483,20 @@ func (v *Vault) recoveredCert(g LogGap, now time.Time) (auditlog.Entry, error) {
 		return e, err
 	}
 	e.Pool, e.Counter, e.KESPeriod = g.PoolID, auditlog.U64(je.Counter), auditlog.U64(je.KESPeriod)
-	e.KESVKeyHash, e.CertHash = je.KESVKeyHash, je.CertHash
+	e.KESVKeyHash, e.CertHash, e.Cert = je.KESVKeyHash, je.CertHash, je.Cert
+	if len(je.Overrides) > 0 {
+		e.Detail = map[string]string{DetailOverrides: strings.Join(je.Overrides, " ")}
+	}
 	if oc, err := je.OnChainValue(); err == nil && oc.Known {
 		e.OnChainCounter = auditlog.U64(oc.N)
 	}
 	if je.TipSlot != 0 {
 		e.TipSlot = auditlog.U64(je.TipSlot)
 	}
-	e.Detail = map[string]string{DetailIssuedAt: je.Time.UTC().Format(time.RFC3339)}
+	if e.Detail == nil {
+		e.Detail = map[string]string{}
+	}
+	e.Detail[DetailIssuedAt] = je.Time.UTC().Format(time.RFC3339)
 	if je.Producer != "" {
 		e.Detail[DetailProducer] = je.Producer
 	}
@@ -489,23 +595,9 @@ func (v *Vault) producerEntry(q *Producer, now time.Time) (auditlog.Entry, error
 		return e, err
 	}
 	e.Pool = q.Enrollment.PoolID.Hex()
-	e.Detail = map[string]string{DetailProducer: q.Name, "fingerprint": q.Enrollment.Fingerprint()}
-	if b, err := os.ReadFile(q.File); err == nil {
-		e.Files = []auditlog.FileHash{HashFile("enrollment", q.File, b)}
-	}
+	e.Detail = map[string]string{DetailProducer: q.Name, DetailFingerprnt: q.Enrollment.Fingerprint()}
+	e.Files = []auditlog.FileHash{{Role: "enrollment", Name: q.Name + ".kre", SHA256: q.SHA256}}
 	return e, nil
-}
-
-// logProducer appends a producer-add entry to l.
-func (v *Vault) logProducer(l *auditlog.Log, q *Producer, now time.Time) error {
-	e, err := v.producerEntry(q, now)
-	if err != nil {
-		return err
-	}
-	if _, _, err := l.Append(e); err != nil {
-		return fmt.Errorf("producer %s is pinned but its log entry failed (the next command records it): %w", q.Name, err)
-	}
-	return nil
 }
 
 // pendingIssue holds the entries of one issue between the checks and the
@@ -554,7 +646,7 @@ func (p *Pool) prepareIssue(req IssueRequest, je JournalEntry, certEnvelope []by
 		overrides[k] = val
 	}
 	if req.ForceCounter != nil {
-		overrides["--force-counter"] = strconv.FormatUint(*req.ForceCounter, 10)
+		overrides[OverrideForceCounter] = strconv.FormatUint(*req.ForceCounter, 10)
 	}
 	if len(overrides) > 0 {
 		e, err := v.Audit.entry(auditlog.KindOverride, req.Now)
@@ -570,6 +662,7 @@ func (p *Pool) prepareIssue(req IssueRequest, je JournalEntry, certEnvelope []by
 	}
 	e.Pool, e.Counter, e.KESPeriod = p.Meta.PoolID, auditlog.U64(je.Counter), auditlog.U64(je.KESPeriod)
 	e.KESVKeyHash, e.CertHash, e.OnChainCounter = je.KESVKeyHash, je.CertHash, onChainPtr(je)
+	e.Cert = je.Cert             // the cold-signed cert: what makes the entry checkable with the pool's cold vkey
 	if req.Log.Snapshot != nil { // without a snapshot TipSlot is the period's start, not a chain tip
 		e.TipSlot, e.TipTime = auditlog.U64(req.TipSlot), tipTime
 	}
@@ -590,6 +683,12 @@ func (p *Pool) prepareIssue(req IssueRequest, je JournalEntry, certEnvelope []by
 	if je.Forced {
 		e.Detail[DetailForced] = "true"
 		e.Detail[DetailRulesChose] = strconv.FormatUint(chosen, 10)
+	}
+	if len(je.Overrides) > 0 {
+		e.Detail[DetailOverrides] = strings.Join(je.Overrides, " ")
+	}
+	if je.SnapshotSHA256 != "" {
+		e.Detail[DetailSnapshot] = je.SnapshotSHA256
 	}
 	for _, b := range pi.before {
 		if err := l.Check(b); err != nil {
@@ -661,6 +760,11 @@ func (v *Vault) logBundle(p *Pool, res *IssueResult, bundleFile string, bundle [
 // it for actions outside this package (backups, key destruction); never
 // put a secret into e.
 func (v *Vault) Record(e auditlog.Entry) (auditlog.Entry, auditlog.Checkpoint, error) {
+	release, err := v.acquire("log")
+	if err != nil {
+		return auditlog.Entry{}, auditlog.Checkpoint{}, err
+	}
+	defer release()
 	base, err := v.Audit.entry(e.Kind, e.Time)
 	if err != nil {
 		return auditlog.Entry{}, auditlog.Checkpoint{}, err
@@ -707,6 +811,11 @@ func (v *Vault) RecordKeysDestroyed(now time.Time, pool string, files []auditlog
 // addPoolLogged is addPool between opening the log (which refuses a log
 // that cannot take the entry) and appending the pool's entries.
 func (v *Vault) addPoolLogged(name, origin string, cold *keys.ColdKey, vrfKey *keys.VRFKey, counter keys.Counter, now time.Time) (*Pool, error) {
+	release, err := v.acquire("pool " + origin)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	l, _, err := v.OpenLog(now)
 	if err != nil {
 		return nil, err
@@ -721,6 +830,56 @@ func (v *Vault) addPoolLogged(name, origin string, cold *keys.ColdKey, vrfKey *k
 	return p, nil
 }
 
+// ClockOverride describes a clock the operator set (--now) for the log:
+// the time given, and the machine's own clock at that moment.
+type ClockOverride struct {
+	Given  time.Time
+	System time.Time
+}
+
+// PlainOverrides are the overrides of an issue without a snapshot: a
+// period beyond ClockTolerance from the clock (ignoreClock), a clock the
+// operator set (clock, if not nil).
+func PlainOverrides(ignoreClock bool, clock *ClockOverride) map[string]string {
+	out := map[string]string{}
+	if ignoreClock {
+		out[OverrideIgnoreClock] = "true"
+	}
+	clock.record(out)
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func (c *ClockOverride) record(m map[string]string) {
+	if c == nil {
+		return
+	}
+	m[OverrideNow] = c.Given.UTC().Format(time.RFC3339)
+	m[DetailSystemTime] = c.System.UTC().Format(time.RFC3339)
+}
+
+// Overrides are the overrides a rotation's request uses, by Override…
+// name: every check the operator relaxed or replaced.
+func (req RotateRequest) Overrides() map[string]string {
+	out := map[string]string{}
+	if req.Policy.AllowStale {
+		out[OverrideAllowStale] = "true"
+	}
+	if req.Policy.MaxAge != 0 && req.Policy.MaxAge != transfer.DefaultMaxAge {
+		out[OverrideMaxAge] = req.Policy.MaxAge.String()
+	}
+	if req.Policy.IgnoreClock {
+		out[OverrideIgnoreClock] = "true"
+	}
+	req.Clock.record(out)
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
 // rotateLog is what a rotation's cert-issued and override entries record
 // from its request and snapshot.
 func rotateLog(req RotateRequest, snap *transfer.Snapshot) IssueLog {
@@ -728,17 +887,6 @@ func rotateLog(req RotateRequest, snap *transfer.Snapshot) IssueLog {
 	if snap.Installed != nil {
 		il.Installed = snap.Installed.CertHash
 	}
-	if req.Policy.AllowStale || req.Policy.IgnoreClock {
-		il.Overrides = map[string]string{}
-	}
-	if req.Policy.AllowStale {
-		il.Overrides["--allow-stale"] = "true"
-		if req.Policy.MaxAge != 0 {
-			il.Overrides["--max-age"] = req.Policy.MaxAge.String()
-		}
-	}
-	if req.Policy.IgnoreClock {
-		il.Overrides["--ignore-clock"] = "true"
-	}
+	il.Overrides = req.Overrides()
 	return il
 }

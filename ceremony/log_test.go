@@ -51,7 +51,7 @@ func TestLogRecordsEveryAction(t *testing.T) {
 	var certs []string
 	for _, req := range []IssueRequest{
 		{KESPeriod: 1571, OnChain: opcert.None(), Now: t0},
-		{KESPeriod: 1572, OnChain: opcert.Recorded(0), Now: t0, Log: IssueLog{Overrides: map[string]string{"--ignore-clock": "true"}}},
+		{KESPeriod: 1572, OnChain: opcert.Recorded(0), Now: t0, Log: IssueLog{Overrides: map[string]string{OverrideIgnoreClock: "true"}}},
 		{KESPeriod: 1572, OnChain: opcert.Recorded(0), Now: t0, ForceCounter: &force},
 	} {
 		res, err := p.Issue(req)
@@ -82,8 +82,12 @@ func TestLogRecordsEveryAction(t *testing.T) {
 			t.Errorf("entry %d: got operator %q witnesses %v version %q binary %q, want alice [bob] v-test and a hash", e.Seq, e.Operator, e.Witnesses, e.Version, e.BinarySHA256)
 		}
 	}
-	if es[6].Detail["--force-counter"] != "0" || es[7].Detail[DetailForced] != "true" || es[7].Detail[DetailRulesChose] != "1" {
-		t.Errorf("forced issue: got override %v and cert detail %v, want the flag, forced and the rules' choice", es[6].Detail, es[7].Detail)
+	if es[6].Detail[OverrideForceCounter] != "0" || es[7].Detail[DetailForced] != "true" || es[7].Detail[DetailRulesChose] != "1" ||
+		es[7].Detail[DetailOverrides] != OverrideForceCounter {
+		t.Errorf("forced issue: got override %v and cert detail %v, want the forced counter, forced, the rules' choice and the override's name", es[6].Detail, es[7].Detail)
+	}
+	if es[4].Detail[OverrideIgnoreClock] != "true" || es[5].Detail[DetailOverrides] != OverrideIgnoreClock {
+		t.Errorf("ignored clock: got override %v and cert detail %v, want ignore_clock in both", es[4].Detail, es[5].Detail)
 	}
 
 	// Forcing 0 after 1 breaks the counter rule: recorded, and reported.

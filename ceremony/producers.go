@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/kesrotate/kesrotate/ceremony/auditlog"
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/transfer"
 )
@@ -25,20 +27,36 @@ var ErrProducerExists = errors.New("producer already pinned")
 // the vault does not hold.
 var ErrEnrollmentMismatch = errors.New("enrollment does not fit this vault")
 
+// ErrPinMismatch: a pinned producer's enrollment file is not the one its
+// pin in the ceremony log names (someone replaced it), or the log holds no
+// pin for it.
+var ErrPinMismatch = errors.New("the producer's enrollment is not the one pinned")
+
 // Producer is a pinned producer: the enrollment the operator compared.
 type Producer struct {
 	Name       string
 	Enrollment *transfer.Enrollment
 	File       string
+	SHA256     string // hex SHA-256 of the enrollment file
 }
 
 // AddProducer pins a producer from its enrollment. The enrollment must be
-// for the vault's network and one of its pools. Pins are never replaced.
+// for the vault's network and one of its pools. The pin is a signature of
+// that pool's cold key over the enrollment's hash and fingerprint, in the
+// producer-add entry of the ceremony log, written before the enrollment
+// file: a rotation trusts the file only if it matches its pin. Pins are
+// never replaced.
 func (v *Vault) AddProducer(name string, enrollment []byte) (*Producer, error) {
+	release, err := v.acquire("producer add")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := CheckName(name); err != nil {
 		return nil, err
 	}
-	l, _, err := v.OpenLog(v.Audit.now())
+	now := v.Audit.now()
+	l, _, err := v.OpenLog(now)
 	if err != nil {
 		return nil, err
 	}
@@ -53,37 +71,160 @@ func (v *Vault) AddProducer(name string, enrollment []byte) (*Producer, error) {
 	if err != nil {
 		return nil, err
 	}
-	found := false
+	var pool *Pool
 	for _, p := range pools {
 		if p.Meta.PoolID == e.PoolID.Hex() {
-			found = true
+			pool = p
 		}
 	}
-	if !found {
+	if pool == nil {
 		return nil, fmt.Errorf("%w: the producer serves pool %s, which is not in this vault", ErrEnrollmentMismatch, e.PoolID)
 	}
-	existing, err := v.Producers()
+	files, err := v.producerFiles()
 	if err != nil {
 		return nil, err
 	}
-	for _, q := range existing {
-		if q.Enrollment.Recipient == e.Recipient {
-			return nil, fmt.Errorf("%w: the same producer identity is pinned as %q", ErrProducerExists, q.Name)
+	for other, b := range files {
+		if q, err := transfer.ParseEnrollment(b); err == nil && q.Recipient == e.Recipient && other != name {
+			return nil, fmt.Errorf("%w: the same producer identity is pinned as %q", ErrProducerExists, other)
 		}
 	}
-	dir := filepath.Join(v.Dir, producersDir)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	path := filepath.Join(dir, name+".kre")
-	if err := safefile.Create(path, enrollment, 0o644); err != nil {
-		if errors.Is(err, fs.ErrExist) {
+	path := filepath.Join(v.Dir, producersDir, name+".kre")
+	q := &Producer{Name: name, Enrollment: e, File: path, SHA256: transfer.FileHash(enrollment)}
+	if pin, ok := l.Pin(name); ok {
+		if pin.Enrollment != q.SHA256 || pin.Fingerprint != e.Fingerprint() {
+			return nil, fmt.Errorf("%w: %s, pinned at log entry %d to fingerprint %s", ErrProducerExists, name, pin.Seq, pin.Fingerprint)
+		}
+		if _, ok := files[name]; ok {
 			return nil, fmt.Errorf("%w: %s", ErrProducerExists, name)
 		}
+		// Pinned in the log, its file not written: an interrupted
+		// 'producer add' of this very enrollment. Finish it.
+		return q, v.writeEnrollment(q, enrollment)
+	}
+	if _, ok := files[name]; ok {
+		return nil, fmt.Errorf("%w: %s (its file is there, but the log pins no producer of that name: remove %s/%s.kre)", ErrProducerExists, name, producersDir, name)
+	}
+	cold, err := pool.ColdKey()
+	if err != nil {
 		return nil, err
 	}
-	q := &Producer{Name: name, Enrollment: e, File: path}
-	return q, v.logProducer(l, q, v.Audit.now())
+	defer cold.Wipe()
+	entry, err := v.producerEntry(q, now)
+	if err != nil {
+		return nil, err
+	}
+	vk := cold.Public()
+	pin := auditlog.NewPin(v.Meta.ID, name, e.Fingerprint(), q.SHA256, vk[:], cold.Sign)
+	entry.Pin = &pin
+	if err := l.Check(entry); err != nil {
+		return nil, err
+	}
+	if _, _, err := l.Append(entry); err != nil {
+		return nil, err
+	}
+	return q, v.writeEnrollment(q, enrollment)
+}
+
+// writeEnrollment writes a pinned producer's enrollment file.
+func (v *Vault) writeEnrollment(q *Producer, enrollment []byte) error {
+	if err := os.MkdirAll(filepath.Dir(q.File), 0o700); err != nil {
+		return err
+	}
+	if err := safefile.Create(q.File, enrollment, 0o644); err != nil {
+		return fmt.Errorf("the pin is logged but %s/%s.kre could not be written (run 'producer add' again): %w", producersDir, q.Name, err)
+	}
+	return nil
+}
+
+// producerFiles reads every producers/NAME.kre as it is, by name.
+func (v *Vault) producerFiles() (map[string][]byte, error) {
+	entries, err := os.ReadDir(filepath.Join(v.Dir, producersDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string][]byte{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".kre")
+		if !ok || e.IsDir() {
+			continue
+		}
+		b, err := safefile.ReadRegular(filepath.Join(v.Dir, producersDir, e.Name()), transfer.MaxFileSize)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = b
+	}
+	return out, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkPin holds the producer's enrollment file against its pin in the
+// vault's log (read only): the same file hash and fingerprint, or
+// ErrPinMismatch. It returns the pin.
+func (v *Vault) checkPin(q *Producer, p *Pool) (auditlog.PinRecord, error) {
+	pins, err := auditlog.Pins(v.LogDir())
+	if err != nil {
+		return auditlog.PinRecord{}, err
+	}
+	pin, ok := pins[q.Name]
+	switch {
+	case !ok:
+		return pin, fmt.Errorf("%w: the ceremony log pins no producer %s (%s/%s.kre was not written by 'producer add')", ErrPinMismatch, q.Name, producersDir, q.Name)
+	case pin.Pool != p.Meta.PoolID:
+		return pin, fmt.Errorf("%w: producer %s was pinned for pool %s, not %s", ErrPinMismatch, q.Name, pin.Pool, p.Meta.PoolID)
+	case (pin.Enrollment != "" && pin.Enrollment != q.SHA256) || pin.Fingerprint != q.Enrollment.Fingerprint():
+		return pin, fmt.Errorf("%w: %s/%s.kre holds fingerprint %s, the log pinned %s at entry %d: the file was replaced",
+			ErrPinMismatch, producersDir, q.Name, q.Enrollment.Fingerprint(), pin.Fingerprint, pin.Seq)
+	}
+	return pin, nil
+}
+
+// signPin signs a format 1 pin (one the audit key alone vouches for, which
+// checkPin found to match the file) with the pool's cold key, in a new
+// producer-add entry: from then on the cold key vouches for it.
+func (v *Vault) signPin(q *Producer, p *Pool, pin auditlog.PinRecord, now time.Time) (auditlog.PinRecord, error) {
+	if pin.Signed {
+		return pin, nil
+	}
+	l, _, err := v.OpenLog(now)
+	if err != nil {
+		return pin, err
+	}
+	cold, err := p.ColdKey()
+	if err != nil {
+		return pin, err
+	}
+	defer cold.Wipe()
+	e, err := v.producerEntry(q, now)
+	if err != nil {
+		return pin, err
+	}
+	vk := cold.Public()
+	signed := auditlog.NewPin(v.Meta.ID, q.Name, pin.Fingerprint, q.SHA256, vk[:], cold.Sign)
+	e.Pin = &signed
+	e.Detail[DetailUpgraded] = "pin"
+	if err := l.Check(e); err != nil {
+		return pin, err
+	}
+	if _, _, err := l.Append(e); err != nil {
+		return pin, err
+	}
+	if pin, ok := l.Pin(q.Name); ok {
+		return pin, nil
+	}
+	return pin, fmt.Errorf("%w: the signed pin of %s did not take", ErrPinMismatch, q.Name)
 }
 
 // Producer returns the pinned producer called name.
@@ -92,7 +233,7 @@ func (v *Vault) Producer(name string) (*Producer, error) {
 		return nil, err
 	}
 	path := filepath.Join(v.Dir, producersDir, name+".kre")
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadRegular(path, transfer.MaxFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrNoProducer, name)
 	}
@@ -103,7 +244,7 @@ func (v *Vault) Producer(name string) (*Producer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pinned producer %s: %w", name, err)
 	}
-	return &Producer{Name: name, Enrollment: e, File: path}, nil
+	return &Producer{Name: name, Enrollment: e, File: path, SHA256: transfer.FileHash(b)}, nil
 }
 
 // Producers lists the pinned producers by name.

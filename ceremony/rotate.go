@@ -2,11 +2,13 @@ package ceremony
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/kesrotate/kesrotate/ceremony/auditlog"
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/transfer"
 )
@@ -22,13 +24,20 @@ type RotateRequest struct {
 	OutDir       string  // where the .age file goes ("" = the vault's out/)
 	Checkpoint   []byte  // the ceremony log checkpoint to carry, if any
 	Now          time.Time
+	Clock        *ClockOverride // the operator set the clock (logged as an override)
 }
+
+// ErrSnapshotUsed: the snapshot already produced a cert. A snapshot is
+// good for one rotation: issuing from it again re-issues the same counter
+// with a new KES key.
+var ErrSnapshotUsed = errors.New("this snapshot already produced a cert")
 
 // RotateResult describes a finished rotation.
 type RotateResult struct {
 	Issue      *IssueResult
 	Snapshot   *transfer.Snapshot
 	Producer   *Producer
+	Pin        auditlog.PinRecord // the pin the bundle was sealed to: its fingerprint and log entry
 	BundleFile string
 	Bundle     []byte // the encrypted file's bytes (public)
 	BundleHash string
@@ -43,6 +52,11 @@ type RotateResult struct {
 // producer. Every check runs before anything is written: a refused
 // snapshot, producer or pool changes nothing.
 func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
+	release, err := v.acquire("rotate")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	p, err := v.Pool(req.Pool)
 	if err != nil {
 		return nil, err
@@ -57,6 +71,15 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 	}
 	if prod.Enrollment.PoolID != poolID {
 		return nil, fmt.Errorf("%w: producer %s serves pool %s, not %s (%s)", transfer.ErrWrongPool, prod.Name, prod.Enrollment.PoolID, p.Meta.Name, poolID)
+	}
+	if err := p.snapshotUnused(req.Snapshot); err != nil {
+		return nil, err
+	}
+	// The enrollment file is trusted (its key checks the snapshot, its
+	// recipient gets the bundle) only if it is the one pinned.
+	pin, err := v.checkPin(prod, p)
+	if err != nil {
+		return nil, err
 	}
 	snap, err := transfer.ParseSnapshot(req.Snapshot, prod.Enrollment.SignKey)
 	if err != nil {
@@ -74,6 +97,10 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 	}
 	if req.WithVRF && p.Meta.VRFVKey == "" {
 		return nil, fmt.Errorf("%w: %s", ErrNoVRF, p.Meta.Name)
+	}
+	// Every check passed: the first write is a format 1 pin signed now.
+	if pin, err = v.signPin(prod, p, pin, req.Now); err != nil {
+		return nil, err
 	}
 	outDir := req.OutDir
 	if outDir == "" {
@@ -111,8 +138,25 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RotateResult{Issue: res, Snapshot: snap, Producer: prod, BundleFile: path, Bundle: buf.Bytes(),
+	return &RotateResult{Issue: res, Snapshot: snap, Producer: prod, Pin: pin, BundleFile: path, Bundle: buf.Bytes(),
 		BundleHash: transfer.FileHash(buf.Bytes()), Checkpoint: ckpt, Warnings: p.sameCounterElsewhere(res, prod.Name)}, nil
+}
+
+// snapshotUnused refuses a snapshot that already produced a cert of p,
+// naming that cert.
+func (p *Pool) snapshotUnused(snapshot []byte) error {
+	entries, err := p.Journal()
+	if err != nil {
+		return err
+	}
+	sum := transfer.FileHash(snapshot)
+	for _, e := range Issued(entries) {
+		if e.SnapshotSHA256 == sum {
+			return fmt.Errorf("%w: cert #%d (KES period %d, cert hash %s) was issued from it on %s",
+				ErrSnapshotUsed, e.Counter, e.KESPeriod, e.CertHash[:16], e.Time.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
 }
 
 // sameCounterElsewhere warns when the cert just issued has the number of

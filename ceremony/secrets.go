@@ -10,11 +10,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"filippo.io/age"
 
 	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // How a vault keeps the cold and VRF signing keys at rest, as recorded in
@@ -32,9 +34,17 @@ const (
 	SecretsRecipient = "recipient"
 )
 
-// DefaultWorkFactor is the scrypt work factor (log2 N) used unless the
-// vault records another: age's own default.
+// DefaultWorkFactor is the scrypt work factor (log2 N) of a new vault
+// unless its init asks for another: age's own default.
 const DefaultWorkFactor = 18
+
+// The scrypt work factors a vault may use. Below MinWorkFactor a guessed
+// passphrase is too cheap to try (tests use MinWorkFactor for speed);
+// above MaxWorkFactor age refuses to decrypt.
+const (
+	MinWorkFactor = 10
+	MaxWorkFactor = 22
+)
 
 // Files of encryption at rest, relative to the vault root or a pool.
 const (
@@ -68,9 +78,12 @@ var (
 
 // SecretsMeta is the "secrets" object of vault.json.
 type SecretsMeta struct {
-	Mode       string `json:"mode"`
-	Recipient  string `json:"recipient,omitempty"`          // SecretsRecipient: the age recipient
-	WorkFactor int    `json:"scrypt_work_factor,omitempty"` // SecretsPassphrase: log2 N of new files
+	Mode      string `json:"mode"`
+	Recipient string `json:"recipient,omitempty"` // SecretsRecipient: the age recipient
+	// WorkFactor (SecretsPassphrase) is informative: vault.json is not
+	// signed, so new key files take the work factor of the passphrase-
+	// checked unlock file, and a vault.json that disagrees is refused.
+	WorkFactor int `json:"scrypt_work_factor,omitempty"`
 }
 
 // Encryption chooses how a vault encrypts its secret keys: with a
@@ -95,8 +108,8 @@ func (e *Encryption) meta() (*SecretsMeta, error) {
 		if wf == 0 {
 			wf = DefaultWorkFactor
 		}
-		if wf < 1 || wf > 22 {
-			return nil, fmt.Errorf("scrypt work factor %d is outside 1..22", wf)
+		if wf < MinWorkFactor || wf > MaxWorkFactor {
+			return nil, fmt.Errorf("scrypt work factor %d is outside %d..%d", wf, MinWorkFactor, MaxWorkFactor)
 		}
 		return &SecretsMeta{Mode: SecretsPassphrase, WorkFactor: wf}, nil
 	}
@@ -129,9 +142,10 @@ type Access struct {
 
 type secretState struct {
 	Access
-	guarded bool
-	pass    []byte
-	ids     []age.Identity
+	guarded    bool
+	pass       []byte
+	ids        []age.Identity
+	workFactor int // of the unlock file, once its passphrase opened it
 }
 
 // Unlock sets how the vault gets at its secrets. Nothing is asked yet.
@@ -213,11 +227,19 @@ func (v *Vault) identities() ([]age.Identity, error) {
 			wipeBytes(p)
 			return nil, err
 		}
-		if err := v.checkUnlockFile(id); err != nil {
+		wf, err := v.checkUnlockFile(id)
+		if err != nil {
 			wipeBytes(p)
 			return nil, err
 		}
-		s.pass, ids = p, []age.Identity{id}
+		// The unlock file's header is authenticated once the passphrase
+		// opened it: its work factor is the vault's, not vault.json's.
+		if v.Meta.Secrets == nil || v.Meta.Secrets.WorkFactor != wf {
+			wipeBytes(p)
+			return nil, fmt.Errorf("%w: vault.json gives scrypt work factor %d, the vault's %s/%s was made with %d: vault.json was changed",
+				ErrSecretState, v.Meta.Secrets.WorkFactor, secretDir, unlockFile, wf)
+		}
+		s.pass, s.workFactor, ids = p, wf, []age.Identity{id}
 	case SecretsRecipient:
 		if s.Identities == nil {
 			return nil, ErrLocked
@@ -226,7 +248,7 @@ func (v *Vault) identities() ([]age.Identity, error) {
 		if ids, err = s.Identities(); err != nil {
 			return nil, err
 		}
-		if err := v.checkUnlockFile(ids...); err != nil {
+		if _, err := v.checkUnlockFile(ids...); err != nil {
 			return nil, err
 		}
 	default:
@@ -244,14 +266,63 @@ func scryptIdentity(p []byte) (*age.ScryptIdentity, error) {
 	return age.NewScryptIdentity(string(p))
 }
 
-func (v *Vault) checkUnlockFile(ids ...age.Identity) error {
-	b, err := decryptFile(filepath.Join(v.Dir, secretDir, unlockFile), v.SecretsMode(), ids...)
+// checkUnlockFile opens the unlock file with ids and returns its scrypt
+// work factor (0 for a recipient vault).
+func (v *Vault) checkUnlockFile(ids ...age.Identity) (int, error) {
+	path := filepath.Join(v.Dir, secretDir, unlockFile)
+	b, err := decryptFile(path, v.SecretsMode(), ids...)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer wipeBytes(b)
 	if string(b) != unlockContent(v.Meta.ID) {
-		return fmt.Errorf("%w: %s/%s belongs to another vault", ErrSecretState, secretDir, unlockFile)
+		return 0, fmt.Errorf("%w: %s/%s belongs to another vault", ErrSecretState, secretDir, unlockFile)
+	}
+	if v.SecretsMode() != SecretsPassphrase {
+		return 0, nil
+	}
+	ct, err := safefile.ReadRegular(path, maxSecretFile)
+	if err != nil {
+		return 0, err
+	}
+	return scryptLogN(ct)
+}
+
+// scryptLogN returns the work factor of an age file encrypted to a scrypt
+// passphrase, from its header: the stanza "-> scrypt SALT LOGN". Only
+// after the file decrypted with the passphrase is it authentic (the header
+// MAC covers it).
+func scryptLogN(ct []byte) (int, error) {
+	lines := strings.SplitN(string(ct), "\n", 3)
+	if len(lines) < 3 || lines[0] != "age-encryption.org/v1" {
+		return 0, fmt.Errorf("%w: not an age file", ErrSecretState)
+	}
+	f := strings.Split(lines[1], " ")
+	if len(f) != 4 || f[0] != "->" || f[1] != "scrypt" {
+		return 0, fmt.Errorf("%w: the age file is not encrypted to a passphrase", ErrSecretState)
+	}
+	n, err := strconv.Atoi(f[3])
+	if err != nil || strconv.Itoa(n) != f[3] {
+		return 0, fmt.Errorf("%w: the age file's scrypt work factor is not a number", ErrSecretState)
+	}
+	return n, nil
+}
+
+// checkMeta refuses a secrets object in vault.json that no vault could
+// have been made with (vault.json is not signed: see SecretsMeta).
+func checkMeta(m *SecretsMeta) error {
+	if m == nil {
+		return nil
+	}
+	switch m.Mode {
+	case SecretsPlaintext, SecretsRecipient:
+	case SecretsPassphrase:
+		if m.WorkFactor < MinWorkFactor || m.WorkFactor > MaxWorkFactor {
+			return fmt.Errorf("%w: vault.json gives scrypt work factor %d, outside %d..%d: vault.json was changed",
+				ErrSecretState, m.WorkFactor, MinWorkFactor, MaxWorkFactor)
+		}
+	default:
+		return fmt.Errorf("%w: unknown mode %q in vault.json", ErrSecretState, m.Mode)
 	}
 	return nil
 }
@@ -268,18 +339,18 @@ func (v *Vault) recipient() (age.Recipient, error) {
 		if _, err := v.identities(); err != nil {
 			return nil, err
 		}
-		return scryptRecipient(v.secrets.pass, m.WorkFactor)
+		return scryptRecipient(v.secrets.pass, v.secrets.workFactor)
 	}
 	return nil, fmt.Errorf("%w: unknown mode %q", ErrSecretState, v.SecretsMode())
 }
 
 func scryptRecipient(p []byte, wf int) (age.Recipient, error) {
+	if wf < MinWorkFactor || wf > MaxWorkFactor { // SetWorkFactor panics outside 1..30
+		return nil, fmt.Errorf("%w: scrypt work factor %d is outside %d..%d", ErrSecretState, wf, MinWorkFactor, MaxWorkFactor)
+	}
 	r, err := age.NewScryptRecipient(string(p))
 	if err != nil {
 		return nil, err
-	}
-	if wf == 0 {
-		wf = DefaultWorkFactor
 	}
 	r.SetWorkFactor(wf)
 	return r, nil
@@ -316,11 +387,11 @@ func decryptFile(path, mode string, ids ...age.Identity) ([]byte, error) {
 			}
 			return nil, ErrWrongIdentity
 		}
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), textsafe.AgeError(err))
 	}
 	b, err := readAllWiping(r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), textsafe.AgeError(err))
 	}
 	return b, nil
 }
@@ -430,25 +501,26 @@ func exists(path string) (bool, error) {
 }
 
 // initSecrets records the encryption of a new vault in meta and writes
-// its unlock file into dir/secret.
-func initSecrets(dir string, meta *Meta, e *Encryption) error {
+// its unlock file into dir/secret. It returns what secrets are encrypted
+// to.
+func initSecrets(dir string, meta *Meta, e *Encryption) (age.Recipient, error) {
 	m, err := e.meta()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r, err := encryptionRecipient(e, m)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ct, err := encryptBytes([]byte(unlockContent(meta.ID)), r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := safefile.CreateSecret(filepath.Join(dir, secretDir, unlockFile), ct); err != nil {
-		return err
+		return nil, err
 	}
 	meta.Secrets = m
-	return nil
+	return r, nil
 }
 
 func encryptionRecipient(e *Encryption, m *SecretsMeta) (age.Recipient, error) {
@@ -476,6 +548,11 @@ type EncryptResult struct {
 // is finished by running Encrypt again. e is ignored when the vault is
 // already encrypted (the Access passphrase or identity is used).
 func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
+	release, err := v.acquire("vault encrypt")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	res := &EncryptResult{}
 	wasEncrypted := v.Encrypted()
 	if !wasEncrypted {
@@ -487,7 +564,7 @@ func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
 		// vault.json is not authoritative.
 		_ = os.Remove(filepath.Join(v.Dir, secretDir, unlockFile))
 		meta := v.Meta
-		if err := initSecrets(v.Dir, &meta, &e); err != nil {
+		if _, err := initSecrets(v.Dir, &meta, &e); err != nil {
 			return nil, err
 		}
 		if err := v.saveMeta(meta); err != nil {
@@ -503,6 +580,7 @@ func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
 				return nil, err
 			}
 			v.state().ids = []age.Identity{id}
+			v.state().workFactor = m.WorkFactor
 		}
 	} else if _, err := v.identities(); err != nil {
 		return nil, err
@@ -527,6 +605,16 @@ func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
 				res.Shredded = append(res.Shredded, path)
 			}
 		}
+	}
+	// The audit key is a secret too (a vault made before this encrypts it
+	// here, or when it is next unlocked: see signerKey).
+	did, err := v.encryptFile(auditKeyPath(v.Dir))
+	if err != nil {
+		return res, fmt.Errorf("%s/%s: %w", secretDir, auditKeyFile, err)
+	}
+	if did {
+		res.Encrypted = append(res.Encrypted, secretDir+"/"+auditKeyFile)
+		res.Shredded = append(res.Shredded, auditKeyPath(v.Dir))
 	}
 	if wasEncrypted && len(res.Encrypted) == 0 {
 		return res, ErrAlreadyEncrypted

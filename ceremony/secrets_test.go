@@ -204,8 +204,8 @@ func TestEncryptExistingVault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(res.Encrypted, ","); got != "alpha/cold.skey,alpha/vrf.skey" {
-		t.Errorf("encrypted: got %s, want alpha/cold.skey,alpha/vrf.skey", got)
+	if got := strings.Join(res.Encrypted, ","); got != "alpha/cold.skey,alpha/vrf.skey,secret/audit.key" {
+		t.Errorf("encrypted: got %s, want alpha/cold.skey,alpha/vrf.skey,secret/audit.key", got)
 	}
 	scanForSecret(t, v.Dir, seed)
 
@@ -329,4 +329,87 @@ func keysFromSeed(seed []byte) ([]byte, error) {
 	}
 	defer k.Wipe()
 	return k.MarshalEnvelope(), nil
+}
+
+// vault.json is plaintext anyone with the stick can edit; the scrypt work
+// factor of new key files must not come from it. A value outside the
+// accepted range is refused when the vault opens (31 used to panic after
+// creating the pool's folder), and one that differs from what the
+// passphrase-checked unlock file was made with is refused before anything
+// is written.
+func TestScryptWorkFactorIsNotTakenFromVaultJSON(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		wf     int
+		atOpen bool
+	}{
+		{"edited-down-to-1", 1, true},
+		{"edited-up-to-31", 31, true},
+		{"edited-to-another-valid-value", testWorkFactor + 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newEncryptedVault(t, "pw")
+			meta := v.Meta
+			secrets := *meta.Secrets
+			secrets.WorkFactor = tc.wf
+			meta.Secrets = &secrets
+			if err := v.saveMeta(meta); err != nil {
+				t.Fatal(err)
+			}
+			before := dirDigest(t, v.Dir)
+			w, err := Open(v.Dir)
+			if tc.atOpen {
+				if !errors.Is(err, ErrSecretState) {
+					t.Errorf("Open: got %v, want ErrSecretState", err)
+				}
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.Unlock(passAccess("pw"))
+				func() {
+					defer func() {
+						if p := recover(); p != nil {
+							t.Errorf("pool new panicked: %v", p)
+						}
+					}()
+					if _, err := w.NewPool("alpha", t0); !errors.Is(err, ErrSecretState) {
+						t.Errorf("pool new: got %v, want ErrSecretState", err)
+					}
+				}()
+			}
+			if after := dirDigest(t, v.Dir); after != before {
+				t.Errorf("the vault changed:\n%s\n----\n%s", before, after)
+			}
+		})
+	}
+	t.Run("new-keys-take-the-unlock-files-factor", func(t *testing.T) {
+		v := newEncryptedVault(t, "pw")
+		p, err := v.NewPool("alpha", t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{coldSkeyFile, vrfSkeyFile} {
+			ct, err := os.ReadFile(filepath.Join(p.Dir, f+encSuffix))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := scryptLogN(ct); err != nil || got != testWorkFactor {
+				t.Errorf("%s: work factor %d, %v; want %d", f, got, err, testWorkFactor)
+			}
+		}
+	})
+	t.Run("init-refuses-out-of-range", func(t *testing.T) {
+		for _, wf := range []int{1, MinWorkFactor - 1, MaxWorkFactor + 1, 31} {
+			dir := filepath.Join(t.TempDir(), "vault")
+			_, err := Init(dir, InitOptions{Network: "mainnet", Now: t0, Rand: &detRand{},
+				Encryption: &Encryption{Passphrase: []byte("pw"), WorkFactor: wf}})
+			if err == nil {
+				t.Errorf("work factor %d: got a vault", wf)
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("work factor %d: %s was left behind", wf, dir)
+			}
+		}
+	})
 }

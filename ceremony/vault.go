@@ -16,7 +16,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
+
+	"filippo.io/age"
 
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/keys"
@@ -75,6 +78,7 @@ type Vault struct {
 	Audit   Audit // who acts, recorded in the ceremony log (log.go)
 
 	secrets *secretState // how secrets are reached (secrets.go)
+	lock    *vaultLock   // the vault's lock while a change is under way (lock.go)
 }
 
 // InitOptions configure a new vault.
@@ -124,13 +128,27 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		existed = false
 	}
+
 	if err := safefile.MkdirSecret(dir); err != nil {
 		return nil, err
+	}
+	_, lockErr := os.Lstat(filepath.Join(dir, lockFile))
+	lv := &Vault{Dir: dir}
+	release, err := lv.acquire("init")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if _, err := os.Stat(filepath.Join(dir, vaultFile)); err == nil { // made while we waited for the lock
+		return nil, fmt.Errorf("%w: %s", ErrVaultExists, dir)
 	}
 	defer func() {
 		if err != nil {
 			for _, p := range []string{poolsDir, secretDir, outDir, logDir, genesisFile, vaultFile} {
 				_ = os.RemoveAll(filepath.Join(dir, p))
+			}
+			if lockErr != nil {
+				_ = os.Remove(filepath.Join(dir, lockFile))
 			}
 			if !existed {
 				_ = os.Remove(dir)
@@ -147,13 +165,14 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 			return nil, err
 		}
 	}
-	if err := createLog(dir, meta, n.Magic, o); err != nil {
-		return nil, err
-	}
+	var r age.Recipient
 	if o.Encryption != nil {
-		if err := initSecrets(dir, &meta, o.Encryption); err != nil {
+		if r, err = initSecrets(dir, &meta, o.Encryption); err != nil {
 			return nil, err
 		}
+	}
+	if err := createLog(dir, meta, n.Magic, o, r); err != nil {
+		return nil, err
 	}
 	// vault.json last: its presence marks a complete vault.
 	b, _ := json.MarshalIndent(meta, "", "  ")
@@ -163,12 +182,16 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 	return &Vault{Dir: dir, Meta: meta, Network: n, Rand: o.Rand, Audit: o.Audit}, nil
 }
 
-// Open opens an existing vault.
+// Open opens an existing vault. It refuses a vault that others could
+// change or read (checkFiles) before reading anything from it.
 func Open(dir string) (*Vault, error) {
-	b, err := os.ReadFile(filepath.Join(dir, vaultFile))
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(filepath.Join(dir, vaultFile)); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s has no %s", ErrNoVault, dir, vaultFile)
 	}
+	if err := checkFiles(dir); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, vaultFile))
 	if err != nil {
 		return nil, err
 	}
@@ -179,12 +202,86 @@ func Open(dir string) (*Vault, error) {
 	if m.Version > VaultVersion {
 		return nil, fmt.Errorf("vault version %d is newer than this binary understands (%d)", m.Version, VaultVersion)
 	}
+	if err := checkMeta(m.Secrets); err != nil {
+		return nil, err
+	}
 	v := &Vault{Dir: dir, Meta: m, Rand: rand.Reader}
 	v.Network, err = opcert.NetworkOf(m.Network, func() ([]byte, error) { return os.ReadFile(filepath.Join(dir, genesisFile)) })
 	if err != nil {
 		return nil, err
 	}
 	return v, nil
+}
+
+// secretFile reports whether the vault file at rel (slash-separated,
+// relative to the vault) holds a secret: a pool's signing keys, in
+// plaintext or encrypted, and everything in secret/.
+func secretFile(rel string) bool {
+	parts := strings.Split(filepath.ToSlash(rel), "/")
+	switch {
+	case len(parts) == 2 && parts[0] == secretDir:
+		return true
+	case len(parts) == 3 && parts[0] == poolsDir:
+		for _, f := range secretKeyFiles {
+			if parts[2] == f || parts[2] == f+encSuffix {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkFiles walks the vault and refuses what would let another user (or
+// whoever put it there) change or read it: folders others may write to,
+// files others may write to, secret files others may read, and anything
+// but folders and regular files (a link could point a key file or a
+// folder anywhere). The vault folder itself may be reached through a
+// link (a mount point); nothing inside it may be one.
+func checkFiles(dir string) error {
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return err
+	}
+	fix := "fix with 'chmod -R go-rwx " + dir + "'"
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		mode := fi.Mode()
+		switch {
+		case mode&fs.ModeSymlink != 0:
+			return fmt.Errorf("%w: %s is a link; a vault holds no links (replace it by the file it points to, after checking that file)", ErrUnsafeFile, rel)
+		case mode.IsDir():
+			if mode.Perm()&0o022 != 0 {
+				return fmt.Errorf("%w: folder %s has mode %04o, others may change what is in it; %s", ErrUnsafeFile, rel, mode.Perm(), fix)
+			}
+		case !mode.IsRegular():
+			return fmt.Errorf("%w: %s is not a regular file", ErrUnsafeFile, rel)
+		case secretFile(rel) && mode.Perm()&0o077 != 0:
+			return fmt.Errorf("%w: key file %s has mode %04o, others may read it; %s", ErrUnsafeFile, rel, mode.Perm(), fix)
+		case mode.Perm()&0o022 != 0:
+			return fmt.Errorf("%w: %s has mode %04o, others may change it; %s", ErrUnsafeFile, rel, mode.Perm(), fix)
+		}
+		return nil
+	})
+}
+
+// restoredMode is the mode a restored vault file gets: what the archive
+// says, but never more than a new vault gives it (folders 0700, key files
+// 0600, other files 0644).
+func restoredMode(rel string, dir bool, archived fs.FileMode) fs.FileMode {
+	switch {
+	case dir:
+		return safefile.SecretDirMode
+	case secretFile(rel):
+		return safefile.SecretMode
+	}
+	return archived&0o644 | 0o600
 }
 
 // PoolMeta is pools/NAME/pool.json: the public facts of a pool.
@@ -256,6 +353,11 @@ func (v *Vault) ImportPool(name string, o ImportOptions, now time.Time) (*Pool, 
 
 func (v *Vault) addPool(name, origin string, cold *keys.ColdKey, vrfKey *keys.VRFKey, counter keys.Counter, now time.Time) (p *Pool, err error) {
 	if err := CheckName(name); err != nil {
+		return nil, err
+	}
+	// A wrong passphrase or an edited vault.json stops us before the
+	// pool's folder exists.
+	if err := v.CheckUnlock(); err != nil {
 		return nil, err
 	}
 	id := cold.Public().PoolID()
@@ -334,7 +436,7 @@ func (v *Vault) addPool(name, origin string, cold *keys.ColdKey, vrfKey *keys.VR
 		n := counter.Next
 		start.ImportedNext = &n
 	}
-	if err := p.appendJournal(start); err != nil {
+	if err := p.appendJournal(start, 0); err != nil {
 		return nil, err
 	}
 	b, _ := json.MarshalIndent(meta, "", "  ")

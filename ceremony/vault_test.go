@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"filippo.io/age"
 
 	"github.com/kesrotate/kesrotate/internal/vectors"
 	"github.com/kesrotate/kesrotate/keys"
@@ -280,6 +283,11 @@ func dirDigest(t *testing.T, root string) string {
 			lines = append(lines, "d "+path)
 			return nil
 		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			target, err := os.Readlink(path)
+			lines = append(lines, fmt.Sprintf("l %s %s %v", path, target, err))
+			return nil
+		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
@@ -292,4 +300,140 @@ func dirDigest(t *testing.T, root string) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
+}
+
+// A forced counter of 2^64-1 has no next number for the counter file: it
+// wrapped to 0. It is refused before anything is written.
+func TestForcedCounterAtTheTopIsRefused(t *testing.T) {
+	v := newVault(t)
+	p, err := v.NewPool("alpha", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := dirDigest(t, v.Dir)
+	top := uint64(math.MaxUint64)
+	_, err = p.Issue(IssueRequest{KESPeriod: 1571, OnChain: opcert.Recorded(top - 1), ForceCounter: &top, Now: t0})
+	if !errors.Is(err, opcert.ErrCounterExhausted) {
+		t.Errorf("got %v, want ErrCounterExhausted", err)
+	}
+	if after := dirDigest(t, v.Dir); after != before {
+		t.Error("the refused issue changed the vault")
+	}
+}
+
+// A vault folder others may write to, a key file others may read, or a key
+// file that is a link elsewhere are not used: the vault refuses to open
+// and says what to fix.
+func TestOpenRefusesUnsafeModesAndLinks(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, v *Vault, p *Pool)
+	}{
+		{"world-writable vault folder", func(t *testing.T, v *Vault, p *Pool) { chmod(t, v.Dir, 0o777) }},
+		{"world-writable pool folder", func(t *testing.T, v *Vault, p *Pool) { chmod(t, p.Dir, 0o707) }},
+		{"group-writable log folder", func(t *testing.T, v *Vault, p *Pool) { chmod(t, v.LogDir(), 0o770) }},
+		{"cold key 0666", func(t *testing.T, v *Vault, p *Pool) { chmod(t, filepath.Join(p.Dir, coldSkeyFile), 0o666) }},
+		{"VRF key 0640", func(t *testing.T, v *Vault, p *Pool) { chmod(t, filepath.Join(p.Dir, vrfSkeyFile), 0o640) }},
+		{"audit key 0644", func(t *testing.T, v *Vault, p *Pool) { chmod(t, auditKeyPath(v.Dir), 0o644) }},
+		{"world-writable journal", func(t *testing.T, v *Vault, p *Pool) { chmod(t, p.journalPath(), 0o622) }},
+		{"cold key is a link", func(t *testing.T, v *Vault, p *Pool) {
+			path := filepath.Join(p.Dir, coldSkeyFile)
+			elsewhere := filepath.Join(t.TempDir(), "cold.skey")
+			if err := os.Rename(path, elsewhere); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(elsewhere, path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"pool folder is a link", func(t *testing.T, v *Vault, p *Pool) {
+			elsewhere := filepath.Join(t.TempDir(), "alpha")
+			if err := os.Rename(p.Dir, elsewhere); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(elsewhere, p.Dir); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newVault(t)
+			p, err := v.NewPool("alpha", t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.change(t, v, p)
+			before := dirDigest(t, v.Dir)
+			_, err = Open(v.Dir)
+			if !errors.Is(err, ErrUnsafeFile) {
+				t.Errorf("got %v, want ErrUnsafeFile", err)
+			}
+			if after := dirDigest(t, v.Dir); after != before {
+				t.Error("opening the vault changed it")
+			}
+		})
+	}
+}
+
+// restore-vault gives every folder 0700 and every file at most 0644 (keys
+// 0600), whatever modes the archive records.
+func TestRestoreVaultDoesNotCopyBadModes(t *testing.T) {
+	v := newVault(t)
+	if _, err := v.NewPool("alpha", t0); err != nil {
+		t.Fatal(err)
+	}
+	archive, _, err := v.archive(t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := ReadArchive(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range es {
+		es[i].Mode = 0o777
+		if !es[i].Dir {
+			es[i].Mode = 0o666
+		}
+	}
+	id, _ := age.GenerateX25519Identity()
+	ct, err := encryptBytes(writeArchive(t, es), id.Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "restored")
+	if _, _, err := RestoreVault(ct, dst, id); err != nil {
+		t.Fatal(err)
+	}
+	err = filepath.WalkDir(dst, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dst, path)
+		want := fs.FileMode(0o644)
+		switch {
+		case d.IsDir():
+			want = 0o700
+		case secretFile(rel), rel == lockFile:
+			want = 0o600
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s: got mode %04o, want %04o", rel, got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func chmod(t *testing.T, path string, mode fs.FileMode) {
+	t.Helper()
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -60,10 +60,31 @@ func ParseColdVKey(data []byte) (ColdVKey, error) {
 		return vk, err
 	}
 	copy(vk[:], b[:ColdVKeySize])
-	if _, err := new(edwards25519.Point).SetBytes(vk[:]); err != nil {
-		return vk, fmt.Errorf("%w: cold verification key is not a curve point", ErrInconsistent)
+	if err := CheckEd25519PublicKey(vk[:]); err != nil {
+		return vk, fmt.Errorf("cold verification key: %w", err)
 	}
 	return vk, nil
+}
+
+// CheckEd25519PublicKey refuses what cannot be a real Ed25519 public key:
+// bytes that are not a curve point, a non-canonical encoding, and the
+// eight small-order points (with those, crypto/ed25519 accepts a fixed
+// signature for every message, so anyone could "sign" as that key).
+func CheckEd25519PublicKey(pub []byte) error {
+	if len(pub) != ed25519.PublicKeySize {
+		return fmt.Errorf("%w: %d bytes, want %d", ErrWeakKey, len(pub), ed25519.PublicKeySize)
+	}
+	p, err := new(edwards25519.Point).SetBytes(pub)
+	if err != nil {
+		return fmt.Errorf("%w: not a curve point", ErrWeakKey)
+	}
+	if !bytes.Equal(p.Bytes(), pub) {
+		return fmt.Errorf("%w: not the canonical encoding of its point", ErrWeakKey)
+	}
+	if new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1 {
+		return fmt.Errorf("%w: a small-order point", ErrWeakKey)
+	}
+	return nil
 }
 
 // ColdKey is a pool's cold signing key. It signs op certs (and the audit

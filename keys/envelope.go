@@ -5,7 +5,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
+
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // TextEnvelope types written and read by cardano-cli. cardano-cli has no
@@ -37,33 +40,90 @@ type Envelope struct {
 	CBOR        []byte
 }
 
-// ParseEnvelope reads a TextEnvelope in any JSON formatting. It requires
-// the three fields and lower- or upper-case hex, and rejects trailing data.
+// envelopeKeys are the keys of a TextEnvelope, exactly as cardano-cli
+// writes them.
+var envelopeKeys = []string{"type", "description", "cborHex"}
+
+// ParseEnvelope reads a TextEnvelope in any JSON formatting (whitespace,
+// key order, escapes). It requires "type" and "cborHex" as strings,
+// refuses a key given twice or in another case ("Type", "CBORHEX": JSON
+// decoders match those case-insensitively, so two readers could disagree
+// on which value counts) and anything but whitespace after the object.
+// Other keys are ignored. Errors describe the problem without quoting the
+// input: a secret file given by mistake must not end up on the screen.
 func ParseEnvelope(data []byte) (*Envelope, error) {
-	var raw struct {
-		Type        *string `json:"type"`
-		Description *string `json:"description"`
-		CBORHex     *string `json:"cborHex"`
-	}
 	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrEnvelope, err)
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrEnvelope, fmt.Sprintf(format, a...))
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrEnvelope)
-	}
-	if raw.Type == nil || raw.CBORHex == nil {
-		return nil, fmt.Errorf("%w: missing \"type\" or \"cborHex\"", ErrEnvelope)
-	}
-	b, err := hex.DecodeString(strings.TrimSpace(*raw.CBORHex))
+	jsonErr := func(err error) error { return fmt.Errorf("%w: %v", ErrEnvelope, textsafe.JSONError(err)) }
+	tok, err := dec.Token()
 	if err != nil {
-		return nil, fmt.Errorf("%w: cborHex is not hex", ErrEnvelope)
+		return nil, jsonErr(err)
 	}
-	e := &Envelope{Type: *raw.Type, CBOR: b}
-	if raw.Description != nil {
-		e.Description = *raw.Description
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, bad("not a JSON object")
+	}
+	got := map[string]*string{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, jsonErr(err)
+		}
+		key, _ := tok.(string)
+		var known string
+		for _, k := range envelopeKeys {
+			if strings.EqualFold(key, k) {
+				known = k
+			}
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, jsonErr(err)
+		}
+		switch {
+		case known == "":
+			continue
+		case key != known:
+			return nil, bad("key %q written in another case (want %q)", textsafe.Escape(clip(key)), known)
+		case got[key] != nil:
+			return nil, bad("key %q given twice", key)
+		}
+		var v string
+		if len(raw) == 0 || raw[0] != '"' {
+			return nil, bad("%q is not a JSON string", key)
+		}
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, jsonErr(err)
+		}
+		got[key] = &v
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, jsonErr(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, bad("more after the JSON object")
+	}
+	if got["type"] == nil || got["cborHex"] == nil {
+		return nil, bad("missing \"type\" or \"cborHex\"")
+	}
+	b, err := hex.DecodeString(strings.TrimSpace(*got["cborHex"]))
+	if err != nil {
+		return nil, bad("cborHex is not hex")
+	}
+	e := &Envelope{Type: *got["type"], CBOR: b}
+	if got["description"] != nil {
+		e.Description = *got["description"]
 	}
 	return e, nil
+}
+
+// clip shortens text from a file before it goes into an error.
+func clip(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "…"
+	}
+	return s
 }
 
 // Marshal writes the envelope exactly as cardano-cli does: the three keys in
@@ -95,7 +155,7 @@ func (e *Envelope) expect(types ...string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: got %q, want %q", ErrType, e.Type, strings.Join(types, `" or "`))
+	return fmt.Errorf("%w: got %q, want %q", ErrType, clip(e.Type), strings.Join(types, `" or "`))
 }
 
 // bytesPayload decodes a CBOR byte string of exactly n bytes (n < 0: any

@@ -23,6 +23,11 @@ var (
 	ErrInconsistent = errors.New("key material is inconsistent")
 	// ErrCounterMismatch: a counter file belongs to another cold key.
 	ErrCounterMismatch = errors.New("counter file belongs to another cold key")
+	// ErrWeakKey: an Ed25519 public key that is not a canonical encoding of
+	// a point of the large prime order subgroup's coset a real key lies in
+	// (a small-order point, for which one signature verifies every message,
+	// or a non-canonical encoding).
+	ErrWeakKey = errors.New("not a usable Ed25519 public key")
 	// ErrPoolID: a pool id string is neither 56 hex digits nor pool1… bech32.
 	ErrPoolID = errors.New("not a pool id")
 )

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -419,5 +421,129 @@ func TestGeneratedKeysRoundTrip(t *testing.T) {
 	}
 	if _, err := GenerateColdKey(bytes.NewReader(nil)); err == nil {
 		t.Error("GenerateColdKey with no randomness succeeded")
+	}
+}
+
+// TextEnvelope parsing is strict about keys and what follows the object,
+// and lenient about formatting: every cardano-cli file of the vectors
+// reads, in any layout.
+func TestParseEnvelopeStrictKeysAnyFormatting(t *testing.T) {
+	dir := filepath.Join(vectors.Dir(t), "cardano-cli")
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, de := range des {
+		b, err := os.ReadFile(filepath.Join(dir, de.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var probe map[string]any
+		if json.Unmarshal(b, &probe) != nil || probe["cborHex"] == nil {
+			continue // the golden registration certificates are not envelopes
+		}
+		n++
+		t.Run("cardano-cli/"+de.Name(), func(t *testing.T) {
+			if _, err := ParseEnvelope(b); err != nil {
+				t.Errorf("got %v, want the real cardano-cli file to read", err)
+			}
+		})
+	}
+	if n < 10 {
+		t.Fatalf("read %d cardano-cli envelopes, want at least 10", n)
+	}
+	const hexv = `"5820` + "0000000000000000000000000000000000000000000000000000000000000000" + `"`
+	for _, tc := range []struct {
+		name string
+		in   string
+		ok   bool
+	}{
+		{"one-line", `{"type":"StakePoolSigningKey_ed25519","description":"","cborHex":` + hexv + `}`, true},
+		{"other-order-crlf-tabs", "{\r\n\t\"cborHex\" : " + hexv + ",\r\n\t\"type\":\"T\"\r\n}\r\n", true},
+		{"trailing-whitespace", `{"type":"T","cborHex":` + hexv + "}\n\n  \t\n", true},
+		{"no-description", `{"type":"T","cborHex":` + hexv + `}`, true},
+		{"duplicate-type", `{"type":"T","type":"U","cborHex":` + hexv + `}`, false},
+		{"duplicate-cborHex", `{"type":"T","cborHex":` + hexv + `,"cborHex":"5820"}`, false},
+		{"duplicate-description", `{"type":"T","description":"a","description":"b","cborHex":` + hexv + `}`, false},
+		{"case-folded-type", `{"Type":"T","cborHex":` + hexv + `}`, false},
+		{"case-folded-cborhex", `{"type":"T","CBORHEX":` + hexv + `}`, false},
+		{"case-folded-beside-real", `{"type":"T","TYPE":"U","cborHex":` + hexv + `}`, false},
+		{"trailing-garbage", `{"type":"T","cborHex":` + hexv + `}x`, false},
+		{"trailing-bracket", `{"type":"T","cborHex":` + hexv + `}]`, false},
+		{"trailing-object", `{"type":"T","cborHex":` + hexv + `}{}`, false},
+		{"null-type", `{"type":null,"cborHex":` + hexv + `}`, false},
+		{"number-type", `{"type":7,"cborHex":` + hexv + `}`, false},
+		{"array", `[{"type":"T","cborHex":` + hexv + `}]`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseEnvelope([]byte(tc.in))
+			if tc.ok && err != nil {
+				t.Errorf("got %v, want it read", err)
+			}
+			if !tc.ok && !errors.Is(err, ErrEnvelope) {
+				t.Errorf("got %v, want ErrEnvelope", err)
+			}
+		})
+	}
+}
+
+// A file given by mistake may be a secret: the producer's snapshot.key is
+// an Ed25519 seed in hex, which JSON reads as a number and used to quote
+// ("cannot unmarshal number 86193847561 …"). No error may hold its bytes.
+func TestEnvelopeErrorsNeverQuoteTheInput(t *testing.T) {
+	seed := "8619384756102938475610293847561029384756102938475610293847561029"
+	for _, tc := range []struct{ name, in string }{
+		{"hex-seed", seed + "\n"},
+		{"age-identity", "AGE-SECRET-KEY-1" + strings.ToUpper(seed) + "\n"},
+		{"seed-as-value", `{"type": ` + seed[:20] + `}`},
+		{"seed-as-key", `{"` + seed + `": 1}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, parse := range []func([]byte) error{
+				func(b []byte) error { _, err := ParseEnvelope(b); return err },
+				func(b []byte) error { _, err := ParseColdKey(b); return err },
+				func(b []byte) error { _, err := ParseCounter(b); return err },
+				func(b []byte) error { _, err := ParseVRFKey(b); return err },
+			} {
+				err := parse([]byte(tc.in))
+				if err == nil {
+					t.Fatal("it parsed")
+				}
+				for i := 0; i+8 <= len(seed); i++ {
+					if strings.Contains(strings.ToLower(err.Error()), seed[i:i+8]) {
+						t.Fatalf("error %q holds bytes of the input (%s)", err, seed[i:i+8])
+					}
+				}
+			}
+		})
+	}
+}
+
+// A small-order point is not a key: with it, one signature verifies every
+// message. Cold vkeys read from files refuse them.
+func TestColdVKeyRefusesSmallOrderPoints(t *testing.T) {
+	for _, tc := range []struct{ name, hex string }{
+		{"identity", "0100000000000000000000000000000000000000000000000000000000000000"},
+		{"order-2", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
+		{"order-4", "0000000000000000000000000000000000000000000000000000000000000080"},
+		{"order-8", "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"},
+		{"non-canonical-identity", "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := unhex(t, tc.hex)
+			file := (&Envelope{Type: TypeColdVerificationKey, CBOR: encodeByteString(raw)}).Marshal()
+			if _, err := ParseColdVKey(file); !errors.Is(err, ErrWeakKey) {
+				t.Errorf("got %v, want ErrWeakKey", err)
+			}
+			if err := CheckEd25519PublicKey(raw); !errors.Is(err, ErrWeakKey) {
+				t.Errorf("CheckEd25519PublicKey: got %v, want ErrWeakKey", err)
+			}
+		})
+	}
+	k, _ := NewColdKey(bytes.Repeat([]byte{7}, 32))
+	vk := k.Public()
+	if err := CheckEd25519PublicKey(vk[:]); err != nil {
+		t.Errorf("a real key: %v", err)
 	}
 }

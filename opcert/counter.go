@@ -1,6 +1,9 @@
 package opcert
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // OnChain is the op-cert counter the chain recorded for a pool. A pool that
 // never minted a block has none; if it is in the stake distribution the
@@ -39,13 +42,17 @@ func (o OnChain) Less(p OnChain) bool {
 	return o.N < p.N
 }
 
+// MaxCounter is the highest cert number that can be issued: the counter
+// file holds the number after it, which must fit a uint64 too.
+const MaxCounter = math.MaxUint64 - 1
+
 // CheckCounter applies the Praos (Babbage onwards) header rule m ≤ n ≤ m+1.
 func CheckCounter(n uint64, onchain OnChain) error {
 	m := onchain.M()
 	if n < m {
 		return fmt.Errorf("%w: cert has %d, chain has %d", ErrCounterTooSmall, n, m)
 	}
-	if n > m+1 {
+	if n-m > 1 { // n ≥ m here: no m+1 to overflow
 		return fmt.Errorf("%w: cert has %d, chain has %s, the most it accepts is %d", ErrCounterOverIncremented, n, onchain, m+1)
 	}
 	return nil
@@ -92,6 +99,9 @@ func NextCounter(onchain OnChain, h History) (uint64, error) {
 			known = fmt.Sprintf("certs up to %d", h.MaxIssued)
 		}
 		return 0, fmt.Errorf("%w: the chain has seen counter %d, this vault knows of %s", ErrOnChainAhead, onchain.N, known)
+	}
+	if onchain.N >= MaxCounter {
+		return 0, fmt.Errorf("%w: the chain has seen counter %d", ErrCounterExhausted, onchain.N)
 	}
 	return onchain.N + 1, nil
 }

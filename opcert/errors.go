@@ -25,6 +25,10 @@ var (
 	// ErrOnChainBackwards: the chain counter offered is lower than one
 	// already seen: the chain information is stale or forged.
 	ErrOnChainBackwards = errors.New("on-chain counter went backwards")
+	// ErrCounterExhausted: the next cert number would be 2^64-1 or more,
+	// after which the counter file (the number after the last) cannot
+	// count.
+	ErrCounterExhausted = errors.New("op cert counter is exhausted")
 	// ErrBeforeSystemStart: a time or slot before the network existed.
 	ErrBeforeSystemStart = errors.New("time is before the network's system start")
 	// ErrUnknownNetwork: a network name other than mainnet, preprod, preview.

@@ -7,6 +7,8 @@ import (
 	"math/big"
 	"strings"
 	"time"
+
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // Network holds what KES period arithmetic needs to know about a chain.
@@ -68,7 +70,7 @@ func ParseGenesis(data []byte) (Network, error) {
 		SlotLength        *json.Number `json:"slotLength"`
 	}
 	if err := json.Unmarshal(data, &g); err != nil {
-		return Network{}, fmt.Errorf("%w: %v", ErrGenesis, err)
+		return Network{}, fmt.Errorf("%w: %v", ErrGenesis, textsafe.JSONError(err))
 	}
 	var missing []string
 	if g.NetworkMagic == nil {
@@ -125,12 +127,34 @@ func (n Network) ShelleyStart() time.Time {
 	return n.SystemStart.Add(time.Duration(n.ByronSlots) * n.ByronSlotLength)
 }
 
-// SlotTime is the start time of an absolute slot.
+// FarFuture is where time arithmetic on slots and periods saturates: the
+// start of a slot or period later than it (numbers from a file can be any
+// uint64) is FarFuture, so that nothing beyond it ever counts as started.
+var FarFuture = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// SlotTime is the start time of an absolute slot, or FarFuture for a slot
+// that starts after it.
 func (n Network) SlotTime(slot uint64) time.Time {
 	if slot < n.ByronSlots {
-		return n.SystemStart.Add(time.Duration(slot) * n.ByronSlotLength)
+		return addSlots(n.SystemStart, slot, n.ByronSlotLength)
 	}
-	return n.ShelleyStart().Add(time.Duration(slot-n.ByronSlots) * n.SlotLength)
+	return addSlots(n.ShelleyStart(), slot-n.ByronSlots, n.SlotLength)
+}
+
+// addSlots is base + slots×length, saturating at FarFuture instead of
+// overflowing time.Duration.
+func addSlots(base time.Time, slots uint64, length time.Duration) time.Time {
+	if length <= 0 {
+		return base
+	}
+	if slots > uint64(math.MaxInt64/int64(length)) {
+		return FarFuture
+	}
+	d := time.Duration(slots) * length
+	if FarFuture.Sub(base) < d {
+		return FarFuture
+	}
+	return base.Add(d)
 }
 
 // SlotAt is the absolute slot in progress at t.
@@ -169,9 +193,22 @@ func (n Network) PeriodStartSlot(p uint64) uint64 {
 // PeriodStart is the instant KES period p begins.
 func (n Network) PeriodStart(p uint64) time.Time { return n.SlotTime(n.PeriodStartSlot(p)) }
 
-// PeriodLength is the wall-clock length of a KES period in the Shelley era.
+// PeriodLength is the wall-clock length of a KES period in the Shelley
+// era (the longest time.Duration if it is longer).
 func (n Network) PeriodLength() time.Duration {
+	if n.SlotLength <= 0 || n.SlotsPerKESPeriod > uint64(math.MaxInt64/int64(n.SlotLength)) {
+		return math.MaxInt64
+	}
 	return time.Duration(n.SlotsPerKESPeriod) * n.SlotLength
+}
+
+// AddPeriods is p + k, saturating at the largest uint64 (a period no time
+// reaches) instead of wrapping.
+func AddPeriods(p, k uint64) uint64 {
+	if p > math.MaxUint64-k {
+		return math.MaxUint64
+	}
+	return p + k
 }
 
 // GenesisName is how vault and agent configurations name a network that

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 )
 
@@ -79,13 +81,13 @@ func Evaluate(n Network, startPeriod uint64, now time.Time, l Leads) (Plan, erro
 	if err != nil {
 		return Plan{}, err
 	}
-	end := startPeriod + n.MaxKESEvolutions
+	end := AddPeriods(startPeriod, n.MaxKESEvolutions)
 	p := Plan{
 		Now:              now,
 		CurrentPeriod:    kp,
 		StartPeriod:      startPeriod,
 		EndPeriod:        end,
-		RemainingPeriods: int64(end) - int64(kp),
+		RemainingPeriods: periodsBetween(kp, end),
 		Start:            n.PeriodStart(startPeriod),
 		Expiry:           n.PeriodStart(end),
 	}
@@ -105,6 +107,20 @@ func Evaluate(n Network, startPeriod uint64, now time.Time, l Leads) (Plan, erro
 		p.Status = StatusOK
 	}
 	return p, nil
+}
+
+// periodsBetween is to - from as an int64, clamped rather than wrapped.
+func periodsBetween(from, to uint64) int64 {
+	if to >= from {
+		if d := to - from; d <= math.MaxInt64 {
+			return int64(d)
+		}
+		return math.MaxInt64
+	}
+	if d := from - to; d <= math.MaxInt64 {
+		return -int64(d)
+	}
+	return math.MinInt64
 }
 
 // Span is a half-open interval of time [From, To).
@@ -231,7 +247,7 @@ type AgentStatus struct {
 func ParseAgentStatus(data []byte) (AgentStatus, keys.PoolID, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return AgentStatus{}, keys.PoolID{}, fmt.Errorf("%w: %v", ErrAgentStatus, err)
+		return AgentStatus{}, keys.PoolID{}, fmt.Errorf("%w: %v", ErrAgentStatus, textsafe.JSONError(err))
 	}
 	for _, f := range []string{"pool_id", "network_magic", "tip_slot", "cert_counter", "cert_kes_period"} {
 		if v, ok := raw[f]; !ok || string(v) == "null" {
@@ -240,7 +256,7 @@ func ParseAgentStatus(data []byte) (AgentStatus, keys.PoolID, error) {
 	}
 	var s AgentStatus
 	if err := json.Unmarshal(data, &s); err != nil {
-		return AgentStatus{}, keys.PoolID{}, fmt.Errorf("%w: %v", ErrAgentStatus, err)
+		return AgentStatus{}, keys.PoolID{}, fmt.Errorf("%w: %v", ErrAgentStatus, textsafe.JSONError(err))
 	}
 	id, err := keys.ParsePoolID(s.PoolID)
 	if err != nil {
@@ -304,7 +320,7 @@ func ParseLeaderLog(data []byte) (LeaderLog, error) {
 		} `json:"assignedSlots"`
 	}
 	if err := json.Unmarshal(data, &w); err != nil {
-		return LeaderLog{}, fmt.Errorf("%w: %v", ErrLeaderLog, err)
+		return LeaderLog{}, fmt.Errorf("%w: %v", ErrLeaderLog, textsafe.JSONError(err))
 	}
 	if w.Status != "ok" {
 		msg := w.ErrorMessage
@@ -347,12 +363,12 @@ func ParseLeaderLog(data []byte) (LeaderLog, error) {
 // after its last assigned slot.
 func (l LeaderLog) Coverage(n Network, epochLength uint64) Span {
 	if l.HasEpochStart && epochLength > 0 {
-		return Span{From: n.SlotTime(l.EpochStart), To: n.SlotTime(l.EpochStart + epochLength)}
+		return Span{From: n.SlotTime(l.EpochStart), To: n.SlotTime(AddPeriods(l.EpochStart, epochLength))}
 	}
 	if len(l.Slots) == 0 {
 		return Span{}
 	}
-	return Span{From: n.SlotTime(l.Slots[0]), To: n.SlotTime(l.Slots[len(l.Slots)-1] + 1)}
+	return Span{From: n.SlotTime(l.Slots[0]), To: n.SlotTime(AddPeriods(l.Slots[len(l.Slots)-1], 1))}
 }
 
 // SlotTimes are the start instants of the assigned slots.

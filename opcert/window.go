@@ -13,7 +13,7 @@ type Window struct {
 
 // Window returns the cert's validity window on network n.
 func (c *Certificate) Window(n Network) Window {
-	return Window{Start: c.KESPeriod, End: c.KESPeriod + n.MaxKESEvolutions}
+	return Window{Start: c.KESPeriod, End: AddPeriods(c.KESPeriod, n.MaxKESEvolutions)}
 }
 
 // Contains reports whether KES period kp is inside the window.

@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
 )
@@ -54,6 +55,9 @@ type wireBundle struct {
 // Encrypt writes the bundle, age-encrypted to recipient, to w. The
 // plaintext exists only in memory and is wiped after use.
 func (b *Bundle) Encrypt(w io.Writer, recipient age.Recipient) error {
+	if err := CheckFingerprint(b.Producer); err != nil {
+		return fmt.Errorf("bundle producer: %w", err)
+	}
 	certCBOR, err := b.Cert.MarshalCBOR()
 	if err != nil {
 		return err
@@ -98,11 +102,11 @@ func DecryptBundle(r io.Reader, identities ...age.Identity) (*Bundle, error) {
 		if errors.As(err, &nm) {
 			return nil, fmt.Errorf("%w: it was encrypted to another producer", ErrWrongProducer)
 		}
-		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, textsafe.AgeError(err))
 	}
 	plain, err := io.ReadAll(io.LimitReader(pr, MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, textsafe.AgeError(err))
 	}
 	defer wipe(plain)
 	return parseBundle(plain)
@@ -123,6 +127,14 @@ func parseBundle(plain []byte) (*Bundle, error) {
 	}
 	if err := fixed("bundle cold vkey", w.ColdVKey, keys.ColdVKeySize); err != nil {
 		return nil, err
+	}
+	if err := keys.CheckEd25519PublicKey(w.ColdVKey); err != nil {
+		return nil, fmt.Errorf("bundle cold vkey: %w", err)
+	}
+	// The agent compares this with its own fingerprint: an empty or
+	// malformed one must not reach a check that could skip it.
+	if err := CheckFingerprint(w.Producer); err != nil {
+		return nil, fmt.Errorf("bundle producer: %w", err)
 	}
 	b := &Bundle{Magic: w.Network, Producer: w.Producer, Created: time.Unix(w.Created, 0).UTC()}
 	if len(w.Checkpoint) > 0 {

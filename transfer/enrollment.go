@@ -10,6 +10,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 )
 
@@ -56,6 +57,24 @@ func (e *Enrollment) body() []byte {
 // the operator compares on the producer's and the cold machine's screens.
 func (e *Enrollment) Fingerprint() string { return fingerprint(e.body()) }
 
+// CheckFingerprint reports whether s has the form Fingerprint writes: four
+// groups of four RFC 4648 base32 characters (upper case), joined by '-'.
+func CheckFingerprint(s string) error {
+	ok := len(s) == 19
+	for i := 0; ok && i < len(s); i++ {
+		c := s[i]
+		if i%5 == 4 {
+			ok = c == '-'
+		} else {
+			ok = (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7')
+		}
+	}
+	if !ok {
+		return fmt.Errorf("%w: %q is not a producer fingerprint (XXXX-XXXX-XXXX-XXXX)", ErrFormat, s)
+	}
+	return nil
+}
+
 func fingerprint(body []byte) string {
 	h := sha256.Sum256(body)
 	s := base32.StdEncoding.EncodeToString(h[:10]) // 16 characters
@@ -91,15 +110,38 @@ func ParseEnrollment(data []byte) (*Enrollment, error) {
 	if err := fixed("enrollment signing key", b.SignKey, ed25519.PublicKeySize); err != nil {
 		return nil, err
 	}
+	if err := keys.CheckEd25519PublicKey(b.SignKey); err != nil {
+		return nil, fmt.Errorf("enrollment signing key: %w", err)
+	}
 	if !ed25519.Verify(b.SignKey, signedMessage(enrollmentDomain, s.Body), s.Sig) {
 		return nil, fmt.Errorf("%w: the enrollment is not signed by the key it carries", ErrSignature)
 	}
 	if _, err := ParseAnyRecipient(b.Recipient); err != nil {
 		return nil, err
 	}
+	if err := checkText("enrollment name", b.Name, MaxName); err != nil {
+		return nil, err
+	}
 	e := &Enrollment{Name: b.Name, Magic: b.Network, Recipient: b.Recipient, SignKey: b.SignKey, Created: time.Unix(b.Created, 0).UTC()}
 	copy(e.PoolID[:], b.PoolID)
 	return e, nil
+}
+
+// MaxName bounds the producer's name for itself in an enrollment.
+const MaxName = 64
+
+// checkText refuses producer-written text that could change what the cold
+// machine's screen or log shows: invalid UTF-8, control characters,
+// bidirectional overrides and other format characters, or more than max
+// bytes.
+func checkText(what, s string, max int) error {
+	if len(s) > max {
+		return fmt.Errorf("%w: %s is %d bytes, at most %d", ErrFormat, what, len(s), max)
+	}
+	if !textsafe.Clean(s) {
+		return fmt.Errorf("%w: %s %+q holds control or formatting characters", ErrFormat, what, s)
+	}
+	return nil
 }
 
 // ParseRecipient accepts an age X25519 recipient (age1…).

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/transfer/qr"
@@ -110,15 +111,58 @@ func WriteSingleQR(path, urType string, data []byte) error {
 // ErrIncomplete: the frames scanned are not enough to rebuild the file.
 var ErrIncomplete = errors.New("not enough QR frames")
 
-// collector feeds QR texts to UR decoders. Frames of several transfers may
-// be mixed (an old printout, another pool's bundle): each transfer gets its
-// own decoder, the first to complete wins, and the others are reported.
+// ErrAmbiguous: the frames hold more than one complete transfer of the
+// type asked for, equally supported: the scan does not choose.
+var ErrAmbiguous = errors.New("the QR codes hold more than one transfer")
+
+// multipart says which form each UR type of ours takes: a bundle is always
+// several frames, a snapshot and an enrollment one. A frame of the other
+// form cannot be genuine.
+var multipart = map[string]bool{URBundle: true, URSnapshot: false, UREnrollment: false}
+
+// maxScanFrames bounds the distinct QR texts one scan keeps, and
+// maxRetryFrames the transfers a scan tries to repair by leaving frames
+// out (which costs a decode per frame).
+const (
+	maxScanFrames  = 4096
+	maxRetryFrames = 256
+)
+
+// scanned is one QR text and where it was read.
+type scanned struct{ text, source string }
+
+// transferGroup is the frames that claim to belong to one transfer: one
+// single-part text, or multipart parts sharing a header (sequence length,
+// message length, checksum, fragment length).
+type transferGroup struct {
+	info    ur.PartInfo
+	frames  []scanned
+	dec     *ur.Decoder // every frame, in the order read
+	data    []byte      // the file, once rebuilt and checksum-valid
+	skipped []scanned   // frames left out of data: they do not fit it
+	tried   int         // frames the last repair attempt had
+}
+
+func (g *transferGroup) holds(info ur.PartInfo) bool {
+	if info.Single || g.info.Single {
+		return false // each distinct single-part text is its own transfer
+	}
+	return info.Type == g.info.Type && info.SeqLen == g.info.SeqLen && info.MessageLen == g.info.MessageLen &&
+		info.Checksum == g.info.Checksum && info.FragmentLen == g.info.FragmentLen
+}
+
+// collector sorts QR texts into transfers. Frames of several transfers may
+// be mixed (an old printout, another pool's bundle, a frame someone slipped
+// in): each claimed transfer is rebuilt on its own, a frame that breaks a
+// transfer's checksum is left out (the others still rebuild it), and the
+// transfer most frames support wins.
 type collector struct {
 	urType   string
-	decs     []*ur.Decoder
 	seen     map[string]bool
-	done     *ur.Decoder
+	groups   []*transferGroup
+	done     *transferGroup // the first transfer rebuilt (streams stop there)
 	warnings []string
+	full     bool
 }
 
 func newCollector(urType string) *collector {
@@ -128,60 +172,188 @@ func newCollector(urType string) *collector {
 // add takes one QR text read from source; it reports whether a file is
 // complete.
 func (c *collector) add(text, source string) bool {
-	if c.done != nil || c.seen[text] {
+	key := strings.ToLower(text)
+	if c.seen[key] {
 		return c.done != nil
 	}
-	c.seen[text] = true
-	for _, d := range c.decs {
-		err := d.Receive(text)
-		if errors.Is(err, ur.ErrForeignPart) {
-			continue
-		}
-		if err != nil {
-			c.warnings = append(c.warnings, fmt.Sprintf("%s: ignored a frame: %v", source, err))
-		} else if d.Complete() {
-			c.done = d
+	if len(c.seen) >= maxScanFrames {
+		if !c.full {
+			c.full = true
+			c.warnings = append(c.warnings, fmt.Sprintf("%s: more than %d different QR codes; the rest were ignored", source, maxScanFrames))
 		}
 		return c.done != nil
 	}
-	d := ur.NewDecoder()
-	d.ExpectedType = c.urType
-	if err := d.Receive(text); err != nil {
+	c.seen[key] = true
+	info, err := ur.Inspect(text)
+	if err != nil {
 		c.warnings = append(c.warnings, fmt.Sprintf("%s: ignored a frame: %v", source, err))
-		return false
+		return c.done != nil
 	}
-	c.decs = append(c.decs, d)
-	if d.Complete() {
-		c.done = d
+	if info.Type != c.urType {
+		c.warnings = append(c.warnings, fmt.Sprintf("%s: ignored a frame: %v: type %q, want %q", source, ur.ErrForeignPart, info.Type, c.urType))
+		return c.done != nil
+	}
+	if multi, ok := multipart[c.urType]; ok && (multi == info.Single || (multi && info.SeqLen < 2)) {
+		form := "one frame"
+		if multi {
+			form = "several frames"
+		}
+		c.warnings = append(c.warnings, fmt.Sprintf("%s: ignored a frame: a %s comes as %s, not like this", source, c.urType, form))
+		return c.done != nil
+	}
+	var g *transferGroup
+	for _, x := range c.groups {
+		if x.holds(info) {
+			g = x
+		}
+	}
+	if g == nil {
+		g = &transferGroup{info: info, dec: ur.NewDecoder()}
+		g.dec.ExpectedType = c.urType
+		c.groups = append(c.groups, g)
+	}
+	g.frames = append(g.frames, scanned{text, source})
+	if err := g.dec.Receive(text); err != nil {
+		// Too large a message or sequence: nothing of this transfer is kept.
+		c.warnings = append(c.warnings, fmt.Sprintf("%s: ignored a frame: %v", source, err))
+		g.frames = g.frames[:len(g.frames)-1]
+		return c.done != nil
+	}
+	if g.data == nil {
+		g.settle()
+		if g.data != nil && c.done == nil {
+			c.done = g
+		}
 	}
 	return c.done != nil
 }
 
-// result returns the completed file, or ErrIncomplete with the progress.
-func (c *collector) result(from string) ([]byte, []string, error) {
-	if c.done == nil {
-		best := 0.0
-		for _, d := range c.decs {
-			if d.Progress() > best {
-				best = d.Progress()
+// settle rebuilds g's file once its frames suffice. When every frame
+// together fails the checksum, it tries without the frames that disagree
+// about one sequence number, then without each frame in turn.
+func (g *transferGroup) settle() {
+	if !g.dec.Complete() {
+		return
+	}
+	if data, err := g.dec.Result(); err == nil {
+		g.accept(g.dec, data, nil)
+		return
+	}
+	if len(g.frames) > maxRetryFrames || len(g.frames) == g.tried {
+		return
+	}
+	g.tried = len(g.frames)
+	var attempts [][]int
+	bySeq := map[uint32][]int{}
+	for i, f := range g.frames {
+		if info, err := ur.Inspect(f.text); err == nil {
+			bySeq[info.SeqNum] = append(bySeq[info.SeqNum], i)
+		}
+	}
+	var conflicting []int
+	for _, idx := range bySeq {
+		if len(idx) > 1 {
+			conflicting = append(conflicting, idx...)
+		}
+	}
+	if len(conflicting) > 0 {
+		attempts = append(attempts, conflicting)
+	}
+	for i := range g.frames {
+		attempts = append(attempts, []int{i})
+	}
+	for _, leave := range attempts {
+		out := map[int]bool{}
+		for _, i := range leave {
+			out[i] = true
+		}
+		d := ur.NewDecoder()
+		d.ExpectedType = g.dec.ExpectedType
+		for i, f := range g.frames {
+			if !out[i] {
+				_ = d.Receive(f.text)
 			}
 		}
-		return nil, c.warnings, fmt.Errorf("%w: %.0f%% of the %s received from %s; scan more frames", ErrIncomplete, 100*best, c.urType, from)
+		if !d.Complete() {
+			continue
+		}
+		if data, err := d.Result(); err == nil {
+			g.accept(d, data, out)
+			return
+		}
 	}
-	if others := len(c.decs) - 1; others > 0 {
+}
+
+// accept records the rebuilt file and which frames do not fit it.
+func (g *transferGroup) accept(d *ur.Decoder, data []byte, left map[int]bool) {
+	g.data = data
+	for i, f := range g.frames {
+		if left[i] || !d.Fits(f.text) {
+			g.skipped = append(g.skipped, f)
+		}
+	}
+}
+
+// support is how many frames a rebuilt transfer stands on.
+func (g *transferGroup) support() int { return len(g.frames) - len(g.skipped) }
+
+// result returns the file the most frames support, or ErrIncomplete with
+// the progress, or ErrAmbiguous when two transfers are equally supported.
+func (c *collector) result(from string) ([]byte, []string, error) {
+	var best []*transferGroup
+	for _, g := range c.groups {
+		if g.data == nil {
+			continue
+		}
+		switch {
+		case len(best) == 0 || g.support() > best[0].support():
+			best = []*transferGroup{g}
+		case g.support() == best[0].support():
+			best = append(best, g)
+		}
+	}
+	if len(best) == 0 {
+		progress := 0.0
+		broken := false
+		for _, g := range c.groups {
+			progress = max(progress, g.dec.Progress())
+			broken = broken || g.dec.Complete()
+		}
+		if broken {
+			return nil, c.warnings, fmt.Errorf("%w: the frames of the %s from %s do not rebuild it (a damaged or foreign frame among them); scan more frames", ErrIncomplete, c.urType, from)
+		}
+		return nil, c.warnings, fmt.Errorf("%w: %.0f%% of the %s received from %s; scan more frames", ErrIncomplete, 100*progress, c.urType, from)
+	}
+	if len(best) > 1 {
+		var where []string
+		for _, g := range best {
+			where = append(where, g.frames[0].source)
+		}
+		return nil, c.warnings, fmt.Errorf("%w: %d different %s transfers (in %s); scan the frames of one", ErrAmbiguous, len(best), c.urType, strings.Join(where, ", "))
+	}
+	g := best[0]
+	for _, f := range g.skipped {
+		c.warnings = append(c.warnings, fmt.Sprintf("%s: skipped a frame that does not fit the %s the other frames make up", f.source, c.urType))
+	}
+	if others := len(c.groups) - 1; others > 0 {
 		c.warnings = append(c.warnings, fmt.Sprintf("ignored frames of %d other transfer(s)", others))
 	}
-	data, err := c.done.Result()
-	return data, c.warnings, err
+	return g.data, c.warnings, nil
 }
+
+// MaxImageFile bounds one image file Scan reads: a photo or a contact
+// sheet of frames is far smaller.
+const MaxImageFile = 32 << 20
 
 // Scan reads QR codes from image files (PNG or JPEG; a contact sheet
 // holds many), in any order, ignoring duplicates and reporting frames of
-// another transfer as warnings. It returns the file's bytes.
+// another transfer as warnings. It returns the file's bytes. Only regular
+// files of at most MaxImageFile bytes are read (safefile.ReadRegular): a
+// FIFO or a device is refused, not waited on.
 func Scan(paths []string, urType string) (data []byte, warnings []string, err error) {
 	c := newCollector(urType)
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		b, err := safefile.ReadRegular(p, MaxImageFile)
 		if err != nil {
 			return nil, c.warnings, err
 		}
@@ -200,6 +372,10 @@ func Scan(paths []string, urType string) (data []byte, warnings []string, err er
 
 // MaxStreamFrame bounds one JPEG frame of an MJPEG stream.
 const MaxStreamFrame = 8 << 20
+
+// MaxStreamGap bounds the bytes ScanStream skips looking for the start of
+// the next JPEG frame: a stream of anything else (/dev/zero) ends the scan.
+const MaxStreamGap = 16 << 20
 
 // ScanStream reads a stream of JPEG images — MJPEG as a webcam tool
 // writes it, e.g. 'ffmpeg -f v4l2 -i /dev/video0 -f mjpeg -' — and stops as
@@ -237,7 +413,10 @@ func ScanStream(r io.Reader, urType string) (data []byte, warnings []string, err
 // followed by 0x00 or a restart marker until the EOI.
 func nextJPEG(br *bufio.Reader) ([]byte, error) {
 	var prev byte
-	for { // find SOI
+	for skipped := 0; ; skipped++ { // find SOI
+		if skipped > MaxStreamGap {
+			return nil, fmt.Errorf("%w: %d bytes of the stream without the start of a JPEG frame; send MJPEG", ErrFormat, MaxStreamGap)
+		}
 		b, err := br.ReadByte()
 		if err != nil {
 			return nil, io.EOF

@@ -38,7 +38,7 @@ func FuzzParseEnrollment(f *testing.F) {
 // age encryption) and, once, the age layer with a real identity.
 func FuzzParseBundle(f *testing.F) {
 	fx := newFixture(f)
-	b := &Bundle{Magic: 1, PoolID: fx.cold.Public().PoolID(), Cold: fx.cold.Public(), Cert: fx.cert, KES: fx.kes, VRF: fx.vrf, Created: t0}
+	b := &Bundle{Magic: 1, PoolID: fx.cold.Public().PoolID(), Cold: fx.cold.Public(), Cert: fx.cert, KES: fx.kes, VRF: fx.vrf, Producer: testFingerprint, Created: t0}
 	var buf bytes.Buffer
 	if err := b.Encrypt(&buf, fx.identity.Recipient()); err != nil {
 		f.Fatal(err)

@@ -74,6 +74,9 @@ func (s *Snapshot) Marshal(signer ed25519.PrivateKey) []byte {
 // ParseSnapshot reads a snapshot and checks its signature against the
 // pinned producer key. Nothing in it is trusted before that.
 func ParseSnapshot(data []byte, producer ed25519.PublicKey) (*Snapshot, error) {
+	if err := keys.CheckEd25519PublicKey(producer); err != nil {
+		return nil, fmt.Errorf("the producer's snapshot key: %w", err)
+	}
 	var sw wireSigned
 	if err := decode("snapshot", data, &sw); err != nil {
 		return nil, err
@@ -101,6 +104,12 @@ func ParseSnapshot(data []byte, producer ed25519.PublicKey) (*Snapshot, error) {
 	} else if w.OnChain != 0 {
 		return nil, fmt.Errorf("%w: snapshot has a counter value without a counter", ErrFormat)
 	}
+	if w.HasInstalled && !isHash(w.InstalledCertHash) {
+		return nil, fmt.Errorf("%w: snapshot's installed cert hash %+q is not 64 lower-case hex digits", ErrFormat, clipText(w.InstalledCertHash))
+	}
+	if !w.HasInstalled && (w.InstalledCertHash != "" || w.InstalledCounter != 0 || w.InstalledPeriod != 0) {
+		return nil, fmt.Errorf("%w: snapshot describes an installed cert without one", ErrFormat)
+	}
 	if w.HasInstalled {
 		s.Installed = &Installed{Counter: w.InstalledCounter, KESPeriod: w.InstalledPeriod, CertHash: w.InstalledCertHash}
 	}
@@ -115,13 +124,81 @@ func ParseSnapshot(data []byte, producer ed25519.PublicKey) (*Snapshot, error) {
 	return s, nil
 }
 
+// clipText shortens producer-written text before it goes into an error.
+func clipText(s string) string {
+	if len(s) > 80 {
+		return s[:80]
+	}
+	return s
+}
+
+// isHash reports whether s is a SHA-256 in lower-case hex, as the cert
+// hashes the agent reports are.
+func isHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// DefaultMaxAge is how old a snapshot's tip may be, unless the operator
+// says otherwise.
+const DefaultMaxAge = 24 * time.Hour
+
+// ClockTolerance is how many KES periods a cert's period may be from the
+// one the cold machine's clock is in, and MaxClockOverride how many an
+// override of that check (IgnoreClock) still accepts: a clock wrong by
+// more, or a period typed or reported that far off, is refused even then
+// (give the right time instead; it is logged). This bounds what one
+// override can do: a cert far in the future would otherwise make every
+// normal rotation look like it went back in time.
+const (
+	ClockTolerance   = 1
+	MaxClockOverride = 4
+)
+
+// CheckClock applies the clock rule to a cert's KES period: within
+// ClockTolerance periods of the clock's, or, with ignore, within
+// MaxClockOverride. The error wraps ErrClockSkew.
+func CheckClock(n opcert.Network, period uint64, now time.Time, ignore bool) error {
+	clock, err := n.KESPeriodAt(now)
+	if err != nil {
+		return err
+	}
+	var d uint64 // |period - clock|
+	ahead := period > clock
+	if ahead {
+		d = period - clock
+	} else {
+		d = clock - period
+	}
+	if d <= ClockTolerance || (ignore && d <= MaxClockOverride) {
+		return nil
+	}
+	where := "behind"
+	if ahead {
+		where = "ahead of"
+	}
+	if ignore {
+		return fmt.Errorf("%w: KES period %d is %d periods %s this machine's clock (%s, period %d); an override accepts at most %d",
+			ErrClockSkew, period, d, where, now.Format(time.RFC3339), clock, MaxClockOverride)
+	}
+	return fmt.Errorf("%w: KES period %d is %d periods %s this machine's clock (%s, period %d)",
+		ErrClockSkew, period, d, where, now.Format(time.RFC3339), clock)
+}
+
 // SnapshotPolicy is what the cold side accepts.
 type SnapshotPolicy struct {
 	Network     opcert.Network
 	PoolID      keys.PoolID
 	Now         time.Time     // the cold machine's clock
-	MaxAge      time.Duration // by the snapshot's tip time; 0 means 24 h
-	IgnoreClock bool          // accept a clock more than one KES period off
+	MaxAge      time.Duration // by the snapshot's tip time; 0 means DefaultMaxAge
+	IgnoreClock bool          // accept a clock up to MaxClockOverride KES periods off
 	AllowStale  bool          // accept an old snapshot
 }
 
@@ -145,19 +222,20 @@ func (s *Snapshot) Check(p SnapshotPolicy) (uint64, error) {
 	}
 	maxAge := p.MaxAge
 	if maxAge == 0 {
-		maxAge = 24 * time.Hour
+		maxAge = DefaultMaxAge
+	}
+	if maxAge < 0 {
+		return 0, fmt.Errorf("%w: a maximum age of %s", ErrStale, maxAge)
 	}
 	period := n.KESPeriod(s.TipSlot)
-	clock, err := n.KESPeriodAt(p.Now)
-	if err != nil {
+	if _, err := n.KESPeriodAt(p.Now); err != nil {
 		return 0, err
 	}
 	if age := p.Now.Sub(s.TipTime); age > maxAge && !p.AllowStale {
 		return 0, fmt.Errorf("%w: its tip is %s old (at most %s)", ErrStale, age.Round(time.Minute), maxAge)
 	}
-	if d := int64(clock) - int64(period); (d > 1 || d < -1) && !p.IgnoreClock {
-		return 0, fmt.Errorf("%w: the snapshot's tip is in KES period %d, this machine's clock (%s) is in period %d",
-			ErrClockSkew, period, p.Now.Format(time.RFC3339), clock)
+	if err := CheckClock(n, period, p.Now, p.IgnoreClock); err != nil {
+		return 0, fmt.Errorf("the snapshot's tip: %w", err)
 	}
 	return period, nil
 }

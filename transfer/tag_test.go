@@ -136,7 +136,7 @@ func TestBundleToHardwareRecipient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes, Created: t0}
+	b := &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes, Producer: testFingerprint, Created: t0}
 	var buf bytes.Buffer
 	if err := b.Encrypt(&buf, r); err != nil {
 		t.Fatal(err)

@@ -4,17 +4,21 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"image"
 	"image/jpeg"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"filippo.io/age"
 
+	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/kesrotate/kesrotate/transfer/qr"
@@ -197,9 +201,9 @@ func TestBundleInconsistenciesAreRefused(t *testing.T) {
 	otherKES, _ := keys.NewKESKey(bytes.Repeat([]byte{7}, 32))
 	otherCold, _ := keys.NewColdKey(bytes.Repeat([]byte{8}, 32))
 	for name, b := range map[string]*Bundle{
-		"KES key not certified": {PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: otherKES},
-		"pool id of another":    {PoolID: otherCold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert},
-		"cold key of another":   {PoolID: otherCold.Public().PoolID(), Cold: otherCold.Public(), Cert: f.cert},
+		"KES key not certified": {PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: otherKES, Producer: testFingerprint},
+		"pool id of another":    {PoolID: otherCold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, Producer: testFingerprint},
+		"cold key of another":   {PoolID: otherCold.Public().PoolID(), Cold: otherCold.Public(), Cert: f.cert, Producer: testFingerprint},
 	} {
 		var buf bytes.Buffer
 		if err := b.Encrypt(&buf, f.identity.Recipient()); err != nil {
@@ -227,7 +231,7 @@ func TestStockAgeCLI(t *testing.T) {
 	if err := os.WriteFile(idFile, []byte(f.identity.String()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b := &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes, Created: t0}
+	b := &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes, Producer: testFingerprint, Created: t0}
 	var buf bytes.Buffer
 	if err := b.Encrypt(&buf, f.identity.Recipient()); err != nil {
 		t.Fatal(err)
@@ -344,7 +348,7 @@ func TestZbarimgReadsEveryFrame(t *testing.T) {
 	}
 	f := newFixture(t)
 	var buf bytes.Buffer
-	b := &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes, VRF: f.vrf, Created: t0}
+	b := &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes, VRF: f.vrf, Producer: testFingerprint, Created: t0}
 	if err := b.Encrypt(&buf, f.identity.Recipient()); err != nil {
 		t.Fatal(err)
 	}
@@ -435,4 +439,311 @@ func FuzzScanStream(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _, _ = ScanStream(bytes.NewReader(data), URBundle)
 	})
+}
+
+// Scan reads image files given on a command line: a FIFO nobody writes to
+// would block it forever and /dev/zero would grow its buffer without end.
+func TestScanRefusesFIFOsAndDevices(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "frames.png")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, path string }{{"fifo", fifo}, {"dev-zero", "/dev/zero"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Scan([]string{tc.path}, URBundle)
+			if !errors.Is(err, safefile.ErrNotRegular) {
+				t.Errorf("got %v, want ErrNotRegular", err)
+			}
+		})
+	}
+}
+
+// ScanStream looks for the start of a JPEG frame; an endless stream of
+// bytes that never holds one must end the scan, not spin forever.
+func TestScanStreamGivesUpOnEndlessNoise(t *testing.T) {
+	_, _, err := ScanStream(io.LimitReader(zeros{}, 4*MaxStreamGap), URBundle)
+	if !errors.Is(err, ErrFormat) {
+		t.Errorf("got %v, want ErrFormat", err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// A frame someone slipped in (shown first on a screen, printed on top of
+// the pile) must not decide the scan: frames that do not fit the transfer
+// the others make up are skipped and reported.
+func TestScanSkipsACraftedFrame(t *testing.T) {
+	data := bytes.Repeat([]byte("kesrotate bundle "), 80)
+	dir := t.TempDir()
+	files, err := WriteQR(dir, URBundle, data, DefaultFragmentLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := files[:len(files)-1]
+	texts, err := Frames(URBundle, data, DefaultFragmentLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := ur.Inspect(texts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	single, err := ur.EncodeSingle(URBundle, []byte("a bundle of someone else's making"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, text string }{
+		// A complete one-part "bundle": it used to win at once.
+		{"single-part", single},
+		// The real transfer's header (sequence, length, checksum) with
+		// other data for its first fragment: every real frame joined it
+		// and the message failed its checksum.
+		{"poisoned-fragment", craftedPart(head, 1, bytes.Repeat([]byte{0x5a}, head.FragmentLen))},
+		{"poisoned-mixed-part", craftedPart(head, 1000, bytes.Repeat([]byte{0xa5}, head.FragmentLen))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			png, err := qr.EncodePNG(tc.text, qr.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			crafted := filepath.Join(t.TempDir(), "crafted.png")
+			if err := os.WriteFile(crafted, png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got, warnings, err := Scan(append([]string{crafted}, frames...), URBundle)
+			if err != nil {
+				t.Fatalf("got %v, want the bundle", err)
+			}
+			if !bytes.Equal(got, data) {
+				t.Fatalf("got %d bytes that are not the bundle", len(got))
+			}
+			if len(warnings) == 0 || !strings.Contains(strings.Join(warnings, "\n"), "crafted.png") {
+				t.Errorf("warnings %q, want one naming crafted.png", warnings)
+			}
+			img, err := qr.EncodeImage(tc.text, qr.Options{ModuleSize: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			imgs := []image.Image{img}
+			for _, fr := range texts {
+				im, err := qr.EncodeImage(fr, qr.Options{ModuleSize: 4})
+				if err != nil {
+					t.Fatal(err)
+				}
+				imgs = append(imgs, im)
+			}
+			got, _, err = ScanStream(bytes.NewReader(mjpeg(t, imgs...)), URBundle)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Errorf("stream: got %d bytes, %v; want the bundle", len(got), err)
+			}
+		})
+	}
+}
+
+// Two different complete single-part transfers of one type cannot both be
+// meant: the scan refuses to choose.
+func TestScanRefusesTwoDifferentSnapshots(t *testing.T) {
+	var paths []string
+	for i, body := range []string{"one snapshot", "another snapshot"} {
+		text, err := ur.EncodeSingle(URSnapshot, []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		png, err := qr.EncodePNG(text, qr.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), fmt.Sprintf("snap-%d.png", i))
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	if _, _, err := Scan(paths, URSnapshot); !errors.Is(err, ErrAmbiguous) {
+		t.Errorf("got %v, want ErrAmbiguous", err)
+	}
+	if got, _, err := Scan(paths[:1], URSnapshot); err != nil || string(got) != "one snapshot" {
+		t.Errorf("one image: got %q, %v", got, err)
+	}
+}
+
+// craftedPart is a multipart UR part with head's transfer header and the
+// given sequence number and fragment: what someone who saw one real frame
+// can make.
+func craftedPart(head ur.PartInfo, seqNum uint32, fragment []byte) string {
+	putUint := func(b []byte, v uint64) []byte {
+		switch {
+		case v < 24:
+			return append(b, byte(v))
+		case v < 1<<8:
+			return append(b, 0x18, byte(v))
+		case v < 1<<16:
+			return append(b, 0x19, byte(v>>8), byte(v))
+		}
+		return append(b, 0x1a, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+	}
+	b := []byte{0x85}
+	b = putUint(b, uint64(seqNum))
+	b = putUint(b, uint64(head.SeqLen))
+	b = putUint(b, uint64(head.MessageLen))
+	b = putUint(b, uint64(head.Checksum))
+	n := len(b)
+	b = putUint(b, uint64(len(fragment)))
+	b[n] |= 0x40 // major type 2: byte string
+	b = append(b, fragment...)
+	return fmt.Sprintf("ur:%s/%d-%d/%s", head.Type, seqNum, head.SeqLen, ur.EncodeBytewords(ur.Minimal, b))
+}
+
+// A bundle reader given a key file by mistake (the agent's snapshot.key,
+// a hex seed) used to print its first 11 bytes in age's "unexpected
+// intro" error.
+func TestDecryptBundleErrorsNeverQuoteTheInput(t *testing.T) {
+	f := newFixture(t)
+	seed := "bb677ea74db5378c8e406a11223344556677889900aabbccddeeff0011223344"
+	var good bytes.Buffer
+	if err := (&Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes,
+		Producer: f.enroll.Fingerprint(), Created: t0}).Encrypt(&good, f.identity.Recipient()); err != nil {
+		t.Fatal(err)
+	}
+	cut := good.Bytes()[:good.Len()-20]
+	for _, tc := range []struct {
+		name string
+		in   []byte
+	}{
+		{"hex-seed", []byte(seed + "\n")},
+		{"age-header-with-seed", []byte("age-encryption.org/v1\n-> X25519 " + seed + "\n")},
+		{"cut-payload", cut},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := DecryptBundle(bytes.NewReader(tc.in), f.identity)
+			if !errors.Is(err, ErrDecrypt) {
+				t.Fatalf("got %v, want ErrDecrypt", err)
+			}
+			if strings.Contains(err.Error(), seed[:8]) {
+				t.Errorf("error %q quotes the input", err)
+			}
+		})
+	}
+}
+
+// smallOrder is the identity point's encoding: an Ed25519 "public key" for
+// which the signature identity‖0 verifies on every message.
+var smallOrder = append([]byte{1}, make([]byte, 31)...)
+
+func universalSignature() []byte { return append(bytes.Clone(smallOrder), make([]byte, 32)...) }
+
+func TestSmallOrderKeysAreRefused(t *testing.T) {
+	f := newFixture(t)
+	if !ed25519.Verify(smallOrder, []byte("any message at all"), universalSignature()) {
+		t.Fatal("the premise: a small-order key verifies every message")
+	}
+	e := *f.enroll
+	e.SignKey = smallOrder
+	enrollment := encode(wireSigned{Body: e.body(), Sig: universalSignature()})
+	if _, err := ParseEnrollment(enrollment); !errors.Is(err, keys.ErrWeakKey) {
+		t.Errorf("enrollment with a small-order key: got %v, want ErrWeakKey", err)
+	}
+	body := encode(wireSnapshotBody{Magic: MagicSnapshot, Version: Version, Network: 1, SlotsPerKESPeriod: 129600,
+		MaxKESEvolutions: 62, PoolID: make([]byte, 28), KESVKey: []byte{}})
+	snapshot := encode(wireSigned{Body: body, Sig: universalSignature()})
+	if _, err := ParseSnapshot(snapshot, smallOrder); !errors.Is(err, keys.ErrWeakKey) {
+		t.Errorf("snapshot checked against a small-order key: got %v, want ErrWeakKey", err)
+	}
+}
+
+// The producer's fingerprint is what the agent compares with its own: a
+// bundle without one must not parse (an empty one skipped the check).
+func TestBundleWithoutProducerFingerprintIsRefused(t *testing.T) {
+	f := newFixture(t)
+	for _, fp := range []string{"", "not-a-fingerprint", "abcd-efgh-ijkl-mnop"} {
+		t.Run(fmt.Sprintf("%q", fp), func(t *testing.T) {
+			b := &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes, Producer: fp, Created: t0}
+			certCBOR, _ := f.cert.MarshalCBOR()
+			plain := encode(wireBundle{Magic: MagicBundle, Version: Version, Network: 1, PoolID: b.PoolID[:], ColdVKey: b.Cold[:],
+				Cert: certCBOR, Counter: f.cert.Counter, KESPeriod: f.cert.KESPeriod, KESSkey: f.kes.Raw(), VRFSkey: []byte{},
+				Producer: fp, Checkpoint: []byte{}, Created: t0.Unix()})
+			if _, err := parseBundle(plain); !errors.Is(err, ErrFormat) {
+				t.Errorf("parse: got %v, want ErrFormat", err)
+			}
+			if err := b.Encrypt(io.Discard, f.identity.Recipient()); !errors.Is(err, ErrFormat) {
+				t.Errorf("encrypt: got %v, want ErrFormat", err)
+			}
+		})
+	}
+}
+
+// Text a producer writes reaches the cold machine's screen and its log:
+// control characters and bidirectional overrides must not.
+func TestProducerTextIsPlain(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct{ name, text string }{
+		{"bidi-override", "bp1\u202e1pb"},
+		{"escape-sequence", "bp1\x1b[2J"},
+		{"newline", "bp1\nkesrotate: error: forged"},
+		{"zero-width", "bp\u200b1"},
+		{"too-long", strings.Repeat("b", 65)},
+	} {
+		t.Run("enrollment-name/"+tc.name, func(t *testing.T) {
+			e := *f.enroll
+			e.Name = tc.text
+			data, err := e.Marshal(f.signKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ParseEnrollment(data); !errors.Is(err, ErrFormat) {
+				t.Errorf("got %v, want ErrFormat", err)
+			}
+		})
+	}
+	for _, hash := range []string{"ab\u202e" + strings.Repeat("ab", 31), strings.Repeat("AB", 32), strings.Repeat("ab", 31), "none"} {
+		t.Run(fmt.Sprintf("installed-cert-hash/%q", hash), func(t *testing.T) {
+			s := f.snapshot()
+			s.Installed.CertHash = hash
+			if _, err := ParseSnapshot(s.Marshal(f.signKey), f.signKey.Public().(ed25519.PublicKey)); !errors.Is(err, ErrFormat) {
+				t.Errorf("got %v, want ErrFormat", err)
+			}
+		})
+	}
+	s := f.snapshot()
+	s.Installed = nil
+	if _, err := ParseSnapshot(s.Marshal(f.signKey), f.signKey.Public().(ed25519.PublicKey)); err != nil {
+		t.Errorf("no installed cert: %v", err)
+	}
+}
+
+// IgnoreClock is bounded: a snapshot whose tip is more than
+// MaxClockOverride KES periods from the cold clock is refused even with it
+// (a future-dated snapshot accepted once used to block every normal
+// rotation for its periods).
+func TestIgnoreClockIsBounded(t *testing.T) {
+	f := newFixture(t)
+	s := f.snapshot()
+	pub := f.signKey.Public().(ed25519.PublicKey)
+	period := opcert.Mainnet.KESPeriod(s.TipSlot)
+	for _, tc := range []struct {
+		name  string
+		shift int64 // KES periods the cold clock is behind the snapshot
+		want  error
+	}{
+		{"one period ahead", 1, nil},
+		{"four ahead", MaxClockOverride, nil},
+		{"five ahead", MaxClockOverride + 1, ErrClockSkew},
+		{"fifty ahead", 50, ErrClockSkew},
+		{"four behind", -MaxClockOverride, nil},
+		{"five behind", -MaxClockOverride - 1, ErrClockSkew},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := opcert.Mainnet.PeriodStart(uint64(int64(period) - tc.shift)).Add(time.Hour)
+			got, err := ParseSnapshot(s.Marshal(f.signKey), pub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = got.Check(SnapshotPolicy{Network: opcert.Mainnet, PoolID: s.PoolID, Now: clock, IgnoreClock: true, AllowStale: true})
+			if !errors.Is(err, tc.want) {
+				t.Errorf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
 }

@@ -118,6 +118,9 @@ func VerifyBinding(b Binding, coldVKey ed25519.PublicKey) error {
 		return fmt.Errorf("%w: %w", ErrBinding, err)
 	}
 	vk, _ := b.coldVKey()
+	if err := checkColdVKey(vk); err != nil {
+		return fmt.Errorf("%w: %w", ErrBinding, err)
+	}
 	if coldVKey != nil && !vk.Equal(coldVKey) {
 		return fmt.Errorf("%w: binding is for another cold key", ErrBinding)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // Kind names the action an entry records.
@@ -79,9 +82,11 @@ type Entry struct {
 	KESPeriod      *uint64           `json:"kes_period,omitempty"`      // op-cert start KES period
 	KESVKeyHash    string            `json:"kes_vkey_hash,omitempty"`   // hash of the KES vkey
 	CertHash       string            `json:"cert_hash,omitempty"`       // hash of the op cert
+	Cert           string            `json:"cert,omitempty"`            // cert-issued, format 2: the op cert's CBOR in hex (signed by the cold key)
 	BundleHash     string            `json:"bundle_hash,omitempty"`     // hash of the bundle file
 	OnChainCounter *uint64           `json:"onchain_counter,omitempty"` // chain's counter the cert was based on; absent: none recorded (never minted)
 	Binding        *Binding          `json:"binding,omitempty"`         // only in audit-binding entries
+	Pin            *Pin              `json:"pin,omitempty"`             // producer-add, format 2: the pool's cold key pins the enrollment
 	Detail         map[string]string `json:"detail,omitempty"`          // free detail, e.g. override flags
 }
 
@@ -135,28 +140,33 @@ func parseEntry(line []byte) (Entry, error) {
 }
 
 // ParseEntry decodes one log line (without its newline) and checks that it
-// is canonical and well-formed.
+// is canonical and well-formed. It accepts text that new entries may no
+// longer hold (format characters such as bidirectional overrides, which
+// older versions let through) so that old logs keep verifying: show such
+// text escaped.
 func ParseEntry(line []byte) (Entry, error) {
 	e, err := parseEntry(line)
 	if err != nil {
 		return Entry{}, err
 	}
-	if err := e.validate(); err != nil {
+	if err := e.validate(false); err != nil {
 		return Entry{}, err
 	}
 	return e, nil
 }
 
-// Validate reports whether e is well-formed for its kind. Seq is not
-// checked. Append calls it; callers may call it before an action.
+// Validate reports whether e is well-formed for its kind, as a new entry:
+// its text holds no control or format characters (textsafe.Clean). Seq is
+// not checked. Append calls it; callers may call it before an action.
 func (e *Entry) Validate() error {
-	if err := e.validate(); err != nil {
+	if err := e.validate(true); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidEntry, err)
 	}
 	return nil
 }
 
-func (e *Entry) validate() error {
+func (e *Entry) validate(strict bool) error {
+	checkText := func(name, s string, empty bool) error { return checkText(name, s, empty, strict) }
 	if e.Seq < 0 {
 		return fmt.Errorf("negative seq")
 	}
@@ -226,6 +236,12 @@ func (e *Entry) validate() error {
 	if e.Binding != nil && e.Kind != KindAuditBinding {
 		return fmt.Errorf("binding in a %s entry", e.Kind)
 	}
+	if e.Cert != "" && e.Kind != KindCertIssued {
+		return fmt.Errorf("cert in a %s entry", e.Kind)
+	}
+	if e.Pin != nil && e.Kind != KindProducerAdd {
+		return fmt.Errorf("pin in a %s entry", e.Kind)
+	}
 	need := func(ok bool, field string) error {
 		if !ok {
 			return fmt.Errorf("%s entry without %s", e.Kind, field)
@@ -259,6 +275,28 @@ func (e *Entry) validate() error {
 			return err
 		}
 	}
+	if e.Cert != "" {
+		if _, err := e.cert(); err != nil {
+			return err
+		}
+	}
+	if e.Pin != nil {
+		if err := e.Pin.validate(); err != nil {
+			return err
+		}
+		if e.Detail[DetailProducer] != e.Pin.Producer || e.Detail[DetailFingerprint] != e.Pin.Fingerprint {
+			return errors.New("pin names another producer or fingerprint than the entry")
+		}
+		for _, f := range e.Files {
+			if f.Role == "enrollment" && f.SHA256 != e.Pin.Enrollment {
+				return errors.New("pin names another enrollment file than the entry")
+			}
+		}
+		vk, _ := hex.DecodeString(e.Pin.ColdVKey)
+		if id := PoolID(vk); hex.EncodeToString(id[:]) != e.Pool {
+			return errors.New("pin's cold vkey is not the entry's pool's")
+		}
+	}
 	return nil
 }
 
@@ -278,7 +316,7 @@ func checkTime(name string, t time.Time) error {
 // secretMarkers are substrings of key encodings that must never be logged.
 var secretMarkers = []string{"private+key", "signingkey", "signing key", "age-secret-key"}
 
-func checkText(name, s string, empty bool) error {
+func checkText(name, s string, empty, strict bool) error {
 	if s == "" {
 		if empty {
 			return nil
@@ -295,6 +333,9 @@ func checkText(name, s string, empty bool) error {
 		if unicode.IsControl(r) {
 			return fmt.Errorf("%s contains a control character", name)
 		}
+	}
+	if strict && !textsafe.Clean(s) {
+		return fmt.Errorf("%s contains a formatting character (such as a bidirectional override)", name)
 	}
 	low := strings.ToLower(s)
 	for _, m := range secretMarkers {

@@ -32,6 +32,12 @@ var (
 	// breaks the rules (counters, KES periods, certs exported that were
 	// never issued in the log).
 	ErrSemantics = errors.New("ceremony rule violated")
+	// ErrForged: an entry whose cold-key evidence is missing or does not
+	// verify: a cert-issued entry without the cert its pool's cold key
+	// signed, or a producer-add entry without a valid cold-key pin (from
+	// log format 2, or after the first such entry in a format 1 log).
+	// Whoever wrote it held the audit key but not the cold key.
+	ErrForged = errors.New("entry not backed by the pool's cold key")
 	// ErrForeignLog: a file or checkpoint belongs to another vault (origin
 	// or vault id mismatch).
 	ErrForeignLog = errors.New("log from another vault")
@@ -44,6 +50,9 @@ var (
 	// ErrInvalidEntry: Append refused an entry (bad field, unknown kind,
 	// text that looks like key material).
 	ErrInvalidEntry = errors.New("invalid entry")
+	// ErrConcurrent: Append found the log longer than when it was opened:
+	// another writer appended in between. Nothing was written; reopen.
+	ErrConcurrent = errors.New("the log changed since it was opened (another writer)")
 	// ErrExists: Create or Export found its target already present.
 	ErrExists = errors.New("already exists")
 )

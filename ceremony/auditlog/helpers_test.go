@@ -13,6 +13,9 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/kesrotate/kesrotate/keys"
+	"github.com/kesrotate/kesrotate/opcert"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -44,10 +47,42 @@ func base(kind Kind, minutes int) Entry {
 		Witnesses: []string{"bob"}, BinarySHA256: hash("binary"), Version: "v0.1.0"}
 }
 
+// certHashes are the cert hashes cert made, by cert name (for bundle).
+var certHashes = map[string]string{}
+
+// coldOfPool returns the cold key coldKey(seed) of a pool id, for the
+// seeds the tests use, or nil.
+func coldOfPool(pool string) *keys.ColdKey {
+	for seed := 0; seed < 256; seed++ {
+		if k := coldKey(byte(seed)); poolHex(k) == pool {
+			c, err := keys.NewColdKey(k.Seed())
+			if err != nil {
+				panic(err)
+			}
+			return c
+		}
+	}
+	return nil
+}
+
+// cert is a cert-issued entry. For a pool of a test cold key it carries a
+// real cert that key signed (log format 2); otherwise only hashes.
 func cert(pool string, n uint64, onchain *uint64, period uint64, certName string) Entry {
 	e := base(KindCertIssued, 10+int(n))
 	e.Pool, e.Counter, e.KESPeriod, e.OnChainCounter = pool, U64(n), U64(period), onchain
-	e.KESVKeyHash, e.CertHash = hash("kes"+certName), hash(certName)
+	kes := sha256.Sum256([]byte("kes" + certName))
+	e.KESVKeyHash, e.CertHash = KESVKeyHash(kes[:]), hash(certName)
+	if cold := coldOfPool(pool); cold != nil {
+		var vk keys.KESVKey
+		copy(vk[:], kes[:])
+		c := opcert.Issue(cold, vk, n, period)
+		b, err := c.MarshalCBOR()
+		if err != nil {
+			panic(err)
+		}
+		e.Cert, e.CertHash = hex.EncodeToString(b), c.Hash()
+	}
+	certHashes[certName] = e.CertHash
 	slot := uint64(1000 + n)
 	tip := t0.Add(-time.Hour)
 	e.TipSlot, e.TipTime = &slot, &tip
@@ -57,8 +92,17 @@ func cert(pool string, n uint64, onchain *uint64, period uint64, certName string
 
 func bundle(pool, certName string) Entry {
 	e := base(KindBundleExported, 30)
-	e.Pool, e.CertHash, e.BundleHash = pool, hash(certName), hash("bundle"+certName)
+	e.Pool, e.CertHash, e.BundleHash = pool, certHash(certName), hash("bundle"+certName)
 	return e
+}
+
+// certHash is the hash of the cert cert made under name (or of the name,
+// before any).
+func certHash(name string) string {
+	if h, ok := certHashes[name]; ok {
+		return h
+	}
+	return hash(name)
 }
 
 // fixture is a live log with one bound pool and two rotations.

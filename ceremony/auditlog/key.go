@@ -147,6 +147,10 @@ func WriteSignerKey(path string, k SignerKey) error {
 	return nil
 }
 
+// MarshalSecret returns the key as WriteSignerKey writes it, for a caller
+// that keeps it encrypted. The caller wipes the result.
+func (k SignerKey) MarshalSecret() []byte { return []byte(k.text + "\n") }
+
 // ReadSignerKey reads a key written by WriteSignerKey.
 func ReadSignerKey(path string) (SignerKey, error) {
 	b, err := os.ReadFile(path)

@@ -8,14 +8,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
 )
 
-// Log is an open, writable ceremony log. It is not safe for concurrent use,
-// and only one process may hold a log open for writing at a time (the
-// cold machine runs one command at a time; this package takes no lock).
+// Log is an open, writable ceremony log. It is not safe for concurrent use
+// by goroutines. Between processes (or Log values), Append is a compare-
+// and-swap on the length of FileEntries under an flock of that file: of
+// writers that opened the log at the same size, one appends and the others
+// get ErrConcurrent, so two entries never share an index. (The vault also
+// lets only one command at a time change it.)
 type Log struct {
 	dir      string
 	signer   note.Signer
@@ -24,6 +28,7 @@ type Log struct {
 	tree     *tree
 	sem      *semState
 	latest   Checkpoint
+	size     int64 // bytes of FileEntries this Log has read or written
 	broken   error // set when a failed write left the on-disk log ahead of memory
 }
 
@@ -73,11 +78,12 @@ func Create(dir string, key SignerKey, init Entry) (*Log, Checkpoint, error) {
 		return nil, Checkpoint{}, fmt.Errorf("create log: %w", err)
 	}
 	l := &Log{dir: dir, signer: s, vaultID: vaultID, auditKey: vkey, tree: &tree{}, sem: newSemState(vaultID, vkey)}
+	l.sem.signedOnly = true
 	detail := map[string]string{}
 	for k, v := range init.Detail {
 		detail[k] = v
 	}
-	for k, v := range map[string]string{DetailVaultID: vaultID, DetailAuditKey: vkey} {
+	for k, v := range map[string]string{DetailVaultID: vaultID, DetailAuditKey: vkey, DetailFormat: LogFormat} {
 		if old, ok := detail[k]; ok && old != v {
 			return nil, Checkpoint{}, fmt.Errorf("create log: %w: detail %s is set by the log", ErrInvalidEntry, k)
 		}
@@ -106,12 +112,19 @@ func Open(dir string, key SignerKey) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A shared lock: no writer is between its line and its checkpoint.
+	unlock, err := lockEntries(dir, syscall.LOCK_SH)
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	defer unlock()
 	removeTemps(dir)
 	st, verr := structure(os.DirFS(dir), VerifyOptions{AuditKey: vkey}, false)
 	if verr != nil {
 		return nil, fmt.Errorf("open log: %w", verr)
 	}
-	l := &Log{dir: dir, signer: s, vaultID: st.vaultID, auditKey: vkey, tree: st.tree, sem: newSemState(st.vaultID, vkey), latest: st.latest}
+	l := &Log{dir: dir, signer: s, vaultID: st.vaultID, auditKey: vkey, tree: st.tree, sem: newSemState(st.vaultID, vkey), latest: st.latest, size: st.complete}
+	l.sem.signedOnly = true
 	for i := range st.entries {
 		l.sem.apply(&st.entries[i])
 	}
@@ -150,6 +163,11 @@ func Seal(dir string, key SignerKey) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, err
 	}
+	unlock, err := lockEntries(dir, syscall.LOCK_EX)
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("seal log: %w", err)
+	}
+	defer unlock()
 	removeTemps(dir)
 	st, verr := structure(os.DirFS(dir), VerifyOptions{AuditKey: vkey}, false)
 	if verr == nil {
@@ -183,6 +201,36 @@ func (l *Log) AuditKey() string { return l.auditKey }
 
 // Size returns the number of entries.
 func (l *Log) Size() int64 { return l.tree.n }
+
+// Pins returns the producer pins the log in dir records, by name, as
+// Log.Pin does, reading only: after the structural checks Open makes
+// against the log's own audit.pub (the caller that then writes opens the
+// log with its key, which must match).
+func Pins(dir string) (map[string]PinRecord, error) {
+	unlock, err := lockEntries(dir, syscall.LOCK_SH)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	st, verr := structure(os.DirFS(dir), VerifyOptions{}, false)
+	if verr != nil {
+		return nil, verr
+	}
+	sem := newSemState(st.vaultID, st.auditKey)
+	for i := range st.entries {
+		sem.apply(&st.entries[i])
+	}
+	return sem.pins, nil
+}
+
+// Pin returns the pin of the producer called name, as the log's entries
+// record it: signed by the pool's cold key (format 2), or (format 1) as
+// the audit key alone vouches for it. A pin whose cold-key signature does
+// not verify is not returned.
+func (l *Log) Pin(name string) (PinRecord, bool) {
+	p, ok := l.sem.pins[name]
+	return p, ok
+}
 
 // Checkpoint returns the latest signed checkpoint (its Note is what leaves
 // the machine with a bundle).
@@ -263,10 +311,29 @@ func (l *Log) append(e Entry) (Entry, Checkpoint, error) {
 	if _, err := ParseEntry(line); err != nil { // what we write must verify
 		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w: %w", ErrInvalidEntry, err)
 	}
-	if err := appendLine(filepath.Join(l.dir, FileEntries), line); err != nil {
+	// Line and checkpoint under an exclusive lock of FileEntries, and only
+	// if no one appended since this Log last read or wrote it.
+	f, err := os.OpenFile(filepath.Join(l.dir, FileEntries), os.O_RDWR, 0)
+	if err != nil {
+		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w", err)
+	}
+	defer f.Close() // releases the lock
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w", err)
+	}
+	if fi.Size() != l.size {
+		l.broken = ErrConcurrent
+		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w: %d bytes now, %d when opened", ErrConcurrent, fi.Size(), l.size)
+	}
+	if err := writeLineAt(f, line, l.size); err != nil {
 		l.broken = err
 		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w", err)
 	}
+	l.size += int64(len(line)) + 1
 	if err := l.tree.add(line); err != nil {
 		l.broken = err
 		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w", err)
@@ -374,6 +441,34 @@ func writeReplace(dir, rel string, data []byte) error {
 		return syncDir(dir)
 	}
 	return nil
+}
+
+// writeLineAt writes line and a newline at off and fsyncs f.
+func writeLineAt(f *os.File, line []byte, off int64) error {
+	buf := make([]byte, 0, len(line)+1)
+	buf = append(append(buf, line...), '\n')
+	if _, err := f.WriteAt(buf, off); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// lockEntries takes an flock (how: syscall.LOCK_SH or LOCK_EX) of dir's
+// FileEntries and returns its release. A missing file is not locked (the
+// structure check reports it).
+func lockEntries(dir string, how int) (func(), error) {
+	f, err := os.Open(filepath.Join(dir, FileEntries))
+	if errors.Is(err, fs.ErrNotExist) {
+		return func() {}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
 }
 
 func appendLine(path string, line []byte) error {

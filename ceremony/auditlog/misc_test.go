@@ -148,6 +148,30 @@ func TestCrashRecovery(t *testing.T) {
 			t.Errorf("got %v, want the temp file removed", err)
 		}
 	})
+	// A crash inside the checkpoint write leaves safefile's temp file in
+	// checkpoints/: that is an interrupted append (unsealed, for 'ceremony
+	// seal'), not tampering.
+	t.Run("temp file left among checkpoints", func(t *testing.T) {
+		f := standard(t, 1)
+		tmp := filepath.Join(f.dir, DirCheckpoints, ".8.note.tmp-2841077")
+		if err := os.WriteFile(tmp, []byte("kesrotate.vault/"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Verify(f.dir, f.opts())
+		wantErr(t, err, ErrUnsealed)
+		if errors.Is(err, ErrTampered) {
+			t.Errorf("got %v, want it not called tampered", err)
+		}
+		if _, err := Seal(f.dir, f.key); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Verify(f.dir, f.opts()); err != nil {
+			t.Fatalf("after Seal: %v", err)
+		}
+		if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("got %v, want the temp file removed", err)
+		}
+	})
 	t.Run("create on non-empty dir", func(t *testing.T) {
 		f := standard(t, 1)
 		if _, _, err := Create(f.dir, f.key, base(KindInit, 0)); !errors.Is(err, ErrExists) {
@@ -213,4 +237,94 @@ func TestEntryValidation(t *testing.T) {
 			t.Errorf("case %d: got %v, want ErrInvalidEntry", i, err)
 		}
 	}
+}
+
+// New entries hold no text that changes how a line reads (bidirectional
+// overrides, zero-width marks); lines an older version wrote with such
+// text still parse, so old logs keep verifying, and are shown escaped.
+func TestBidiTextRefusedInNewEntriesOnly(t *testing.T) {
+	for _, edit := range []func(e *Entry){
+		func(e *Entry) { e.Detail = map[string]string{"installed_cert_hash": "ab\u202eba"} },
+		func(e *Entry) { e.Operator = "alice\u202e" },
+		func(e *Entry) { e.Witnesses = []string{"b\u200bob"} },
+		func(e *Entry) { e.Files[0].Name = "snap\u2066.json" },
+	} {
+		e := cert(poolHex(coldKey(1)), 0, nil, 5, "a")
+		edit(&e)
+		if err := e.Validate(); !errors.Is(err, ErrInvalidEntry) {
+			t.Errorf("%+v: got %v, want ErrInvalidEntry", e, err)
+		}
+		line, err := marshalEntry(&e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ParseEntry(line); err != nil {
+			t.Errorf("an old line with such text: got %v, want it read", err)
+		}
+	}
+}
+
+// Two writers that both opened the log at the same size (the vault's lock
+// bypassed, or two vaults on one log) race to append: exactly one entry
+// lands at that index, the others are refused, and the log verifies.
+func TestRacingAppendsNeverShareAnIndex(t *testing.T) {
+	t.Run("two in turn", func(t *testing.T) {
+		f := standard(t, 1)
+		l1, err := Open(f.dir, f.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l2, err := Open(f.dir, f.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := l1.Append(base(KindBackupMade, 50)); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := l2.Append(base(KindBackupMade, 51)); !errors.Is(err, ErrConcurrent) {
+			t.Errorf("second writer: got %v, want ErrConcurrent", err)
+		}
+		r, err := Verify(f.dir, f.opts())
+		if err != nil || r.TreeSize != 9 {
+			t.Errorf("got size %d, %v; want a verifying log of 9 entries", r.TreeSize, err)
+		}
+	})
+	t.Run("eight at once", func(t *testing.T) {
+		f := standard(t, 1)
+		const n = 8
+		logs := make([]*Log, n)
+		for i := range logs {
+			l, err := Open(f.dir, f.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs[i] = l
+		}
+		start := make(chan struct{})
+		errs := make(chan error, n)
+		for i, l := range logs {
+			go func() {
+				<-start
+				_, _, err := l.Append(base(KindBackupMade, 50+i))
+				errs <- err
+			}()
+		}
+		close(start)
+		won := 0
+		for range n {
+			switch err := <-errs; {
+			case err == nil:
+				won++
+			case !errors.Is(err, ErrConcurrent):
+				t.Errorf("got %v, want nil or ErrConcurrent", err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%d appends succeeded at one index, want exactly 1", won)
+		}
+		r, err := Verify(f.dir, f.opts())
+		if err != nil || r.TreeSize != 9 {
+			t.Errorf("got size %d, %v; want a verifying log of 9 entries", r.TreeSize, err)
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -18,6 +19,11 @@ type CertRecord struct {
 	KESVKeyHash    string    `json:"kes_vkey_hash"`
 	CertHash       string    `json:"cert_hash"`
 	OnChainCounter *uint64   `json:"onchain_counter,omitempty"`
+	// ColdSigned is true when the entry carries the cert and the pool's
+	// cold key signed it (log format 2); false for format 1 entries,
+	// which only the audit key vouches for.
+	ColdSigned bool     `json:"cold_signed"`
+	Overrides  []string `json:"overrides,omitempty"` // overrides the rotation used
 }
 
 // PoolBinding is a pool whose cold key bound the audit key.
@@ -31,13 +37,20 @@ type PoolBinding struct {
 	Checked bool `json:"checked"`
 }
 
+// certRun is what the counter and period rules know of a pool's certs.
+type certRun struct {
+	certs      int
+	lastCtr    uint64
+	lastPeriod uint64 // of certs issued without an override
+	periodSeq  int64  // the entry that set lastPeriod
+}
+
 type poolState struct {
 	bound      bool
 	coldVKey   string
 	bindingSeq int64
-	certs      int
-	lastCtr    uint64
-	lastPeriod uint64
+	all        certRun // every cert-issued entry (what Verify judges)
+	signed     certRun // cold-signed ones only (what Check decides from)
 }
 
 // semState replays the ceremony rules over entries in order.
@@ -48,10 +61,58 @@ type semState struct {
 	certs    map[string]string // cert hash -> pool
 	order    []string          // pools in binding order
 	issued   []CertRecord
+	pins     map[string]PinRecord
+	pinOrder []string
+
+	format      string // the init entry's DetailFormat; "" for format 1
+	certsSigned bool   // a cert-issued entry carried its cert: every later one must
+	pinsSigned  bool   // a producer-add entry carried a pin: every later one must
+	// signedOnly: Check (the log a command appends to) applies the
+	// counter and period rules to cold-signed certs only, so that entries
+	// the audit key alone vouches for (format 1 ones, or forgeries) can
+	// never stop a rotation. Verify judges them all.
+	signedOnly bool
 }
 
 func newSemState(vaultID, auditKey string) *semState {
-	return &semState{vaultID: vaultID, auditKey: auditKey, pools: map[string]*poolState{}, certs: map[string]string{}}
+	return &semState{vaultID: vaultID, auditKey: auditKey, pools: map[string]*poolState{}, certs: map[string]string{},
+		pins: map[string]PinRecord{}}
+}
+
+// overridden reports whether a cert-issued entry records an override of
+// the clock or of the snapshot's age.
+func overridden(e *Entry) bool {
+	for _, o := range strings.Fields(e.Detail[DetailOverrides]) {
+		if clockOverrides[o] {
+			return true
+		}
+	}
+	return false
+}
+
+// coldSigned reports whether e carries a cert the pool's bound cold key
+// signed.
+func (s *semState) coldSigned(e *Entry, p *poolState) (bool, *Error) {
+	bad := func(format string, a ...any) *Error {
+		return fail(ErrForged, e.Seq, "", fmt.Sprintf(format, a...), nil)
+	}
+	if e.Cert == "" {
+		if s.format == LogFormat || s.certsSigned {
+			return false, bad("cert-issued entry without the cert its pool's cold key signed")
+		}
+		return false, nil
+	}
+	c, err := e.cert()
+	if err != nil {
+		return false, fail(ErrTampered, e.Seq, "", "", err)
+	}
+	if hex.EncodeToString(c.Cold[:]) != p.coldVKey {
+		return false, bad("the cert is signed by another cold key than pool %s's", e.Pool)
+	}
+	if err := c.CheckSignature(); err != nil {
+		return false, bad("the cert's cold key signature does not verify")
+	}
+	return true, nil
 }
 
 func (s *semState) pool(id string) *poolState {
@@ -105,26 +166,39 @@ func (s *semState) check(e *Entry) *Error {
 		if p == nil || !p.bound {
 			return bad(ErrBinding, "cert issued for pool %s before its audit-key binding", e.Pool)
 		}
+		if _, verr := s.coldSigned(e, p); verr != nil {
+			return verr
+		}
+		run := p.all
+		if s.signedOnly {
+			run = p.signed
+		}
 		n := *e.Counter
 		var m uint64 // no on-chain counter: the chain treats it as 0
 		if e.OnChainCounter != nil {
 			m = *e.OnChainCounter
 		}
-		if p.certs > 0 {
+		if run.certs > 0 {
 			// The same number again or the next; lower only to repair a
 			// cert the chain never took (the chain's counter is below the
 			// previous cert) with exactly what the chain accepts next.
-			recovery := n < p.lastCtr && m < p.lastCtr && (n == m+1 || (e.OnChainCounter == nil && n == 0))
-			if n != p.lastCtr && !(p.lastCtr < math.MaxUint64 && n == p.lastCtr+1) && !recovery {
-				return bad(ErrSemantics, "pool %s counter %d after counter %d, want %d or %d", e.Pool, n, p.lastCtr, p.lastCtr, p.lastCtr+1)
+			recovery := n < run.lastCtr && m < run.lastCtr && (n == m+1 || (e.OnChainCounter == nil && n == 0))
+			if n != run.lastCtr && !(run.lastCtr < math.MaxUint64 && n == run.lastCtr+1) && !recovery {
+				return bad(ErrSemantics, "pool %s counter %d after counter %d, want %d or %d", e.Pool, n, run.lastCtr, run.lastCtr, run.lastCtr+1)
 			}
-			if *e.KESPeriod < p.lastPeriod {
-				return bad(ErrSemantics, "pool %s KES period %d after KES period %d", e.Pool, *e.KESPeriod, p.lastPeriod)
+			if *e.KESPeriod < run.lastPeriod && !overridden(e) {
+				by := "a cold-signed cert"
+				if !p.signedAt(run.periodSeq, s) {
+					by = "a cert only the audit key vouches for"
+				}
+				return bad(ErrSemantics, "pool %s KES period %d after KES period %d (entry %d, %s)", e.Pool, *e.KESPeriod, run.lastPeriod, run.periodSeq, by)
 			}
 		}
 		if n != m && !(m < math.MaxUint64 && n == m+1) {
 			return bad(ErrSemantics, "pool %s counter %d against on-chain counter %d, want %d or %d", e.Pool, n, m, m, m+1)
 		}
+	case KindProducerAdd:
+		return s.checkPin(e)
 	case KindBundleExported:
 		pool, ok := s.certs[e.CertHash]
 		if !ok {
@@ -138,10 +212,16 @@ func (s *semState) check(e *Entry) *Error {
 }
 
 // apply records e (whether or not it broke a rule) and returns check's
-// verdict.
+// verdict. Cold-key evidence counts only when it verified.
 func (s *semState) apply(e *Entry) *Error {
 	verr := s.check(e)
 	switch e.Kind {
+	case KindInit:
+		s.format = e.Detail[DetailFormat]
+	case KindProducerAdd:
+		if verr == nil {
+			s.recordPin(e)
+		}
 	case KindAuditBinding:
 		if verr == nil {
 			p := s.pool(e.Pool)
@@ -152,18 +232,116 @@ func (s *semState) apply(e *Entry) *Error {
 		}
 	case KindCertIssued:
 		p := s.pool(e.Pool)
-		p.certs++
-		p.lastCtr = *e.Counter
-		if *e.KESPeriod > p.lastPeriod {
-			p.lastPeriod = *e.KESPeriod
+		signed := false
+		if p.bound {
+			signed, _ = s.coldSigned(e, p)
+		}
+		// A cert issued again (the same bytes: a KES key made on the
+		// producer, certified twice) adds nothing to what the rules know;
+		// an old cert copied into a new entry must not rewind them.
+		if _, again := s.certs[e.CertHash]; !again {
+			p.all.add(e)
+			if signed {
+				p.signed.add(e)
+			}
+		}
+		if signed {
+			s.certsSigned = true
 		}
 		s.certs[e.CertHash] = e.Pool
 		s.issued = append(s.issued, CertRecord{
 			Seq: e.Seq, Time: e.Time, Pool: e.Pool, Counter: *e.Counter, KESPeriod: *e.KESPeriod,
 			KESVKeyHash: e.KESVKeyHash, CertHash: e.CertHash, OnChainCounter: e.OnChainCounter,
+			ColdSigned: signed, Overrides: strings.Fields(e.Detail[DetailOverrides]),
 		})
 	}
 	return verr
+}
+
+func (r *certRun) add(e *Entry) {
+	r.certs++
+	r.lastCtr = *e.Counter
+	if *e.KESPeriod > r.lastPeriod && !overridden(e) {
+		r.lastPeriod, r.periodSeq = *e.KESPeriod, e.Seq
+	}
+}
+
+// signedAt reports whether the cert-issued entry seq of this pool was
+// cold-signed.
+func (p *poolState) signedAt(seq int64, s *semState) bool {
+	for _, c := range s.issued {
+		if c.Seq == seq {
+			return c.ColdSigned
+		}
+	}
+	return false
+}
+
+// checkPin applies the rules of a producer-add entry: a pin the pool's
+// bound cold key signed (required from format 2, or after the first
+// one), and a name is never pinned to another enrollment.
+func (s *semState) checkPin(e *Entry) *Error {
+	name := e.Detail[DetailProducer]
+	if e.Pin == nil {
+		if s.format == LogFormat || s.pinsSigned {
+			return fail(ErrForged, e.Seq, "", fmt.Sprintf("producer-add entry for %q without its pool's cold-key pin", clip(name)), nil)
+		}
+	} else {
+		p := s.pools[e.Pool]
+		if p == nil || !p.bound {
+			return fail(ErrBinding, e.Seq, "", fmt.Sprintf("producer pinned for pool %s before its audit-key binding", e.Pool), nil)
+		}
+		if e.Pin.ColdVKey != p.coldVKey {
+			return fail(ErrForged, e.Seq, "", fmt.Sprintf("the pin of %q is signed by another cold key than pool %s's", clip(name), e.Pool), nil)
+		}
+		if err := e.Pin.verify(s.vaultID); err != nil {
+			return fail(ErrForged, e.Seq, "", fmt.Sprintf("producer %q", clip(name)), err)
+		}
+	}
+	if old, ok := s.pins[name]; ok {
+		if enr := pinEnrollment(e); old.Pool != e.Pool || old.Fingerprint != e.Detail[DetailFingerprint] || (old.Enrollment != "" && enr != "" && old.Enrollment != enr) {
+			return fail(ErrSemantics, e.Seq, "", fmt.Sprintf("producer %q was pinned at entry %d to another enrollment; pins are never replaced", clip(name), old.Seq), nil)
+		}
+	}
+	return nil
+}
+
+// pinEnrollment is the enrollment file hash a producer-add entry names.
+func pinEnrollment(e *Entry) string {
+	if e.Pin != nil {
+		return e.Pin.Enrollment
+	}
+	for _, f := range e.Files {
+		if f.Role == "enrollment" {
+			return f.SHA256
+		}
+	}
+	return ""
+}
+
+func (s *semState) recordPin(e *Entry) {
+	name := e.Detail[DetailProducer]
+	old, ok := s.pins[name]
+	if !ok {
+		s.pinOrder = append(s.pinOrder, name)
+	}
+	if ok && old.Signed && e.Pin == nil {
+		return
+	}
+	s.pins[name] = PinRecord{Producer: name, Pool: e.Pool, Fingerprint: e.Detail[DetailFingerprint],
+		Enrollment: pinEnrollment(e), Seq: e.Seq, Signed: e.Pin != nil}
+	if e.Pin != nil {
+		s.pinsSigned = true
+	}
+}
+
+// pinRecords lists the pins in the order they were first made.
+func (s *semState) pinRecords() []PinRecord {
+	out := make([]PinRecord, 0, len(s.pinOrder))
+	for _, n := range s.pinOrder {
+		out = append(out, s.pins[n])
+	}
+	return out
 }
 
 // bindings lists bound pools, marking those whose vkey is in vkeys; it

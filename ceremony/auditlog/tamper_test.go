@@ -368,7 +368,7 @@ func TestForeignVault(t *testing.T) {
 			es[2] = ab[2] // a's binding of a's pool
 			for i := range es {
 				if es[i].Pool == b.pool {
-					es[i].Pool = a.pool
+					es[i].Pool, es[i].Cert = a.pool, "" // b's certs name b's pool
 				}
 			}
 			return es

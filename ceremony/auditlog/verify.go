@@ -17,6 +17,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/kesrotate/kesrotate/internal/safefile"
 )
 
 // The on-disk layout of a log directory and of an exported package (both
@@ -70,6 +72,8 @@ type Report struct {
 	Checkpoints []CheckpointInfo `json:"checkpoints"`
 	Pools       []PoolBinding    `json:"pools"`
 	Certs       []CertRecord     `json:"certs"`
+	Producers   []PinRecord      `json:"producers"`
+	Format      string           `json:"log_format"` // "2", or "1" for logs before cold-key evidence
 }
 
 // Verify checks a log directory or an exported package with public keys
@@ -87,11 +91,15 @@ func VerifyFS(fsys fs.FS, opts VerifyOptions) (*Report, error) {
 	sem := newSemState(st.vaultID, st.auditKey)
 	for i := range st.entries {
 		if verr := sem.apply(&st.entries[i]); verr != nil {
-			st.report.Certs = sem.issued
+			st.report.Certs, st.report.Producers = sem.issued, sem.pinRecords()
 			return st.report, verr
 		}
 	}
-	st.report.Certs = sem.issued
+	st.report.Certs, st.report.Producers = sem.issued, sem.pinRecords()
+	st.report.Format = "1"
+	if sem.format != "" {
+		st.report.Format = sem.format
+	}
 	pools, verr := sem.bindings(opts.PoolVKeys)
 	if verr != nil {
 		return st.report, verr
@@ -170,8 +178,13 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 		}
 		return st, fail(ErrMalformed, NoSeq, DirCheckpoints, "", err)
 	}
+	var leftover string
 	for _, de := range des {
 		name := DirCheckpoints + "/" + de.Name()
+		if safefile.IsTemp(de.Name()) && de.Type().IsRegular() {
+			leftover = name // an interrupted checkpoint write: see below
+			continue
+		}
 		size, ok := checkpointName(de.Name())
 		if !ok || !de.Type().IsRegular() {
 			return st, fail(ErrTampered, NoSeq, name, "unexpected file among checkpoints", nil)
@@ -279,6 +292,9 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 	}
 	if st.torn > 0 {
 		return st, fail(ErrUnsealed, n, FileEntries, "incomplete last line", nil)
+	}
+	if leftover != "" {
+		return st, fail(ErrUnsealed, NoSeq, leftover, "an interrupted write left this temporary file", nil)
 	}
 	return st, nil
 }

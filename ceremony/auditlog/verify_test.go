@@ -22,7 +22,7 @@ func TestVerifyGood(t *testing.T) {
 		t.Errorf("got %d checkpoints checked, want 9", len(r.Checkpoints))
 	}
 	if len(r.Certs) != 2 || r.Certs[0].Counter != 0 || r.Certs[1].Counter != 1 ||
-		r.Certs[1].KESPeriod != 130 || r.Certs[1].CertHash != hash("c1") || r.Certs[1].Seq != 6 {
+		r.Certs[1].KESPeriod != 130 || r.Certs[1].CertHash != certHash("c1") || r.Certs[1].Seq != 6 {
 		t.Errorf("got certs %+v, want counters 0 and 1", r.Certs)
 	}
 	if len(r.Pools) != 1 || r.Pools[0].Pool != f.pool || !r.Pools[0].Checked || r.Pools[0].BindingSeq != 2 {

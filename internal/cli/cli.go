@@ -13,10 +13,12 @@ import (
 	"io"
 	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // Exit codes shared by both binaries. plan adds its own (see its help).
@@ -58,9 +60,10 @@ func (e *Env) Now() (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// Warn prints a warning line on stderr.
+// Warn prints a warning line on stderr. Control and formatting characters
+// (from a file's name or content) are shown escaped.
 func (e *Env) Warn(format string, args ...any) {
-	fmt.Fprintf(e.Stderr, "%s: warning: %s\n", e.Prog, fmt.Sprintf(format, args...))
+	fmt.Fprintf(e.Stderr, "%s: warning: %s\n", e.Prog, textsafe.Escape(fmt.Sprintf(format, args...)))
 }
 
 // Info prints progress chatter on stderr (results go to stdout).
@@ -135,10 +138,12 @@ func Run(env *Env, root *cobra.Command, args []string) int {
 		code = ExitUsage
 		hints = []string{fmt.Sprintf("run '%s --help' for the commands", root.Name())}
 	}
-	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	// One line each, and nothing in them that changes how the terminal
+	// shows them (text from files reaches errors).
+	msg := textsafe.Escape(strings.ReplaceAll(err.Error(), "\n", "; "))
 	fmt.Fprintf(env.Stderr, "%s: error: %s\n", env.Prog, msg)
 	for _, h := range hints {
-		fmt.Fprintf(env.Stderr, "%s: hint: %s\n", env.Prog, h)
+		fmt.Fprintf(env.Stderr, "%s: hint: %s\n", env.Prog, textsafe.Escape(strings.ReplaceAll(h, "\n", "; ")))
 	}
 	return code
 }
@@ -176,35 +181,20 @@ const MaxInputFile = 64 << 20
 
 // ReadInput reads a file given on the command line. It refuses anything
 // but a regular file (a FIFO or a device would block or never end) and
-// anything larger than MaxInputFile; flag names the option in messages, and
-// hints, if given, replace the default "check the path" hint.
+// anything larger than MaxInputFile (safefile.ReadRegular, the one reader
+// of input files both binaries and the transfer library share); flag names
+// the option in messages, and hints, if given, replace the default "check
+// the path" hint.
 func ReadInput(path, flag string, hints ...string) ([]byte, error) {
 	if len(hints) == 0 {
 		hints = []string{fmt.Sprintf("check the path given to %s", flag)}
 	}
-	// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
-	// writer; for a regular file it changes nothing.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, Hint(fmt.Errorf("%s: %w", flag, err), hints...)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, Hint(fmt.Errorf("%s: %w", flag, err), hints...)
-	}
-	if !fi.Mode().IsRegular() {
+	b, err := safefile.ReadRegular(path, MaxInputFile)
+	if errors.Is(err, safefile.ErrNotRegular) {
 		return nil, Hint(fmt.Errorf("%s: %s is not a regular file", flag, path), hints...)
 	}
-	if fi.Size() > MaxInputFile {
-		return nil, Hint(fmt.Errorf("%s: %s is %d bytes, more than %d", flag, path, fi.Size(), MaxInputFile), hints...)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxInputFile+1))
 	if err != nil {
 		return nil, Hint(fmt.Errorf("%s: %w", flag, err), hints...)
-	}
-	if len(b) > MaxInputFile {
-		return nil, Hint(fmt.Errorf("%s: %s grew past %d bytes while read", flag, path, MaxInputFile), hints...)
 	}
 	return b, nil
 }

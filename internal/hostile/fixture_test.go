@@ -94,6 +94,9 @@ type fixture struct {
 	in             string // hostile inputs
 
 	goodCert string // the cert rotate issued (in the vault)
+
+	agent4, enroll4, snap4 string // bp4: pool gd on mainnet, never pinned (an attacker's producer)
+	evault, pass           string // an encrypted vault (scrypt work factor 10) and its passphrase file
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -148,7 +151,62 @@ func newFixture(t *testing.T) *fixture {
 		"--kes-key", p("node3/kes.skey"), "--vrf-key", p("node3/vrf.skey"), "--cert", p("node3/node.cert"), "--no-signal", "--name", "bp3")
 	must(t, A, "--dir", f.agent3, "--now", now, "enrollment", "--out", f.enroll3)
 	must(t, A, "--dir", f.agent3, "--now", now, "snapshot", "--out", f.snap3, "--tip-slot", "110000000", "--onchain-counter", "none")
+
+	// A producer for pool gd that was never pinned: what someone with the
+	// stick would swap in.
+	f.agent4, f.enroll4, f.snap4 = p("agent4"), p("enroll4.kre"), p("snap4.kss")
+	must(t, A, "--dir", f.agent4, "--now", now, "init", "--network", "mainnet", "--pool-cold-vkey", f.pub+"/cold.vkey",
+		"--kes-key", p("node4/kes.skey"), "--vrf-key", p("node4/vrf.skey"), "--cert", p("node4/node.cert"), "--no-signal", "--name", "bp1")
+	must(t, A, "--dir", f.agent4, "--now", now, "enrollment", "--out", f.enroll4)
+	must(t, A, "--dir", f.agent4, "--now", now, "snapshot", "--out", f.snap4, "--tip-slot", tip, "--onchain-counter", "none")
+
+	// An encrypted vault.
+	f.evault, f.pass = p("evault"), p("pass")
+	if err := os.WriteFile(f.pass, []byte("hostile passphrase\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	must(t, K, "--vault", f.evault, "--passphrase-file", f.pass, "--now", now, "init", "--network", "mainnet", "--encrypt", "--scrypt-work-factor", "10")
+	must(t, K, "--vault", f.evault, "--passphrase-file", f.pass, "--now", now, "pool", "new", "ea")
 	return f
+}
+
+// vaultCopy copies the vault at src into f.in/name with its modes: a case
+// that breaks a vault breaks a copy, and the others keep the original.
+func (f *fixture) vaultCopy(t *testing.T, src, name string) string {
+	t.Helper()
+	dst := filepath.Join(f.in, name)
+	if _, err := os.Lstat(dst); err == nil {
+		return dst
+	}
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if err := os.MkdirAll(target, 0o700); err != nil {
+				return err
+			}
+			return os.Chmod(target, info.Mode().Perm())
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(target, b, info.Mode().Perm()); err != nil {
+			return err
+		}
+		return os.Chmod(target, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
 }
 
 // tree is a byte-for-byte picture of a folder: every path's type, mode,

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/transfer/qr"
 )
 
@@ -38,6 +39,11 @@ type hcase struct {
 	// report: the command prints its verification report on stdout even
 	// when it fails, ending in FAILED (ceremony verify, for the auditor).
 	report bool
+	// hint, if set, must match one of the hint lines (there must be one).
+	hint string
+	// after, if set, runs after the command and the disk check (to let go
+	// of what args set up outside the disk, such as a held lock).
+	after func(f *fixture)
 }
 
 // Byte helpers. Each input file gets its own name under f.in.
@@ -700,7 +706,9 @@ func cases(t *testing.T) []hcase {
 	}
 }
 
-// secrets are strings no output may ever contain.
+// secrets are strings no output may ever contain: fixed key material of the
+// vectors, and the agent's secret files line by line (any 10 characters of
+// them, so that a part of a key is caught too).
 func secrets(t *testing.T, f *fixture) []string {
 	s := []string{"AGE-SECRET-KEY-", "86f64a96dd4b476cbd6e8adf36d0aa9e", "b492808849dcf749f9992d2be4b3d692"}
 	for _, p := range []string{filepath.Join(f.agent, "snapshot.key"), filepath.Join(f.agent, "identity.txt")} {
@@ -708,8 +716,14 @@ func secrets(t *testing.T, f *fixture) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if line := strings.TrimSpace(string(b)); len(line) > 24 {
-			s = append(s, line[len(line)-24:])
+		for _, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue // age's comment lines: the creation time and public key
+			}
+			for i := 0; i+10 <= len(line); i++ {
+				s = append(s, line[i:i+10])
+			}
 		}
 	}
 	return s
@@ -718,7 +732,7 @@ func secrets(t *testing.T, f *fixture) []string {
 func TestHostileInputs(t *testing.T) {
 	f := newFixture(t)
 	secret := secrets(t, f)
-	all := cases(t)
+	all := append(cases(t), reviewCases(t)...)
 	if len(all) < 40 {
 		t.Fatalf("got %d cases, want at least 40", len(all))
 	}
@@ -759,6 +773,17 @@ func TestHostileInputs(t *testing.T) {
 			}
 			if d := before.diff(after); len(d) > 0 {
 				t.Errorf("the disk changed:\n  %s", strings.Join(d, "\n  "))
+			}
+			if c.after != nil {
+				c.after(f)
+			}
+			for _, out := range []string{r.stdout, r.stderr} {
+				for _, ch := range out {
+					if ch != '\n' && textsafe.Suspicious(ch) {
+						t.Errorf("output holds %q unescaped: %q", ch, out)
+						break
+					}
+				}
 			}
 			dropBigInputs(t, f)
 		})
@@ -821,5 +846,17 @@ func checkStderr(t *testing.T, c hcase, stderr string) {
 	}
 	if nerr != 1 {
 		t.Errorf("got %d error lines, want exactly 1\nstderr:\n%s", nerr, stderr)
+	}
+	if c.hint != "" {
+		re := regexp.MustCompile(c.hint)
+		found := false
+		for _, l := range lines {
+			if h, ok := strings.CutPrefix(l, c.prog+": hint: "); ok && re.MatchString(h) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no hint line matches %q\nstderr:\n%s", c.hint, stderr)
+		}
 	}
 }

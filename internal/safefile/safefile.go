@@ -8,10 +8,12 @@ package safefile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // SecretMode and SecretDirMode are the permissions of secret files and of the
@@ -84,6 +86,12 @@ func Replace(path string, data []byte, mode fs.FileMode) error {
 // tempInfix marks Replace's temporary files: ".NAME.tmp-RANDOM".
 const tempInfix = ".tmp-"
 
+// IsTemp reports whether name (a base name) is one of Replace's temporary
+// files.
+func IsTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, tempInfix)
+}
+
 // RemoveTemps deletes the temporary files an interrupted Replace left in
 // dir. It is safe while no Replace into dir is running.
 func RemoveTemps(dir string) error {
@@ -93,7 +101,7 @@ func RemoveTemps(dir string) error {
 	}
 	for _, e := range entries {
 		n := e.Name()
-		if strings.HasPrefix(n, ".") && strings.Contains(n, tempInfix) && e.Type().IsRegular() {
+		if IsTemp(n) && e.Type().IsRegular() {
 			if err := os.Remove(filepath.Join(dir, n)); err != nil {
 				return err
 			}
@@ -155,4 +163,42 @@ func SyncDir(dir string) error {
 		return err
 	}
 	return nil
+}
+
+// ErrNotRegular reports an input path that is not a regular file: a FIFO
+// would block a reader forever and a device such as /dev/zero never ends.
+var ErrNotRegular = errors.New("not a regular file")
+
+// ErrTooLarge reports an input file larger than its reader accepts.
+var ErrTooLarge = errors.New("file too large")
+
+// ReadRegular reads the regular file at path, at most max bytes. It opens
+// without blocking (a FIFO would otherwise wait for a writer), refuses
+// anything but a regular file with ErrNotRegular, and a file larger than
+// max (or one that grows past it while read) with ErrTooLarge. Errors name
+// the path but never its content.
+func ReadRegular(path string, max int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w", path, ErrNotRegular)
+	}
+	if fi.Size() > max {
+		return nil, fmt.Errorf("%s is %d bytes, more than %d: %w", path, fi.Size(), max, ErrTooLarge)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s grew past %d bytes while read: %w", path, max, ErrTooLarge)
+	}
+	return b, nil
 }

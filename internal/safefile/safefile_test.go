@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -78,5 +79,39 @@ func TestMkdirSecretRefusesOpenFolder(t *testing.T) {
 	}
 	if err := MkdirSecret(filepath.Join(dir, "..", "fresh")); err != nil {
 		t.Errorf("fresh folder: %v", err)
+	}
+}
+
+func TestReadRegularRefusesWhatNeverEnds(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	small := filepath.Join(dir, "small")
+	if err := os.WriteFile(small, []byte("0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, path string
+		max        int64
+		want       error
+	}{
+		{"fifo", fifo, 1 << 20, ErrNotRegular},
+		{"dev-zero", "/dev/zero", 1 << 20, ErrNotRegular},
+		{"directory", dir, 1 << 20, ErrNotRegular},
+		{"too-large", small, 9, ErrTooLarge},
+		{"missing", filepath.Join(dir, "nope"), 1 << 20, fs.ErrNotExist},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := ReadRegular(tc.path, tc.max)
+			if !errors.Is(err, tc.want) {
+				t.Errorf("got %q, %v; want %v", b, err, tc.want)
+			}
+		})
+	}
+	b, err := ReadRegular(small, 10)
+	if err != nil || string(b) != "0123456789" {
+		t.Errorf("got %q, %v; want the file", b, err)
 	}
 }

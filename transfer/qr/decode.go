@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"image/color"
 	_ "image/jpeg" // DecodeImage reads JPEG
 	_ "image/png"  // and PNG
 	"io"
@@ -38,23 +39,55 @@ func payload(text string) string {
 	return b.String()
 }
 
-// MaxPixels bounds the images DecodeImage and DecodeAll accept: a photo of
-// a screen or a contact sheet of frames is far below it, while a PNG or
-// JPEG header may claim any size and make the decoder allocate it all (a
-// few bytes of header, a terabyte of pixels).
-const MaxPixels = 1 << 26
+// MaxPixels bounds the images DecodeImage and DecodeAll accept: a 12
+// megapixel photo of a screen or a contact sheet of frames is below it,
+// while a PNG or JPEG header may claim any size and make the decoder
+// allocate it all (a few bytes of header, a terabyte of pixels).
+const MaxPixels = 1 << 24
+
+// MaxDecodedBytes bounds the memory of the decoded image, whose size per
+// pixel depends on its color model (a 16-bit RGBA PNG takes 8 bytes a
+// pixel). With the bitmap the QR reader builds beside it (a byte a pixel),
+// decoding an accepted image costs at most about 100 MB.
+const MaxDecodedBytes = 1 << 26
+
+// bytesPerPixel is what the standard decoders allocate per pixel for a
+// color model; unknown models count as the largest.
+func bytesPerPixel(m color.Model) int64 {
+	switch m {
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	case color.Gray16Model, color.Alpha16Model:
+		return 2
+	case color.YCbCrModel:
+		return 3 // 4:4:4; subsampled JPEGs take less
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel, color.NYCbCrAModel:
+		return 4
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 8
+}
 
 func readBitmap(r io.Reader) (*gozxing.BinaryBitmap, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrImage, err)
 	}
+	// Bound what decoding will allocate from the header alone, before
+	// the decoder allocates it.
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrImage, err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
-		return nil, fmt.Errorf("%w: %dx%d pixels is larger than %d", ErrImage, cfg.Width, cfg.Height, MaxPixels)
+	pixels := int64(cfg.Width) * int64(cfg.Height)
+	if cfg.Width <= 0 || cfg.Height <= 0 || pixels > MaxPixels {
+		return nil, fmt.Errorf("%w: %dx%d pixels is larger than %d; scale the image down", ErrImage, cfg.Width, cfg.Height, MaxPixels)
+	}
+	if pixels*bytesPerPixel(cfg.ColorModel) > MaxDecodedBytes {
+		return nil, fmt.Errorf("%w: a %dx%d image of %d bytes a pixel is larger than %d bytes decoded; save it as 8-bit", ErrImage,
+			cfg.Width, cfg.Height, bytesPerPixel(cfg.ColorModel), MaxDecodedBytes)
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {

@@ -5,6 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"image"
+	"image/color"
+	"image/png"
+	"runtime"
 	"testing"
 )
 
@@ -21,7 +25,7 @@ func TestDecodeRefusesHugeImages(t *testing.T) {
 		{"wide", 1<<31 - 1, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := pngHeader(tc.w, tc.h)
+			b := pngHeader(tc.w, tc.h, 8, 0)
 			if _, err := DecodeImage(bytes.NewReader(b)); !errors.Is(err, ErrImage) {
 				t.Errorf("DecodeImage: got %v, want ErrImage", err)
 			}
@@ -32,19 +36,89 @@ func TestDecodeRefusesHugeImages(t *testing.T) {
 	}
 }
 
-func pngHeader(w, h uint32) []byte {
+// The bound is on what decoding costs, not on pixels alone: a 16-bit RGBA
+// PNG decodes to 8 bytes a pixel, and one of 8192×8192 pixels (inside the
+// old pixel limit) cost more than 1 GB to refuse. Such headers are refused
+// before the decoder allocates the image.
+func TestDecodeRefusesImagesTooCostlyToDecode(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		w, h            uint32
+		depth, colorTyp byte
+	}{
+		{"rgba64-8192", 8192, 8192, 16, 6},
+		{"rgba-8192", 8192, 8192, 8, 6},
+		{"grey16-8192", 8192, 8192, 16, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := pngHeader(tc.w, tc.h, tc.depth, tc.colorTyp)
+			var err error
+			alloc := allocated(func() { _, err = DecodeAll(bytes.NewReader(b)) })
+			if !errors.Is(err, ErrImage) {
+				t.Errorf("got %v, want ErrImage", err)
+			}
+			if alloc > 8<<20 {
+				t.Errorf("refusing it allocated %d MB, want under 8 MB", alloc>>20)
+			}
+		})
+	}
+}
+
+// An image just inside the limits decodes (and finds nothing) at a bounded
+// cost.
+func TestDecodeAtTheLimitsIsBounded(t *testing.T) {
+	side := 1
+	for 4*side*side <= MaxPixels {
+		side *= 2
+	}
+	img := image.NewGray(image.Rect(0, 0, side, side))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	img.SetGray(7, 7, color.Gray{})
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	img = nil
+	var err error
+	alloc := allocated(func() { _, err = DecodeAll(bytes.NewReader(buf.Bytes())) })
+	if !errors.Is(err, ErrNotFound) {
+		t.Errorf("got %v, want ErrNotFound", err)
+	}
+	if alloc > 256<<20 {
+		t.Errorf("decoding a %d×%d grey PNG allocated %d MB, want at most 256 MB", side, side, alloc>>20)
+	}
+}
+
+func allocated(f func()) uint64 {
+	runtime.GC()
+	var a, b runtime.MemStats
+	runtime.ReadMemStats(&a)
+	f()
+	runtime.ReadMemStats(&b)
+	return b.TotalAlloc - a.TotalAlloc
+}
+
+// pngHeader is a PNG signature and IHDR chunk, then one small IDAT of
+// zeros: enough for a decoder to allocate the image it announces.
+func pngHeader(w, h uint32, depth, colorType byte) []byte {
 	var buf bytes.Buffer
 	buf.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(data)))
+		buf.Write(n[:])
+		buf.WriteString(typ)
+		buf.Write(data)
+		binary.BigEndian.PutUint32(n[:], crc32.ChecksumIEEE(append([]byte(typ), data...)))
+		buf.Write(n[:])
+	}
 	data := make([]byte, 13)
 	binary.BigEndian.PutUint32(data[0:], w)
 	binary.BigEndian.PutUint32(data[4:], h)
-	data[8] = 8 // 8-bit grey
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], uint32(len(data)))
-	buf.Write(n[:])
-	buf.WriteString("IHDR")
-	buf.Write(data)
-	binary.BigEndian.PutUint32(n[:], crc32.ChecksumIEEE(append([]byte("IHDR"), data...)))
-	buf.Write(n[:])
+	data[8], data[9] = depth, colorType
+	chunk("IHDR", data)
+	chunk("IDAT", []byte{0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01})
 	return buf.Bytes()
 }

@@ -145,6 +145,33 @@ func parse(s string) (*parsed, error) {
 	return &parsed{urType: comps[0], part: p}, nil
 }
 
+// PartInfo is what one UR part says about itself: its type, and for a
+// part of a multipart UR the fountain header (which transfer it belongs
+// to and which fragments it mixes).
+type PartInfo struct {
+	Type        string
+	Single      bool
+	SeqNum      uint32
+	SeqLen      int
+	MessageLen  int
+	Checksum    uint32
+	FragmentLen int
+}
+
+// Inspect parses one part (single- or multipart, either case) without
+// decoding its message.
+func Inspect(s string) (PartInfo, error) {
+	p, err := parse(s)
+	if err != nil {
+		return PartInfo{}, err
+	}
+	if p.isSingle {
+		return PartInfo{Type: p.urType, Single: true}, nil
+	}
+	return PartInfo{Type: p.urType, SeqNum: p.part.seqNum, SeqLen: p.part.seqLen, MessageLen: p.part.messageLen,
+		Checksum: p.part.checksum, FragmentLen: len(p.part.data)}, nil
+}
+
 // Decode decodes a single-part UR and returns its type and message.
 func Decode(s string) (urType string, message []byte, err error) {
 	p, err := parse(s)
@@ -269,6 +296,32 @@ func (d *Decoder) SeqLen() int {
 		return 0
 	}
 	return d.fountain.seqLen
+}
+
+// Fits reports whether part s is one the complete, checksum-valid message
+// of this decoder would produce: same transfer, and (for a multipart
+// part) a fragment equal to the XOR of the message fragments its sequence
+// number chooses. A part that does not fit was not made from this message.
+func (d *Decoder) Fits(s string) bool {
+	if !d.Complete() {
+		return false
+	}
+	p, err := parse(s)
+	if err != nil || p.urType != d.urType {
+		return false
+	}
+	if d.isSingle {
+		return p.isSingle && string(p.single) == string(d.single)
+	}
+	f := d.fountain
+	if p.isSingle || f.err != nil || f.mismatch(p.part) != "" {
+		return false
+	}
+	want := make([]byte, f.fragLen)
+	for _, i := range chooseFragments(p.part.seqNum, f.seqLen, f.checksum) {
+		xorInto(want, f.simple[i])
+	}
+	return string(want) == string(p.part.data)
 }
 
 // Result returns the message: the contents of the CBOR byte string the UR

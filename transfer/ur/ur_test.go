@@ -346,3 +346,26 @@ func TestLimits(t *testing.T) {
 		t.Errorf("single: got %v, want ErrTooLarge", err)
 	}
 }
+
+func TestInspect(t *testing.T) {
+	enc, err := Encode("bytes", bytes.Repeat([]byte("abc"), 100), 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := enc.NextPart()
+	got, err := Inspect(ToUpper(part))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := PartInfo{Type: "bytes", SeqNum: 1, SeqLen: enc.SeqLen(), MessageLen: 303, Checksum: got.Checksum, FragmentLen: 38}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	single, _ := EncodeSingle("bytes", []byte("x"))
+	if got, err := Inspect(single); err != nil || got != (PartInfo{Type: "bytes", Single: true}) {
+		t.Errorf("single: got %+v, %v", got, err)
+	}
+	if _, err := Inspect("ur:bytes/1-2/xx"); err == nil {
+		t.Error("a malformed part inspected without error")
+	}
+}

@@ -78,7 +78,7 @@ func (g *globals) allowNetworkOverride(v *ceremony.Vault) error {
 		summary = summary[:200]
 	}
 	if _, _, err := v.Record(auditlog.Entry{Kind: auditlog.KindOverride, Time: now,
-		Detail: map[string]string{"--allow-network": "true", "airgap": summary}}); err != nil {
+		Detail: map[string]string{ceremony.OverrideAllowNetwork: "true", "airgap": summary}}); err != nil {
 		return cli.Hint(fmt.Errorf("recording --allow-network in the ceremony log: %w", err), "an override that cannot be logged is not used")
 	}
 	return nil

@@ -20,6 +20,7 @@ import (
 	"github.com/kesrotate/kesrotate/ceremony/auditlog"
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/kesrotate/kesrotate/transfer/qr"
@@ -118,7 +119,9 @@ func describe(e auditlog.Entry) string {
 		who += ", witnessed by " + strings.Join(e.Witnesses, ", ")
 	}
 	fmt.Fprintf(&b, "  [%s]", who)
-	return b.String()
+	// Entries of older versions may hold bidirectional overrides or other
+	// formatting characters: show what is there.
+	return textsafe.Escape(b.String())
 }
 
 func newCeremonyShowCmd(g *globals) *cobra.Command {
@@ -170,10 +173,12 @@ func newCeremonyShowCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(w, "checkpoint  size %d, root %s\n", ckpt.Size, rootText(ckpt.Root[:]))
 			}
 			fmt.Fprintf(w, "state       %s\n", status)
+			recoverable := false
 			for _, gp := range gaps {
 				g.env.Warn("%s", gp)
+				recoverable = recoverable || gp.Recoverable()
 			}
-			if len(gaps) > 0 {
+			if recoverable {
 				g.env.Warn("'kesrotate ceremony seal' records what is missing, flagged recovered")
 			}
 			return nil
@@ -245,11 +250,16 @@ func rotateCheckpointJSON(res *ceremony.RotateResult, qrPath string) map[string]
 	return out
 }
 
-func plainIssueLog(o *rotateOptions) ceremony.IssueLog {
-	if !o.ignoreClock {
-		return ceremony.IssueLog{}
+func plainIssueLog(g *globals, o *rotateOptions, now time.Time) ceremony.IssueLog {
+	return ceremony.IssueLog{Overrides: ceremony.PlainOverrides(o.ignoreClock, g.clockOverride(now))}
+}
+
+// clockOverride is the clock --now set, for the log, or nil.
+func (g *globals) clockOverride(now time.Time) *ceremony.ClockOverride {
+	if g.env.NowFlag == "" {
+		return nil
 	}
-	return ceremony.IssueLog{Overrides: map[string]string{"--ignore-clock": "true"}}
+	return &ceremony.ClockOverride{Given: now, System: time.Now().UTC()}
 }
 
 func newCeremonyExportCmd(g *globals) *cobra.Command {
@@ -417,6 +427,10 @@ var errNotInLog = errors.New("cert was not issued in this log")
 // errUnlogged: the vault holds what its log does not record.
 var errUnlogged = errors.New("the vault holds actions its log does not record")
 
+// errPinned: a producer file on the stick is not the one its pin names,
+// or the log pins no producer of its name.
+var errPinned = errors.New("a producer's enrollment is not the one pinned in the log")
+
 func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
 	dir := o.log
 	var v *ceremony.Vault
@@ -498,7 +512,13 @@ func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
 		if gaps, err = v.LogGaps(entries); err != nil {
 			return err
 		}
-		if len(gaps) > 0 {
+		for _, gp := range gaps {
+			if !gp.Recoverable() {
+				verr = fmt.Errorf("%w: %s", errPinned, gp)
+				break
+			}
+		}
+		if verr == nil && len(gaps) > 0 {
 			verr = fmt.Errorf("%w: %s", errUnlogged, gaps[0])
 		}
 	}
@@ -545,6 +565,10 @@ func loadCheckpoints(p string) ([][]byte, error) {
 	var out [][]byte
 	for _, f := range files {
 		switch strings.ToLower(filepath.Ext(f)) {
+		default:
+			if !fi.IsDir() {
+				return nil, fmt.Errorf("--checkpoints %s: not a *.note file or a checkpoint QR image (.png, .jpg)", f)
+			}
 		case ".note":
 			b, err := cli.ReadInput(f, "--checkpoints")
 			if err != nil {
@@ -565,6 +589,11 @@ func loadCheckpoints(p string) ([][]byte, error) {
 			}
 			out = append(out, []byte(text))
 		}
+	}
+	// Checkpoints asked for and none found must not pass for a check that
+	// was made: an empty folder verifies nothing.
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--checkpoints %s: no checkpoint in it (*.note files, checkpoint*.png images)", p)
 	}
 	return out, nil
 }
@@ -604,6 +633,8 @@ func verifyError(err error) *VerifyError {
 		ve.Kind = errNotInLog.Error()
 	case errors.Is(err, errUnlogged):
 		ve.Kind = errUnlogged.Error()
+	case errors.Is(err, errPinned):
+		ve.Kind = errPinned.Error()
 	}
 	return ve
 }
@@ -630,6 +661,10 @@ func ceremonyHint(err error) error {
 		return cli.Hint(err, "this cert was made outside the logged ceremony: find out who holds a copy of the cold key")
 	case errors.Is(err, errUnlogged):
 		return cli.Hint(err, "an interrupted command left this unrecorded: 'kesrotate ceremony seal' records it, flagged recovered")
+	case errors.Is(err, errPinned):
+		return cli.Hint(err, "someone with this stick put that file there: do not rotate to that producer; compare fingerprints with the producer and pin the real one under a new name")
+	case errors.Is(err, auditlog.ErrForged):
+		return cli.Hint(err, "someone with the audit key, but not the cold key, wrote that entry: do not trust it, and find out who had the vault stick")
 	}
 	return err
 }
@@ -662,9 +697,30 @@ func printCeremonyReport(w io.Writer, dir string, r *auditlog.Report, opts audit
 		}
 		fmt.Fprintf(w, "  pool         %s  binding at entry %d, %s\n", p.Pool, p.BindingSeq, checked)
 	}
+	if r.Format != "" {
+		fmt.Fprintf(w, "  log format   %s\n", r.Format)
+	}
+	for _, p := range r.Producers {
+		signed := "cold-signed pin"
+		if !p.Signed {
+			signed = "pin only the audit key vouches for (older version)"
+		}
+		fmt.Fprintf(w, "  producer     %-16s %s  entry %d, %s\n", textsafe.Escape(p.Producer), p.Fingerprint, p.Seq, signed)
+	}
 	fmt.Fprintf(w, "  certs issued %d\n", len(r.Certs))
+	unsigned := 0
 	for _, c := range r.Certs {
-		fmt.Fprintf(w, "    counter %-3d KES period %-5d %s  cert %s  entry %d  pool %s\n", c.Counter, c.KESPeriod, c.Time.Format(time.RFC3339), c.CertHash, c.Seq, c.Pool[:16])
+		mark := ""
+		if !c.ColdSigned {
+			mark, unsigned = "  (no cold-signed cert in the entry)", unsigned+1
+		}
+		if len(c.Overrides) > 0 {
+			mark += "  overrides: " + strings.Join(c.Overrides, " ")
+		}
+		fmt.Fprintf(w, "    counter %-3d KES period %-5d %s  cert %s  entry %d  pool %s%s\n", c.Counter, c.KESPeriod, c.Time.Format(time.RFC3339), c.CertHash, c.Seq, c.Pool[:16], mark)
+	}
+	if unsigned > 0 {
+		fmt.Fprintf(w, "  note         %d cert entries were written before the log carried the certs: only the audit key vouches for them\n", unsigned)
 	}
 	if verr != nil {
 		fmt.Fprintf(w, "FAILED\n")
@@ -717,14 +773,21 @@ missing, each flagged "recovered".`,
 			} else if verr != nil {
 				return ceremonyHint(verr)
 			}
-			if !yes {
-				entries, _ := auditlog.Entries(v.LogDir())
-				if gaps, _ := v.LogGaps(entries); len(gaps) > 0 {
-					for _, gp := range gaps {
-						fmt.Fprintf(w, "unlogged  %s\n", gp)
-					}
-					return cli.Hint(errUnlogged, "'kesrotate ceremony seal --yes' records them, flagged recovered")
+			entries, _ := auditlog.Entries(v.LogDir())
+			gaps, _ := v.LogGaps(entries)
+			var recoverable []ceremony.LogGap
+			for _, gp := range gaps {
+				if gp.Recoverable() {
+					recoverable = append(recoverable, gp)
+				} else {
+					g.env.Warn("%s; seal does not record it", gp)
 				}
+			}
+			if !yes && len(recoverable) > 0 {
+				for _, gp := range recoverable {
+					fmt.Fprintf(w, "unlogged  %s\n", gp)
+				}
+				return cli.Hint(errUnlogged, "'kesrotate ceremony seal --yes' records them, flagged recovered")
 			}
 			_, rec, err := v.OpenLog(now)
 			if err != nil {

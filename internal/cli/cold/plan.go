@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -354,7 +355,7 @@ func nextCounter(it *planItem, statuses []*planItem) {
 		}
 	}
 	if !known {
-		if it.history != nil {
+		if it.history != nil && it.counter < opcert.MaxCounter {
 			it.nextNote = fmt.Sprintf("%d once cert #%d has minted a block, else %d again; 'kesrotate rotate' chooses from the on-chain counter", it.counter+1, it.counter, it.counter)
 		}
 		return
@@ -538,8 +539,14 @@ func planJSONOf(n opcert.Network, now time.Time, l opcert.Leads, worst opcert.St
 // formatLeft writes a duration as days, hours, minutes and seconds; a
 // negative one with a minus sign.
 func formatLeft(d time.Duration) string {
+	sign := ""
 	if d < 0 {
-		return "-" + formatLeft(-d)
+		sign = "-"
+		if d == math.MinInt64 { // its own negative: count it a nanosecond short
+			d = math.MaxInt64
+		} else {
+			d = -d
+		}
 	}
 	d = d.Truncate(time.Second)
 	days := d / (24 * time.Hour)
@@ -549,12 +556,12 @@ func formatLeft(d time.Duration) string {
 	m := d / time.Minute
 	s := (d - m*time.Minute) / time.Second
 	if days > 0 {
-		return fmt.Sprintf("%dd %dh %dm %ds", days, h, m, s)
+		return fmt.Sprintf("%s%dd %dh %dm %ds", sign, days, h, m, s)
 	}
 	if h > 0 {
-		return fmt.Sprintf("%dh %dm %ds", h, m, s)
+		return fmt.Sprintf("%s%dh %dm %ds", sign, h, m, s)
 	}
-	return fmt.Sprintf("%dm %ds", m, s)
+	return fmt.Sprintf("%s%dm %ds", sign, m, s)
 }
 
 func statusWord(s opcert.Status) string { return strings.ToUpper(string(s)) }

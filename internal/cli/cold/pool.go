@@ -12,6 +12,7 @@ import (
 	"github.com/kesrotate/kesrotate/ceremony"
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/keys"
+	"github.com/kesrotate/kesrotate/opcert"
 )
 
 func newPoolCmd(g *globals) *cobra.Command {
@@ -94,6 +95,9 @@ func newPoolImportCmd(g *globals) *cobra.Command {
 func readInput(path, flag string) ([]byte, error) { return cli.ReadInput(path, flag) }
 
 func poolAddError(err error) error {
+	if h := vaultHint(err); h != err {
+		return h
+	}
 	if h := secretError(err); h != err {
 		return h
 	}
@@ -190,7 +194,7 @@ func poolView(v *ceremony.Vault, p *ceremony.Pool) (*PoolView, error) {
 	for _, e := range ceremony.Issued(entries) {
 		pv.Certs = append(pv.Certs, CertView{Counter: e.Counter, KESPeriod: e.KESPeriod, CertHash: e.CertHash, Time: e.Time,
 			OnChain: e.OnChain, Forced: e.Forced, Producer: e.Producer,
-			Expiry: v.Network.PeriodStart(e.KESPeriod + v.Network.MaxKESEvolutions)})
+			Expiry: v.Network.PeriodStart(opcert.AddPeriods(e.KESPeriod, v.Network.MaxKESEvolutions))})
 	}
 	return pv, nil
 }

@@ -68,6 +68,9 @@ func readTransfer(g *globals, file, flag string, scan []string, urType string) (
 		if errors.Is(err, transfer.ErrIncomplete) {
 			return nil, cli.Hint(err, "add more frame images to --scan; any frames, in any order")
 		}
+		if errors.Is(err, transfer.ErrAmbiguous) {
+			return nil, cli.Hint(err, "give --scan only the images of the transfer you mean")
+		}
 		if err != nil {
 			return nil, cli.Hint(err, "give PNG or JPEG images of the QR codes")
 		}
@@ -111,13 +114,13 @@ func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
 	case errors.Is(err, ceremony.ErrEnrollmentMismatch):
 		return cli.Hint(err, "set up the agent with this pool's cold.vkey and the vault's network")
 	case err != nil:
-		return err
+		return secretError(err)
 	}
 	if g.env.JSON {
 		return g.env.PrintJSON(map[string]any{"name": name, "fingerprint": e.Fingerprint(), "pool_id": e.PoolID.Hex(), "recipient": e.Recipient})
 	}
 	w := g.env.Stdout
-	fmt.Fprintf(w, "producer %s pinned for pool %s\n", p.Name, e.PoolID.Bech32())
+	fmt.Fprintf(w, "producer %s pinned for pool %s (the pin is signed by the pool's cold key)\n", p.Name, e.PoolID.Bech32())
 	fmt.Fprintf(w, "  fingerprint  %s\n", e.Fingerprint())
 	if o.fingerprint == "" {
 		g.env.Warn("compare the fingerprint %s with the one kesrotate-agent showed; if they differ, this vault has pinned the wrong producer", e.Fingerprint())

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kesrotate/kesrotate/ceremony"
+	"github.com/kesrotate/kesrotate/ceremony/auditlog"
 	"github.com/kesrotate/kesrotate/internal/cli"
 )
 
@@ -64,7 +65,33 @@ Exit codes: 0 ok, 1 error, 2 usage (plan adds 1 warn, 2 critical, 3 unknown).`,
 		newCeremonyCmd(g),
 	)
 	addRetireCmd(g, root)
+	withVaultHints(root)
 	return root
+}
+
+// withVaultHints gives every command the hints of the errors any command
+// that changes the vault may meet, whatever it was doing.
+func withVaultHints(c *cobra.Command) {
+	if run := c.RunE; run != nil {
+		c.RunE = func(c *cobra.Command, args []string) error { return vaultHint(run(c, args)) }
+	}
+	for _, sub := range c.Commands() {
+		withVaultHints(sub)
+	}
+}
+
+func vaultHint(err error) error {
+	var ce *cli.Error
+	if err == nil || errors.As(err, &ce) {
+		return err
+	}
+	switch {
+	case errors.Is(err, ceremony.ErrBusy):
+		return cli.Hint(err, "nothing was changed; let the other kesrotate finish, then run this again (the system releases the lock when that process ends)")
+	case errors.Is(err, auditlog.ErrConcurrent), errors.Is(err, ceremony.ErrJournalChanged):
+		return cli.Hint(err, "another process wrote to the vault at the same time; run 'kesrotate ceremony verify', then this command again")
+	}
+	return err
 }
 
 func (g *globals) vaultDir() (string, error) {
@@ -85,6 +112,12 @@ func (g *globals) openVault() (*ceremony.Vault, error) {
 	v, err := ceremony.Open(dir)
 	if errors.Is(err, ceremony.ErrNoVault) {
 		return nil, cli.Hint(err, fmt.Sprintf("create one with 'kesrotate --vault %s init --network mainnet'", dir))
+	}
+	if errors.Is(err, ceremony.ErrSecretState) {
+		return nil, cli.Hint(err, "nothing was read or changed; vault.json is not signed: take it back from a backup of this vault")
+	}
+	if errors.Is(err, ceremony.ErrUnsafeFile) {
+		return nil, cli.Hint(err, "nothing was read or changed; find out who changed the modes or put a link there before you fix it")
 	}
 	if err != nil {
 		return nil, err

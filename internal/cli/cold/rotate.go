@@ -74,13 +74,13 @@ hot keys leaving the vault unencrypted.`,
 	f.StringSliceVar(&o.scan, "scan", nil, "image(s) of the snapshot QR code, more may follow as arguments; \"-\" reads an MJPEG stream on stdin")
 	f.BoolVar(&o.withVRF, "with-vrf", false, "add the VRF signing key (first install)")
 	f.StringVar(&o.qrDir, "qr", "", "also write the bundle as QR frames (PNG) into this folder")
-	f.DurationVar(&o.maxAge, "max-age", 24*time.Hour, "refuse a snapshot whose tip is older than this")
+	f.DurationVar(&o.maxAge, "max-age", transfer.DefaultMaxAge, "refuse a snapshot whose tip is older than this (another value is logged)")
 	f.BoolVar(&o.allowStale, "allow-stale", false, "accept a snapshot older than --max-age (journaled)")
 	f.StringVar(&o.kesPeriod, "kes-period", "", "KES period the cert starts in (from the producer's chain tip)")
 	f.StringVar(&o.onchain, "onchain-counter", "", `the pool's op-cert counter on chain, or "none" if it never minted`)
 	f.StringVar(&o.out, "out", "", "folder for node.cert, kes.skey and kes.vkey")
 	f.StringVar(&o.forceCounter, "force-counter", "", "issue with this counter regardless of the rules (journaled; dangerous)")
-	f.BoolVar(&o.ignoreClock, "ignore-clock", false, "accept a KES period more than one period away from this machine's clock")
+	f.BoolVar(&o.ignoreClock, "ignore-clock", false, "accept a KES period up to 4 periods away from this machine's clock (logged); for a wrong clock give --now")
 	c.MarkFlagsMutuallyExclusive("snapshot", "scan")
 	c.MarkFlagsMutuallyExclusive("producer", "kes-period")
 	c.MarkFlagsMutuallyExclusive("producer", "onchain-counter")
@@ -120,6 +120,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 	}
 	res, err := v.Rotate(ceremony.RotateRequest{
 		Pool: name, Producer: o.producer, Snapshot: snap, WithVRF: o.withVRF, ForceCounter: force, OutDir: o.out, Now: now,
+		Clock:  g.clockOverride(now),
 		Policy: transfer.SnapshotPolicy{Now: now, MaxAge: o.maxAge, IgnoreClock: o.ignoreClock, AllowStale: o.allowStale},
 	})
 	if err != nil {
@@ -155,13 +156,15 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 			"cert_hash": c.Hash(), "expiry": c.Expiry(v.Network).Format(time.RFC3339), "bundle": res.BundleFile,
 			"bundle_sha256": res.BundleHash, "bundle_bytes": len(res.Bundle), "frames": frames,
 			"kes_on_producer": res.Snapshot.KESVKey != nil, "with_vrf": o.withVRF, "forced": res.Issue.Forced,
-			"checkpoint": rotateCheckpointJSON(res, ckptQR),
+			"checkpoint":           rotateCheckpointJSON(res, ckptQR),
+			"producer_fingerprint": res.Pin.Fingerprint, "producer_pin_entry": res.Pin.Seq,
 		})
 	}
 	w := g.env.Stdout
 	fmt.Fprintf(w, "issued op cert #%d for pool %s, sealed for producer %s\n", c.Counter, name, o.producer)
+	fmt.Fprintf(w, "  producer    fingerprint %s (pinned at log entry %d, signed by the pool's cold key)\n", res.Pin.Fingerprint, res.Pin.Seq)
 	fmt.Fprintf(w, "  chain       tip slot %d, on-chain counter %s\n", res.Snapshot.TipSlot, res.Snapshot.OnChain)
-	fmt.Fprintf(w, "  KES period  %d (valid through period %d)\n", c.KESPeriod, c.KESPeriod+v.Network.MaxKESEvolutions-1)
+	fmt.Fprintf(w, "  KES period  %d (valid through period %d)\n", c.KESPeriod, c.Window(v.Network).End-1)
 	fmt.Fprintf(w, "  expires     %s\n", c.Expiry(v.Network).Format(time.RFC3339))
 	fmt.Fprintf(w, "  cert hash   %s\n", c.Hash())
 	fmt.Fprintf(w, "  bundle      %s (%d bytes, sha256 %s)\n", res.BundleFile, len(res.Bundle), res.BundleHash[:16])
@@ -185,7 +188,12 @@ func rotateError(err error) error {
 	case errors.Is(err, transfer.ErrStale):
 		return cli.Hint(err, "make a fresh snapshot on the producer; --max-age D or --allow-stale accept an older one")
 	case errors.Is(err, transfer.ErrClockSkew):
-		return cli.Hint(err, "check this machine's date; if it is wrong and the snapshot right, add --ignore-clock")
+		return cli.Hint(err, clockHint)
+	case errors.Is(err, ceremony.ErrPinMismatch):
+		return cli.Hint(err, "nothing was issued; someone replaced the producer's enrollment on this stick: do not rotate to it",
+			"compare the fingerprint with 'kesrotate-agent enrollment' on the producer, and pin the real one under a new name")
+	case errors.Is(err, ceremony.ErrSnapshotUsed):
+		return cli.Hint(err, "a snapshot is good for one cert: make a new one with 'kesrotate-agent snapshot' (if that cert's bundle was lost, the new one gets the same counter)")
 	case errors.Is(err, transfer.ErrWrongNetwork), errors.Is(err, transfer.ErrWrongPool):
 		return cli.Hint(err, "use the snapshot of this pool's producer")
 	case errors.Is(err, ceremony.ErrNoProducer):
@@ -219,7 +227,10 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkClock(v.Network, period, now, o.ignoreClock); err != nil {
+	if err := transfer.CheckClock(v.Network, period, now, o.ignoreClock); err != nil {
+		if errors.Is(err, transfer.ErrClockSkew) {
+			return cli.Hint(err, clockHint)
+		}
 		return err
 	}
 	files := []string{"node.cert", "kes.skey", "kes.vkey"}
@@ -231,7 +242,7 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 	if err := checkOutDir(o.out); err != nil {
 		return err
 	}
-	res, err := p.Issue(ceremony.IssueRequest{KESPeriod: period, TipSlot: v.Network.PeriodStartSlot(period), OnChain: onchain, ForceCounter: force, Now: now, Log: plainIssueLog(o)})
+	res, err := p.Issue(ceremony.IssueRequest{KESPeriod: period, TipSlot: v.Network.PeriodStartSlot(period), OnChain: onchain, ForceCounter: force, Now: now, Log: plainIssueLog(g, o, now)})
 	if err != nil {
 		return counterError(err)
 	}
@@ -291,24 +302,8 @@ func chosenText(res *ceremony.IssueResult) string {
 	return strconv.FormatUint(res.Chosen, 10)
 }
 
-// checkClock refuses a KES period more than one period away from the one
-// this machine's clock gives: a wrong clock or a typo gives a cert the node
-// rejects (KESBeforeStart) or one that expires early.
-func checkClock(n opcert.Network, period uint64, now time.Time, ignore bool) error {
-	clock, err := n.KESPeriodAt(now)
-	if err != nil {
-		return err
-	}
-	diff := int64(period) - int64(clock)
-	if diff >= -1 && diff <= 1 {
-		return nil
-	}
-	if ignore {
-		return nil
-	}
-	return cli.Hint(fmt.Errorf("KES period %d is %d periods from this machine's clock (%s gives period %d)", period, diff, now.Format(time.RFC3339), clock),
-		"check the period on the producer and this machine's date; if the clock is wrong and the period right, add --ignore-clock")
-}
+// clockHint is what to do about a KES period too far from the clock.
+var clockHint = fmt.Sprintf("check this machine's date and the period on the producer; if the date is wrong, give the right time with --now (logged); --ignore-clock accepts a period up to %d periods off (logged)", transfer.MaxClockOverride)
 
 func counterError(err error) error {
 	if h := secretError(err); h != err {
@@ -319,6 +314,8 @@ func counterError(err error) error {
 		return cli.Hint(err,
 			"another copy of this cold key may be issuing certs: find it before going on",
 			"if you know why (certs issued with cardano-cli before import), --force-counter N issues N anyway")
+	case errors.Is(err, opcert.ErrCounterExhausted):
+		return cli.Hint(err, "the pool's counter cannot go higher; nothing was issued")
 	case errors.Is(err, opcert.ErrOnChainBackwards):
 		return cli.Hint(err,
 			"the on-chain counter is older than one already seen: take it again from a synced node",
@@ -341,7 +338,7 @@ func printIssued(g *globals, v *ceremony.Vault, p *ceremony.Pool, res *ceremony.
 	w := g.env.Stdout
 	fmt.Fprintf(w, "issued op cert #%d for pool %s\n", c.Counter, p.Meta.Name)
 	fmt.Fprintf(w, "  pool id     %s\n", c.PoolID().Bech32())
-	fmt.Fprintf(w, "  KES period  %d (valid through period %d)\n", c.KESPeriod, c.KESPeriod+v.Network.MaxKESEvolutions-1)
+	fmt.Fprintf(w, "  KES period  %d (valid through period %d)\n", c.KESPeriod, c.Window(v.Network).End-1)
 	fmt.Fprintf(w, "  expires     %s\n", expiry.Format(time.RFC3339))
 	fmt.Fprintf(w, "  cert hash   %s\n", c.Hash())
 	fmt.Fprintf(w, "  written to  %s\n", where)

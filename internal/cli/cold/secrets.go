@@ -157,6 +157,8 @@ func secretError(err error) error {
 		return cli.Hint(err, "give the identity file of the vault's recipient with --identity")
 	case errors.Is(err, ceremony.ErrPlaintextLeft):
 		return cli.Hint(err, "an earlier 'kesrotate vault encrypt' was interrupted: run it again to finish")
+	case errors.Is(err, ceremony.ErrSecretState):
+		return cli.Hint(err, "nothing was changed; vault.json or the secret files were changed: compare them with a backup of this vault")
 	case errors.Is(err, ceremony.ErrKeysDestroyed):
 		return cli.Hint(err, "this pool's keys were retired; restore it from its shares or a vault backup if that was a mistake")
 	}
@@ -286,7 +288,7 @@ is recorded in the ceremony log as an override.`,
 				names[i] = f[strings.LastIndex(f, "/")+1:]
 			}
 			if _, _, err := v.Record(auditlog.Entry{Kind: auditlog.KindOverride, Time: now, Pool: p.Meta.PoolID,
-				Detail: map[string]string{"--plaintext": "true", "action": "export-keys", "files": strings.Join(names, " ")}}); err != nil {
+				Detail: map[string]string{ceremony.OverridePlaintext: "true", "action": "export-keys", "files": strings.Join(names, " ")}}); err != nil {
 				return cli.Hint(fmt.Errorf("the keys are exported but the log entry failed: %w", err), "the export happened; note it by hand")
 			}
 			g.env.Warn("plaintext secret keys written to %s: move them where they belong and shred them here", out)
