@@ -83,6 +83,7 @@ type Config struct {
 	NodeConfig string    `json:"node_config,omitempty"` // the node's configuration file, for 'check'
 	LinkMode   string    `json:"link_mode,omitempty"`   // absolute (when empty), relative or copy
 	Role       string    `json:"role,omitempty"`        // primary (when empty) or standby
+	AuditKey   string    `json:"audit_key,omitempty"`   // the vault's audit verifier key: kept checkpoints must be signed by it
 	Created    time.Time `json:"created"`
 }
 

@@ -49,9 +49,14 @@ func TestCrashHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hold := os.Getenv("KESROTATE_CRASH_HOLD") // a file: say so and wait to be killed
 	_, err = a.Install(b, InstallOptions{TipSlot: tip, Now: testNow, Hook: func(s Step) error {
 		if s == step {
 			if nth++; nth == want {
+				if hold != "" {
+					_ = os.WriteFile(hold, nil, 0o600)
+					select {} // until SIGKILL
+				}
 				os.Exit(3) // killed: no deferred cleanup runs
 			}
 		}
@@ -184,5 +189,58 @@ func TestInstallAbortedAtEveryStep(t *testing.T) {
 				t.Fatalf("node sees %+v, %v, want #5", v, err)
 			}
 		})
+	}
+}
+
+// Two installs at once, across processes: while one is half way (it holds
+// the agent lock), the other is refused and changes nothing; once the
+// first is killed there, the second goes through, and the node never sees
+// a mixed set.
+func TestTwoInstallsOneKilledHalfWay(t *testing.T) {
+	f := newFixture(t, true, nil)
+	e, _, err := f.a.Enrollment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpt, err := transfer.ParseRecipient(e.Recipient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := f.bundle(10, 5, 200, false).Encrypt(&buf, rcpt); err != nil {
+		t.Fatal(err)
+	}
+	bundlePath := filepath.Join(t.TempDir(), "b.age")
+	if err := os.WriteFile(bundlePath, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	held := filepath.Join(t.TempDir(), "held")
+	stop := make(chan struct{})
+	var bad atomic.Value
+	var reads atomic.Int64
+	wg := watch(f, stop, &bad, &reads)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "KESROTATE_CRASH_AGENT="+f.a.Dir, "KESROTATE_CRASH_BUNDLE="+bundlePath,
+		"KESROTATE_CRASH_STEP="+string(StepStageCert), "KESROTATE_CRASH_NTH=1", "KESROTATE_CRASH_HOLD="+held,
+		fmt.Sprintf("KESROTATE_CRASH_TIP=%d", f.tip))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, held)
+	if _, err := f.a.Install(f.bundle(10, 5, 200, false), f.opts()); !errors.Is(err, ErrLocked) {
+		t.Errorf("second install while the first holds the lock: got %v, want ErrLocked", err)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	if _, err := f.a.Install(f.bundle(10, 5, 200, false), f.opts()); err != nil {
+		t.Fatalf("install after the kill: %v", err)
+	}
+	close(stop)
+	wg.Wait()
+	if b := bad.Load(); b != nil {
+		t.Fatalf("a reader saw: %s", b)
+	}
+	if v, err := readNode(f.a, f.pool); err != nil || v.counter != 5 {
+		t.Fatalf("node sees %+v, %v, want #5", v, err)
 	}
 }

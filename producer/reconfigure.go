@@ -24,6 +24,7 @@ type Change struct {
 	LinkMode   *string
 	Group      *string
 	Name       *string
+	AuditKey   *string // the vault's audit.pub text
 	Signal     *Signal
 }
 
@@ -58,6 +59,7 @@ func (a *Agent) Reconfigure(c Change, now time.Time) ([]Changed, error) {
 	set(&next.LinkMode, c.LinkMode)
 	set(&next.Group, c.Group)
 	set(&next.Name, c.Name)
+	set(&next.AuditKey, c.AuditKey)
 	if c.Signal != nil {
 		next.Signal = *c.Signal
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,20 +52,45 @@ func (a *Agent) NodePID() (int, error) {
 		}
 		return pid, nil
 	case "process":
-		return MatchProcess(a.procRoot(), [3]string{a.Config.KESKey, a.Config.VRFKey, a.Config.Cert})
+		uids, err := a.nodeUIDs()
+		if err != nil {
+			return 0, err
+		}
+		return MatchProcess(a.procRoot(), [3]string{a.Config.KESKey, a.Config.VRFKey, a.Config.Cert}, uids...)
 	}
 	return 0, fmt.Errorf("%w: signalling is off (mode %q)", ErrNodeNotFound, s.Mode)
 }
 
+// nodeUIDs are the users whose processes --match-process may signal: the
+// agent's own, and when the agent runs as root, the owner of the node's
+// credential folder (the node's user) — never any user's process that
+// happens to name the paths.
+func (a *Agent) nodeUIDs() ([]uint32, error) {
+	euid := uint32(os.Geteuid())
+	if euid != 0 {
+		return []uint32{euid}, nil
+	}
+	fi, err := os.Stat(filepath.Dir(a.Config.KESKey))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNodeNotFound, err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil, fmt.Errorf("%w: no owner for %s", ErrNodeNotFound, filepath.Dir(a.Config.KESKey))
+	}
+	return []uint32{0, st.Uid}, nil
+}
+
 // MatchProcess scans procRoot (/proc) for the one process, other than
 // this one, whose command line names all three paths as arguments (as
-// "PATH" or "--flag=PATH"). None or several is an error.
-func MatchProcess(procRoot string, paths [3]string) (int, error) {
+// "PATH" or "--flag=PATH") and, when uids are given, that one of those
+// users owns. None or several is an error.
+func MatchProcess(procRoot string, paths [3]string, uids ...uint32) (int, error) {
 	entries, err := os.ReadDir(procRoot)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrNodeNotFound, err)
 	}
-	var found []int
+	var found, others []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid == os.Getpid() {
@@ -75,12 +101,24 @@ func MatchProcess(procRoot string, paths [3]string) (int, error) {
 			continue
 		}
 		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		if argsName(args[1:], paths) {
-			found = append(found, pid)
+		if !argsName(args[1:], paths) {
+			continue
 		}
+		if len(uids) > 0 {
+			fi, err := os.Stat(filepath.Join(procRoot, e.Name()))
+			st, ok := fi.Sys().(*syscall.Stat_t)
+			if err != nil || !ok || !slices.Contains(uids, st.Uid) {
+				others = append(others, pid)
+				continue
+			}
+		}
+		found = append(found, pid)
 	}
 	switch len(found) {
 	case 0:
+		if len(others) > 0 {
+			return 0, fmt.Errorf("%w: processes %v name the credential paths but belong to another user than the node's; configure a pid file or systemd unit", ErrNodeNotFound, others)
+		}
 		return 0, fmt.Errorf("%w: no process has %s, %s and %s among its arguments", ErrNodeNotFound, paths[0], paths[1], paths[2])
 	case 1:
 		return found[0], nil

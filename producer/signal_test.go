@@ -187,3 +187,25 @@ func metricsOf(url string) (*nodequery.Scrape, error) {
 	defer cancel()
 	return nodequery.Metrics(ctx, url)
 }
+
+// --match-process signals only a process of the node's user: one of
+// another user that names the same paths is not a candidate.
+func TestMatchProcessOnlyTheNodesUser(t *testing.T) {
+	proc := t.TempDir()
+	paths := [3]string{"/keys/kes.skey", "/keys/vrf.skey", "/keys/node.cert"}
+	dir := filepath.Join(proc, "4242")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmdline := "cardano-node\x00run\x00--shelley-kes-key\x00/keys/kes.skey\x00--shelley-vrf-key\x00/keys/vrf.skey\x00--shelley-operational-certificate\x00/keys/node.cert\x00"
+	if err := os.WriteFile(filepath.Join(dir, "cmdline"), []byte(cmdline), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	me := uint32(os.Geteuid())
+	if pid, err := MatchProcess(proc, paths, me); err != nil || pid != 4242 {
+		t.Errorf("own user: got %d, %v, want 4242", pid, err)
+	}
+	if _, err := MatchProcess(proc, paths, me+1); !errors.Is(err, ErrNodeNotFound) || !strings.Contains(err.Error(), "belong to another user") {
+		t.Errorf("another user's process: got %v, want it refused", err)
+	}
+}

@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -43,6 +44,7 @@ func (s *signalFlags) signal() *producer.Signal {
 
 func newConfigCmd(g *globals) *cobra.Command {
 	var sig signalFlags
+	var auditKeyFile string
 	str := map[string]*string{}
 	c := &cobra.Command{
 		Use:   "config [--socket P] [--metrics-url U] [--node-log F|journald[:UNIT]] [--node-config F] [--link-mode M] [--pid-file F | --systemd-unit U | --match-process | --no-signal] …",
@@ -68,6 +70,17 @@ An empty value ("") clears an optional setting.`,
 				}
 			}
 			ch.Signal = sig.signal()
+			if c.Flags().Changed("audit-key") {
+				text := ""
+				if auditKeyFile != "" {
+					b, err := cli.ReadInput(auditKeyFile, "--audit-key", "give the audit.pub of the vault ('kesrotate ceremony export' writes it)")
+					if err != nil {
+						return err
+					}
+					text = strings.TrimSpace(string(b))
+				}
+				ch.AuditKey = &text
+			}
 			if ch == (producer.Change{}) {
 				return printConfig(g, a)
 			}
@@ -113,6 +126,7 @@ An empty value ("") clears an optional setting.`,
 	addString(f, "link-mode", "how the node's paths reach the active set: relative, absolute or copy")
 	addString(f, "group", "install credentials 0640 with this group (\"\" for 0600)")
 	addString(f, "name", "this producer's name")
+	f.StringVar(&auditKeyFile, "audit-key", "", "the vault's audit.pub: checkpoints that arrive in bundles must be signed by it")
 	sig.add(c)
 	return c
 }

@@ -127,7 +127,7 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 	res, err := a.Deploy(context.Background(), b, do)
 	if res != nil && res.Install != nil {
 		if _, kerr := a.KeepCheckpoint(b.Checkpoint); kerr != nil {
-			g.env.Warn("keeping the ceremony checkpoint: %v", kerr)
+			g.env.Warn("the bundle's ceremony checkpoint was not kept: %v", kerr)
 		}
 	}
 	if err != nil {
