@@ -21,4 +21,7 @@ var (
 	ErrUnsafeFile = errors.New("the vault is open to other users or holds a link")
 	// ErrNoVRF: the pool has no VRF key in the vault.
 	ErrNoVRF = errors.New("pool has no VRF key in the vault")
+	// ErrSealing: the producers named for one bundle do not fit together
+	// (one named twice, or a KES key made on one producer for several).
+	ErrSealing = errors.New("cannot seal one bundle to these producers")
 )

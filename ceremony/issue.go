@@ -26,6 +26,7 @@ type IssueRequest struct {
 	ForceCounter *uint64        // overrides the counter rules (journaled)
 	KESVKey      *keys.KESVKey  // KES-on-producer mode: certify this key, generate none
 	Producer     string
+	SealedTo     []string // every producer the bundle goes to, when several
 	Now          time.Time
 	Log          IssueLog // what the ceremony log records beyond the cert (log.go)
 }
@@ -137,7 +138,7 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 		Counter: n, KESPeriod: req.KESPeriod, KESVKeyHash: KESVKeyHash(kesVK),
 		CertHash: cert.Hash(), Cert: hex.EncodeToString(certCBOR),
 		OnChain: FormatOnChain(req.OnChain), Forced: res.Forced,
-		KESOnProducer: req.KESVKey != nil, Producer: req.Producer, TipSlot: req.TipSlot,
+		KESOnProducer: req.KESVKey != nil, Producer: req.Producer, SealedTo: req.SealedTo, TipSlot: req.TipSlot,
 		Overrides: req.overrideNames(),
 	}
 	if req.Log.Snapshot != nil {

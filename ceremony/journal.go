@@ -45,14 +45,28 @@ type JournalEntry struct {
 	OnChain       string `json:"onchain,omitempty"`       // the on-chain counter it was based on: "none" or a number
 	Forced        bool   `json:"forced,omitempty"`        // --force-counter was used
 	KESOnProducer bool   `json:"kes_on_producer,omitempty"`
-	Producer      string `json:"producer,omitempty"`
-	TipSlot       uint64 `json:"tip_slot,omitempty"`
+	Producer      string `json:"producer,omitempty"` // the producer whose snapshot it came from
+	// SealedTo are all producers the bundle went to when there were
+	// several (a primary and its standbys), Producer first.
+	SealedTo []string `json:"sealed_to,omitempty"`
+	TipSlot  uint64   `json:"tip_slot,omitempty"`
 	// SnapshotSHA256 is the hex SHA-256 of the signed snapshot the cert
 	// came from: a snapshot produces one cert (entries from before this
 	// field have none).
 	SnapshotSHA256 string `json:"snapshot_sha256,omitempty"`
 	// Overrides are the overrides (Override… names) the issue used.
 	Overrides []string `json:"overrides,omitempty"`
+}
+
+// HeldBy are the producers that received the cert.
+func (e JournalEntry) HeldBy() []string {
+	if len(e.SealedTo) > 0 {
+		return e.SealedTo
+	}
+	if e.Producer != "" {
+		return []string{e.Producer}
+	}
+	return nil
 }
 
 // OnChainValue parses the entry's on-chain counter.

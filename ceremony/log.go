@@ -58,6 +58,7 @@ const (
 	DetailRecovered  = "recovered"                // "journal", "pool" or "producer": recorded after an interrupted command
 	DetailIssuedAt   = "issued_at"                // recovered certs: the journal's time
 	DetailProducer   = auditlog.DetailProducer    // producer name
+	DetailSealedTo   = "sealed_to"                // bundle-exported: every producer the bundle is sealed to, space-separated
 	DetailForced     = "forced"                   // "true" when a forced counter chose the counter
 	DetailRulesChose = "rules_chose"              // the counter the rules chose, when forced
 	DetailKESSource  = "kes_key"                  // "vault" or "producer"
@@ -746,6 +747,9 @@ func (v *Vault) logBundle(p *Pool, res *IssueResult, bundleFile string, bundle [
 	e.Files = []auditlog.FileHash{HashFile("bundle", bundleFile, bundle)}
 	if res.Entry.Producer != "" {
 		e.Detail = map[string]string{DetailProducer: res.Entry.Producer}
+	}
+	if len(res.Entry.SealedTo) > 0 {
+		e.Detail[DetailSealedTo] = strings.Join(res.Entry.SealedTo, " ")
 	}
 	_, c, err := l.Append(e)
 	if err != nil {

@@ -6,18 +6,23 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
+
+	"filippo.io/age"
 
 	"github.com/kesrotate/kesrotate/ceremony/auditlog"
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/transfer"
 )
 
-// RotateRequest is one rotation for a pinned producer.
+// RotateRequest is one rotation for a pinned producer, sealed to it and
+// to the standbys in Also (one bundle, age's several recipients).
 type RotateRequest struct {
 	Pool         string
 	Producer     string
-	Snapshot     []byte // the signed snapshot file
+	Also         []string // more pinned producers of the pool: standbys
+	Snapshot     []byte   // the signed snapshot file
 	Policy       transfer.SnapshotPolicy
 	WithVRF      bool    // add the VRF skey (first install)
 	ForceCounter *uint64 // journaled override
@@ -34,10 +39,14 @@ var ErrSnapshotUsed = errors.New("this snapshot already produced a cert")
 
 // RotateResult describes a finished rotation.
 type RotateResult struct {
-	Issue      *IssueResult
-	Snapshot   *transfer.Snapshot
-	Producer   *Producer
-	Pin        auditlog.PinRecord // the pin the bundle was sealed to: its fingerprint and log entry
+	Issue    *IssueResult
+	Snapshot *transfer.Snapshot
+	Producer *Producer          // the producer whose snapshot the cert was issued from
+	Pin      auditlog.PinRecord // the pin the bundle was sealed to: its fingerprint and log entry
+	// SealedTo are all producers the bundle is sealed to, with their pins
+	// (Producer and Pin first).
+	SealedTo   []*Producer
+	Pins       []auditlog.PinRecord
 	BundleFile string
 	Bundle     []byte // the encrypted file's bytes (public)
 	BundleHash string
@@ -61,29 +70,49 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	prod, err := v.Producer(req.Producer)
-	if err != nil {
-		return nil, err
-	}
 	poolID, err := p.PoolID()
 	if err != nil {
 		return nil, err
 	}
-	if prod.Enrollment.PoolID != poolID {
-		return nil, fmt.Errorf("%w: producer %s serves pool %s, not %s (%s)", transfer.ErrWrongPool, prod.Name, prod.Enrollment.PoolID, p.Meta.Name, poolID)
+	names := append([]string{req.Producer}, req.Also...)
+	var prods []*Producer
+	var pins []auditlog.PinRecord
+	var recipients []age.Recipient
+	for i, name := range names {
+		if slices.Contains(names[:i], name) {
+			return nil, fmt.Errorf("%w: producer %s is named twice", ErrSealing, name)
+		}
+		prod, err := v.Producer(name)
+		if err != nil {
+			return nil, err
+		}
+		if prod.Enrollment.PoolID != poolID {
+			return nil, fmt.Errorf("%w: producer %s serves pool %s, not %s (%s)", transfer.ErrWrongPool, prod.Name, prod.Enrollment.PoolID, p.Meta.Name, poolID)
+		}
+		// The enrollment file is trusted (its key checks the snapshot,
+		// its recipient gets the bundle) only if it is the one pinned.
+		pin, err := v.checkPin(prod, p)
+		if err != nil {
+			return nil, err
+		}
+		r, err := transfer.ParseAnyRecipient(prod.Enrollment.Recipient)
+		if err != nil {
+			return nil, err
+		}
+		prods, pins, recipients = append(prods, prod), append(pins, pin), append(recipients, r)
 	}
 	if err := p.snapshotUnused(req.Snapshot); err != nil {
 		return nil, err
 	}
-	// The enrollment file is trusted (its key checks the snapshot, its
-	// recipient gets the bundle) only if it is the one pinned.
-	pin, err := v.checkPin(prod, p)
-	if err != nil {
-		return nil, err
-	}
+	// The snapshot comes from the first producer named.
+	prod := prods[0]
 	snap, err := transfer.ParseSnapshot(req.Snapshot, prod.Enrollment.SignKey)
 	if err != nil {
 		return nil, err
+	}
+	if snap.KESVKey != nil && len(prods) > 1 {
+		return nil, fmt.Errorf("%w: the snapshot carries a KES key made on %s (KES-on-producer mode); only %s can install its cert, so it cannot be sealed to other producers too",
+			ErrSealing, prod.Name, prod.Name)
 	}
 	pol := req.Policy
 	pol.Network, pol.PoolID = v.Network, poolID
@@ -91,23 +120,21 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	recipient, err := transfer.ParseAnyRecipient(prod.Enrollment.Recipient)
-	if err != nil {
-		return nil, err
-	}
 	if req.WithVRF && p.Meta.VRFVKey == "" {
 		return nil, fmt.Errorf("%w: %s", ErrNoVRF, p.Meta.Name)
 	}
-	// Every check passed: the first write is a format 1 pin signed now.
-	if pin, err = v.signPin(prod, p, pin, req.Now); err != nil {
-		return nil, err
+	// Every check passed: the first writes are format 1 pins signed now.
+	for i := range prods {
+		if pins[i], err = v.signPin(prods[i], p, pins[i], req.Now); err != nil {
+			return nil, err
+		}
 	}
 	outDir := req.OutDir
 	if outDir == "" {
 		outDir = v.OutDir()
 	}
 	res, err := p.Issue(IssueRequest{KESPeriod: period, TipSlot: snap.TipSlot, OnChain: snap.OnChain,
-		ForceCounter: req.ForceCounter, KESVKey: snap.KESVKey, Producer: prod.Name, Now: req.Now, Log: rotateLog(req, snap)})
+		ForceCounter: req.ForceCounter, KESVKey: snap.KESVKey, Producer: prod.Name, SealedTo: sealedTo(names), Now: req.Now, Log: rotateLog(req, snap)})
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +143,11 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 	}
 	b := &transfer.Bundle{Magic: v.Network.Magic, PoolID: poolID, Cold: res.Cert.Cold, Cert: res.Cert, KES: res.KES,
 		Producer: prod.Enrollment.Fingerprint(), Checkpoint: req.Checkpoint, Created: req.Now}
+	if len(prods) > 1 {
+		for _, q := range prods {
+			b.Producers = append(b.Producers, q.Enrollment.Fingerprint())
+		}
+	}
 	defer b.Wipe()
 	if req.WithVRF {
 		if b.VRF, err = p.VRFKey(); err != nil {
@@ -123,7 +155,7 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 		}
 	}
 	var buf bytes.Buffer
-	if err := b.Encrypt(&buf, recipient); err != nil {
+	if err := b.Encrypt(&buf, recipients...); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(outDir, 0o700); err != nil {
@@ -138,8 +170,16 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RotateResult{Issue: res, Snapshot: snap, Producer: prod, Pin: pin, BundleFile: path, Bundle: buf.Bytes(),
-		BundleHash: transfer.FileHash(buf.Bytes()), Checkpoint: ckpt, Warnings: p.sameCounterElsewhere(res, prod.Name)}, nil
+	return &RotateResult{Issue: res, Snapshot: snap, Producer: prod, Pin: pins[0], SealedTo: prods, Pins: pins, BundleFile: path, Bundle: buf.Bytes(),
+		BundleHash: transfer.FileHash(buf.Bytes()), Checkpoint: ckpt, Warnings: p.sameCounterElsewhere(res, names)}, nil
+}
+
+// sealedTo is the journal's list of producers, when there are several.
+func sealedTo(names []string) []string {
+	if len(names) < 2 {
+		return nil
+	}
+	return names
 }
 
 // snapshotUnused refuses a snapshot that already produced a cert of p,
@@ -162,7 +202,8 @@ func (p *Pool) snapshotUnused(snapshot []byte) error {
 // sameCounterElsewhere warns when the cert just issued has the number of
 // the previous one, which went to another producer and never minted: both
 // are valid on chain, so both producers would forge for the pool.
-func (p *Pool) sameCounterElsewhere(res *IssueResult, producer string) []string {
+func (p *Pool) sameCounterElsewhere(res *IssueResult, producers []string) []string {
+	producer := producers[0]
 	entries, err := p.Journal()
 	if err != nil {
 		return nil
@@ -172,9 +213,16 @@ func (p *Pool) sameCounterElsewhere(res *IssueResult, producer string) []string 
 		return nil
 	}
 	prev := issued[len(issued)-2]
-	if prev.Counter != res.Cert.Counter || prev.Producer == "" || prev.Producer == producer {
+	if prev.Counter != res.Cert.Counter || prev.Producer == "" {
 		return nil
 	}
-	return []string{fmt.Sprintf("cert #%d was also issued for producer %s, and the chain has not seen it: both certs are valid, so stop block production on %s before installing this bundle on %s",
-		prev.Counter, prev.Producer, prev.Producer, producer)}
+	var out []string
+	for _, other := range prev.HeldBy() {
+		if slices.Contains(producers, other) {
+			continue // it receives this bundle too
+		}
+		out = append(out, fmt.Sprintf("cert #%d was also issued for producer %s, and the chain has not seen it: both certs are valid, so stop block production on %s before installing this bundle on %s",
+			prev.Counter, other, other, producer))
+	}
+	return out
 }

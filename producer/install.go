@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -152,14 +153,15 @@ func (a *Agent) Check(b *transfer.Bundle, o InstallOptions) (c *Candidate, err e
 	if b.PoolID != pinned.PoolID() || b.Cold != pinned || b.Cert.Cold != pinned {
 		return nil, fmt.Errorf("%w: the bundle is for pool %s, this producer serves %s", transfer.ErrWrongPool, b.Cert.PoolID().Bech32(), pinned.PoolID().Bech32())
 	}
-	if b.Producer != "" {
-		e, _, err := a.Enrollment()
-		if err != nil {
-			return nil, err
-		}
-		if fp := e.Fingerprint(); b.Producer != fp {
-			return nil, fmt.Errorf("%w: the bundle names producer %s, this one is %s", transfer.ErrWrongProducer, b.Producer, fp)
-		}
+	// The bundle names every producer it is sealed to (a primary and its
+	// standbys); this one must be among them. transfer refuses a bundle
+	// without a well-formed fingerprint, so this check cannot be skipped.
+	e, _, err := a.Enrollment()
+	if err != nil {
+		return nil, err
+	}
+	if fp := e.Fingerprint(); !slices.Contains(b.AllProducers(), fp) {
+		return nil, fmt.Errorf("%w: the bundle names producer %s, this one is %s", transfer.ErrWrongProducer, strings.Join(b.AllProducers(), ", "), fp)
 	}
 	cand := &Candidate{Bundle: b}
 	defer func() {

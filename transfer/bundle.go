@@ -26,8 +26,11 @@ type Bundle struct {
 	Cert       *opcert.Certificate
 	KES        *keys.KESKey // nil in KES-on-producer mode
 	VRF        *keys.VRFKey // only with --with-vrf (first install)
-	Producer   string       // the pinned producer's fingerprint
-	Checkpoint []byte       // the ceremony log's signed checkpoint (a note), if any
+	Producer   string       // the pinned producer's fingerprint (the first of Producers)
+	// Producers are the fingerprints of every producer the bundle is
+	// sealed to (a primary and its standbys); nil means Producer alone.
+	Producers  []string
+	Checkpoint []byte // the ceremony log's signed checkpoint (a note), if any
 	Created    time.Time
 }
 
@@ -52,11 +55,55 @@ type wireBundle struct {
 	Created    int64
 }
 
-// Encrypt writes the bundle, age-encrypted to recipient, to w. The
-// plaintext exists only in memory and is wiped after use.
-func (b *Bundle) Encrypt(w io.Writer, recipient age.Recipient) error {
-	if err := CheckFingerprint(b.Producer); err != nil {
-		return fmt.Errorf("bundle producer: %w", err)
+// wireBundleV2 is version 2: a bundle sealed to several producers names
+// them all. A bundle for one producer is still written as version 1, so
+// that agents that read only version 1 keep reading it.
+type wireBundleV2 struct {
+	_          struct{} `cbor:",toarray"`
+	Magic      string
+	Version    uint64
+	Network    uint32
+	PoolID     []byte
+	ColdVKey   []byte
+	Cert       []byte
+	Counter    uint64
+	KESPeriod  uint64
+	KESSkey    []byte
+	VRFSkey    []byte
+	Producers  []string
+	Checkpoint []byte
+	Created    int64
+}
+
+// bundleVersion2 is the wire version of a bundle sealed to several
+// producers.
+const bundleVersion2 = 2
+
+// AllProducers are the fingerprints the bundle is sealed to.
+func (b *Bundle) AllProducers() []string {
+	if len(b.Producers) > 0 {
+		return b.Producers
+	}
+	return []string{b.Producer}
+}
+
+// Encrypt writes the bundle, age-encrypted to the recipients (one per
+// producer in AllProducers, in that order), to w. The plaintext exists
+// only in memory and is wiped after use.
+func (b *Bundle) Encrypt(w io.Writer, recipients ...age.Recipient) error {
+	producers := b.AllProducers()
+	seen := map[string]bool{}
+	for _, fp := range producers {
+		if err := CheckFingerprint(fp); err != nil {
+			return fmt.Errorf("bundle producer: %w", err)
+		}
+		if seen[fp] {
+			return fmt.Errorf("%w: producer %s named twice", ErrFormat, fp)
+		}
+		seen[fp] = true
+	}
+	if len(recipients) != len(producers) {
+		return fmt.Errorf("bundle for %d producers has %d recipients", len(producers), len(recipients))
 	}
 	certCBOR, err := b.Cert.MarshalCBOR()
 	if err != nil {
@@ -79,9 +126,17 @@ func (b *Bundle) Encrypt(w io.Writer, recipient age.Recipient) error {
 		wb.VRFSkey = vrfRaw
 		defer wipe(vrfRaw)
 	}
-	plain := encode(wb)
+	var plain []byte
+	if len(producers) > 1 {
+		plain = encode(wireBundleV2{Magic: wb.Magic, Version: bundleVersion2, Network: wb.Network, PoolID: wb.PoolID, ColdVKey: wb.ColdVKey,
+			Cert: wb.Cert, Counter: wb.Counter, KESPeriod: wb.KESPeriod, KESSkey: wb.KESSkey, VRFSkey: wb.VRFSkey,
+			Producers: producers, Checkpoint: wb.Checkpoint, Created: wb.Created})
+	} else {
+		wb.Producer = producers[0]
+		plain = encode(wb)
+	}
 	defer wipe(plain)
-	aw, err := age.Encrypt(w, recipient)
+	aw, err := age.Encrypt(w, recipients...)
 	if err != nil {
 		return err
 	}
@@ -114,7 +169,29 @@ func DecryptBundle(r io.Reader, identities ...age.Identity) (*Bundle, error) {
 
 func parseBundle(plain []byte) (*Bundle, error) {
 	var w wireBundle
-	if err := decode("bundle", plain, &w); err != nil {
+	var producers []string
+	var v2 wireBundleV2
+	if err := decode("bundle", plain, &v2); err == nil && v2.Version == bundleVersion2 && v2.Magic == MagicBundle {
+		defer wipe(v2.KESSkey)
+		defer wipe(v2.VRFSkey)
+		if len(v2.Producers) < 2 {
+			return nil, fmt.Errorf("%w: a version 2 bundle names %d producers", ErrFormat, len(v2.Producers))
+		}
+		seen := map[string]bool{}
+		for _, fp := range v2.Producers {
+			if err := CheckFingerprint(fp); err != nil {
+				return nil, fmt.Errorf("bundle producer: %w", err)
+			}
+			if seen[fp] {
+				return nil, fmt.Errorf("%w: bundle names producer %s twice", ErrFormat, fp)
+			}
+			seen[fp] = true
+		}
+		producers = v2.Producers
+		w = wireBundle{Magic: v2.Magic, Version: Version, Network: v2.Network, PoolID: v2.PoolID, ColdVKey: v2.ColdVKey, Cert: v2.Cert,
+			Counter: v2.Counter, KESPeriod: v2.KESPeriod, KESSkey: v2.KESSkey, VRFSkey: v2.VRFSkey, Producer: v2.Producers[0],
+			Checkpoint: v2.Checkpoint, Created: v2.Created}
+	} else if err := decode("bundle", plain, &w); err != nil {
 		return nil, err
 	}
 	defer wipe(w.KESSkey)
@@ -136,7 +213,7 @@ func parseBundle(plain []byte) (*Bundle, error) {
 	if err := CheckFingerprint(w.Producer); err != nil {
 		return nil, fmt.Errorf("bundle producer: %w", err)
 	}
-	b := &Bundle{Magic: w.Network, Producer: w.Producer, Created: time.Unix(w.Created, 0).UTC()}
+	b := &Bundle{Magic: w.Network, Producer: w.Producer, Producers: producers, Created: time.Unix(w.Created, 0).UTC()}
 	if len(w.Checkpoint) > 0 {
 		b.Checkpoint = bytes.Clone(w.Checkpoint)
 	}

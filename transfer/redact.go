@@ -12,3 +12,9 @@ import (
 func (wireBundle) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(keys.Redacted)) }
 func (wireBundle) String() string             { return keys.Redacted }
 func (wireBundle) GoString() string           { return keys.Redacted }
+
+// wireBundleV2 likewise.
+
+func (wireBundleV2) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(keys.Redacted)) }
+func (wireBundleV2) String() string             { return keys.Redacted }
+func (wireBundleV2) GoString() string           { return keys.Redacted }

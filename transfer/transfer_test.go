@@ -747,3 +747,62 @@ func TestIgnoreClockIsBounded(t *testing.T) {
 		})
 	}
 }
+
+// One rotation sealed to a primary and a standby: each decrypts it with
+// its own identity and finds both named; a bundle for one producer stays
+// version 1, readable by agents that know only that version.
+func TestBundleSealedToSeveralProducers(t *testing.T) {
+	f := newFixture(t)
+	standby, _ := age.GenerateX25519Identity()
+	b := &Bundle{Magic: opcert.Mainnet.Magic, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert,
+		KES: f.kes, Producer: f.enroll.Fingerprint(), Producers: []string{f.enroll.Fingerprint(), "ABCD-EFGH-IJKL-MNOP"}, Created: t0}
+	var buf bytes.Buffer
+	if err := b.Encrypt(&buf, f.identity.Recipient(), standby.Recipient()); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []age.Identity{f.identity, standby} {
+		got, err := DecryptBundle(bytes.NewReader(buf.Bytes()), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got.AllProducers()) != fmt.Sprint(b.Producers) || got.KES.Public() != f.kes.Public() {
+			t.Errorf("got producers %v, want %v", got.AllProducers(), b.Producers)
+		}
+	}
+	tests := []struct {
+		name      string
+		producers []string
+		recips    int
+		want      string
+	}{
+		{"a producer named twice", []string{f.enroll.Fingerprint(), f.enroll.Fingerprint()}, 2, "named twice"},
+		{"fewer recipients than producers", []string{f.enroll.Fingerprint(), "ABCD-EFGH-IJKL-MNOP"}, 1, "recipients"},
+		{"a malformed fingerprint", []string{f.enroll.Fingerprint(), "nope"}, 2, "fingerprint"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := *b
+			c.Producers = tt.producers
+			rs := []age.Recipient{f.identity.Recipient(), standby.Recipient()}[:tt.recips]
+			if err := c.Encrypt(io.Discard, rs...); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+	// One producer: version 1 on the wire.
+	single := *b
+	single.Producers = nil
+	plain := bytes.Buffer{}
+	if err := single.Encrypt(&plain, f.identity.Recipient()); err != nil {
+		t.Fatal(err)
+	}
+	r, err := age.Decrypt(&plain, f.identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(r)
+	var w wireBundle
+	if err := decode("bundle", raw, &w); err != nil || w.Version != 1 || w.Producer != f.enroll.Fingerprint() {
+		t.Errorf("single-producer bundle: version %d, producer %q, %v; want version 1", w.Version, w.Producer, err)
+	}
+}

@@ -30,6 +30,7 @@ var redactedTypes = map[string]bool{
 	"keys.VRFKey":                     true,
 	"transfer.Bundle":                 true,
 	"transfer.wireBundle":             true,
+	"transfer.wireBundleV2":           true,
 	"producer.Candidate":              true,
 	"ceremony/auditlog.SignerKey":     true,
 	"ceremony/auditlog.ed25519Signer": true,

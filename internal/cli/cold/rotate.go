@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,7 +20,7 @@ import (
 )
 
 type rotateOptions struct {
-	producer     string
+	producers    []string
 	snapshot     string
 	scan         []string
 	withVRF      bool
@@ -51,6 +52,10 @@ key (unless the producer made its own) and, with --with-vrf, the VRF key
 leave as one bundle encrypted to the pinned producer (*.age in --out,
 default the vault's out/ folder) and, with --qr, as QR frames.
 
+Repeat --producer to seal the same bundle to a primary and its standbys
+(--producer bp1 --producer bp2): the first one's snapshot is used; each
+agent checks the bundle the same way, and a standby only stages it.
+
 Without a producer (--kes-period P --onchain-counter N|none --out DIR) the
 cert and plaintext KES keys are written into --out in cardano-cli format:
 hot keys leaving the vault unencrypted.`,
@@ -62,14 +67,14 @@ hot keys leaving the vault unencrypted.`,
 		}),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.scan = append(o.scan, args[1:]...)
-			if o.producer != "" {
+			if len(o.producers) > 0 {
 				return runRotateProducer(g, o, args[0])
 			}
 			return runRotatePlain(g, o, args[0])
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.producer, "producer", "", "pinned producer to send the bundle to")
+	f.StringArrayVar(&o.producers, "producer", nil, "pinned producer to seal the bundle to; repeat it for the primary (first: its snapshot) and each standby")
 	f.StringVar(&o.snapshot, "snapshot", "", "the producer's signed snapshot file")
 	f.StringSliceVar(&o.scan, "scan", nil, "image(s) of the snapshot QR code, more may follow as arguments; \"-\" reads an MJPEG stream on stdin")
 	f.BoolVar(&o.withVRF, "with-vrf", false, "add the VRF signing key (first install)")
@@ -119,7 +124,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 		return err
 	}
 	res, err := v.Rotate(ceremony.RotateRequest{
-		Pool: name, Producer: o.producer, Snapshot: snap, WithVRF: o.withVRF, ForceCounter: force, OutDir: o.out, Now: now,
+		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, ForceCounter: force, OutDir: o.out, Now: now,
 		Clock:  g.clockOverride(now),
 		Policy: transfer.SnapshotPolicy{Now: now, MaxAge: o.maxAge, IgnoreClock: o.ignoreClock, AllowStale: o.allowStale},
 	})
@@ -152,7 +157,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 	c := res.Issue.Cert
 	if g.env.JSON {
 		return g.env.PrintJSON(map[string]any{
-			"pool": name, "pool_id": c.PoolID().Hex(), "producer": o.producer, "counter": c.Counter, "kes_period": c.KESPeriod,
+			"pool": name, "pool_id": c.PoolID().Hex(), "producer": o.producers[0], "sealed_to": o.producers, "counter": c.Counter, "kes_period": c.KESPeriod,
 			"cert_hash": c.Hash(), "expiry": c.Expiry(v.Network).Format(time.RFC3339), "bundle": res.BundleFile,
 			"bundle_sha256": res.BundleHash, "bundle_bytes": len(res.Bundle), "frames": frames,
 			"kes_on_producer": res.Snapshot.KESVKey != nil, "with_vrf": o.withVRF, "forced": res.Issue.Forced,
@@ -161,8 +166,18 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 		})
 	}
 	w := g.env.Stdout
-	fmt.Fprintf(w, "issued op cert #%d for pool %s, sealed for producer %s\n", c.Counter, name, o.producer)
-	fmt.Fprintf(w, "  producer    fingerprint %s (pinned at log entry %d, signed by the pool's cold key)\n", res.Pin.Fingerprint, res.Pin.Seq)
+	if len(res.SealedTo) > 1 {
+		fmt.Fprintf(w, "issued op cert #%d for pool %s, sealed for producers %s\n", c.Counter, name, strings.Join(o.producers, ", "))
+	} else {
+		fmt.Fprintf(w, "issued op cert #%d for pool %s, sealed for producer %s\n", c.Counter, name, o.producers[0])
+	}
+	if len(res.SealedTo) == 1 {
+		fmt.Fprintf(w, "  producer    fingerprint %s (pinned at log entry %d, signed by the pool's cold key)\n", res.Pin.Fingerprint, res.Pin.Seq)
+	} else {
+		for i, q := range res.SealedTo {
+			fmt.Fprintf(w, "  producer    %s: fingerprint %s (pinned at log entry %d, signed by the pool's cold key)\n", q.Name, res.Pins[i].Fingerprint, res.Pins[i].Seq)
+		}
+	}
 	fmt.Fprintf(w, "  chain       tip slot %d, on-chain counter %s\n", res.Snapshot.TipSlot, res.Snapshot.OnChain)
 	fmt.Fprintf(w, "  KES period  %d (valid through period %d)\n", c.KESPeriod, c.Window(v.Network).End-1)
 	fmt.Fprintf(w, "  expires     %s\n", c.Expiry(v.Network).Format(time.RFC3339))
@@ -196,6 +211,8 @@ func rotateError(err error) error {
 		return cli.Hint(err, "a snapshot is good for one cert: make a new one with 'kesrotate-agent snapshot' (if that cert's bundle was lost, the new one gets the same counter)")
 	case errors.Is(err, transfer.ErrWrongNetwork), errors.Is(err, transfer.ErrWrongPool):
 		return cli.Hint(err, "use the snapshot of this pool's producer")
+	case errors.Is(err, ceremony.ErrSealing):
+		return cli.Hint(err, "nothing was issued")
 	case errors.Is(err, ceremony.ErrNoProducer):
 		return cli.Hint(err, "pin it first: 'kesrotate producer add NAME --enrollment FILE'; 'kesrotate producer list' shows the pins")
 	case errors.Is(err, ceremony.ErrNoVRF):
