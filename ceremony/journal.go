@@ -221,3 +221,30 @@ func Issued(entries []JournalEntry) []JournalEntry {
 	}
 	return out
 }
+
+// ProducerCert is the newest cert a producer received from this vault.
+type ProducerCert struct {
+	Producer  string `json:"producer"`
+	Counter   uint64 `json:"counter"`
+	KESPeriod uint64 `json:"kes_period"`
+	CertHash  string `json:"cert_hash"`
+}
+
+// Holdings lists, for every producer a cert of the journal was sealed to,
+// the newest cert it received, in the order producers first appear.
+func Holdings(entries []JournalEntry) []ProducerCert {
+	var out []ProducerCert
+	index := map[string]int{}
+	for _, e := range Issued(entries) {
+		for _, name := range e.HeldBy() {
+			pc := ProducerCert{Producer: name, Counter: e.Counter, KESPeriod: e.KESPeriod, CertHash: e.CertHash}
+			if i, ok := index[name]; ok {
+				out[i] = pc // journal order is issue order: later is newer
+				continue
+			}
+			index[name] = len(out)
+			out = append(out, pc)
+		}
+	}
+	return out
+}

@@ -132,6 +132,7 @@ type planItem struct {
 	certHash     string
 	history      *opcert.History // a vault's history of the pool
 	status       *opcert.AgentStatus
+	holdings     []ceremony.ProducerCert // a vault's: the newest cert each producer received
 
 	plan      opcert.Plan
 	next      *uint64
@@ -308,7 +309,7 @@ func gatherPlanInputs(g *globals, o *planOptions) (*planInputs, error) {
 				return nil, cli.Hint(fmt.Errorf("pool %s: %w", p.Meta.Name, err), "the journal is damaged: run 'kesrotate pool show "+p.Meta.Name+"'")
 			}
 			in.items = append(in.items, &planItem{name: p.Meta.Name, source: "vault", pool: cert.PoolID(),
-				counter: cert.Counter, startPeriod: cert.KESPeriod, certHash: cert.Hash(), history: &h})
+				counter: cert.Counter, startPeriod: cert.KESPeriod, certHash: cert.Hash(), history: &h, holdings: ceremony.Holdings(entries)})
 		}
 		if len(in.items) == 0 && len(o.certs) == 0 && len(o.statuses) == 0 {
 			return nil, cli.Hint(fmt.Errorf("vault %s holds no issued cert", vault.Dir), "issue one with 'kesrotate rotate', or plan a node.cert with --cert FILE")
@@ -495,7 +496,9 @@ type poolPlanJSON struct {
 	NextCounter      *uint64       `json:"next_counter,omitempty"`
 	NextCounterNote  string        `json:"next_counter_note,omitempty"`
 	StatusTipSlot    *uint64       `json:"status_tip_slot,omitempty"`
-	Schedule         *scheduleJSON `json:"leader_schedule,omitempty"`
+	// Producers (vault source): the newest cert each producer received.
+	Producers []ceremony.ProducerCert `json:"producers,omitempty"`
+	Schedule  *scheduleJSON           `json:"leader_schedule,omitempty"`
 }
 
 type planJSON struct {
@@ -525,7 +528,7 @@ func planJSONOf(n opcert.Network, now time.Time, l opcert.Leads, worst opcert.St
 			Expiry: rfc(p.Expiry), ExpiryUnix: p.Expiry.Unix(), ExpiryLocal: p.Expiry.Local().Format(time.RFC3339Nano),
 			SecondsLeft: int64(p.Left / time.Second), TimeLeft: formatLeft(p.Left),
 			RotateBy: rfc(p.RotateBy), RotateByUnix: p.RotateBy.Unix(), CriticalFrom: rfc(p.CriticalFrom),
-			NextCounter: it.next, NextCounterNote: it.nextNote, Schedule: it.schedule,
+			NextCounter: it.next, NextCounterNote: it.nextNote, Schedule: it.schedule, Producers: it.holdings,
 		}
 		if it.status != nil {
 			tip := it.status.TipSlot
@@ -584,6 +587,13 @@ func printPlan(w io.Writer, n opcert.Network, now time.Time, l opcert.Leads, ite
 		fmt.Fprintf(w, "  status             %s: %s\n", statusWord(p.Status), planAction(it, l))
 		fmt.Fprintf(w, "  now                %s (KES period %d)\n", rfc(now), p.CurrentPeriod)
 		fmt.Fprintf(w, "  cert               #%d, start period %d (%s)\n", it.counter, p.StartPeriod, rfc(p.Start))
+		for _, h := range it.holdings {
+			note := ""
+			if h.CertHash != it.certHash {
+				note = "  (not the newest: install the newest bundle there)"
+			}
+			fmt.Fprintf(w, "  held by %-10s #%d, start period %d%s\n", h.Producer, h.Counter, h.KESPeriod, note)
+		}
 		fmt.Fprintf(w, "  expiry period      %d (last valid period %d)\n", p.EndPeriod, p.EndPeriod-1)
 		fmt.Fprintf(w, "  remaining periods  %d\n", max(p.RemainingPeriods, 0))
 		fmt.Fprintf(w, "  expires            %s (local %s)\n", rfc(p.Expiry), p.Expiry.Local().Format("2006-01-02 15:04:05 MST"))

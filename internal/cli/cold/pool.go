@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -137,6 +138,8 @@ type PoolView struct {
 	Origin       string      `json:"origin"`
 	Counter      CounterView `json:"counter"`
 	Certs        []CertView  `json:"certs"`
+	// Producers: the newest cert each producer received.
+	Producers []ceremony.ProducerCert `json:"producers"`
 }
 
 // CounterView is the counter state of a pool.
@@ -155,6 +158,7 @@ type CertView struct {
 	OnChain   string    `json:"onchain"`
 	Forced    bool      `json:"forced,omitempty"`
 	Producer  string    `json:"producer,omitempty"`
+	SealedTo  []string  `json:"sealed_to,omitempty"`
 	Expiry    time.Time `json:"expiry"`
 }
 
@@ -191,9 +195,13 @@ func poolView(v *ceremony.Vault, p *ceremony.Pool) (*PoolView, error) {
 	if h.Seen.Known {
 		pv.Counter.OnChainSeen = ceremony.FormatOnChain(h.Seen)
 	}
+	pv.Producers = ceremony.Holdings(entries)
+	if pv.Producers == nil {
+		pv.Producers = []ceremony.ProducerCert{}
+	}
 	for _, e := range ceremony.Issued(entries) {
 		pv.Certs = append(pv.Certs, CertView{Counter: e.Counter, KESPeriod: e.KESPeriod, CertHash: e.CertHash, Time: e.Time,
-			OnChain: e.OnChain, Forced: e.Forced, Producer: e.Producer,
+			OnChain: e.OnChain, Forced: e.Forced, Producer: e.Producer, SealedTo: e.HeldBy(),
 			Expiry: v.Network.PeriodStart(opcert.AddPeriods(e.KESPeriod, v.Network.MaxKESEvolutions))})
 	}
 	return pv, nil
@@ -241,8 +249,18 @@ func newPoolShowCmd(g *globals) *cobra.Command {
 				if c.Forced {
 					forced = "  FORCED"
 				}
-				fmt.Fprintf(w, "    #%d  KES period %d  expires %s  on-chain was %s  %s%s\n", c.Counter, c.KESPeriod,
-					c.Expiry.Format(time.RFC3339), c.OnChain, c.CertHash[:16], forced)
+				to := ""
+				if len(c.SealedTo) > 0 {
+					to = "  to " + strings.Join(c.SealedTo, ", ")
+				}
+				fmt.Fprintf(w, "    #%d  KES period %d  expires %s  on-chain was %s  %s%s%s\n", c.Counter, c.KESPeriod,
+					c.Expiry.Format(time.RFC3339), c.OnChain, c.CertHash[:16], forced, to)
+			}
+			if len(pv.Producers) > 0 {
+				fmt.Fprintf(w, "  producers     (the newest cert each one received)\n")
+				for _, h := range pv.Producers {
+					fmt.Fprintf(w, "    %-12s #%d  KES period %d  %s\n", h.Producer, h.Counter, h.KESPeriod, h.CertHash[:16])
+				}
 			}
 			return nil
 		},
