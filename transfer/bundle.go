@@ -20,13 +20,13 @@ import (
 // keys the node needs with it. It travels only inside age encryption. It
 // prints as [REDACTED].
 type Bundle struct {
-	Magic      uint32
-	PoolID     keys.PoolID
-	Cold       keys.ColdVKey
-	Cert       *opcert.Certificate
-	KES        *keys.KESKey // nil in KES-on-producer mode
-	VRF        *keys.VRFKey // only with --with-vrf (first install)
-	Producer   string       // the pinned producer's fingerprint (the first of Producers)
+	Magic    uint32
+	PoolID   keys.PoolID
+	Cold     keys.ColdVKey
+	Cert     *opcert.Certificate
+	KES      *keys.KESKey // nil in KES-on-producer mode
+	VRF      *keys.VRFKey // only with --with-vrf (first install)
+	Producer string       // the pinned producer's fingerprint (the first of Producers)
 	// Producers are the fingerprints of every producer the bundle is
 	// sealed to (a primary and its standbys); nil means Producer alone.
 	Producers  []string
