@@ -229,6 +229,9 @@ func (k *ColdKey) MarshalEnvelope() []byte {
 
 // Wipe clears the secret material held by k. k is unusable afterwards.
 func (k *ColdKey) Wipe() {
+	if k == nil {
+		return
+	}
 	wipe(k.seed)
 	wipe(k.priv)
 	wipe(k.extended)

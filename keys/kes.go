@@ -180,4 +180,10 @@ func (k *KESKey) MarshalEnvelope() []byte {
 }
 
 // Wipe clears the key.
-func (k *KESKey) Wipe() { wipe(k.raw); k.raw = nil }
+func (k *KESKey) Wipe() {
+	if k == nil { // KES-on-producer: the vault never held the key
+		return
+	}
+	wipe(k.raw)
+	k.raw = nil
+}

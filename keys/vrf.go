@@ -126,7 +126,13 @@ func (k *VRFKey) MarshalEnvelope() []byte {
 }
 
 // Wipe clears the key.
-func (k *VRFKey) Wipe() { wipe(k.raw); k.raw = nil }
+func (k *VRFKey) Wipe() {
+	if k == nil {
+		return
+	}
+	wipe(k.raw)
+	k.raw = nil
+}
 
 // Raw returns a copy of the 64 bytes seed ‖ pk. The caller must wipe it.
 func (k *VRFKey) Raw() []byte { return bytes.Clone(k.raw) }
