@@ -24,4 +24,7 @@ var (
 	// ErrSealing: the producers named for one bundle do not fit together
 	// (one named twice, or a KES key made on one producer for several).
 	ErrSealing = errors.New("cannot seal one bundle to these producers")
+	// ErrOutput: a folder the rotation writes to cannot take its files;
+	// nothing was issued.
+	ErrOutput = errors.New("cannot write the output")
 )

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -133,6 +132,11 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 	if outDir == "" {
 		outDir = v.OutDir()
 	}
+	// The bundle's folder must take a file before a cert is issued: a
+	// cert journaled without its bundle is re-issued by the next rotate.
+	if err := safefile.PrepareDir(outDir, 0o700); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOutput, err)
+	}
 	res, err := p.Issue(IssueRequest{KESPeriod: period, TipSlot: snap.TipSlot, OnChain: snap.OnChain,
 		ForceCounter: req.ForceCounter, KESVKey: snap.KESVKey, Producer: prod.Name, SealedTo: sealedTo(names), Now: req.Now, Log: rotateLog(req, snap)})
 	if err != nil {
@@ -156,9 +160,6 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 	}
 	var buf bytes.Buffer
 	if err := b.Encrypt(&buf, recipients...); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(outDir, 0o700); err != nil {
 		return nil, err
 	}
 	name := fmt.Sprintf("%s-%d-%d-%s.age", p.Meta.Name, res.Cert.Counter, res.Cert.KESPeriod, res.Cert.Hash()[:8])

@@ -53,6 +53,20 @@ func Frames(urType string, data []byte, fragmentLen int) ([]string, error) {
 	return out, nil
 }
 
+// CheckQRDir reports whether WriteQR could write into dir: it exists or
+// can be created, takes files, and holds no frames already.
+func CheckQRDir(dir string) error {
+	if err := safefile.PrepareDir(dir, 0o755); err != nil {
+		return err
+	}
+	for _, pat := range []string{"frame-*.png", "frames.png", "checkpoint.png"} {
+		if m, _ := filepath.Glob(filepath.Join(dir, pat)); len(m) > 0 {
+			return fmt.Errorf("%s already holds QR frames (%s)", dir, filepath.Base(m[0]))
+		}
+	}
+	return nil
+}
+
 // WriteQR writes one PNG per frame (frame-001.png …) and a contact sheet
 // (frames.png) into dir, which must not hold frames already. It returns the
 // files written.

@@ -202,3 +202,20 @@ func ReadRegular(path string, max int64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// PrepareDir makes sure dir exists (creating it with mode if need be) and
+// that a file can be created in it, by creating and removing one: a
+// command checks every output before it does anything that cannot be
+// undone.
+func PrepareDir(dir string, mode fs.FileMode) error {
+	if err := os.MkdirAll(dir, mode); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".kesrotate-probe-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	_ = f.Close()
+	return os.Remove(name)
+}

@@ -123,6 +123,12 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 	if err != nil {
 		return err
 	}
+	// Every output must be writable before a cert is issued.
+	if o.qrDir != "" {
+		if err := transfer.CheckQRDir(o.qrDir); err != nil {
+			return cli.Hint(fmt.Errorf("--qr: %w", err), "give an empty folder (or one that does not exist yet) for the QR frames", "nothing was issued")
+		}
+	}
 	res, err := v.Rotate(ceremony.RotateRequest{
 		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, ForceCounter: force, OutDir: o.out, Now: now,
 		Clock:  g.clockOverride(now),
@@ -213,6 +219,8 @@ func rotateError(err error) error {
 		return cli.Hint(err, "use the snapshot of this pool's producer")
 	case errors.Is(err, ceremony.ErrSealing):
 		return cli.Hint(err, "nothing was issued")
+	case errors.Is(err, ceremony.ErrOutput):
+		return cli.Hint(err, "give --out a folder this user can write (the bundle goes there)", "nothing was issued")
 	case errors.Is(err, ceremony.ErrNoProducer):
 		return cli.Hint(err, "pin it first: 'kesrotate producer add NAME --enrollment FILE'; 'kesrotate producer list' shows the pins")
 	case errors.Is(err, ceremony.ErrNoVRF):
