@@ -184,3 +184,40 @@ func TestConfirmMetricsGrace(t *testing.T) {
 		t.Errorf("got %+v, %v, want the early 'disabled' reading ignored (then unconfirmable: same start period)", c, err)
 	}
 }
+
+func TestStatusVerdict(t *testing.T) {
+	u := func(v uint64) *uint64 { return &v }
+	i := func(v int64) *int64 { return &v }
+	b := func(v bool) *bool { return &v }
+	base := Status{PeriodOK: true, Role: RolePrimary}
+	base.CertKESPeriod = 800
+	tests := []struct {
+		name    string
+		role    string
+		forging *Forging
+		want    error
+	}{
+		{"no metrics", RolePrimary, nil, nil},
+		{"scrape failed", RolePrimary, &Forging{Error: "down"}, nil},
+		{"forges with it", RolePrimary, &Forging{StartPeriod: u(800), CurrentPeriod: u(805), Remaining: i(57), Enabled: b(true), MatchesInstalled: true}, nil},
+		{"no op cert", RolePrimary, &Forging{Enabled: b(false)}, ErrNotForging},
+		{"another cert", RolePrimary, &Forging{StartPeriod: u(700), Enabled: b(true)}, ErrNotForging},
+		{"disabled", RolePrimary, &Forging{StartPeriod: u(800), Enabled: b(false)}, ErrNotForging},
+		{"standby idle", RoleStandby, &Forging{Enabled: b(false)}, nil},
+		{"standby forging", RoleStandby, &Forging{StartPeriod: u(800), Enabled: b(true)}, ErrStandbyForges},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := base
+			s.Role, s.Forging = tt.role, tt.forging
+			if err := s.Verdict(); !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+				t.Errorf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+	s := base
+	s.PeriodOK, s.PeriodVerdict = false, "✗ expired"
+	if err := s.Verdict(); !errors.Is(err, ErrCertInvalid) {
+		t.Errorf("expired: got %v", err)
+	}
+}

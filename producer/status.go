@@ -2,8 +2,10 @@ package producer
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kesrotate/kesrotate/opcert"
@@ -164,4 +166,50 @@ func (s *Status) Prometheus() []byte {
 	}
 	put("kesrotate_agent_status_timestamp_seconds", "When this status was taken (unix time).", float64(s.Taken.Unix()))
 	return b.Bytes()
+}
+
+// Status verdicts: what makes 'status' exit 1.
+var (
+	// ErrCertInvalid: the installed cert's window does not contain the
+	// chain's KES period.
+	ErrCertInvalid = errors.New("the installed op cert is not valid now")
+	// ErrCounterWrong: the chain would reject the installed cert's counter.
+	ErrCounterWrong = errors.New("the installed op cert's counter is wrong for the chain")
+	// ErrNotForging: the node's metrics show it does not forge with the
+	// installed cert.
+	ErrNotForging = errors.New("the node does not forge with the installed cert")
+	// ErrStandbyForges: a standby's node forges.
+	ErrStandbyForges = errors.New("this standby's node forges")
+)
+
+// Verdict is nil when the producer is as it should be: the cert valid
+// now, its counter right for the chain when known, and (where the
+// metrics say) the primary's node forging with it or a standby's node not
+// forging at all.
+func (s *Status) Verdict() error {
+	switch {
+	case !s.PeriodOK:
+		return fmt.Errorf("%w: %s", ErrCertInvalid, strings.TrimPrefix(s.PeriodVerdict, "✗ "))
+	case s.CounterOK != nil && !*s.CounterOK:
+		return fmt.Errorf("%w: %s", ErrCounterWrong, strings.TrimPrefix(s.CounterVerdict, "✗ "))
+	}
+	f := s.Forging
+	if f == nil || f.Error != "" {
+		return nil
+	}
+	switch {
+	case s.Role == RoleStandby && f.Enabled != nil && *f.Enabled:
+		return fmt.Errorf("%w (forging_enabled 1): two producers may be forging for the pool", ErrStandbyForges)
+	case s.Role == RoleStandby:
+		return nil
+	case f.MatchesInstalled:
+		return nil
+	case f.StartPeriod == nil:
+		return fmt.Errorf("%w: its metrics show no op cert", ErrNotForging)
+	case f.Enabled != nil && !*f.Enabled:
+		return fmt.Errorf("%w: its metrics say forging is disabled", ErrNotForging)
+	case *f.StartPeriod != s.CertKESPeriod:
+		return fmt.Errorf("%w: it forges with a cert from period %d, the installed one starts in %d", ErrNotForging, *f.StartPeriod, s.CertKESPeriod)
+	}
+	return fmt.Errorf("%w: %s", ErrNotForging, strings.TrimPrefix(f.String(), "the node's metrics show "))
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -250,6 +251,14 @@ func installHint(err error) error {
 
 // notConfirmedHint says what state an unconfirmed install left behind.
 func notConfirmedHint(err error, res *producer.DeployResult) error {
+	if strings.Contains(strings.ToLower(err.Error()), "permission denied") {
+		// The node runs as another user and cannot read the agent's files.
+		state := "nothing to return to: the set stays installed"
+		if res != nil && res.RolledBack != nil {
+			state = fmt.Sprintf("set %s is active again", res.RolledBack.To)
+		}
+		return cli.Hint(err, "the node cannot read the files the agent wrote: if it runs as another user, give the agent its group: 'kesrotate-agent config --group GROUP' (files 0640), then install again", state)
+	}
 	switch {
 	case res != nil && res.RolledBack != nil:
 		return cli.Hint(err, fmt.Sprintf("set %s is active again; the node's reason is above (or in its log)", res.RolledBack.To),

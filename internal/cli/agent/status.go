@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -79,18 +80,22 @@ when the chain's is known), 1 it is not or the status could not be taken,
 	return c
 }
 
-// statusVerdict turns a failed check into the command's one error line:
-// the node cannot make valid blocks with the installed cert.
+// statusVerdict turns the library's verdict into the command's one error
+// line: the node cannot make valid blocks with the installed cert, or does
+// not forge with it, or a standby forges.
 func statusVerdict(s *producer.Status) error {
+	err := s.Verdict()
 	switch {
-	case !s.PeriodOK:
-		return cli.Hint(fmt.Errorf("the installed op cert is not valid now: %s", s.PeriodVerdict),
-			"rotate now: 'kesrotate-agent snapshot', then 'kesrotate rotate' on the cold machine")
-	case s.CounterOK != nil && !*s.CounterOK:
-		return cli.Hint(fmt.Errorf("the installed op cert's counter is wrong for the chain: %s", s.CounterVerdict),
-			"rotate from a fresh snapshot: 'kesrotate rotate' issues the counter the chain accepts")
+	case err == nil:
+		return nil
+	case errors.Is(err, producer.ErrCertInvalid):
+		return cli.Hint(err, "rotate now: 'kesrotate-agent snapshot', then 'kesrotate rotate' on the cold machine")
+	case errors.Is(err, producer.ErrCounterWrong):
+		return cli.Hint(err, "rotate from a fresh snapshot: 'kesrotate rotate' issues the counter the chain accepts")
+	case errors.Is(err, producer.ErrStandbyForges):
+		return cli.Hint(err, "demote the producer that should not forge ('kesrotate-agent demote'), or stop this node")
 	}
-	return nil
+	return cli.Hint(err, "send the node SIGHUP ('kesrotate-agent install' of the same bundle re-signals and confirms), and read its log for why")
 }
 
 func printStatus(g *globals, a *producer.Agent, s *producer.Status) {
