@@ -120,6 +120,7 @@ func Run(env *Env, root *cobra.Command, args []string) int {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return Usage(err, fmt.Sprintf("run '%s --help' for the flags", c.CommandPath()))
 	})
+	requireKnownSubcommands(root)
 	err := root.Execute()
 	if err == nil {
 		return ExitOK
@@ -146,6 +147,32 @@ func Run(env *Env, root *cobra.Command, args []string) int {
 		fmt.Fprintf(env.Stderr, "%s: hint: %s\n", env.Prog, textsafe.Escape(strings.ReplaceAll(h, "\n", "; ")))
 	}
 	return code
+}
+
+// requireKnownSubcommands makes a command that only groups subcommands
+// refuse an argument that names none of them: cobra prints the help and
+// exits 0 for "kesrotate pool shwo", so a typo looked like success.
+func requireKnownSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		requireKnownSubcommands(sub)
+	}
+	if !c.HasSubCommands() || c.Run != nil || c.RunE != nil {
+		return
+	}
+	c.Args = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		if c.SuggestionsMinimumDistance <= 0 {
+			c.SuggestionsMinimumDistance = 2
+		}
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+		}
+		return Usage(errors.New(msg), fmt.Sprintf("run '%s --help' for its commands", c.CommandPath()))
+	}
+	c.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
 }
 
 func isCobraUsage(err error) bool {
