@@ -75,6 +75,11 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 		return nil, err
 	}
 	defer release()
+	defer func() {
+		if err != nil {
+			p.v.forgetLog() // the next command records what this one left unlogged
+		}
+	}()
 	if err := p.Repair(); err != nil {
 		return nil, err
 	}

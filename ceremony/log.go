@@ -234,6 +234,18 @@ func createLog(dir string, meta Meta, magic uint32, o InitOptions, r age.Recipie
 // plaintext, and the first time such a vault is unlocked the key is
 // encrypted and its plaintext file shredded.
 func (v *Vault) signerKey() (auditlog.SignerKey, error) {
+	if k := v.state().audit; !k.IsZero() {
+		return k, nil
+	}
+	k, err := v.readSignerKey()
+	if err != nil {
+		return auditlog.SignerKey{}, err
+	}
+	v.state().audit = k
+	return k, nil
+}
+
+func (v *Vault) readSignerKey() (auditlog.SignerKey, error) {
 	if _, err := os.Stat(filepath.Join(v.LogDir(), auditlog.FileEntries)); errors.Is(err, fs.ErrNotExist) {
 		return auditlog.SignerKey{}, fmt.Errorf("%w: %s is missing", ErrNoLog, filepath.Join(logDir, auditlog.FileEntries))
 	}
@@ -277,6 +289,12 @@ func (v *Vault) signerKey() (auditlog.SignerKey, error) {
 // vault but not in the log (see the comment at the top of this file) and
 // returns those entries too. It fails with auditlog.ErrUnsealed when an
 // interrupted append left entries without a checkpoint: see SealLog.
+//
+// The log stays open in v: a later OpenLog of the same Vault returns it
+// as long as it is current (no failed write, no one else appended), so a
+// ceremony of many pools opens, checks and reconciles the log once.
+// After a failed action the vault forgets it (forgetLog), and the next
+// OpenLog opens and reconciles again.
 func (v *Vault) OpenLog(now time.Time) (*auditlog.Log, []auditlog.Entry, error) {
 	release, err := v.acquire("log")
 	if err != nil {
@@ -286,6 +304,10 @@ func (v *Vault) OpenLog(now time.Time) (*auditlog.Log, []auditlog.Entry, error) 
 	if err := v.Audit.Validate(); err != nil {
 		return nil, nil, err
 	}
+	if v.log != nil && v.log.Current() {
+		return v.log, nil, nil
+	}
+	v.log = nil
 	key, err := v.signerKey()
 	if err != nil {
 		return nil, nil, err
@@ -301,8 +323,14 @@ func (v *Vault) OpenLog(now time.Time) (*auditlog.Log, []auditlog.Entry, error) 
 	if err != nil {
 		return nil, rec, fmt.Errorf("recording what an interrupted command left unlogged: %w", err)
 	}
+	v.log = l
 	return l, rec, nil
 }
+
+// forgetLog drops the log v keeps open: after an action failed half way,
+// the next OpenLog opens it again and records what the failure left
+// unlogged.
+func (v *Vault) forgetLog() { v.log = nil }
 
 // SealLog checkpoints the entries an interrupted append left after the
 // log's latest checkpoint (auditlog.Seal) and returns the new checkpoint.
@@ -313,6 +341,7 @@ func (v *Vault) SealLog() (auditlog.Checkpoint, error) {
 		return auditlog.Checkpoint{}, err
 	}
 	defer release()
+	v.forgetLog()
 	key, err := v.signerKey()
 	if err != nil {
 		return auditlog.Checkpoint{}, err
@@ -814,12 +843,17 @@ func (v *Vault) RecordKeysDestroyed(now time.Time, pool string, files []auditlog
 
 // addPoolLogged is addPool between opening the log (which refuses a log
 // that cannot take the entry) and appending the pool's entries.
-func (v *Vault) addPoolLogged(name, origin string, cold *keys.ColdKey, vrfKey *keys.VRFKey, counter keys.Counter, now time.Time) (*Pool, error) {
+func (v *Vault) addPoolLogged(name, origin string, cold *keys.ColdKey, vrfKey *keys.VRFKey, counter keys.Counter, now time.Time) (_ *Pool, err error) {
 	release, err := v.acquire("pool " + origin)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
+	defer func() {
+		if err != nil {
+			v.forgetLog()
+		}
+	}()
 	l, _, err := v.OpenLog(now)
 	if err != nil {
 		return nil, err

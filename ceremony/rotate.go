@@ -59,12 +59,17 @@ type RotateResult struct {
 // period of its tip, and writes the bundle encrypted to the pinned
 // producer. Every check runs before anything is written: a refused
 // snapshot, producer or pool changes nothing.
-func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
+func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
 	release, err := v.acquire("rotate")
 	if err != nil {
 		return nil, err
 	}
 	defer release()
+	defer func() {
+		if err != nil {
+			v.forgetLog()
+		}
+	}()
 	p, err := v.Pool(req.Pool)
 	if err != nil {
 		return nil, err

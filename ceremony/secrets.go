@@ -15,6 +15,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/kesrotate/kesrotate/ceremony/auditlog"
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
@@ -146,6 +147,9 @@ type secretState struct {
 	pass       []byte
 	ids        []age.Identity
 	workFactor int // of the unlock file, once its passphrase opened it
+	// audit is the audit signing key, once read (and decrypted) in this
+	// unlock: a ceremony of many pools reads it once.
+	audit auditlog.SignerKey
 }
 
 // Unlock sets how the vault gets at its secrets. Nothing is asked yet.
@@ -159,7 +163,9 @@ func (v *Vault) Lock() {
 	if v.secrets != nil {
 		wipeBytes(v.secrets.pass)
 		v.secrets.pass, v.secrets.ids, v.secrets.guarded = nil, nil, false
+		v.secrets.audit = auditlog.SignerKey{}
 	}
+	v.log = nil // its signer is the audit key
 }
 
 // SecretsMode is the vault's mode: SecretsPlaintext, SecretsPassphrase or

@@ -21,6 +21,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/kesrotate/kesrotate/ceremony/auditlog"
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
@@ -77,8 +78,9 @@ type Vault struct {
 	Rand    io.Reader
 	Audit   Audit // who acts, recorded in the ceremony log (log.go)
 
-	secrets *secretState // how secrets are reached (secrets.go)
-	lock    *vaultLock   // the vault's lock while a change is under way (lock.go)
+	secrets *secretState  // how secrets are reached (secrets.go)
+	lock    *vaultLock    // the vault's lock while a change is under way (lock.go)
+	log     *auditlog.Log // the ceremony log this process opened and reconciled (log.go)
 }
 
 // InitOptions configure a new vault.

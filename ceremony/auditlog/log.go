@@ -232,6 +232,18 @@ func (l *Log) Pin(name string) (PinRecord, bool) {
 	return p, ok
 }
 
+// Current reports whether l can go on appending: no earlier write failed
+// and no one appended to the log since l last read or wrote it. A caller
+// that keeps a Log open between commands of one process asks this before
+// reusing it, and opens the log again otherwise.
+func (l *Log) Current() bool {
+	if l.broken != nil {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(l.dir, FileEntries))
+	return err == nil && fi.Size() == l.size
+}
+
 // Checkpoint returns the latest signed checkpoint (its Note is what leaves
 // the machine with a bundle).
 func (l *Log) Checkpoint() Checkpoint { return l.latest }
