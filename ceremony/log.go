@@ -327,6 +327,16 @@ func (v *Vault) OpenLog(now time.Time) (*auditlog.Log, []auditlog.Entry, error) 
 	return l, rec, nil
 }
 
+// logPins returns the producer pins of the vault's log, reading only:
+// from the log v keeps open while it is current, else as auditlog.Pins
+// reads them (checkPin runs before anything is written).
+func (v *Vault) logPins() (map[string]auditlog.PinRecord, error) {
+	if v.log != nil && v.log.Current() {
+		return v.log.Pins(), nil
+	}
+	return auditlog.Pins(v.LogDir())
+}
+
 // forgetLog drops the log v keeps open: after an action failed half way,
 // the next OpenLog opens it again and records what the failure left
 // unlogged.

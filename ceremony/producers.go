@@ -174,7 +174,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // vault's log (read only): the same file hash and fingerprint, or
 // ErrPinMismatch. It returns the pin.
 func (v *Vault) checkPin(q *Producer, p *Pool) (auditlog.PinRecord, error) {
-	pins, err := auditlog.Pins(v.LogDir())
+	pins, err := v.logPins()
 	if err != nil {
 		return auditlog.PinRecord{}, err
 	}

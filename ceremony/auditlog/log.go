@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -222,6 +223,9 @@ func Pins(dir string) (map[string]PinRecord, error) {
 	}
 	return sem.pins, nil
 }
+
+// Pins returns the producer pins the log records, by name, as Pin does.
+func (l *Log) Pins() map[string]PinRecord { return maps.Clone(l.sem.pins) }
 
 // Pin returns the pin of the producer called name, as the log's entries
 // record it: signed by the pool's cold key (format 2), or (format 1) as
