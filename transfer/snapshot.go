@@ -124,6 +124,29 @@ func ParseSnapshot(data []byte, producer ed25519.PublicKey) (*Snapshot, error) {
 	return s, nil
 }
 
+// SnapshotPoolID returns the pool id a snapshot names, without checking
+// its signature: only to choose whose key to check it with (ParseSnapshot
+// trusts nothing before that check).
+func SnapshotPoolID(data []byte) (keys.PoolID, error) {
+	var id keys.PoolID
+	var sw wireSigned
+	if err := decode("snapshot", data, &sw); err != nil {
+		return id, err
+	}
+	var w wireSnapshotBody
+	if err := decode("snapshot body", sw.Body, &w); err != nil {
+		return id, err
+	}
+	if err := checkHead("snapshot", w.Magic, w.Version, MagicSnapshot); err != nil {
+		return id, err
+	}
+	if err := fixed("snapshot pool id", w.PoolID, keys.PoolIDSize); err != nil {
+		return id, err
+	}
+	copy(id[:], w.PoolID)
+	return id, nil
+}
+
 // clipText shortens producer-written text before it goes into an error.
 func clipText(s string) string {
 	if len(s) > 80 {

@@ -1,0 +1,192 @@
+package ceremony
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kesrotate/kesrotate/transfer"
+)
+
+// ErrNoSnapshot: a fleet ceremony has no snapshot for a pool it was asked
+// to rotate, or more than one.
+var ErrNoSnapshot = errors.New("no snapshot for this pool")
+
+// FleetSnapshot is one snapshot file given to a fleet ceremony.
+type FleetSnapshot struct {
+	Name string // the file's name, for messages
+	Data []byte
+}
+
+// FleetRequest is one ceremony that rotates many pools, each from the
+// snapshot of one of its pinned producers.
+type FleetRequest struct {
+	// Pools are the pools to rotate, by name, in this order; empty means
+	// every pool of the vault whose keys were not destroyed, by name.
+	Pools []string
+	// Snapshots are matched to pools by the pool id they name and the
+	// pinned producer of that pool whose key signed them; their order
+	// does not matter.
+	Snapshots []FleetSnapshot
+	Policy    transfer.SnapshotPolicy
+	OutDir    string // where the bundles go ("" = the vault's out/)
+	Now       time.Time
+	Clock     *ClockOverride
+	// Progress, if set, is called after each pool with its outcome.
+	Progress func(FleetOutcome)
+}
+
+// FleetOutcome is what became of one pool of a fleet ceremony.
+type FleetOutcome struct {
+	Pool     string
+	Producer string // whose snapshot was used ("" when none was found)
+	Snapshot string // the snapshot's file name
+	Result   *RotateResult
+	Err      error // the refusal; nil when the pool was rotated
+}
+
+// FleetResult is a finished fleet ceremony.
+type FleetResult struct {
+	Outcomes []FleetOutcome
+	// Unused names the snapshots no rotated pool took, with the reason.
+	Unused []string
+}
+
+// Rotated counts the pools that got a cert.
+func (r *FleetResult) Rotated() int {
+	n := 0
+	for _, o := range r.Outcomes {
+		if o.Err == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Refused counts the pools that did not.
+func (r *FleetResult) Refused() int { return len(r.Outcomes) - r.Rotated() }
+
+// RotateFleet rotates many pools in one ceremony: it holds the vault's
+// lock once, asks for the passphrase (an encrypted vault) once, and for
+// each pool runs Rotate with the snapshot of its producer. One pool's
+// refusal is recorded in its outcome and never stops the others: Rotate
+// checks everything before it writes, and a pool that fails half way
+// leaves what it wrote for the next pool's log open to record. The error
+// is for the ceremony as a whole (the lock, the passphrase, the pool
+// list); the outcomes say what became of each pool.
+func (v *Vault) RotateFleet(req FleetRequest) (*FleetResult, error) {
+	release, err := v.acquire("fleet rotate")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if err := v.CheckUnlock(); err != nil {
+		return nil, err
+	}
+	names := req.Pools
+	if len(names) == 0 {
+		ps, err := v.Pools()
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			if r, err := p.Retired(); err != nil {
+				return nil, err
+			} else if r == nil {
+				names = append(names, p.Meta.Name)
+			}
+		}
+	}
+	for i, n := range names {
+		if slices.Contains(names[:i], n) {
+			return nil, fmt.Errorf("pool %s is named twice", n)
+		}
+		if _, err := v.Pool(n); err != nil {
+			return nil, err
+		}
+	}
+	match, unused, err := v.matchSnapshots(names, req.Snapshots)
+	if err != nil {
+		return nil, err
+	}
+	res := &FleetResult{Unused: unused}
+	for _, name := range names {
+		o := FleetOutcome{Pool: name}
+		m := match[name]
+		switch {
+		case len(m) == 0:
+			o.Err = fmt.Errorf("%w: none of the snapshots is signed by a producer pinned for pool %s", ErrNoSnapshot, name)
+		case len(m) > 1:
+			var files []string
+			for _, s := range m {
+				files = append(files, s.snap.Name+" ("+s.producer+")")
+			}
+			o.Err = fmt.Errorf("%w: %d snapshots for pool %s (%s); give one", ErrNoSnapshot, len(m), name, strings.Join(files, ", "))
+		default:
+			o.Producer, o.Snapshot = m[0].producer, m[0].snap.Name
+			o.Result, o.Err = v.Rotate(RotateRequest{Pool: name, Producer: m[0].producer, Snapshot: m[0].snap.Data,
+				Policy: req.Policy, OutDir: req.OutDir, Now: req.Now, Clock: req.Clock})
+		}
+		res.Outcomes = append(res.Outcomes, o)
+		if req.Progress != nil {
+			req.Progress(o)
+		}
+	}
+	return res, nil
+}
+
+type snapshotMatch struct {
+	snap     FleetSnapshot
+	producer string
+}
+
+// matchSnapshots finds, for each pool, the snapshots that one of its
+// pinned producers signed. A snapshot is read for the pool id it claims
+// and then checked only against that pool's producers' keys; Rotate checks
+// it again, fully, against the pin.
+func (v *Vault) matchSnapshots(pools []string, snaps []FleetSnapshot) (map[string][]snapshotMatch, []string, error) {
+	prods, err := v.Producers()
+	if err != nil {
+		return nil, nil, err
+	}
+	want := map[string]string{} // pool id -> pool name
+	for _, n := range pools {
+		p, err := v.Pool(n)
+		if err != nil {
+			return nil, nil, err
+		}
+		want[p.Meta.PoolID] = n
+	}
+	out := map[string][]snapshotMatch{}
+	var unused []string
+	for _, s := range snaps {
+		id, err := transfer.SnapshotPoolID(s.Data)
+		if err != nil {
+			unused = append(unused, fmt.Sprintf("%s: %v", s.Name, err))
+			continue
+		}
+		pool, ok := want[id.Hex()]
+		if !ok {
+			unused = append(unused, fmt.Sprintf("%s: for pool %s, which this ceremony does not rotate", s.Name, id.Hex()))
+			continue
+		}
+		signer := ""
+		for _, q := range prods {
+			if q.Enrollment.PoolID != id {
+				continue
+			}
+			if _, err := transfer.ParseSnapshot(s.Data, q.Enrollment.SignKey); err == nil {
+				signer = q.Name
+				break
+			}
+		}
+		if signer == "" {
+			unused = append(unused, fmt.Sprintf("%s: for pool %s, but no producer pinned for it signed it", s.Name, pool))
+			continue
+		}
+		out[pool] = append(out[pool], snapshotMatch{snap: s, producer: signer})
+	}
+	return out, unused, nil
+}
