@@ -32,6 +32,7 @@ type FleetRequest struct {
 	Snapshots []FleetSnapshot
 	Policy    transfer.SnapshotPolicy
 	OutDir    string // where the bundles go ("" = the vault's out/)
+	WithVRF   bool   // add each pool's VRF skey (first install)
 	Now       time.Time
 	Clock     *ClockOverride
 	// Progress, if set, is called after each pool with its outcome.
@@ -127,7 +128,7 @@ func (v *Vault) RotateFleet(req FleetRequest) (*FleetResult, error) {
 		default:
 			o.Producer, o.Snapshot = m[0].producer, m[0].snap.Name
 			o.Result, o.Err = v.Rotate(RotateRequest{Pool: name, Producer: m[0].producer, Snapshot: m[0].snap.Data,
-				Policy: req.Policy, OutDir: req.OutDir, Now: req.Now, Clock: req.Clock})
+				Policy: req.Policy, WithVRF: req.WithVRF, OutDir: req.OutDir, Now: req.Now, Clock: req.Clock})
 		}
 		res.Outcomes = append(res.Outcomes, o)
 		if req.Progress != nil {
@@ -152,6 +153,12 @@ func (v *Vault) matchSnapshots(pools []string, snaps []FleetSnapshot) (map[strin
 		return nil, nil, err
 	}
 	want := map[string]string{} // pool id -> pool name
+	all := map[string]string{}
+	if ps, err := v.Pools(); err == nil {
+		for _, p := range ps {
+			all[p.Meta.PoolID] = p.Meta.Name
+		}
+	}
 	for _, n := range pools {
 		p, err := v.Pool(n)
 		if err != nil {
@@ -169,7 +176,11 @@ func (v *Vault) matchSnapshots(pools []string, snaps []FleetSnapshot) (map[strin
 		}
 		pool, ok := want[id.Hex()]
 		if !ok {
-			unused = append(unused, fmt.Sprintf("%s: for pool %s, which this ceremony does not rotate", s.Name, id.Hex()))
+			name, in := all[id.Hex()]
+			if !in {
+				name = id.Hex() + " (not in this vault)"
+			}
+			unused = append(unused, fmt.Sprintf("%s: for pool %s, which this ceremony does not rotate", s.Name, name))
 			continue
 		}
 		signer := ""

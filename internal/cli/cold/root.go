@@ -63,6 +63,7 @@ Exit codes: 0 ok, 1 error, 2 usage (plan adds 1 warn, 2 critical, 3 unknown).`,
 		newBackupCmd(g),
 		newAirgapCmd(g),
 		newCeremonyCmd(g),
+		newFleetCmd(g),
 	)
 	addRetireCmd(g, root)
 	withVaultHints(root)

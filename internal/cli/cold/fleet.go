@@ -1,0 +1,254 @@
+package cold
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kesrotate/kesrotate/ceremony"
+	"github.com/kesrotate/kesrotate/internal/cli"
+	"github.com/kesrotate/kesrotate/internal/textsafe"
+	"github.com/kesrotate/kesrotate/transfer"
+)
+
+type fleetRotateOptions struct {
+	all        bool
+	snapshots  []string
+	out        string
+	maxAge     time.Duration
+	allowStale bool
+	withVRF    bool
+}
+
+func newFleetCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "fleet",
+		Short: "Ceremonies over many pools at once",
+		Args:  cli.Args(cobra.NoArgs),
+	}
+	c.AddCommand(newFleetRotateCmd(g))
+	return c
+}
+
+func newFleetRotateCmd(g *globals) *cobra.Command {
+	o := &fleetRotateOptions{}
+	c := &cobra.Command{
+		Use:   "rotate (POOL…|--all) --snapshots DIR|FILE… [--out DIR]",
+		Short: "Rotate many pools in one ceremony, each from its producer's snapshot",
+		Long: `Issue the next op cert for every pool named (or, with --all, every pool
+whose keys were not destroyed), one after the other, in one ceremony: one
+lock, one passphrase prompt, one ceremony log opened once.
+
+--snapshots takes snapshot files, or folders whose files are snapshots, in
+any order: each is matched to its pool by the pool id it names and the
+pinned producer of that pool whose key signed it. The bundle of each pool
+is sealed to that producer and written to --out (default the vault's out/
+folder); 'kesrotate qr frames BUNDLE' shows it as QR frames.
+
+Each pool is checked exactly as 'kesrotate rotate' checks it. A pool that is
+refused (no snapshot, a stale one, a counter the rules refuse) changes
+nothing and does not stop the others. A progress line per pool goes to
+stderr, a table of every pool to stdout (--json: one object).
+
+Exit codes: 0 every pool rotated, 1 at least one refused (the table says
+which and why), 2 usage.`,
+		Args: cli.Args(func(c *cobra.Command, args []string) error {
+			if o.all && len(args) > 0 {
+				return cli.Usage(errors.New("give pool names or --all, not both"))
+			}
+			if !o.all && len(args) == 0 {
+				return cli.Usage(errors.New("no pools given"), "name the pools to rotate, or give --all")
+			}
+			return nil
+		}),
+		RunE: func(c *cobra.Command, args []string) error { return runFleetRotate(g, o, args) },
+	}
+	f := c.Flags()
+	f.BoolVar(&o.all, "all", false, "rotate every pool of the vault whose keys were not destroyed")
+	f.StringArrayVar(&o.snapshots, "snapshots", nil, "snapshot files, or folders of them (repeat it)")
+	f.BoolVar(&o.withVRF, "with-vrf", false, "add each pool's VRF signing key (first install)")
+	f.StringVar(&o.out, "out", "", "folder for the bundles (default the vault's out/ folder)")
+	f.DurationVar(&o.maxAge, "max-age", transfer.DefaultMaxAge, "refuse a snapshot whose tip is older than this (another value is logged)")
+	f.BoolVar(&o.allowStale, "allow-stale", false, "accept snapshots older than --max-age (journaled)")
+	_ = c.MarkFlagRequired("snapshots")
+	return c
+}
+
+// readSnapshots reads every file named, and every regular file directly
+// inside every folder named (dot files left out), by name.
+func readSnapshots(paths []string) ([]ceremony.FleetSnapshot, error) {
+	var files []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, cli.Usage(fmt.Errorf("--snapshots: %w", err))
+		}
+		if !fi.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		des, err := os.ReadDir(p)
+		if err != nil {
+			return nil, cli.Usage(fmt.Errorf("--snapshots: %w", err))
+		}
+		for _, de := range des {
+			if de.Type().IsRegular() && !strings.HasPrefix(de.Name(), ".") {
+				files = append(files, filepath.Join(p, de.Name()))
+			}
+		}
+	}
+	sort.Strings(files)
+	var out []ceremony.FleetSnapshot
+	for _, f := range files {
+		b, err := readInput(f, "--snapshots")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ceremony.FleetSnapshot{Name: f, Data: b})
+	}
+	if len(out) == 0 {
+		return nil, cli.Usage(errors.New("--snapshots: no snapshot files"), "give the files 'kesrotate-agent snapshot' wrote, or a folder of them")
+	}
+	return out, nil
+}
+
+func runFleetRotate(g *globals, o *fleetRotateOptions, pools []string) error {
+	snaps, err := readSnapshots(o.snapshots)
+	if err != nil {
+		return err
+	}
+	v, err := g.openVault()
+	if err != nil {
+		return err
+	}
+	now, err := g.env.Now()
+	if err != nil {
+		return err
+	}
+	total := len(pools)
+	if o.all {
+		ps, err := v.Pools()
+		if err != nil {
+			return err
+		}
+		total = len(ps)
+	}
+	done := 0
+	res, err := v.RotateFleet(ceremony.FleetRequest{
+		Pools: pools, Snapshots: snaps, OutDir: o.out, WithVRF: o.withVRF, Now: now, Clock: g.clockOverride(now),
+		Policy: transfer.SnapshotPolicy{Now: now, MaxAge: o.maxAge, AllowStale: o.allowStale},
+		Progress: func(out ceremony.FleetOutcome) {
+			done++
+			if out.Err != nil {
+				g.env.Info("[%d/%d] %s: refused: %s", done, max(total, done), out.Pool, textsafe.Escape(out.Err.Error()))
+				return
+			}
+			c := out.Result.Issue.Cert
+			g.env.Info("[%d/%d] %s: op cert #%d, KES period %d, sealed for %s", done, max(total, done), out.Pool, c.Counter, c.KESPeriod, out.Producer)
+		},
+	})
+	if err != nil {
+		return rotateError(err)
+	}
+	for _, out := range res.Outcomes {
+		if out.Result != nil {
+			out.Result.Issue.KES.Wipe()
+		}
+	}
+	for _, u := range res.Unused {
+		g.env.Warn("snapshot not used: %s", u)
+	}
+	if o.allowStale {
+		g.env.Warn("--allow-stale: snapshots older than %s may have been used", o.maxAge)
+	}
+	if g.env.JSON {
+		if err := g.env.PrintJSON(fleetJSON(v, res)); err != nil {
+			return err
+		}
+	} else {
+		printFleet(g.env.Stdout, v, res)
+	}
+	if n := res.Refused(); n > 0 {
+		var names []string
+		for _, out := range res.Outcomes {
+			if out.Err != nil {
+				names = append(names, out.Pool)
+			}
+		}
+		others := "the other pools were rotated; the table says why each of these was refused"
+		if res.Rotated() == 0 {
+			others = "no pool was rotated; the table says why each was refused"
+		}
+		return cli.Hint(fmt.Errorf("%d of %d pools refused: %s", n, len(res.Outcomes), strings.Join(names, ", ")),
+			others, "fix that and run 'kesrotate fleet rotate "+strings.Join(names, " ")+" --snapshots …' for them")
+	}
+	return nil
+}
+
+type fleetPoolJSON struct {
+	Pool         string  `json:"pool"`
+	Status       string  `json:"status"` // "rotated" or "refused"
+	Producer     string  `json:"producer,omitempty"`
+	Snapshot     string  `json:"snapshot,omitempty"`
+	Counter      *uint64 `json:"counter,omitempty"`
+	KESPeriod    *uint64 `json:"kes_period,omitempty"`
+	CertHash     string  `json:"cert_hash,omitempty"`
+	Expiry       string  `json:"expiry,omitempty"`
+	Bundle       string  `json:"bundle,omitempty"`
+	BundleSHA256 string  `json:"bundle_sha256,omitempty"`
+	BundleBytes  int     `json:"bundle_bytes,omitempty"`
+	Error        string  `json:"error,omitempty"`
+}
+
+func fleetJSON(v *ceremony.Vault, res *ceremony.FleetResult) map[string]any {
+	var pools []fleetPoolJSON
+	for _, o := range res.Outcomes {
+		p := fleetPoolJSON{Pool: o.Pool, Producer: o.Producer, Snapshot: o.Snapshot}
+		if o.Err != nil {
+			p.Status, p.Error = "refused", o.Err.Error()
+		} else {
+			c := o.Result.Issue.Cert
+			counter, period := c.Counter, c.KESPeriod
+			p.Status, p.Counter, p.KESPeriod, p.CertHash = "rotated", &counter, &period, c.Hash()
+			p.Expiry = c.Expiry(v.Network).Format(time.RFC3339)
+			p.Bundle, p.BundleSHA256, p.BundleBytes = o.Result.BundleFile, o.Result.BundleHash, len(o.Result.Bundle)
+		}
+		pools = append(pools, p)
+	}
+	unused := res.Unused
+	if unused == nil {
+		unused = []string{}
+	}
+	return map[string]any{"pools": pools, "rotated": res.Rotated(), "refused": res.Refused(), "unused_snapshots": unused}
+}
+
+func printFleet(w io.Writer, v *ceremony.Vault, res *ceremony.FleetResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "POOL\tRESULT\tCOUNTER\tKES PERIOD\tEXPIRES\tPRODUCER\tBUNDLE OR REASON")
+	for _, o := range res.Outcomes {
+		if o.Err != nil {
+			fmt.Fprintf(tw, "%s\trefused\t-\t-\t-\t%s\t%s\n", o.Pool, dash(o.Producer), textsafe.Escape(o.Err.Error()))
+			continue
+		}
+		c := o.Result.Issue.Cert
+		fmt.Fprintf(tw, "%s\trotated\t%d\t%d\t%s\t%s\t%s\n", o.Pool, c.Counter, c.KESPeriod,
+			c.Expiry(v.Network).Format(time.RFC3339), o.Producer, o.Result.BundleFile)
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "rotated %d of %d pools\n", res.Rotated(), len(res.Outcomes))
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
