@@ -60,8 +60,9 @@ func ParseKESVKey(data []byte) (KESVKey, error) {
 // needs. It prints as [REDACTED].
 type KESKey struct {
 	redacted
-	raw []byte // 608 bytes: leaf seed, then r1 ‖ vk0 ‖ vk1 per level, innermost first
-	vk  KESVKey
+	raw  []byte // 608 bytes: leaf seed, then r1 ‖ vk0 ‖ vk1 per level, innermost first
+	vk   KESVKey
+	seed []byte // the 32-byte seed it was derived from; nil for a key read as raw bytes
 }
 
 // GenerateKESKey makes a new KES key from a 32-byte seed read from rand.
@@ -84,7 +85,22 @@ func NewKESKey(seed []byte) (*KESKey, error) {
 		return nil, fmt.Errorf("generating KES key: %w", err)
 	}
 	defer sk.Zeroize()
-	return NewKESKeyFromRaw(sk.Data)
+	k, err := NewKESKeyFromRaw(sk.Data)
+	if err != nil {
+		return nil, err
+	}
+	k.seed = bytes.Clone(seed)
+	return k, nil
+}
+
+// Seed returns a copy of the 32-byte seed the key was derived from (its
+// smallest form: NewKESKey rebuilds the same key), or nil for a key that
+// was read as its 608 raw bytes. The caller must wipe it.
+func (k *KESKey) Seed() []byte {
+	if k.seed == nil {
+		return nil
+	}
+	return bytes.Clone(k.seed)
 }
 
 // NewKESKeyFromRaw takes the raw 608-byte key and checks that it is a
@@ -185,5 +201,6 @@ func (k *KESKey) Wipe() {
 		return
 	}
 	wipe(k.raw)
-	k.raw = nil
+	wipe(k.seed)
+	k.raw, k.seed = nil, nil
 }

@@ -3,13 +3,16 @@ package transfer
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base32"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"filippo.io/age"
+	fxcbor "github.com/fxamacker/cbor/v2"
 
 	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
@@ -79,6 +82,47 @@ type wireBundleV2 struct {
 // producers.
 const bundleVersion2 = 2
 
+// wireBundleV3 is version 3, what Encrypt writes: the KES key as its
+// 32-byte seed (the receiver rebuilds the 608-byte key with Sum6KES key
+// generation and checks it against the cert), the cert alone (its cold
+// vkey and the pool id it hashes to are not repeated), producers as the
+// 10 bytes of their fingerprints, and the checkpoint in its compact form
+// (checkpoint.go). A normal bundle is about 550 bytes instead of 1,300.
+type wireBundleV3 struct {
+	_              struct{} `cbor:",toarray"`
+	Magic          string
+	Version        uint64
+	Network        uint32
+	Cert           []byte   // CBOR of the cert
+	KESSeed        []byte   // 32 bytes, or empty (KES on the producer)
+	VRFSkey        []byte   // raw 64 bytes or empty
+	Producers      [][]byte // fingerprints, 10 bytes each, the primary first
+	Checkpoint     []byte   // compact checkpoint (CompactCheckpointSize bytes) or empty
+	CheckpointNote []byte   // a checkpoint note of another layout, whole, or empty
+	Created        int64
+}
+
+// bundleVersion3 is the wire version of a bundle that carries the KES
+// seed.
+const bundleVersion3 = 3
+
+// fingerprintBytes is the 10 bytes a fingerprint's 16 base32 characters
+// stand for.
+func fingerprintBytes(fp string) ([]byte, error) {
+	if err := CheckFingerprint(fp); err != nil {
+		return nil, err
+	}
+	return base32.StdEncoding.DecodeString(strings.ReplaceAll(fp, "-", ""))
+}
+
+func fingerprintText(b []byte) (string, error) {
+	if len(b) != 10 {
+		return "", fmt.Errorf("%w: a producer fingerprint of %d bytes, want 10", ErrFormat, len(b))
+	}
+	s := base32.StdEncoding.EncodeToString(b)
+	return s[0:4] + "-" + s[4:8] + "-" + s[8:12] + "-" + s[12:16], nil
+}
+
 // AllProducers are the fingerprints the bundle is sealed to.
 func (b *Bundle) AllProducers() []string {
 	if len(b.Producers) > 0 {
@@ -105,6 +149,9 @@ func (b *Bundle) Encrypt(w io.Writer, recipients ...age.Recipient) error {
 	if len(recipients) != len(producers) {
 		return fmt.Errorf("bundle for %d producers has %d recipients", len(producers), len(recipients))
 	}
+	if b.Cert.Cold != b.Cold || b.Cold.PoolID() != b.PoolID {
+		return fmt.Errorf("%w: the bundle's pool id or cold key is not its cert's", ErrFormat)
+	}
 	certCBOR, err := b.Cert.MarshalCBOR()
 	if err != nil {
 		return err
@@ -127,7 +174,33 @@ func (b *Bundle) Encrypt(w io.Writer, recipients ...age.Recipient) error {
 		defer wipe(vrfRaw)
 	}
 	var plain []byte
-	if len(producers) > 1 {
+	var seed []byte
+	if b.KES != nil {
+		seed = b.KES.Seed()
+		defer wipe(seed)
+	}
+	if b.KES == nil || seed != nil {
+		v3 := wireBundleV3{Magic: MagicBundle, Version: bundleVersion3, Network: b.Magic, Cert: certCBOR,
+			KESSeed: []byte{}, VRFSkey: wb.VRFSkey, Checkpoint: []byte{}, CheckpointNote: []byte{}, Created: wb.Created}
+		if seed != nil {
+			v3.KESSeed = seed
+		}
+		for _, fp := range producers {
+			fb, err := fingerprintBytes(fp)
+			if err != nil {
+				return err
+			}
+			v3.Producers = append(v3.Producers, fb)
+		}
+		if len(b.Checkpoint) > 0 {
+			if c := compactCheckpoint(b.Checkpoint); c != nil {
+				v3.Checkpoint = c
+			} else {
+				v3.CheckpointNote = b.Checkpoint
+			}
+		}
+		plain = encode(v3)
+	} else if len(producers) > 1 {
 		plain = encode(wireBundleV2{Magic: wb.Magic, Version: bundleVersion2, Network: wb.Network, PoolID: wb.PoolID, ColdVKey: wb.ColdVKey,
 			Cert: wb.Cert, Counter: wb.Counter, KESPeriod: wb.KESPeriod, KESSkey: wb.KESSkey, VRFSkey: wb.VRFSkey,
 			Producers: producers, Checkpoint: wb.Checkpoint, Created: wb.Created})
@@ -167,11 +240,66 @@ func DecryptBundle(r io.Reader, identities ...age.Identity) (*Bundle, error) {
 	return parseBundle(plain)
 }
 
-func parseBundle(plain []byte) (*Bundle, error) {
+func parseBundle(plain []byte) (_ *Bundle, err error) {
 	var w wireBundle
 	var producers []string
 	var v2 wireBundleV2
-	if err := decode("bundle", plain, &v2); err == nil && v2.Version == bundleVersion2 && v2.Magic == MagicBundle {
+	var v3 wireBundleV3
+	var kes *keys.KESKey // version 3: rebuilt from the seed
+	defer func() {
+		if err != nil {
+			kes.Wipe()
+		}
+	}()
+	if err := decode("bundle", plain, &v3); err == nil && v3.Version == bundleVersion3 && v3.Magic == MagicBundle {
+		defer wipe(v3.KESSeed)
+		defer wipe(v3.VRFSkey)
+		if len(v3.Producers) == 0 {
+			return nil, fmt.Errorf("%w: a version 3 bundle names no producer", ErrFormat)
+		}
+		seen := map[string]bool{}
+		for _, fb := range v3.Producers {
+			fp, err := fingerprintText(fb)
+			if err != nil {
+				return nil, fmt.Errorf("bundle producer: %w", err)
+			}
+			if seen[fp] {
+				return nil, fmt.Errorf("%w: bundle names producer %s twice", ErrFormat, fp)
+			}
+			seen[fp] = true
+			producers = append(producers, fp)
+		}
+		cert, err := opcert.ParseCBOR(v3.Cert)
+		if err != nil {
+			return nil, fmt.Errorf("bundle cert: %w", err)
+		}
+		var ckpt []byte
+		switch {
+		case len(v3.Checkpoint) > 0 && len(v3.CheckpointNote) > 0:
+			return nil, fmt.Errorf("%w: a bundle with two checkpoints", ErrFormat)
+		case len(v3.Checkpoint) > 0:
+			if err := fixed("bundle checkpoint", v3.Checkpoint, CompactCheckpointSize); err != nil {
+				return nil, err
+			}
+			ckpt = expandCheckpoint(v3.Checkpoint)
+		case len(v3.CheckpointNote) > 0:
+			ckpt = v3.CheckpointNote
+		}
+		if len(v3.KESSeed) > 0 {
+			if err := fixed("bundle KES seed", v3.KESSeed, keys.KESSeedSize); err != nil {
+				return nil, err
+			}
+			if kes, err = keys.NewKESKey(v3.KESSeed); err != nil {
+				return nil, fmt.Errorf("bundle KES key: %w", err)
+			}
+		}
+		w = wireBundle{Magic: v3.Magic, Version: Version, Network: v3.Network, PoolID: func() []byte { id := cert.Cold.PoolID(); return id[:] }(),
+			ColdVKey: cert.Cold[:], Cert: v3.Cert, Counter: cert.Counter, KESPeriod: cert.KESPeriod, VRFSkey: v3.VRFSkey,
+			Producer: producers[0], Checkpoint: ckpt, Created: v3.Created}
+		if len(producers) == 1 {
+			producers = nil
+		}
+	} else if err := decode("bundle", plain, &v2); err == nil && v2.Version == bundleVersion2 && v2.Magic == MagicBundle {
 		defer wipe(v2.KESSkey)
 		defer wipe(v2.VRFSkey)
 		if len(v2.Producers) < 2 {
@@ -192,7 +320,10 @@ func parseBundle(plain []byte) (*Bundle, error) {
 			Counter: v2.Counter, KESPeriod: v2.KESPeriod, KESSkey: v2.KESSkey, VRFSkey: v2.VRFSkey, Producer: v2.Producers[0],
 			Checkpoint: v2.Checkpoint, Created: v2.Created}
 	} else if err := decode("bundle", plain, &w); err != nil {
-		return nil, err
+		if magic, version, ok := bundleHead(plain); ok && magic == MagicBundle && version > bundleVersion3 {
+			return nil, fmt.Errorf("%w: bundle version %d; this binary reads versions 1 to %d: upgrade it", ErrFormat, version, bundleVersion3)
+		}
+		return nil, fmt.Errorf("%w: not a bundle of any version this binary reads (1 to %d)", ErrFormat, bundleVersion3)
 	}
 	defer wipe(w.KESSkey)
 	defer wipe(w.VRFSkey)
@@ -232,13 +363,16 @@ func parseBundle(plain []byte) (*Bundle, error) {
 	case cert.Counter != w.Counter || cert.KESPeriod != w.KESPeriod:
 		return nil, fmt.Errorf("%w: the bundle's counter or period disagree with its cert", ErrFormat)
 	}
-	if len(w.KESSkey) > 0 {
+	if kes != nil {
+		b.KES = kes
+	} else if len(w.KESSkey) > 0 {
 		if b.KES, err = keys.NewKESKeyFromRaw(w.KESSkey); err != nil {
 			return nil, fmt.Errorf("bundle KES key: %w", err)
 		}
-		if b.KES.Public() != cert.KESVKey {
-			return nil, fmt.Errorf("%w: the bundle's KES key is not the one its cert certifies", ErrFormat)
-		}
+	}
+	if b.KES != nil && b.KES.Public() != cert.KESVKey {
+		b.KES.Wipe()
+		return nil, fmt.Errorf("%w: the bundle's KES key is not the one its cert certifies", ErrFormat)
 	}
 	if len(w.VRFSkey) > 0 {
 		if err := fixed("bundle VRF key", w.VRFSkey, keys.VRFSigningKeySize); err != nil {
@@ -276,4 +410,18 @@ func wipe(b []byte) {
 	for i := range b {
 		b[i] = 0
 	}
+}
+
+// bundleHead reads the magic and version that start every bundle.
+func bundleHead(plain []byte) (string, uint64, bool) {
+	var arr []fxcbor.RawMessage
+	if err := fxcbor.Unmarshal(plain, &arr); err != nil || len(arr) < 2 {
+		return "", 0, false
+	}
+	var magic string
+	var version uint64
+	if fxcbor.Unmarshal(arr[0], &magic) != nil || fxcbor.Unmarshal(arr[1], &version) != nil {
+		return "", 0, false
+	}
+	return magic, version, true
 }

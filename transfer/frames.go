@@ -5,9 +5,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kesrotate/kesrotate/internal/safefile"
@@ -30,9 +33,19 @@ const DefaultFragmentLen = 200
 // one QR code.
 const SingleFragmentLen = 1024
 
+// FrameLoss is how many frames of a default frame set may be lost (not
+// shown, not scanned, unreadable) in any combination, with the rest still
+// rebuilding the file: Frames adds fountain frames until that holds.
+const FrameLoss = 2
+
+// maxExtraFrames bounds the fountain frames Frames adds for FrameLoss.
+const maxExtraFrames = 32
+
 // Frames returns the uppercase UR parts that carry data: every plain
-// fragment once, then as many extra fountain parts (at least three), so
-// that lost or unreadable frames do not matter.
+// fragment once (frames 1..n carry fragments 1..n), then fountain parts,
+// at least as many as fragments and at least three, and more until any
+// FrameLoss of the frames may be lost and the others still rebuild the
+// file. MoreFrames continues the same sequence.
 func Frames(urType string, data []byte, fragmentLen int) ([]string, error) {
 	enc, err := ur.Encode(urType, data, fragmentLen)
 	if err != nil {
@@ -42,15 +55,66 @@ func Frames(urType string, data []byte, fragmentLen int) ([]string, error) {
 		return []string{ur.ToUpper(enc.NextPart())}, nil
 	}
 	n := enc.SeqLen()
-	extra := n
-	if extra < 3 {
-		extra = 3
+	out := make([]string, 0, 2*n+3)
+	for i := 0; i < n+max(n, 3); i++ {
+		out = append(out, ur.ToUpper(enc.NextPart()))
 	}
-	out := make([]string, 0, n+extra)
-	for i := 0; i < n+extra; i++ {
+	for !survivesLoss(out, FrameLoss) && len(out) < n+maxExtraFrames {
 		out = append(out, ur.ToUpper(enc.NextPart()))
 	}
 	return out, nil
+}
+
+// MoreFrames returns count further fountain frames of data: the ones that
+// follow the frame set Frames returns for the same arguments (each new,
+// each as useful as any other fountain frame).
+func MoreFrames(urType string, data []byte, fragmentLen, count int) ([]string, error) {
+	set, err := Frames(urType, data, fragmentLen)
+	if err != nil {
+		return nil, err
+	}
+	if len(set) == 1 {
+		return nil, fmt.Errorf("%d bytes fit one frame: there are no further frames", len(data))
+	}
+	enc, err := ur.Encode(urType, data, fragmentLen)
+	if err != nil {
+		return nil, err
+	}
+	for range set {
+		enc.NextPart()
+	}
+	out := make([]string, 0, count)
+	for range count {
+		out = append(out, ur.ToUpper(enc.NextPart()))
+	}
+	return out, nil
+}
+
+// survivesLoss reports whether frames rebuild their message with any
+// `loss` of them left out.
+func survivesLoss(frames []string, loss int) bool {
+	idx := make([]int, loss)
+	var try func(k, from int) bool
+	try = func(k, from int) bool {
+		if k == loss {
+			d := ur.NewDecoder()
+			for i, f := range frames {
+				if !slices.Contains(idx, i) {
+					_ = d.Receive(f)
+				}
+			}
+			_, err := d.Result()
+			return err == nil
+		}
+		for i := from; i < len(frames); i++ {
+			idx[k] = i
+			if !try(k+1, i+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return try(0, 0)
 }
 
 // CheckQRDir reports whether WriteQR could write into dir: it exists or
@@ -75,35 +139,51 @@ func WriteQR(dir, urType string, data []byte, fragmentLen int) ([]string, error)
 	if err != nil {
 		return nil, err
 	}
+	return WriteFrames(dir, frames, 1)
+}
+
+// WriteFrames writes frames as PNG files frame-NNN.png into dir, numbered
+// from first, and, for more than one frame, a contact sheet (frames.png,
+// or frames-NNN.png when first is not 1). Each file is synced; the folder
+// once, at the end. It returns the files written.
+func WriteFrames(dir string, frames []string, first int) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	var files []string
-	var pngs [][]byte
+	var imgs []image.Image
 	for i, f := range frames {
-		png, err := qr.EncodePNG(f, qr.Options{})
+		img, err := qr.EncodeImage(f, qr.Options{})
 		if err != nil {
 			return files, err
 		}
-		p := filepath.Join(dir, fmt.Sprintf("frame-%03d.png", i+1))
-		if err := safefile.Create(p, png, 0o644); err != nil {
-			return files, err
-		}
-		files = append(files, p)
-		pngs = append(pngs, png)
-	}
-	if len(pngs) > 1 {
-		sheet, err := qr.ContactSheet(pngs, 4)
+		png, err := qr.PNG(img)
 		if err != nil {
 			return files, err
 		}
-		p := filepath.Join(dir, "frames.png")
-		if err := safefile.Create(p, sheet, 0o644); err != nil {
+		p := filepath.Join(dir, fmt.Sprintf("frame-%03d.png", first+i))
+		if err := safefile.CreateNoDirSync(p, png, 0o644); err != nil {
+			return files, err
+		}
+		files = append(files, p)
+		imgs = append(imgs, img)
+	}
+	if len(imgs) > 1 {
+		sheet, err := qr.ContactSheetImages(imgs, 4)
+		if err != nil {
+			return files, err
+		}
+		name := "frames.png"
+		if first != 1 {
+			name = fmt.Sprintf("frames-%03d.png", first)
+		}
+		p := filepath.Join(dir, name)
+		if err := safefile.CreateNoDirSync(p, sheet, 0o644); err != nil {
 			return files, err
 		}
 		files = append(files, p)
 	}
-	return files, nil
+	return files, safefile.SyncDir(dir)
 }
 
 // WriteSingleQR writes data as one QR code PNG at path.
@@ -327,16 +407,21 @@ func (c *collector) result(from string) ([]byte, []string, error) {
 		}
 	}
 	if len(best) == 0 {
-		progress := 0.0
+		var most *transferGroup
 		broken := false
 		for _, g := range c.groups {
-			progress = max(progress, g.dec.Progress())
+			if most == nil || g.dec.Progress() > most.dec.Progress() {
+				most = g
+			}
 			broken = broken || g.dec.Complete()
 		}
 		if broken {
 			return nil, c.warnings, fmt.Errorf("%w: the frames of the %s from %s do not rebuild it (a damaged or foreign frame among them); scan more frames", ErrIncomplete, c.urType, from)
 		}
-		return nil, c.warnings, fmt.Errorf("%w: %.0f%% of the %s received from %s; scan more frames", ErrIncomplete, 100*progress, c.urType, from)
+		if most == nil {
+			return nil, c.warnings, fmt.Errorf("%w: no frame of a %s in %s; scan the %s's frames", ErrIncomplete, c.urType, from, c.urType)
+		}
+		return nil, c.warnings, fmt.Errorf("%w: %.0f%% of the %s received from %s: %s", ErrIncomplete, 100*most.dec.Progress(), c.urType, from, missingText(most.dec))
 	}
 	if len(best) > 1 {
 		var where []string
@@ -355,6 +440,31 @@ func (c *collector) result(from string) ([]byte, []string, error) {
 	return g.data, c.warnings, nil
 }
 
+// missingText says which fragments a transfer still lacks and which of
+// its frames were read: frame i ≤ n carries fragment i alone, and any
+// fountain frame (numbers above n) may stand in for a missing one.
+func missingText(d *ur.Decoder) string {
+	missing, read := d.Missing(), d.Received()
+	return fmt.Sprintf("fragment%s %s of %d missing (read frame%s %s); scan frame%s %s or further frames (any %d frames above %d will do)",
+		plural(len(missing)), joinInts(missing), d.SeqLen(), plural(len(read)), joinInts(read),
+		plural(len(missing)), joinInts(missing), len(missing), d.SeqLen())
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ", ")
+}
+
 // MaxImageFile bounds one image file Scan reads: a photo or a contact
 // sheet of frames is far smaller.
 const MaxImageFile = 32 << 20
@@ -366,6 +476,8 @@ const MaxImageFile = 32 << 20
 // FIFO or a device is refused, not waited on.
 func Scan(paths []string, urType string) (data []byte, warnings []string, err error) {
 	c := newCollector(urType)
+	unreadable := 0
+	var firstErr error
 	for _, p := range paths {
 		b, err := safefile.ReadRegular(p, MaxImageFile)
 		if err != nil {
@@ -373,7 +485,13 @@ func Scan(paths []string, urType string) (data []byte, warnings []string, err er
 		}
 		codes, err := qr.DecodeAll(bytes.NewReader(b))
 		if err != nil {
-			return nil, c.warnings, fmt.Errorf("%s: %w", p, err)
+			// One unreadable photo among many: the others may suffice.
+			c.warnings = append(c.warnings, fmt.Sprintf("%s: skipped: %v", filepath.Base(p), err))
+			unreadable++
+			if firstErr == nil {
+				firstErr = fmt.Errorf("%s: %w", p, err)
+			}
+			continue
 		}
 		for _, text := range codes {
 			if c.add(text, filepath.Base(p)) {
@@ -381,7 +499,14 @@ func Scan(paths []string, urType string) (data []byte, warnings []string, err er
 			}
 		}
 	}
-	return c.result(fmt.Sprintf("%d image(s)", len(paths)))
+	if unreadable == len(paths) && firstErr != nil {
+		return nil, nil, firstErr // nothing was read: say why
+	}
+	from := fmt.Sprintf("%d image(s)", len(paths))
+	if unreadable > 0 {
+		from = fmt.Sprintf("%d image(s), %d of them unreadable", len(paths), unreadable)
+	}
+	return c.result(from)
 }
 
 // MaxStreamFrame bounds one JPEG frame of an MJPEG stream.

@@ -18,3 +18,7 @@ func (wireBundle) GoString() string           { return keys.Redacted }
 func (wireBundleV2) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(keys.Redacted)) }
 func (wireBundleV2) String() string             { return keys.Redacted }
 func (wireBundleV2) GoString() string           { return keys.Redacted }
+
+func (wireBundleV3) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(keys.Redacted)) }
+func (wireBundleV3) String() string             { return keys.Redacted }
+func (wireBundleV3) GoString() string           { return keys.Redacted }

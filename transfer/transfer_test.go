@@ -205,12 +205,27 @@ func TestBundleInconsistenciesAreRefused(t *testing.T) {
 		"pool id of another":    {PoolID: otherCold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, Producer: testFingerprint},
 		"cold key of another":   {PoolID: otherCold.Public().PoolID(), Cold: otherCold.Public(), Cert: f.cert, Producer: testFingerprint},
 	} {
+		// Version 3 has no pool id or cold key beside the cert's:
+		// Encrypt refuses a bundle whose fields disagree.
 		var buf bytes.Buffer
-		if err := b.Encrypt(&buf, f.identity.Recipient()); err != nil {
-			t.Fatal(err)
+		err := b.Encrypt(&buf, f.identity.Recipient())
+		if err == nil {
+			_, err = DecryptBundle(&buf, f.identity)
 		}
-		if _, err := DecryptBundle(&buf, f.identity); !errors.Is(err, ErrFormat) {
+		if !errors.Is(err, ErrFormat) {
 			t.Errorf("%s: got %v, want ErrFormat", name, err)
+		}
+		// Versions 1 and 2 carry them: an old bundle that disagrees
+		// with itself is refused when it is read.
+		certCBOR, _ := f.cert.MarshalCBOR()
+		kes := []byte{}
+		if b.KES != nil {
+			kes = b.KES.Raw()
+		}
+		legacy := wireBundle{Magic: MagicBundle, Version: 1, Network: 1, PoolID: b.PoolID[:], ColdVKey: b.Cold[:], Cert: certCBOR,
+			Counter: f.cert.Counter, KESPeriod: f.cert.KESPeriod, KESSkey: kes, VRFSkey: []byte{}, Producer: testFingerprint, Checkpoint: []byte{}}
+		if _, err := DecryptBundle(bytes.NewReader(sealLegacy(t, encode(legacy), f.identity.Recipient())), f.identity); !errors.Is(err, ErrFormat) {
+			t.Errorf("%s, version 1: got %v, want ErrFormat", name, err)
 		}
 	}
 }
@@ -789,7 +804,7 @@ func TestBundleSealedToSeveralProducers(t *testing.T) {
 			}
 		})
 	}
-	// One producer: version 1 on the wire.
+	// One producer: version 3 on the wire, naming it.
 	single := *b
 	single.Producers = nil
 	plain := bytes.Buffer{}
@@ -801,8 +816,27 @@ func TestBundleSealedToSeveralProducers(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := io.ReadAll(r)
-	var w wireBundle
-	if err := decode("bundle", raw, &w); err != nil || w.Version != 1 || w.Producer != f.enroll.Fingerprint() {
-		t.Errorf("single-producer bundle: version %d, producer %q, %v; want version 1", w.Version, w.Producer, err)
+	var w wireBundleV3
+	if err := decode("bundle", raw, &w); err != nil || w.Version != 3 || len(w.Producers) != 1 {
+		t.Errorf("single-producer bundle: version %d, %d producers, %v; want version 3, 1", w.Version, len(w.Producers), err)
+	} else if fp, _ := fingerprintText(w.Producers[0]); fp != f.enroll.Fingerprint() {
+		t.Errorf("single-producer bundle names %s, want %s", fp, f.enroll.Fingerprint())
 	}
+}
+
+// sealLegacy age-encrypts a plaintext bundle as an older kesrotate wrote it.
+func sealLegacy(t *testing.T, plain []byte, r age.Recipient) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(plain); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

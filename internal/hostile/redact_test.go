@@ -31,6 +31,7 @@ var redactedTypes = map[string]bool{
 	"transfer.Bundle":                 true,
 	"transfer.wireBundle":             true,
 	"transfer.wireBundleV2":           true,
+	"transfer.wireBundleV3":           true,
 	"producer.Candidate":              true,
 	"ceremony/auditlog.SignerKey":     true,
 	"ceremony/auditlog.ed25519Signer": true,

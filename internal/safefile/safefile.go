@@ -41,6 +41,21 @@ func Create(path string, data []byte, mode fs.FileMode) error {
 	return SyncDir(filepath.Dir(path))
 }
 
+// CreateNoDirSync is Create without the fsync of the parent folder: for a
+// batch of new files whose caller syncs the folder once, after the last
+// (SyncDir), before it reports them written.
+func CreateNoDirSync(path string, data []byte, mode fs.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if err := fill(f, data, mode); err != nil {
+		_ = os.Remove(path)
+		return err
+	}
+	return nil
+}
+
 // fill sets the exact mode (the umask may have narrowed it), writes data,
 // fsyncs and closes f; on error f is closed and the caller removes it.
 func fill(f *os.File, data []byte, mode fs.FileMode) error {

@@ -146,24 +146,35 @@ func encodePNG(img image.Image) ([]byte, error) {
 // columns, in order left to right, top to bottom, and returns it as one PNG.
 // Cells are as large as the largest frame and separated by a thin grey line.
 func ContactSheet(frames [][]byte, cols int) ([]byte, error) {
-	if len(frames) == 0 {
-		return nil, ErrNoFrames
-	}
-	if cols < 1 {
-		return nil, fmt.Errorf("%w: %d columns", ErrOptions, cols)
-	}
 	imgs := make([]image.Image, len(frames))
-	cw, ch := 0, 0
 	for i, f := range frames {
 		img, _, err := image.Decode(bytes.NewReader(f))
 		if err != nil {
 			return nil, fmt.Errorf("%w: frame %d: %v", ErrImage, i+1, err)
 		}
 		imgs[i] = img
+	}
+	return ContactSheetImages(imgs, cols)
+}
+
+// PNG encodes an image (such as EncodeImage's) as PNG.
+func PNG(img image.Image) ([]byte, error) { return encodePNG(img) }
+
+// ContactSheetImages is ContactSheet of images already decoded (or just
+// drawn): WriteQR lays out the frames it drew without reading them back.
+func ContactSheetImages(imgs []image.Image, cols int) ([]byte, error) {
+	if len(imgs) == 0 {
+		return nil, ErrNoFrames
+	}
+	if cols < 1 {
+		return nil, fmt.Errorf("%w: %d columns", ErrOptions, cols)
+	}
+	cw, ch := 0, 0
+	for _, img := range imgs {
 		cw, ch = max(cw, img.Bounds().Dx()), max(ch, img.Bounds().Dy())
 	}
-	cols = min(cols, len(frames))
-	rows := (len(frames) + cols - 1) / cols
+	cols = min(cols, len(imgs))
+	rows := (len(imgs) + cols - 1) / cols
 	const line = 2
 	sheet := image.NewGray(image.Rect(0, 0, cols*cw+(cols-1)*line, rows*ch+(rows-1)*line))
 	for i := range sheet.Pix {

@@ -162,7 +162,8 @@ type fountainDecoder struct {
 	simple   map[int][]byte
 	mixed    map[string]mixed
 	queue    []mixed
-	received int // parts accepted, duplicates included
+	received int             // parts accepted, duplicates included
+	seqs     map[uint32]bool // sequence numbers of the parts accepted
 
 	done    bool
 	message []byte
@@ -172,7 +173,7 @@ type fountainDecoder struct {
 func newFountainDecoder(p *part) *fountainDecoder {
 	return &fountainDecoder{
 		seqLen: p.seqLen, messageLen: p.messageLen, checksum: p.checksum, fragLen: len(p.data),
-		simple: map[int][]byte{}, mixed: map[string]mixed{},
+		simple: map[int][]byte{}, mixed: map[string]mixed{}, seqs: map[uint32]bool{},
 	}
 }
 
@@ -196,6 +197,7 @@ func (d *fountainDecoder) receive(p *part) {
 		return
 	}
 	d.received++
+	d.seqs[p.seqNum] = true
 	d.queue = append(d.queue, mixed{indexes: chooseFragments(p.seqNum, p.seqLen, p.checksum), data: p.data})
 	for !d.done && len(d.queue) > 0 {
 		m := d.queue[0]

@@ -3,6 +3,7 @@ package ur
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -296,6 +297,36 @@ func (d *Decoder) SeqLen() int {
 		return 0
 	}
 	return d.fountain.seqLen
+}
+
+// Missing lists the fragments (numbered from 1) not recovered yet: part
+// i ≤ SeqLen of a transfer carries fragment i alone. Nil once complete or
+// before the first part.
+func (d *Decoder) Missing() []int {
+	if d.fountain == nil || d.fountain.done {
+		return nil
+	}
+	var out []int
+	for i := 0; i < d.fountain.seqLen; i++ {
+		if _, ok := d.fountain.simple[i]; !ok {
+			out = append(out, i+1)
+		}
+	}
+	return out
+}
+
+// Received lists the sequence numbers of the multipart parts received,
+// in order.
+func (d *Decoder) Received() []int {
+	if d.fountain == nil {
+		return nil
+	}
+	out := make([]int, 0, len(d.fountain.seqs))
+	for n := range d.fountain.seqs {
+		out = append(out, int(n))
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Fits reports whether part s is one the complete, checksum-valid message
