@@ -445,9 +445,9 @@ func (c *collector) result(from string) ([]byte, []string, error) {
 // fountain frame (numbers above n) may stand in for a missing one.
 func missingText(d *ur.Decoder) string {
 	missing, read := d.Missing(), d.Received()
-	return fmt.Sprintf("fragment%s %s of %d missing (read frame%s %s); scan frame%s %s or further frames (any %d frames above %d will do)",
+	return fmt.Sprintf("fragment%s %s of %d missing (read frame%s %s); scan frame%s %s, or more of the frames numbered above %d (each mixes several fragments)",
 		plural(len(missing)), joinInts(missing), d.SeqLen(), plural(len(read)), joinInts(read),
-		plural(len(missing)), joinInts(missing), len(missing), d.SeqLen())
+		plural(len(missing)), joinInts(missing), d.SeqLen())
 }
 
 func plural(n int) string {

@@ -117,7 +117,7 @@ func TestIncompleteScanNamesWhatIsMissing(t *testing.T) {
 	if !errors.Is(err, ErrIncomplete) {
 		t.Fatalf("got %v, want ErrIncomplete", err)
 	}
-	if want := "fragments 2, 3 of 3 missing (read frame 1); scan frames 2, 3 or further frames (any 2 frames above 3 will do)"; !strings.Contains(err.Error(), want) {
+	if want := "fragments 2, 3 of 3 missing (read frame 1); scan frames 2, 3, or more of the frames numbered above 3 (each mixes several fragments)"; !strings.Contains(err.Error(), want) {
 		t.Errorf("got %q, want it to say %q", err, want)
 	}
 }

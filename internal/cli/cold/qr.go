@@ -32,7 +32,7 @@ func newQRCmd(g *globals) *cobra.Command {
 		Short: "Show transfer files as QR codes in the terminal",
 		Args:  cli.Args(cobra.NoArgs),
 	}
-	c.AddCommand(newQRShowCmd(g))
+	c.AddCommand(newQRShowCmd(g), newQRFramesCmd(g))
 	return c
 }
 
