@@ -415,6 +415,13 @@ func (v *Vault) Backup(dir string, e *Encryption, now time.Time) (*BackupResult,
 		if r, err = v.recipient(); err != nil {
 			return nil, err
 		}
+		if v.SecretsMode() == SecretsPassphrase {
+			// The archive opens with the passphrase, not with the vault
+			// identity it carries.
+			if r, err = scryptRecipient(v.secrets.pass, v.secrets.workFactor); err != nil {
+				return nil, err
+			}
+		}
 	default:
 		return nil, errors.New("a plaintext vault's backup needs a passphrase or a recipient")
 	}

@@ -52,7 +52,15 @@ const (
 	encSuffix = ".age"
 	// unlockFile is a small age file encrypted like the keys; opening it
 	// checks a passphrase or identity before anything is written or read.
+	// A passphrase vault of VaultVersion 2 has identityFile instead.
 	unlockFile = "unlock.age"
+	// identityFile (passphrase vaults, VaultVersion 2) holds the vault's
+	// own age X25519 identity, encrypted to the passphrase with scrypt:
+	// the one scrypt of an unlock. Every secret key file is encrypted to
+	// that identity's recipient, which is never written in the clear (so
+	// that, as with scrypt, only a passphrase holder can make a key file
+	// the vault will open).
+	identityFile = "identity.age"
 	// maxSecretFile bounds what is read from an encrypted secret file.
 	maxSecretFile = 1 << 20
 )
@@ -150,6 +158,9 @@ type secretState struct {
 	// audit is the audit signing key, once read (and decrypted) in this
 	// unlock: a ceremony of many pools reads it once.
 	audit auditlog.SignerKey
+	// vaultKey is the vault's X25519 identity (identityFile), once the
+	// passphrase opened it.
+	vaultKey *age.X25519Identity
 }
 
 // Unlock sets how the vault gets at its secrets. Nothing is asked yet.
@@ -163,7 +174,7 @@ func (v *Vault) Lock() {
 	if v.secrets != nil {
 		wipeBytes(v.secrets.pass)
 		v.secrets.pass, v.secrets.ids, v.secrets.guarded = nil, nil, false
-		v.secrets.audit = auditlog.SignerKey{}
+		v.secrets.audit, v.secrets.vaultKey = auditlog.SignerKey{}, nil
 	}
 	v.log = nil // its signer is the audit key
 }
@@ -233,19 +244,37 @@ func (v *Vault) identities() ([]age.Identity, error) {
 			wipeBytes(p)
 			return nil, err
 		}
-		wf, err := v.checkUnlockFile(id)
+		// One scrypt: the identity file of a version 2 vault, or the
+		// unlock file of an older one (upgraded below).
+		checked := unlockFile
+		key, wf, err := v.openIdentityFile(id)
+		if errors.Is(err, fs.ErrNotExist) {
+			wf, err = v.checkUnlockFile(id)
+		} else {
+			checked = identityFile
+		}
 		if err != nil {
 			wipeBytes(p)
 			return nil, err
 		}
-		// The unlock file's header is authenticated once the passphrase
-		// opened it: its work factor is the vault's, not vault.json's.
+		// The file's header is authenticated once the passphrase opened
+		// it: its work factor is the vault's, not vault.json's.
 		if v.Meta.Secrets == nil || v.Meta.Secrets.WorkFactor != wf {
 			wipeBytes(p)
 			return nil, fmt.Errorf("%w: vault.json gives scrypt work factor %d, the vault's %s/%s was made with %d: vault.json was changed",
-				ErrSecretState, v.Meta.Secrets.WorkFactor, secretDir, unlockFile, wf)
+				ErrSecretState, v.Meta.Secrets.WorkFactor, secretDir, checked, wf)
 		}
 		s.pass, s.workFactor, ids = p, wf, []age.Identity{id}
+		if key != nil {
+			// Key files still encrypted with scrypt (an upgrade that was
+			// interrupted) open with the passphrase, one scrypt each.
+			s.vaultKey, ids = key, []age.Identity{key, id}
+		}
+		s.ids = ids
+		if err := v.upgradeSecrets(id); err != nil {
+			return nil, fmt.Errorf("moving the vault's keys to one scrypt per unlock: %w", err)
+		}
+		return s.ids, nil
 	case SecretsRecipient:
 		if s.Identities == nil {
 			return nil, ErrLocked
@@ -344,6 +373,9 @@ func (v *Vault) recipient() (age.Recipient, error) {
 	case SecretsPassphrase:
 		if _, err := v.identities(); err != nil {
 			return nil, err
+		}
+		if v.secrets.vaultKey != nil {
+			return v.secrets.vaultKey.Recipient(), nil
 		}
 		return scryptRecipient(v.secrets.pass, v.secrets.workFactor)
 	}
@@ -507,26 +539,178 @@ func exists(path string) (bool, error) {
 }
 
 // initSecrets records the encryption of a new vault in meta and writes
-// its unlock file into dir/secret. It returns what secrets are encrypted
-// to.
-func initSecrets(dir string, meta *Meta, e *Encryption) (age.Recipient, error) {
+// its unlock file (a recipient vault) or its identity file (a passphrase
+// vault, which is then VaultVersion 2) into dir/secret. It returns what
+// secrets are encrypted to, and the vault's identity (passphrase vaults).
+func initSecrets(dir string, meta *Meta, e *Encryption) (age.Recipient, *age.X25519Identity, error) {
 	m, err := e.meta()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r, err := encryptionRecipient(e, m)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if m.Mode == SecretsPassphrase {
+		key, err := writeIdentityFile(dir, meta.ID, r)
+		if err != nil {
+			return nil, nil, err
+		}
+		meta.Secrets, meta.Version = m, VaultVersion
+		return key.Recipient(), key, nil
 	}
 	ct, err := encryptBytes([]byte(unlockContent(meta.ID)), r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := safefile.CreateSecret(filepath.Join(dir, secretDir, unlockFile), ct); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	meta.Secrets = m
-	return r, nil
+	return r, nil, nil
+}
+
+// writeIdentityFile makes the vault's X25519 identity and writes it,
+// encrypted to r (the passphrase's scrypt recipient), as identityFile.
+func writeIdentityFile(dir, vaultID string, r age.Recipient) (*age.X25519Identity, error) {
+	key, err := age.GenerateX25519Identity()
+	if err != nil {
+		return nil, err
+	}
+	// An age identity file (a comment line, the key): the stock age
+	// tool opens the key files with 'age -d -i identity.age', asking
+	// for the passphrase.
+	text := []byte("# " + unlockContent(vaultID) + key.String() + "\n")
+	ct, err := encryptBytes(text, r)
+	wipeBytes(text)
+	if err != nil {
+		return nil, err
+	}
+	if err := safefile.CreateSecret(filepath.Join(dir, secretDir, identityFile), ct); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// openIdentityFile opens identityFile with the passphrase's scrypt
+// identity (the one scrypt of an unlock) and returns the vault's identity
+// and the file's work factor; an error wrapping fs.ErrNotExist for a
+// vault that has none.
+func (v *Vault) openIdentityFile(id age.Identity) (*age.X25519Identity, int, error) {
+	path := filepath.Join(v.Dir, secretDir, identityFile)
+	if _, err := os.Lstat(path); err != nil {
+		return nil, 0, err
+	}
+	b, err := decryptFile(path, SecretsPassphrase, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer wipeBytes(b)
+	head, rest, ok := strings.Cut(string(b), "\n")
+	if !ok || head+"\n" != "# "+unlockContent(v.Meta.ID) {
+		return nil, 0, fmt.Errorf("%w: %s/%s belongs to another vault", ErrSecretState, secretDir, identityFile)
+	}
+	key, err := age.ParseX25519Identity(strings.TrimSuffix(rest, "\n"))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %s/%s holds no identity", ErrSecretState, secretDir, identityFile)
+	}
+	ct, err := safefile.ReadRegular(path, maxSecretFile)
+	if err != nil {
+		return nil, 0, err
+	}
+	wf, err := scryptLogN(ct)
+	if err != nil {
+		return nil, 0, err
+	}
+	return key, wf, nil
+}
+
+// upgradeSecrets brings a passphrase vault to VaultVersion 2: its own
+// identity in identityFile, vault.json at version 2, and every key file
+// encrypted to the identity instead of with scrypt. An older vault pays
+// one scrypt per key file, once; an upgrade stopped at any point leaves
+// every key readable (identities try the vault's identity, then the
+// passphrase) and is finished at the next unlock. It does nothing while
+// another command holds the vault's lock.
+func (v *Vault) upgradeSecrets(id *age.ScryptIdentity) error {
+	s := v.state()
+	var legacy []string
+	for _, p := range v.secretKeyPaths() {
+		ct, err := safefile.ReadRegular(p, maxSecretFile)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := scryptLogN(ct); err == nil {
+			legacy = append(legacy, p)
+		}
+	}
+	if s.vaultKey != nil && len(legacy) == 0 && v.Meta.Version >= VaultVersion {
+		if _, err := os.Lstat(filepath.Join(v.Dir, secretDir, unlockFile)); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+	}
+	release, err := v.acquire("vault upgrade")
+	if errors.Is(err, ErrBusy) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	defer release()
+	if s.vaultKey == nil {
+		r, err := scryptRecipient(s.pass, s.workFactor)
+		if err != nil {
+			return err
+		}
+		if s.vaultKey, err = writeIdentityFile(v.Dir, v.Meta.ID, r); err != nil {
+			return err
+		}
+		s.ids = []age.Identity{s.vaultKey, id}
+	}
+	if v.Meta.Version < VaultVersion {
+		meta := v.Meta
+		meta.Version = VaultVersion
+		if err := v.saveMeta(meta); err != nil {
+			return err
+		}
+		v.Meta = meta
+	}
+	for _, p := range legacy {
+		plain, err := decryptFile(p, SecretsPassphrase, id)
+		if err != nil {
+			return err
+		}
+		ct, err := encryptBytes(plain, s.vaultKey.Recipient())
+		wipeBytes(plain)
+		if err != nil {
+			return err
+		}
+		if err := safefile.Replace(p, ct, safefile.SecretMode); err != nil {
+			return err
+		}
+	}
+	// The identity file checks the passphrase from now on.
+	if err := os.Remove(filepath.Join(v.Dir, secretDir, unlockFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// secretKeyPaths are the encrypted key files of the vault: each pool's
+// cold and VRF keys and the audit key.
+func (v *Vault) secretKeyPaths() []string {
+	out := []string{auditKeyPath(v.Dir) + encSuffix}
+	des, _ := os.ReadDir(filepath.Join(v.Dir, poolsDir))
+	for _, d := range des {
+		if d.IsDir() {
+			for _, f := range secretKeyFiles {
+				out = append(out, filepath.Join(v.Dir, poolsDir, d.Name(), f+encSuffix))
+			}
+		}
+	}
+	return out
 }
 
 func encryptionRecipient(e *Encryption, m *SecretsMeta) (age.Recipient, error) {
@@ -566,15 +750,20 @@ func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		// A leftover unlock file of an attempt that never reached
-		// vault.json is not authoritative.
-		_ = os.Remove(filepath.Join(v.Dir, secretDir, unlockFile))
+		// A leftover unlock or identity file of an attempt that never
+		// reached vault.json is not authoritative.
+		removeUnlock := func() {
+			_ = os.Remove(filepath.Join(v.Dir, secretDir, unlockFile))
+			_ = os.Remove(filepath.Join(v.Dir, secretDir, identityFile))
+		}
+		removeUnlock()
 		meta := v.Meta
-		if _, err := initSecrets(v.Dir, &meta, &e); err != nil {
+		_, key, err := initSecrets(v.Dir, &meta, &e)
+		if err != nil {
 			return nil, err
 		}
 		if err := v.saveMeta(meta); err != nil {
-			_ = os.Remove(filepath.Join(v.Dir, secretDir, unlockFile))
+			removeUnlock()
 			return nil, err
 		}
 		v.Meta = meta
@@ -585,7 +774,8 @@ func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
 			if err != nil {
 				return nil, err
 			}
-			v.state().ids = []age.Identity{id}
+			v.state().ids = []age.Identity{key, id}
+			v.state().vaultKey = key
 			v.state().workFactor = m.WorkFactor
 		}
 	} else if _, err := v.identities(); err != nil {

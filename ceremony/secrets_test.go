@@ -97,13 +97,27 @@ func TestEncryptedVaultHoldsNoPlaintextSeed(t *testing.T) {
 	scanForSecret(t, v.Dir, seed)
 	scanForSecret(t, v.Dir, vrfSeed)
 
-	// The files are plain age files: the stock tool opens them.
-	id, _ := age.NewScryptIdentity("correct horse")
+	// The files are plain age files: the passphrase opens the vault's
+	// identity file (an age identity file), and that identity the keys,
+	// as the stock tool does with 'age -d -i secret/identity.age'.
+	scrypt, _ := age.NewScryptIdentity("correct horse")
+	idFile, err := os.ReadFile(filepath.Join(v.Dir, secretDir, identityFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idText, err := decryptBytes(idFile, scrypt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := age.ParseIdentities(bytes.NewReader(idText))
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("identity file: %d identities, %v", len(ids), err)
+	}
 	b, err := os.ReadFile(filepath.Join(p.Dir, coldSkeyFile+".age"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt, err := decryptBytes(b, id)
+	pt, err := decryptBytes(b, ids[0])
 	if err != nil {
 		t.Fatalf("age decrypt: %v", err)
 	}
@@ -383,19 +397,28 @@ func TestScryptWorkFactorIsNotTakenFromVaultJSON(t *testing.T) {
 			}
 		})
 	}
-	t.Run("new-keys-take-the-unlock-files-factor", func(t *testing.T) {
+	t.Run("the-identity-file-keeps-its-factor", func(t *testing.T) {
+		// The one scrypt file of a version 2 vault is its identity file;
+		// key files are encrypted to the identity (no scrypt of their own).
 		v := newEncryptedVault(t, "pw")
 		p, err := v.NewPool("alpha", t0)
 		if err != nil {
 			t.Fatal(err)
+		}
+		ct, err := os.ReadFile(filepath.Join(v.Dir, secretDir, identityFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := scryptLogN(ct); err != nil || got != testWorkFactor {
+			t.Errorf("%s: work factor %d, %v; want %d", identityFile, got, err, testWorkFactor)
 		}
 		for _, f := range []string{coldSkeyFile, vrfSkeyFile} {
 			ct, err := os.ReadFile(filepath.Join(p.Dir, f+encSuffix))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, err := scryptLogN(ct); err != nil || got != testWorkFactor {
-				t.Errorf("%s: work factor %d, %v; want %d", f, got, err, testWorkFactor)
+			if !bytes.Contains(ct, []byte("\n-> X25519 ")) {
+				t.Errorf("%s: not encrypted to the vault's identity", f)
 			}
 		}
 	})
@@ -412,4 +435,139 @@ func TestScryptWorkFactorIsNotTakenFromVaultJSON(t *testing.T) {
 			}
 		}
 	})
+}
+
+// legacyVault turns a new passphrase vault back into what versions before
+// the vault identity wrote (version 1): every key file its own scrypt
+// file, an unlock file, no identity file.
+func legacyVault(t *testing.T, v *Vault, pass string, keep int) {
+	t.Helper()
+	ids, err := v.identities()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := scryptRecipient([]byte(pass), testWorkFactor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range v.secretKeyPaths() {
+		if i < keep {
+			continue // left as an interrupted upgrade left it
+		}
+		ct, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		plain, err := decryptBytes(ct, ids...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct, err = encryptBytes(plain, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, ct, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if keep == 0 {
+		ct, err := encryptBytes([]byte(unlockContent(v.Meta.ID)), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(v.Dir, secretDir, unlockFile), ct, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(filepath.Join(v.Dir, secretDir, identityFile)); err != nil {
+			t.Fatal(err)
+		}
+		meta := v.Meta
+		meta.Version = 1
+		if err := v.saveMeta(meta); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// scryptFiles lists the vault's files that take a scrypt to open.
+func scryptFiles(t *testing.T, v *Vault) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(v.Dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, encSuffix) {
+			return err
+		}
+		ct, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if _, err := scryptLogN(ct); err == nil {
+			rel, _ := filepath.Rel(v.Dir, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestOlderPassphraseVaultIsUpgraded: a version 1 vault (a scrypt per key
+// file) is moved to one scrypt per unlock at its first unlock, and one
+// whose move was interrupted is finished; the keys stay the same.
+func TestOlderPassphraseVaultIsUpgraded(t *testing.T) {
+	for _, keep := range []int{0, 2} {
+		t.Run(fmt.Sprintf("interrupted-after-%d", keep), func(t *testing.T) {
+			v := newEncryptedVault(t, "pw")
+			p, err := v.NewPool("alpha", t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cold, err := p.ColdKey()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := cold.Public()
+			cold.Wipe()
+			legacyVault(t, v, "pw", keep)
+			if got := len(scryptFiles(t, v)); got < 2 {
+				t.Fatalf("the legacy vault has %d scrypt files", got)
+			}
+			w, err := Open(v.Dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Unlock(passAccess("pw"))
+			if err := w.CheckUnlock(); err != nil {
+				t.Fatal(err)
+			}
+			if got := scryptFiles(t, w); len(got) != 1 || got[0] != secretDir+"/"+identityFile {
+				t.Errorf("after the upgrade the scrypt files are %q, want only %s/%s", got, secretDir, identityFile)
+			}
+			if w.Meta.Version != VaultVersion {
+				t.Errorf("vault version %d, want %d", w.Meta.Version, VaultVersion)
+			}
+			q, err := w.Pool("alpha")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cold, err = q.ColdKey()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cold.Public() != want {
+				t.Error("the cold key changed")
+			}
+			cold.Wipe()
+			if _, _, err := w.OpenLog(t0); err != nil {
+				t.Fatal(err)
+			}
+			x, _ := Open(v.Dir)
+			x.Unlock(passAccess("wrong"))
+			if err := x.CheckUnlock(); !errors.Is(err, ErrWrongPassphrase) {
+				t.Errorf("wrong passphrase: got %v", err)
+			}
+		})
+	}
 }

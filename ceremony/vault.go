@@ -44,8 +44,12 @@ const (
 	journalFile  = "journal.jsonl"
 	certsDir     = "certs"
 
-	// VaultVersion is the layout version written by this code.
-	VaultVersion = 1
+	// VaultVersion is the newest layout this code reads, and what it
+	// writes for a passphrase vault: version 2 keeps the vault's own age
+	// identity in secret/identity.age, encrypted to the passphrase, and
+	// the key files encrypted to that identity (one scrypt per unlock).
+	// Other vaults are written as version 1, which older binaries read.
+	VaultVersion = 2
 )
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
@@ -105,7 +109,7 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 		return nil, fmt.Errorf("%w: %s", ErrVaultExists, dir)
 	}
 	var n opcert.Network
-	meta := Meta{Version: VaultVersion, Created: o.Now.UTC().Truncate(time.Second), RequireAirgap: o.RequireAirgap}
+	meta := Meta{Version: 1, Created: o.Now.UTC().Truncate(time.Second), RequireAirgap: o.RequireAirgap}
 	switch {
 	case o.Genesis != nil && o.Network != "":
 		return nil, errors.New("give a network name or a genesis file, not both")
@@ -169,7 +173,7 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 	}
 	var r age.Recipient
 	if o.Encryption != nil {
-		if r, err = initSecrets(dir, &meta, o.Encryption); err != nil {
+		if r, _, err = initSecrets(dir, &meta, o.Encryption); err != nil {
 			return nil, err
 		}
 	}
