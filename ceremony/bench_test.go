@@ -247,3 +247,92 @@ func BenchmarkVaultVerify10000(b *testing.B) {
 	}
 	cpu.report(b, ops)
 }
+
+// shmDir is a folder on /dev/shm when the machine has it (else the
+// test's temp dir): the figures are CPU, not the disk's fsync latency.
+func shmDir(b *testing.B) string {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		if d, err := os.MkdirTemp("/dev/shm", "kesrotate-bench-"); err == nil {
+			b.Cleanup(func() { _ = os.RemoveAll(d) })
+			return d
+		}
+	}
+	return b.TempDir()
+}
+
+// fillLog appends backup-made entries until the vault's log holds size.
+func fillLog(b *testing.B, v *Vault, size int64, now time.Time) {
+	l, _, err := v.OpenLog(now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	files := []auditlog.FileHash{HashFile("backup", "vault-backup.age", []byte("bench"))}
+	for i := 0; l.Size() < size; i++ {
+		e, err := v.Audit.entry(auditlog.KindBackupMade, now.Add(time.Duration(i)*time.Second))
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.Files = files
+		e.Detail = map[string]string{"target": fmt.Sprintf("/media/backup%d", i%3)}
+		if _, _, err := l.Append(e); err != nil {
+			b.Fatalf("append %d: %v", l.Size(), err)
+		}
+	}
+}
+
+// BenchmarkRotateLog is one rotation as one 'kesrotate rotate' process
+// does it: open the vault (a new Vault, as a new process has), then
+// rotate one pool, which opens the ceremony log. The vault has 10 pools
+// (each rotated once); its log is fresh (the 10 rotations, 71 entries)
+// or filled up to 10,000 entries. The goal is that the second costs at
+// most 1.2 times the first: opening the log must not grow with it.
+func BenchmarkRotateLog(b *testing.B) {
+	for _, size := range []int64{0, 10000} {
+		name := "entries=fresh"
+		if size > 0 {
+			name = fmt.Sprintf("entries=%d", size)
+		}
+		b.Run(name, func(b *testing.B) {
+			now := t0
+			v, pools := benchVault(b, shmDir(b), 10, now)
+			for _, bp := range pools {
+				res, err := v.Rotate(RotateRequest{Pool: bp.name, Producer: bp.producer,
+					Snapshot: bp.snapshot(b, v, now), Policy: transfer.SnapshotPolicy{Now: now}, Now: now})
+				if err != nil {
+					b.Fatal(err)
+				}
+				bp.onChain = opcert.Recorded(res.Issue.Cert.Counter)
+				res.Issue.KES.Wipe()
+			}
+			if size > 0 {
+				fillLog(b, v, size, now)
+				// A command that ran since saved the log's state, as every
+				// command does; the first after a crash checks it in full.
+				if _, err := v.RecordBackup(now, []auditlog.FileHash{HashFile("backup", "b.age", []byte("b"))}, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			bp := pools[0]
+			cpu := startCPU()
+			ops := 0
+			for b.Loop() {
+				ops++
+				now = now.Add(v.Network.PeriodLength())
+				w, err := Open(v.Dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				w.Audit = v.Audit
+				w.Audit.Clock = func() time.Time { return now }
+				res, err := w.Rotate(RotateRequest{Pool: bp.name, Producer: bp.producer,
+					Snapshot: bp.snapshot(b, w, now), Policy: transfer.SnapshotPolicy{Now: now}, Now: now})
+				if err != nil {
+					b.Fatalf("rotate: %v", err)
+				}
+				bp.onChain = opcert.Recorded(res.Issue.Cert.Counter)
+				res.Issue.KES.Wipe()
+			}
+			cpu.report(b, ops)
+		})
+	}
+}

@@ -65,6 +65,11 @@ func (v *Vault) release() {
 	if l.depth--; l.depth > 0 {
 		return
 	}
+	if v.log != nil {
+		// A cache for the next Open (auditlog.FileState): failing to
+		// write it only makes that Open check the whole log.
+		_ = v.log.SaveState()
+	}
 	_ = l.f.Truncate(0)
 	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	_ = l.f.Close()

@@ -327,14 +327,15 @@ func (v *Vault) OpenLog(now time.Time) (*auditlog.Log, []auditlog.Entry, error) 
 	return l, rec, nil
 }
 
-// logPins returns the producer pins of the vault's log, reading only:
-// from the log v keeps open while it is current, else as auditlog.Pins
-// reads them (checkPin runs before anything is written).
-func (v *Vault) logPins() (map[string]auditlog.PinRecord, error) {
+// logPin returns the pin of the producer called name in the vault's log,
+// reading only: from the log v keeps open while it is current, else as
+// auditlog.PinOf reads it (checkPin runs before anything is written).
+func (v *Vault) logPin(name string) (auditlog.PinRecord, bool, error) {
 	if v.log != nil && v.log.Current() {
-		return v.log.Pins(), nil
+		r, ok := v.log.Pin(name)
+		return r, ok, nil
 	}
-	return auditlog.Pins(v.LogDir())
+	return auditlog.PinOf(v.LogDir(), name)
 }
 
 // forgetLog drops the log v keeps open: after an action failed half way,
@@ -394,22 +395,16 @@ func (g LogGap) String() string {
 // lists what the log does not record: pools, their bindings, pinned
 // producers and journaled certs. It reads only public files.
 func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
-	pools, bound := map[string]bool{}, map[string]bool{}
-	type pinned struct {
-		seq            int64
-		fp, enrollment string
-	}
-	producers := map[string]pinned{}
-	certs := map[string]int{}
+	idx := &entriesIndex{pools: map[string]bool{}, bound: map[string]bool{}, producers: map[string]pinned{}, certs: map[string]int{}}
 	for _, e := range entries {
 		switch e.Kind {
 		case auditlog.KindPoolNew, auditlog.KindPoolImport:
-			pools[e.Pool] = true
+			idx.pools[e.Pool] = true
 		case auditlog.KindAuditBinding:
-			bound[e.Pool] = true
+			idx.bound[e.Pool] = true
 		case auditlog.KindProducerAdd:
 			name := e.Detail[DetailProducer]
-			if _, ok := producers[name]; !ok {
+			if _, ok := idx.producers[name]; !ok {
 				pn := pinned{seq: e.Seq, fp: e.Detail[DetailFingerprnt]}
 				for _, f := range e.Files {
 					if f.Role == "enrollment" {
@@ -419,12 +414,58 @@ func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
 				if e.Pin != nil {
 					pn.enrollment = e.Pin.Enrollment
 				}
-				producers[name] = pn
+				idx.producers[name] = pn
 			}
 		case auditlog.KindCertIssued:
-			certs[e.CertHash]++
+			idx.certs[e.CertHash]++
 		}
 	}
+	return v.logGaps(idx)
+}
+
+// logIndex is what LogGaps compares the vault with: the entries of a log
+// (ceremony verify), or the log a command has open (reconcile), which
+// knows them without reading them again.
+type logIndex interface {
+	logged(pool string) (created, bound bool)
+	pinned(name string) (pinned, bool)
+	takeCert(hash string) bool // whether the log records it (once per call, for entries)
+}
+
+type pinned struct {
+	seq            int64
+	fp, enrollment string
+}
+
+type entriesIndex struct {
+	pools, bound map[string]bool
+	producers    map[string]pinned
+	certs        map[string]int
+}
+
+func (x *entriesIndex) logged(pool string) (bool, bool) { return x.pools[pool], x.bound[pool] }
+func (x *entriesIndex) pinned(name string) (pinned, bool) {
+	p, ok := x.producers[name]
+	return p, ok
+}
+func (x *entriesIndex) takeCert(hash string) bool {
+	if x.certs[hash] > 0 {
+		x.certs[hash]--
+		return true
+	}
+	return false
+}
+
+type liveIndex struct{ l *auditlog.Log }
+
+func (x liveIndex) logged(pool string) (bool, bool) { return x.l.PoolLogged(pool) }
+func (x liveIndex) pinned(name string) (pinned, bool) {
+	r, ok := x.l.Pin(name)
+	return pinned{seq: r.Seq, fp: r.Fingerprint, enrollment: r.Enrollment}, ok
+}
+func (x liveIndex) takeCert(hash string) bool { return x.l.CertLogged(hash) }
+
+func (v *Vault) logGaps(idx logIndex) ([]LogGap, error) {
 	var gaps []LogGap
 	ps, err := v.Pools()
 	if err != nil {
@@ -432,10 +473,11 @@ func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
 	}
 	var missing []LogGap
 	for _, p := range ps {
-		if !pools[p.Meta.PoolID] {
+		created, bound := idx.logged(p.Meta.PoolID)
+		if !created {
 			gaps = append(gaps, LogGap{Kind: "pool", Pool: p.Meta.Name, PoolID: p.Meta.PoolID})
 		}
-		if !bound[p.Meta.PoolID] {
+		if !bound {
 			gaps = append(gaps, LogGap{Kind: "binding", Pool: p.Meta.Name, PoolID: p.Meta.PoolID})
 		}
 		js, err := p.Journal()
@@ -443,8 +485,7 @@ func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
 			return nil, err
 		}
 		for _, je := range Issued(js) {
-			if certs[je.CertHash] > 0 {
-				certs[je.CertHash]--
+			if idx.takeCert(je.CertHash) {
 				continue
 			}
 			je := je
@@ -456,7 +497,7 @@ func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
 		return nil, err
 	}
 	for _, name := range sortedKeys(files) {
-		pn, ok := producers[name]
+		pn, ok := idx.pinned(name)
 		sum := sha256.Sum256(files[name])
 		switch {
 		case !ok:
@@ -472,11 +513,7 @@ func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
 
 // reconcile appends the entries LogGaps finds missing, flagged recovered.
 func (v *Vault) reconcile(l *auditlog.Log, now time.Time) ([]auditlog.Entry, error) {
-	entries, err := auditlog.Entries(v.LogDir())
-	if err != nil {
-		return nil, err
-	}
-	gaps, err := v.LogGaps(entries)
+	gaps, err := v.logGaps(liveIndex{l})
 	if err != nil || len(gaps) == 0 {
 		return nil, err
 	}

@@ -174,11 +174,10 @@ func sortedKeys[V any](m map[string]V) []string {
 // vault's log (read only): the same file hash and fingerprint, or
 // ErrPinMismatch. It returns the pin.
 func (v *Vault) checkPin(q *Producer, p *Pool) (auditlog.PinRecord, error) {
-	pins, err := v.logPins()
+	pin, ok, err := v.logPin(q.Name)
 	if err != nil {
 		return auditlog.PinRecord{}, err
 	}
-	pin, ok := pins[q.Name]
 	switch {
 	case !ok:
 		return pin, fmt.Errorf("%w: the ceremony log pins no producer %s (%s/%s.kre was not written by 'producer add')", ErrPinMismatch, q.Name, producersDir, q.Name)

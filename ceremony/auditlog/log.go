@@ -31,6 +31,9 @@ type Log struct {
 	latest   Checkpoint
 	size     int64 // bytes of FileEntries this Log has read or written
 	broken   error // set when a failed write left the on-disk log ahead of memory
+	lastLine []byte
+	// stateDirty: FileState does not say what this Log knows (SaveState).
+	stateDirty bool
 }
 
 const (
@@ -119,12 +122,36 @@ func Open(dir string, key SignerKey) (*Log, error) {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
 	defer unlock()
+	// A temporary file in the log's root is a state or checkpoint write
+	// that a crash interrupted; one among the checkpoints comes with
+	// entries the saved state does not cover, so the full check below
+	// removes those.
+	_ = safefile.RemoveTemps(dir)
+	if v, vaultID, err := parseVerifierKey(vkey); err == nil && readsKey(dir, vkey) {
+		if l, ok := openFast(dir, s, v, vkey, vaultID); ok {
+			return l, nil
+		}
+	}
+	return openFull(dir, s, vkey)
+}
+
+// readsKey reports whether dir's FileAuditKey is vkey (Open's full check
+// compares them too).
+func readsKey(dir, vkey string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, FileAuditKey))
+	return err == nil && string(b) == vkey+"\n"
+}
+
+// openFull is Open checking the whole log, as Verify does but for the
+// ceremony rules; the Log's state is then saved by SaveState.
+func openFull(dir string, s note.Signer, vkey string) (*Log, error) {
 	removeTemps(dir)
 	st, verr := structure(os.DirFS(dir), VerifyOptions{AuditKey: vkey}, false)
 	if verr != nil {
 		return nil, fmt.Errorf("open log: %w", verr)
 	}
-	l := &Log{dir: dir, signer: s, vaultID: st.vaultID, auditKey: vkey, tree: st.tree, sem: newSemState(st.vaultID, vkey), latest: st.latest, size: st.complete}
+	l := &Log{dir: dir, signer: s, vaultID: st.vaultID, auditKey: vkey, tree: st.tree, sem: newSemState(st.vaultID, vkey), latest: st.latest, size: st.complete,
+		lastLine: st.lastLine, stateDirty: true}
 	l.sem.signedOnly = true
 	for i := range st.entries {
 		l.sem.apply(&st.entries[i])
@@ -213,6 +240,16 @@ func Pins(dir string) (map[string]PinRecord, error) {
 		return nil, err
 	}
 	defer unlock()
+	if b, err := os.ReadFile(filepath.Join(dir, FileAuditKey)); err == nil {
+		vkey := strings.TrimSuffix(string(b), "\n")
+		if v, vaultID, err := parseVerifierKey(vkey); err == nil {
+			if l, ok := openFast(dir, nil, v, vkey, vaultID); ok {
+				if pins := l.sem.allPins(); l.sem.bad == nil {
+					return pins, nil
+				}
+			}
+		}
+	}
 	st, verr := structure(os.DirFS(dir), VerifyOptions{}, false)
 	if verr != nil {
 		return nil, verr
@@ -225,15 +262,72 @@ func Pins(dir string) (map[string]PinRecord, error) {
 }
 
 // Pins returns the producer pins the log records, by name, as Pin does.
-func (l *Log) Pins() map[string]PinRecord { return maps.Clone(l.sem.pins) }
+func (l *Log) Pins() map[string]PinRecord {
+	if pins := l.sem.allPins(); l.sem.bad == nil {
+		return pins
+	}
+	l.reload()
+	return maps.Clone(l.sem.pins)
+}
+
+// PinOf returns the pin of the producer called name that the log in dir
+// records, reading only, as Pins does.
+func PinOf(dir, name string) (PinRecord, bool, error) {
+	unlock, err := lockEntries(dir, syscall.LOCK_SH)
+	if err != nil {
+		return PinRecord{}, false, err
+	}
+	defer unlock()
+	if b, err := os.ReadFile(filepath.Join(dir, FileAuditKey)); err == nil {
+		vkey := strings.TrimSuffix(string(b), "\n")
+		if v, vaultID, err := parseVerifierKey(vkey); err == nil {
+			if l, ok := openFast(dir, nil, v, vkey, vaultID); ok {
+				if r, ok := l.sem.pin(name); l.sem.bad == nil {
+					return r, ok, nil
+				}
+			}
+		}
+	}
+	unlock()
+	pins, err := Pins(dir)
+	if err != nil {
+		return PinRecord{}, false, err
+	}
+	r, ok := pins[name]
+	return r, ok, nil
+}
 
 // Pin returns the pin of the producer called name, as the log's entries
 // record it: signed by the pool's cold key (format 2), or (format 1) as
 // the audit key alone vouches for it. A pin whose cold-key signature does
 // not verify is not returned.
 func (l *Log) Pin(name string) (PinRecord, bool) {
-	p, ok := l.sem.pins[name]
+	p, ok := l.sem.pin(name)
+	if l.sem.bad != nil {
+		l.reload()
+		p, ok = l.sem.pins[name]
+	}
 	return p, ok
+}
+
+// reload replaces what l knows, loaded from a saved state whose cold-key
+// evidence did not verify, by a full check of the log. If that fails, l
+// refuses further appends with its error.
+func (l *Log) reload() {
+	unlock, err := lockEntries(l.dir, syscall.LOCK_SH)
+	if err != nil {
+		l.broken = err
+		return
+	}
+	defer unlock()
+	full, err := openFull(l.dir, l.signer, l.auditKey)
+	if err != nil {
+		l.broken = err
+		l.sem = newSemState(l.vaultID, l.auditKey)
+		l.sem.signedOnly = true
+		return
+	}
+	*l = *full
 }
 
 // Current reports whether l can go on appending: no earlier write failed
@@ -246,6 +340,23 @@ func (l *Log) Current() bool {
 	}
 	fi, err := os.Stat(filepath.Join(l.dir, FileEntries))
 	return err == nil && fi.Size() == l.size
+}
+
+// PoolLogged reports whether a pool-new or pool-import entry names the
+// pool (hex id), and whether an audit-binding entry bound it.
+func (l *Log) PoolLogged(pool string) (created, bound bool) {
+	p := l.sem.pools[pool]
+	if p == nil {
+		return false, false
+	}
+	return p.created, p.bound
+}
+
+// CertLogged reports whether a cert-issued entry records the cert of
+// that hash.
+func (l *Log) CertLogged(certHash string) bool {
+	_, ok := l.sem.certs.get(certHash)
+	return ok
 }
 
 // Checkpoint returns the latest signed checkpoint (its Note is what leaves
@@ -262,7 +373,15 @@ func (l *Log) Check(e Entry) error {
 	if err != nil {
 		return err
 	}
-	if verr := l.sem.check(&e); verr != nil {
+	verr := l.sem.check(&e)
+	if l.sem.bad != nil {
+		l.reload()
+		if l.broken != nil {
+			return l.broken
+		}
+		verr = l.sem.check(&e)
+	}
+	if verr != nil {
 		return verr
 	}
 	return nil
@@ -354,7 +473,8 @@ func (l *Log) append(e Entry) (Entry, Checkpoint, error) {
 		l.broken = err
 		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w", err)
 	}
-	l.sem.apply(&e)
+	l.lastLine, l.stateDirty = line, true
+	l.sem.apply(&e) // saved evidence that fails here (sem.bad) makes the next Check reload
 	if err := l.checkpoint(l.tree.n); err != nil {
 		l.broken = err
 		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w", err)

@@ -39,18 +39,27 @@ type PoolBinding struct {
 
 // certRun is what the counter and period rules know of a pool's certs.
 type certRun struct {
-	certs      int
-	lastCtr    uint64
-	lastPeriod uint64 // of certs issued without an override
-	periodSeq  int64  // the entry that set lastPeriod
+	certs        int
+	lastCtr      uint64
+	lastPeriod   uint64 // of certs issued without an override
+	periodSeq    int64  // the entry that set lastPeriod
+	periodSigned bool   // that entry's cert was cold-signed
+	// The certs (CBOR hex) of the entries that set lastCtr and
+	// lastPeriod: the evidence a saved state carries (state.go).
+	ctrCert, periodCert string
 }
 
 type poolState struct {
+	created    bool // a pool-new or pool-import entry names it
 	bound      bool
 	coldVKey   string
 	bindingSeq int64
+	binding    *Binding
 	all        certRun // every cert-issued entry (what Verify judges)
 	signed     certRun // cold-signed ones only (what Check decides from)
+	// unchecked: loaded from a saved state whose cold-key evidence (the
+	// binding, the certs of signed) is checked on first use.
+	unchecked bool
 }
 
 // semState replays the ceremony rules over entries in order.
@@ -58,11 +67,14 @@ type semState struct {
 	vaultID  string
 	auditKey string
 	pools    map[string]*poolState
-	certs    map[string]string // cert hash -> pool
-	order    []string          // pools in binding order
+	certs    certSet  // cert hash -> pool
+	order    []string // pools in binding order
 	issued   []CertRecord
 	pins     map[string]PinRecord
 	pinOrder []string
+	// pinEvidence holds the cold-signed Pin of each signed pin, for the
+	// saved state.
+	pinEvidence map[string]*Pin
 
 	format      string // the init entry's DetailFormat; "" for format 1
 	certsSigned bool   // a cert-issued entry carried its cert: every later one must
@@ -72,11 +84,17 @@ type semState struct {
 	// the audit key alone vouches for (format 1 ones, or forgeries) can
 	// never stop a rotation. Verify judges them all.
 	signedOnly bool
+	// uncheckedPins: pins loaded from a saved state, their cold-key
+	// signatures not checked yet (pin checks them on first use).
+	uncheckedPins map[string]*Pin
+	// bad is set when saved evidence did not verify: the Log then
+	// loads the log in full (state.go).
+	bad *Error
 }
 
 func newSemState(vaultID, auditKey string) *semState {
-	return &semState{vaultID: vaultID, auditKey: auditKey, pools: map[string]*poolState{}, certs: map[string]string{},
-		pins: map[string]PinRecord{}}
+	return &semState{vaultID: vaultID, auditKey: auditKey, pools: map[string]*poolState{}, certs: certSet{add: map[string]string{}},
+		pins: map[string]PinRecord{}, pinEvidence: map[string]*Pin{}}
 }
 
 // overridden reports whether a cert-issued entry records an override of
@@ -145,6 +163,7 @@ func (s *semState) check(e *Entry) *Error {
 			return bad(ErrBinding, "init entry records another audit key than the log's")
 		}
 	case KindAuditBinding:
+		s.trust(e.Pool)
 		b := e.Binding
 		if b.VaultID != s.vaultID {
 			return bad(ErrForeignLog, "binding is for vault %q, log is vault %q", b.VaultID, s.vaultID)
@@ -162,7 +181,7 @@ func (s *semState) check(e *Entry) *Error {
 			return bad(ErrBinding, "pool %s bound twice with different cold vkeys", e.Pool)
 		}
 	case KindCertIssued:
-		p := s.pools[e.Pool]
+		p := s.trust(e.Pool)
 		if p == nil || !p.bound {
 			return bad(ErrBinding, "cert issued for pool %s before its audit-key binding", e.Pool)
 		}
@@ -188,7 +207,7 @@ func (s *semState) check(e *Entry) *Error {
 			}
 			if *e.KESPeriod < run.lastPeriod && !overridden(e) {
 				by := "a cold-signed cert"
-				if !p.signedAt(run.periodSeq, s) {
+				if !run.periodSigned {
 					by = "a cert only the audit key vouches for"
 				}
 				return bad(ErrSemantics, "pool %s KES period %d after KES period %d (entry %d, %s)", e.Pool, *e.KESPeriod, run.lastPeriod, run.periodSeq, by)
@@ -200,7 +219,7 @@ func (s *semState) check(e *Entry) *Error {
 	case KindProducerAdd:
 		return s.checkPin(e)
 	case KindBundleExported:
-		pool, ok := s.certs[e.CertHash]
+		pool, ok := s.certs.get(e.CertHash)
 		if !ok {
 			return bad(ErrSemantics, "bundle carries cert %s that no earlier cert-issued entry issued", e.CertHash)
 		}
@@ -218,6 +237,8 @@ func (s *semState) apply(e *Entry) *Error {
 	switch e.Kind {
 	case KindInit:
 		s.format = e.Detail[DetailFormat]
+	case KindPoolNew, KindPoolImport:
+		s.pool(e.Pool).created = true
 	case KindProducerAdd:
 		if verr == nil {
 			s.recordPin(e)
@@ -227,7 +248,8 @@ func (s *semState) apply(e *Entry) *Error {
 			p := s.pool(e.Pool)
 			if !p.bound {
 				s.order = append(s.order, e.Pool)
-				p.bound, p.coldVKey, p.bindingSeq = true, e.Binding.ColdVKey, e.Seq
+				b := *e.Binding
+				p.bound, p.coldVKey, p.bindingSeq, p.binding = true, e.Binding.ColdVKey, e.Seq, &b
 			}
 		}
 	case KindCertIssued:
@@ -239,16 +261,16 @@ func (s *semState) apply(e *Entry) *Error {
 		// A cert issued again (the same bytes: a KES key made on the
 		// producer, certified twice) adds nothing to what the rules know;
 		// an old cert copied into a new entry must not rewind them.
-		if _, again := s.certs[e.CertHash]; !again {
-			p.all.add(e)
+		if _, again := s.certs.get(e.CertHash); !again {
+			p.all.add(e, signed)
 			if signed {
-				p.signed.add(e)
+				p.signed.add(e, signed)
 			}
 		}
 		if signed {
 			s.certsSigned = true
 		}
-		s.certs[e.CertHash] = e.Pool
+		s.certs.put(e.CertHash, e.Pool)
 		s.issued = append(s.issued, CertRecord{
 			Seq: e.Seq, Time: e.Time, Pool: e.Pool, Counter: *e.Counter, KESPeriod: *e.KESPeriod,
 			KESVKeyHash: e.KESVKeyHash, CertHash: e.CertHash, OnChainCounter: e.OnChainCounter,
@@ -258,23 +280,12 @@ func (s *semState) apply(e *Entry) *Error {
 	return verr
 }
 
-func (r *certRun) add(e *Entry) {
+func (r *certRun) add(e *Entry, signed bool) {
 	r.certs++
-	r.lastCtr = *e.Counter
+	r.lastCtr, r.ctrCert = *e.Counter, e.Cert
 	if *e.KESPeriod > r.lastPeriod && !overridden(e) {
-		r.lastPeriod, r.periodSeq = *e.KESPeriod, e.Seq
+		r.lastPeriod, r.periodSeq, r.periodSigned, r.periodCert = *e.KESPeriod, e.Seq, signed, e.Cert
 	}
-}
-
-// signedAt reports whether the cert-issued entry seq of this pool was
-// cold-signed.
-func (p *poolState) signedAt(seq int64, s *semState) bool {
-	for _, c := range s.issued {
-		if c.Seq == seq {
-			return c.ColdSigned
-		}
-	}
-	return false
 }
 
 // checkPin applies the rules of a producer-add entry: a pin the pool's
@@ -287,7 +298,7 @@ func (s *semState) checkPin(e *Entry) *Error {
 			return fail(ErrForged, e.Seq, "", fmt.Sprintf("producer-add entry for %q without its pool's cold-key pin", clip(name)), nil)
 		}
 	} else {
-		p := s.pools[e.Pool]
+		p := s.trust(e.Pool)
 		if p == nil || !p.bound {
 			return fail(ErrBinding, e.Seq, "", fmt.Sprintf("producer pinned for pool %s before its audit-key binding", e.Pool), nil)
 		}
@@ -298,7 +309,7 @@ func (s *semState) checkPin(e *Entry) *Error {
 			return fail(ErrForged, e.Seq, "", fmt.Sprintf("producer %q", clip(name)), err)
 		}
 	}
-	if old, ok := s.pins[name]; ok {
+	if old, ok := s.pin(name); ok {
 		if enr := pinEnrollment(e); old.Pool != e.Pool || old.Fingerprint != e.Detail[DetailFingerprint] || (old.Enrollment != "" && enr != "" && old.Enrollment != enr) {
 			return fail(ErrSemantics, e.Seq, "", fmt.Sprintf("producer %q was pinned at entry %d to another enrollment; pins are never replaced", clip(name), old.Seq), nil)
 		}
@@ -321,7 +332,7 @@ func pinEnrollment(e *Entry) string {
 
 func (s *semState) recordPin(e *Entry) {
 	name := e.Detail[DetailProducer]
-	old, ok := s.pins[name]
+	old, ok := s.pin(name)
 	if !ok {
 		s.pinOrder = append(s.pinOrder, name)
 	}
@@ -332,6 +343,8 @@ func (s *semState) recordPin(e *Entry) {
 		Enrollment: pinEnrollment(e), Seq: e.Seq, Signed: e.Pin != nil}
 	if e.Pin != nil {
 		s.pinsSigned = true
+		pin := *e.Pin
+		s.pinEvidence[name] = &pin
 	}
 }
 

@@ -120,6 +120,7 @@ type state struct {
 	fileCkpt Checkpoint // the FileCheckpoint note
 	torn     int64      // bytes of an incomplete last line, 0 if none
 	complete int64      // bytes of complete lines
+	lastLine []byte     // the last complete line
 }
 
 // structure runs every check but the semantic ones. When it fails with
@@ -243,6 +244,7 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 			return st, fail(ErrMalformed, seq, FileEntries, "", err)
 		}
 		st.entries = append(st.entries, e)
+		st.lastLine = line
 	}
 	n := st.tree.n
 	r.TreeSize = n
@@ -437,10 +439,13 @@ func parseManifest(m []byte) (map[string]string, error) {
 	return out, nil
 }
 
-// tree holds the stored hashes of a tlog tree in memory.
+// tree holds the stored hashes of a tlog tree in memory: all of them
+// (hashes), or, for a log opened from its saved state, only those of its
+// right edge and what appends add (sparse).
 type tree struct {
 	n      int64
 	hashes []tlog.Hash
+	sparse map[int64]tlog.Hash
 }
 
 func (t *tree) add(line []byte) error {
@@ -448,7 +453,14 @@ func (t *tree) add(line []byte) error {
 	if err != nil {
 		return err
 	}
-	t.hashes = append(t.hashes, hs...)
+	if t.sparse != nil {
+		base := tlog.StoredHashCount(t.n)
+		for i, h := range hs {
+			t.sparse[base+int64(i)] = h
+		}
+	} else {
+		t.hashes = append(t.hashes, hs...)
+	}
 	t.n++
 	return nil
 }
@@ -457,6 +469,14 @@ func (t *tree) add(line []byte) error {
 func (t *tree) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	for i, x := range indexes {
+		if t.sparse != nil {
+			h, ok := t.sparse[x]
+			if !ok {
+				return nil, fmt.Errorf("hash index %d not held", x)
+			}
+			out[i] = h
+			continue
+		}
 		if x < 0 || x >= int64(len(t.hashes)) {
 			return nil, fmt.Errorf("hash index %d out of range", x)
 		}
