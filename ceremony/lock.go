@@ -66,9 +66,13 @@ func (v *Vault) release() {
 		return
 	}
 	if v.log != nil {
-		// A cache for the next Open (auditlog.FileState): failing to
-		// write it only makes that Open check the whole log.
-		_ = v.log.SaveState()
+		// The latest checkpoint file, and a cache for the next Open
+		// (auditlog.FileState). Every entry and its numbered checkpoint
+		// are durable already: failing here only makes the next Open
+		// check the whole log and bring the checkpoint file up to date.
+		if err := v.log.Flush(); err != nil {
+			v.log = nil
+		}
 	}
 	_ = l.f.Truncate(0)
 	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)

@@ -34,6 +34,8 @@ type Log struct {
 	lastLine []byte
 	// stateDirty: FileState does not say what this Log knows (SaveState).
 	stateDirty bool
+	// ckptBehind: FileCheckpoint is older than latest (Flush).
+	ckptBehind bool
 }
 
 const (
@@ -96,6 +98,9 @@ func Create(dir string, key SignerKey, init Entry) (*Log, Checkpoint, error) {
 	init.Kind = KindInit
 	init.Detail = detail
 	_, c, err := l.append(init)
+	if err == nil {
+		err = l.flushCheckpoint()
+	}
 	if err != nil {
 		return nil, Checkpoint{}, fmt.Errorf("create log: %w", err)
 	}
@@ -217,6 +222,9 @@ func Seal(dir string, key SignerKey) (Checkpoint, error) {
 		if err := l.checkpoint(size); err != nil {
 			return Checkpoint{}, fmt.Errorf("seal log: %w", err)
 		}
+	}
+	if err := l.flushCheckpoint(); err != nil {
+		return Checkpoint{}, fmt.Errorf("seal log: %w", err)
 	}
 	return l.latest, nil
 }
@@ -396,9 +404,10 @@ func (l *Log) Check(e Entry) error {
 // verify for this vault and audit key.
 //
 // Crash safety: the line is appended and fsynced, then the checkpoint is
-// written to checkpoints/<size>.note and FileCheckpoint, each by temp
-// file, fsync, rename and directory fsync. A crash in between leaves a
-// log that Open completes, or that Open refuses with ErrUnsealed.
+// written to checkpoints/<size>.note by temp file, fsync, rename and an
+// fsync of the checkpoints folder: three fsyncs. A crash in between leaves
+// a log that Open completes, or that Open refuses with ErrUnsealed.
+// FileCheckpoint follows at Flush, once for a run of appends.
 func (l *Log) Append(e Entry) (Entry, Checkpoint, error) {
 	if e.Kind == KindInit {
 		return Entry{}, Checkpoint{}, fmt.Errorf("append: %w: init entries are written by Create", ErrInvalidEntry)
@@ -482,7 +491,11 @@ func (l *Log) append(e Entry) (Entry, Checkpoint, error) {
 	return e, l.latest, nil
 }
 
-// checkpoint signs the tree at size and writes both checkpoint files.
+// checkpoint signs the tree at size and writes checkpoints/<size>.note:
+// temporary file, fsync, rename, fsync of the checkpoints folder. The
+// latest-checkpoint file FileCheckpoint follows at Flush (a log whose
+// FileCheckpoint is older than its newest numbered checkpoint verifies,
+// and Open brings it up to date).
 func (l *Log) checkpoint(size int64) error {
 	root, err := l.tree.root(size)
 	if err != nil {
@@ -495,11 +508,37 @@ func (l *Log) checkpoint(size int64) error {
 	if err := writeReplace(l.dir, CheckpointFile(size), c.Note); err != nil {
 		return err
 	}
-	if err := writeReplace(l.dir, FileCheckpoint, c.Note); err != nil {
+	l.latest, l.ckptBehind = c, true
+	return nil
+}
+
+// flushCheckpoint writes the latest checkpoint to FileCheckpoint if it
+// is behind.
+func (l *Log) flushCheckpoint() error {
+	if !l.ckptBehind {
+		return nil
+	}
+	if err := writeReplace(l.dir, FileCheckpoint, l.latest.Note); err != nil {
 		return err
 	}
-	l.latest = c
+	l.ckptBehind = false
 	return nil
+}
+
+// Flush ends a run of appends: it writes the latest checkpoint to
+// FileCheckpoint (fsynced) and the log's state for the next Open
+// (FileState, a cache: not fsynced). Each Append has already made its
+// line and its numbered checkpoint durable; a process that stops before
+// Flush leaves a log that verifies, whose next Open brings
+// FileCheckpoint up to date.
+func (l *Log) Flush() error {
+	if l.broken != nil {
+		return nil
+	}
+	if err := l.flushCheckpoint(); err != nil {
+		return err
+	}
+	return l.SaveState()
 }
 
 // Entries reads the entries of the log or package in dir, checking only
@@ -567,16 +606,10 @@ func writeNew(path string, data []byte) error {
 }
 
 // writeReplace atomically replaces dir/rel (temp file beside it, fsync,
-// rename, fsync of its folder and of dir).
+// rename, fsync of its folder). The folder's own entry in dir was made
+// durable when the log was created.
 func writeReplace(dir, rel string, data []byte) error {
-	target := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := safefile.Replace(target, data, fileMode); err != nil {
-		return err
-	}
-	if filepath.Dir(target) != filepath.Clean(dir) {
-		return syncDir(dir)
-	}
-	return nil
+	return safefile.Replace(filepath.Join(dir, filepath.FromSlash(rel)), data, fileMode)
 }
 
 // writeLineAt writes line and a newline at off and fsyncs f.

@@ -13,10 +13,10 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
-// saved is f's log with its state saved, opened again.
+// saved is f's log flushed (its state saved), opened again.
 func saved(t *testing.T, f *fixture) *Log {
 	t.Helper()
-	if err := f.log.SaveState(); err != nil {
+	if err := f.log.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	l, err := Open(f.dir, f.key)
@@ -52,7 +52,7 @@ func TestOpenFromState(t *testing.T) {
 	if _, _, err := l.Append(bundle(f.pool, "c2")); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.SaveState(); err != nil {
+	if err := l.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Verify(f.dir, f.opts()); err != nil {
@@ -82,7 +82,7 @@ func TestStateThatDoesNotFit(t *testing.T) {
 		"log appended since": func(t *testing.T, f *fixture) { f.appendT(t, base(KindBackupMade, 50)) },
 		"another vault's": func(t *testing.T, f *fixture) {
 			g := standard(t, 2)
-			if err := g.log.SaveState(); err != nil {
+			if err := g.log.Flush(); err != nil {
 				t.Fatal(err)
 			}
 			b, _ := os.ReadFile(filepath.Join(g.dir, FileState))
@@ -91,7 +91,7 @@ func TestStateThatDoesNotFit(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := standard(t, 1)
-			if err := f.log.SaveState(); err != nil {
+			if err := f.log.Flush(); err != nil {
 				t.Fatal(err)
 			}
 			spoil(t, f)
@@ -106,7 +106,7 @@ func TestStateThatDoesNotFit(t *testing.T) {
 	}
 	// A line appended by hand (no checkpoint): unsealed, as without a state.
 	f := standard(t, 1)
-	if err := f.log.SaveState(); err != nil {
+	if err := f.log.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	lines := readLines(t, f.dir)
@@ -123,7 +123,7 @@ func TestStateThatDoesNotFit(t *testing.T) {
 // full.
 func TestForgedStateCannotBlockOrRedirect(t *testing.T) {
 	f := standard(t, 1)
-	if err := f.log.SaveState(); err != nil {
+	if err := f.log.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	resignState(t, f, func(st *stateFile) {
@@ -163,7 +163,7 @@ func TestForgedStateCannotBlockOrRedirect(t *testing.T) {
 // finds it, and the appends made meanwhile do not hide it.
 func TestEditInsideIsForVerify(t *testing.T) {
 	f := standard(t, 1)
-	if err := f.log.SaveState(); err != nil {
+	if err := f.log.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	lines := readLines(t, f.dir)
