@@ -17,6 +17,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/kesrotate/kesrotate/internal/vectors"
+	"github.com/kesrotate/kesrotate/ceremony/auditlog"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
 )
@@ -435,5 +436,64 @@ func chmod(t *testing.T, path string, mode fs.FileMode) {
 	t.Helper()
 	if err := os.Chmod(path, mode); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestKilledBeforeFlush stops a command after its issue, before the
+// vault writes the latest-checkpoint file and the log's state at the end
+// (as a kill there would): the log verifies, and the next command opens
+// it in full and brings both up to date.
+func TestKilledBeforeFlush(t *testing.T) {
+	v := newVault(t)
+	p, err := v.NewPool("alpha", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testCrash = func(s string) error {
+		if s == "before-flush" {
+			return errors.New("killed")
+		}
+		return nil
+	}
+	_, err = p.Issue(IssueRequest{KESPeriod: 1571, OnChain: opcert.None(), Now: t0})
+	testCrash = nil
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := func() auditlog.Checkpoint {
+		b, err := os.ReadFile(filepath.Join(v.LogDir(), auditlog.FileCheckpoint))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := auditlog.ParseCheckpoint(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	r, err := auditlog.Verify(v.LogDir(), auditlog.VerifyOptions{})
+	if err != nil {
+		t.Fatalf("Verify after the kill: %v", err)
+	}
+	if c := latest(); c.Size >= r.TreeSize {
+		t.Fatalf("the checkpoint file covers %d of %d entries: the kill came too late to test anything", c.Size, r.TreeSize)
+	}
+	v2, err := Open(v.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, _ := v2.Pool("alpha")
+	if _, err := p2.Issue(IssueRequest{KESPeriod: 1572, OnChain: opcert.Recorded(0), Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	r, err = auditlog.Verify(v.LogDir(), auditlog.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := latest(); c.Size != r.TreeSize {
+		t.Errorf("the checkpoint file covers %d of %d entries after the next command", c.Size, r.TreeSize)
+	}
+	if _, err := os.Stat(filepath.Join(v.LogDir(), auditlog.FileState)); err != nil {
+		t.Errorf("no saved state after the next command: %v", err)
 	}
 }
