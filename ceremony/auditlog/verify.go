@@ -74,6 +74,9 @@ type Report struct {
 	Certs       []CertRecord     `json:"certs"`
 	Producers   []PinRecord      `json:"producers"`
 	Format      string           `json:"log_format"` // "2", or "1" for logs before cold-key evidence
+	// Entries are the log's entries, as far as they were read (what
+	// Entries returns, without reading the file again).
+	Entries []Entry `json:"-"`
 }
 
 // Verify checks a log directory or an exported package with public keys
@@ -85,6 +88,7 @@ func Verify(dir string, opts VerifyOptions) (*Report, error) {
 // VerifyFS is Verify over any file system holding the layout at its root.
 func VerifyFS(fsys fs.FS, opts VerifyOptions) (*Report, error) {
 	st, verr := structure(fsys, opts, true)
+	st.report.Entries = st.entries
 	if verr != nil {
 		return st.report, verr
 	}
@@ -180,6 +184,10 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 		return st, fail(ErrMalformed, NoSeq, DirCheckpoints, "", err)
 	}
 	var leftover string
+	// The numbered checkpoints' signatures are checked together (batch.go);
+	// each is parsed and checked otherwise as openCheckpoint does.
+	batch := &sigBatch{pub: verifierPublicKey(text)}
+	var batched []checked
 	for _, de := range des {
 		name := DirCheckpoints + "/" + de.Name()
 		if safefile.IsTemp(de.Name()) && de.Type().IsRegular() {
@@ -190,15 +198,33 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 		if !ok || !de.Type().IsRegular() {
 			return st, fail(ErrTampered, NoSeq, name, "unexpected file among checkpoints", nil)
 		}
-		c, verr := loadCheckpoint(fsys, name, v)
+		msg, verr := readFile(fsys, name)
 		if verr != nil {
 			return st, verr
+		}
+		c, n, verr := parseCheckpointUnverified(msg, v, name)
+		inBatch := verr == nil && batch.add(n, v)
+		if !inBatch {
+			// Checked alone: the error says what is wrong with it.
+			if c, verr = openCheckpoint(msg, v, name); verr != nil {
+				return st, verr
+			}
 		}
 		if c.Size != size {
 			return st, fail(ErrTampered, NoSeq, name, fmt.Sprintf("checkpoint of size %d in a file named for size %d", c.Size, size), nil)
 		}
 		sizes[size] = true
 		all = append(all, checked{name, c, false})
+		if inBatch {
+			batched = append(batched, checked{name, c, false})
+		}
+	}
+	if !batch.verify() {
+		for _, c := range batched {
+			if _, verr := openCheckpoint(c.c.Note, v, c.name); verr != nil {
+				return st, verr
+			}
+		}
 	}
 	for _, c := range all {
 		if c.c.Size > st.latest.Size {

@@ -505,11 +505,8 @@ func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
 	}
 	var gaps []ceremony.LogGap
 	if verr == nil && live {
-		entries, err := auditlog.Entries(dir)
-		if err != nil {
-			return err
-		}
-		if gaps, err = v.LogGaps(entries); err != nil {
+		var err error
+		if gaps, err = v.LogGaps(r.Entries); err != nil { // the entries Verify read and checked
 			return err
 		}
 		for _, gp := range gaps {
