@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,8 +79,8 @@ without assigned slots inside the rotation window.`,
 		return unknownErr(cli.Usage(err, fmt.Sprintf("run '%s --help' for the flags", c.CommandPath())))
 	})
 	f := c.Flags()
-	f.StringArrayVar(&o.certs, "cert", nil, "an op cert file (NodeOperationalCertificate); repeat for more")
-	f.StringArrayVar(&o.statuses, "status", nil, "a saved 'kesrotate-agent status --json'; repeat for more")
+	f.StringArrayVar(&o.certs, "cert", nil, "an op cert file (NodeOperationalCertificate), or a folder of them; repeat for more")
+	f.StringArrayVar(&o.statuses, "status", nil, "a saved 'kesrotate-agent status --json', or a folder of them; repeat for more")
 	f.StringVar(&o.network, "network", "", "mainnet, preprod or preview (default: the vault's, else the status', else mainnet)")
 	f.StringVar(&o.genesis, "genesis", "", "shelley genesis of a custom network")
 	f.StringVar(&o.warnLead, "warn-lead", "14d", "warn this long before expiry (e.g. 14d, 36h)")
@@ -174,6 +175,12 @@ func runPlan(g *globals, o *planOptions) error {
 		}
 	}
 
+	if o.certs, err = expandFolders(o.certs, "--cert"); err != nil {
+		return err
+	}
+	if o.statuses, err = expandFolders(o.statuses, "--status"); err != nil {
+		return err
+	}
 	in, err := gatherPlanInputs(g, o)
 	if err != nil {
 		return err
@@ -204,6 +211,13 @@ func runPlan(g *globals, o *planOptions) error {
 	if err := analyzeSchedules(g, o, n, all, rotateAt, takes, &in.warnings); err != nil {
 		return err
 	}
+	// One table for every pool, the first to expire first.
+	sort.SliceStable(all, func(i, j int) bool {
+		if !all[i].plan.Expiry.Equal(all[j].plan.Expiry) {
+			return all[i].plan.Expiry.Before(all[j].plan.Expiry)
+		}
+		return all[i].name < all[j].name
+	})
 
 	if o.prometheus != "" {
 		if err := safefile.Replace(o.prometheus, promText(n, now, all), 0o644); err != nil {
@@ -339,6 +353,35 @@ func gatherPlanInputs(g *globals, o *planOptions) (*planInputs, error) {
 			counter: s.CertCounter, startPeriod: s.CertKESPeriod, status: &s})
 	}
 	return in, nil
+}
+
+// expandFolders replaces each folder among paths by the regular files
+// directly inside it (dot files left out), by name: a folder of certs or
+// of agents' status files. A folder with no file is a usage error.
+func expandFolders(paths []string, flag string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil || !fi.IsDir() {
+			out = append(out, p) // readInput says what is wrong with it
+			continue
+		}
+		des, err := os.ReadDir(p)
+		if err != nil {
+			return nil, cli.Usage(fmt.Errorf("%s %s: %w", flag, p, err))
+		}
+		n := 0
+		for _, de := range des {
+			if de.Type().IsRegular() && !strings.HasPrefix(de.Name(), ".") {
+				out = append(out, filepath.Join(p, de.Name()))
+				n++
+			}
+		}
+		if n == 0 {
+			return nil, cli.Usage(fmt.Errorf("%s %s: the folder holds no file", flag, p))
+		}
+	}
+	return out, nil
 }
 
 // nextCounter fills the next cert number when an on-chain counter is
