@@ -5,15 +5,18 @@ import (
 	"testing"
 
 	"github.com/kesrotate/kesrotate/transfer/qr"
+	"github.com/kesrotate/kesrotate/transfer/ur"
 )
 
 // BenchmarkBundle reports, per kind of bundle, the encrypted file's size,
-// the QR frames it takes at the default fragment length (including the
-// fountain extras) and the QR version of a frame, besides the time to seal
-// it and write its frames.
+// its fragments and the QR frames of its default set at the default
+// fragment length (fountain frames included, enough to lose any two), and
+// the QR version of a frame, besides the time to seal it and cut it into
+// frames. Goal: a rotation bundle of at most 400 bytes in at most 3
+// fragments.
 func BenchmarkBundle(b *testing.B) {
 	f := newFixture(b)
-	checkpoint := bytes.Repeat([]byte("c"), 300) // a signed note is about this size
+	checkpoint := testCheckpoint(b) // a note as the ceremony log signs it
 	cases := []struct {
 		name   string
 		bundle *Bundle
@@ -24,7 +27,7 @@ func BenchmarkBundle(b *testing.B) {
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			var size, frames, version int
+			var size, frames, fragments, version int
 			for i := 0; i < b.N; i++ {
 				var buf bytes.Buffer
 				if err := tc.bundle.Encrypt(&buf, f.identity.Recipient()); err != nil {
@@ -38,9 +41,14 @@ func BenchmarkBundle(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				size, frames, version = buf.Len(), len(fr), v
+				enc, err := ur.Encode(URBundle, buf.Bytes(), DefaultFragmentLen)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size, frames, fragments, version = buf.Len(), len(fr), enc.SeqLen(), v
 			}
 			b.ReportMetric(float64(size), "bytes")
+			b.ReportMetric(float64(fragments), "fragments")
 			b.ReportMetric(float64(frames), "frames")
 			b.ReportMetric(float64(version), "qr-version")
 		})

@@ -2,12 +2,14 @@ package qr
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	_ "image/jpeg" // DecodeImage reads JPEG
 	_ "image/png"  // and PNG
 	"io"
+	"math"
 	"strings"
 
 	"github.com/makiuchi-d/gozxing"
@@ -70,13 +72,13 @@ func bytesPerPixel(m color.Model) int64 {
 	return 8
 }
 
-func readBitmap(r io.Reader) (*gozxing.BinaryBitmap, error) {
+// readImage decodes a PNG or JPEG image after bounding, from its header
+// alone, what decoding will allocate.
+func readImage(r io.Reader) (image.Image, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrImage, err)
 	}
-	// Bound what decoding will allocate from the header alone, before
-	// the decoder allocates it.
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrImage, err)
@@ -93,11 +95,134 @@ func readBitmap(r io.Reader) (*gozxing.BinaryBitmap, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrImage, err)
 	}
+	return img, nil
+}
+
+func readBitmap(r io.Reader) (*gozxing.BinaryBitmap, error) {
+	img, err := readImage(r)
+	if err != nil {
+		return nil, err
+	}
 	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrImage, err)
 	}
 	return bmp, nil
+}
+
+// An attempt reads the image at a scale with one of gozxing's two
+// binarizers. A camera's picture of a frame is often read only at another
+// scale (averaging pixels when noise, JPEG blocks or a screen's pixel grid
+// confuse the local thresholds; interpolating when the modules are few
+// pixels wide, or blurred) or with the global threshold: DecodeAll tries
+// these in turn after the plain read fails. The degradation set of the
+// tests (blur, perspective, noise, rotation, scaling, JPEG, screen photos)
+// chose them and their order.
+type attempt struct {
+	scale  float64
+	global bool
+}
+
+var attempts = []attempt{
+	{1, false}, {1, true}, {0.5, false}, {0.75, false}, {1.5, false}, {2, false},
+	{0.5, true}, {0.75, true}, {1.5, true}, {2, true},
+}
+
+// maxScaledPixels bounds an attempt's image made larger.
+const maxScaledPixels = 6 << 20
+
+// grayOf returns img as an 8-bit grey image.
+func grayOf(img image.Image) *image.Gray {
+	if g, ok := img.(*image.Gray); ok {
+		return g
+	}
+	b := img.Bounds()
+	g := image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			g.Pix[g.PixOffset(x, y)] = color.GrayModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.Gray).Y
+		}
+	}
+	return g
+}
+
+// scaled resizes g by f: each target pixel the mean of the source pixels
+// under it (f < 1), or bilinear (f > 1).
+func scaled(g *image.Gray, f float64) *image.Gray {
+	b := g.Bounds()
+	w, h := int(float64(b.Dx())*f), int(float64(b.Dy())*f)
+	if w < 21 || h < 21 {
+		return nil // smaller than a QR code's modules
+	}
+	out := image.NewGray(image.Rect(0, 0, w, h))
+	sw, sh := b.Dx(), b.Dy()
+	px := func(x, y int) float64 {
+		x, y = max(0, min(sw-1, x)), max(0, min(sh-1, y))
+		return float64(g.Pix[g.PixOffset(b.Min.X+x, b.Min.Y+y)])
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			var v float64
+			if f < 1 {
+				x0, x1 := int(float64(x)/f), max(int(float64(x+1)/f), int(float64(x)/f)+1)
+				y0, y1 := int(float64(y)/f), max(int(float64(y+1)/f), int(float64(y)/f)+1)
+				for yy := y0; yy < y1; yy++ {
+					for xx := x0; xx < x1; xx++ {
+						v += px(xx, yy)
+					}
+				}
+				v /= float64((x1 - x0) * (y1 - y0))
+			} else {
+				sx, sy := (float64(x)+0.5)/f-0.5, (float64(y)+0.5)/f-0.5
+				x0, y0 := int(math.Floor(sx)), int(math.Floor(sy))
+				fx, fy := sx-float64(x0), sy-float64(y0)
+				v = (px(x0, y0)*(1-fx)+px(x0+1, y0)*fx)*(1-fy) + (px(x0, y0+1)*(1-fx)+px(x0+1, y0+1)*fx)*fy
+			}
+			out.Pix[out.PixOffset(x, y)] = uint8(v + 0.5)
+		}
+	}
+	return out
+}
+
+// decodeAttempts runs read on the image of each attempt in turn until one
+// finds a code.
+func decodeAttempts[T any](img image.Image, read func(*gozxing.BinaryBitmap) (T, error)) (T, error) {
+	var zero T
+	var g *image.Gray
+	var first error
+	for _, a := range attempts {
+		im := img
+		if a.scale != 1 {
+			if g == nil {
+				g = grayOf(img)
+			}
+			b := g.Bounds()
+			if a.scale > 1 && float64(b.Dx())*float64(b.Dy())*a.scale*a.scale > maxScaledPixels {
+				continue
+			}
+			s := scaled(g, a.scale)
+			if s == nil {
+				continue
+			}
+			im = s
+		}
+		src := gozxing.NewLuminanceSourceFromImage(im)
+		var bin gozxing.Binarizer = gozxing.NewHybridBinarizer(src)
+		if a.global {
+			bin = gozxing.NewGlobalHistgramBinarizer(src)
+		}
+		bmp, err := gozxing.NewBinaryBitmap(bin)
+		if err == nil {
+			var res T
+			if res, err = read(bmp); err == nil {
+				return res, nil
+			}
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return zero, first
 }
 
 // DecodeImage reads the QR code in a PNG or JPEG image and returns its
@@ -107,31 +232,43 @@ func readBitmap(r io.Reader) (*gozxing.BinaryBitmap, error) {
 // a pure barcode (an upright symbol on a plain quiet zone, as EncodePNG
 // draws): gozxing's detector misjudges the size of some clean symbols.
 func DecodeImage(r io.Reader) (string, error) {
-	bmp, err := readBitmap(r)
+	img, err := readImage(r)
 	if err != nil {
 		return "", err
 	}
-	res, err := zxqr.NewQRCodeReader().Decode(bmp, hints())
-	if err != nil {
-		h := hints()
-		h[gozxing.DecodeHintType_PURE_BARCODE] = true
-		var err2 error
-		if res, err2 = zxqr.NewQRCodeReader().Decode(bmp, h); err2 != nil {
-			return "", fmt.Errorf("%w: %v", ErrNotFound, err)
+	res, err := decodeAttempts(img, func(bmp *gozxing.BinaryBitmap) (*gozxing.Result, error) {
+		res, err := zxqr.NewQRCodeReader().Decode(bmp, hints())
+		if err != nil {
+			h := hints()
+			h[gozxing.DecodeHintType_PURE_BARCODE] = true
+			if res, err2 := zxqr.NewQRCodeReader().Decode(bmp, h); err2 == nil {
+				return res, nil
+			}
 		}
+		return res, err
+	})
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrNotFound, err)
 	}
 	return payload(res.GetText()), nil
 }
 
 // DecodeAll reads every QR code it can find in a PNG or JPEG image, such as
-// a contact sheet, in no particular order.
+// a contact sheet, in no particular order. A photo that gives nothing at
+// first is read again at other scales and thresholds (see attempts).
 func DecodeAll(r io.Reader) ([]string, error) {
-	bmp, err := readBitmap(r)
+	img, err := readImage(r)
 	if err != nil {
 		return nil, err
 	}
-	res, err := qrcode.NewQRCodeMultiReader().DecodeMultiple(bmp, hints())
-	if err != nil || len(res) == 0 {
+	res, err := decodeAttempts(img, func(bmp *gozxing.BinaryBitmap) ([]*gozxing.Result, error) {
+		res, err := qrcode.NewQRCodeMultiReader().DecodeMultiple(bmp, hints())
+		if err == nil && len(res) == 0 {
+			err = errors.New("no code")
+		}
+		return res, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
 	}
 	out := make([]string, len(res))
