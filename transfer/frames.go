@@ -25,8 +25,13 @@ const (
 	UREnrollment = "kesrotate-enrollment"
 )
 
-// DefaultFragmentLen is the fragment size of a bundle frame: small frames
-// scan reliably from a screen or a printout.
+// DefaultFragmentLen is the fragment size of a bundle frame, chosen by
+// measurement (qr's BenchmarkFragmentLength, docs/performance.md): the
+// longest fragment whose frames (QR version 11) are still read from a
+// photo of a screen that the frame fills a fifth of, which keeps a
+// rotation bundle at 3 fragments and 9 frames; 300 bytes (version 13,
+// 5 frames) needs the camera closer, 150 (12 frames) reaches a little
+// farther.
 const DefaultFragmentLen = 200
 
 // SingleFragmentLen is used for snapshots and enrollments, which must fit

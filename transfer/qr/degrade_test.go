@@ -374,3 +374,41 @@ func screenPhoto(g *image.Gray, width float64, rng *rand.Rand) image.Image {
 	}
 	return out
 }
+
+// BenchmarkFragmentLength is what chose DefaultFragmentLen (transfer):
+// per fragment length, three frames of a 541-byte bundle (a rotation)
+// photographed on a screen from six distances (the frame across 40, 25,
+// 20, 17, 14 and 12 per cent of a 1600-pixel-wide photo), and how many of
+// those photos DecodeAll reads. Longer fragments mean fewer frames to show but denser
+// codes that a far or shaky camera loses first.
+func BenchmarkFragmentLength(b *testing.B) {
+	for _, frag := range []int{100, 150, 200, 300, 550} {
+		b.Run(fmt.Sprintf("fragment=%d", frag), func(b *testing.B) {
+			frames := urFrames(b, 541, frag)
+			n := len(frames) / 2 // urFrames makes twice the fragments
+			read, total, version := 0, 0, 0
+			for b.Loop() {
+				read, total = 0, 0
+				for di, width := range []float64{0.4, 0.25, 0.2, 0.17, 0.14, 0.12} {
+					for fi, f := range frames[:min(3, n)] {
+						img, err := EncodeImage(f, Options{})
+						if err != nil {
+							b.Fatal(err)
+						}
+						v, _ := Version(f, LevelL)
+						version = v
+						rng := rand.New(rand.NewPCG(uint64(100+di), uint64(fi)))
+						data := encodeJPEG(screenPhoto(img, width, rng), 70)
+						total++
+						if got, err := DecodeAll(bytes.NewReader(data)); err == nil && len(got) == 1 && got[0] == f {
+							read++
+						}
+					}
+				}
+			}
+			b.ReportMetric(float64(n), "fragments")
+			b.ReportMetric(float64(version), "qr-version")
+			b.ReportMetric(float64(read)/float64(total)*100, "read-%")
+		})
+	}
+}
