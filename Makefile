@@ -6,7 +6,7 @@
 #   make lint      gofmt check, go vet, staticcheck (pinned)
 #   make fuzz      every Fuzz target for FUZZTIME each
 #   make repro     build twice in two fresh clones of HEAD and compare the bytes
-#   make bench     benchmarks (never part of make test)
+#   make bench     benchmarks (never part of make test; BENCHCOUNT=5 for medians)
 #   make man       regenerate docs/man from the command trees (a test checks it)
 #   make release   build + dist/ with SHA256SUMS
 
@@ -20,6 +20,7 @@ BIN      ?= bin
 DIST     ?= dist
 FUZZTIME ?= 30s
 BENCH    ?= .
+BENCHCOUNT ?= 1
 
 # staticcheck 2026.2.2; v0.8.2 is its module version (the proxy serves the
 # module versions, not the year-based release names).
@@ -119,7 +120,7 @@ repro:
 	echo "repro: $$n binaries byte-identical"
 
 bench:
-	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=1 ./...
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(BENCHCOUNT) ./...
 
 # The man pages are generated, deterministic and committed; the test in
 # internal/tools/mangen fails when they are stale.
