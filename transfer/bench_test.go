@@ -2,6 +2,8 @@ package transfer
 
 import (
 	"bytes"
+	"fmt"
+	"math"
 	"testing"
 
 	"github.com/kesrotate/kesrotate/transfer/qr"
@@ -53,4 +55,77 @@ func BenchmarkBundle(b *testing.B) {
 			b.ReportMetric(float64(version), "qr-version")
 		})
 	}
+}
+
+// BenchmarkFrameLoss reports how the default frame set of each kind of
+// bundle stands losses: the share of the sets with any k frames left out
+// that still rebuild the bundle (k = 2 is FrameLoss: all of them), and
+// the chance that a scan succeeds when each frame is lost independently
+// with probability 10, 20 or 30 per cent (exact, over every subset).
+func BenchmarkFrameLoss(b *testing.B) {
+	f := newFixture(b)
+	for _, tc := range []struct {
+		name   string
+		bundle *Bundle
+	}{
+		{"rotation", &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes, Checkpoint: testCheckpoint(b), Producer: "ABCD-EFGH-IJKL-MNOP", Created: t0}},
+		{"first-install-with-vrf", &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes, VRF: f.vrf, Checkpoint: testCheckpoint(b), Producer: "ABCD-EFGH-IJKL-MNOP", Created: t0}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var buf bytes.Buffer
+			if err := tc.bundle.Encrypt(&buf, f.identity.Recipient()); err != nil {
+				b.Fatal(err)
+			}
+			frames, err := Frames(URBundle, buf.Bytes(), DefaultFragmentLen)
+			if err != nil {
+				b.Fatal(err)
+			}
+			m := len(frames)
+			var ok []bool // by subset of frames kept (bit i: frame i)
+			for b.Loop() {
+				ok = make([]bool, 1<<m)
+				for set := range ok {
+					d := ur.NewDecoder()
+					for i, fr := range frames {
+						if set&(1<<i) != 0 {
+							_ = d.Receive(fr)
+						}
+					}
+					_, err := d.Result()
+					ok[set] = err == nil
+				}
+			}
+			for _, k := range []int{2, 3, 4} {
+				good, all := 0, 0
+				for set := range ok {
+					if m-popcount(set) == k {
+						all++
+						if ok[set] {
+							good++
+						}
+					}
+				}
+				b.ReportMetric(100*float64(good)/float64(all), fmt.Sprintf("any-%d-lost-%%", k))
+			}
+			for _, p := range []float64{0.1, 0.2, 0.3} {
+				var prob float64
+				for set := range ok {
+					if ok[set] {
+						kept := popcount(set)
+						prob += math.Pow(1-p, float64(kept)) * math.Pow(p, float64(m-kept))
+					}
+				}
+				b.ReportMetric(100*prob, fmt.Sprintf("read-at-%.0f%%-loss-%%", 100*p))
+			}
+			b.ReportMetric(float64(m), "frames")
+		})
+	}
+}
+
+func popcount(x int) int {
+	n := 0
+	for ; x != 0; x &= x - 1 {
+		n++
+	}
+	return n
 }
