@@ -67,7 +67,7 @@ node's configuration lets the agent see).`,
 	f.StringSliceVar(&o.scan, "scan", nil, "QR frame images (PNG/JPEG) of the bundle, more may follow as arguments; \"-\" reads an MJPEG stream on stdin (a webcam through ffmpeg)")
 	o.chain.add(f)
 	f.BoolVar(&o.noSignal, "no-signal", false, "install without signalling the node")
-	f.DurationVar(&o.confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to take the new set")
+	cli.DurationVar(f, &o.confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to take the new set")
 	return c
 }
 

@@ -110,17 +110,13 @@ func unknownErr(err error) error {
 	return &cli.Error{Err: err, Hints: []string{"nothing was evaluated; fix the input and run plan again"}, Code: planExitUnknown}
 }
 
-// parseLead reads a duration with an optional day suffix: 14d, 36h, 90m.
+// parseLead reads a duration in the one syntax both binaries take.
 func parseLead(flag, s string) (time.Duration, error) {
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.ParseUint(d, 10, 16)
-		if err == nil {
-			return time.Duration(n) * 24 * time.Hour, nil
-		}
-	} else if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return d, nil
+	d, err := cli.ParseDuration(s)
+	if err != nil {
+		return 0, cli.Usage(fmt.Errorf("%s: %w", flag, err))
 	}
-	return 0, cli.Usage(fmt.Errorf("%s %q is not a duration", flag, s), "write it like 14d, 36h or 90m")
+	return d, nil
 }
 
 // planItem is one cert to plan, whatever it came from.

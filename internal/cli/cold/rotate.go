@@ -79,7 +79,7 @@ hot keys leaving the vault unencrypted.`,
 	f.StringSliceVar(&o.scan, "scan", nil, "image(s) of the snapshot QR code, more may follow as arguments; \"-\" reads an MJPEG stream on stdin")
 	f.BoolVar(&o.withVRF, "with-vrf", false, "add the VRF signing key (first install)")
 	f.StringVar(&o.qrDir, "qr", "", "also write the bundle as QR frames (PNG) into this folder")
-	f.DurationVar(&o.maxAge, "max-age", transfer.DefaultMaxAge, "refuse a snapshot whose tip is older than this (another value is logged)")
+	cli.DurationVar(f, &o.maxAge, "max-age", transfer.DefaultMaxAge, "refuse a snapshot whose tip is older than this (another value is logged)")
 	f.BoolVar(&o.allowStale, "allow-stale", false, "accept a snapshot older than --max-age (journaled)")
 	f.StringVar(&o.kesPeriod, "kes-period", "", "KES period the cert starts in (from the producer's chain tip)")
 	f.StringVar(&o.onchain, "onchain-counter", "", `the pool's op-cert counter on chain, or "none" if it never minted`)
@@ -207,7 +207,7 @@ func rotateError(err error) error {
 	case errors.Is(err, transfer.ErrSignature):
 		return cli.Hint(err, "the snapshot was changed or comes from another producer: make a new one with 'kesrotate-agent snapshot'")
 	case errors.Is(err, transfer.ErrStale):
-		return cli.Hint(err, "make a fresh snapshot on the producer; --max-age D or --allow-stale accept an older one")
+		return cli.Hint(err, "make a fresh snapshot on the producer; --max-age (like 2d or 36h) or --allow-stale accept an older one")
 	case errors.Is(err, transfer.ErrClockSkew):
 		return cli.Hint(err, clockHint)
 	case errors.Is(err, ceremony.ErrPinMismatch):
