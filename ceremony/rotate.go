@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -162,7 +163,9 @@ func (v *Vault) Rotate(req RotateRequest) (*RotateResult, error) {
 	if err := b.Encrypt(&buf, recipients...); err != nil {
 		return nil, err
 	}
-	name := fmt.Sprintf("%s-%d-%d-%s.age", p.Meta.Name, res.Cert.Counter, res.Cert.KESPeriod, res.Cert.Hash()[:8])
+	// The name says whom the bundle is for: several bundles may share a
+	// stick, and a producer picks its own (and an error can say whose it is).
+	name := fmt.Sprintf("%s-%d-%d-%s-for-%s.age", p.Meta.Name, res.Cert.Counter, res.Cert.KESPeriod, res.Cert.Hash()[:8], strings.Join(names, "+"))
 	path := filepath.Join(outDir, name)
 	if err := safefile.Create(path, buf.Bytes(), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the bundle (the cert is journaled; rotating again re-issues the same counter): %w", err)
