@@ -613,6 +613,16 @@ func checkCerts(r *auditlog.Report, files []string) error {
 			return cli.Hint(fmt.Errorf("--cert %s: %w", f, err), "give an op cert file (NodeOperationalCertificate)")
 		}
 		if !issued[c.Hash()] {
+			// A cert of a pool this log has no binding for is not a
+			// cert made behind the ceremony's back: it is another pool's.
+			known := false
+			for _, p := range r.Pools {
+				known = known || p.Pool == c.PoolID().Hex()
+			}
+			if !known {
+				return cli.Hint(fmt.Errorf("--cert %s is for pool %s, which this log does not hold", f, c.PoolID().Bech32()),
+					"give the certs of this log's pools ('ceremony verify' lists them), or the log of that pool's vault")
+			}
 			return fmt.Errorf("%w: %s (pool %s, counter %d, KES period %d, cert hash %s)", errNotInLog, f, c.PoolID().Hex(), c.Counter, c.KESPeriod, c.Hash())
 		}
 	}
@@ -727,6 +737,16 @@ func printCeremonyReport(w io.Writer, dir string, r *auditlog.Report, opts audit
 		return
 	}
 	fmt.Fprintf(w, "OK\n")
+	// What this OK does not cover, so that it is not read as more.
+	for _, p := range r.Pools {
+		if !p.Checked {
+			fmt.Fprintf(w, "not checked: the pools' cold vkeys (give --pool-vkey, from a source you trust): the bindings were taken from the log itself\n")
+			break
+		}
+	}
+	if outside == 0 {
+		fmt.Fprintf(w, "not checked: checkpoints held outside the vault (give --checkpoints): a log cut at its end, checkpoints and all, looks complete\n")
+	}
 	_ = opts
 }
 
