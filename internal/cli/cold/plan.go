@@ -80,7 +80,7 @@ without assigned slots inside the rotation window.`,
 	f := c.Flags()
 	f.StringArrayVar(&o.certs, "cert", nil, "an op cert file (NodeOperationalCertificate); repeat for more")
 	f.StringArrayVar(&o.statuses, "status", nil, "a saved 'kesrotate-agent status --json'; repeat for more")
-	f.StringVar(&o.network, "network", "", "mainnet, preprod or preview (default: the vault's, else the status', else mainnet)")
+	f.StringVar(&o.network, "network", "", "mainnet, preprod or preview (default: the vault's, else the status', else mainnet; a cert plainly of another network is refused)")
 	f.StringVar(&o.genesis, "genesis", "", "shelley genesis of a custom network")
 	f.StringVar(&o.warnLead, "warn-lead", "14d", "warn this long before expiry (e.g. 14d, 36h)")
 	f.StringVar(&o.criticalLead, "critical-lead", "3d", "critical this long before expiry")
@@ -170,7 +170,7 @@ func runPlan(g *globals, o *planOptions) error {
 		}
 	}
 
-	in, err := gatherPlanInputs(g, o)
+	in, err := gatherPlanInputs(g, o, now)
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func runPlan(g *globals, o *planOptions) error {
 	return nil
 }
 
-func gatherPlanInputs(g *globals, o *planOptions) (*planInputs, error) {
+func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, error) {
 	in := &planInputs{}
 	var vault *ceremony.Vault
 	if g.vault != "" || (len(o.certs) == 0 && len(o.statuses) == 0) {
@@ -241,7 +241,7 @@ func gatherPlanInputs(g *globals, o *planOptions) (*planInputs, error) {
 		vault = v
 	}
 	explicit := o.network != "" || o.genesis != ""
-	n, err := networkFor(g, o.network, o.genesis)
+	n, assumed, err := networkOrDefault(g, o.network, o.genesis)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +269,7 @@ func gatherPlanInputs(g *globals, o *planOptions) (*planInputs, error) {
 		if _, err := g.vaultDir(); err != nil { // nothing said which network: the status does
 			for _, p := range opcert.Networks {
 				if p.Magic == statuses[0].NetworkMagic {
-					n = p
+					n, assumed = p, false
 				}
 			}
 		}
@@ -322,6 +322,11 @@ func gatherPlanInputs(g *globals, o *planOptions) (*planInputs, error) {
 		}
 		if err := cert.CheckSignature(); err != nil {
 			return nil, cli.Hint(fmt.Errorf("--cert %s: %w", f, err), "the node rejects every block made with this cert: issue a new one now")
+		}
+		if assumed && vault == nil {
+			if err := checkAssumedNetwork("--cert", f, n, cert.KESPeriod, now); err != nil {
+				return nil, err
+			}
 		}
 		in.items = append(in.items, &planItem{name: f, source: "cert", pool: cert.PoolID(),
 			counter: cert.Counter, startPeriod: cert.KESPeriod, certHash: cert.Hash()})

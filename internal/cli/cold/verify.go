@@ -52,34 +52,41 @@ Exits 0 only when every check holds, 1 otherwise.`,
 
 // networkFor picks the network: --network, --genesis, the vault's, mainnet.
 func networkFor(g *globals, name, genesis string) (opcert.Network, error) {
+	n, _, err := networkOrDefault(g, name, genesis)
+	return n, err
+}
+
+// networkOrDefault is networkFor, also saying whether nothing chose the
+// network and it is mainnet by default.
+func networkOrDefault(g *globals, name, genesis string) (opcert.Network, bool, error) {
 	switch {
 	case genesis != "":
 		b, err := cli.ReadInput(genesis, "--genesis", "--genesis takes a shelley-genesis.json")
 		if err != nil {
-			return opcert.Network{}, err
+			return opcert.Network{}, false, err
 		}
 		n, err := opcert.ParseGenesis(b)
 		if err != nil {
-			return n, cli.Hint(err, "--genesis takes a shelley-genesis.json")
+			return n, false, cli.Hint(err, "--genesis takes a shelley-genesis.json")
 		}
-		return n, nil
+		return n, false, nil
 	case name != "":
 		n, err := opcert.NetworkByName(name)
 		if err != nil {
-			return n, cli.Usage(err, "use --genesis FILE for other networks")
+			return n, false, cli.Usage(err, "use --genesis FILE for other networks")
 		}
-		return n, nil
+		return n, false, nil
 	}
 	if dir, _ := g.vaultDir(); dir != "" {
 		if v, err := ceremony.Open(dir); err == nil {
-			return v.Network, nil
+			return v.Network, false, nil
 		}
 	}
-	return opcert.Mainnet, nil
+	return opcert.Mainnet, true, nil
 }
 
 func runVerify(g *globals, o *verifyOptions) error {
-	n, err := networkFor(g, o.network, o.genesis)
+	n, assumed, err := networkOrDefault(g, o.network, o.genesis)
 	if err != nil {
 		return err
 	}
@@ -103,6 +110,11 @@ func runVerify(g *globals, o *verifyOptions) error {
 		}
 		if in.Slot, err = n.SlotAt(now); err != nil {
 			return cli.Hint(err, "check --now and the network")
+		}
+		if assumed {
+			if err := checkAssumedNetwork("--cert", o.cert, n, cert.KESPeriod, now); err != nil {
+				return err
+			}
 		}
 	}
 	if o.coldVKey != "" {
@@ -200,4 +212,20 @@ func printReport(g *globals, n opcert.Network, r *opcert.Report) {
 		}
 		fmt.Fprintf(w, "  [%s] %-15s %s\n", mark, c.Name, c.Detail)
 	}
+}
+
+// checkAssumedNetwork refuses to judge a cert on a network nothing chose
+// when the cert plainly belongs to another public network: a preprod cert
+// read as mainnet's looks expired, which is worse than no answer.
+func checkAssumedNetwork(flag, file string, n opcert.Network, start uint64, now time.Time) error {
+	if n.Plausible(start, now) {
+		return nil
+	}
+	others := opcert.PlausibleNetworks(start, now)
+	if len(others) == 0 {
+		return nil
+	}
+	cur, _ := n.KESPeriodAt(now)
+	return cli.Hint(fmt.Errorf("%s %s: KES period %d looks like a %s cert, not %s (current period %d); no --network was given", flag, file, start, others[0].Name, n.Name, cur),
+		fmt.Sprintf("give --network %s (or --network %s if it really is %s's)", others[0].Name, n.Name, n.Name))
 }
