@@ -515,6 +515,10 @@ type planJSON struct {
 
 func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
+// clock is how a person reads a time: UTC to the second, rounded down so
+// that a deadline shown is never later than the real one. JSON keeps rfc.
+func clock(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
+
 func planJSONOf(n opcert.Network, now time.Time, l opcert.Leads, worst opcert.Status, items []*planItem) planJSON {
 	out := planJSON{Now: rfc(now), Network: n.Name, NetworkMagic: n.Magic,
 		WarnLeadSeconds: int64(l.Warn / time.Second), CriticalLeadSeconds: int64(l.Critical / time.Second),
@@ -578,7 +582,7 @@ func printPlan(w io.Writer, n opcert.Network, now time.Time, l opcert.Leads, ite
 			left = "EXPIRED " + formatLeft(-p.Left) + " ago"
 		}
 		fmt.Fprintf(w, "%-13s %s  cert #%d  expires %s  %s  rotate by %s\n",
-			statusWord(p.Status), it.name, it.counter, rfc(p.Expiry), left, rfc(p.RotateBy))
+			statusWord(p.Status), it.name, it.counter, clock(p.Expiry), left, clock(p.RotateBy))
 	}
 	for _, it := range items {
 		p := it.plan
@@ -586,8 +590,8 @@ func printPlan(w io.Writer, n opcert.Network, now time.Time, l opcert.Leads, ite
 		fmt.Fprintf(w, "  pool               %s\n", it.pool.Bech32())
 		fmt.Fprintf(w, "  network            %s (magic %d)\n", n.Name, n.Magic)
 		fmt.Fprintf(w, "  status             %s: %s\n", statusWord(p.Status), planAction(it, l))
-		fmt.Fprintf(w, "  now                %s (KES period %d)\n", rfc(now), p.CurrentPeriod)
-		fmt.Fprintf(w, "  cert               #%d, start period %d (%s)\n", it.counter, p.StartPeriod, rfc(p.Start))
+		fmt.Fprintf(w, "  now                %s (KES period %d)\n", clock(now), p.CurrentPeriod)
+		fmt.Fprintf(w, "  cert               #%d, start period %d (%s)\n", it.counter, p.StartPeriod, clock(p.Start))
 		for _, h := range it.holdings {
 			note := ""
 			if h.CertHash != it.certHash {
@@ -597,13 +601,13 @@ func printPlan(w io.Writer, n opcert.Network, now time.Time, l opcert.Leads, ite
 		}
 		fmt.Fprintf(w, "  expiry period      %d (last valid period %d)\n", p.EndPeriod, p.EndPeriod-1)
 		fmt.Fprintf(w, "  remaining periods  %d\n", max(p.RemainingPeriods, 0))
-		fmt.Fprintf(w, "  expires            %s (local %s)\n", rfc(p.Expiry), p.Expiry.Local().Format("2006-01-02 15:04:05 MST"))
+		fmt.Fprintf(w, "  expires            %s (local %s)\n", clock(p.Expiry), p.Expiry.Local().Format("2006-01-02 15:04:05 MST"))
 		if p.Left > 0 {
 			fmt.Fprintf(w, "  time left          %s\n", formatLeft(p.Left))
 		} else {
 			fmt.Fprintf(w, "  time left          none: expired %s ago\n", formatLeft(-p.Left))
 		}
-		fmt.Fprintf(w, "  rotate by          %s (%s before expiry; critical from %s)\n", rfc(p.RotateBy), formatLeft(l.Warn), rfc(p.CriticalFrom))
+		fmt.Fprintf(w, "  rotate by          %s (%s before expiry; critical from %s)\n", clock(p.RotateBy), formatLeft(l.Warn), clock(p.CriticalFrom))
 		switch {
 		case it.next != nil:
 			fmt.Fprintf(w, "  next counter       %d\n", *it.next)
@@ -628,13 +632,13 @@ func planAction(it *planItem, l opcert.Leads) string {
 	p := it.plan
 	switch p.Status {
 	case opcert.StatusOK:
-		return "nothing to do before " + rfc(p.RotateBy)
+		return "nothing to do before " + clock(p.RotateBy)
 	case opcert.StatusWarn:
-		return "rotate soon: critical from " + rfc(p.CriticalFrom) + ", expires " + rfc(p.Expiry)
+		return "rotate soon: critical from " + clock(p.CriticalFrom) + ", expires " + clock(p.Expiry)
 	case opcert.StatusCritical:
-		return "rotate now: the pool stops minting blocks at " + rfc(p.Expiry)
+		return "rotate now: the pool stops minting blocks at " + clock(p.Expiry)
 	case opcert.StatusExpired:
-		return "expired at " + rfc(p.Expiry) + ": the node rejects every block; rotate now"
+		return "expired at " + clock(p.Expiry) + ": the node rejects every block; rotate now"
 	case opcert.StatusNotYetValid:
 		return "the cert starts in period " + strconv.FormatUint(p.StartPeriod, 10) + " but the chain is in period " +
 			strconv.FormatUint(p.CurrentPeriod, 10) + ": the node rejects its blocks (wrong KES period or clock?)"
