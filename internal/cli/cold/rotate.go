@@ -193,7 +193,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 		fmt.Fprintf(w, "  KES key     made on the producer; the bundle holds only the cert\n")
 	}
 	if len(frames) > 0 {
-		fmt.Fprintf(w, "  QR frames   %d files in %s\n", len(frames), o.qrDir)
+		fmt.Fprintf(w, "  QR frames   %s\n", describeFrames(frames, o.qrDir))
 	}
 	printCheckpoint(w, res, ckptQR)
 	return nil
@@ -368,4 +368,22 @@ func printIssued(g *globals, v *ceremony.Vault, p *ceremony.Pool, res *ceremony.
 	fmt.Fprintf(w, "  cert hash   %s\n", c.Hash())
 	fmt.Fprintf(w, "  written to  %s\n", where)
 	return nil
+}
+
+// describeFrames counts what an operator will scan: the frame images, and
+// the contact sheet beside them (which holds the same frames) apart.
+func describeFrames(files []string, dir string) string {
+	n, sheet := 0, ""
+	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), "frame-") {
+			n++
+		} else {
+			sheet = filepath.Base(f)
+		}
+	}
+	s := fmt.Sprintf("%d frames in %s", n, dir)
+	if sheet != "" {
+		s += fmt.Sprintf(" (frame-*.png; %s shows them all on one page)", sheet)
+	}
+	return s
 }
