@@ -222,7 +222,7 @@ func Init(dir string, o InitOptions) (a *Agent, err error) {
 // absolute credential paths that differ, a known signal mode with what it
 // needs, a known link mode (relative by default).
 func validateConfig(c *Config) error {
-	for flag, p := range map[string]*string{"--kes-key": &c.KESKey, "--vrf-key": &c.VRFKey, "--cert": &c.Cert} {
+	for flag, p := range map[string]*string{"--kes-skey": &c.KESKey, "--vrf-skey": &c.VRFKey, "--cert": &c.Cert} {
 		if *p == "" {
 			return fmt.Errorf("%w: %s is required", ErrConfig, flag)
 		}

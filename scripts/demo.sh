@@ -84,8 +84,8 @@ echo "node pid $(cat "$prod/node.pid"), metrics on $(cat "$prod/metrics.addr")"
 step "3. Producer: the agent's identity, and its enrollment as a QR code"
 agent=$prod/agent
 run "$ka" --dir "$agent" init --network preprod --name bp1 \
-  --pool-cold-vkey "$stick/public/cold.vkey" \
-  --kes-key "$prod/node/kes.skey" --vrf-key "$prod/node/vrf.skey" --cert "$prod/node/node.cert" \
+  --cold-vkey "$stick/public/cold.vkey" \
+  --kes-skey "$prod/node/kes.skey" --vrf-skey "$prod/node/vrf.skey" --cert "$prod/node/node.cert" \
   --pid-file "$prod/node.pid" --socket "$sock" --node-log "$prod/node.log" \
   --metrics-url "http://$(cat "$prod/metrics.addr")/metrics"
 run "$ka" --dir "$agent" enrollment --qr "$stick/enrollment.png"
@@ -125,7 +125,7 @@ run "$kr" plan --status "$work/status.json"
 
 step "11. Auditor: the ceremony log, exported and verified with the pool's cold vkey only"
 run "$kr" --vault "$vault" ceremony export --out "$work/audit"
-run "$kr" ceremony verify --log "$work/audit" --pool-vkey "$stick/public/cold.vkey" --checkpoints "$agent/checkpoints"
+run "$kr" ceremony verify --log "$work/audit" --cold-vkey "$stick/public/cold.vkey" --checkpoints "$agent/checkpoints"
 
 step "Done"
 echo "A fresh vault, a producer pinned by QR, a rotation across the gap as QR frames,"

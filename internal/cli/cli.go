@@ -121,6 +121,7 @@ func Run(env *Env, root *cobra.Command, args []string) int {
 		return Usage(err, fmt.Sprintf("run '%s --help' for the flags", c.CommandPath()))
 	})
 	requireKnownSubcommands(root)
+	useCanonicalFlagNames(root)
 	err := root.Execute()
 	if err == nil {
 		return ExitOK

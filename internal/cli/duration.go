@@ -44,9 +44,22 @@ func FormatDuration(d time.Duration) string {
 		if rest == 0 {
 			return fmt.Sprintf("%dd", days)
 		}
-		return fmt.Sprintf("%dd%s", days, rest)
+		return fmt.Sprintf("%dd%s", days, short(rest))
 	}
-	return d.String()
+	return short(d)
+}
+
+// short is d.String() without the zero units Go leaves at the end: 5m, not
+// 5m0s; 1h, not 1h0m0s.
+func short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 type durationValue struct{ p *time.Duration }

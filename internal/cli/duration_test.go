@@ -20,7 +20,10 @@ func TestParseDuration(t *testing.T) {
 			t.Errorf("ParseDuration(%q) = %v, want an error", in, got)
 		}
 	}
-	for d, want := range map[time.Duration]string{48 * time.Hour: "2d", 60 * time.Hour: "2d12h0m0s", 90 * time.Minute: "1h30m0s"} {
+	for d, want := range map[time.Duration]string{
+		48 * time.Hour: "2d", 60 * time.Hour: "2d12h", 90 * time.Minute: "1h30m", 5 * time.Minute: "5m", time.Hour: "1h",
+		10 * time.Second: "10s", 0: "0s", 61 * time.Second: "1m1s", 3*time.Hour + 10*time.Second: "3h0m10s", 50*time.Hour + 30*time.Second: "2d2h0m30s",
+	} {
 		if got := FormatDuration(d); got != want {
 			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
 		}

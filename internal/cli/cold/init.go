@@ -27,9 +27,8 @@ func newInitCmd(g *globals) *cobra.Command {
 		Args:  cli.Args(cobra.NoArgs),
 		RunE:  func(c *cobra.Command, _ []string) error { return runInit(g, o) },
 	}
-	c.Flags().StringVar(&o.network, "network", "", "mainnet, preprod or preview")
 	c.Flags().StringVar(&o.genesis, "genesis", "", "shelley genesis file of a custom network")
-	c.MarkFlagsMutuallyExclusive("network", "genesis")
+	cli.NetworkFlags(c, &o.network, "mainnet, preprod or preview")
 	c.Flags().BoolVar(&o.encrypt, "encrypt", false, "encrypt the secret keys at rest with a passphrase (terminal or --passphrase-file)")
 	c.Flags().BoolVar(&o.requireAirgap, "require-airgap", false, "refuse to open secret keys on a machine with network unless --allow-network (logged)")
 	o.enc.register(c)

@@ -80,8 +80,8 @@ without assigned slots inside the rotation window.`,
 	f := c.Flags()
 	f.StringArrayVar(&o.certs, "cert", nil, "an op cert file (NodeOperationalCertificate); repeat for more")
 	f.StringArrayVar(&o.statuses, "status", nil, "a saved 'kesrotate-agent status --json'; repeat for more")
-	f.StringVar(&o.network, "network", "", "mainnet, preprod or preview (default: the vault's, else the status', else mainnet; a cert plainly of another network is refused)")
 	f.StringVar(&o.genesis, "genesis", "", "shelley genesis of a custom network")
+	cli.NetworkFlags(c, &o.network, "mainnet, preprod or preview (default: the vault's, else the status', else mainnet; a cert plainly of another network is refused)")
 	f.StringVar(&o.warnLead, "warn-lead", "14d", "warn this long before expiry (e.g. 14d, 36h)")
 	f.StringVar(&o.criticalLead, "critical-lead", "3d", "critical this long before expiry")
 	f.BoolVar(&o.quiet, "quiet", false, "print nothing unless action is due (exit 1 or 2)")
@@ -89,7 +89,6 @@ without assigned slots inside the rotation window.`,
 	f.StringArrayVar(&o.schedules, "leader-schedule", nil, "cncli leaderlog JSON of a pool; repeat for more epochs or pools")
 	f.StringVar(&o.rotateAt, "rotate-at", "", "a planned rotation time (RFC 3339): warn if an assigned slot falls inside it")
 	f.StringVar(&o.rotationTakes, "rotation-takes", "15m", "how long the planned rotation takes")
-	c.MarkFlagsMutuallyExclusive("network", "genesis")
 	return c
 }
 

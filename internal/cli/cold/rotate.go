@@ -37,8 +37,9 @@ type rotateOptions struct {
 func newRotateCmd(g *globals) *cobra.Command {
 	o := &rotateOptions{}
 	c := &cobra.Command{
-		Use:   "rotate POOL --producer NAME --snapshot F|--scan IMG… [--with-vrf] [--out DIR] [--qr DIR]",
-		Short: "Issue the next op cert with a fresh KES key",
+		Use:     "rotate POOL --producer NAME --snapshot F|--scan IMG… [--with-vrf] [--out DIR] [--qr DIR]",
+		Aliases: []string{"issue-op-cert"},
+		Short:   "Issue the next op cert with a fresh KES key",
 		Long: `Issue the next operational certificate for POOL with a fresh KES key.
 
 The counter is chosen by the Praos rule from the on-chain counter and the

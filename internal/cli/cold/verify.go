@@ -24,7 +24,7 @@ type verifyOptions struct {
 func newVerifyCmd(g *globals) *cobra.Command {
 	o := &verifyOptions{}
 	c := &cobra.Command{
-		Use:   "verify --cert FILE [--cold-vkey F] [--kes-skey F] [--vrf-skey F] [--at-slot S | --now T]",
+		Use:   "verify --cert FILE [--cold-vkey F] [--kes-skey F] [--vrf-skey F] [--tip-slot S | --now T]",
 		Short: "Check an op cert and its keys the way cardano-node does",
 		Long: `Check an operational certificate the way cardano-node does at a slot: the
 cold signature, the KES period window, that the KES signing key is fresh and
@@ -41,12 +41,11 @@ Exits 0 only when every check holds, 1 otherwise.`,
 	f.StringVar(&o.coldVKey, "cold-vkey", "", "the pool's cold verification key")
 	f.StringVar(&o.kesSkey, "kes-skey", "", "the KES signing key the node will use")
 	f.StringVar(&o.vrfSkey, "vrf-skey", "", "the VRF signing key the node will use")
-	f.StringVar(&o.network, "network", "", "mainnet, preprod or preview (default: the vault's, else mainnet)")
 	f.StringVar(&o.genesis, "genesis", "", "shelley genesis of a custom network")
-	f.StringVar(&o.atSlot, "at-slot", "", "check at this absolute slot instead of the clock")
+	cli.NetworkFlags(c, &o.network, "mainnet, preprod or preview (default: the vault's, else mainnet)")
+	f.StringVar(&o.atSlot, "tip-slot", "", "check at this absolute slot instead of the clock")
 	f.StringVar(&o.onchain, "onchain-counter", "", `also check the counter against the chain's ("none" if never minted)`)
 	_ = c.MarkFlagRequired("cert")
-	c.MarkFlagsMutuallyExclusive("network", "genesis")
 	return c
 }
 
@@ -101,7 +100,7 @@ func runVerify(g *globals, o *verifyOptions) error {
 	in := opcert.Inputs{Cert: cert, Network: n}
 	if o.atSlot != "" {
 		if in.Slot, err = strconv.ParseUint(o.atSlot, 10, 64); err != nil {
-			return cli.Usage(fmt.Errorf("--at-slot %q is not a number", o.atSlot))
+			return cli.Usage(fmt.Errorf("--tip-slot %q is not a number", o.atSlot))
 		}
 	} else {
 		now, err := g.env.Now()
