@@ -322,7 +322,7 @@ func (v *Vault) SealLog() (auditlog.Checkpoint, error) {
 
 // LogGap is something in the vault that its log does not record.
 type LogGap struct {
-	Kind   string // "pool", "binding", "producer", "pin" or "cert"
+	Kind   string // "pool", "binding", "producer", "pin", "removed" or "cert"
 	Pool   string // pool name (pool, binding, cert)
 	Name   string // producer name
 	Cert   *JournalEntry
@@ -345,6 +345,8 @@ func (g LogGap) String() string {
 		return fmt.Sprintf("%s/%s.kre is not pinned in the log: 'producer add' did not write it", producersDir, g.Name)
 	case "pin":
 		return fmt.Sprintf("%s/%s.kre is not the enrollment pinned at log entry %d (fingerprint %s): it was replaced", producersDir, g.Name, g.Seq, g.Pinned)
+	case "removed":
+		return fmt.Sprintf("%s/%s.kre is still there though the log removed its pin: 'producer remove' was interrupted", producersDir, g.Name)
 	case "binding":
 		return fmt.Sprintf("pool %s has no audit-key binding in the log", g.Pool)
 	}
@@ -361,6 +363,7 @@ func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
 		fp, enrollment string
 	}
 	producers := map[string]pinned{}
+	removed := map[string]string{} // name -> enrollment hash of a removed pin
 	certs := map[string]int{}
 	for _, e := range entries {
 		switch e.Kind {
@@ -381,6 +384,12 @@ func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
 					pn.enrollment = e.Pin.Enrollment
 				}
 				producers[name] = pn
+			}
+		case auditlog.KindProducerRemoved:
+			name := e.Detail[DetailProducer]
+			if pn, ok := producers[name]; ok {
+				removed[name] = pn.enrollment
+				delete(producers, name)
 			}
 		case auditlog.KindCertIssued:
 			certs[e.CertHash]++
@@ -420,6 +429,8 @@ func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
 		pn, ok := producers[name]
 		sum := sha256.Sum256(files[name])
 		switch {
+		case !ok && removed[name] != "" && removed[name] == hex.EncodeToString(sum[:]):
+			gaps = append(gaps, LogGap{Kind: "removed", Name: name})
 		case !ok:
 			gaps = append(gaps, LogGap{Kind: "producer", Name: name})
 		case pn.enrollment != "" && pn.enrollment != hex.EncodeToString(sum[:]):
@@ -455,6 +466,12 @@ func (v *Vault) reconcile(l *auditlog.Log, now time.Time) ([]auditlog.Entry, err
 			}
 		case "producer", "pin":
 			continue // not recoverable: see LogGap.Recoverable
+		case "removed":
+			// An interrupted 'producer remove': logged, file left.
+			if err := os.Remove(filepath.Join(v.Dir, producersDir, g.Name+".kre")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return out, err
+			}
+			continue
 		case "cert":
 			e, err := v.recoveredCert(g, now)
 			if err != nil {

@@ -88,10 +88,14 @@ run "$ka" --dir "$agent" init --network preprod --name bp1 \
   --kes-skey "$prod/node/kes.skey" --vrf-skey "$prod/node/vrf.skey" --cert "$prod/node/node.cert" \
   --pid-file "$prod/node.pid" --socket "$sock" --node-log "$prod/node.log" \
   --metrics-url "http://$(cat "$prod/metrics.addr")/metrics"
-run "$ka" --dir "$agent" enrollment --qr "$stick/enrollment.png"
+show "$ka" --dir "$agent" enrollment --qr "$stick/enrollment.png"
+enrolled=$("$ka" --dir "$agent" enrollment --qr "$stick/enrollment.png")
+echo "$enrolled"
+# The operator reads the fingerprint off the producer's screen.
+fp=$(sed -n 's/^  fingerprint  //p' <<<"$enrolled")
 
-step "4. Cold machine: pin the producer from the scanned QR code (compare the fingerprints)"
-run "$kr" --vault "$vault" --operator alice producer add bp1 --scan "$stick/enrollment.png"
+step "4. Cold machine: pin the producer from the scanned QR code, typing the fingerprint it showed"
+run "$kr" --vault "$vault" --operator alice producer add bp1 --scan "$stick/enrollment.png" --fingerprint "$fp"
 
 step "5. Producer: a signed snapshot of the chain, from the node socket"
 run "$ka" --dir "$agent" snapshot --qr "$stick/snapshot.png"

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,7 +40,11 @@ func newEnrollmentCmd(g *globals) *cobra.Command {
 				return g.env.PrintJSON(map[string]any{"fingerprint": e.Fingerprint(), "recipient": e.Recipient, "out": out, "qr": qrOut})
 			}
 			fmt.Fprintf(g.env.Stdout, "enrollment of producer %s for pool %s\n  fingerprint  %s\n", e.Name, e.PoolID.Bech32(), e.Fingerprint())
-			fmt.Fprintf(g.env.Stdout, "compare the fingerprint with what 'kesrotate producer add' shows on the cold machine\n")
+			from := "--enrollment " + filepath.Base(out)
+			if out == "" {
+				from = "--scan " + filepath.Base(qrOut)
+			}
+			fmt.Fprintf(g.env.Stdout, "on the cold machine: kesrotate producer add %s %s --fingerprint %s\n", e.Name, from, e.Fingerprint())
 			return nil
 		},
 	}

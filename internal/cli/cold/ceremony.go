@@ -715,6 +715,9 @@ func printCeremonyReport(w io.Writer, dir string, r *auditlog.Report, opts audit
 		if !p.Signed {
 			signed = "pin only the audit key vouches for (older version)"
 		}
+		if p.Removed > 0 {
+			signed += fmt.Sprintf("; removed at entry %d", p.Removed)
+		}
 		fmt.Fprintf(w, "  producer     %-16s %s  entry %d, %s\n", textsafe.Escape(p.Producer), p.Fingerprint, p.Seq, signed)
 	}
 	fmt.Fprintf(w, "  certs issued %d\n", len(r.Certs))
