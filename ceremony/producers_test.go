@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kesrotate/kesrotate/ceremony/auditlog"
+	"github.com/kesrotate/kesrotate/transfer"
 )
 
 // producer remove logs first, then deletes the enrollment file; a removal
@@ -67,5 +68,45 @@ func TestRemoveProducerInterrupted(t *testing.T) {
 	// The other producer's pin was never touched.
 	if _, err := v.Producer(pools[1].producer); err != nil {
 		t.Error(err)
+	}
+}
+
+// The VRF key goes with a producer's first bundle unasked (AutoVRF), not
+// with later ones; WithVRF sends it anyway, and without AutoVRF it is
+// never added. The journal records which bundles carried it.
+func TestAutoVRF(t *testing.T) {
+	now := time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
+	v, pools := benchVault(t, t.TempDir(), 1, now)
+	bp := pools[0]
+	i := 0
+	rotate := func(req RotateRequest) *RotateResult {
+		t.Helper()
+		i++
+		at := now.Add(time.Duration(i) * time.Minute) // a fresh snapshot each time
+		req.Pool, req.Producer, req.Now = bp.name, bp.producer, at
+		req.Snapshot = bp.snapshot(t, v, at)
+		req.Policy = transfer.SnapshotPolicy{Now: at}
+		req.OutDir = t.TempDir()
+		res, err := v.Rotate(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Issue.KES.Wipe()
+		return res
+	}
+	// Not asked, no auto: a pool imported with its producer already
+	// holding the VRF key.
+	if r := rotate(RotateRequest{}); r.WithVRF || r.Issue.Entry.WithVRF {
+		t.Errorf("without AutoVRF: sent %v, journaled %v", r.WithVRF, r.Issue.Entry.WithVRF)
+	}
+	r := rotate(RotateRequest{AutoVRF: true})
+	if !r.WithVRF || !r.Issue.Entry.WithVRF || len(r.VRFFor) != 1 || r.VRFFor[0] != bp.producer {
+		t.Errorf("first bundle: sent %v, journaled %v, for %v", r.WithVRF, r.Issue.Entry.WithVRF, r.VRFFor)
+	}
+	if r := rotate(RotateRequest{AutoVRF: true}); r.WithVRF || len(r.VRFFor) != 0 {
+		t.Errorf("second bundle: sent %v, for %v", r.WithVRF, r.VRFFor)
+	}
+	if r := rotate(RotateRequest{WithVRF: true}); !r.WithVRF || len(r.VRFFor) != 0 {
+		t.Errorf("asked: sent %v, for %v", r.WithVRF, r.VRFFor)
 	}
 }

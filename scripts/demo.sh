@@ -106,7 +106,7 @@ refuse "$kr" --vault "$vault" --now "$(date -u -d '+3 days' +%Y-%m-%dT%H:%M:%SZ)
 
 step "7. Cold machine: rotate — counter and KES period from the snapshot, bundle sealed to bp1 as QR frames"
 run "$kr" --vault "$vault" --operator alice --witness bob rotate demo --producer bp1 \
-  --scan "$stick/snapshot.png" --with-vrf --out "$stick" --qr "$stick/frames"
+  --scan "$stick/snapshot.png" --out "$stick" --qr "$stick/frames"
 frames=("$stick"/frames/frame-*.png)
 echo "${#frames[@]} frames; the producer will scan them out of order and miss two"
 

@@ -24,6 +24,7 @@ type rotateOptions struct {
 	snapshot     string
 	scan         []string
 	withVRF      bool
+	vrfChosen    bool // --with-vrf was given, true or false
 	qrDir        string
 	maxAge       time.Duration
 	allowStale   bool
@@ -37,7 +38,7 @@ type rotateOptions struct {
 func newRotateCmd(g *globals) *cobra.Command {
 	o := &rotateOptions{}
 	c := &cobra.Command{
-		Use:     "rotate POOL --producer NAME --snapshot F|--scan IMG… [--with-vrf] [--out DIR] [--qr DIR]",
+		Use:     "rotate POOL --producer NAME --snapshot F|--scan IMG… [--out DIR] [--qr DIR]",
 		Aliases: []string{"issue-op-cert"},
 		Short:   "Issue the next op cert with a fresh KES key",
 		Long: `Issue the next operational certificate for POOL with a fresh KES key.
@@ -49,9 +50,11 @@ chain is ahead of every cert the vault issued or has gone backwards.
 
 With --producer, the counter and KES period come from the producer's signed
 snapshot (checked against this machine's clock), and the cert, the new KES
-key (unless the producer made its own) and, with --with-vrf, the VRF key
-leave as one bundle encrypted to the pinned producer (*.age in --out,
-default the vault's out/ folder) and, with --qr, as QR frames.
+key (unless the producer made its own) and the VRF key, the first time a
+producer gets a bundle from this vault (or always with --with-vrf; never
+with --with-vrf=false), leave as one bundle encrypted to the pinned
+producer (*.age in --out, default the vault's out/ folder) and, with --qr,
+as QR frames.
 
 Repeat --producer to seal the same bundle to a primary and its standbys
 (--producer bp1 --producer bp2): the first one's snapshot is used; each
@@ -68,6 +71,7 @@ hot keys leaving the vault unencrypted.`,
 		}),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.scan = append(o.scan, args[1:]...)
+			o.vrfChosen = c.Flags().Changed("with-vrf")
 			if len(o.producers) > 0 {
 				return runRotateProducer(g, o, args[0])
 			}
@@ -78,7 +82,7 @@ hot keys leaving the vault unencrypted.`,
 	f.StringArrayVar(&o.producers, "producer", nil, "pinned producer to seal the bundle to; repeat it for the primary (first: its snapshot) and each standby")
 	f.StringVar(&o.snapshot, "snapshot", "", "the producer's signed snapshot file")
 	f.StringSliceVar(&o.scan, "scan", nil, "image(s) of the snapshot QR code, more may follow as arguments; \"-\" reads an MJPEG stream on stdin")
-	f.BoolVar(&o.withVRF, "with-vrf", false, "add the VRF signing key (first install)")
+	f.BoolVar(&o.withVRF, "with-vrf", false, "add the VRF signing key (default: only for a producer that never received it)")
 	f.StringVar(&o.qrDir, "qr", "", "also write the bundle as QR frames (PNG) into this folder")
 	cli.DurationVar(f, &o.maxAge, "max-age", transfer.DefaultMaxAge, "refuse a snapshot whose tip is older than this (another value is logged)")
 	f.BoolVar(&o.allowStale, "allow-stale", false, "accept a snapshot older than --max-age (journaled)")
@@ -131,7 +135,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 		}
 	}
 	res, err := v.Rotate(ceremony.RotateRequest{
-		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, ForceCounter: force, OutDir: o.out, Now: now,
+		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, ForceCounter: force, OutDir: o.out, Now: now,
 		Clock:  g.clockOverride(now),
 		Policy: transfer.SnapshotPolicy{Now: now, MaxAge: o.maxAge, IgnoreClock: o.ignoreClock, AllowStale: o.allowStale},
 	})
@@ -167,7 +171,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 			"pool": name, "pool_id": c.PoolID().Hex(), "producer": o.producers[0], "sealed_to": o.producers, "counter": c.Counter, "kes_period": c.KESPeriod,
 			"cert_hash": c.Hash(), "expiry": c.Expiry(v.Network).Format(time.RFC3339), "bundle": res.BundleFile,
 			"bundle_sha256": res.BundleHash, "bundle_bytes": len(res.Bundle), "frames": frames,
-			"kes_on_producer": res.Snapshot.KESVKey != nil, "with_vrf": o.withVRF, "forced": res.Issue.Forced,
+			"kes_on_producer": res.Snapshot.KESVKey != nil, "with_vrf": res.WithVRF, "vrf_for": res.VRFFor, "forced": res.Issue.Forced,
 			"checkpoint":           rotateCheckpointJSON(res, ckptQR),
 			"producer_fingerprint": res.Pin.Fingerprint, "producer_pin_entry": res.Pin.Seq,
 		})
@@ -192,6 +196,12 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 	fmt.Fprintf(w, "  bundle      %s (%d bytes, sha256 %s)\n", res.BundleFile, len(res.Bundle), res.BundleHash[:16])
 	if res.Snapshot.KESVKey != nil {
 		fmt.Fprintf(w, "  KES key     made on the producer; the bundle holds only the cert\n")
+	}
+	switch {
+	case len(res.VRFFor) > 0:
+		fmt.Fprintf(w, "  VRF key     included: %s never received it from this vault (--with-vrf=false leaves it out)\n", strings.Join(res.VRFFor, ", "))
+	case res.WithVRF:
+		fmt.Fprintf(w, "  VRF key     included (--with-vrf)\n")
 	}
 	if len(frames) > 0 {
 		fmt.Fprintf(w, "  QR frames   %s\n", describeFrames(frames, o.qrDir))
