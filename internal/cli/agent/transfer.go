@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -40,9 +39,9 @@ func newEnrollmentCmd(g *globals) *cobra.Command {
 				return g.env.PrintJSON(map[string]any{"fingerprint": e.Fingerprint(), "recipient": e.Recipient, "out": out, "qr": qrOut})
 			}
 			fmt.Fprintf(g.env.Stdout, "enrollment of producer %s for pool %s\n  fingerprint  %s\n", e.Name, e.PoolID.Bech32(), e.Fingerprint())
-			from := "--enrollment " + filepath.Base(out)
+			from := "--enrollment " + out
 			if out == "" {
-				from = "--scan " + filepath.Base(qrOut)
+				from = "--scan " + qrOut
 			}
 			fmt.Fprintf(g.env.Stdout, "on the cold machine: kesrotate producer add %s %s --fingerprint %s\n", e.Name, from, e.Fingerprint())
 			return nil

@@ -606,7 +606,7 @@ func printPlan(w io.Writer, n opcert.Network, now time.Time, l opcert.Leads, ite
 		} else {
 			fmt.Fprintf(w, "  time left          none: expired %s ago\n", formatLeft(-p.Left))
 		}
-		fmt.Fprintf(w, "  rotate by          %s (%s before expiry; critical from %s)\n", clock(p.RotateBy), formatLeft(l.Warn), clock(p.CriticalFrom))
+		fmt.Fprintf(w, "  rotate by          %s (%s before expiry; critical from %s)\n", clock(p.RotateBy), cli.FormatDuration(l.Warn), clock(p.CriticalFrom))
 		switch {
 		case it.next != nil:
 			fmt.Fprintf(w, "  next counter       %d\n", *it.next)
