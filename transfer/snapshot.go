@@ -3,6 +3,7 @@ package transfer
 import (
 	"crypto/ed25519"
 	"fmt"
+	"github.com/kesrotate/kesrotate/internal/durfmt"
 	"time"
 
 	"github.com/kesrotate/kesrotate/keys"
@@ -232,7 +233,7 @@ func (s *Snapshot) Check(p SnapshotPolicy) (uint64, error) {
 		return 0, err
 	}
 	if age := p.Now.Sub(s.TipTime); age > maxAge && !p.AllowStale {
-		return 0, fmt.Errorf("%w: its tip is %s old (at most %s); %s", ErrStale, age.Round(time.Minute), maxAge, s.whyOld(p.Now))
+		return 0, fmt.Errorf("%w: its tip is %s old (at most %s); %s", ErrStale, durfmt.Format(age.Round(time.Minute)), durfmt.Format(maxAge), s.whyOld(p.Now))
 	}
 	if err := CheckClock(n, period, p.Now, p.IgnoreClock); err != nil {
 		return 0, fmt.Errorf("the snapshot's tip: %w", err)
@@ -259,9 +260,9 @@ func (s *Snapshot) whyOld(now time.Time) string {
 	return "this machine's clock is behind the producer's"
 }
 
-func roundAge(d time.Duration) time.Duration {
+func roundAge(d time.Duration) string {
 	if d >= time.Hour {
-		return d.Round(time.Minute)
+		return durfmt.Format(d.Round(time.Minute))
 	}
-	return d.Round(time.Second)
+	return durfmt.Format(d.Round(time.Second))
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"github.com/kesrotate/kesrotate/internal/durfmt"
 	"strconv"
 	"strings"
 	"time"
@@ -37,30 +38,7 @@ func ParseDuration(s string) (time.Duration, error) {
 
 // FormatDuration writes d in the same syntax: whole days as Nd, the rest
 // as Go does.
-func FormatDuration(d time.Duration) string {
-	if d >= 24*time.Hour {
-		days := d / (24 * time.Hour)
-		rest := d - days*24*time.Hour
-		if rest == 0 {
-			return fmt.Sprintf("%dd", days)
-		}
-		return fmt.Sprintf("%dd%s", days, short(rest))
-	}
-	return short(d)
-}
-
-// short is d.String() without the zero units Go leaves at the end: 5m, not
-// 5m0s; 1h, not 1h0m0s.
-func short(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
+func FormatDuration(d time.Duration) string { return durfmt.Format(d) }
 
 type durationValue struct{ p *time.Duration }
 

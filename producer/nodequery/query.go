@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kesrotate/kesrotate/internal/durfmt"
 	"net"
 	"time"
 
@@ -103,11 +104,11 @@ func (s *ChainState) CheckSynced(n opcert.Network, now time.Time, maxLag time.Du
 	return nil
 }
 
-func roundLag(d time.Duration) time.Duration {
+func roundLag(d time.Duration) string {
 	if d > time.Hour {
-		return d.Round(time.Minute)
+		return durfmt.Format(d.Round(time.Minute))
 	}
-	return d.Round(time.Second)
+	return durfmt.Format(d.Round(time.Second))
 }
 
 // Query connects to the node's unix socket with network magic magic,

@@ -83,7 +83,7 @@ func (c *chainFlags) chain(g *globals, a *producer.Agent, needCounter, requireSy
 		return nil, chainHint(a, err)
 	}
 	if v.Syncing {
-		g.env.Warn("the node is still syncing: its tip is %s behind the clock", v.Lag.Round(time.Second))
+		g.env.Warn("the node is still syncing: its tip is %s behind the clock", cli.FormatDuration(v.Lag.Round(time.Second)))
 	}
 	return v, nil
 }
