@@ -54,8 +54,8 @@ cold=$work/cold stick=$work/stick prod=$work/producer
 mkdir -p "$stick" "$prod/node"
 vault=$cold/vault
 
-step "1. Cold machine: a vault on the USB stick and a new pool (preprod)"
-run "$kr" --vault "$vault" --operator alice --witness bob init --network preprod
+step "1. Cold machine: a vault on the USB stick and a new pool (preprod; --networked: a sandbox vault, no air-gap warnings)"
+run "$kr" --vault "$vault" --operator alice --witness bob init --network preprod --networked
 run "$kr" --vault "$vault" --operator alice pool new demo
 run "$kr" --vault "$vault" pool export-public demo --out "$stick/public"
 

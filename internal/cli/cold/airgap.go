@@ -50,8 +50,8 @@ func (g *globals) airgapGuard(v *ceremony.Vault) func() error {
 				"this vault requires an air gap: unplug the network, switch radios off (or boot without them) and check with 'kesrotate airgap check'",
 				"--allow-network opens the secrets anyway and records that in the ceremony log")
 		}
-		if g.keys.allowNetwork {
-			return nil // said so on the command line (and logged where the vault requires an air gap)
+		if g.keys.allowNetwork || v.Meta.Networked {
+			return nil // said so on the command line (and logged where the vault requires an air gap), or by the vault
 		}
 		first := found[0]
 		if i := strings.Index(first, " ("); i > 0 {

@@ -263,7 +263,7 @@ func newVaultStatusCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := map[string]any{"secrets": v.SecretsMode(), "require_airgap": v.Meta.RequireAirgap}
+			out := map[string]any{"secrets": v.SecretsMode(), "require_airgap": v.Meta.RequireAirgap, "networked": v.Meta.Networked}
 			if v.Meta.Secrets != nil && v.Meta.Secrets.Recipient != "" {
 				out["recipient"] = v.Meta.Secrets.Recipient
 			}
@@ -271,6 +271,9 @@ func newVaultStatusCmd(g *globals) *cobra.Command {
 				return g.env.PrintJSON(out)
 			}
 			fmt.Fprintf(g.env.Stdout, "secrets         %s\nrequire airgap  %v\n", v.SecretsMode(), v.Meta.RequireAirgap)
+			if v.Meta.Networked {
+				fmt.Fprintf(g.env.Stdout, "networked       true (a rehearsal or test vault: no air-gap warnings)\n")
+			}
 			return nil
 		},
 	}
