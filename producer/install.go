@@ -137,7 +137,14 @@ func (a *Agent) OpenBundle(r io.Reader) (*transfer.Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return transfer.DecryptBundle(r, age.Identity(id))
+	data, err := io.ReadAll(io.LimitReader(r, transfer.MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if err := transfer.CheckBundleFile(data); err != nil {
+		return nil, err
+	}
+	return transfer.DecryptBundle(bytes.NewReader(data), age.Identity(id))
 }
 
 // Check verifies a bundle against everything the agent pinned and the

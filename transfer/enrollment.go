@@ -123,8 +123,8 @@ func (e *Enrollment) Marshal(signer ed25519.PrivateKey) ([]byte, error) {
 // ParseEnrollment reads and checks an enrollment: shape, self-signature
 // and a usable age recipient.
 func ParseEnrollment(data []byte) (*Enrollment, error) {
-	var s wireSigned
-	if err := decode("enrollment", data, &s); err != nil {
+	s, err := decodeSigned("enrollment", MagicEnrollment, data)
+	if err != nil {
 		return nil, err
 	}
 	var b wireEnrollmentBody

@@ -78,8 +78,8 @@ func ParseSnapshot(data []byte, producer ed25519.PublicKey) (*Snapshot, error) {
 	if err := keys.CheckEd25519PublicKey(producer); err != nil {
 		return nil, fmt.Errorf("the producer's snapshot key: %w", err)
 	}
-	var sw wireSigned
-	if err := decode("snapshot", data, &sw); err != nil {
+	sw, err := decodeSigned("snapshot", MagicSnapshot, data)
+	if err != nil {
 		return nil, err
 	}
 	if !ed25519.Verify(producer, signedMessage(snapshotDomain, sw.Body), sw.Sig) {

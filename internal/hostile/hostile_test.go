@@ -600,7 +600,19 @@ func cases(t *testing.T) []hcase {
 		{name: "install/unreadable", prog: A, args: func(f *fixture) []string { return f.install(f.unreadable(t, "bundle-000")) }},
 		{name: "install/endless-device", prog: A, args: func(f *fixture) []string { return f.install("/dev/zero") }},
 		{name: "install/fifo", prog: A, args: func(f *fixture) []string { return f.install(f.fifo(t, "bundle-fifo")) }},
-		{name: "install/snapshot-given-as-bundle", prog: A, args: func(f *fixture) []string { return f.install(f.snap) }},
+		{name: "install/snapshot-given-as-bundle", prog: A, want: `^wrong file: this is a kesrotate snapshot \(from 'kesrotate-agent snapshot'\), not a bundle$`,
+			args: func(f *fixture) []string { return f.install(f.snap) }},
+		{name: "install/enrollment-given-as-bundle", prog: A, want: `^wrong file: this is a kesrotate enrollment .*, not a bundle$`,
+			args: func(f *fixture) []string { return f.install(f.enroll) }},
+		// A wrong file is named as such, never as a tampered one (issue 16).
+		{name: "wrongfile/enrollment-as-snapshot", prog: K, want: `^wrong file: this is a kesrotate enrollment \(from 'kesrotate-agent enrollment'\), not a snapshot$`,
+			args: func(f *fixture) []string { return f.cold("rotate", "gd", "--producer", "bp1", "--snapshot", f.enroll) }},
+		{name: "wrongfile/bundle-as-enrollment", prog: K, want: `^wrong file: this is an age-encrypted file .*, not an enrollment$`, hint: `kesrotate-agent enrollment --out`,
+			args: func(f *fixture) []string { return f.cold("producer", "add", "bpx", "--yes", "--enrollment", f.bundle) }},
+		{name: "wrongfile/text-as-snapshot", prog: K, want: `^malformed transfer file: not a snapshot: the file is damaged or of another kind$`,
+			args: func(f *fixture) []string {
+				return f.cold("rotate", "gd", "--producer", "bp1", "--snapshot", f.file(t, "node.log", []byte("[2026-11-30 11:00:00.00 UTC] Chain extended, new tip\n")))
+			}},
 		{name: "install/another-producers-bundle", prog: A, args: func(f *fixture) []string {
 			return []string{"--dir", f.agent2, "--now", now, "install", f.bundle, "--tip-slot", tip, "--no-signal"}
 		}},
@@ -841,6 +853,13 @@ func checkStderr(t *testing.T, c hcase, stderr string) {
 		for _, bad := range []string{"panic", "goroutine ", ".go:"} {
 			if strings.Contains(l, bad) {
 				t.Errorf("stderr line %q looks like a crash (%q)", l, bad)
+			}
+		}
+		// A decoder's own words name Go types and raw bytes: an
+		// operator learns nothing from them (issue 16).
+		for _, bad := range []string{"Go value", "Go struct", "cbor:", "json: cannot", "strconv.", "unexpected intro", "\\x", "transfer.wire", "[]uint8", "map[string]"} {
+			if strings.Contains(l, bad) {
+				t.Errorf("stderr line %q leaks decoder internals (%q)", l, bad)
 			}
 		}
 	}

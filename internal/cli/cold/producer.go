@@ -110,6 +110,9 @@ func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
 		return err
 	}
 	e, err := transfer.ParseEnrollment(data)
+	if errors.Is(err, transfer.ErrWrongKind) {
+		return cli.Hint(err, "give the enrollment 'kesrotate-agent enrollment --out FILE' wrote on the producer (bp1.kre in the runbook)")
+	}
 	if err != nil {
 		return cli.Hint(fmt.Errorf("enrollment: %w", err), "write it again on the producer: 'kesrotate-agent enrollment --out FILE'")
 	}
