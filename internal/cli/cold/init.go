@@ -14,8 +14,8 @@ type initOptions struct {
 	network string
 	genesis string
 
-	encrypt       bool            // secrets.go
-	requireAirgap bool            // airgap.go
+	encrypt       bool // secrets.go
+	requireAirgap bool // airgap.go
 	networked     bool
 	enc           encryptionFlags // --recipient, --scrypt-work-factor
 }
