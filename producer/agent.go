@@ -271,12 +271,17 @@ func validateConfig(c *Config) error {
 		}
 		c.NodeLog = abs
 	}
-	if c.NodeConfig != "" {
-		abs, err := filepath.Abs(c.NodeConfig)
+	// Every path is kept absolute: cron, systemd and an operator in
+	// another folder run the agent later.
+	for _, p := range []*string{&c.NodeConfig, &c.Socket, &c.Signal.PIDFile} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
 		if err != nil {
 			return err
 		}
-		c.NodeConfig = abs
+		*p = abs
 	}
 	return nil
 }
