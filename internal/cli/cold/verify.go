@@ -49,14 +49,8 @@ Exits 0 only when every check holds, 1 otherwise.`,
 	return c
 }
 
-// networkFor picks the network: --network, --genesis, the vault's, mainnet.
-func networkFor(g *globals, name, genesis string) (opcert.Network, error) {
-	n, _, err := networkOrDefault(g, name, genesis)
-	return n, err
-}
-
-// networkOrDefault is networkFor, also saying whether nothing chose the
-// network and it is mainnet by default.
+// networkOrDefault picks the network: --network, --genesis, the vault's,
+// else mainnet, saying whether it is mainnet because nothing chose.
 func networkOrDefault(g *globals, name, genesis string) (opcert.Network, bool, error) {
 	switch {
 	case genesis != "":
