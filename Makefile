@@ -3,6 +3,7 @@
 #   make build     bin/kesrotate and bin/kesrotate-agent (static, reproducible)
 #   make test      make lint + every test (installs the npm interop harnesses if npm is there)
 #   make demo      a rotation from a fresh vault, in a temporary folder
+#   make testnode  bin/kesrotate-testnode, the stand-in for cardano-node (rehearsals)
 #   make lint      gofmt check, go vet, staticcheck (pinned)
 #   make fuzz      every Fuzz target for FUZZTIME each
 #   make repro     build twice in two fresh clones of HEAD and compare the bytes
@@ -47,12 +48,19 @@ CMDS := $(sort $(patsubst cmd/%/,%,$(dir $(wildcard cmd/*/*.go))))
 INTEROP := $(patsubst %/setup.sh,%,$(wildcard internal/interop/*/setup.sh))
 INTEROP_STAMPS := $(addsuffix /node_modules/.package-lock.json,$(INTEROP))
 
-.PHONY: build test interop demo lint fuzz repro bench man release clean
+.PHONY: build testnode test interop demo lint fuzz repro bench man release clean
 
 build:
 	@mkdir -p $(BIN)
 	$(GO) build $(BUILDFLAGS) -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
 	@echo "built $(addprefix $(BIN)/,$(CMDS)) version $(VERSION)"
+
+# The stand-in for cardano-node, for rehearsals (docs/runbook.md §0): a
+# test tool, not a release binary.
+testnode:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/kesrotate-testnode ./internal/testnode/cmd/kesrotate-testnode
+	@echo "built $(BIN)/kesrotate-testnode"
 
 # make test lints first (gofmt, go vet, staticcheck): CI runs make test,
 # so a lint finding fails CI like a failing test.

@@ -27,6 +27,7 @@ type IssueRequest struct {
 	KESVKey      *keys.KESVKey  // KES-on-producer mode: certify this key, generate none
 	Producer     string
 	SealedTo     []string // every producer the bundle goes to, when several
+	WithVRF      bool     // the bundle carries the VRF signing key
 	Now          time.Time
 	Log          IssueLog // what the ceremony log records beyond the cert (log.go)
 }
@@ -144,7 +145,7 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 		CertHash: cert.Hash(), Cert: hex.EncodeToString(certCBOR),
 		OnChain: FormatOnChain(req.OnChain), Forced: res.Forced,
 		KESOnProducer: req.KESVKey != nil, Producer: req.Producer, SealedTo: req.SealedTo, TipSlot: req.TipSlot,
-		Overrides: req.overrideNames(),
+		WithVRF: req.WithVRF, Overrides: req.overrideNames(),
 	}
 	if req.Log.Snapshot != nil {
 		e.SnapshotSHA256 = transfer.FileHash(req.Log.Snapshot)

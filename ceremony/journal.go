@@ -49,7 +49,10 @@ type JournalEntry struct {
 	// SealedTo are all producers the bundle went to when there were
 	// several (a primary and its standbys), Producer first.
 	SealedTo []string `json:"sealed_to,omitempty"`
-	TipSlot  uint64   `json:"tip_slot,omitempty"`
+	// WithVRF: the bundle carried the pool's VRF signing key (entries from
+	// before this field have none, whether or not it did).
+	WithVRF bool   `json:"with_vrf,omitempty"`
+	TipSlot uint64 `json:"tip_slot,omitempty"`
 	// SnapshotSHA256 is the hex SHA-256 of the signed snapshot the cert
 	// came from: a snapshot produces one cert (entries from before this
 	// field have none).

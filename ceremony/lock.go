@@ -70,10 +70,12 @@ func (v *Vault) release() {
 		// (auditlog.FileState). Every entry and its numbered checkpoint
 		// are durable already: failing here only makes the next Open
 		// check the whole log and bring the checkpoint file up to date.
-		if err := v.log.Flush(); err != nil {
-			v.log = nil
-		}
+		_ = v.log.Flush()
 	}
+	// The log stays open while the lock is held (a fleet ceremony holds
+	// it throughout); the next action opens it again and records what an
+	// action that failed left unlogged.
+	v.log = nil
 	_ = l.f.Truncate(0)
 	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	_ = l.f.Close()

@@ -290,11 +290,12 @@ func (v *Vault) readSignerKey() (auditlog.SignerKey, error) {
 // returns those entries too. It fails with auditlog.ErrUnsealed when an
 // interrupted append left entries without a checkpoint: see SealLog.
 //
-// The log stays open in v: a later OpenLog of the same Vault returns it
-// as long as it is current (no failed write, no one else appended), so a
-// ceremony of many pools opens, checks and reconciles the log once.
-// After a failed action the vault forgets it (forgetLog), and the next
-// OpenLog opens and reconciles again.
+// The log stays open in v while v holds its lock: a later OpenLog
+// returns it as long as it is current (no failed write, no one else
+// appended), so a ceremony of many pools under one lock (RotateFleet)
+// opens, checks and reconciles the log once. After a failed action, and
+// when the lock is released, the vault forgets it (forgetLog), and the
+// next OpenLog opens and reconciles again.
 func (v *Vault) OpenLog(now time.Time) (*auditlog.Log, []auditlog.Entry, error) {
 	release, err := v.acquire("log")
 	if err != nil {
@@ -362,7 +363,7 @@ func (v *Vault) SealLog() (auditlog.Checkpoint, error) {
 
 // LogGap is something in the vault that its log does not record.
 type LogGap struct {
-	Kind   string // "pool", "binding", "producer", "pin" or "cert"
+	Kind   string // "pool", "binding", "producer", "pin", "removed" or "cert"
 	Pool   string // pool name (pool, binding, cert)
 	Name   string // producer name
 	Cert   *JournalEntry
@@ -385,6 +386,8 @@ func (g LogGap) String() string {
 		return fmt.Sprintf("%s/%s.kre is not pinned in the log: 'producer add' did not write it", producersDir, g.Name)
 	case "pin":
 		return fmt.Sprintf("%s/%s.kre is not the enrollment pinned at log entry %d (fingerprint %s): it was replaced", producersDir, g.Name, g.Seq, g.Pinned)
+	case "removed":
+		return fmt.Sprintf("%s/%s.kre is still there though the log removed its pin: 'producer remove' was interrupted", producersDir, g.Name)
 	case "binding":
 		return fmt.Sprintf("pool %s has no audit-key binding in the log", g.Pool)
 	}
@@ -395,7 +398,7 @@ func (g LogGap) String() string {
 // lists what the log does not record: pools, their bindings, pinned
 // producers and journaled certs. It reads only public files.
 func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
-	idx := &entriesIndex{pools: map[string]bool{}, bound: map[string]bool{}, producers: map[string]pinned{}, certs: map[string]int{}}
+	idx := &entriesIndex{pools: map[string]bool{}, bound: map[string]bool{}, producers: map[string]pinned{}, removed: map[string]string{}, certs: map[string]int{}}
 	for _, e := range entries {
 		switch e.Kind {
 		case auditlog.KindPoolNew, auditlog.KindPoolImport:
@@ -416,6 +419,12 @@ func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
 				}
 				idx.producers[name] = pn
 			}
+		case auditlog.KindProducerRemoved:
+			name := e.Detail[DetailProducer]
+			if pn, ok := idx.producers[name]; ok {
+				idx.removed[name] = pn.enrollment
+				delete(idx.producers, name)
+			}
 		case auditlog.KindCertIssued:
 			idx.certs[e.CertHash]++
 		}
@@ -429,6 +438,7 @@ func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
 type logIndex interface {
 	logged(pool string) (created, bound bool)
 	pinned(name string) (pinned, bool)
+	removedPin(name string) string // the enrollment hash of a pin of that name a producer-removed entry ended, or ""
 	takeCert(hash string) bool // whether the log records it (once per call, for entries)
 }
 
@@ -440,8 +450,11 @@ type pinned struct {
 type entriesIndex struct {
 	pools, bound map[string]bool
 	producers    map[string]pinned
+	removed      map[string]string
 	certs        map[string]int
 }
+
+func (x *entriesIndex) removedPin(name string) string { return x.removed[name] }
 
 func (x *entriesIndex) logged(pool string) (bool, bool) { return x.pools[pool], x.bound[pool] }
 func (x *entriesIndex) pinned(name string) (pinned, bool) {
@@ -464,6 +477,12 @@ func (x liveIndex) pinned(name string) (pinned, bool) {
 	return pinned{seq: r.Seq, fp: r.Fingerprint, enrollment: r.Enrollment}, ok
 }
 func (x liveIndex) takeCert(hash string) bool { return x.l.CertLogged(hash) }
+func (x liveIndex) removedPin(name string) string {
+	if r, ok := x.l.RemovedPin(name); ok {
+		return r.Enrollment
+	}
+	return ""
+}
 
 func (v *Vault) logGaps(idx logIndex) ([]LogGap, error) {
 	var gaps []LogGap
@@ -500,6 +519,8 @@ func (v *Vault) logGaps(idx logIndex) ([]LogGap, error) {
 		pn, ok := idx.pinned(name)
 		sum := sha256.Sum256(files[name])
 		switch {
+		case !ok && idx.removedPin(name) != "" && idx.removedPin(name) == hex.EncodeToString(sum[:]):
+			gaps = append(gaps, LogGap{Kind: "removed", Name: name})
 		case !ok:
 			gaps = append(gaps, LogGap{Kind: "producer", Name: name})
 		case pn.enrollment != "" && pn.enrollment != hex.EncodeToString(sum[:]):
@@ -531,6 +552,12 @@ func (v *Vault) reconcile(l *auditlog.Log, now time.Time) ([]auditlog.Entry, err
 			}
 		case "producer", "pin":
 			continue // not recoverable: see LogGap.Recoverable
+		case "removed":
+			// An interrupted 'producer remove': logged, file left.
+			if err := os.Remove(filepath.Join(v.Dir, producersDir, g.Name+".kre")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return out, err
+			}
+			continue
 		case "cert":
 			e, err := v.recoveredCert(g, now)
 			if err != nil {

@@ -44,8 +44,9 @@ type Producer struct {
 // for the vault's network and one of its pools. The pin is a signature of
 // that pool's cold key over the enrollment's hash and fingerprint, in the
 // producer-add entry of the ceremony log, written before the enrollment
-// file: a rotation trusts the file only if it matches its pin. Pins are
-// never replaced.
+// file: a rotation trusts the file only if it matches its pin. A pin is
+// never replaced in place: RemoveProducer ends it, and then the name may
+// be pinned again.
 func (v *Vault) AddProducer(name string, enrollment []byte) (*Producer, error) {
 	release, err := v.acquire("producer add")
 	if err != nil {
@@ -124,6 +125,54 @@ func (v *Vault) AddProducer(name string, enrollment []byte) (*Producer, error) {
 		return nil, err
 	}
 	return q, v.writeEnrollment(q, enrollment)
+}
+
+// RemoveProducer ends the pin of the producer called name: a
+// producer-removed entry in the ceremony log, then its enrollment file is
+// deleted. From then on no bundle is sealed to it, and the name may be
+// pinned again (a replaced producer: 'producer add' with its new
+// enrollment and a new cold-key pin). What it already received stays
+// with it. A removal the log records but whose file deletion was
+// interrupted is finished the next time the log is opened.
+func (v *Vault) RemoveProducer(name string) (auditlog.PinRecord, error) {
+	release, err := v.acquire("producer remove")
+	if err != nil {
+		return auditlog.PinRecord{}, err
+	}
+	defer release()
+	if err := CheckName(name); err != nil {
+		return auditlog.PinRecord{}, err
+	}
+	now := v.Audit.now()
+	l, _, err := v.OpenLog(now)
+	if err != nil {
+		return auditlog.PinRecord{}, err
+	}
+	pin, ok := l.Pin(name)
+	if !ok {
+		return pin, fmt.Errorf("%w: %s", ErrNoProducer, name)
+	}
+	e, err := v.Audit.entry(auditlog.KindProducerRemoved, now)
+	if err != nil {
+		return pin, err
+	}
+	e.Pool = pin.Pool
+	e.Detail = map[string]string{DetailProducer: name, DetailFingerprnt: pin.Fingerprint}
+	if pin.Enrollment != "" {
+		e.Files = []auditlog.FileHash{{Role: "enrollment", Name: name + ".kre", SHA256: pin.Enrollment}}
+	}
+	if err := l.Check(e); err != nil {
+		return pin, err
+	}
+	got, _, err := l.Append(e)
+	if err != nil {
+		return pin, err
+	}
+	pin.Removed = got.Seq
+	if err := os.Remove(filepath.Join(v.Dir, producersDir, name+".kre")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return pin, fmt.Errorf("the removal is logged but %s/%s.kre could not be deleted (the next command deletes it): %w", producersDir, name, err)
+	}
+	return pin, nil
 }
 
 // writeEnrollment writes a pinned producer's enrollment file.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -18,12 +19,15 @@ import (
 // RotateRequest is one rotation for a pinned producer, sealed to it and
 // to the standbys in Also (one bundle, age's several recipients).
 type RotateRequest struct {
-	Pool         string
-	Producer     string
-	Also         []string // more pinned producers of the pool: standbys
-	Snapshot     []byte   // the signed snapshot file
-	Policy       transfer.SnapshotPolicy
-	WithVRF      bool    // add the VRF skey (first install)
+	Pool     string
+	Producer string
+	Also     []string // more pinned producers of the pool: standbys
+	Snapshot []byte   // the signed snapshot file
+	Policy   transfer.SnapshotPolicy
+	WithVRF  bool // add the VRF skey (first install)
+	// AutoVRF adds the VRF skey when a producer named has never received
+	// it from this vault (its first bundle), if the vault holds it.
+	AutoVRF      bool
 	ForceCounter *uint64 // journaled override
 	OutDir       string  // where the .age file goes ("" = the vault's out/)
 	Checkpoint   []byte  // the ceremony log checkpoint to carry, if any
@@ -50,6 +54,11 @@ type RotateResult struct {
 	Bundle     []byte // the encrypted file's bytes (public)
 	BundleHash string
 	Checkpoint []byte // the ceremony-log checkpoint after the bundle-exported entry
+	// VRFFor are the producers the VRF key was added for by AutoVRF:
+	// those that had never received it. Empty when it was asked for
+	// (WithVRF) or not sent.
+	VRFFor  []string
+	WithVRF bool // the bundle carries the VRF key
 	// Warnings are things the operator must act on that are not errors,
 	// e.g. the same counter already sent to another producer.
 	Warnings []string
@@ -127,6 +136,14 @@ func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
 	if req.WithVRF && p.Meta.VRFVKey == "" {
 		return nil, fmt.Errorf("%w: %s", ErrNoVRF, p.Meta.Name)
 	}
+	withVRF := req.WithVRF
+	var vrfFor []string
+	if !withVRF && req.AutoVRF && p.Meta.VRFVKey != "" {
+		if vrfFor, err = p.neverGotVRF(names); err != nil {
+			return nil, err
+		}
+		withVRF = len(vrfFor) > 0
+	}
 	// Every check passed: the first writes are format 1 pins signed now.
 	for i := range prods {
 		if pins[i], err = v.signPin(prods[i], p, pins[i], req.Now); err != nil {
@@ -143,7 +160,7 @@ func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
 		return nil, fmt.Errorf("%w: %w", ErrOutput, err)
 	}
 	res, err := p.Issue(IssueRequest{KESPeriod: period, TipSlot: snap.TipSlot, OnChain: snap.OnChain,
-		ForceCounter: req.ForceCounter, KESVKey: snap.KESVKey, Producer: prod.Name, SealedTo: sealedTo(names), Now: req.Now, Log: rotateLog(req, snap)})
+		ForceCounter: req.ForceCounter, KESVKey: snap.KESVKey, Producer: prod.Name, SealedTo: sealedTo(names), WithVRF: withVRF, Now: req.Now, Log: rotateLog(req, snap)})
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +175,7 @@ func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
 		}
 	}
 	defer b.Wipe()
-	if req.WithVRF {
+	if withVRF {
 		if b.VRF, err = p.VRFKey(); err != nil {
 			return nil, err
 		}
@@ -167,7 +184,9 @@ func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
 	if err := b.Encrypt(&buf, recipients...); err != nil {
 		return nil, err
 	}
-	name := fmt.Sprintf("%s-%d-%d-%s.age", p.Meta.Name, res.Cert.Counter, res.Cert.KESPeriod, res.Cert.Hash()[:8])
+	// The name says whom the bundle is for: several bundles may share a
+	// stick, and a producer picks its own (and an error can say whose it is).
+	name := fmt.Sprintf("%s-%d-%d-%s-for-%s.age", p.Meta.Name, res.Cert.Counter, res.Cert.KESPeriod, res.Cert.Hash()[:8], strings.Join(names, "+"))
 	path := filepath.Join(outDir, name)
 	if err := safefile.Create(path, buf.Bytes(), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the bundle (the cert is journaled; rotating again re-issues the same counter): %w", err)
@@ -177,7 +196,31 @@ func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
 		return nil, err
 	}
 	return &RotateResult{Issue: res, Snapshot: snap, Producer: prod, Pin: pins[0], SealedTo: prods, Pins: pins, BundleFile: path, Bundle: buf.Bytes(),
-		BundleHash: transfer.FileHash(buf.Bytes()), Checkpoint: ckpt, Warnings: p.sameCounterElsewhere(res, names)}, nil
+		BundleHash: transfer.FileHash(buf.Bytes()), Checkpoint: ckpt, VRFFor: vrfFor, WithVRF: withVRF, Warnings: p.sameCounterElsewhere(res, names)}, nil
+}
+
+// neverGotVRF lists the producers among names that no bundle of p with
+// the VRF key was sealed to, as the journal records it.
+func (p *Pool) neverGotVRF(names []string) ([]string, error) {
+	entries, err := p.Journal()
+	if err != nil {
+		return nil, err
+	}
+	got := map[string]bool{}
+	for _, e := range Issued(entries) {
+		if e.WithVRF {
+			for _, h := range e.HeldBy() {
+				got[h] = true
+			}
+		}
+	}
+	var out []string
+	for _, n := range names {
+		if !got[n] {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // sealedTo is the journal's list of producers, when there are several.

@@ -72,6 +72,9 @@ type Meta struct {
 
 	Secrets       *SecretsMeta `json:"secrets,omitempty"`        // encryption at rest (secrets.go); nil: plaintext
 	RequireAirgap bool         `json:"require_airgap,omitempty"` // refuse secrets on a networked machine
+	// Networked: the vault lives on a networked machine on purpose (a
+	// rehearsal or test pool): no air-gap warnings. Never with RequireAirgap.
+	Networked bool `json:"networked,omitempty"`
 }
 
 // Vault is an open vault.
@@ -97,6 +100,7 @@ type InitOptions struct {
 
 	Encryption    *Encryption // encrypt secret keys at rest (secrets.go); nil: plaintext
 	RequireAirgap bool        // refuse to open secrets on a networked machine
+	Networked     bool        // a rehearsal or test vault on a networked machine: no air-gap warnings
 }
 
 // Init creates a vault in dir (which may exist but must be empty of vault
@@ -109,7 +113,10 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 		return nil, fmt.Errorf("%w: %s", ErrVaultExists, dir)
 	}
 	var n opcert.Network
-	meta := Meta{Version: 1, Created: o.Now.UTC().Truncate(time.Second), RequireAirgap: o.RequireAirgap}
+	if o.RequireAirgap && o.Networked {
+		return nil, errors.New("a vault cannot both require an air gap and be networked")
+	}
+	meta := Meta{Version: 1, Created: o.Now.UTC().Truncate(time.Second), RequireAirgap: o.RequireAirgap, Networked: o.Networked}
 	switch {
 	case o.Genesis != nil && o.Network != "":
 		return nil, errors.New("give a network name or a genesis file, not both")

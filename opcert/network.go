@@ -227,3 +227,34 @@ func NetworkOf(name string, readGenesis func() ([]byte, error)) (Network, error)
 	}
 	return ParseGenesis(g)
 }
+
+// plausibleAfterEnd is how many periods after its window ended a cert
+// still plausibly belongs to a network: 20 periods, a month on the public
+// networks. Preprod runs 85 periods ahead of preview and mainnet about
+// 500 ahead of preprod, so the windows plus this slack never overlap.
+const plausibleAfterEnd = 20
+
+// Plausible reports whether a cert starting at KES period start could be
+// one of this network's at time now: it starts no later than the next
+// period and its window ended less than a month ago. A cert is plausible
+// on at most one public network, so a tool that assumed a network can ask
+// before calling a cert of another chain expired or not yet valid.
+func (n Network) Plausible(start uint64, now time.Time) bool {
+	cur, err := n.KESPeriodAt(now)
+	if err != nil {
+		return false
+	}
+	return start <= AddPeriods(cur, 1) && cur < AddPeriods(start, n.MaxKESEvolutions+plausibleAfterEnd)
+}
+
+// PlausibleNetworks lists the public networks on which a cert starting at
+// KES period start is plausible at time now.
+func PlausibleNetworks(start uint64, now time.Time) []Network {
+	var out []Network
+	for _, n := range Networks {
+		if n.Plausible(start, now) {
+			out = append(out, n)
+		}
+	}
+	return out
+}

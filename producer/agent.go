@@ -222,7 +222,7 @@ func Init(dir string, o InitOptions) (a *Agent, err error) {
 // absolute credential paths that differ, a known signal mode with what it
 // needs, a known link mode (relative by default).
 func validateConfig(c *Config) error {
-	for flag, p := range map[string]*string{"--kes-key": &c.KESKey, "--vrf-key": &c.VRFKey, "--cert": &c.Cert} {
+	for flag, p := range map[string]*string{"--kes-skey": &c.KESKey, "--vrf-skey": &c.VRFKey, "--cert": &c.Cert} {
 		if *p == "" {
 			return fmt.Errorf("%w: %s is required", ErrConfig, flag)
 		}
@@ -271,12 +271,17 @@ func validateConfig(c *Config) error {
 		}
 		c.NodeLog = abs
 	}
-	if c.NodeConfig != "" {
-		abs, err := filepath.Abs(c.NodeConfig)
+	// Every path is kept absolute: cron, systemd and an operator in
+	// another folder run the agent later.
+	for _, p := range []*string{&c.NodeConfig, &c.Socket, &c.Signal.PIDFile} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
 		if err != nil {
 			return err
 		}
-		c.NodeConfig = abs
+		*p = abs
 	}
 	return nil
 }

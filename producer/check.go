@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kesrotate/kesrotate/internal/durfmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -119,7 +120,7 @@ func (a *Agent) inspectSocket(ctx context.Context, o InspectOptions, r *Report) 
 		r.add(LevelWarn, "socket", text+"; but "+err.Error())
 		return
 	}
-	r.add(LevelOK, "socket", fmt.Sprintf("%s; tip %s behind the clock", text, q.Lag(a.Network, o.Now).Round(time.Second)))
+	r.add(LevelOK, "socket", fmt.Sprintf("%s; tip %s behind the clock", text, durfmt.Format(q.Lag(a.Network, o.Now).Round(time.Second))))
 }
 
 func (a *Agent) inspectMetrics(ctx context.Context, o InspectOptions, r *Report) *nodequery.Scrape {

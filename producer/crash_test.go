@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kesrotate/kesrotate/transfer"
 )
@@ -55,7 +56,13 @@ func TestCrashHelper(t *testing.T) {
 			if nth++; nth == want {
 				if hold != "" {
 					_ = os.WriteFile(hold, nil, 0o600)
-					select {} // until SIGKILL
+					// Until SIGKILL. Not select{}: with no timer in the
+					// process (the child runs without -test.timeout) the
+					// runtime calls that a deadlock and exits, dropping
+					// the lock this test needs held.
+					for {
+						time.Sleep(time.Hour)
+					}
 				}
 				os.Exit(3) // killed: no deferred cleanup runs
 			}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -136,7 +137,14 @@ func (a *Agent) OpenBundle(r io.Reader) (*transfer.Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return transfer.DecryptBundle(r, age.Identity(id))
+	data, err := io.ReadAll(io.LimitReader(r, transfer.MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if err := transfer.CheckBundleFile(data); err != nil {
+		return nil, err
+	}
+	return transfer.DecryptBundle(bytes.NewReader(data), age.Identity(id))
 }
 
 // Check verifies a bundle against everything the agent pinned and the
@@ -889,4 +897,79 @@ func (p perms) dir(path string, groupMode fs.FileMode) error {
 		return fmt.Errorf("%w: %w", ErrPermissions, err)
 	}
 	return os.Chmod(path, groupMode)
+}
+
+// BundleFile is one bundle file given to install.
+type BundleFile struct {
+	Name string // its file name (it says whom the bundle is for)
+	Data []byte
+}
+
+// Skipped is a bundle file OpenBundles passed over, and why.
+type Skipped struct {
+	Name, Why string
+}
+
+// forRe finds whom a bundle file is for in its name: POOL-N-PERIOD-HASH-for-bp1+bp2.age.
+var forRe = regexp.MustCompile(`-for-([^/]+)\.age$`)
+
+// BundleFor names the producers a bundle file's name says it is for, or "".
+func BundleFor(name string) string {
+	if m := forRe.FindStringSubmatch(filepath.Base(name)); m != nil {
+		return strings.ReplaceAll(m[1], "+", ", ")
+	}
+	return ""
+}
+
+// OpenBundles decrypts the bundle files given (several may share a
+// transfer stick, e.g. after 'install mypool-*.age') and returns the one
+// to install: among those sealed to this producer, the newest cert
+// (highest counter, then KES period). The others are listed with why. None
+// for this producer is transfer.ErrWrongProducer, naming whom they are for.
+func (a *Agent) OpenBundles(files []BundleFile) (*transfer.Bundle, string, []Skipped, error) {
+	var best *transfer.Bundle
+	var bestName string
+	var skipped []Skipped
+	var lastErr error
+	for _, f := range files {
+		b, err := a.OpenBundle(bytes.NewReader(f.Data))
+		if err != nil {
+			why := err.Error()
+			if errors.Is(err, transfer.ErrWrongProducer) {
+				why = "sealed to another producer"
+				if who := BundleFor(f.Name); who != "" {
+					why = "sealed to " + who
+				}
+			}
+			skipped = append(skipped, Skipped{f.Name, why})
+			lastErr = err
+			continue
+		}
+		if best == nil || b.Cert.Counter > best.Cert.Counter || (b.Cert.Counter == best.Cert.Counter && b.Cert.KESPeriod > best.Cert.KESPeriod) {
+			if best != nil {
+				skipped = append(skipped, Skipped{bestName, fmt.Sprintf("older than %s", filepath.Base(f.Name))})
+				best.Wipe()
+			}
+			best, bestName = b, f.Name
+			continue
+		}
+		skipped = append(skipped, Skipped{f.Name, fmt.Sprintf("older than %s", filepath.Base(bestName))})
+		b.Wipe()
+	}
+	if best != nil {
+		return best, bestName, skipped, nil
+	}
+	if len(files) == 1 {
+		if errors.Is(lastErr, transfer.ErrWrongProducer) {
+			if who := BundleFor(files[0].Name); who != "" {
+				return nil, "", skipped, fmt.Errorf("%w: it was encrypted to another producer (its name says it is for %s)", transfer.ErrWrongProducer, who)
+			}
+		}
+		return nil, "", skipped, lastErr
+	}
+	var whom []string
+	for _, s := range skipped {
+		whom = append(whom, filepath.Base(s.Name)+": "+s.Why)
+	}
+	return nil, "", skipped, fmt.Errorf("%w: none of the %d bundles is for this producer (%s)", transfer.ErrWrongProducer, len(files), strings.Join(whom, "; "))
 }

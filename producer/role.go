@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kesrotate/kesrotate/internal/durfmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -685,7 +686,7 @@ func (a *Agent) checkReceipt(data []byte, maxAge time.Duration, now time.Time) (
 		maxAge = 24 * time.Hour
 	}
 	if age := now.Sub(r.Created); age > maxAge || age < -5*time.Minute {
-		return nil, fmt.Errorf("%w: %s signed it %s ago (at most %s): demote it again for a fresh receipt", ErrReceipt, peer.Name, age.Round(time.Minute), maxAge)
+		return nil, fmt.Errorf("%w: %s signed it %s ago (at most %s): demote it again for a fresh receipt", ErrReceipt, peer.Name, durfmt.Format(age.Round(time.Minute)), durfmt.Format(maxAge))
 	}
 	sum := sha256.Sum256(data)
 	if used, err := os.ReadFile(filepath.Join(a.Dir, UsedReceiptsFile)); err == nil {

@@ -54,8 +54,8 @@ cold=$work/cold stick=$work/stick prod=$work/producer
 mkdir -p "$stick" "$prod/node"
 vault=$cold/vault
 
-step "1. Cold machine: a vault on the USB stick and a new pool (preprod)"
-run "$kr" --vault "$vault" --operator alice --witness bob init --network preprod
+step "1. Cold machine: a vault on the USB stick and a new pool (preprod; --networked: a sandbox vault, no air-gap warnings)"
+run "$kr" --vault "$vault" --operator alice --witness bob init --network preprod --networked
 run "$kr" --vault "$vault" --operator alice pool new demo
 run "$kr" --vault "$vault" pool export-public demo --out "$stick/public"
 
@@ -84,14 +84,18 @@ echo "node pid $(cat "$prod/node.pid"), metrics on $(cat "$prod/metrics.addr")"
 step "3. Producer: the agent's identity, and its enrollment as a QR code"
 agent=$prod/agent
 run "$ka" --dir "$agent" init --network preprod --name bp1 \
-  --pool-cold-vkey "$stick/public/cold.vkey" \
-  --kes-key "$prod/node/kes.skey" --vrf-key "$prod/node/vrf.skey" --cert "$prod/node/node.cert" \
+  --cold-vkey "$stick/public/cold.vkey" \
+  --kes-skey "$prod/node/kes.skey" --vrf-skey "$prod/node/vrf.skey" --cert "$prod/node/node.cert" \
   --pid-file "$prod/node.pid" --socket "$sock" --node-log "$prod/node.log" \
   --metrics-url "http://$(cat "$prod/metrics.addr")/metrics"
-run "$ka" --dir "$agent" enrollment --qr "$stick/enrollment.png"
+show "$ka" --dir "$agent" enrollment --qr "$stick/enrollment.png"
+enrolled=$("$ka" --dir "$agent" enrollment --qr "$stick/enrollment.png")
+echo "$enrolled"
+# The operator reads the fingerprint off the producer's screen.
+fp=$(sed -n 's/^  fingerprint  //p' <<<"$enrolled")
 
-step "4. Cold machine: pin the producer from the scanned QR code (compare the fingerprints)"
-run "$kr" --vault "$vault" --operator alice producer add bp1 --scan "$stick/enrollment.png"
+step "4. Cold machine: pin the producer from the scanned QR code, typing the fingerprint it showed"
+run "$kr" --vault "$vault" --operator alice producer add bp1 --scan "$stick/enrollment.png" --fingerprint "$fp"
 
 step "5. Producer: a signed snapshot of the chain, from the node socket"
 run "$ka" --dir "$agent" snapshot --qr "$stick/snapshot.png"
@@ -102,7 +106,7 @@ refuse "$kr" --vault "$vault" --now "$(date -u -d '+3 days' +%Y-%m-%dT%H:%M:%SZ)
 
 step "7. Cold machine: rotate — counter and KES period from the snapshot, bundle sealed to bp1 as QR frames"
 run "$kr" --vault "$vault" --operator alice --witness bob rotate demo --producer bp1 \
-  --scan "$stick/snapshot.png" --with-vrf --out "$stick" --qr "$stick/frames"
+  --scan "$stick/snapshot.png" --out "$stick" --qr "$stick/frames"
 frames=("$stick"/frames/frame-*.png)
 echo "${#frames[@]} frames; the producer will scan them out of order and miss two"
 
@@ -125,7 +129,7 @@ run "$kr" plan --status "$work/status.json"
 
 step "11. Auditor: the ceremony log, exported and verified with the pool's cold vkey only"
 run "$kr" --vault "$vault" ceremony export --out "$work/audit"
-run "$kr" ceremony verify --log "$work/audit" --pool-vkey "$stick/public/cold.vkey" --checkpoints "$agent/checkpoints"
+run "$kr" ceremony verify --log "$work/audit" --cold-vkey "$stick/public/cold.vkey" --checkpoints "$agent/checkpoints"
 
 step "Done"
 echo "A fresh vault, a producer pinned by QR, a rotation across the gap as QR frames,"

@@ -75,6 +75,36 @@ func CheckFingerprint(s string) error {
 	return nil
 }
 
+// NormalizeFingerprint reads a fingerprint as a person types it from a
+// screen: any case, with or without the dashes or with spaces, and with
+// the digits base32 does not use read as the letters they are mistaken
+// for (0 as O, 1 as I, 8 as B). It returns the fingerprint in the form
+// Fingerprint writes, or an error if it cannot be one.
+func NormalizeFingerprint(s string) (string, error) {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		switch r {
+		case '-', ' ', '\t':
+			continue
+		case '0':
+			r = 'O'
+		case '1':
+			r = 'I'
+		case '8':
+			r = 'B'
+		}
+		if b.Len() > 0 && b.Len()%5 == 4 {
+			b.WriteByte('-')
+		}
+		b.WriteRune(r)
+	}
+	out := b.String()
+	if err := CheckFingerprint(out); err != nil {
+		return "", fmt.Errorf("%w: %q is not a producer fingerprint (XXXX-XXXX-XXXX-XXXX: letters and the digits 2 to 7)", ErrFormat, s)
+	}
+	return out, nil
+}
+
 func fingerprint(body []byte) string {
 	h := sha256.Sum256(body)
 	s := base32.StdEncoding.EncodeToString(h[:10]) // 16 characters
@@ -93,8 +123,8 @@ func (e *Enrollment) Marshal(signer ed25519.PrivateKey) ([]byte, error) {
 // ParseEnrollment reads and checks an enrollment: shape, self-signature
 // and a usable age recipient.
 func ParseEnrollment(data []byte) (*Enrollment, error) {
-	var s wireSigned
-	if err := decode("enrollment", data, &s); err != nil {
+	s, err := decodeSigned("enrollment", MagicEnrollment, data)
+	if err != nil {
 		return nil, err
 	}
 	var b wireEnrollmentBody

@@ -22,6 +22,9 @@ var (
 	ErrClockSkew = errors.New("clock disagrees with the snapshot")
 	// ErrDecrypt: a bundle that this identity cannot decrypt.
 	ErrDecrypt = errors.New("cannot decrypt the bundle")
+	// ErrWrongKind: a file of another kind than the one asked for (an
+	// enrollment given as a snapshot); it is also an ErrFormat.
+	ErrWrongKind = errors.New("wrong file")
 	// ErrRecipient: an age recipient string that is not usable.
 	ErrRecipient = errors.New("bad age recipient")
 )

@@ -65,8 +65,8 @@ func (r *Receipt) Marshal(signer ed25519.PrivateKey) []byte {
 // signature is checked: the caller looks up the pinned producer by it and
 // then calls ParseReceipt with that producer's key.
 func ReceiptSigner(data []byte) (string, error) {
-	var sw wireSigned
-	if err := decode("demotion receipt", data, &sw); err != nil {
+	sw, err := decodeSigned("demotion receipt", MagicReceipt, data)
+	if err != nil {
 		return "", err
 	}
 	var w wireReceiptBody
@@ -82,8 +82,8 @@ func ReceiptSigner(data []byte) (string, error) {
 // ParseReceipt reads a receipt and checks its signature against the
 // producer key it must come from. Nothing in it is trusted before that.
 func ParseReceipt(data []byte, producer ed25519.PublicKey) (*Receipt, error) {
-	var sw wireSigned
-	if err := decode("demotion receipt", data, &sw); err != nil {
+	sw, err := decodeSigned("demotion receipt", MagicReceipt, data)
+	if err != nil {
 		return nil, err
 	}
 	if !ed25519.Verify(producer, signedMessage(receiptDomain, sw.Body), sw.Sig) {

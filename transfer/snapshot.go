@@ -3,6 +3,7 @@ package transfer
 import (
 	"crypto/ed25519"
 	"fmt"
+	"github.com/kesrotate/kesrotate/internal/durfmt"
 	"time"
 
 	"github.com/kesrotate/kesrotate/keys"
@@ -77,8 +78,8 @@ func ParseSnapshot(data []byte, producer ed25519.PublicKey) (*Snapshot, error) {
 	if err := keys.CheckEd25519PublicKey(producer); err != nil {
 		return nil, fmt.Errorf("the producer's snapshot key: %w", err)
 	}
-	var sw wireSigned
-	if err := decode("snapshot", data, &sw); err != nil {
+	sw, err := decodeSigned("snapshot", MagicSnapshot, data)
+	if err != nil {
 		return nil, err
 	}
 	if !ed25519.Verify(producer, signedMessage(snapshotDomain, sw.Body), sw.Sig) {
@@ -255,10 +256,36 @@ func (s *Snapshot) Check(p SnapshotPolicy) (uint64, error) {
 		return 0, err
 	}
 	if age := p.Now.Sub(s.TipTime); age > maxAge && !p.AllowStale {
-		return 0, fmt.Errorf("%w: its tip is %s old (at most %s)", ErrStale, age.Round(time.Minute), maxAge)
+		return 0, fmt.Errorf("%w: its tip is %s old (at most %s); %s", ErrStale, durfmt.Format(age.Round(time.Minute)), durfmt.Format(maxAge), s.whyOld(p.Now))
 	}
 	if err := CheckClock(n, period, p.Now, p.IgnoreClock); err != nil {
 		return 0, fmt.Errorf("the snapshot's tip: %w", err)
 	}
 	return period, nil
+}
+
+// whyOld says which side is off when a snapshot's tip is old by the cold
+// clock: the producer signs with its own clock (Created), so a tip far
+// behind Created means the node was still syncing, while a Created far
+// behind now means the snapshot was made long ago — or this machine's
+// clock is ahead.
+func (s *Snapshot) whyOld(now time.Time) string {
+	lag := s.Created.Sub(s.TipTime)
+	made := now.Sub(s.Created)
+	switch {
+	case lag > 10*time.Minute && lag >= made:
+		return fmt.Sprintf("the producer's node was still syncing: when it signed at %s its tip was %s behind (take a new snapshot once it has caught up)",
+			s.Created.UTC().Format(time.RFC3339), roundAge(lag))
+	case made > 0:
+		return fmt.Sprintf("the producer signed it %s before this machine's clock (%s): either it is that old, or this clock is ahead (compare 'date -u' on both)",
+			roundAge(made), now.UTC().Format(time.RFC3339))
+	}
+	return "this machine's clock is behind the producer's"
+}
+
+func roundAge(d time.Duration) string {
+	if d >= time.Hour {
+		return durfmt.Format(d.Round(time.Minute))
+	}
+	return durfmt.Format(d.Round(time.Second))
 }

@@ -840,3 +840,21 @@ func sealLegacy(t *testing.T, plain []byte, r age.Recipient) []byte {
 	}
 	return buf.Bytes()
 }
+
+// A stale snapshot says which side is off: a node that was still syncing
+// when the producer signed, or a snapshot made long ago (or a cold clock
+// ahead).
+func TestStaleSnapshotSaysWhy(t *testing.T) {
+	f := newFixture(t)
+	s := f.snapshot()
+	s.Created = s.TipTime.Add(3 * time.Hour) // signed while the node trailed by 3h
+	p := SnapshotPolicy{Network: opcert.Mainnet, PoolID: s.PoolID, Now: s.Created.Add(time.Minute), MaxAge: time.Hour, IgnoreClock: true}
+	if _, err := s.Check(p); !errors.Is(err, ErrStale) || !strings.Contains(err.Error(), "the producer's node was still syncing") {
+		t.Errorf("syncing: got %v", err)
+	}
+	s.Created = s.TipTime.Add(time.Minute)
+	p.Now = s.Created.Add(3 * time.Hour)
+	if _, err := s.Check(p); !errors.Is(err, ErrStale) || !strings.Contains(err.Error(), "either it is that old, or this clock is ahead") {
+		t.Errorf("old or clock ahead: got %v", err)
+	}
+}

@@ -40,7 +40,8 @@ func decode(what string, data []byte, v any) error {
 	}
 	n, err := cbor.Decode(data, v)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrFormat, what, err)
+		// The decoder's message names Go types: not for an operator.
+		return fmt.Errorf("%w: %s is damaged or of another kind", ErrFormat, what)
 	}
 	if n != len(data) {
 		return fmt.Errorf("%w: %s has %d trailing bytes", ErrFormat, what, len(data)-n)
@@ -49,6 +50,24 @@ func decode(what string, data []byte, v any) error {
 		return fmt.Errorf("%w: %s is not in canonical form", ErrFormat, what)
 	}
 	return nil
+}
+
+// decodeSigned reads the [body, signature] wrapper of a signed transfer
+// file whose body must carry magic: a file of another kind is named as
+// such before any signature is checked, so it is never taken for a
+// tampered one.
+func decodeSigned(what, magic string, data []byte) (wireSigned, error) {
+	var sw wireSigned
+	if len(data) > MaxFileSize {
+		return sw, fmt.Errorf("%w: %s of %d bytes exceeds %d", ErrFormat, what, len(data), MaxFileSize)
+	}
+	if m := magicOf(data); m != magic {
+		return sw, notA(what, data)
+	}
+	if err := decode(what, data, &sw); err != nil {
+		return sw, err
+	}
+	return sw, nil
 }
 
 func checkHead(what, magic string, version uint64, wantMagic string) error {

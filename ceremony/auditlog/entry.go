@@ -25,6 +25,7 @@ const (
 	KindPoolNew          Kind = "pool-new"
 	KindPoolImport       Kind = "pool-import"
 	KindProducerAdd      Kind = "producer-add"
+	KindProducerRemoved  Kind = "producer-removed"
 	KindSnapshotAccepted Kind = "snapshot-accepted"
 	KindCertIssued       Kind = "cert-issued"
 	KindBundleExported   Kind = "bundle-exported"
@@ -35,7 +36,7 @@ const (
 )
 
 var kinds = map[Kind]bool{
-	KindInit: true, KindPoolNew: true, KindPoolImport: true, KindProducerAdd: true,
+	KindInit: true, KindPoolNew: true, KindPoolImport: true, KindProducerAdd: true, KindProducerRemoved: true,
 	KindSnapshotAccepted: true, KindCertIssued: true, KindBundleExported: true,
 	KindBackupMade: true, KindKeysDestroyed: true, KindOverride: true, KindAuditBinding: true,
 }
@@ -264,6 +265,9 @@ func (e *Entry) validate(strict bool) error {
 			need(e.BundleHash != "", "bundle_hash"))
 	case KindAuditBinding:
 		errs = append(errs, need(e.Pool != "", "pool"), need(e.Binding != nil, "binding"))
+	case KindProducerRemoved:
+		errs = append(errs, need(e.Pool != "", "pool"), need(e.Detail[DetailProducer] != "", "detail "+DetailProducer),
+			need(e.Detail[DetailFingerprint] != "", "detail "+DetailFingerprint))
 	}
 	for _, err := range errs {
 		if err != nil {

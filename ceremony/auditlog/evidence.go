@@ -187,6 +187,9 @@ type PinRecord struct {
 	// Signed is true when the pool's cold key signed the pin; format 1
 	// pins are only as good as the audit key.
 	Signed bool `json:"cold_signed"`
+	// Removed is the producer-removed entry that ended the pin (0: the
+	// pin holds).
+	Removed int64 `json:"removed_seq,omitempty"`
 }
 
 // checkColdVKey refuses what cannot be a cold key: with a small-order

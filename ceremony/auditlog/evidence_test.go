@@ -240,3 +240,78 @@ func TestCopiedCertDoesNotRewindTheRules(t *testing.T) {
 	_, err = Verify(f.dir, f.opts())
 	wantSeq(t, wantErr(t, err, ErrSemantics), 8)
 }
+
+func producerRemoved(f *fixture, name, fp string) Entry {
+	e := base(KindProducerRemoved, 6)
+	e.Pool = f.pool
+	e.Detail = map[string]string{DetailProducer: name, DetailFingerprint: fp}
+	return e
+}
+
+// A pin is ended by a producer-removed entry, never changed in place:
+// only a pinned name can be removed (with its own fingerprint), the pin
+// is gone from then on, and the name can be pinned again to another
+// enrollment with a new cold-signed pin. Verify lists both.
+func TestProducerRemoved(t *testing.T) {
+	f := standard(t, 1)
+	f.appendT(t, producerAdd(f, "bp1", hash("enrollment"), f.cold))
+	for _, tc := range []struct {
+		name string
+		e    Entry
+		want error
+	}{
+		{"not pinned", producerRemoved(f, "bp2", "ABCD-EFGH-IJKL-MNOP"), ErrSemantics},
+		{"another fingerprint", producerRemoved(f, "bp1", "AAAA-EFGH-IJKL-MNOP"), ErrSemantics},
+		{"no producer", func() Entry { e := producerRemoved(f, "", "ABCD-EFGH-IJKL-MNOP"); return e }(), ErrInvalidEntry},
+		{"a pin in it", func() Entry {
+			e := producerRemoved(f, "bp1", "ABCD-EFGH-IJKL-MNOP")
+			e.Pin = producerAdd(f, "bp1", hash("enrollment"), f.cold).Pin
+			return e
+		}(), ErrInvalidEntry},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := f.log.Check(tc.e); !errors.Is(err, tc.want) {
+				t.Errorf("Check: got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	// Before the removal another enrollment under the name is refused.
+	if err := f.log.Check(producerAdd(f, "bp1", hash("rebuilt"), f.cold)); !errors.Is(err, ErrSemantics) {
+		t.Fatalf("repin before removal: got %v, want ErrSemantics", err)
+	}
+	rm := producerRemoved(f, "bp1", "ABCD-EFGH-IJKL-MNOP")
+	if err := f.log.Check(rm); err != nil {
+		t.Fatal(err)
+	}
+	f.appendT(t, rm)
+	if p, ok := f.log.Pin("bp1"); ok {
+		t.Fatalf("a removed pin is returned: %+v", p)
+	}
+	if err := f.log.Check(producerRemoved(f, "bp1", "ABCD-EFGH-IJKL-MNOP")); !errors.Is(err, ErrSemantics) {
+		t.Errorf("removed twice: got %v, want ErrSemantics", err)
+	}
+	// Pinned again to the rebuilt machine; a forged re-pin is still forged.
+	if err := f.log.Check(producerAdd(f, "bp1", hash("rebuilt"), coldKey(77))); !errors.Is(err, ErrForged) {
+		t.Errorf("forged repin: got %v, want ErrForged", err)
+	}
+	f.appendT(t, producerAdd(f, "bp1", hash("rebuilt"), f.cold))
+	l, err := Open(f.dir, f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := l.Pin("bp1"); !ok || p.Enrollment != hash("rebuilt") || p.Seq != 10 {
+		t.Errorf("repinned: got %+v, %v", p, ok)
+	}
+	r, err := Verify(f.dir, f.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Producers) != 2 || r.Producers[0].Removed != 9 || r.Producers[0].Enrollment != hash("enrollment") ||
+		r.Producers[1].Removed != 0 || r.Producers[1].Enrollment != hash("rebuilt") {
+		t.Errorf("report: %+v", r.Producers)
+	}
+	// A removal the log does not justify fails Verify at that entry.
+	f.appendT(t, producerRemoved(f, "bp9", "ABCD-EFGH-IJKL-MNOP"))
+	_, err = Verify(f.dir, f.opts())
+	wantSeq(t, wantErr(t, err, ErrSemantics), 11)
+}

@@ -360,6 +360,17 @@ func (l *Log) PoolLogged(pool string) (created, bound bool) {
 	return p.created, p.bound
 }
 
+// RemovedPin returns the last pin of that name a producer-removed entry
+// ended (the name is not pinned now, or was pinned again since).
+func (l *Log) RemovedPin(name string) (PinRecord, bool) {
+	for i := len(l.sem.removed) - 1; i >= 0; i-- {
+		if l.sem.removed[i].Producer == name {
+			return l.sem.removed[i], true
+		}
+	}
+	return PinRecord{}, false
+}
+
 // CertLogged reports whether a cert-issued entry records the cert of
 // that hash.
 func (l *Log) CertLogged(certHash string) bool {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -72,6 +73,7 @@ type semState struct {
 	issued   []CertRecord
 	pins     map[string]PinRecord
 	pinOrder []string
+	removed  []PinRecord // pins a producer-removed entry ended
 	// pinEvidence holds the cold-signed Pin of each signed pin, for the
 	// saved state.
 	pinEvidence map[string]*Pin
@@ -218,6 +220,15 @@ func (s *semState) check(e *Entry) *Error {
 		}
 	case KindProducerAdd:
 		return s.checkPin(e)
+	case KindProducerRemoved:
+		name := e.Detail[DetailProducer]
+		old, ok := s.pin(name)
+		if !ok {
+			return bad(ErrSemantics, "producer %q removed but not pinned", clip(name))
+		}
+		if old.Pool != e.Pool || old.Fingerprint != e.Detail[DetailFingerprint] {
+			return bad(ErrSemantics, "producer %q removed with fingerprint %s, but pinned at entry %d to %s", clip(name), clip(e.Detail[DetailFingerprint]), old.Seq, old.Fingerprint)
+		}
 	case KindBundleExported:
 		pool, ok := s.certs.get(e.CertHash)
 		if !ok {
@@ -242,6 +253,10 @@ func (s *semState) apply(e *Entry) *Error {
 	case KindProducerAdd:
 		if verr == nil {
 			s.recordPin(e)
+		}
+	case KindProducerRemoved:
+		if verr == nil {
+			s.removePin(e)
 		}
 	case KindAuditBinding:
 		if verr == nil {
@@ -348,9 +363,24 @@ func (s *semState) recordPin(e *Entry) {
 	}
 }
 
-// pinRecords lists the pins in the order they were first made.
+// removePin ends a pin: bundles may no longer be sealed to it, and its
+// name may be pinned again (to another enrollment, with a new pin).
+func (s *semState) removePin(e *Entry) {
+	name := e.Detail[DetailProducer]
+	rec := s.pins[name]
+	rec.Removed = e.Seq
+	s.removed = append(s.removed, rec)
+	delete(s.pins, name)
+	delete(s.pinEvidence, name)
+	delete(s.uncheckedPins, name)
+	s.pinOrder = slices.DeleteFunc(s.pinOrder, func(n string) bool { return n == name })
+}
+
+// pinRecords lists the removed pins in the order they were removed, then
+// the current pins in the order they were first made.
 func (s *semState) pinRecords() []PinRecord {
-	out := make([]PinRecord, 0, len(s.pinOrder))
+	out := make([]PinRecord, 0, len(s.removed)+len(s.pinOrder))
+	out = append(out, s.removed...)
 	for _, n := range s.pinOrder {
 		out = append(out, s.pins[n])
 	}

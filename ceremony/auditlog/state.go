@@ -56,6 +56,7 @@ type stateFile struct {
 	Order    []string        `json:"order,omitempty"`
 	Pins     []PinRecord     `json:"pins,omitempty"`
 	PinProof map[string]*Pin `json:"pin_evidence,omitempty"`
+	Removed  []PinRecord     `json:"removed,omitempty"` // pins a producer-removed entry ended (no evidence: only reconcile reads them)
 }
 
 type stateHash struct {
@@ -246,7 +247,7 @@ func (s *semState) allPins() map[string]PinRecord {
 func (l *Log) snapshot() (*stateFile, error) {
 	last := l.lastLine
 	st := &stateFile{Size: l.tree.n, Bytes: l.size, LastLen: int64(len(last)), Format: l.sem.format,
-		Signed: [2]bool{l.sem.certsSigned, l.sem.pinsSigned}, Order: l.sem.order}
+		Signed: [2]bool{l.sem.certsSigned, l.sem.pinsSigned}, Order: l.sem.order, Removed: l.sem.removed}
 	h := tlog.RecordHash(last)
 	st.LastHash = base64.StdEncoding.EncodeToString(h[:])
 	for _, i := range edgeIndexes(l.tree.n) {
@@ -426,7 +427,7 @@ func openFast(dir string, s note.Signer, v note.Verifier, vkey, vaultID string) 
 	}
 	sem := newSemState(vaultID, vkey)
 	sem.signedOnly = true
-	sem.format, sem.certsSigned, sem.pinsSigned, sem.order = st.Format, st.Signed[0], st.Signed[1], st.Order
+	sem.format, sem.certsSigned, sem.pinsSigned, sem.order, sem.removed = st.Format, st.Signed[0], st.Signed[1], st.Order, st.Removed
 	if st.Certs != "" {
 		recs, err := base64.StdEncoding.DecodeString(st.Certs)
 		if err != nil || len(recs)%certRecord != 0 {

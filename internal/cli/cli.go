@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -121,6 +122,7 @@ func Run(env *Env, root *cobra.Command, args []string) int {
 		return Usage(err, fmt.Sprintf("run '%s --help' for the flags", c.CommandPath()))
 	})
 	requireKnownSubcommands(root)
+	useCanonicalFlagNames(root)
 	err := root.Execute()
 	if err == nil {
 		return ExitOK
@@ -138,6 +140,10 @@ func Run(env *Env, root *cobra.Command, args []string) int {
 	} else if isCobraUsage(err) {
 		code = ExitUsage
 		hints = []string{fmt.Sprintf("run '%s --help' for the commands", root.Name())}
+	}
+	// A refusal by the file system gets a hint wherever it surfaced.
+	if errors.Is(err, fs.ErrPermission) && !mentions(hints, "permission") {
+		hints = append(hints, "permission denied: run as the user that owns the file or folder, or change its permissions (ls -l shows them)")
 	}
 	// One line each, and nothing in them that changes how the terminal
 	// shows them (text from files reaches errors).
@@ -224,4 +230,13 @@ func ReadInput(path, flag string, hints ...string) ([]byte, error) {
 		return nil, Hint(fmt.Errorf("%s: %w", flag, err), hints...)
 	}
 	return b, nil
+}
+
+func mentions(hints []string, word string) bool {
+	for _, h := range hints {
+		if strings.Contains(strings.ToLower(h), word) {
+			return true
+		}
+	}
+	return false
 }

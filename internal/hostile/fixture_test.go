@@ -120,7 +120,7 @@ func newFixture(t *testing.T) *fixture {
 	must(t, A, "--dir", f.agent, "--now", now, "init", "--network", "mainnet", "--pool-cold-vkey", f.pub+"/cold.vkey",
 		"--kes-key", f.node+"/kes.skey", "--vrf-key", f.node+"/vrf.skey", "--cert", f.node+"/node.cert", "--no-signal", "--name", "bp1")
 	must(t, A, "--dir", f.agent, "--now", now, "enrollment", "--out", f.enroll, "--qr", f.enrollQ)
-	must(t, K, "--vault", f.vault, "--now", now, "producer", "add", "bp1", "--enrollment", f.enroll)
+	must(t, K, "--vault", f.vault, "--now", now, "producer", "add", "bp1", "--yes", "--enrollment", f.enroll)
 	must(t, A, "--dir", f.agent, "--now", now, "snapshot", "--out", f.snap, "--qr", f.snapQ, "--tip-slot", tip, "--onchain-counter", "none")
 	must(t, K, "--vault", f.vault, "--now", now, "rotate", "gd", "--producer", "bp1", "--snapshot", f.snap,
 		"--with-vrf", "--out", p("out"), "--qr", f.frames)
@@ -142,7 +142,7 @@ func newFixture(t *testing.T) *fixture {
 	must(t, A, "--dir", f.agent2, "--now", now, "init", "--network", "mainnet", "--pool-cold-vkey", p("pub2/cold.vkey"),
 		"--kes-key", p("node2/kes.skey"), "--vrf-key", p("node2/vrf.skey"), "--cert", p("node2/node.cert"), "--no-signal", "--name", "bp2")
 	must(t, A, "--dir", f.agent2, "--now", now, "enrollment", "--out", p("enroll2.kre"))
-	must(t, K, "--vault", f.vault, "--now", now, "producer", "add", "bp2", "--enrollment", p("enroll2.kre"))
+	must(t, K, "--vault", f.vault, "--now", now, "producer", "add", "bp2", "--yes", "--enrollment", p("enroll2.kre"))
 	must(t, A, "--dir", f.agent2, "--now", now, "snapshot", "--out", f.snap2, "--tip-slot", tip, "--onchain-counter", "none")
 
 	// The same pool on another network.

@@ -251,7 +251,7 @@ const planUnknown = 3
 // airgapWarn: opening the vault's secret keys on a machine with a network
 // interface up prints this notice first (internal/cli/cold/airgap.go); a
 // test host has a network, a cold machine must not.
-var airgapWarn = regexp.MustCompile(`^kesrotate: warning: (this machine is not air-gapped; secret keys are being opened anyway:|  \S+ \S+ is up \(.*|  default \S+ route via .*|  \S+ device .*)$`)
+var airgapWarn = regexp.MustCompile(`^kesrotate: warning: this machine is not air-gapped \(.*\); opening secret keys anyway .*$`)
 
 func cases(t *testing.T) []hcase {
 	const big = "18446744073709551616"
@@ -323,13 +323,13 @@ func cases(t *testing.T) []hcase {
 			return f.cold("rotate", "../gd", "--producer", "bp1", "--snapshot", f.snap)
 		}},
 		{name: "name/producer-dotdot", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "../x", "--enrollment", f.enroll)
+			return f.cold("producer", "add", "../x", "--yes", "--enrollment", f.enroll)
 		}},
 		{name: "name/producer-slash", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "a/b", "--enrollment", f.enroll)
+			return f.cold("producer", "add", "a/b", "--yes", "--enrollment", f.enroll)
 		}},
 		{name: "name/producer-newline", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bp\nkesrotate: error: forged", "--enrollment", f.enroll)
+			return f.cold("producer", "add", "bp\nkesrotate: error: forged", "--yes", "--enrollment", f.enroll)
 		}},
 		{name: "name/rotate-producer-traversal", prog: K, args: func(f *fixture) []string {
 			return f.cold("rotate", "gd", "--producer", "../bp1", "--snapshot", f.snap)
@@ -337,55 +337,55 @@ func cases(t *testing.T) []hcase {
 
 		// producer add: the enrollment as a file and as a QR code.
 		{name: "enroll/empty", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--enrollment", f.file(t, "enroll-empty", nil))
+			return f.cold("producer", "add", "bpx", "--yes", "--enrollment", f.file(t, "enroll-empty", nil))
 		}},
 		{name: "enroll/garbage", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--enrollment", f.file(t, "enroll-garbage", garbage(700)))
+			return f.cold("producer", "add", "bpx", "--yes", "--enrollment", f.file(t, "enroll-garbage", garbage(700)))
 		}},
 		{name: "enroll/truncated", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--enrollment", f.variant(t, f.enroll, "enroll-half", half))
+			return f.cold("producer", "add", "bpx", "--yes", "--enrollment", f.variant(t, f.enroll, "enroll-half", half))
 		}},
 		{name: "enroll/byte-flipped", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--enrollment", f.variant(t, f.enroll, "enroll-flip", flipAt(0.5)))
+			return f.cold("producer", "add", "bpx", "--yes", "--enrollment", f.variant(t, f.enroll, "enroll-flip", flipAt(0.5)))
 		}},
 		{name: "enroll/signature-flipped", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--enrollment", f.variant(t, f.enroll, "enroll-flip-last", flipLast))
+			return f.cold("producer", "add", "bpx", "--yes", "--enrollment", f.variant(t, f.enroll, "enroll-flip-last", flipLast))
 		}},
 		{name: "enroll/oversized", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--enrollment", f.variant(t, f.enroll, "enroll-big", oversized))
+			return f.cold("producer", "add", "bpx", "--yes", "--enrollment", f.variant(t, f.enroll, "enroll-big", oversized))
 		}},
 		{name: "enroll/directory", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--enrollment", f.dir(t, "enroll-dir"))
+			return f.cold("producer", "add", "bpx", "--yes", "--enrollment", f.dir(t, "enroll-dir"))
 		}},
 		{name: "enroll/wrong-network", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bp3", "--enrollment", f.enroll3)
+			return f.cold("producer", "add", "bp3", "--yes", "--enrollment", f.enroll3)
 		}},
 		{name: "enroll/snapshot-given-as-enrollment", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--enrollment", f.snap)
+			return f.cold("producer", "add", "bpx", "--yes", "--enrollment", f.snap)
 		}},
 		{name: "enroll/scan-not-an-image", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--scan", f.enroll)
+			return f.cold("producer", "add", "bpx", "--yes", "--scan", f.enroll)
 		}},
 		{name: "enroll/scan-no-qr-code", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--scan", f.file(t, "blank.png", blankPNG(t)))
+			return f.cold("producer", "add", "bpx", "--yes", "--scan", f.file(t, "blank.png", blankPNG(t)))
 		}},
 		{name: "enroll/scan-foreign-text", prog: K, warn: scanWarn, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--scan", f.file(t, "hello.png", qrPNG(t, "hello, world")))
+			return f.cold("producer", "add", "bpx", "--yes", "--scan", f.file(t, "hello.png", qrPNG(t, "hello, world")))
 		}},
 		{name: "enroll/scan-foreign-ur", prog: K, warn: scanWarn, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--scan", f.file(t, "seed.png", qrPNG(t, "ur:crypto-seed/oeadgdstaslplabghydrpfmkbggufgludprfgmaosecg")))
+			return f.cold("producer", "add", "bpx", "--yes", "--scan", f.file(t, "seed.png", qrPNG(t, "ur:crypto-seed/oeadgdstaslplabghydrpfmkbggufgludprfgmaosecg")))
 		}},
 		{name: "enroll/scan-snapshot-qr", prog: K, warn: scanWarn, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--scan", f.snapQ)
+			return f.cold("producer", "add", "bpx", "--yes", "--scan", f.snapQ)
 		}},
 		{name: "enroll/scan-png-bomb", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--scan", f.file(t, "bomb.png", pngBomb()))
+			return f.cold("producer", "add", "bpx", "--yes", "--scan", f.file(t, "bomb.png", pngBomb()))
 		}},
 		{name: "enroll/scan-truncated-png", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--scan", f.variant(t, f.enrollQ, "enroll-half.png", half))
+			return f.cold("producer", "add", "bpx", "--yes", "--scan", f.variant(t, f.enrollQ, "enroll-half.png", half))
 		}},
 		{name: "enroll/wrong-fingerprint-format", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--enrollment", f.enroll, "--fingerprint", "../../etc/passwd")
+			return f.cold("producer", "add", "bpx", "--yes", "--enrollment", f.enroll, "--fingerprint", "../../etc/passwd")
 		}},
 
 		// rotate --producer: the snapshot.
@@ -600,7 +600,19 @@ func cases(t *testing.T) []hcase {
 		{name: "install/unreadable", prog: A, args: func(f *fixture) []string { return f.install(f.unreadable(t, "bundle-000")) }},
 		{name: "install/endless-device", prog: A, args: func(f *fixture) []string { return f.install("/dev/zero") }},
 		{name: "install/fifo", prog: A, args: func(f *fixture) []string { return f.install(f.fifo(t, "bundle-fifo")) }},
-		{name: "install/snapshot-given-as-bundle", prog: A, args: func(f *fixture) []string { return f.install(f.snap) }},
+		{name: "install/snapshot-given-as-bundle", prog: A, want: `^wrong file: this is a kesrotate snapshot \(from 'kesrotate-agent snapshot'\), not a bundle$`,
+			args: func(f *fixture) []string { return f.install(f.snap) }},
+		{name: "install/enrollment-given-as-bundle", prog: A, want: `^wrong file: this is a kesrotate enrollment .*, not a bundle$`,
+			args: func(f *fixture) []string { return f.install(f.enroll) }},
+		// A wrong file is named as such, never as a tampered one (issue 16).
+		{name: "wrongfile/enrollment-as-snapshot", prog: K, want: `^wrong file: this is a kesrotate enrollment \(from 'kesrotate-agent enrollment'\), not a snapshot$`,
+			args: func(f *fixture) []string { return f.cold("rotate", "gd", "--producer", "bp1", "--snapshot", f.enroll) }},
+		{name: "wrongfile/bundle-as-enrollment", prog: K, want: `^wrong file: this is an age-encrypted file .*, not an enrollment$`, hint: `kesrotate-agent enrollment --out`,
+			args: func(f *fixture) []string { return f.cold("producer", "add", "bpx", "--yes", "--enrollment", f.bundle) }},
+		{name: "wrongfile/text-as-snapshot", prog: K, want: `^malformed transfer file: not a snapshot: the file is damaged or of another kind$`,
+			args: func(f *fixture) []string {
+				return f.cold("rotate", "gd", "--producer", "bp1", "--snapshot", f.file(t, "node.log", []byte("[2026-11-30 11:00:00.00 UTC] Chain extended, new tip\n")))
+			}},
 		{name: "install/another-producers-bundle", prog: A, args: func(f *fixture) []string {
 			return []string{"--dir", f.agent2, "--now", now, "install", f.bundle, "--tip-slot", tip, "--no-signal"}
 		}},
@@ -841,6 +853,13 @@ func checkStderr(t *testing.T, c hcase, stderr string) {
 		for _, bad := range []string{"panic", "goroutine ", ".go:"} {
 			if strings.Contains(l, bad) {
 				t.Errorf("stderr line %q looks like a crash (%q)", l, bad)
+			}
+		}
+		// A decoder's own words name Go types and raw bytes: an
+		// operator learns nothing from them (issue 16).
+		for _, bad := range []string{"Go value", "Go struct", "cbor:", "json: cannot", "strconv.", "unexpected intro", "\\x", "transfer.wire", "[]uint8", "map[string]"} {
+			if strings.Contains(l, bad) {
+				t.Errorf("stderr line %q leaks decoder internals (%q)", l, bad)
 			}
 		}
 	}

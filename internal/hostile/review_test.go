@@ -57,7 +57,7 @@ func reviewCases(t *testing.T) []hcase {
 		{name: "review/vault-lock-held-producer-add", prog: K, want: `in use by another kesrotate \(pid \d+, backup vault since `, hint: `nothing was changed`,
 			args: func(f *fixture) []string {
 				f.holdLock(t, f.vault, "backup vault")
-				return f.cold("producer", "add", "bp4", "--enrollment", f.enroll4)
+				return f.cold("producer", "add", "bp4", "--yes", "--enrollment", f.enroll4)
 			},
 			after: func(f *fixture) { f.releaseLock(t) }},
 
@@ -90,11 +90,11 @@ func reviewCases(t *testing.T) []hcase {
 		// 7. Smaller ones.
 		{name: "review/enrollment-small-order-key", prog: K, want: `not a usable Ed25519 public key: a small-order point`,
 			args: func(f *fixture) []string {
-				return f.cold("producer", "add", "bpx", "--enrollment", f.file(t, "enroll-small-order", smallOrderEnrollment(t, f)))
+				return f.cold("producer", "add", "bpx", "--yes", "--enrollment", f.file(t, "enroll-small-order", smallOrderEnrollment(t, f)))
 			}},
 		{name: "review/enrollment-bidi-name", prog: K, want: `enrollment name "bp\\u202e1pb" holds control or formatting characters`,
 			args: func(f *fixture) []string {
-				return f.cold("producer", "add", "bpx", "--enrollment", f.file(t, "enroll-bidi", f.signedEnrollment(t, "bp\u202e1pb")))
+				return f.cold("producer", "add", "bpx", "--yes", "--enrollment", f.file(t, "enroll-bidi", f.signedEnrollment(t, "bp\u202e1pb")))
 			}},
 		{name: "review/snapshot-bidi-cert-hash", prog: K, want: `installed cert hash "ab\\u202eabab.*" is not 64 lower-case hex`,
 			args: func(f *fixture) []string {
@@ -126,7 +126,7 @@ func reviewCases(t *testing.T) []hcase {
 			return f.rotate("--snapshot", filepath.Join(f.agent, "snapshot.key"))
 		}},
 		{name: "review/seed-file-as-enrollment", prog: K, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--enrollment", filepath.Join(f.agent, "snapshot.key"))
+			return f.cold("producer", "add", "bpx", "--yes", "--enrollment", filepath.Join(f.agent, "snapshot.key"))
 		}},
 		{name: "review/seed-file-as-cert", prog: K, args: func(f *fixture) []string {
 			return f.cold("verify", "--cert", filepath.Join(f.agent, "snapshot.key"))
@@ -138,16 +138,16 @@ func reviewCases(t *testing.T) []hcase {
 			return f.install(filepath.Join(f.agent, "snapshot.key"))
 		}},
 		{name: "review/scan-dev-zero", prog: K, want: `/dev/zero: not a regular file`, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--scan", "/dev/zero")
+			return f.cold("producer", "add", "bpx", "--yes", "--scan", "/dev/zero")
 		}},
 		{name: "review/scan-fifo", prog: K, want: `not a regular file`, args: func(f *fixture) []string {
 			return f.rotate("--scan", f.fifo(t, "scan-fifo.png"))
 		}},
 		{name: "review/scan-png-16-bit-at-old-limit", prog: K, want: `bytes decoded; save it as 8-bit`, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--scan", f.file(t, "rgba64.png", pngWithHeader(4096, 4096, 16, 6)))
+			return f.cold("producer", "add", "bpx", "--yes", "--scan", f.file(t, "rgba64.png", pngWithHeader(4096, 4096, 16, 6)))
 		}},
 		{name: "review/scan-png-one-pixel-over", prog: K, want: `4096x4097 pixels is larger than`, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--scan", f.file(t, "grey-over.png", pngWithHeader(4096, 4097, 8, 0)))
+			return f.cold("producer", "add", "bpx", "--yes", "--scan", f.file(t, "grey-over.png", pngWithHeader(4096, 4097, 8, 0)))
 		}},
 		{name: "review/crash-leftover-is-unsealed", prog: K, report: true, want: `entries after the latest checkpoint: an interrupted write`, hint: `ceremony seal`,
 			args: func(f *fixture) []string {

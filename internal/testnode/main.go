@@ -81,7 +81,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.CertPath, "shelley-operational-certificate", "", "operational certificate file")
 	fs.StringVar(&cfg.TopologyFile, "topology", "", "P2P topology file, read at start and on SIGHUP")
 	fs.StringVar(&cfg.SocketPath, "socket-path", "", "node-to-client unix socket")
-	fs.StringVar(&cfg.NodeVersion, "node-version", DefaultVersion, "modelled cardano-node release: "+strings.Join(Versions, ", "))
+	defaultVersion := DefaultVersion
+	if v := os.Getenv("KESROTATE_TESTNODE_VERSION"); v != "" {
+		defaultVersion = v // scripts that run a documented command line once per version
+	}
+	fs.StringVar(&cfg.NodeVersion, "node-version", defaultVersion, "modelled cardano-node release: "+strings.Join(Versions, ", ")+" (default $KESROTATE_TESTNODE_VERSION, else "+DefaultVersion+")")
 	fs.StringVar(&cfg.MetricsAddr, "metrics", "", "Prometheus listen address, such as 127.0.0.1:12798 or 127.0.0.1:0")
 	fs.BoolVar(&cfg.MetricsNoSuffix, "metrics-nosuffix", false, "new tracing: metric names without the _int suffix")
 	fs.StringVar(&cfg.Tracing, "tracing", "", "tracing system, new or legacy (default: the version's shipped config: legacy on 10.5, new from 10.6)")

@@ -185,7 +185,7 @@ func TestQuerySyncingNode(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = s.CheckSynced(opcert.Preprod, now, 0)
-		if !errors.Is(err, ErrSyncing) || !strings.Contains(err.Error(), "3h0m0s behind the clock") {
+		if !errors.Is(err, ErrSyncing) || !strings.Contains(err.Error(), "3h behind the clock") {
 			t.Errorf("got %v, want ErrSyncing 3h behind", err)
 		}
 		if err := s.CheckSynced(opcert.Preprod, now, 4*time.Hour); err != nil {

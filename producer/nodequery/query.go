@@ -15,7 +15,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kesrotate/kesrotate/internal/durfmt"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -103,11 +106,11 @@ func (s *ChainState) CheckSynced(n opcert.Network, now time.Time, maxLag time.Du
 	return nil
 }
 
-func roundLag(d time.Duration) time.Duration {
+func roundLag(d time.Duration) string {
 	if d > time.Hour {
-		return d.Round(time.Minute)
+		return durfmt.Format(d.Round(time.Minute))
 	}
-	return d.Round(time.Second)
+	return durfmt.Format(d.Round(time.Second))
 }
 
 // Query connects to the node's unix socket with network magic magic,
@@ -115,8 +118,7 @@ func roundLag(d time.Duration) time.Duration {
 // genesis KES parameters and the pool's on-chain op-cert counter, all from
 // the same acquired state. Cancelling ctx closes the connection.
 func Query(ctx context.Context, socketPath string, magic uint32, poolID keys.PoolID) (*ChainState, error) {
-	d := net.Dialer{Timeout: DialTimeout}
-	raw, err := d.DialContext(ctx, "unix", socketPath)
+	raw, err := dialUnix(ctx, socketPath)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConnect, err)
 	}
@@ -235,4 +237,33 @@ func ifCurrent(q lsq, era, shelleyQuery int) (cbor.RawMessage, error) {
 		return nil, err
 	}
 	return unwrapIfCurrent(raw)
+}
+
+// maxSunPath is the longest unix socket path connect(2) takes on Linux
+// (sun_path is 108 bytes with its NUL).
+const maxSunPath = 107
+
+// dialUnix connects to the unix socket at path. A path too long for
+// sun_path (an agent folder deep in a file system, kept absolute so that
+// cron and systemd find it) is reached through its folder's descriptor:
+// /proc/self/fd/N/NAME names the same socket in a few bytes.
+func dialUnix(ctx context.Context, path string) (net.Conn, error) {
+	d := net.Dialer{Timeout: DialTimeout}
+	if len(path) <= maxSunPath {
+		return d.DialContext(ctx, "unix", path)
+	}
+	dir, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	short := fmt.Sprintf("/proc/self/fd/%d/%s", dir.Fd(), filepath.Base(path))
+	if len(short) > maxSunPath {
+		return nil, fmt.Errorf("socket path %s is too long to connect to (%d bytes)", path, len(path))
+	}
+	c, err := d.DialContext(ctx, "unix", short)
+	if err != nil {
+		return nil, fmt.Errorf("dial unix %s: %w", path, errors.Unwrap(err))
+	}
+	return c, nil
 }

@@ -25,8 +25,8 @@ type chainFlags struct {
 func (c *chainFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&c.tipSlot, "tip-slot", "", "the chain's tip slot (instead of asking the node)")
 	f.StringVar(&c.onchain, "onchain-counter", "", `the pool's on-chain counter, or "none" (with --tip-slot)`)
-	f.DurationVar(&c.timeout, "timeout", 30*time.Second, "how long to wait for the node socket")
-	f.DurationVar(&c.maxTipLag, "max-tip-lag", nodequery.MaxTipLag, "how far the node's tip may trail the clock before it counts as syncing")
+	cli.DurationVar(f, &c.timeout, "timeout", 30*time.Second, "how long to wait for the node socket")
+	cli.DurationVar(f, &c.maxTipLag, "max-tip-lag", nodequery.MaxTipLag, "how far the node's tip may trail the clock before it counts as syncing")
 }
 
 // options parses the flags. needCounter: a chain given by hand must say
@@ -83,7 +83,7 @@ func (c *chainFlags) chain(g *globals, a *producer.Agent, needCounter, requireSy
 		return nil, chainHint(a, err)
 	}
 	if v.Syncing {
-		g.env.Warn("the node is still syncing: its tip is %s behind the clock", v.Lag.Round(time.Second))
+		g.env.Warn("the node is still syncing: its tip is %s behind the clock", cli.FormatDuration(v.Lag.Round(time.Second)))
 	}
 	return v, nil
 }

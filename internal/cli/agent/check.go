@@ -60,7 +60,7 @@ Exit codes: 0 nothing failed (warnings may remain), 1 a check failed,
 		},
 	}
 	c.Flags().StringVar(&nodeConfig, "node-config", "", "the node's configuration file (default: the one given to init or config)")
-	c.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "how long to wait for each probe")
+	cli.DurationVar(c.Flags(), &timeout, "timeout", 10*time.Second, "how long to wait for each probe")
 	return c
 }
 

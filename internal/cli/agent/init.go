@@ -28,7 +28,7 @@ type initOptions struct {
 func newInitCmd(g *globals) *cobra.Command {
 	o := &initOptions{}
 	c := &cobra.Command{
-		Use:   "init --network N --pool-cold-vkey F --kes-key P --vrf-key P --cert P [--pid-file F | --systemd-unit U | --no-signal]",
+		Use:   "init --network N --cold-vkey F --kes-skey P --vrf-skey P --cert P [--pid-file F | --systemd-unit U | --no-signal]",
 		Short: "Create the producer identity and record where the node reads its credentials",
 		Long: `Create the producer's age identity (bundles are encrypted to it) and its
 snapshot-signing key, and record the three paths cardano-node reads its
@@ -47,11 +47,11 @@ be changed later with 'kesrotate-agent config'.`,
 		RunE: func(c *cobra.Command, _ []string) error { return runInit(g, o) },
 	}
 	f := c.Flags()
-	f.StringVar(&o.network, "network", "", "mainnet, preprod or preview")
 	f.StringVar(&o.genesis, "genesis", "", "shelley genesis of a custom network")
-	f.StringVar(&o.coldVKey, "pool-cold-vkey", "", "the pool's cold.vkey (from 'kesrotate pool export-public')")
-	f.StringVar(&o.kesKey, "kes-key", "", "path cardano-node reads the KES skey from (--shelley-kes-key)")
-	f.StringVar(&o.vrfKey, "vrf-key", "", "path cardano-node reads the VRF skey from (--shelley-vrf-key)")
+	cli.NetworkFlags(c, &o.network, "mainnet, preprod or preview")
+	f.StringVar(&o.coldVKey, "cold-vkey", "", "the pool's cold.vkey (from 'kesrotate pool export-public')")
+	f.StringVar(&o.kesKey, "kes-skey", "", "path cardano-node reads the KES skey from (--shelley-kes-key)")
+	f.StringVar(&o.vrfKey, "vrf-skey", "", "path cardano-node reads the VRF skey from (--shelley-vrf-key)")
 	f.StringVar(&o.cert, "cert", "", "path cardano-node reads the op cert from (--shelley-operational-certificate)")
 	o.sig.add(c)
 	f.StringVar(&o.socket, "socket", "", "cardano-node's socket, for chain queries")
@@ -65,7 +65,6 @@ be changed later with 'kesrotate-agent config'.`,
 	f.StringVar(&o.hwRecipient, "hardware-recipient", "", "an age1tag1… recipient whose key is held in hardware, instead of an X25519 identity")
 	f.StringVar(&o.hwIdentity, "hardware-identity-file", "", "the age plugin identity file (AGE-PLUGIN-…) for --hardware-recipient")
 	c.MarkFlagsRequiredTogether("hardware-recipient", "hardware-identity-file")
-	c.MarkFlagsMutuallyExclusive("network", "genesis")
 	return c
 }
 
@@ -82,7 +81,7 @@ func runInit(g *globals, o *initOptions) error {
 		return cli.Usage(errors.New("init needs a network"), "pass --network mainnet|preprod|preview or --genesis FILE")
 	}
 	if o.coldVKey == "" || o.kesKey == "" || o.vrfKey == "" || o.cert == "" {
-		return cli.Usage(errors.New("init needs --pool-cold-vkey, --kes-key, --vrf-key and --cert"),
+		return cli.Usage(errors.New("init needs --cold-vkey, --kes-skey, --vrf-skey and --cert"),
 			"the three paths are the ones cardano-node is started with")
 	}
 	sig := o.sig.signal()
@@ -93,7 +92,7 @@ func runInit(g *globals, o *initOptions) error {
 		Name: o.name, Network: o.network, KESKey: o.kesKey, VRFKey: o.vrfKey, Cert: o.cert, Signal: *sig,
 		Socket: o.socket, MetricsURL: o.metricsURL, NodeLog: o.nodeLog, NodeConfig: o.nodeConfig, Group: o.group, LinkMode: o.linkMode, Role: o.role,
 	}}
-	if opts.ColdVKey, err = cli.ReadInput(o.coldVKey, "--pool-cold-vkey", "export it on the cold machine: 'kesrotate pool export-public NAME --out DIR'"); err != nil {
+	if opts.ColdVKey, err = cli.ReadInput(o.coldVKey, "--cold-vkey", "export it on the cold machine: 'kesrotate pool export-public NAME --out DIR'"); err != nil {
 		return err
 	}
 	if o.hwRecipient != "" {
@@ -120,7 +119,7 @@ func runInit(g *globals, o *initOptions) error {
 	case errors.Is(err, nodequery.ErrNetworkMismatch):
 		return cli.Hint(err, "is --socket this pool's node, and --network the network it runs?", "nothing was created")
 	case errors.Is(err, keys.ErrType), errors.Is(err, keys.ErrEnvelope), errors.Is(err, keys.ErrSize):
-		return cli.Hint(fmt.Errorf("--pool-cold-vkey: %w", err), "give the pool's cold.vkey (StakePoolVerificationKey_ed25519)")
+		return cli.Hint(fmt.Errorf("--cold-vkey: %w", err), "give the pool's cold.vkey (StakePoolVerificationKey_ed25519)")
 	case err != nil:
 		return cli.Hint(err, "nothing was created")
 	}

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,7 +25,7 @@ type installOptions struct {
 func newInstallCmd(g *globals) *cobra.Command {
 	o := &installOptions{}
 	c := &cobra.Command{
-		Use:   "install BUNDLE | --scan IMG… [--tip-slot S [--onchain-counter N|none]] [--no-signal]",
+		Use:   "install BUNDLE… | --scan IMG… [--tip-slot S [--onchain-counter N|none]] [--no-signal]",
 		Short: "Verify a bundle, install it atomically, SIGHUP the node and confirm",
 		Long: `Decrypt a bundle with the producer identity and, before touching anything,
 check it: the pinned pool and network, this producer, the cert signature,
@@ -54,7 +53,7 @@ node's configuration lets the agent see).`,
 			if len(o.scan) > 0 {
 				return nil // more images: --scan a.png b.png …
 			}
-			return cobra.MaximumNArgs(1)(c, args)
+			return nil // several bundles: the newest sealed to this producer is installed
 		}),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(o.scan) > 0 {
@@ -67,14 +66,24 @@ node's configuration lets the agent see).`,
 	f.StringSliceVar(&o.scan, "scan", nil, "QR frame images (PNG/JPEG) of the bundle, more may follow as arguments; \"-\" reads an MJPEG stream on stdin (a webcam through ffmpeg)")
 	o.chain.add(f)
 	f.BoolVar(&o.noSignal, "no-signal", false, "install without signalling the node")
-	f.DurationVar(&o.confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to take the new set")
+	cli.DurationVar(f, &o.confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to take the new set")
 	return c
 }
 
-func readBundleInput(g *globals, args, scan []string) ([]byte, error) {
+// readBundleInput reads the bundle files given, or the bundle scanned
+// from QR frames.
+func readBundleInput(g *globals, args, scan []string) ([]producer.BundleFile, error) {
 	switch {
-	case len(args) == 1:
-		return cli.ReadInput(args[0], "BUNDLE", "give the *.age file 'kesrotate rotate' wrote")
+	case len(args) > 0:
+		var files []producer.BundleFile
+		for _, name := range args {
+			data, err := cli.ReadInput(name, "BUNDLE", "give the *.age file 'kesrotate rotate' wrote")
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, producer.BundleFile{Name: name, Data: data})
+		}
+		return files, nil
 	case len(scan) > 0:
 		scanFn := func() ([]byte, []string, error) { return transfer.Scan(scan, transfer.URBundle) }
 		if len(scan) == 1 && scan[0] == "-" { // MJPEG on stdin, e.g. a webcam through ffmpeg
@@ -87,13 +96,13 @@ func readBundleInput(g *globals, args, scan []string) ([]byte, error) {
 		if err != nil {
 			return nil, cli.Hint(err, "scan every frame 'kesrotate rotate --qr' wrote")
 		}
-		return data, nil
+		return []producer.BundleFile{{Name: "the scanned frames", Data: data}}, nil
 	}
 	return nil, cli.Usage(errors.New("install needs a bundle file or --scan IMG…"))
 }
 
 func runInstall(g *globals, o *installOptions, args []string) error {
-	data, err := readBundleInput(g, args, o.scan)
+	files, err := readBundleInput(g, args, o.scan)
 	if err != nil {
 		return err
 	}
@@ -105,11 +114,23 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	b, err := a.OpenBundle(bytes.NewReader(data))
+	b, chosen, skipped, err := a.OpenBundles(files)
 	if err != nil {
 		return installHint(err)
 	}
 	defer b.Wipe()
+	if len(files) > 1 {
+		g.env.Info("installing %s", chosen)
+		for _, s := range skipped {
+			g.env.Info("  passed over %s: %s", s.Name, s.Why)
+		}
+	}
+	var data []byte
+	for _, f := range files {
+		if f.Name == chosen {
+			data = f.Data
+		}
+	}
 	v, err := o.chain.chain(g, a, false, true)
 	if err != nil {
 		return err
@@ -212,7 +233,7 @@ func installHint(err error) error {
 	nothing := "nothing was changed"
 	switch {
 	case errors.Is(err, transfer.ErrWrongProducer):
-		return cli.Hint(err, "this bundle was sealed for another producer: on the cold machine, rotate with --producer naming this one", nothing)
+		return cli.Hint(err, "bundles open only on the producers they were sealed to: on the cold machine, rotate with --producer naming this one (repeat --producer for a primary and its standbys)", nothing)
 	case errors.Is(err, transfer.ErrWrongPool):
 		return cli.Hint(err, "this agent serves one pool; use the agent folder of the bundle's pool", nothing)
 	case errors.Is(err, transfer.ErrWrongNetwork):

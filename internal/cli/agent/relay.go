@@ -99,7 +99,7 @@ TOPOLOGY.kesrotate. This command needs no agent folder.`,
 	f.StringVar(&replace, "replace", "", "the first time: the producer entry (HOST:PORT) to replace")
 	f.StringVar(&nodeLog, "node-log", "", "the relay's log file, or journald[:UNIT], to confirm")
 	f.StringVar(&metricsURL, "metrics-url", "", "the relay's metrics URL, to check it still answers")
-	f.DurationVar(&confirmTimeout, "confirm-timeout", 30*time.Second, "how long to wait for the relay")
+	cli.DurationVar(f, &confirmTimeout, "confirm-timeout", 30*time.Second, "how long to wait for the relay")
 	sig.add(point)
 	point.Flags().MarkHidden("match-process")
 	c.AddCommand(point)

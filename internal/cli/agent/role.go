@@ -81,7 +81,7 @@ credential files: restart it as a relay, or promote it.`,
 	}
 	c.Flags().StringVar(&out, "out", "", "file to write the signed demotion receipt to")
 	c.Flags().StringVar(&qrOut, "qr", "", "also write it as one QR code PNG")
-	c.Flags().DurationVar(&confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to stop forging")
+	cli.DurationVar(c.Flags(), &confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to stop forging")
 	chain.add(c.Flags())
 	return c
 }
@@ -177,8 +177,8 @@ producer stays a standby.`,
 	f.StringSliceVar(&scan, "scan", nil, "the receipt's QR code image")
 	f.StringVar(&peerMetrics, "peer-metrics", "", "the other producer's metrics URL (it must show forging_enabled 0)")
 	f.BoolVar(&primaryGone, "primary-gone", false, "the other producer is gone and cannot come back forging (your word; logged)")
-	f.DurationVar(&maxAge, "max-receipt-age", 24*time.Hour, "how old a demotion receipt may be")
-	f.DurationVar(&confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to forge")
+	cli.DurationVar(f, &maxAge, "max-receipt-age", 24*time.Hour, "how old a demotion receipt may be")
+	cli.DurationVar(f, &confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to forge")
 	chain.add(f)
 	return c
 }

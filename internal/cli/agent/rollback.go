@@ -64,7 +64,7 @@ further; the first set the agent adopted is as far as it goes.`,
 		},
 	}
 	c.Flags().BoolVar(&noSignal, "no-signal", false, "do not signal the node")
-	c.Flags().DurationVar(&confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to take the set")
+	cli.DurationVar(c.Flags(), &confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to take the set")
 	chain.add(c.Flags())
 	return c
 }

@@ -19,8 +19,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 	var prom string
 	var chain chainFlags
 	c := &cobra.Command{
-		Use:   "status [--tip-slot S [--onchain-counter N|none]] [--prometheus FILE]",
-		Short: "What 'cardano-cli query kes-period-info' reports, plus forging state",
+		Use:     "status [--tip-slot S [--onchain-counter N|none]] [--prometheus FILE]",
+		Aliases: []string{"kes-period-info"},
+		Short:   "What 'cardano-cli query kes-period-info' reports, plus forging state",
 		Long: `Report the installed op cert against the chain: the current KES period,
 the cert's window and expiry, the on-chain counter against the cert's with
 cardano-cli's verdicts, and, from the node's metrics, whether it forges

@@ -39,7 +39,11 @@ func newEnrollmentCmd(g *globals) *cobra.Command {
 				return g.env.PrintJSON(map[string]any{"fingerprint": e.Fingerprint(), "recipient": e.Recipient, "out": out, "qr": qrOut})
 			}
 			fmt.Fprintf(g.env.Stdout, "enrollment of producer %s for pool %s\n  fingerprint  %s\n", e.Name, e.PoolID.Bech32(), e.Fingerprint())
-			fmt.Fprintf(g.env.Stdout, "compare the fingerprint with what 'kesrotate producer add' shows on the cold machine\n")
+			from := "--enrollment " + out
+			if out == "" {
+				from = "--scan " + qrOut
+			}
+			fmt.Fprintf(g.env.Stdout, "on the cold machine: kesrotate producer add %s %s --fingerprint %s\n", e.Name, from, e.Fingerprint())
 			return nil
 		},
 	}

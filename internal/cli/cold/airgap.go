@@ -50,10 +50,17 @@ func (g *globals) airgapGuard(v *ceremony.Vault) func() error {
 				"this vault requires an air gap: unplug the network, switch radios off (or boot without them) and check with 'kesrotate airgap check'",
 				"--allow-network opens the secrets anyway and records that in the ceremony log")
 		}
-		g.env.Warn("this machine is not air-gapped; secret keys are being opened anyway:")
-		for _, f := range found {
-			g.env.Warn("  %s", f)
+		if g.keys.allowNetwork || v.Meta.Networked {
+			return nil // said so on the command line (and logged where the vault requires an air gap), or by the vault
 		}
+		first := found[0]
+		if i := strings.Index(first, " ("); i > 0 {
+			first = first[:i]
+		}
+		if len(found) > 1 {
+			first += fmt.Sprintf(", and %d more", len(found)-1)
+		}
+		g.env.Warn("this machine is not air-gapped (%s); opening secret keys anyway ('kesrotate airgap check' lists what it found; --allow-network if this is intended)", first)
 		return nil
 	}
 }

@@ -202,7 +202,7 @@ func newBackupVaultCmd(g *globals) *cobra.Command {
 	var to string
 	var ef encryptionFlags
 	c := &cobra.Command{
-		Use:   "vault --to DIR [--recipient age1…]",
+		Use:   "vault --out DIR [--recipient age1…]",
 		Short: "Write an encrypted copy of the whole vault (keys, journals, log) for a second stick",
 		Long: `Write the whole vault as one age-encrypted tar file into DIR: keys,
 journals, certs, the ceremony log. An encrypted vault's copy is encrypted
@@ -241,9 +241,9 @@ and compared, and the backup is recorded in the ceremony log.
 			return nil
 		},
 	}
-	c.Flags().StringVar(&to, "to", "", "folder to write the backup into (e.g. the second stick)")
+	c.Flags().StringVar(&to, "out", "", "folder to write the backup into (e.g. the second stick)")
 	ef.register(c)
-	_ = c.MarkFlagRequired("to")
+	_ = c.MarkFlagRequired("out")
 	return c
 }
 

@@ -325,7 +325,7 @@ func runCeremonyExport(g *globals, v *ceremony.Vault, out string) error {
 		return g.env.PrintJSON(map[string]any{"out": out, "entries": len(entries), "certs": len(r.Certs), "binary_sha256": sum})
 	}
 	fmt.Fprintf(g.env.Stdout, "auditor package written to %s: %d entries, %d certs issued\n", out, len(entries), len(r.Certs))
-	fmt.Fprintf(g.env.Stdout, "the auditor runs: kesrotate ceremony verify --log %s --pool-vkey COLD.vkey\n", out)
+	fmt.Fprintf(g.env.Stdout, "the auditor runs: kesrotate ceremony verify --log %s --cold-vkey COLD.vkey\n", out)
 	return nil
 }
 
@@ -353,7 +353,7 @@ Pools:
 
 On any machine, with the kesrotate binary of a release you trust:
 
-    kesrotate ceremony verify --log THIS-FOLDER --pool-vkey COLD.vkey \
+    kesrotate ceremony verify --log THIS-FOLDER --cold-vkey COLD.vkey \
         [--checkpoints FOLDER-FROM-THE-PRODUCER] [--cert NODE.cert]
 
 It checks every file against SHA256SUMS, every entry against the signed
@@ -379,14 +379,14 @@ type ceremonyVerifyOptions struct {
 func newCeremonyVerifyCmd(g *globals) *cobra.Command {
 	o := &ceremonyVerifyOptions{}
 	c := &cobra.Command{
-		Use:   "verify [--log DIR] [--checkpoints DIR]… [--pool-vkey F]… [--cert F]… [--json]",
+		Use:   "verify [--log DIR] [--checkpoints DIR]… [--cold-vkey F]… [--cert F]… [--json]",
 		Short: "Verify a ceremony log or auditor package with public keys only",
 		Long: `Verify the vault's ceremony log, or with --log a log folder or an exported
 auditor package, on any machine. Checks: package hashes (SHA256SUMS), the
 entries against every signed checkpoint, checkpoints held elsewhere
 (--checkpoints: *.note files or checkpoint QR images, e.g. those the
 producer's agent kept or countersigned), the audit-key binding by each
---pool-vkey, the ceremony rules, and that each --cert was issued in the log.
+--cold-vkey, the ceremony rules, and that each --cert was issued in the log.
 Without --log it also compares the log with the vault's journals.
 
 Exit codes: 0 the log verifies, 1 it does not (the error names the first bad
@@ -397,7 +397,7 @@ entry or file), 2 usage.`,
 	f := c.Flags()
 	f.StringVar(&o.log, "log", "", "log folder or auditor package (default: the vault's log)")
 	f.StringArrayVar(&o.checkpoints, "checkpoints", nil, "folder (or file) of checkpoints kept outside the log: *.note, *.png (repeatable)")
-	f.StringArrayVar(&o.poolVKeys, "pool-vkey", nil, "a pool's cold.vkey (cardano-cli); its binding must be in the log (repeatable)")
+	f.StringArrayVar(&o.poolVKeys, "cold-vkey", nil, "a pool's cold.vkey (cardano-cli); its binding must be in the log (repeatable)")
 	f.StringArrayVar(&o.certs, "cert", nil, "an op cert file seen in the field; it must be issued in the log (repeatable)")
 	f.StringArrayVar(&o.countersigners, "countersigner", nil, "a countersigner key file (from 'kesrotate-agent checkpoint countersign'); every outside checkpoint must carry its signature (repeatable)")
 	f.BoolVar(&o.pkg, "package", false, "require an auditor package (SHA256SUMS); implied when --log holds README.md or binary.txt")
@@ -461,13 +461,13 @@ func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
 		opts.VaultID = v.Meta.ID
 	}
 	for _, f := range o.poolVKeys {
-		b, err := readInput(f, "--pool-vkey")
+		b, err := readInput(f, "--cold-vkey")
 		if err != nil {
 			return err
 		}
 		vk, err := keys.ParseColdVKey(b)
 		if err != nil {
-			return cli.Hint(fmt.Errorf("--pool-vkey %s: %w", f, err), "give the pool's cold.vkey in cardano-cli format")
+			return cli.Hint(fmt.Errorf("--cold-vkey %s: %w", f, err), "give the pool's cold.vkey in cardano-cli format")
 		}
 		opts.PoolVKeys = append(opts.PoolVKeys, ed25519.PublicKey(bytes.Clone(vk[:])))
 	}
@@ -610,6 +610,16 @@ func checkCerts(r *auditlog.Report, files []string) error {
 			return cli.Hint(fmt.Errorf("--cert %s: %w", f, err), "give an op cert file (NodeOperationalCertificate)")
 		}
 		if !issued[c.Hash()] {
+			// A cert of a pool this log has no binding for is not a
+			// cert made behind the ceremony's back: it is another pool's.
+			known := false
+			for _, p := range r.Pools {
+				known = known || p.Pool == c.PoolID().Hex()
+			}
+			if !known {
+				return cli.Hint(fmt.Errorf("--cert %s is for pool %s, which this log does not hold", f, c.PoolID().Bech32()),
+					"give the certs of this log's pools ('ceremony verify' lists them), or the log of that pool's vault")
+			}
 			return fmt.Errorf("%w: %s (pool %s, counter %d, KES period %d, cert hash %s)", errNotInLog, f, c.PoolID().Hex(), c.Counter, c.KESPeriod, c.Hash())
 		}
 	}
@@ -645,7 +655,7 @@ func ceremonyHint(err error) error {
 	case errors.Is(err, auditlog.ErrTampered):
 		return cli.Hint(err, "the log or package differs from what the audit key signed: do not trust it; ask for a fresh export and compare")
 	case errors.Is(err, auditlog.ErrBinding):
-		return cli.Hint(err, "the audit key is not bound by the cold key you gave: check --pool-vkey against the pool's registration")
+		return cli.Hint(err, "the audit key is not bound by the cold key you gave: check --cold-vkey against the pool's registration")
 	case errors.Is(err, auditlog.ErrForeignLog):
 		return cli.Hint(err, "the log and the checkpoints or keys come from different vaults")
 	case errors.Is(err, auditlog.ErrSemantics):
@@ -688,7 +698,7 @@ func printCeremonyReport(w io.Writer, dir string, r *auditlog.Report, opts audit
 	}
 	fmt.Fprintf(w, "  checkpoints  %d checked in the log, %d held outside\n", local, outside)
 	for _, p := range r.Pools {
-		checked := "cold vkey NOT given (--pool-vkey)"
+		checked := "cold vkey NOT given (--cold-vkey)"
 		if p.Checked {
 			checked = "bound by the given cold vkey"
 		}
@@ -701,6 +711,9 @@ func printCeremonyReport(w io.Writer, dir string, r *auditlog.Report, opts audit
 		signed := "cold-signed pin"
 		if !p.Signed {
 			signed = "pin only the audit key vouches for (older version)"
+		}
+		if p.Removed > 0 {
+			signed += fmt.Sprintf("; removed at entry %d", p.Removed)
 		}
 		fmt.Fprintf(w, "  producer     %-16s %s  entry %d, %s\n", textsafe.Escape(p.Producer), p.Fingerprint, p.Seq, signed)
 	}
@@ -724,6 +737,16 @@ func printCeremonyReport(w io.Writer, dir string, r *auditlog.Report, opts audit
 		return
 	}
 	fmt.Fprintf(w, "OK\n")
+	// What this OK does not cover, so that it is not read as more.
+	for _, p := range r.Pools {
+		if !p.Checked {
+			fmt.Fprintf(w, "not checked: the pools' cold vkeys (give --cold-vkey, from a source you trust): the bindings were taken from the log itself\n")
+			break
+		}
+	}
+	if outside == 0 {
+		fmt.Fprintf(w, "not checked: checkpoints held outside the vault (give --checkpoints): a log cut at its end, checkpoints and all, looks complete\n")
+	}
 	_ = opts
 }
 

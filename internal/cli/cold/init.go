@@ -14,8 +14,9 @@ type initOptions struct {
 	network string
 	genesis string
 
-	encrypt       bool            // secrets.go
-	requireAirgap bool            // airgap.go
+	encrypt       bool // secrets.go
+	requireAirgap bool // airgap.go
+	networked     bool
 	enc           encryptionFlags // --recipient, --scrypt-work-factor
 }
 
@@ -27,11 +28,12 @@ func newInitCmd(g *globals) *cobra.Command {
 		Args:  cli.Args(cobra.NoArgs),
 		RunE:  func(c *cobra.Command, _ []string) error { return runInit(g, o) },
 	}
-	c.Flags().StringVar(&o.network, "network", "", "mainnet, preprod or preview")
 	c.Flags().StringVar(&o.genesis, "genesis", "", "shelley genesis file of a custom network")
-	c.MarkFlagsMutuallyExclusive("network", "genesis")
+	cli.NetworkFlags(c, &o.network, "mainnet, preprod or preview")
 	c.Flags().BoolVar(&o.encrypt, "encrypt", false, "encrypt the secret keys at rest with a passphrase (terminal or --passphrase-file)")
 	c.Flags().BoolVar(&o.requireAirgap, "require-airgap", false, "refuse to open secret keys on a machine with network unless --allow-network (logged)")
+	c.Flags().BoolVar(&o.networked, "networked", false, "a rehearsal or test vault on a networked machine: no air-gap warnings (never for a real pool's keys)")
+	c.MarkFlagsMutuallyExclusive("require-airgap", "networked")
 	o.enc.register(c)
 	return c
 }
@@ -48,7 +50,7 @@ func runInit(g *globals, o *initOptions) error {
 	if o.network == "" && o.genesis == "" {
 		return cli.Usage(errors.New("init needs a network"), "pass --network mainnet|preprod|preview or --genesis FILE")
 	}
-	opts := ceremony.InitOptions{Network: o.network, Now: now, Rand: g.env.Rand, Audit: g.auditContext()}
+	opts := ceremony.InitOptions{Network: o.network, Now: now, Rand: g.env.Rand, Audit: g.auditContext(), Networked: o.networked}
 	if o.genesis != "" {
 		if opts.Genesis, err = cli.ReadInput(o.genesis, "--genesis", "--genesis takes the network's shelley-genesis.json"); err != nil {
 			return err
@@ -70,5 +72,9 @@ func runInit(g *globals, o *initOptions) error {
 		return g.env.PrintJSON(map[string]any{"vault": dir, "vault_id": v.Meta.ID, "network": v.Network.Name, "magic": v.Network.Magic})
 	}
 	fmt.Fprintf(g.env.Stdout, "vault %s created for %s (magic %d)\n", dir, v.Network.Name, v.Network.Magic)
+	if o.networked {
+		fmt.Fprintf(g.env.Stdout, "  networked   a rehearsal or test vault: no air-gap warnings; keep a real pool's keys out of it\n")
+	}
+	fmt.Fprintf(g.env.Stdout, "next: 'kesrotate pool new NAME', or 'kesrotate pool import NAME --cold-skey F --counter F --vrf-skey F' for a running pool\n")
 	return nil
 }

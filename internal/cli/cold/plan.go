@@ -81,8 +81,8 @@ without assigned slots inside the rotation window.`,
 	f := c.Flags()
 	f.StringArrayVar(&o.certs, "cert", nil, "an op cert file (NodeOperationalCertificate), or a folder of them; repeat for more")
 	f.StringArrayVar(&o.statuses, "status", nil, "a saved 'kesrotate-agent status --json', or a folder of them; repeat for more")
-	f.StringVar(&o.network, "network", "", "mainnet, preprod or preview (default: the vault's, else the status', else mainnet)")
 	f.StringVar(&o.genesis, "genesis", "", "shelley genesis of a custom network")
+	cli.NetworkFlags(c, &o.network, "mainnet, preprod or preview (default: the vault's, else the status', else mainnet; a cert plainly of another network is refused)")
 	f.StringVar(&o.warnLead, "warn-lead", "14d", "warn this long before expiry (e.g. 14d, 36h)")
 	f.StringVar(&o.criticalLead, "critical-lead", "3d", "critical this long before expiry")
 	f.BoolVar(&o.quiet, "quiet", false, "print nothing unless action is due (exit 1 or 2)")
@@ -90,7 +90,6 @@ without assigned slots inside the rotation window.`,
 	f.StringArrayVar(&o.schedules, "leader-schedule", nil, "cncli leaderlog JSON of a pool; repeat for more epochs or pools")
 	f.StringVar(&o.rotateAt, "rotate-at", "", "a planned rotation time (RFC 3339): warn if an assigned slot falls inside it")
 	f.StringVar(&o.rotationTakes, "rotation-takes", "15m", "how long the planned rotation takes")
-	c.MarkFlagsMutuallyExclusive("network", "genesis")
 	return c
 }
 
@@ -111,17 +110,13 @@ func unknownErr(err error) error {
 	return &cli.Error{Err: err, Hints: []string{"nothing was evaluated; fix the input and run plan again"}, Code: planExitUnknown}
 }
 
-// parseLead reads a duration with an optional day suffix: 14d, 36h, 90m.
+// parseLead reads a duration in the one syntax both binaries take.
 func parseLead(flag, s string) (time.Duration, error) {
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.ParseUint(d, 10, 16)
-		if err == nil {
-			return time.Duration(n) * 24 * time.Hour, nil
-		}
-	} else if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return d, nil
+	d, err := cli.ParseDuration(s)
+	if err != nil {
+		return 0, cli.Usage(fmt.Errorf("%s: %w", flag, err))
 	}
-	return 0, cli.Usage(fmt.Errorf("%s %q is not a duration", flag, s), "write it like 14d, 36h or 90m")
+	return d, nil
 }
 
 // planItem is one cert to plan, whatever it came from.
@@ -181,7 +176,7 @@ func runPlan(g *globals, o *planOptions) error {
 	if o.statuses, err = expandFolders(o.statuses, "--status"); err != nil {
 		return err
 	}
-	in, err := gatherPlanInputs(g, o)
+	in, err := gatherPlanInputs(g, o, now)
 	if err != nil {
 		return err
 	}
@@ -244,7 +239,7 @@ func runPlan(g *globals, o *planOptions) error {
 	return nil
 }
 
-func gatherPlanInputs(g *globals, o *planOptions) (*planInputs, error) {
+func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, error) {
 	in := &planInputs{}
 	var vault *ceremony.Vault
 	if g.vault != "" || (len(o.certs) == 0 && len(o.statuses) == 0) {
@@ -259,7 +254,7 @@ func gatherPlanInputs(g *globals, o *planOptions) (*planInputs, error) {
 		vault = v
 	}
 	explicit := o.network != "" || o.genesis != ""
-	n, err := networkFor(g, o.network, o.genesis)
+	n, assumed, err := networkOrDefault(g, o.network, o.genesis)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +282,7 @@ func gatherPlanInputs(g *globals, o *planOptions) (*planInputs, error) {
 		if _, err := g.vaultDir(); err != nil { // nothing said which network: the status does
 			for _, p := range opcert.Networks {
 				if p.Magic == statuses[0].NetworkMagic {
-					n = p
+					n, assumed = p, false
 				}
 			}
 		}
@@ -340,6 +335,11 @@ func gatherPlanInputs(g *globals, o *planOptions) (*planInputs, error) {
 		}
 		if err := cert.CheckSignature(); err != nil {
 			return nil, cli.Hint(fmt.Errorf("--cert %s: %w", f, err), "the node rejects every block made with this cert: issue a new one now")
+		}
+		if assumed && vault == nil {
+			if err := checkAssumedNetwork("--cert", f, n, cert.KESPeriod, now); err != nil {
+				return nil, err
+			}
 		}
 		in.items = append(in.items, &planItem{name: f, source: "cert", pool: cert.PoolID(),
 			counter: cert.Counter, startPeriod: cert.KESPeriod, certHash: cert.Hash()})
@@ -557,6 +557,10 @@ type planJSON struct {
 
 func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
+// clock is how a person reads a time: UTC to the second, rounded down so
+// that a deadline shown is never later than the real one. JSON keeps rfc.
+func clock(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
+
 func planJSONOf(n opcert.Network, now time.Time, l opcert.Leads, worst opcert.Status, items []*planItem) planJSON {
 	out := planJSON{Now: rfc(now), Network: n.Name, NetworkMagic: n.Magic,
 		WarnLeadSeconds: int64(l.Warn / time.Second), CriticalLeadSeconds: int64(l.Critical / time.Second),
@@ -620,7 +624,7 @@ func printPlan(w io.Writer, n opcert.Network, now time.Time, l opcert.Leads, ite
 			left = "EXPIRED " + formatLeft(-p.Left) + " ago"
 		}
 		fmt.Fprintf(w, "%-13s %s  cert #%d  expires %s  %s  rotate by %s\n",
-			statusWord(p.Status), it.name, it.counter, rfc(p.Expiry), left, rfc(p.RotateBy))
+			statusWord(p.Status), it.name, it.counter, clock(p.Expiry), left, clock(p.RotateBy))
 	}
 	for _, it := range items {
 		p := it.plan
@@ -628,8 +632,8 @@ func printPlan(w io.Writer, n opcert.Network, now time.Time, l opcert.Leads, ite
 		fmt.Fprintf(w, "  pool               %s\n", it.pool.Bech32())
 		fmt.Fprintf(w, "  network            %s (magic %d)\n", n.Name, n.Magic)
 		fmt.Fprintf(w, "  status             %s: %s\n", statusWord(p.Status), planAction(it, l))
-		fmt.Fprintf(w, "  now                %s (KES period %d)\n", rfc(now), p.CurrentPeriod)
-		fmt.Fprintf(w, "  cert               #%d, start period %d (%s)\n", it.counter, p.StartPeriod, rfc(p.Start))
+		fmt.Fprintf(w, "  now                %s (KES period %d)\n", clock(now), p.CurrentPeriod)
+		fmt.Fprintf(w, "  cert               #%d, start period %d (%s)\n", it.counter, p.StartPeriod, clock(p.Start))
 		for _, h := range it.holdings {
 			note := ""
 			if h.CertHash != it.certHash {
@@ -639,13 +643,13 @@ func printPlan(w io.Writer, n opcert.Network, now time.Time, l opcert.Leads, ite
 		}
 		fmt.Fprintf(w, "  expiry period      %d (last valid period %d)\n", p.EndPeriod, p.EndPeriod-1)
 		fmt.Fprintf(w, "  remaining periods  %d\n", max(p.RemainingPeriods, 0))
-		fmt.Fprintf(w, "  expires            %s (local %s)\n", rfc(p.Expiry), p.Expiry.Local().Format("2006-01-02 15:04:05 MST"))
+		fmt.Fprintf(w, "  expires            %s (local %s)\n", clock(p.Expiry), p.Expiry.Local().Format("2006-01-02 15:04:05 MST"))
 		if p.Left > 0 {
 			fmt.Fprintf(w, "  time left          %s\n", formatLeft(p.Left))
 		} else {
 			fmt.Fprintf(w, "  time left          none: expired %s ago\n", formatLeft(-p.Left))
 		}
-		fmt.Fprintf(w, "  rotate by          %s (%s before expiry; critical from %s)\n", rfc(p.RotateBy), formatLeft(l.Warn), rfc(p.CriticalFrom))
+		fmt.Fprintf(w, "  rotate by          %s (%s before expiry; critical from %s)\n", clock(p.RotateBy), cli.FormatDuration(l.Warn), clock(p.CriticalFrom))
 		switch {
 		case it.next != nil:
 			fmt.Fprintf(w, "  next counter       %d\n", *it.next)
@@ -670,13 +674,13 @@ func planAction(it *planItem, l opcert.Leads) string {
 	p := it.plan
 	switch p.Status {
 	case opcert.StatusOK:
-		return "nothing to do before " + rfc(p.RotateBy)
+		return "nothing to do before " + clock(p.RotateBy)
 	case opcert.StatusWarn:
-		return "rotate soon: critical from " + rfc(p.CriticalFrom) + ", expires " + rfc(p.Expiry)
+		return "rotate soon: critical from " + clock(p.CriticalFrom) + ", expires " + clock(p.Expiry)
 	case opcert.StatusCritical:
-		return "rotate now: the pool stops minting blocks at " + rfc(p.Expiry)
+		return "rotate now: the pool stops minting blocks at " + clock(p.Expiry)
 	case opcert.StatusExpired:
-		return "expired at " + rfc(p.Expiry) + ": the node rejects every block; rotate now"
+		return "expired at " + clock(p.Expiry) + ": the node rejects every block; rotate now"
 	case opcert.StatusNotYetValid:
 		return "the cert starts in period " + strconv.FormatUint(p.StartPeriod, 10) + " but the chain is in period " +
 			strconv.FormatUint(p.CurrentPeriod, 10) + ": the node rejects its blocks (wrong KES period or clock?)"

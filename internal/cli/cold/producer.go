@@ -1,11 +1,14 @@
 package cold
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/kesrotate/kesrotate/ceremony"
 	"github.com/kesrotate/kesrotate/internal/cli"
@@ -18,7 +21,7 @@ func newProducerCmd(g *globals) *cobra.Command {
 		Short: "Pin block producers that bundles may be sent to",
 		Args:  cli.Args(cobra.NoArgs),
 	}
-	c.AddCommand(newProducerAddCmd(g), newProducerListCmd(g))
+	c.AddCommand(newProducerAddCmd(g), newProducerListCmd(g), newProducerRemoveCmd(g))
 	return c
 }
 
@@ -26,17 +29,21 @@ type producerAddOptions struct {
 	enrollment  string
 	scan        []string
 	fingerprint string
+	yes         bool
 }
 
 func newProducerAddCmd(g *globals) *cobra.Command {
 	o := &producerAddOptions{}
 	c := &cobra.Command{
-		Use:   "add NAME --enrollment FILE | --scan IMG… [--fingerprint XXXX-XXXX-XXXX-XXXX]",
+		Use:   "add NAME --enrollment FILE | --scan IMG… --fingerprint XXXX-XXXX-XXXX-XXXX",
 		Short: "Pin a producer from its enrollment after comparing fingerprints",
 		Long: `Pin a producer from the enrollment 'kesrotate-agent enrollment' wrote.
-Compare the fingerprint printed here with the one the agent printed; pass
-it with --fingerprint to have kesrotate compare it for you. Bundles are only
-ever encrypted to pinned producers.`,
+Give the fingerprint the agent printed on the producer with --fingerprint
+(any case; 0, 1 and 8 are read as O, I and B), or type it when asked on a
+terminal: the producer is pinned only if it matches the enrollment. Without
+a terminal or --fingerprint nothing is pinned, unless --yes says to pin
+without comparing. Bundles are only ever encrypted to pinned producers; a
+pin is removed with 'producer remove'.`,
 		Args: cli.Args(func(c *cobra.Command, args []string) error {
 			if len(o.scan) > 0 {
 				return cobra.MinimumNArgs(1)(c, args) // NAME, then more images
@@ -51,6 +58,8 @@ ever encrypted to pinned producers.`,
 	c.Flags().StringVar(&o.enrollment, "enrollment", "", "the enrollment file from the producer")
 	c.Flags().StringSliceVar(&o.scan, "scan", nil, "image(s) of the enrollment QR code, more may follow as arguments; \"-\" reads an MJPEG stream on stdin")
 	c.Flags().StringVar(&o.fingerprint, "fingerprint", "", "the fingerprint the producer showed; refuse if it differs")
+	c.Flags().BoolVar(&o.yes, "yes", false, "pin without comparing fingerprints (when you compared them some other way)")
+	c.MarkFlagsMutuallyExclusive("fingerprint", "yes")
 	c.MarkFlagsMutuallyExclusive("enrollment", "scan")
 	return c
 }
@@ -89,6 +98,9 @@ func scanImages(env *cli.Env, scan []string, urType string) ([]byte, []string, e
 }
 
 func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
+	if err := ceremony.CheckName(name); err != nil {
+		return cli.Usage(err)
+	}
 	v, err := g.openVault()
 	if err != nil {
 		return err
@@ -98,19 +110,22 @@ func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
 		return err
 	}
 	e, err := transfer.ParseEnrollment(data)
+	if errors.Is(err, transfer.ErrWrongKind) {
+		return cli.Hint(err, "give the enrollment 'kesrotate-agent enrollment --out FILE' wrote on the producer (bp1.kre in the runbook)")
+	}
 	if err != nil {
 		return cli.Hint(fmt.Errorf("enrollment: %w", err), "write it again on the producer: 'kesrotate-agent enrollment --out FILE'")
 	}
-	if o.fingerprint != "" && !strings.EqualFold(strings.TrimSpace(o.fingerprint), e.Fingerprint()) {
-		return cli.Hint(fmt.Errorf("fingerprint mismatch: the enrollment is %s, you expected %s", e.Fingerprint(), o.fingerprint),
-			"this is not the enrollment the producer showed: do not pin it")
+	compared, err := compareFingerprint(g, o, e.Fingerprint())
+	if err != nil {
+		return err
 	}
 	p, err := v.AddProducer(name, data)
 	switch {
 	case errors.Is(err, ceremony.ErrName):
 		return cli.Usage(err)
 	case errors.Is(err, ceremony.ErrProducerExists):
-		return cli.Hint(err, "pins are never replaced; pick another name")
+		return cli.Hint(err, "a pin is never changed in place: pick another name, or 'kesrotate producer remove NAME' first to replace it")
 	case errors.Is(err, ceremony.ErrEnrollmentMismatch):
 		return cli.Hint(err, "set up the agent with this pool's cold.vkey and the vault's network")
 	case err != nil:
@@ -122,10 +137,80 @@ func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
 	w := g.env.Stdout
 	fmt.Fprintf(w, "producer %s pinned for pool %s (the pin is signed by the pool's cold key)\n", p.Name, e.PoolID.Bech32())
 	fmt.Fprintf(w, "  fingerprint  %s\n", e.Fingerprint())
-	if o.fingerprint == "" {
-		g.env.Warn("compare the fingerprint %s with the one kesrotate-agent showed; if they differ, this vault has pinned the wrong producer", e.Fingerprint())
+	if !compared {
+		g.env.Warn("pinned without comparing fingerprints (--yes): if %s is not what kesrotate-agent showed, run 'kesrotate producer remove %s'", e.Fingerprint(), name)
 	}
 	return nil
+}
+
+// compareFingerprint holds the enrollment's fingerprint against the one
+// the operator read on the producer: from --fingerprint, else typed at the
+// terminal. It reports whether they were compared (not with --yes).
+func compareFingerprint(g *globals, o *producerAddOptions, have string) (bool, error) {
+	if o.yes {
+		return false, nil
+	}
+	typed := o.fingerprint
+	if typed == "" {
+		f, ok := g.env.Stdin.(*os.File)
+		if !ok || !term.IsTerminal(int(f.Fd())) {
+			return false, cli.Usage(errors.New("no --fingerprint to compare the enrollment with, and no terminal to ask for it"),
+				"give --fingerprint XXXX-XXXX-XXXX-XXXX as 'kesrotate-agent enrollment' showed it on the producer (or --yes to pin without comparing)")
+		}
+		fmt.Fprintf(g.env.Stderr, "Type the fingerprint kesrotate-agent showed on the producer (XXXX-XXXX-XXXX-XXXX): ")
+		line, err := bufio.NewReader(f).ReadString('\n')
+		if err != nil && line == "" {
+			return false, cli.Hint(fmt.Errorf("reading the fingerprint: %w", err), "nothing was pinned; give --fingerprint instead")
+		}
+		typed = strings.TrimSpace(line)
+	}
+	want, err := transfer.NormalizeFingerprint(typed)
+	if err != nil {
+		return false, cli.Usage(fmt.Errorf("--fingerprint: %w", err), "copy it from 'kesrotate-agent enrollment' on the producer; nothing was pinned")
+	}
+	if want != have {
+		return false, cli.Hint(fmt.Errorf("fingerprint mismatch: the enrollment is %s, the producer showed %s", have, want),
+			"nothing was pinned: this enrollment is not the one the producer showed (a swapped file or stick); make a new one on the producer and compare again")
+	}
+	return true, nil
+}
+
+func newProducerRemoveCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove NAME",
+		Short: "Remove a producer's pin: no further bundle is sealed to it",
+		Long: `Remove the pin of a producer that is retired, rebuilt or was pinned by
+mistake: a producer-removed entry in the ceremony log, then its enrollment
+file is deleted. No bundle is sealed to it afterwards. What it already
+holds stays with it: a cert it received keeps forging until it expires or
+a newer counter is on chain. To replace a producer, remove it and add its
+new enrollment under the same name.`,
+		Args: cli.Args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, args []string) error {
+			v, err := g.openVault()
+			if err != nil {
+				return err
+			}
+			pin, err := v.RemoveProducer(args[0])
+			switch {
+			case errors.Is(err, ceremony.ErrName):
+				return cli.Usage(err)
+			case errors.Is(err, ceremony.ErrNoProducer):
+				return cli.Hint(err, "'kesrotate producer list' shows the pinned producers")
+			case err != nil && pin.Removed > 0:
+				return cli.Hint(err, "the pin is removed; the leftover file goes the next time the vault is used")
+			case err != nil:
+				return secretError(err)
+			}
+			if g.env.JSON {
+				return g.env.PrintJSON(map[string]any{"name": args[0], "fingerprint": pin.Fingerprint, "pool_id": pin.Pool, "pinned_seq": pin.Seq, "removed_seq": pin.Removed})
+			}
+			fmt.Fprintf(g.env.Stdout, "producer %s removed (pinned at log entry %d, removed at entry %d)\n", args[0], pin.Seq, pin.Removed)
+			fmt.Fprintf(g.env.Stdout, "  fingerprint  %s\n", pin.Fingerprint)
+			fmt.Fprintf(g.env.Stdout, "  no bundle is sealed to it from now on; what it already holds stays valid until it expires\n")
+			return nil
+		},
+	}
 }
 
 func newProducerListCmd(g *globals) *cobra.Command {

@@ -66,6 +66,14 @@ Exit codes: 0 ok, 1 error, 2 usage (plan adds 1 warn, 2 critical, 3 unknown).`,
 		newFleetCmd(g),
 	)
 	addRetireCmd(g, root)
+	cli.AddHabits(root, []cli.Habit{
+		{Path: []string{"node", "key-gen"}, Here: "'kesrotate pool new NAME' makes the cold key, counter and VRF key inside the vault; 'kesrotate pool export-public NAME --out DIR' writes cold.vkey"},
+		{Path: []string{"node", "key-gen-KES"}, Here: "'kesrotate rotate POOL' makes a fresh KES key with every cert (or the producer makes it: 'kesrotate-agent kes new')"},
+		{Path: []string{"node", "key-gen-VRF"}, Here: "'kesrotate pool new NAME' makes the VRF key; 'kesrotate rotate --with-vrf' sends it to the producer"},
+		{Path: []string{"node", "new-counter"}, Here: "the vault keeps each pool's counter; 'kesrotate rotate' takes the next one from the snapshot's on-chain counter"},
+		{Path: []string{"node", "issue-op-cert"}, Here: "'kesrotate rotate POOL --producer NAME --snapshot FILE' (alias 'kesrotate issue-op-cert') issues the op cert"},
+		{Path: []string{"query", "kes-period-info"}, Here: "on the producer: 'kesrotate-agent status' (alias kes-period-info); here: 'kesrotate verify --cert FILE' or 'kesrotate plan'"},
+	})
 	withVaultHints(root)
 	return root
 }

@@ -24,6 +24,7 @@ type rotateOptions struct {
 	snapshot     string
 	scan         []string
 	withVRF      bool
+	vrfChosen    bool // --with-vrf was given, true or false
 	qrDir        string
 	maxAge       time.Duration
 	allowStale   bool
@@ -37,8 +38,9 @@ type rotateOptions struct {
 func newRotateCmd(g *globals) *cobra.Command {
 	o := &rotateOptions{}
 	c := &cobra.Command{
-		Use:   "rotate POOL --producer NAME --snapshot F|--scan IMG… [--with-vrf] [--out DIR] [--qr DIR]",
-		Short: "Issue the next op cert with a fresh KES key",
+		Use:     "rotate POOL --producer NAME --snapshot F|--scan IMG… [--out DIR] [--qr DIR]",
+		Aliases: []string{"issue-op-cert"},
+		Short:   "Issue the next op cert with a fresh KES key",
 		Long: `Issue the next operational certificate for POOL with a fresh KES key.
 
 The counter is chosen by the Praos rule from the on-chain counter and the
@@ -48,9 +50,11 @@ chain is ahead of every cert the vault issued or has gone backwards.
 
 With --producer, the counter and KES period come from the producer's signed
 snapshot (checked against this machine's clock), and the cert, the new KES
-key (unless the producer made its own) and, with --with-vrf, the VRF key
-leave as one bundle encrypted to the pinned producer (*.age in --out,
-default the vault's out/ folder) and, with --qr, as QR frames.
+key (unless the producer made its own) and the VRF key, the first time a
+producer gets a bundle from this vault (or always with --with-vrf; never
+with --with-vrf=false), leave as one bundle encrypted to the pinned
+producer (*.age in --out, default the vault's out/ folder) and, with --qr,
+as QR frames.
 
 Repeat --producer to seal the same bundle to a primary and its standbys
 (--producer bp1 --producer bp2): the first one's snapshot is used; each
@@ -67,6 +71,7 @@ hot keys leaving the vault unencrypted.`,
 		}),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.scan = append(o.scan, args[1:]...)
+			o.vrfChosen = c.Flags().Changed("with-vrf")
 			if len(o.producers) > 0 {
 				return runRotateProducer(g, o, args[0])
 			}
@@ -77,9 +82,9 @@ hot keys leaving the vault unencrypted.`,
 	f.StringArrayVar(&o.producers, "producer", nil, "pinned producer to seal the bundle to; repeat it for the primary (first: its snapshot) and each standby")
 	f.StringVar(&o.snapshot, "snapshot", "", "the producer's signed snapshot file")
 	f.StringSliceVar(&o.scan, "scan", nil, "image(s) of the snapshot QR code, more may follow as arguments; \"-\" reads an MJPEG stream on stdin")
-	f.BoolVar(&o.withVRF, "with-vrf", false, "add the VRF signing key (first install)")
+	f.BoolVar(&o.withVRF, "with-vrf", false, "add the VRF signing key (default: only for a producer that never received it)")
 	f.StringVar(&o.qrDir, "qr", "", "also write the bundle as QR frames (PNG) into this folder")
-	f.DurationVar(&o.maxAge, "max-age", transfer.DefaultMaxAge, "refuse a snapshot whose tip is older than this (another value is logged)")
+	cli.DurationVar(f, &o.maxAge, "max-age", transfer.DefaultMaxAge, "refuse a snapshot whose tip is older than this (another value is logged)")
 	f.BoolVar(&o.allowStale, "allow-stale", false, "accept a snapshot older than --max-age (journaled)")
 	f.StringVar(&o.kesPeriod, "kes-period", "", "KES period the cert starts in (from the producer's chain tip)")
 	f.StringVar(&o.onchain, "onchain-counter", "", `the pool's op-cert counter on chain, or "none" if it never minted`)
@@ -130,7 +135,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 		}
 	}
 	res, err := v.Rotate(ceremony.RotateRequest{
-		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, ForceCounter: force, OutDir: o.out, Now: now,
+		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, ForceCounter: force, OutDir: o.out, Now: now,
 		Clock:  g.clockOverride(now),
 		Policy: transfer.SnapshotPolicy{Now: now, MaxAge: o.maxAge, IgnoreClock: o.ignoreClock, AllowStale: o.allowStale},
 	})
@@ -166,7 +171,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 			"pool": name, "pool_id": c.PoolID().Hex(), "producer": o.producers[0], "sealed_to": o.producers, "counter": c.Counter, "kes_period": c.KESPeriod,
 			"cert_hash": c.Hash(), "expiry": c.Expiry(v.Network).Format(time.RFC3339), "bundle": res.BundleFile,
 			"bundle_sha256": res.BundleHash, "bundle_bytes": len(res.Bundle), "frames": frames,
-			"kes_on_producer": res.Snapshot.KESVKey != nil, "with_vrf": o.withVRF, "forced": res.Issue.Forced,
+			"kes_on_producer": res.Snapshot.KESVKey != nil, "with_vrf": res.WithVRF, "vrf_for": res.VRFFor, "forced": res.Issue.Forced,
 			"checkpoint":           rotateCheckpointJSON(res, ckptQR),
 			"producer_fingerprint": res.Pin.Fingerprint, "producer_pin_entry": res.Pin.Seq,
 		})
@@ -192,8 +197,14 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 	if res.Snapshot.KESVKey != nil {
 		fmt.Fprintf(w, "  KES key     made on the producer; the bundle holds only the cert\n")
 	}
+	switch {
+	case len(res.VRFFor) > 0:
+		fmt.Fprintf(w, "  VRF key     included: %s never received it from this vault (--with-vrf=false leaves it out)\n", strings.Join(res.VRFFor, ", "))
+	case res.WithVRF:
+		fmt.Fprintf(w, "  VRF key     included (--with-vrf)\n")
+	}
 	if len(frames) > 0 {
-		fmt.Fprintf(w, "  QR frames   %d files in %s\n", len(frames), o.qrDir)
+		fmt.Fprintf(w, "  QR frames   %s\n", describeFrames(frames, o.qrDir))
 	}
 	printCheckpoint(w, res, ckptQR)
 	return nil
@@ -207,7 +218,7 @@ func rotateError(err error) error {
 	case errors.Is(err, transfer.ErrSignature):
 		return cli.Hint(err, "the snapshot was changed or comes from another producer: make a new one with 'kesrotate-agent snapshot'")
 	case errors.Is(err, transfer.ErrStale):
-		return cli.Hint(err, "make a fresh snapshot on the producer; --max-age D or --allow-stale accept an older one")
+		return cli.Hint(err, "make a fresh snapshot on the producer; --max-age (like 2d or 36h) or --allow-stale accept an older one")
 	case errors.Is(err, transfer.ErrClockSkew):
 		return cli.Hint(err, clockHint)
 	case errors.Is(err, ceremony.ErrPinMismatch):
@@ -368,4 +379,22 @@ func printIssued(g *globals, v *ceremony.Vault, p *ceremony.Pool, res *ceremony.
 	fmt.Fprintf(w, "  cert hash   %s\n", c.Hash())
 	fmt.Fprintf(w, "  written to  %s\n", where)
 	return nil
+}
+
+// describeFrames counts what an operator will scan: the frame images, and
+// the contact sheet beside them (which holds the same frames) apart.
+func describeFrames(files []string, dir string) string {
+	n, sheet := 0, ""
+	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), "frame-") {
+			n++
+		} else {
+			sheet = filepath.Base(f)
+		}
+	}
+	s := fmt.Sprintf("%d frames in %s", n, dir)
+	if sheet != "" {
+		s += fmt.Sprintf(" (frame-*.png; %s shows them all on one page)", sheet)
+	}
+	return s
 }

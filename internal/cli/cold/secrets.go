@@ -2,11 +2,13 @@ package cold
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"filippo.io/age"
 	"github.com/spf13/cobra"
@@ -59,6 +61,11 @@ func (g *globals) passphrase(what string, confirm bool) ([]byte, error) {
 		if len(p) == 0 {
 			return nil, cli.Hint(errors.New("--passphrase-file: the first line is empty"), "write the passphrase on the file's first line")
 		}
+		if confirm {
+			if err := checkNewPassphrase(p); err != nil {
+				return nil, cli.Hint(fmt.Errorf("--passphrase-file: %w", err), passphraseAdvice, "nothing was changed")
+			}
+		}
 		return p, nil
 	}
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
@@ -72,14 +79,28 @@ func (g *globals) passphrase(what string, confirm bool) ([]byte, error) {
 		fmt.Fprintln(tty)
 		return p, err
 	}
-	p, err := ask("Enter " + what)
+	prompt := "Enter " + what
+	if confirm {
+		prompt += " (leave empty to have one made)"
+	}
+	p, err := ask(prompt)
 	if err != nil {
 		return nil, fmt.Errorf("reading the %s: %w", what, err)
+	}
+	if len(p) == 0 && confirm {
+		if p, err = madePassphrase(); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(tty, "Your %s is:\n\n    %s\n\nWrite it down now: it is stored nowhere, and without it the vault's keys are lost.\n", what, p)
+		what += " you wrote down"
 	}
 	if len(p) == 0 {
 		return nil, cli.Hint(fmt.Errorf("empty %s", what), "type a passphrase, or use --passphrase-file F")
 	}
 	if confirm {
+		if err := checkNewPassphrase(p); err != nil {
+			return nil, cli.Hint(err, passphraseAdvice, "nothing was changed")
+		}
 		again, err := ask("Repeat " + what)
 		if err != nil {
 			return nil, fmt.Errorf("reading the %s: %w", what, err)
@@ -242,7 +263,7 @@ func newVaultStatusCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := map[string]any{"secrets": v.SecretsMode(), "require_airgap": v.Meta.RequireAirgap}
+			out := map[string]any{"secrets": v.SecretsMode(), "require_airgap": v.Meta.RequireAirgap, "networked": v.Meta.Networked}
 			if v.Meta.Secrets != nil && v.Meta.Secrets.Recipient != "" {
 				out["recipient"] = v.Meta.Secrets.Recipient
 			}
@@ -250,6 +271,9 @@ func newVaultStatusCmd(g *globals) *cobra.Command {
 				return g.env.PrintJSON(out)
 			}
 			fmt.Fprintf(g.env.Stdout, "secrets         %s\nrequire airgap  %v\n", v.SecretsMode(), v.Meta.RequireAirgap)
+			if v.Meta.Networked {
+				fmt.Fprintf(g.env.Stdout, "networked       true (a rehearsal or test vault: no air-gap warnings)\n")
+			}
 			return nil
 		},
 	}
@@ -321,4 +345,47 @@ func (g *globals) initEncryption(encrypt, requireAirgap bool, ef encryptionFlags
 	}
 	opts.Encryption = e
 	return func() { wipeEncryption(e) }, nil
+}
+
+// passphraseAdvice is the hint of a refused new passphrase.
+const passphraseAdvice = "use at least 12 characters, like four or five random words, or leave the prompt empty to have one made"
+
+// checkNewPassphrase refuses a new passphrase that is short (under 12
+// characters) or a few characters repeated (under 6 distinct ones): scrypt
+// slows guessing, it does not make "short" or "aaaaaaaaaaaa" safe for a
+// vault that can be copied and attacked offline.
+func checkNewPassphrase(p []byte) error {
+	n := utf8.RuneCount(p)
+	if n < 12 {
+		return fmt.Errorf("the new passphrase is too weak: %d characters", n)
+	}
+	distinct := map[rune]bool{}
+	for _, r := range string(p) {
+		distinct[r] = true
+	}
+	if len(distinct) < 6 {
+		return fmt.Errorf("the new passphrase is too weak: only %d different characters", len(distinct))
+	}
+	return nil
+}
+
+// madePassphrase is a new random passphrase: 25 characters of the
+// fingerprint alphabet (a-z, 2-7) in groups of five, 125 bits.
+func madePassphrase() ([]byte, error) {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+	r := make([]byte, 25)
+	if _, err := rand.Read(r); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	for i, x := range r {
+		if i > 0 && i%5 == 0 {
+			b.WriteByte('-')
+		}
+		b.WriteByte(alphabet[x&31])
+	}
+	for i := range r {
+		r[i] = 0
+	}
+	return b.Bytes(), nil
 }

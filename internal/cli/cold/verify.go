@@ -24,7 +24,7 @@ type verifyOptions struct {
 func newVerifyCmd(g *globals) *cobra.Command {
 	o := &verifyOptions{}
 	c := &cobra.Command{
-		Use:   "verify --cert FILE [--cold-vkey F] [--kes-skey F] [--vrf-skey F] [--at-slot S | --now T]",
+		Use:   "verify --cert FILE [--cold-vkey F] [--kes-skey F] [--vrf-skey F] [--tip-slot S | --now T]",
 		Short: "Check an op cert and its keys the way cardano-node does",
 		Long: `Check an operational certificate the way cardano-node does at a slot: the
 cold signature, the KES period window, that the KES signing key is fresh and
@@ -41,45 +41,45 @@ Exits 0 only when every check holds, 1 otherwise.`,
 	f.StringVar(&o.coldVKey, "cold-vkey", "", "the pool's cold verification key")
 	f.StringVar(&o.kesSkey, "kes-skey", "", "the KES signing key the node will use")
 	f.StringVar(&o.vrfSkey, "vrf-skey", "", "the VRF signing key the node will use")
-	f.StringVar(&o.network, "network", "", "mainnet, preprod or preview (default: the vault's, else mainnet)")
 	f.StringVar(&o.genesis, "genesis", "", "shelley genesis of a custom network")
-	f.StringVar(&o.atSlot, "at-slot", "", "check at this absolute slot instead of the clock")
+	cli.NetworkFlags(c, &o.network, "mainnet, preprod or preview (default: the vault's, else mainnet)")
+	f.StringVar(&o.atSlot, "tip-slot", "", "check at this absolute slot instead of the clock")
 	f.StringVar(&o.onchain, "onchain-counter", "", `also check the counter against the chain's ("none" if never minted)`)
 	_ = c.MarkFlagRequired("cert")
-	c.MarkFlagsMutuallyExclusive("network", "genesis")
 	return c
 }
 
-// networkFor picks the network: --network, --genesis, the vault's, mainnet.
-func networkFor(g *globals, name, genesis string) (opcert.Network, error) {
+// networkOrDefault picks the network: --network, --genesis, the vault's,
+// else mainnet, saying whether it is mainnet because nothing chose.
+func networkOrDefault(g *globals, name, genesis string) (opcert.Network, bool, error) {
 	switch {
 	case genesis != "":
 		b, err := cli.ReadInput(genesis, "--genesis", "--genesis takes a shelley-genesis.json")
 		if err != nil {
-			return opcert.Network{}, err
+			return opcert.Network{}, false, err
 		}
 		n, err := opcert.ParseGenesis(b)
 		if err != nil {
-			return n, cli.Hint(err, "--genesis takes a shelley-genesis.json")
+			return n, false, cli.Hint(err, "--genesis takes a shelley-genesis.json")
 		}
-		return n, nil
+		return n, false, nil
 	case name != "":
 		n, err := opcert.NetworkByName(name)
 		if err != nil {
-			return n, cli.Usage(err, "use --genesis FILE for other networks")
+			return n, false, cli.Usage(err, "use --genesis FILE for other networks")
 		}
-		return n, nil
+		return n, false, nil
 	}
 	if dir, _ := g.vaultDir(); dir != "" {
 		if v, err := ceremony.Open(dir); err == nil {
-			return v.Network, nil
+			return v.Network, false, nil
 		}
 	}
-	return opcert.Mainnet, nil
+	return opcert.Mainnet, true, nil
 }
 
 func runVerify(g *globals, o *verifyOptions) error {
-	n, err := networkFor(g, o.network, o.genesis)
+	n, assumed, err := networkOrDefault(g, o.network, o.genesis)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func runVerify(g *globals, o *verifyOptions) error {
 	in := opcert.Inputs{Cert: cert, Network: n}
 	if o.atSlot != "" {
 		if in.Slot, err = strconv.ParseUint(o.atSlot, 10, 64); err != nil {
-			return cli.Usage(fmt.Errorf("--at-slot %q is not a number", o.atSlot))
+			return cli.Usage(fmt.Errorf("--tip-slot %q is not a number", o.atSlot))
 		}
 	} else {
 		now, err := g.env.Now()
@@ -103,6 +103,11 @@ func runVerify(g *globals, o *verifyOptions) error {
 		}
 		if in.Slot, err = n.SlotAt(now); err != nil {
 			return cli.Hint(err, "check --now and the network")
+		}
+		if assumed {
+			if err := checkAssumedNetwork("--cert", o.cert, n, cert.KESPeriod, now); err != nil {
+				return err
+			}
 		}
 	}
 	if o.coldVKey != "" {
@@ -200,4 +205,20 @@ func printReport(g *globals, n opcert.Network, r *opcert.Report) {
 		}
 		fmt.Fprintf(w, "  [%s] %-15s %s\n", mark, c.Name, c.Detail)
 	}
+}
+
+// checkAssumedNetwork refuses to judge a cert on a network nothing chose
+// when the cert plainly belongs to another public network: a preprod cert
+// read as mainnet's looks expired, which is worse than no answer.
+func checkAssumedNetwork(flag, file string, n opcert.Network, start uint64, now time.Time) error {
+	if n.Plausible(start, now) {
+		return nil
+	}
+	others := opcert.PlausibleNetworks(start, now)
+	if len(others) == 0 {
+		return nil
+	}
+	cur, _ := n.KESPeriodAt(now)
+	return cli.Hint(fmt.Errorf("%s %s: KES period %d looks like a %s cert, not %s (current period %d); no --network was given", flag, file, start, others[0].Name, n.Name, cur),
+		fmt.Sprintf("give --network %s (or --network %s if it really is %s's)", others[0].Name, n.Name, n.Name))
 }

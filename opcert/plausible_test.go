@@ -1,0 +1,46 @@
+package opcert
+
+import (
+	"testing"
+	"time"
+)
+
+// A cert made now on one public network is plausible on that network
+// only, so plan can refuse to call a preprod cert "expired on mainnet".
+func TestPlausibleOnItsOwnNetworkOnly(t *testing.T) {
+	for _, now := range []time.Time{
+		time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC),
+		time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		for _, n := range Networks {
+			cur, err := n.KESPeriodAt(now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, start := range []uint64{cur, cur + 1, cur - 61, cur - 81} {
+				got := PlausibleNetworks(start, now)
+				if len(got) != 1 || got[0].Name != n.Name {
+					t.Errorf("%s: a %s cert at period %d (current %d) is plausible on %v", now.Format(time.DateOnly), n.Name, start, cur, names(got))
+				}
+			}
+			if n.Plausible(cur+2, now) {
+				t.Errorf("%s: period %d is two ahead of %d and still plausible", n.Name, cur+2, cur)
+			}
+			if n.Plausible(cur-82, now) {
+				t.Errorf("%s: period %d ended 20 periods ago (current %d) and is still plausible", n.Name, cur-82, cur)
+			}
+		}
+	}
+	if Mainnet.Plausible(0, Mainnet.SystemStart.Add(-time.Hour)) {
+		t.Error("plausible before the chain started")
+	}
+}
+
+func names(ns []Network) []string {
+	var out []string
+	for _, n := range ns {
+		out = append(out, n.Name)
+	}
+	return out
+}
