@@ -439,7 +439,7 @@ type logIndex interface {
 	logged(pool string) (created, bound bool)
 	pinned(name string) (pinned, bool)
 	removedPin(name string) string // the enrollment hash of a pin of that name a producer-removed entry ended, or ""
-	takeCert(hash string) bool // whether the log records it (once per call, for entries)
+	takeCert(hash string) bool     // whether the log records it (once per call, for entries)
 }
 
 type pinned struct {
