@@ -98,18 +98,6 @@ func readImage(r io.Reader) (image.Image, error) {
 	return img, nil
 }
 
-func readBitmap(r io.Reader) (*gozxing.BinaryBitmap, error) {
-	img, err := readImage(r)
-	if err != nil {
-		return nil, err
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrImage, err)
-	}
-	return bmp, nil
-}
-
 // An attempt reads the image at a scale with one of gozxing's two
 // binarizers. A camera's picture of a frame is often read only at another
 // scale (averaging pixels when noise, JPEG blocks or a screen's pixel grid
