@@ -32,9 +32,12 @@ type FleetRequest struct {
 	Snapshots []FleetSnapshot
 	Policy    transfer.SnapshotPolicy
 	OutDir    string // where the bundles go ("" = the vault's out/)
-	WithVRF   bool   // add each pool's VRF skey (first install)
-	Now       time.Time
-	Clock     *ClockOverride
+	WithVRF   bool   // add each pool's VRF skey
+	AutoVRF   bool   // add it for producers that never received it (RotateRequest.AutoVRF)
+	// LegacyBundle writes the bundle format older agents read.
+	LegacyBundle bool
+	Now          time.Time
+	Clock        *ClockOverride
 	// Progress, if set, is called after each pool with its outcome.
 	Progress func(FleetOutcome)
 }
@@ -128,7 +131,7 @@ func (v *Vault) RotateFleet(req FleetRequest) (*FleetResult, error) {
 		default:
 			o.Producer, o.Snapshot = m[0].producer, m[0].snap.Name
 			o.Result, o.Err = v.Rotate(RotateRequest{Pool: name, Producer: m[0].producer, Snapshot: m[0].snap.Data,
-				Policy: req.Policy, WithVRF: req.WithVRF, OutDir: req.OutDir, Now: req.Now, Clock: req.Clock})
+				Policy: req.Policy, WithVRF: req.WithVRF, AutoVRF: req.AutoVRF, LegacyBundle: req.LegacyBundle, OutDir: req.OutDir, Now: req.Now, Clock: req.Clock})
 		}
 		res.Outcomes = append(res.Outcomes, o)
 		if req.Progress != nil {

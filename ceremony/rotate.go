@@ -27,7 +27,10 @@ type RotateRequest struct {
 	WithVRF  bool // add the VRF skey (first install)
 	// AutoVRF adds the VRF skey when a producer named has never received
 	// it from this vault (its first bundle), if the vault holds it.
-	AutoVRF      bool
+	AutoVRF bool
+	// LegacyBundle writes the bundle format older agents read
+	// (transfer.Bundle.Legacy).
+	LegacyBundle bool
 	ForceCounter *uint64 // journaled override
 	OutDir       string  // where the .age file goes ("" = the vault's out/)
 	Checkpoint   []byte  // the ceremony log checkpoint to carry, if any
@@ -167,7 +170,7 @@ func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
 	if req.Checkpoint == nil {
 		req.Checkpoint = res.Checkpoint
 	}
-	b := &transfer.Bundle{Magic: v.Network.Magic, PoolID: poolID, Cold: res.Cert.Cold, Cert: res.Cert, KES: res.KES,
+	b := &transfer.Bundle{Magic: v.Network.Magic, PoolID: poolID, Cold: res.Cert.Cold, Cert: res.Cert, KES: res.KES, Legacy: req.LegacyBundle,
 		Producer: prod.Enrollment.Fingerprint(), Checkpoint: req.Checkpoint, Created: req.Now}
 	if len(prods) > 1 {
 		for _, q := range prods {

@@ -35,6 +35,10 @@ type Bundle struct {
 	Producers  []string
 	Checkpoint []byte // the ceremony log's signed checkpoint (a note), if any
 	Created    time.Time
+	// Legacy writes the format agents before bundle version 3 read (the
+	// expanded KES key and the whole checkpoint note: about 1.3 kB, five
+	// times the QR frames), for a cold side upgraded before its agents.
+	Legacy bool
 }
 
 func (Bundle) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(keys.Redacted)) }
@@ -179,7 +183,7 @@ func (b *Bundle) Encrypt(w io.Writer, recipients ...age.Recipient) error {
 		seed = b.KES.Seed()
 		defer wipe(seed)
 	}
-	if b.KES == nil || seed != nil {
+	if (b.KES == nil || seed != nil) && !b.Legacy {
 		v3 := wireBundleV3{Magic: MagicBundle, Version: bundleVersion3, Network: b.Magic, Cert: certCBOR,
 			KESSeed: []byte{}, VRFSkey: wb.VRFSkey, Checkpoint: []byte{}, CheckpointNote: []byte{}, Created: wb.Created}
 		if seed != nil {

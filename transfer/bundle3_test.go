@@ -1,9 +1,12 @@
 package transfer
 
 import (
+	"io"
+
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"filippo.io/age"
 	"fmt"
 	"strings"
 	"testing"
@@ -131,5 +134,55 @@ func TestBundleSeedMustMatchTheCert(t *testing.T) {
 		if _, err := DecryptBundle(bytes.NewReader(sealLegacy(t, encode(bad), f.identity.Recipient())), f.identity); !errors.Is(err, ErrFormat) {
 			t.Errorf("%s: got %v, want ErrFormat", fmt.Sprint(len(bad.KESSeed), len(bad.Producers), len(bad.Checkpoint)), err)
 		}
+	}
+}
+
+// Legacy writes the format agents before version 3 read: version 1 for
+// one producer, 2 for several, with the expanded KES key and the whole
+// checkpoint note; this binary reads it back the same.
+func TestBundleLegacy(t *testing.T) {
+	f := newFixture(t)
+	ckpt := testCheckpoint(t)
+	for _, producers := range [][]string{nil, {testFingerprint, "QRST-UVWX-YZ23-4567"}} {
+		b := &Bundle{Magic: 1, PoolID: f.cold.Public().PoolID(), Cold: f.cold.Public(), Cert: f.cert, KES: f.kes,
+			Producer: testFingerprint, Producers: producers, Checkpoint: ckpt, Created: t0, Legacy: true}
+		recipients := []age.Recipient{f.identity.Recipient()}
+		if producers != nil {
+			other, err := age.GenerateX25519Identity()
+			if err != nil {
+				t.Fatal(err)
+			}
+			recipients = append(recipients, other.Recipient())
+		}
+		var buf bytes.Buffer
+		if err := b.Encrypt(&buf, recipients...); err != nil {
+			t.Fatal(err)
+		}
+		r, err := age.Decrypt(bytes.NewReader(buf.Bytes()), f.identity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := uint64(1)
+		if producers != nil {
+			want = 2
+		}
+		if _, v, ok := bundleHead(plain); !ok || v != want {
+			t.Errorf("%d producers: legacy bundle version %d, want %d", len(producers), v, want)
+		}
+		if buf.Len() < 1000 {
+			t.Errorf("a legacy bundle of %d bytes cannot hold the expanded KES key", buf.Len())
+		}
+		got, err := DecryptBundle(bytes.NewReader(buf.Bytes()), f.identity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.KES.Raw(), f.kes.Raw()) || !bytes.Equal(got.Checkpoint, ckpt) || got.Cert.Hash() != f.cert.Hash() {
+			t.Error("the legacy bundle does not read back the same")
+		}
+		got.Wipe()
 	}
 }

@@ -26,6 +26,8 @@ type fleetRotateOptions struct {
 	maxAge     time.Duration
 	allowStale bool
 	withVRF    bool
+	vrfChosen  bool
+	bundleVer  int
 }
 
 func newFleetCmd(g *globals) *cobra.Command {
@@ -69,14 +71,18 @@ which and why), 2 usage.`,
 			}
 			return nil
 		}),
-		RunE: func(c *cobra.Command, args []string) error { return runFleetRotate(g, o, args) },
+		RunE: func(c *cobra.Command, args []string) error {
+			o.vrfChosen = c.Flags().Changed("with-vrf")
+			return runFleetRotate(g, o, args)
+		},
 	}
 	f := c.Flags()
 	f.BoolVar(&o.all, "all", false, "rotate every pool of the vault whose keys were not destroyed")
 	f.StringArrayVar(&o.snapshots, "snapshots", nil, "snapshot files, or folders of them (repeat it)")
-	f.BoolVar(&o.withVRF, "with-vrf", false, "add each pool's VRF signing key (first install)")
+	f.BoolVar(&o.withVRF, "with-vrf", false, "add each pool's VRF signing key (default: only for producers that never received it)")
+	f.IntVar(&o.bundleVer, "bundle-version", 3, "3, or 2 for agents older than bundle version 3 (larger bundles)")
 	f.StringVar(&o.out, "out", "", "folder for the bundles (default the vault's out/ folder)")
-	f.DurationVar(&o.maxAge, "max-age", transfer.DefaultMaxAge, "refuse a snapshot whose tip is older than this (another value is logged)")
+	cli.DurationVar(f, &o.maxAge, "max-age", transfer.DefaultMaxAge, "refuse a snapshot whose tip is older than this (another value is logged)")
 	f.BoolVar(&o.allowStale, "allow-stale", false, "accept snapshots older than --max-age (journaled)")
 	_ = c.MarkFlagRequired("snapshots")
 	return c
@@ -121,6 +127,9 @@ func readSnapshots(paths []string) ([]ceremony.FleetSnapshot, error) {
 }
 
 func runFleetRotate(g *globals, o *fleetRotateOptions, pools []string) error {
+	if err := checkBundleVersion(o.bundleVer); err != nil {
+		return err
+	}
 	snaps, err := readSnapshots(o.snapshots)
 	if err != nil {
 		return err
@@ -143,7 +152,7 @@ func runFleetRotate(g *globals, o *fleetRotateOptions, pools []string) error {
 	}
 	done := 0
 	res, err := v.RotateFleet(ceremony.FleetRequest{
-		Pools: pools, Snapshots: snaps, OutDir: o.out, WithVRF: o.withVRF, Now: now, Clock: g.clockOverride(now),
+		Pools: pools, Snapshots: snaps, OutDir: o.out, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == 2, Now: now, Clock: g.clockOverride(now),
 		Policy: transfer.SnapshotPolicy{Now: now, MaxAge: o.maxAge, AllowStale: o.allowStale},
 		Progress: func(out ceremony.FleetOutcome) {
 			done++

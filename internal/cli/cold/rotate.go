@@ -25,6 +25,7 @@ type rotateOptions struct {
 	scan         []string
 	withVRF      bool
 	vrfChosen    bool // --with-vrf was given, true or false
+	bundleVer    int
 	qrDir        string
 	maxAge       time.Duration
 	allowStale   bool
@@ -72,6 +73,9 @@ hot keys leaving the vault unencrypted.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			o.scan = append(o.scan, args[1:]...)
 			o.vrfChosen = c.Flags().Changed("with-vrf")
+			if err := checkBundleVersion(o.bundleVer); err != nil {
+				return err
+			}
 			if len(o.producers) > 0 {
 				return runRotateProducer(g, o, args[0])
 			}
@@ -84,6 +88,7 @@ hot keys leaving the vault unencrypted.`,
 	f.StringSliceVar(&o.scan, "scan", nil, "image(s) of the snapshot QR code, more may follow as arguments; \"-\" reads an MJPEG stream on stdin")
 	f.BoolVar(&o.withVRF, "with-vrf", false, "add the VRF signing key (default: only for a producer that never received it)")
 	f.StringVar(&o.qrDir, "qr", "", "also write the bundle as QR frames (PNG) into this folder")
+	f.IntVar(&o.bundleVer, "bundle-version", 3, "3, or 2 for agents older than bundle version 3 (larger bundles, more QR frames)")
 	cli.DurationVar(f, &o.maxAge, "max-age", transfer.DefaultMaxAge, "refuse a snapshot whose tip is older than this (another value is logged)")
 	f.BoolVar(&o.allowStale, "allow-stale", false, "accept a snapshot older than --max-age (journaled)")
 	f.StringVar(&o.kesPeriod, "kes-period", "", "KES period the cert starts in (from the producer's chain tip)")
@@ -135,7 +140,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 		}
 	}
 	res, err := v.Rotate(ceremony.RotateRequest{
-		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, ForceCounter: force, OutDir: o.out, Now: now,
+		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == 2, ForceCounter: force, OutDir: o.out, Now: now,
 		Clock:  g.clockOverride(now),
 		Policy: transfer.SnapshotPolicy{Now: now, MaxAge: o.maxAge, IgnoreClock: o.ignoreClock, AllowStale: o.allowStale},
 	})
@@ -397,4 +402,13 @@ func describeFrames(files []string, dir string) string {
 		s += fmt.Sprintf(" (frame-*.png; %s shows them all on one page)", sheet)
 	}
 	return s
+}
+
+// checkBundleVersion takes the bundle versions rotate can write: 3, or 2
+// for agents that do not read version 3 yet.
+func checkBundleVersion(v int) error {
+	if v != 2 && v != 3 {
+		return cli.Usage(fmt.Errorf("--bundle-version %d: rotate writes version 3, or 2 for older agents", v))
+	}
+	return nil
 }
