@@ -93,6 +93,9 @@ func readBundleInput(g *globals, args, scan []string) ([]producer.BundleFile, er
 		for _, w := range warnings {
 			g.env.Warn("%s", w)
 		}
+		if errors.Is(err, transfer.ErrIncomplete) {
+			return nil, cli.Hint(err, "add the images of more frames, in any order; or on the cold machine 'kesrotate qr frames BUNDLE --out DIR --more 10' shows further frames of the same bundle (no new cert)")
+		}
 		if err != nil {
 			return nil, cli.Hint(err, "scan every frame 'kesrotate rotate --qr' wrote")
 		}
