@@ -480,10 +480,19 @@ const MaxImageFile = 32 << 20
 // files of at most MaxImageFile bytes are read (safefile.ReadRegular): a
 // FIFO or a device is refused, not waited on.
 func Scan(paths []string, urType string) (data []byte, warnings []string, err error) {
+	return ScanProgress(paths, urType, nil)
+}
+
+// ScanProgress is Scan calling progress, if set, after each image with the
+// number of images read so far and the total.
+func ScanProgress(paths []string, urType string, progress func(done, total int)) (data []byte, warnings []string, err error) {
 	c := newCollector(urType)
 	unreadable := 0
 	var firstErr error
-	for _, p := range paths {
+	for i, p := range paths {
+		if progress != nil && i > 0 {
+			progress(i, len(paths))
+		}
 		b, err := safefile.ReadRegular(p, MaxImageFile)
 		if err != nil {
 			return nil, c.warnings, err

@@ -50,6 +50,16 @@ type VerifyOptions struct {
 	// RequireManifest demands FileManifest (an exported package). Without
 	// it, a manifest is checked only when present.
 	RequireManifest bool
+	// Progress, if set, is called as the work goes on: stage names what
+	// is being checked ("checkpoint signatures", "entries", "checkpoints
+	// against the tree"), done of total items.
+	Progress func(stage string, done, total int)
+}
+
+func (o VerifyOptions) progress(stage string, done, total int) {
+	if o.Progress != nil && (done%256 == 0 || done == total) {
+		o.Progress(stage, done, total)
+	}
 }
 
 // CheckpointInfo describes one checkpoint Verify checked.
@@ -188,7 +198,8 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 	// each is parsed and checked otherwise as openCheckpoint does.
 	batch := &sigBatch{pub: verifierPublicKey(text)}
 	var batched []checked
-	for _, de := range des {
+	for i, de := range des {
+		opts.progress("checkpoint signatures", i+1, len(des))
 		name := DirCheckpoints + "/" + de.Name()
 		if safefile.IsTemp(de.Name()) && de.Type().IsRegular() {
 			leftover = name // an interrupted checkpoint write: see below
@@ -246,7 +257,9 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 		return st, verr
 	}
 	rest := data
+	lines := bytes.Count(data, []byte{'\n'})
 	for len(rest) > 0 {
+		opts.progress("entries", len(st.entries)+1, lines)
 		i := bytes.IndexByte(rest, '\n')
 		if i < 0 {
 			st.torn = int64(len(rest))
@@ -286,7 +299,8 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 	// Every checkpoint, ours and the extra ones, against the tree.
 	slices.SortStableFunc(all, func(a, b checked) int { return cmpInt(a.c.Size, b.c.Size) })
 	var good int64
-	for _, c := range all {
+	for i, c := range all {
+		opts.progress("checkpoints against the tree", i+1, len(all))
 		if c.c.Size > n {
 			return st, fail(ErrTruncated, n, c.name, fmt.Sprintf("checkpoint covers %d entries, log has %d", c.c.Size, n), nil)
 		}

@@ -46,3 +46,20 @@ func TestVerifyGood(t *testing.T) {
 		t.Fatalf("got %v, %d certs; want 3 certs", err, len(r.Certs))
 	}
 }
+
+// Verify reports its progress per stage, ending each at its total.
+func TestVerifyProgress(t *testing.T) {
+	f := standard(t, 1)
+	last := map[string][2]int{}
+	opts := f.opts()
+	opts.Progress = func(stage string, done, total int) { last[stage] = [2]int{done, total} }
+	if _, err := Verify(f.dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	for _, stage := range []string{"checkpoint signatures", "entries", "checkpoints against the tree"} {
+		got, ok := last[stage]
+		if !ok || got[0] != got[1] || got[1] < 8 {
+			t.Errorf("stage %q: last report %v, %v", stage, got, ok)
+		}
+	}
+}

@@ -85,7 +85,10 @@ func readBundleInput(g *globals, args, scan []string) ([]producer.BundleFile, er
 		}
 		return files, nil
 	case len(scan) > 0:
-		scanFn := func() ([]byte, []string, error) { return transfer.Scan(scan, transfer.URBundle) }
+		scanFn := func() ([]byte, []string, error) {
+			p := g.env.Progress("reading QR images")
+			return transfer.ScanProgress(scan, transfer.URBundle, func(done, total int) { p.Update("", done, total) })
+		}
 		if len(scan) == 1 && scan[0] == "-" { // MJPEG on stdin, e.g. a webcam through ffmpeg
 			scanFn = func() ([]byte, []string, error) { return transfer.ScanStream(g.env.Stdin, transfer.URBundle) }
 		}

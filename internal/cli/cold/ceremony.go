@@ -451,7 +451,8 @@ func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return cli.Usage(fmt.Errorf("--log %s is not a folder", dir), "give the folder 'kesrotate ceremony export' wrote, or the vault's log folder")
 	}
-	opts := auditlog.VerifyOptions{RequireManifest: o.pkg}
+	progress := g.env.Progress("verifying the log")
+	opts := auditlog.VerifyOptions{RequireManifest: o.pkg, Progress: progress.Update}
 	for _, name := range []string{exportReadme, exportBinary, auditlog.FileManifest} {
 		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
 			opts.RequireManifest = true

@@ -94,7 +94,8 @@ func scanImages(env *cli.Env, scan []string, urType string) ([]byte, []string, e
 	if len(scan) == 1 && scan[0] == "-" {
 		return transfer.ScanStream(env.Stdin, urType)
 	}
-	return transfer.Scan(scan, urType)
+	p := env.Progress("reading QR images")
+	return transfer.ScanProgress(scan, urType, func(done, total int) { p.Update("", done, total) })
 }
 
 func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
