@@ -199,6 +199,9 @@ func (a *Agent) Deploy(ctx context.Context, b *transfer.Bundle, o DeployOptions)
 		return nil, err
 	}
 	defer c.Wipe()
+	if a.KESAgentMode() {
+		return a.deployViaKESAgent(ctx, c, o)
+	}
 	if a.Role() == RoleStandby {
 		// A standby keeps the set ready: its node's paths and the node
 		// itself are left alone, whatever the options say.

@@ -153,6 +153,9 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 		}
 	}
 	if err != nil {
+		if a.KESAgentMode() {
+			return kesAgentInstallHint(err, res)
+		}
 		if res != nil && res.Install != nil && !errors.Is(err, producer.ErrNotConfirmed) && !errors.Is(err, producer.ErrNodeCannotSee) {
 			return cli.Hint(fmt.Errorf("set %s is installed but the node was not reloaded: %w", res.Install.Set, err),
 				"send cardano-node SIGHUP yourself, or fix how the node is signalled: 'kesrotate-agent config --pid-file F | --systemd-unit U | --match-process'")
@@ -171,6 +174,10 @@ func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *produc
 	switch {
 	case ir.Staged:
 		state = "staged"
+	case a.KESAgentMode() && conf.Confirmed:
+	case a.KESAgentMode():
+		state = "installed in kes-agent, node not confirmed"
+		g.env.Warn("%s", conf.Detail)
 	case res.Signalled == "":
 		state = "not signalled"
 	case conf.Unconfirmable:
@@ -204,10 +211,14 @@ func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *produc
 	if r := ir.Report; r != nil {
 		fmt.Fprintf(w, "  KES period %d, evolution %d, %d periods left, expires %s\n", r.CurrentPeriod, r.Evolution, r.RemainingPeriods, r.Expiry.Format(time.RFC3339))
 	}
-	if ir.Previous != "" && !ir.Same {
+	if ir.Previous != "" && !ir.Same && !a.KESAgentMode() {
 		fmt.Fprintf(w, "  previous set %s is kept for 'kesrotate-agent rollback'\n", ir.Previous)
 	}
 	switch {
+	case a.KESAgentMode() && conf.Confirmed:
+		fmt.Fprintf(w, "kes-agent holds the new key and serves it to the node; the node forges with the new cert (confirmed by %s)\n", joinAnd(conf.Sources))
+	case a.KESAgentMode():
+		fmt.Fprintf(w, "kes-agent holds the new key and serves it to the node; %s\n", conf.Detail)
 	case noSignal || res.Signalled == "":
 		fmt.Fprintf(w, "the node was not signalled: send it SIGHUP (or restart it) to use the new set\n")
 	case conf.Confirmed:
@@ -268,6 +279,33 @@ func installHint(err error) error {
 			"the previous set is active again")
 	}
 	return cli.Hint(err)
+}
+
+// kesAgentInstallHint turns a failed install in kes-agent mode into one
+// line and hints: what kes-agent holds now, and what to do.
+func kesAgentInstallHint(err error, res *producer.DeployResult) error {
+	nothing := "nothing was changed"
+	again := "'kesrotate-agent kes new', a fresh 'kesrotate-agent snapshot', 'kesrotate rotate' on the cold machine, then install the new bundle"
+	switch {
+	case errors.Is(err, producer.ErrKESAgentPeriod):
+		return cli.Hint(err, "check the clock of kes-agent's host and the genesis file kes-agent runs with (--genesis-file): on mainnet and preprod a systemStart of the Byron era puts kes-agent's periods ahead of the chain's",
+			"kes-agent was not asked to install anything; "+nothing)
+	case errors.Is(err, producer.ErrKESAgentStaged):
+		return cli.Hint(err, "the cert is for a key kes-agent no longer holds: make a new one — "+again, nothing)
+	case errors.Is(err, producer.ErrKESAgentRefused):
+		return cli.Hint(err, "kes-agent takes the staged key out before it checks a cert, so that key is gone: "+again, "the node and its files are unchanged")
+	case errors.Is(err, producer.ErrKESAgentMode):
+		return cli.Hint(err, "rotate with this producer's KES key: "+again, nothing)
+	case errors.Is(err, producer.ErrKESAgentMismatch):
+		return cli.Hint(err, "'kes-agent-control info' shows what kes-agent holds; 'kesrotate-agent status' compares it with the node's cert")
+	case errors.Is(err, producer.ErrNotConfirmed):
+		return cli.Hint(err, "kes-agent pushes the key to a node started with --shelley-kes-agent-socket on its service socket: check that the node runs so, and 'kesrotate-agent status'")
+	case errors.Is(err, producer.ErrKESAgent):
+		return cli.Hint(err, "is kes-agent running with --control-address on the socket given to 'kesrotate-agent init --kes-agent-socket', and kes-agent-control on PATH?", nothing)
+	case errors.Is(err, producer.ErrDowngrade):
+		return cli.Hint(err, "install the newest bundle; an over-incremented cert is repaired once the chain's counter is known (node socket, or --tip-slot with --onchain-counter)", nothing)
+	}
+	return installHint(err)
 }
 
 // notConfirmedHint says what state an unconfirmed install left behind.

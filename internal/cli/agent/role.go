@@ -52,6 +52,8 @@ credential files: restart it as a relay, or promote it.`,
 			switch {
 			case errors.Is(err, producer.ErrRole):
 				return cli.Hint(err, "'kesrotate-agent status' shows the role", "nothing was changed")
+			case errors.Is(err, producer.ErrKESAgentMode):
+				return cli.Hint(err, "stop the node (or 'kes-agent-control drop-key', after which kes-agent takes any counter) before another producer forges", "nothing was changed")
 			case errors.Is(err, producer.ErrConfig):
 				return cli.Hint(err, "set how to signal the node: 'kesrotate-agent config --pid-file F | --systemd-unit U | --match-process'", "nothing was changed")
 			case errors.Is(err, producer.ErrStillForging):

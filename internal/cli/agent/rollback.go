@@ -34,6 +34,8 @@ further; the first set the agent adopted is as far as it goes.`,
 			switch {
 			case errors.Is(err, producer.ErrNoPrevious):
 				return cli.Hint(err, "nothing was changed")
+			case errors.Is(err, producer.ErrKESAgentMode):
+				return cli.Hint(err, "to replace the key kes-agent serves, rotate: 'kesrotate-agent kes new', a snapshot, 'kesrotate rotate' on the cold machine, 'kesrotate-agent install'", "nothing was changed")
 			case errors.Is(err, producer.ErrLocked):
 				return cli.Hint(err, "wait for the other install or rollback to finish")
 			case err != nil:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -59,6 +60,7 @@ when the chain's is known), 1 it is not or the status could not be taken,
 			if err != nil {
 				return cli.Hint(err, "install a bundle first: 'kesrotate-agent install BUNDLE'")
 			}
+			a.KeyUsers(context.Background(), s)
 			if prom != "" {
 				if err := safefile.Replace(prom, s.Prometheus(), 0o644); err != nil {
 					return cli.Hint(err, "--prometheus takes a file in node_exporter's textfile folder")
@@ -95,6 +97,15 @@ func statusVerdict(s *producer.Status) error {
 		return cli.Hint(err, "rotate from a fresh snapshot: 'kesrotate rotate' issues the counter the chain accepts")
 	case errors.Is(err, producer.ErrStandbyForges):
 		return cli.Hint(err, "demote the producer that should not forge ('kesrotate-agent demote'), or stop this node")
+	case errors.Is(err, producer.ErrKESAgentNoKey):
+		return cli.Hint(err, "install a new key now: 'kesrotate-agent kes new', a snapshot, 'kesrotate rotate' on the cold machine, 'kesrotate-agent install'",
+			"a kes-agent on another host with --bootstrap-address keeps the key through a restart (kes-agent's guide, Recommended Setups)")
+	case errors.Is(err, producer.ErrKESAgentPeriod):
+		return cli.Hint(err, "check the clock of kes-agent's host and the genesis file kes-agent runs with: it evolves the key for its own period")
+	case errors.Is(err, producer.ErrKESAgentMismatch):
+		return cli.Hint(err, "the node forges with what kes-agent serves and reads the cert file only at start: install the bundle of kes-agent's key, or rotate")
+	case errors.Is(err, producer.ErrKESAgent):
+		return cli.Hint(err, "start kes-agent, or fix the socket: 'kesrotate-agent config --kes-agent-socket PATH'; a kes-agent that restarted has lost its key")
 	}
 	return cli.Hint(err, "send the node SIGHUP ('kesrotate-agent install' of the same bundle re-signals and confirms), and read its log for why")
 }
@@ -136,6 +147,34 @@ func printStatus(g *globals, a *producer.Agent, s *producer.Status) {
 	}
 	if s.PendingKESVKey != "" {
 		fmt.Fprintf(w, "  pending KES vkey     %s (made here, waiting for its cert)\n", s.PendingKESVKey)
+	}
+	if ks := s.KESAgent; ks != nil {
+		printKESAgent(w, s, ks)
+	}
+}
+
+func printKESAgent(w io.Writer, s *producer.Status, ks *producer.KESAgentStatus) {
+	fmt.Fprintf(w, "  kes-agent            %s\n", ks.Socket)
+	if ks.Error != "" {
+		fmt.Fprintf(w, "✗ kes-agent: %s\n", ks.Error)
+		return
+	}
+	in := ks.Info
+	if !ks.PeriodOK {
+		fmt.Fprintf(w, "✗ kes-agent is in KES period %d, the chain in %d: it evolves the key for the wrong period\n", in.Period, s.CurrentPeriod)
+	}
+	switch k := in.Installed; {
+	case k == nil && in.Deleted:
+		fmt.Fprintf(w, "✗ kes-agent holds no KES key (it was dropped): the node forges only until it restarts\n")
+	case k == nil:
+		fmt.Fprintf(w, "✗ kes-agent holds no KES key (a kes-agent that restarts loses it): the node forges only until it restarts\n")
+	case ks.MatchesCert:
+		fmt.Fprintf(w, "✓ kes-agent holds the installed cert's key (#%d, evolution %d)\n", k.Counter, k.Evolution)
+	default:
+		fmt.Fprintf(w, "✗ kes-agent holds cert #%d from period %d, not the installed #%d from %d\n", k.Counter, k.Start, s.CertCounter, s.CertKESPeriod)
+	}
+	if in.StagedHex != "" {
+		fmt.Fprintf(w, "  kes-agent staged     %s (waiting for its cert)\n", in.StagedHex)
 	}
 }
 
