@@ -82,6 +82,9 @@ func (a *Agent) Inspect(ctx context.Context, o InspectOptions) *Report {
 	a.inspectLog(ctx, o, r)
 	nc := a.inspectNodeConfig(o, r, scrape)
 	a.inspectSignal(r)
+	if a.Config.MithrilSigner != "" {
+		a.inspectMithril(ctx, r)
+	}
 	r.Confirmation = confirmationSummary(a, nc)
 	if a.KESAgentMode() {
 		a.inspectKESAgent(ctx, o, r)

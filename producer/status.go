@@ -42,7 +42,10 @@ type Status struct {
 	CertKESVKey string `json:"cert_kes_vkey"`
 	// KESAgent is kes-agent's state (kes-agent mode only; KeyUsers).
 	KESAgent *KESAgentStatus `json:"kes_agent,omitempty"`
-	Taken    time.Time       `json:"taken"`
+	// Mithril is the Mithril signer's state (with --mithril-signer;
+	// KeyUsers).
+	Mithril *SignerStatus `json:"mithril_signer,omitempty"`
+	Taken   time.Time     `json:"taken"`
 }
 
 // Status reports on the installed cert at the chain state cs. onchainKnown
@@ -132,10 +135,14 @@ func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics 
 }
 
 // KeyUsers adds to the status what the node's other key users say: in
-// kes-agent mode, kes-agent's key and period.
+// kes-agent mode, kes-agent's key and period; the Mithril signer's unit,
+// last restart and registration.
 func (a *Agent) KeyUsers(ctx context.Context, s *Status) {
 	if a.KESAgentMode() {
 		s.KESAgent = a.kesAgentStatus(ctx, s)
+	}
+	if a.Config.MithrilSigner != "" {
+		s.Mithril = a.signerStatus(ctx, s)
 	}
 }
 
@@ -184,6 +191,16 @@ func (s *Status) Prometheus() []byte {
 			put("kesrotate_agent_kes_agent_matches_cert", "1 if kes-agent's key is the installed cert's.", bit(ks.MatchesCert))
 		}
 	}
+	if ms := s.Mithril; ms != nil {
+		put("kesrotate_agent_mithril_signer_up", "1 if the Mithril signer's unit is active.", bit(ms.ActiveState == "active"))
+		put("kesrotate_agent_mithril_signer_restarted", "1 if the Mithril signer was restarted after the active set was installed.", bit(ms.RestartedForActiveSet))
+		if ms.Registered != nil {
+			put("kesrotate_agent_mithril_signer_registered", "1 if the running Mithril signer registered.", bit(*ms.Registered))
+		}
+		if ms.LastEpoch != nil {
+			put("kesrotate_agent_mithril_signer_registration_epoch", "The epoch the Mithril signer last registered in.", float64(*ms.LastEpoch))
+		}
+	}
 	put("kesrotate_agent_status_timestamp_seconds", "When this status was taken (unix time).", float64(s.Taken.Unix()))
 	return b.Bytes()
 }
@@ -216,6 +233,14 @@ func (s *Status) Verdict() error {
 	if err := s.KESAgent.verdict(); err != nil {
 		return err
 	}
+	if err := s.forgingVerdict(); err != nil {
+		return err
+	}
+	return s.Mithril.verdict(s.Role)
+}
+
+// forgingVerdict is the node's part of Verdict, from its metrics.
+func (s *Status) forgingVerdict() error {
 	f := s.Forging
 	if f == nil || f.Error != "" {
 		return nil

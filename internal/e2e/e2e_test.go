@@ -13,7 +13,9 @@ import (
 	"github.com/kesrotate/kesrotate/internal/cli/agent"
 	"github.com/kesrotate/kesrotate/internal/cli/cold"
 	"github.com/kesrotate/kesrotate/internal/kesagentdouble"
+	"github.com/kesrotate/kesrotate/internal/mithrildouble"
 	"github.com/kesrotate/kesrotate/internal/scripttest"
+	"github.com/kesrotate/kesrotate/internal/systemddouble"
 	"github.com/kesrotate/kesrotate/internal/testnode"
 )
 
@@ -24,6 +26,8 @@ func TestMain(m *testing.M) {
 		"kesrotate-testnode": func() { os.Exit(testnode.Main(os.Args[1:], os.Stdout, os.Stderr)) },
 		"kes-agent":          func() { os.Exit(kesagentdouble.AgentMain(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)) },
 		"kes-agent-control":  func() { os.Exit(kesagentdouble.ControlMain(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)) },
+		"systemctl":          func() { os.Exit(systemddouble.Main(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)) },
+		"mithril-signer":     func() { os.Exit(mithrildouble.Main(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)) },
 	})
 }
 

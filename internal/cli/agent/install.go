@@ -20,6 +20,7 @@ type installOptions struct {
 	chain          chainFlags
 	noSignal       bool
 	confirmTimeout time.Duration
+	signerTimeout  time.Duration
 }
 
 func newInstallCmd(g *globals) *cobra.Command {
@@ -67,6 +68,7 @@ node's configuration lets the agent see).`,
 	o.chain.add(f)
 	f.BoolVar(&o.noSignal, "no-signal", false, "install without signalling the node")
 	cli.DurationVar(f, &o.confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to take the new set")
+	signerTimeoutFlag(f, &o.signerTimeout)
 	return c
 }
 
@@ -145,12 +147,20 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 	do := producer.DeployOptions{
 		InstallOptions: producer.InstallOptions{TipSlot: v.TipSlot, OnChain: onchain, Now: now, BundleHash: transfer.FileHash(data)},
 		NoSignal:       o.noSignal, ConfirmTimeout: o.confirmTimeout,
+		Signer: producer.SignerOptions{Now: now, Timeout: o.signerTimeout},
 	}
 	res, err := a.Deploy(context.Background(), b, do)
 	if res != nil && res.Install != nil {
 		if _, kerr := a.KeepCheckpoint(b.Checkpoint); kerr != nil {
 			g.env.Warn("the bundle's ceremony checkpoint was not kept: %v", kerr)
 		}
+	}
+	if err != nil && signerIsErr(err) && res != nil && res.Install != nil {
+		// The node took the set; only the signer failed.
+		if perr := printInstall(g, a, b, res, o.noSignal); perr != nil {
+			return perr
+		}
+		return signerHint(err, a)
 	}
 	if err != nil {
 		if a.KESAgentMode() {
@@ -187,7 +197,8 @@ func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *produc
 	if g.env.JSON {
 		return g.env.PrintJSON(map[string]any{"set": ir.Set, "previous": ir.Previous, "already_installed": ir.Same, "adopted": ir.Adopted,
 			"counter": b.Cert.Counter, "kes_period": b.Cert.KESPeriod, "cert_hash": b.Cert.Hash(), "kes_on_producer": ir.Pending,
-			"signalled": res.Signalled, "state": state, "confirmed_by": conf.Sources, "report": ir.Report, "role": a.Role()})
+			"signalled": res.Signalled, "state": state, "confirmed_by": conf.Sources, "report": ir.Report, "role": a.Role(),
+			"mithril_signer": res.Signer, "mithril_note": res.SignerNote})
 	}
 	w := g.env.Stdout
 	if ir.Staged {
@@ -225,6 +236,12 @@ func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *produc
 		fmt.Fprintf(w, "signalled %s; the node forges with the new cert (confirmed by %s)\n", res.Signalled, joinAnd(conf.Sources))
 	default:
 		fmt.Fprintf(w, "signalled %s; not confirmed: %s\n", res.Signalled, conf.Detail)
+	}
+	if res.Signer != nil {
+		printSigner(w, res.Signer)
+	}
+	if res.SignerNote != "" {
+		fmt.Fprintf(w, "the Mithril signer was not restarted: %s\n", res.SignerNote)
 	}
 	return nil
 }

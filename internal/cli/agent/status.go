@@ -104,6 +104,9 @@ func statusVerdict(s *producer.Status) error {
 		return cli.Hint(err, "check the clock of kes-agent's host and the genesis file kes-agent runs with: it evolves the key for its own period")
 	case errors.Is(err, producer.ErrKESAgentMismatch):
 		return cli.Hint(err, "the node forges with what kes-agent serves and reads the cert file only at start: install the bundle of kes-agent's key, or rotate")
+	case errors.Is(err, producer.ErrSignerStale), errors.Is(err, producer.ErrSignerNotRegistered), errors.Is(err, producer.ErrSignerDown):
+		return cli.Hint(err, "'kesrotate-agent mithril restart' restarts it and waits for its registration; its log: journalctl -u UNIT",
+			"the node's forging is not affected")
 	case errors.Is(err, producer.ErrKESAgent):
 		return cli.Hint(err, "start kes-agent, or fix the socket: 'kesrotate-agent config --kes-agent-socket PATH'; a kes-agent that restarted has lost its key")
 	}
@@ -150,6 +153,9 @@ func printStatus(g *globals, a *producer.Agent, s *producer.Status) {
 	}
 	if ks := s.KESAgent; ks != nil {
 		printKESAgent(w, s, ks)
+	}
+	if ms := s.Mithril; ms != nil {
+		printSignerStatus(w, s, ms)
 	}
 }
 
