@@ -459,6 +459,11 @@ func (a *Agent) Snapshot(cs ChainState, now time.Time) (*transfer.Snapshot, []by
 	if err != nil {
 		return nil, nil, err
 	}
+	if vk == nil && a.KESAgentMode() {
+		// Without a vkey the cold machine would make the KES key itself,
+		// and kes-agent takes no key from outside.
+		return nil, nil, fmt.Errorf("%w: this producer's KES key lives in kes-agent, and 'kes new' has not had it stage one", ErrNoPendingKES)
+	}
 	if vk != nil && a.KESAgentMode() {
 		// The cold machine must not certify a key kes-agent no longer holds.
 		if err := a.checkStagedInAgent(context.Background(), *vk); err != nil {

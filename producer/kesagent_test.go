@@ -241,6 +241,12 @@ func TestKESAgentChecksFirst(t *testing.T) {
 			t.Errorf("kes new after the loss: %v", err)
 		}
 	})
+	t.Run("snapshot before kes new", func(t *testing.T) {
+		f := newKESAgentFixture(t, nil, nil)
+		if _, _, err := f.a.Snapshot(ChainState{TipSlot: f.tip, OnChain: opcert.None()}, testNow); !errors.Is(err, ErrNoPendingKES) {
+			t.Errorf("got %v, want ErrNoPendingKES: the cold machine would make a KES key kes-agent cannot take", err)
+		}
+	})
 	t.Run("a bundle with a KES key", func(t *testing.T) {
 		f := newKESAgentFixture(t, nil, nil)
 		if _, err := f.deploy(f.bundle(3, 0, 200, true), nil); !errors.Is(err, ErrKESAgentMode) {
@@ -421,4 +427,20 @@ func TestKESAgentUnreachable(t *testing.T) {
 	if !errors.Is(err, ErrKESAgent) || !strings.Contains(err.Error(), "does not exist (No such file or directory)") {
 		t.Errorf("kes-agent not running: %v", err)
 	}
+}
+
+// kes-agent-control's output is read by the agent: whatever it prints, the
+// parser returns a result or ErrKESAgent, and never panics.
+func FuzzParseKESAgentInfo(f *testing.F) {
+	f.Add([]byte("--- Agent ---\nAgent version: 1.1.0.0\nCurrent KES period: 521\n--- Installed KES SignKey ---\nTimestamp: 2025-01-10 12:04:30 UTC\nVerKey: " + strings.Repeat("ab", 32) + "\nValid from period: 521\nCurrent evolution: 0 / 64\nOpCert number: 3\n--- Staged KES SignKey ---\nVerKey: " + strings.Repeat("ef", 32) + "\n"))
+	f.Add([]byte("Current KES period: 7\n--- Installed KES SignKey ---\n{KEY DELETED}--- Bootstrap Peers ---\n  /p: down\n"))
+	f.Fuzz(func(t *testing.T, out []byte) {
+		in, err := ParseKESAgentInfo(out)
+		if err != nil && !errors.Is(err, ErrKESAgent) {
+			t.Fatalf("error %v is not ErrKESAgent", err)
+		}
+		if err == nil && in.Installed != nil && len(in.Installed.VKeyHex) != 64 {
+			t.Fatalf("installed key without a 32-byte vkey: %+v", in.Installed)
+		}
+	})
 }

@@ -236,7 +236,7 @@ func (s *Status) Verdict() error {
 	if err := s.forgingVerdict(); err != nil {
 		return err
 	}
-	return s.Mithril.verdict(s.Role)
+	return s.Mithril.verdict(s.Role, s.ActiveSet)
 }
 
 // forgingVerdict is the node's part of Verdict, from its metrics.

@@ -49,7 +49,19 @@ behind the clock) is refused: its counter and KES period are old.
 Confirmation means the node forges with the new cert: its metrics show the
 cert's start period, the chain's KES period and periods remaining, or its
 log shows the reload succeeded ('kesrotate-agent check' says what your
-node's configuration lets the agent see).`,
+node's configuration lets the agent see).
+
+With kes-agent (init --kes-agent-socket) the bundle holds only the cert for
+the key kes-agent staged ('kes new'). kes-agent is asked first whether its
+KES period is the chain's and it holds that staged key; then kes-agent-control
+install-key installs it, the node's cert file follows, and kes-agent's info
+and the node's metrics confirm. The node is not signalled (kes-agent pushes
+the key to it) and nothing is rolled back: kes-agent keeps no previous key.
+
+With a Mithril signer (init --mithril-signer) the signer is restarted once
+the node took the set and must register within --signer-timeout; if it
+does not, install fails (exit 1) and says why, and the node keeps the new
+set.`,
 		Args: cli.Args(func(c *cobra.Command, args []string) error {
 			if len(o.scan) > 0 {
 				return nil // more images: --scan a.png b.png …

@@ -128,7 +128,7 @@ func printSignerStatus(w io.Writer, s *producer.Status, ms *producer.SignerStatu
 	case ms.ActiveState != "active":
 		fmt.Fprintf(w, "✗ the Mithril signer is not running (%s)\n", ms.ActiveState)
 	case s.Role == producer.RoleStandby:
-	case !ms.RestartedForActiveSet:
+	case !ms.RestartedForActiveSet && s.ActiveSet != "":
 		fmt.Fprintf(w, "✗ the Mithril signer was not restarted after set %s was installed: 'kesrotate-agent mithril restart'\n", s.ActiveSet)
 	}
 	if r := ms.LastRestart; r != nil {

@@ -32,9 +32,16 @@ with the installed cert. The chain comes from the node socket, else
 --json prints the fields 'kesrotate plan --status' reads; --prometheus
 writes them for node_exporter's textfile collector (replaced atomically).
 
+With kes-agent it also reports what kes-agent holds (it loses its key when
+it restarts), and with a Mithril signer whether it was restarted after the
+last install and registered; both appear in --json (kes_agent,
+mithril_signer) and --prometheus.
+
 Exit codes: 0 the installed cert is valid now (KES window, and the counter
-when the chain's is known), 1 it is not or the status could not be taken,
-2 usage. For reminders before expiry use 'kesrotate plan --status'.`,
+when the chain's is known) and the key users agree, 1 it is not, kes-agent
+holds no key or another one, the Mithril signer is down, stale or not
+registered, or the status could not be taken, 2 usage. For reminders before
+expiry use 'kesrotate plan --status'.`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			a, err := g.open()

@@ -98,6 +98,8 @@ func runSnapshot(g *globals, o *snapshotOptions) error {
 	}
 	s, data, err := a.Snapshot(v.ChainState, now)
 	switch {
+	case errors.Is(err, producer.ErrNoPendingKES):
+		return cli.Hint(err, "run 'kesrotate-agent kes new' first: kes-agent makes the key, and the snapshot carries its vkey", "nothing was written")
 	case errors.Is(err, producer.ErrKESAgentStaged):
 		return cli.Hint(err, "the cold machine would certify a key nobody holds: 'kesrotate-agent kes new' has kes-agent stage a new one, then take the snapshot again", "nothing was written")
 	case errors.Is(err, producer.ErrKESAgent):
