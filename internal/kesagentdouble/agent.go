@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -62,6 +61,11 @@ func (r RecvResult) String() string {
 		"RecvErrorUnsupportedOperation", "RecvErrorUnknown"}[r]
 }
 
+// upstream is an error whose text is kes-agent's own, capitals and all.
+type upstream string
+
+func (e upstream) Error() string { return string(e) }
+
 // Genesis is the agent's EvolutionConfig: the three genesis fields it reads.
 type Genesis struct {
 	SystemStart       time.Time
@@ -79,17 +83,17 @@ func ParseGenesis(data []byte) (Genesis, error) {
 		SystemStart       *time.Time `json:"systemStart"`
 	}
 	if err := json.Unmarshal(data, &g); err != nil {
-		return Genesis{}, fmt.Errorf("Error in $: %v", err)
+		return Genesis{}, upstream(fmt.Sprintf("Error in $: %v", err))
 	}
 	switch {
 	case g.SlotLength == nil:
-		return Genesis{}, errors.New(`Error in $: parsing EvolutionConfig failed, key "slotLength" not found`)
+		return Genesis{}, upstream(`Error in $: parsing EvolutionConfig failed, key "slotLength" not found`)
 	case g.SlotsPerKESPeriod == nil:
-		return Genesis{}, errors.New(`Error in $: parsing EvolutionConfig failed, key "slotsPerKESPeriod" not found`)
+		return Genesis{}, upstream(`Error in $: parsing EvolutionConfig failed, key "slotsPerKESPeriod" not found`)
 	case g.SystemStart == nil:
-		return Genesis{}, errors.New(`Error in $: parsing EvolutionConfig failed, key "systemStart" not found`)
+		return Genesis{}, upstream(`Error in $: parsing EvolutionConfig failed, key "systemStart" not found`)
 	case *g.SlotLength <= 0 || *g.SlotsPerKESPeriod <= 0:
-		return Genesis{}, errors.New("Error in $: slotLength and slotsPerKESPeriod must be positive")
+		return Genesis{}, upstream("Error in $: slotLength and slotsPerKESPeriod must be positive")
 	}
 	return Genesis{SystemStart: g.SystemStart.UTC(), SlotLength: *g.SlotLength, SlotsPerKESPeriod: *g.SlotsPerKESPeriod}, nil
 }
@@ -255,10 +259,10 @@ func (a *Agent) pushLocked(nb *bundle) RecvResult {
 // validate is validateOCert against the staged key's vkey.
 func (a *Agent) validate(b *bundle) error {
 	if !bytes.Equal(kes.PublicKey(b.key), b.oc.VKHot[:]) {
-		return errors.New("Verification key does not match")
+		return upstream("Verification key does not match")
 	}
 	if !ed25519.Verify(a.cold, b.oc.signable(), b.oc.Sigma[:]) {
-		return errors.New("Verification failed")
+		return upstream("Verification failed")
 	}
 	return nil
 }

@@ -356,18 +356,18 @@ func ParseColdVKey(data []byte) ([]byte, error) {
 		CBORHex string `json:"cborHex"`
 	}
 	if err := json.Unmarshal(data, &te); err != nil {
-		return nil, fmt.Errorf("Error in $: %v", err)
+		return nil, upstream(fmt.Sprintf("Error in $: %v", err))
 	}
 	if te.Type != envColdVKey {
-		return nil, fmt.Errorf("Unexpected text envelope type, expected %s, but found %s", envColdVKey, te.Type)
+		return nil, upstream(fmt.Sprintf("Unexpected text envelope type, expected %s, but found %s", envColdVKey, te.Type))
 	}
 	raw, err := hex.DecodeString(te.CBORHex)
 	if err != nil {
-		return nil, fmt.Errorf("Error in $.cborHex: %v", err)
+		return nil, upstream(fmt.Sprintf("Error in $.cborHex: %v", err))
 	}
 	var vk []byte
 	if err := cbor.Unmarshal(raw, &vk); err != nil || len(vk) != 32 {
-		return nil, errors.New("DeserialiseFailure 0 \"VerKeyDSIGN\"")
+		return nil, upstream("DeserialiseFailure 0 \"VerKeyDSIGN\"")
 	}
 	return vk, nil
 }

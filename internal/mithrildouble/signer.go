@@ -92,6 +92,11 @@ var metricDefs = []struct{ name, help, kind string }{
 	{"mithril_signer_runtime_cycle_total_since_startup", "Number of runtime cycles since startup on a Mithril signer node", "counter"},
 }
 
+// upstream is an error whose text is the signer's own, capitals and all.
+type upstream string
+
+func (e upstream) Error() string { return string(e) }
+
 // Bunyan levels slog-bunyan writes.
 const (
 	levelCritical = 60
@@ -326,7 +331,7 @@ func (s *signer) display() string {
 func (s *signer) register(now time.Time) (critical bool, err error) {
 	oc, err := readOpCert(s.getenv("OPERATIONAL_CERTIFICATE_PATH"))
 	if err != nil {
-		return false, errors.New("File parse failed: operational_certificate_path.")
+		return false, upstream("File parse failed: operational_certificate_path.")
 	}
 	key, err := readKESKey(s.getenv("KES_SECRET_KEY_PATH"))
 	if err != nil {

@@ -155,7 +155,10 @@ func printStatus(g *globals, a *producer.Agent, s *producer.Status) {
 	if s.PreviousSet != "" {
 		fmt.Fprintf(w, "  rollback would go to %s\n", s.PreviousSet)
 	}
-	if s.PendingKESVKey != "" {
+	switch {
+	case s.PendingKESVKey != "" && s.KESAgent != nil:
+		fmt.Fprintf(w, "  pending KES vkey     %s (staged in kes-agent, waiting for its cert)\n", s.PendingKESVKey)
+	case s.PendingKESVKey != "":
 		fmt.Fprintf(w, "  pending KES vkey     %s (made here, waiting for its cert)\n", s.PendingKESVKey)
 	}
 	if ks := s.KESAgent; ks != nil {
