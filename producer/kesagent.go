@@ -141,6 +141,13 @@ func ParseKESAgentInfo(out []byte) (*KESAgentInfo, error) {
 			continue // a line this reader does not know: later versions may add some
 		}
 		val = strings.TrimSpace(val)
+		if section == "Bootstrap Peers" {
+			if in.Peers == nil {
+				in.Peers = map[string]string{}
+			}
+			in.Peers[strings.TrimSpace(key)] = val
+			continue
+		}
 		var err error
 		switch section + "/" + key {
 		case "Agent/Agent version":
@@ -170,11 +177,6 @@ func ParseKESAgentInfo(out []byte) (*KESAgentInfo, error) {
 			var vk keys.KESVKey
 			vk, err = parseVKeyHex(val)
 			in.Staged, in.StagedHex = &vk, val
-		case "Bootstrap Peers/" + key:
-			if in.Peers == nil {
-				in.Peers = map[string]string{}
-			}
-			in.Peers[strings.TrimSpace(key)] = val
 		}
 		if err != nil {
 			return nil, bad(line)
