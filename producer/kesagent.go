@@ -467,6 +467,9 @@ func (a *Agent) deployViaKESAgent(ctx context.Context, c *Candidate, o DeployOpt
 				// the pending vkey names a key nobody holds any more.
 				_ = a.RemovePendingKES()
 			}
+			if drop {
+				return fmt.Errorf("%w (kes-agent had dropped the over-incremented key first and holds none now)", err)
+			}
 			return err
 		}
 		return nil
