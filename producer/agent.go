@@ -65,26 +65,35 @@ func (s Signal) String() string {
 
 // Config is agent.json.
 type Config struct {
-	Version    int       `json:"version"`
-	Name       string    `json:"name"`
-	Network    string    `json:"network"` // mainnet|preprod|preview|genesis
-	Magic      uint32    `json:"magic"`
-	PoolID     string    `json:"pool_id"`
-	ColdVKey   string    `json:"cold_vkey"`
-	KESKey     string    `json:"kes_key"`         // where cardano-node reads its KES skey
-	VRFKey     string    `json:"vrf_key"`         // … its VRF skey
-	Cert       string    `json:"cert"`            // … its op cert
-	Group      string    `json:"group,omitempty"` // files 0640 with this group, else 0600
-	Recipient  string    `json:"recipient"`       // age recipient bundles are encrypted to
-	Signal     Signal    `json:"signal"`
-	Socket     string    `json:"socket,omitempty"`
-	MetricsURL string    `json:"metrics_url,omitempty"`
-	NodeLog    string    `json:"node_log,omitempty"`    // a file, or journald[:UNIT]
-	NodeConfig string    `json:"node_config,omitempty"` // the node's configuration file, for 'check'
-	LinkMode   string    `json:"link_mode,omitempty"`   // absolute (when empty), relative or copy
-	Role       string    `json:"role,omitempty"`        // primary (when empty) or standby
-	AuditKey   string    `json:"audit_key,omitempty"`   // the vault's audit verifier key: kept checkpoints must be signed by it
-	Created    time.Time `json:"created"`
+	Version    int    `json:"version"`
+	Name       string `json:"name"`
+	Network    string `json:"network"` // mainnet|preprod|preview|genesis
+	Magic      uint32 `json:"magic"`
+	PoolID     string `json:"pool_id"`
+	ColdVKey   string `json:"cold_vkey"`
+	KESKey     string `json:"kes_key"`         // where cardano-node reads its KES skey
+	VRFKey     string `json:"vrf_key"`         // … its VRF skey
+	Cert       string `json:"cert"`            // … its op cert
+	Group      string `json:"group,omitempty"` // files 0640 with this group, else 0600
+	Recipient  string `json:"recipient"`       // age recipient bundles are encrypted to
+	Signal     Signal `json:"signal"`
+	Socket     string `json:"socket,omitempty"`
+	MetricsURL string `json:"metrics_url,omitempty"`
+	NodeLog    string `json:"node_log,omitempty"`    // a file, or journald[:UNIT]
+	NodeConfig string `json:"node_config,omitempty"` // the node's configuration file, for 'check'
+	LinkMode   string `json:"link_mode,omitempty"`   // absolute (when empty), relative or copy
+	Role       string `json:"role,omitempty"`        // primary (when empty) or standby
+	AuditKey   string `json:"audit_key,omitempty"`   // the vault's audit verifier key: kept checkpoints must be signed by it
+	// KESAgentSocket is kes-agent's control socket: the node takes its KES
+	// key from kes-agent (--shelley-kes-agent-socket) and KESKey is empty.
+	KESAgentSocket string `json:"kes_agent_socket,omitempty"`
+	// MithrilSigner is the systemd unit of the Mithril signer that reads
+	// the node's KES key and cert; MithrilMetrics its metrics URL and
+	// MithrilEnvFile its environment file (mithril.go).
+	MithrilSigner  string    `json:"mithril_signer,omitempty"`
+	MithrilMetrics string    `json:"mithril_metrics_url,omitempty"`
+	MithrilEnvFile string    `json:"mithril_env_file,omitempty"`
+	Created        time.Time `json:"created"`
 }
 
 // Agent is an open agent folder.
@@ -222,7 +231,19 @@ func Init(dir string, o InitOptions) (a *Agent, err error) {
 // absolute credential paths that differ, a known signal mode with what it
 // needs, a known link mode (relative by default).
 func validateConfig(c *Config) error {
-	for flag, p := range map[string]*string{"--kes-skey": &c.KESKey, "--vrf-skey": &c.VRFKey, "--cert": &c.Cert} {
+	paths := map[string]*string{"--kes-skey": &c.KESKey, "--vrf-skey": &c.VRFKey, "--cert": &c.Cert}
+	if c.KESAgentSocket != "" {
+		if c.KESKey != "" {
+			return fmt.Errorf("%w: --kes-skey with --kes-agent-socket: the node takes its KES key from kes-agent and reads no KES key file (start it with --shelley-kes-agent-socket instead of --shelley-kes-key)", ErrConfig)
+		}
+		delete(paths, "--kes-skey")
+		abs, err := filepath.Abs(c.KESAgentSocket)
+		if err != nil {
+			return err
+		}
+		c.KESAgentSocket = abs
+	}
+	for flag, p := range paths {
 		if *p == "" {
 			return fmt.Errorf("%w: %s is required", ErrConfig, flag)
 		}
@@ -234,6 +255,19 @@ func validateConfig(c *Config) error {
 	}
 	if c.KESKey == c.VRFKey || c.KESKey == c.Cert || c.VRFKey == c.Cert {
 		return fmt.Errorf("%w: the KES key, VRF key and cert paths must differ", ErrConfig)
+	}
+	if c.KESAgentSocket != "" {
+		switch {
+		case c.Signal.Mode == "process":
+			return fmt.Errorf("%w: --match-process finds the node by its three credential paths, and a node on kes-agent names two: give --pid-file or --systemd-unit", ErrConfig)
+		case c.Role == RoleStandby:
+			return fmt.Errorf("%w: a standby with --kes-agent-socket: a standby keeps a set ready without the node using it, and a key installed in kes-agent is served to the node at once", ErrConfig)
+		case c.MithrilSigner != "":
+			return fmt.Errorf("%w: --mithril-signer with --kes-agent-socket: the Mithril signer reads the KES key from a file and cannot use kes-agent yet (IntersectMBO/mithril#2522)", ErrConfig)
+		}
+	}
+	if err := validateMithril(c); err != nil {
+		return err
 	}
 	switch c.Signal.Mode {
 	case "pid-file":
@@ -426,13 +460,22 @@ func (a *Agent) Snapshot(cs ChainState, now time.Time) (*transfer.Snapshot, []by
 	if c, err := a.InstalledCert(); err == nil && c != nil {
 		s.Installed = &transfer.Installed{Counter: c.Counter, KESPeriod: c.KESPeriod, CertHash: c.Hash()}
 	}
-	if b, err := os.ReadFile(filepath.Join(a.Dir, KESDir, PendingKESVK)); err == nil {
-		vk, err := keys.ParseKESVKey(b)
-		if err != nil {
-			return nil, nil, fmt.Errorf("pending KES vkey: %w", err)
-		}
-		s.KESVKey = &vk
+	vk, err := a.pendingVKey()
+	if err != nil {
+		return nil, nil, err
 	}
+	if vk == nil && a.KESAgentMode() {
+		// Without a vkey the cold machine would make the KES key itself,
+		// and kes-agent takes no key from outside.
+		return nil, nil, fmt.Errorf("%w: this producer's KES key lives in kes-agent, and 'kes new' has not had it stage one", ErrNoPendingKES)
+	}
+	if vk != nil && a.KESAgentMode() {
+		// The cold machine must not certify a key kes-agent no longer holds.
+		if err := a.checkStagedInAgent(context.Background(), *vk); err != nil {
+			return nil, nil, err
+		}
+	}
+	s.KESVKey = vk
 	return s, s.Marshal(sk), nil
 }
 

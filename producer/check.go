@@ -82,7 +82,19 @@ func (a *Agent) Inspect(ctx context.Context, o InspectOptions) *Report {
 	a.inspectLog(ctx, o, r)
 	nc := a.inspectNodeConfig(o, r, scrape)
 	a.inspectSignal(r)
+	if a.Config.MithrilSigner != "" {
+		a.inspectMithril(ctx, r)
+	}
 	r.Confirmation = confirmationSummary(a, nc)
+	if a.KESAgentMode() {
+		a.inspectKESAgent(ctx, o, r)
+		if a.Config.MetricsURL == "" {
+			r.Confirmation = "kes-agent only: without the node's metrics install cannot see the node take the key"
+		} else {
+			r.Confirmation = "kes-agent (it holds the new key) and the node's metrics (the node forges with it)"
+		}
+		return r
+	}
 	if a.Config.MetricsURL == "" && a.Config.NodeLog == "" {
 		r.add(LevelFail, "confirm", "neither a metrics URL nor a node log is configured: install cannot confirm that the node forges with a new cert",
 			"kesrotate-agent config --metrics-url http://127.0.0.1:12798/metrics", "kesrotate-agent config --node-log journald (or the log file's path)")
@@ -331,21 +343,23 @@ func (a *Agent) nodeSeesAgentDir(pid int) (bool, string) {
 	if _, err := os.Stat(root); err != nil {
 		return false, ""
 	}
-	theirs, err := nodeArgs(a.procRoot(), pid)
-	if err != nil || theirs[0] == "" || !filepath.IsAbs(theirs[0]) {
+	first := a.nodePaths()[0]
+	args, err := nodeArgs(a.procRoot(), pid)
+	theirs := args[first.flag]
+	if err != nil || theirs == "" || !filepath.IsAbs(theirs) {
 		return false, ""
 	}
 	var target string
 	want := a.Dir
 	switch a.linkMode() {
 	case LinkCopy:
-		target, want = filepath.Dir(theirs[0]), filepath.Dir(a.Config.KESKey)
+		target, want = filepath.Dir(theirs), filepath.Dir(first.path)
 	case LinkRelative:
-		t, err := a.linkTarget(a.Config.KESKey, SetKESFile)
+		t, err := a.linkTarget(first.path, first.file)
 		if err != nil {
 			return false, ""
 		}
-		target = filepath.Dir(filepath.Dir(filepath.Join(filepath.Dir(theirs[0]), t)))
+		target = filepath.Dir(filepath.Dir(filepath.Join(filepath.Dir(theirs), t)))
 	default:
 		abs, _ := filepath.Abs(a.Dir)
 		target = abs

@@ -110,6 +110,16 @@ func (Candidate) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(keys.Redact
 func (Candidate) String() string             { return keys.Redacted }
 func (Candidate) GoString() string           { return keys.Redacted }
 
+// setFiles are the files of the candidate's set: the KES key (none when
+// it lives in kes-agent), the VRF key and the cert.
+func (c *Candidate) setFiles() map[string][]byte {
+	files := map[string][]byte{SetVRFFile: c.vrf, SetCertFile: c.Bundle.Cert.MarshalEnvelope()}
+	if c.kes != nil {
+		files[SetKESFile] = c.kes
+	}
+	return files
+}
+
 // Wipe clears the key file bytes the candidate holds (not the bundle's
 // keys: the caller owns the bundle).
 func (c *Candidate) Wipe() {
@@ -179,9 +189,27 @@ func (a *Agent) Check(b *transfer.Bundle, o InstallOptions) (c *Candidate, err e
 	}()
 	c = cand
 
-	// The KES key: from the bundle, or this producer's pending key.
+	// The KES key: from the bundle, or this producer's pending key; with
+	// kes-agent, the key kes-agent holds staged (checked against kes-agent
+	// itself by Deploy), and never a key in the bundle: kes-agent cannot
+	// import one, and it must not be written to disk here.
 	kes := b.KES
-	if kes == nil {
+	switch {
+	case a.KESAgentMode() && kes != nil:
+		return nil, fmt.Errorf("%w: the bundle holds a KES signing key, and this producer's KES key lives in kes-agent, which takes none from outside (and it is not written to disk here)", ErrKESAgentMode)
+	case a.KESAgentMode():
+		pv, err := a.pendingVKey()
+		if err != nil {
+			return nil, err
+		}
+		if pv == nil {
+			return nil, fmt.Errorf("%w: the bundle holds only a cert and 'kes new' had kes-agent stage no key", ErrNoPendingKES)
+		}
+		if *pv != b.Cert.KESVKey {
+			return nil, fmt.Errorf("%w: the cert certifies another KES key than the one kes-agent staged", ErrNoPendingKES)
+		}
+		c.Pending = true
+	case kes == nil:
 		pk, err := a.PendingKES()
 		if err != nil {
 			return nil, err
@@ -195,7 +223,9 @@ func (a *Agent) Check(b *transfer.Bundle, o InstallOptions) (c *Candidate, err e
 		}
 		kes, c.Pending = pk, true
 	}
-	c.kes = kes.MarshalEnvelope()
+	if kes != nil {
+		c.kes = kes.MarshalEnvelope()
+	}
 
 	// The VRF key: the bundle's (first install) or the installed one.
 	instVRF, instVRFBytes, err := a.installedVRF()
@@ -221,9 +251,9 @@ func (a *Agent) Check(b *transfer.Bundle, o InstallOptions) (c *Candidate, err e
 
 	// The node's credential folders must exist: the paths become symlinks
 	// in them, and finding out half way would leave a set behind.
-	for _, p := range []string{a.Config.KESKey, a.Config.VRFKey, a.Config.Cert} {
-		if fi, err := os.Stat(filepath.Dir(p)); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("%w: the folder of %s does not exist", ErrNodePath, p)
+	for _, p := range a.nodePaths() {
+		if fi, err := os.Stat(filepath.Dir(p.path)); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("%w: the folder of %s does not exist", ErrNodePath, p.path)
 		}
 	}
 
@@ -298,6 +328,9 @@ func hash8(h [32]byte) []byte { return h[:4] }
 // Install checks the bundle and, if it passes, makes it the set the node
 // reads, under the agent lock. It does not signal the node (see Deploy).
 func (a *Agent) Install(b *transfer.Bundle, o InstallOptions) (*InstallResult, error) {
+	if a.KESAgentMode() {
+		return nil, fmt.Errorf("%w: the cert is installed through kes-agent (Deploy)", ErrKESAgentMode)
+	}
 	l, err := a.Lock()
 	if err != nil {
 		return nil, err
@@ -315,6 +348,14 @@ func (a *Agent) Install(b *transfer.Bundle, o InstallOptions) (*InstallResult, e
 }
 
 func (a *Agent) install(c *Candidate, o InstallOptions) (*InstallResult, error) {
+	return a.installSet(c, o, nil)
+}
+
+// installSet stages the candidate's set, runs commit (when given) with the
+// staged set's folder before anything the node reads changes — a commit
+// that fails removes the set and changes nothing else — then makes it the
+// active set. When the set is already active, commit runs on it again.
+func (a *Agent) installSet(c *Candidate, o InstallOptions, commit func(setDir string) error) (*InstallResult, error) {
 	hook := o.Hook
 	if hook == nil {
 		hook = func(Step) error { return nil }
@@ -348,6 +389,11 @@ func (a *Agent) install(c *Candidate, o InstallOptions) (*InstallResult, error) 
 		// Already the active set (a rerun after a crash or an
 		// unconfirmed reload): nothing to stage.
 		res.Set, res.Same = prev, true
+		if commit != nil {
+			if err := commit(filepath.Join(a.Dir, SetsDir, prev)); err != nil {
+				return nil, err
+			}
+		}
 		return res, a.linkPaths(hook)
 	}
 	cert := c.Bundle.Cert
@@ -358,8 +404,15 @@ func (a *Agent) install(c *Candidate, o InstallOptions) (*InstallResult, error) 
 	}
 	name := a.setName(fmt.Sprintf("%d-%d-%s", cert.Counter, cert.KESPeriod, cert.Hash()[:8]))
 	info.Name = name
-	if err := a.stage(perm, info, map[string][]byte{SetKESFile: c.kes, SetVRFFile: c.vrf, SetCertFile: cert.MarshalEnvelope()}, hook); err != nil {
+	if err := a.stage(perm, info, c.setFiles(), hook); err != nil {
 		return nil, err
+	}
+	if commit != nil {
+		if err := commit(filepath.Join(a.Dir, SetsDir, name)); err != nil {
+			_ = os.RemoveAll(filepath.Join(a.Dir, SetsDir, name))
+			_ = safefile.SyncDir(filepath.Join(a.Dir, SetsDir))
+			return nil, err
+		}
 	}
 	if err := a.swap(name, hook); err != nil {
 		return nil, err
@@ -519,10 +572,19 @@ func (a *Agent) cleanStages() {
 	_ = os.Remove(filepath.Join(a.Dir, CurrentLink+".tmp"))
 }
 
-// nodePaths are the node's three credential paths and the set file each
-// one points at.
-func (a *Agent) nodePaths() [3][2]string {
-	return [3][2]string{{a.Config.KESKey, SetKESFile}, {a.Config.VRFKey, SetVRFFile}, {a.Config.Cert, SetCertFile}}
+// nodePath is one of the node's credential paths, the set file it points
+// at, and the node's flag that names it.
+type nodePath struct{ path, file, flag string }
+
+// nodePaths are the node's credential paths: the KES key, the VRF key and
+// the op cert, or, when the node takes its KES key from kes-agent, the
+// last two only (it reads no KES key file).
+func (a *Agent) nodePaths() []nodePath {
+	var out []nodePath
+	if a.Config.KESKey != "" {
+		out = append(out, nodePath{a.Config.KESKey, SetKESFile, credentialFlags[0]})
+	}
+	return append(out, nodePath{a.Config.VRFKey, SetVRFFile, credentialFlags[1]}, nodePath{a.Config.Cert, SetCertFile, credentialFlags[2]})
 }
 
 // Link modes: how the node's three paths reach the active set.
@@ -595,14 +657,14 @@ func (a *Agent) adopt(perm perms, now time.Time, hook func(Step) error) (bool, e
 			}
 		}()
 		for _, p := range a.nodePaths() {
-			b, err := os.ReadFile(p[0])
+			b, err := os.ReadFile(p.path)
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
 			if err != nil {
 				return false, err
 			}
-			files[p[1]] = b
+			files[p.file] = b
 		}
 		if len(files) == 0 {
 			return false, nil // nothing to keep: the first set links the paths
@@ -655,9 +717,9 @@ func (a *Agent) linkPathsOf(cur string, hook func(Step) error) (bool, error) {
 		var did bool
 		var err error
 		if a.linkMode() == LinkCopy {
-			did, err = a.copyPath(cur, p[0], p[1])
+			did, err = a.copyPath(cur, p.path, p.file)
 		} else {
-			did, err = a.linkPath(cur, p[0], p[1])
+			did, err = a.linkPath(cur, p.path, p.file)
 		}
 		if err != nil {
 			return changed, err
@@ -739,13 +801,13 @@ func (a *Agent) copyPath(cur, path, file string) (bool, error) {
 func (a *Agent) checkManaged(cur string) error {
 	for _, p := range a.nodePaths() {
 		if a.linkMode() != LinkCopy {
-			if target, err := a.linkTarget(p[0], p[1]); err == nil {
-				if t, err := os.Readlink(p[0]); err == nil && t == target {
+			if target, err := a.linkTarget(p.path, p.file); err == nil {
+				if t, err := os.Readlink(p.path); err == nil && t == target {
 					continue
 				}
 			}
 		}
-		if err := a.checkReplaceable(cur, p[0], p[1], a.linkMode() == LinkCopy); err != nil {
+		if err := a.checkReplaceable(cur, p.path, p.file, a.linkMode() == LinkCopy); err != nil {
 			return err
 		}
 	}
@@ -798,6 +860,9 @@ type RollbackResult struct {
 // current one, under the agent lock. The previous set's files were never
 // changed, so the node reads them bit for bit as before.
 func (a *Agent) Rollback(o RollbackOptions) (*RollbackResult, error) {
+	if a.KESAgentMode() {
+		return nil, fmt.Errorf("%w: kes-agent keeps no previous KES key and refuses a lower counter than the installed one, so there is nothing to roll back to", ErrKESAgentMode)
+	}
 	l, err := a.Lock()
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package producer
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -19,7 +20,13 @@ import (
 // cold machine. An existing pending key is kept (ErrPendingExists) unless
 // replace is set or it is already the installed cert's key (then it is
 // stale and replaced).
+//
+// In kes-agent mode kes-agent generates the key and keeps it staged in its
+// memory; only the vkey is written (kesagent.go, newPendingViaAgent).
 func (a *Agent) NewPendingKES(r io.Reader, replace bool) (keys.KESVKey, error) {
+	if a.KESAgentMode() {
+		return a.newPendingViaAgent(context.Background(), replace)
+	}
 	if r == nil {
 		r = rand.Reader
 	}

@@ -26,6 +26,13 @@ type Change struct {
 	Name       *string
 	AuditKey   *string // the vault's audit.pub text
 	Signal     *Signal
+	// KESAgentSocket sets kes-agent's control socket. An agent that has
+	// not installed a set yet may switch to kes-agent (its KES key path is
+	// dropped); one in kes-agent mode may move the socket; nothing else.
+	KESAgentSocket *string
+	MithrilSigner  *string
+	MithrilMetrics *string
+	MithrilEnvFile *string
 }
 
 // Changed is one setting that changed.
@@ -62,6 +69,20 @@ func (a *Agent) Reconfigure(c Change, now time.Time) ([]Changed, error) {
 	set(&next.AuditKey, c.AuditKey)
 	if c.Signal != nil {
 		next.Signal = *c.Signal
+	}
+	set(&next.MithrilSigner, c.MithrilSigner)
+	set(&next.MithrilMetrics, c.MithrilMetrics)
+	set(&next.MithrilEnvFile, c.MithrilEnvFile)
+	if c.KESAgentSocket != nil {
+		switch cur, _ := a.CurrentSet(); {
+		case *c.KESAgentSocket == "" && a.Config.KESAgentSocket != "":
+			return nil, fmt.Errorf("%w: an agent in kes-agent mode stays in it (its node reads no KES key file); set up another agent folder for key files", ErrConfig)
+		case *c.KESAgentSocket != "" && a.Config.KESAgentSocket == "" && cur != "":
+			return nil, fmt.Errorf("%w: this agent has installed sets with KES key files (set %s is active); a producer that moves to kes-agent needs a new agent folder, so that no KES key file stays behind", ErrConfig, cur)
+		case *c.KESAgentSocket != "" && a.Config.KESAgentSocket == "":
+			next.KESKey = "" // the node will read no KES key file
+		}
+		next.KESAgentSocket = *c.KESAgentSocket
 	}
 	if err := validateConfig(&next); err != nil {
 		return nil, err

@@ -150,7 +150,7 @@ func (a *Agent) stageOnly(c *Candidate, o InstallOptions) (*InstallResult, error
 	info := SetInfo{Previous: prev, Counter: cert.Counter, KESPeriod: cert.KESPeriod, CertHash: cert.Hash(),
 		Source: "bundle", Bundle: o.BundleHash, Created: o.Now.UTC().Truncate(time.Second), HasCert: true}
 	info.Name = a.setName(fmt.Sprintf("%d-%d-%s", cert.Counter, cert.KESPeriod, cert.Hash()[:8]))
-	if err := a.stage(perm, info, map[string][]byte{SetKESFile: c.kes, SetVRFFile: c.vrf, SetCertFile: cert.MarshalEnvelope()}, hook); err != nil {
+	if err := a.stage(perm, info, c.setFiles(), hook); err != nil {
 		return nil, err
 	}
 	if err := a.pointLink(StagedLink, info.Name); err != nil {
@@ -201,10 +201,10 @@ func (a *Agent) unlinkPaths(cur string) error {
 		}
 	}
 	for _, p := range a.nodePaths() {
-		if err := os.Remove(p[0]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(p.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		if err := safefile.SyncDir(filepath.Dir(p[0])); err != nil {
+		if err := safefile.SyncDir(filepath.Dir(p.path)); err != nil {
 			return err
 		}
 	}
@@ -238,6 +238,9 @@ type DemoteResult struct {
 // view), makes this producer a standby and signs a demotion receipt.
 // Without that confirmation there is no receipt.
 func (a *Agent) Demote(ctx context.Context, o DemoteOptions) (*DemoteResult, error) {
+	if a.KESAgentMode() {
+		return nil, fmt.Errorf("%w: the node forges with the key kes-agent serves, whatever its credential paths hold; demotion needs kes-agent to drop the key, which this agent does not do", ErrKESAgentMode)
+	}
 	l, err := a.Lock()
 	if err != nil {
 		return nil, err
@@ -335,10 +338,10 @@ func (a *Agent) nodeMissesAll(pid int) bool {
 	if err != nil {
 		return false
 	}
-	for i, p := range a.nodePaths() {
-		np := theirs[i]
+	for _, p := range a.nodePaths() {
+		np := theirs[p.flag]
 		if np == "" {
-			np = p[0]
+			np = p.path
 		}
 		if !filepath.IsAbs(np) {
 			return false
@@ -532,6 +535,9 @@ type PromoteResult struct {
 // If the node does not confirm forging, the paths are removed again and
 // the node signalled, so that the standby never forges half-promoted.
 func (a *Agent) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult, error) {
+	if a.KESAgentMode() {
+		return nil, fmt.Errorf("%w: a standby cannot stage a key in kes-agent for later", ErrKESAgentMode)
+	}
 	l, err := a.Lock()
 	if err != nil {
 		return nil, err

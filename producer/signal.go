@@ -34,7 +34,7 @@ func (a *Agent) NodePID() (int, error) {
 		}
 		return pid, nil
 	case "systemd":
-		out, err := exec.Command("systemctl", "show", "-p", "MainPID", "--value", s.SystemdUnit).Output()
+		out, err := exec.Command(Systemctl, "show", "-p", "MainPID", "--value", s.SystemdUnit).Output()
 		if err != nil {
 			var ee *exec.ExitError
 			var ex *exec.Error
@@ -169,6 +169,9 @@ type DeployOptions struct {
 	// NodePID, if set, replaces NodePID for the check that the node can
 	// see the installed files (tests).
 	NodePID func() (int, error)
+	// Signer bounds the wait for the Mithril signer after the node took
+	// the set (with --mithril-signer).
+	Signer SignerOptions
 }
 
 // DeployResult says what Deploy did.
@@ -182,6 +185,10 @@ type DeployResult struct {
 	RolledBack   *RollbackResult
 	// RollbackConfirmation: what the node showed after the rollback.
 	RollbackConfirmation *Confirmation
+	// Signer is the Mithril signer's restart after the node took the set;
+	// SignerNote says why it was not restarted (with a signer configured).
+	Signer     *SignerResult
+	SignerNote string
 }
 
 // Deploy installs a bundle and reloads the node, under the agent lock:
@@ -199,6 +206,9 @@ func (a *Agent) Deploy(ctx context.Context, b *transfer.Bundle, o DeployOptions)
 		return nil, err
 	}
 	defer c.Wipe()
+	if a.KESAgentMode() {
+		return a.deployViaKESAgent(ctx, c, o)
+	}
 	if a.Role() == RoleStandby {
 		// A standby keeps the set ready: its node's paths and the node
 		// itself are left alone, whatever the options say.
@@ -214,6 +224,9 @@ func (a *Agent) Deploy(ctx context.Context, b *transfer.Bundle, o DeployOptions)
 	}
 	res := &DeployResult{Install: ir}
 	if o.NoSignal || (o.Signal == nil && a.Config.Signal.Mode == "none") {
+		if a.Config.MithrilSigner != "" {
+			res.SignerNote = "the node was not signalled: once it reads the new set, restart the signer with 'kesrotate-agent mithril restart'"
+		}
 		return res, a.finishPending(c, o.Hook)
 	}
 	// A node that cannot see the new files would disable forging on the
@@ -239,7 +252,13 @@ func (a *Agent) Deploy(ctx context.Context, b *transfer.Bundle, o DeployOptions)
 	conf, who, err := a.reload(ctx, exp, o)
 	res.Signalled, res.Confirmation = who, conf
 	if err == nil {
-		return res, a.finishPending(c, o.Hook)
+		if err := a.finishPending(c, o.Hook); err != nil {
+			return res, err
+		}
+		// The new set stands: the Mithril signer must read it too. Its
+		// failure is reported; the node's install stays.
+		res.Signer, err = a.RestartSigner(ctx, withNow(o.Signer, o.Now))
+		return res, err
 	}
 	if who == "" || ir.Previous == "" || ir.Same {
 		return res, err // not signalled, or nothing to go back to
@@ -355,4 +374,11 @@ func (a *Agent) Reload(ctx context.Context, slot uint64, from *opcert.Certificat
 	exp := a.expectFor(c, slot)
 	exp.Ambiguous = from == nil || (from.KESPeriod == c.KESPeriod && from.Hash() != c.Hash())
 	return a.reload(ctx, exp, o)
+}
+
+func withNow(o SignerOptions, now time.Time) SignerOptions {
+	if o.Now.IsZero() {
+		o.Now = now
+	}
+	return o
 }

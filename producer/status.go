@@ -2,6 +2,7 @@ package producer
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -37,7 +38,14 @@ type Status struct {
 	StagedSet        string    `json:"staged_set,omitempty"`       // standby: the set promote would install
 	CertSource       string    `json:"cert_source"`                // "node" (the node's cert path) or "staged"
 	Forging          *Forging  `json:"forging,omitempty"`          // nil without a metrics URL
-	Taken            time.Time `json:"taken"`
+	// CertKESVKey is the installed cert's KES vkey (hex).
+	CertKESVKey string `json:"cert_kes_vkey"`
+	// KESAgent is kes-agent's state (kes-agent mode only; KeyUsers).
+	KESAgent *KESAgentStatus `json:"kes_agent,omitempty"`
+	// Mithril is the Mithril signer's state (with --mithril-signer;
+	// KeyUsers).
+	Mithril *SignerStatus `json:"mithril_signer,omitempty"`
+	Taken   time.Time     `json:"taken"`
 }
 
 // Status reports on the installed cert at the chain state cs. onchainKnown
@@ -72,6 +80,7 @@ func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics 
 		Network: n.Name, ChainSource: source, CurrentPeriod: kp, CertEndPeriod: w.End,
 		RemainingPeriods: int64(w.End) - int64(kp), Expiry: c.Expiry(n), CertHash: c.Hash(),
 		Taken: now.UTC().Truncate(time.Second), Role: a.Role(), CertSource: certSource,
+		CertKESVKey: fmt.Sprintf("%x", c.KESVKey[:]),
 	}
 	if a.Role() == RoleStandby {
 		s.StagedSet = staged
@@ -107,10 +116,8 @@ func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics 
 			s.PreviousSet = info.Previous
 		}
 	}
-	if k, err := a.PendingKES(); err == nil && k != nil {
-		vk := k.Public()
-		k.Wipe()
-		s.PendingKESVKey = fmt.Sprintf("%x", vk[:])
+	if vk, err := a.pendingVKey(); err == nil && vk != nil {
+		s.PendingKESVKey = fmt.Sprintf("%x", vk[:]) // made here, or staged in kes-agent
 	}
 	if metrics != nil || scrapeErr != nil {
 		f := &Forging{}
@@ -125,6 +132,18 @@ func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics 
 		s.Forging = f
 	}
 	return s, nil
+}
+
+// KeyUsers adds to the status what the node's other key users say: in
+// kes-agent mode, kes-agent's key and period; the Mithril signer's unit,
+// last restart and registration.
+func (a *Agent) KeyUsers(ctx context.Context, s *Status) {
+	if a.KESAgentMode() {
+		s.KESAgent = a.kesAgentStatus(ctx, s)
+	}
+	if a.Config.MithrilSigner != "" {
+		s.Mithril = a.signerStatus(ctx, s)
+	}
 }
 
 // Prometheus renders the status for node_exporter's textfile collector.
@@ -164,6 +183,24 @@ func (s *Status) Prometheus() []byte {
 	if f := s.Forging; f != nil && f.Error == "" && f.Enabled != nil {
 		put("kesrotate_agent_node_forging", "1 if the node's metrics say it forges (forging_enabled).", bit(*f.Enabled))
 	}
+	if ks := s.KESAgent; ks != nil {
+		put("kesrotate_agent_kes_agent_up", "1 if kes-agent answered kes-agent-control info.", bit(ks.Error == ""))
+		if ks.Info != nil {
+			put("kesrotate_agent_kes_agent_key_installed", "1 if kes-agent holds an installed KES key (it loses it when it restarts).", bit(ks.Info.Installed != nil))
+			put("kesrotate_agent_kes_agent_kes_period_ok", "1 if kes-agent's KES period is the chain's.", bit(ks.PeriodOK))
+			put("kesrotate_agent_kes_agent_matches_cert", "1 if kes-agent's key is the installed cert's.", bit(ks.MatchesCert))
+		}
+	}
+	if ms := s.Mithril; ms != nil {
+		put("kesrotate_agent_mithril_signer_up", "1 if the Mithril signer's unit is active.", bit(ms.ActiveState == "active"))
+		put("kesrotate_agent_mithril_signer_restarted", "1 if the Mithril signer was restarted after the active set was installed.", bit(ms.RestartedForActiveSet))
+		if ms.Registered != nil {
+			put("kesrotate_agent_mithril_signer_registered", "1 if the running Mithril signer registered.", bit(*ms.Registered))
+		}
+		if ms.LastEpoch != nil {
+			put("kesrotate_agent_mithril_signer_registration_epoch", "The epoch the Mithril signer last registered in.", float64(*ms.LastEpoch))
+		}
+	}
 	put("kesrotate_agent_status_timestamp_seconds", "When this status was taken (unix time).", float64(s.Taken.Unix()))
 	return b.Bytes()
 }
@@ -193,6 +230,17 @@ func (s *Status) Verdict() error {
 	case s.CounterOK != nil && !*s.CounterOK:
 		return fmt.Errorf("%w: %s", ErrCounterWrong, strings.TrimPrefix(s.CounterVerdict, "✗ "))
 	}
+	if err := s.KESAgent.verdict(); err != nil {
+		return err
+	}
+	if err := s.forgingVerdict(); err != nil {
+		return err
+	}
+	return s.Mithril.verdict(s.Role, s.ActiveSet)
+}
+
+// forgingVerdict is the node's part of Verdict, from its metrics.
+func (s *Status) forgingVerdict() error {
 	f := s.Forging
 	if f == nil || f.Error != "" {
 		return nil

@@ -35,22 +35,22 @@ func (a *Agent) procRoot() string {
 // The node's credential flags (cardano-node's command line).
 var credentialFlags = [3]string{"--shelley-kes-key", "--shelley-vrf-key", "--shelley-operational-certificate"}
 
-// nodeArgs returns the node's own paths for its three credentials, from its
-// command line (in its view), or "" where a flag is not given.
-func nodeArgs(procRoot string, pid int) ([3]string, error) {
-	var out [3]string
+// nodeArgs returns the node's own paths for its credentials by flag, from
+// its command line (in its view); a flag not given is missing.
+func nodeArgs(procRoot string, pid int) (map[string]string, error) {
+	out := map[string]string{}
 	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "cmdline"))
 	if err != nil {
 		return out, err
 	}
 	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
 	for i, a := range args {
-		for j, flag := range credentialFlags {
+		for _, flag := range credentialFlags {
 			switch {
 			case a == flag && i+1 < len(args):
-				out[j] = args[i+1]
+				out[flag] = args[i+1]
 			case strings.HasPrefix(a, flag+"="):
-				out[j] = strings.TrimPrefix(a, flag+"=")
+				out[flag] = strings.TrimPrefix(a, flag+"=")
 			}
 		}
 	}
@@ -126,15 +126,15 @@ func (a *Agent) NodeSees(pid int) ([]Sight, error) {
 		return nil, fmt.Errorf("cannot read the node's command line: %w", err)
 	}
 	var out []Sight
-	for i, p := range a.nodePaths() {
-		np := theirs[i]
+	for _, p := range a.nodePaths() {
+		np := theirs[p.flag]
 		if np == "" {
-			np = p[0]
+			np = p.path
 		}
 		s := Sight{NodePath: np}
-		want, err := os.Stat(p[0])
+		want, err := os.Stat(p.path)
 		if err != nil {
-			s.Detail = fmt.Sprintf("%s does not lead to a file on this host either: %v", p[0], err)
+			s.Detail = fmt.Sprintf("%s does not lead to a file on this host either: %v", p.path, err)
 			out = append(out, s)
 			continue
 		}
@@ -154,7 +154,7 @@ func (a *Agent) NodeSees(pid int) ([]Sight, error) {
 		case err != nil:
 			s.Detail = fmt.Sprintf("in the node's view %s leads nowhere (%v)", np, unwrapPathError(err))
 		case !os.SameFile(got, want):
-			s.Detail = fmt.Sprintf("in the node's view %s is another file than %s", np, p[0])
+			s.Detail = fmt.Sprintf("in the node's view %s is another file than %s", np, p.path)
 		default:
 			s.Sees = true
 		}

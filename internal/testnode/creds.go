@@ -51,7 +51,7 @@ const (
 
 // credentials is one credential set as the node holds it.
 type credentials struct {
-	kesRaw  []byte // the 608-byte KES signing key as read
+	kesRaw  []byte // the 608-byte KES signing key as read (from a KES agent: as pushed)
 	vrfRaw  []byte // the 64-byte VRF signing key as read
 	certRaw []byte // the cert's CBOR
 
@@ -59,6 +59,12 @@ type credentials struct {
 	counter, kesPeriod uint64
 	sigma              []byte
 	coldVK             [32]byte
+
+	// fromAgent: the KES key (and the cert it came with) is a KES agent's
+	// (kesagent.go); kesRaw is nil until the agent sends one, and is at
+	// evolution kesEvolution.
+	fromAgent    bool
+	kesEvolution uint64
 }
 
 func (c *credentials) wipe() {
@@ -102,9 +108,12 @@ func (c *credentials) signatureValid() bool {
 // cert's hot key. It fails for a key file that was evolved before it was
 // handed to the node.
 func (c *credentials) signsAt(t uint64) bool {
-	sk := &kes.SecretKey{Depth: kesDepth, Data: bytes.Clone(c.kesRaw)}
+	if c.kesRaw == nil || t < c.kesEvolution {
+		return false // no key, or one evolved past t: it cannot go back
+	}
+	sk := &kes.SecretKey{Depth: kesDepth, Period: c.kesEvolution, Data: bytes.Clone(c.kesRaw)}
 	defer sk.Zeroize()
-	for i := uint64(0); i < t; i++ {
+	for i := c.kesEvolution; i < t; i++ {
 		next, err := kes.Update(sk)
 		if err != nil {
 			return false
@@ -147,7 +156,7 @@ const (
 // paths or none.
 func notSpecified(cfg Config) *credError {
 	switch {
-	case !cfg.producer() || cfg.KESKeyPath != "" && cfg.VRFKeyPath != "" && cfg.CertPath != "":
+	case !cfg.producer() || (cfg.KESKeyPath != "" || cfg.agentMode()) && cfg.VRFKeyPath != "" && cfg.CertPath != "":
 		return nil
 	case cfg.CertPath == "":
 		return &credError{kind: credNotSpecified, path: "shelley-operational-certificate", detail: "OCertNotSpecified"}

@@ -89,6 +89,13 @@
 //     key (current and remaining 0, a Critical line at every slot).
 //     State.CanForge tells whether a leader slot would give a valid block.
 //
+// # A KES agent (kesagent.go)
+//
+// With KESAgentSocket (--shelley-kes-agent-socket, the 11.0 model only) the
+// KES key comes from internal/kesagentdouble: the node reads the VRF key and
+// the op cert file (its cold key), starts with an empty hot key, and forges
+// with each key the agent pushes, at the pushed evolution.
+//
 // # Topology (topology.go, node.go)
 //
 // Config.TopologyFile is read at start (after the start's block forging

@@ -77,6 +77,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		tipSlotSeen bool
 	)
 	fs.StringVar(&cfg.KESKeyPath, "shelley-kes-key", "", "KES signing key file (the three credential flags: all or none, none is a relay)")
+	fs.StringVar(&cfg.KESAgentSocket, "shelley-kes-agent-socket", "", "a KES agent's service socket, instead of --shelley-kes-key (node 11.0 only: KES agents came with 10.7.1)")
 	fs.StringVar(&cfg.VRFKeyPath, "shelley-vrf-key", "", "VRF signing key file")
 	fs.StringVar(&cfg.CertPath, "shelley-operational-certificate", "", "operational certificate file")
 	fs.StringVar(&cfg.TopologyFile, "topology", "", "P2P topology file, read at start and on SIGHUP")

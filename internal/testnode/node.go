@@ -29,6 +29,14 @@ type Config struct {
 	// refuses them.
 	KESKeyPath, VRFKeyPath, CertPath string
 
+	// KESAgentSocket is --shelley-kes-agent-socket (cardano-node 10.7.1
+	// and later, so the 11.0 model only): the KES key comes from the KES
+	// agent listening there, with VRFKeyPath and CertPath and without
+	// KESKeyPath (kesagent.go). AgentRetry replaces the node's 10 s pause
+	// before it connects again (tests).
+	KESAgentSocket string
+	AgentRetry     time.Duration
+
 	// TopologyFile, if set, is the P2P topology file (--topology): read
 	// at start (an unreadable or malformed file stops the start with
 	// ErrTopology) and on every Reload, with the release's parser. Without
@@ -152,6 +160,8 @@ type State struct {
 	Evolution        int64 // current - start: what the KES key would be evolved to
 
 	Sets int // credential sets taken since start, the first included
+	// AgentKeys counts the keys a KES agent pushed (KESAgentSocket).
+	AgentKeys int
 
 	// ConsensusUp is false while the node replays its ledger.
 	ConsensusUp bool
@@ -244,6 +254,7 @@ type Node struct {
 	topo          *topology // the topology in use
 	topologies    int
 	topoErrors    int
+	agentKeys     int // keys a KES agent pushed
 
 	sock      net.Listener
 	httpSrv   *http.Server
@@ -288,6 +299,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	ver, err := lookupVersion(cfg.NodeVersion)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkAgentConfig(cfg, ver); err != nil {
 		return nil, err
 	}
 	tr, err := newTracer(cfg, ver)
@@ -339,7 +353,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return fail(err)
 	}
 	n.creds = creds
-	if creds != nil {
+	switch {
+	case creds != nil && cfg.agentMode():
+		n.sets = 1
+		n.hot = hotKey{poisoned: true} // mkEmptyHotKey, until the agent sends a key
+	case creds != nil:
 		n.sets = 1
 		n.hot = hotKey{info: kesInfo{start: creds.kesPeriod, end: creds.kesPeriod + cfg.Network.MaxKESEvolutions}}
 	}
@@ -374,12 +392,16 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.wg.Add(1)
 		go n.slotTicker()
 	}
+	if cfg.agentMode() && creds != nil {
+		n.wg.Add(1)
+		go n.runAgentClient()
+	}
 	return n, nil
 }
 
 // producer is hasProtocolFile: the node was given credential paths.
 func (c Config) producer() bool {
-	return c.KESKeyPath != "" || c.VRFKeyPath != "" || c.CertPath != ""
+	return c.KESKeyPath != "" || c.VRFKeyPath != "" || c.CertPath != "" || c.KESAgentSocket != ""
 }
 
 // hsMaybePath is the Show of a Maybe FilePath.
@@ -487,7 +509,13 @@ func (n *Node) startCredentials() (*credentials, error) {
 	if cerr := notSpecified(cfg); cerr != nil {
 		return nil, cerr
 	}
-	creds, cerr := readCredentials(cfg.VRFKeyPath, cfg.CertPath, cfg.KESKeyPath)
+	var creds *credentials
+	var cerr *credError
+	if cfg.agentMode() {
+		creds, cerr = readAgentModeCredentials(cfg.VRFKeyPath, cfg.CertPath)
+	} else {
+		creds, cerr = readCredentials(cfg.VRFKeyPath, cfg.CertPath, cfg.KESKeyPath)
+	}
 	if cerr == nil {
 		return creds, nil
 	}
@@ -650,6 +678,9 @@ func (n *Node) updateBlockForgingLocked(th int) (Outcome, error) {
 		n.tr.emit(blockForgingUpdate(disabledBlockForging, th))
 		return Disabled, nil
 	}
+	if n.cfg.agentMode() {
+		return n.updateAgentModeLocked(th)
+	}
 	if n.cfg.RejectReload {
 		cerr := &credError{kind: credIO, path: n.cfg.KESKeyPath,
 			detail: ghcIOError(n.cfg.KESKeyPath, "openFileBlocking", &fs.PathError{Op: "open", Path: n.cfg.KESKeyPath, Err: syscall.EACCES})}
@@ -754,6 +785,11 @@ func (n *Node) State() State {
 	c := n.creds
 	if c == nil {
 		s.CannotForge = "no credentials"
+		return s
+	}
+	s.AgentKeys = n.agentKeys
+	if c.fromAgent && c.kesRaw == nil {
+		s.CannotForge = "no KES key from the KES agent (the hot key is empty)"
 		return s
 	}
 	end := c.kesPeriod + n.cfg.Network.MaxKESEvolutions

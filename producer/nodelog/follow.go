@@ -225,6 +225,37 @@ func (r *journalReader) run(ctx context.Context, extra ...string) ([]byte, error
 }
 
 func (r *journalReader) Read(ctx context.Context) ([]Event, error) {
+	lines, err := r.readLines(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var events []Event
+	for _, line := range lines {
+		if ev, ok := ParseLine(line); ok {
+			events = append(events, ev)
+		}
+	}
+	return events, nil
+}
+
+// JournalLines follows one unit's journal as raw message lines, for a
+// service whose lines are not the node's (the Mithril signer).
+type JournalLines struct{ r *journalReader }
+
+// OpenJournalLines starts reading unit's journal from now on.
+func OpenJournalLines(unit string, now time.Time) (*JournalLines, error) {
+	r := &journalReader{unit: unit, since: now}
+	if err := r.mark(); err != nil {
+		return nil, err
+	}
+	return &JournalLines{r: r}, nil
+}
+
+// Read returns the lines logged since the last Read.
+func (j *JournalLines) Read(ctx context.Context) ([]string, error) { return j.r.readLines(ctx) }
+
+// readLines returns the message lines of the entries since the last read.
+func (r *journalReader) readLines(ctx context.Context) ([]string, error) {
 	var out []byte
 	var err error
 	if r.cursor != "" {
@@ -236,7 +267,7 @@ func (r *journalReader) Read(ctx context.Context) ([]Event, error) {
 		return nil, err
 	}
 	sinceMicro := r.since.UnixMicro()
-	var events []Event
+	var lines []string
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
 	for sc.Scan() {
@@ -252,13 +283,9 @@ func (r *journalReader) Read(ctx context.Context) ([]Event, error) {
 		if t, err := strconv.ParseInt(e.Realtime, 10, 64); !r.marked && err == nil && t < sinceMicro {
 			continue
 		}
-		for _, line := range strings.Split(journalMessage(e.Message), "\n") {
-			if ev, ok := ParseLine(line); ok {
-				events = append(events, ev)
-			}
-		}
+		lines = append(lines, strings.Split(journalMessage(e.Message), "\n")...)
 	}
-	return events, nil
+	return lines, nil
 }
 
 func journalMessage(raw json.RawMessage) string {

@@ -12,6 +12,20 @@ import (
 	"github.com/kesrotate/kesrotate/producer"
 )
 
+// keyUserFlags name the node's other key users: kes-agent, which holds
+// the KES key, and the Mithril signer, which reads it (init and config).
+type keyUserFlags struct {
+	kesAgentSocket, mithrilSigner, mithrilMetrics, mithrilEnvFile string
+}
+
+func (k *keyUserFlags) add(c *cobra.Command) {
+	f := c.Flags()
+	f.StringVar(&k.kesAgentSocket, "kes-agent-socket", "", "kes-agent's control socket: the node takes its KES key from kes-agent (--shelley-kes-agent-socket) and no KES signing key is written here")
+	f.StringVar(&k.mithrilSigner, "mithril-signer", "", "the Mithril signer's systemd unit: restarted after every confirmed install, and its registration confirmed")
+	f.StringVar(&k.mithrilMetrics, "mithril-metrics", "", "the Mithril signer's metrics URL (ENABLE_METRICS_SERVER=true; http://127.0.0.1:9090/metrics), to confirm its registration")
+	f.StringVar(&k.mithrilEnvFile, "mithril-env-file", "", "the Mithril signer's environment file: its KES_SECRET_KEY_PATH and OPERATIONAL_CERTIFICATE_PATH are kept on the node's paths")
+}
+
 // signalFlags say how to find the node to signal (init and config).
 type signalFlags struct {
 	pidFile, systemdUnit   string
@@ -44,10 +58,11 @@ func (s *signalFlags) signal() *producer.Signal {
 
 func newConfigCmd(g *globals) *cobra.Command {
 	var sig signalFlags
+	var users keyUserFlags
 	var auditKeyFile string
 	str := map[string]*string{}
 	c := &cobra.Command{
-		Use:   "config [--socket P] [--metrics-url U] [--node-log F|journald[:UNIT]] [--node-config F] [--link-mode M] [--pid-file F | --systemd-unit U | --match-process | --no-signal] …",
+		Use:   "config [--socket P] [--metrics-url U] [--node-log F|journald[:UNIT]] [--node-config F] [--link-mode M] [--pid-file F | --systemd-unit U | --match-process | --no-signal] [--kes-agent-socket S] [--mithril-signer U] …",
 		Short: "Show or change the agent's settings (no hand edits of agent.json)",
 		Long: `Without flags, print the agent's settings. With flags, change those
 settings: each change is checked as init checks it, recorded in
@@ -67,6 +82,15 @@ An empty value ("") clears an optional setting.`,
 				"node-config": &ch.NodeConfig, "link-mode": &ch.LinkMode, "group": &ch.Group, "name": &ch.Name} {
 				if c.Flags().Changed(name) {
 					*p = str[name]
+				}
+			}
+			for name, p := range map[string]struct {
+				dst **string
+				v   *string
+			}{"kes-agent-socket": {&ch.KESAgentSocket, &users.kesAgentSocket}, "mithril-signer": {&ch.MithrilSigner, &users.mithrilSigner},
+				"mithril-metrics": {&ch.MithrilMetrics, &users.mithrilMetrics}, "mithril-env-file": {&ch.MithrilEnvFile, &users.mithrilEnvFile}} {
+				if c.Flags().Changed(name) {
+					*p.dst = p.v
 				}
 			}
 			ch.Signal = sig.signal()
@@ -128,6 +152,7 @@ An empty value ("") clears an optional setting.`,
 	addString(f, "name", "this producer's name")
 	f.StringVar(&auditKeyFile, "audit-key", "", "the vault's audit.pub: checkpoints that arrive in bundles must be signed by it")
 	sig.add(c)
+	users.add(c)
 	return c
 }
 
@@ -148,7 +173,8 @@ func printConfig(g *globals, a *producer.Agent) error {
 	for _, kv := range [][2]string{
 		{"kes key", c.KESKey}, {"vrf key", c.VRFKey}, {"cert", c.Cert}, {"link mode", a.LinkMode()},
 		{"group", c.Group}, {"signal", c.Signal.String()}, {"socket", c.Socket}, {"metrics url", c.MetricsURL},
-		{"node log", c.NodeLog}, {"node config", c.NodeConfig},
+		{"node log", c.NodeLog}, {"node config", c.NodeConfig}, {"kes-agent", c.KESAgentSocket},
+		{"mithril", c.MithrilSigner}, {"mithril url", c.MithrilMetrics}, {"mithril env", c.MithrilEnvFile},
 	} {
 		fmt.Fprintf(w, "  %-12s %s\n", kv[0], orNone(kv[1]))
 	}

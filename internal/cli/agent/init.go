@@ -23,12 +23,13 @@ type initOptions struct {
 	name, nodeLog, nodeConfig  string
 	linkMode, role             string
 	hwRecipient, hwIdentity    string
+	keyUsers                   keyUserFlags
 }
 
 func newInitCmd(g *globals) *cobra.Command {
 	o := &initOptions{}
 	c := &cobra.Command{
-		Use:   "init --network N --cold-vkey F --kes-skey P --vrf-skey P --cert P [--pid-file F | --systemd-unit U | --no-signal]",
+		Use:   "init --network N --cold-vkey F (--kes-skey P | --kes-agent-socket S) --vrf-skey P --cert P [--pid-file F | --systemd-unit U | --no-signal]",
 		Short: "Create the producer identity and record where the node reads its credentials",
 		Long: `Create the producer's age identity (bundles are encrypted to it) and its
 snapshot-signing key, and record the three paths cardano-node reads its
@@ -36,6 +37,16 @@ credentials from and how to signal it.
 
 Start cardano-node with exactly these paths:
   --shelley-kes-key P --shelley-vrf-key P --shelley-operational-certificate P
+
+With --kes-agent-socket the node takes its KES key from IOG's kes-agent
+(cardano-node 10.7.1+): start it with --shelley-kes-agent-socket (kes-agent's
+service socket) instead of --shelley-kes-key; the agent drives kes-agent
+through its control socket with kes-agent-control, and no KES signing key
+is ever written here.
+
+With --mithril-signer UNIT the agent restarts the Mithril signer after every
+confirmed install and waits for it to register again (--mithril-metrics, or
+its journal).
 
 A --socket that answers for another network is refused before anything is
 created. Then init runs the checks of 'kesrotate-agent check' — socket,
@@ -65,6 +76,8 @@ be changed later with 'kesrotate-agent config'.`,
 	f.StringVar(&o.hwRecipient, "hardware-recipient", "", "an age1tag1… recipient whose key is held in hardware, instead of an X25519 identity")
 	f.StringVar(&o.hwIdentity, "hardware-identity-file", "", "the age plugin identity file (AGE-PLUGIN-…) for --hardware-recipient")
 	c.MarkFlagsRequiredTogether("hardware-recipient", "hardware-identity-file")
+	o.keyUsers.add(c)
+	c.MarkFlagsMutuallyExclusive("kes-skey", "kes-agent-socket")
 	return c
 }
 
@@ -80,9 +93,9 @@ func runInit(g *globals, o *initOptions) error {
 	if o.network == "" && o.genesis == "" {
 		return cli.Usage(errors.New("init needs a network"), "pass --network mainnet|preprod|preview or --genesis FILE")
 	}
-	if o.coldVKey == "" || o.kesKey == "" || o.vrfKey == "" || o.cert == "" {
-		return cli.Usage(errors.New("init needs --cold-vkey, --kes-skey, --vrf-skey and --cert"),
-			"the three paths are the ones cardano-node is started with")
+	if o.coldVKey == "" || (o.kesKey == "" && o.keyUsers.kesAgentSocket == "") || o.vrfKey == "" || o.cert == "" {
+		return cli.Usage(errors.New("init needs --cold-vkey, --kes-skey (or --kes-agent-socket), --vrf-skey and --cert"),
+			"the paths are the ones cardano-node is started with; with kes-agent give its control socket instead of --kes-skey")
 	}
 	sig := o.sig.signal()
 	if sig == nil {
@@ -91,6 +104,8 @@ func runInit(g *globals, o *initOptions) error {
 	opts := producer.InitOptions{Now: now, Rand: g.env.Rand, ProbeSocket: 10 * time.Second, Config: producer.Config{
 		Name: o.name, Network: o.network, KESKey: o.kesKey, VRFKey: o.vrfKey, Cert: o.cert, Signal: *sig,
 		Socket: o.socket, MetricsURL: o.metricsURL, NodeLog: o.nodeLog, NodeConfig: o.nodeConfig, Group: o.group, LinkMode: o.linkMode, Role: o.role,
+		KESAgentSocket: o.keyUsers.kesAgentSocket, MithrilSigner: o.keyUsers.mithrilSigner,
+		MithrilMetrics: o.keyUsers.mithrilMetrics, MithrilEnvFile: o.keyUsers.mithrilEnvFile,
 	}}
 	if opts.ColdVKey, err = cli.ReadInput(o.coldVKey, "--cold-vkey", "export it on the cold machine: 'kesrotate pool export-public NAME --out DIR'"); err != nil {
 		return err
@@ -135,8 +150,18 @@ func runInit(g *globals, o *initOptions) error {
 	fmt.Fprintf(w, "producer %s set up for pool %s on %s\n", a.Config.Name, e.PoolID.Bech32(), a.Network.Name)
 	fmt.Fprintf(w, "  fingerprint  %s\n", e.Fingerprint())
 	fmt.Fprintf(w, "  recipient    %s\n", e.Recipient)
-	fmt.Fprintf(w, "start cardano-node with:\n  --shelley-kes-key %s \\\n  --shelley-vrf-key %s \\\n  --shelley-operational-certificate %s\n",
-		a.Config.KESKey, a.Config.VRFKey, a.Config.Cert)
+	if a.KESAgentMode() {
+		fmt.Fprintf(w, "start cardano-node (10.7.1 or later) with:\n  --shelley-kes-agent-socket SERVICE_SOCKET \\\n  --shelley-vrf-key %s \\\n  --shelley-operational-certificate %s\n",
+			a.Config.VRFKey, a.Config.Cert)
+		fmt.Fprintf(w, "  where SERVICE_SOCKET is kes-agent's --service-address; the agent uses its control socket %s\n", a.Config.KESAgentSocket)
+	} else {
+		fmt.Fprintf(w, "start cardano-node with:\n  --shelley-kes-key %s \\\n  --shelley-vrf-key %s \\\n  --shelley-operational-certificate %s\n",
+			a.Config.KESKey, a.Config.VRFKey, a.Config.Cert)
+	}
+	if a.Config.MithrilSigner != "" {
+		fmt.Fprintf(w, "the Mithril signer (unit %s) must read these paths: KES_SECRET_KEY_PATH=%s OPERATIONAL_CERTIFICATE_PATH=%s\n",
+			a.Config.MithrilSigner, a.Config.KESKey, a.Config.Cert)
+	}
 	fmt.Fprintf(w, "what install will rely on (run 'kesrotate-agent check' again any time):\n")
 	printReport(w, r)
 	fmt.Fprintf(w, "next: 'kesrotate-agent enrollment --out FILE' and carry it to the cold machine\n")

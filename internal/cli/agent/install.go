@@ -20,6 +20,7 @@ type installOptions struct {
 	chain          chainFlags
 	noSignal       bool
 	confirmTimeout time.Duration
+	signerTimeout  time.Duration
 }
 
 func newInstallCmd(g *globals) *cobra.Command {
@@ -48,7 +49,19 @@ behind the clock) is refused: its counter and KES period are old.
 Confirmation means the node forges with the new cert: its metrics show the
 cert's start period, the chain's KES period and periods remaining, or its
 log shows the reload succeeded ('kesrotate-agent check' says what your
-node's configuration lets the agent see).`,
+node's configuration lets the agent see).
+
+With kes-agent (init --kes-agent-socket) the bundle holds only the cert for
+the key kes-agent staged ('kes new'). kes-agent is asked first whether its
+KES period is the chain's and it holds that staged key; then kes-agent-control
+install-key installs it, the node's cert file follows, and kes-agent's info
+and the node's metrics confirm. The node is not signalled (kes-agent pushes
+the key to it) and nothing is rolled back: kes-agent keeps no previous key.
+
+With a Mithril signer (init --mithril-signer) the signer is restarted once
+the node took the set and must register within --signer-timeout; if it
+does not, install fails (exit 1) and says why, and the node keeps the new
+set.`,
 		Args: cli.Args(func(c *cobra.Command, args []string) error {
 			if len(o.scan) > 0 {
 				return nil // more images: --scan a.png b.png …
@@ -67,6 +80,7 @@ node's configuration lets the agent see).`,
 	o.chain.add(f)
 	f.BoolVar(&o.noSignal, "no-signal", false, "install without signalling the node")
 	cli.DurationVar(f, &o.confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to take the new set")
+	signerTimeoutFlag(f, &o.signerTimeout)
 	return c
 }
 
@@ -151,6 +165,7 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 	do := producer.DeployOptions{
 		InstallOptions: producer.InstallOptions{TipSlot: v.TipSlot, OnChain: onchain, Now: now, BundleHash: transfer.FileHash(data)},
 		NoSignal:       o.noSignal, ConfirmTimeout: o.confirmTimeout,
+		Signer: producer.SignerOptions{Now: now, Timeout: o.signerTimeout},
 	}
 	res, err := a.Deploy(context.Background(), b, do)
 	if res != nil && res.Install != nil {
@@ -158,7 +173,17 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 			g.env.Warn("the bundle's ceremony checkpoint was not kept: %v", kerr)
 		}
 	}
+	if err != nil && signerIsErr(err) && res != nil && res.Install != nil {
+		// The node took the set; only the signer failed.
+		if perr := printInstall(g, a, b, res, o.noSignal); perr != nil {
+			return perr
+		}
+		return signerHint(err, a)
+	}
 	if err != nil {
+		if a.KESAgentMode() {
+			return kesAgentInstallHint(err, res)
+		}
 		if res != nil && res.Install != nil && !errors.Is(err, producer.ErrNotConfirmed) && !errors.Is(err, producer.ErrNodeCannotSee) {
 			return cli.Hint(fmt.Errorf("set %s is installed but the node was not reloaded: %w", res.Install.Set, err),
 				"send cardano-node SIGHUP yourself, or fix how the node is signalled: 'kesrotate-agent config --pid-file F | --systemd-unit U | --match-process'")
@@ -177,6 +202,10 @@ func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *produc
 	switch {
 	case ir.Staged:
 		state = "staged"
+	case a.KESAgentMode() && conf.Confirmed:
+	case a.KESAgentMode():
+		state = "installed in kes-agent, node not confirmed"
+		g.env.Warn("%s", conf.Detail)
 	case res.Signalled == "":
 		state = "not signalled"
 	case conf.Unconfirmable:
@@ -186,7 +215,8 @@ func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *produc
 	if g.env.JSON {
 		return g.env.PrintJSON(map[string]any{"set": ir.Set, "previous": ir.Previous, "already_installed": ir.Same, "adopted": ir.Adopted,
 			"counter": b.Cert.Counter, "kes_period": b.Cert.KESPeriod, "cert_hash": b.Cert.Hash(), "kes_on_producer": ir.Pending,
-			"signalled": res.Signalled, "state": state, "confirmed_by": conf.Sources, "report": ir.Report, "role": a.Role()})
+			"signalled": res.Signalled, "state": state, "confirmed_by": conf.Sources, "report": ir.Report, "role": a.Role(),
+			"mithril_signer": res.Signer, "mithril_note": res.SignerNote})
 	}
 	w := g.env.Stdout
 	if ir.Staged {
@@ -210,16 +240,26 @@ func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *produc
 	if r := ir.Report; r != nil {
 		fmt.Fprintf(w, "  KES period %d, evolution %d, %d periods left, expires %s\n", r.CurrentPeriod, r.Evolution, r.RemainingPeriods, r.Expiry.Format(time.RFC3339))
 	}
-	if ir.Previous != "" && !ir.Same {
+	if ir.Previous != "" && !ir.Same && !a.KESAgentMode() {
 		fmt.Fprintf(w, "  previous set %s is kept for 'kesrotate-agent rollback'\n", ir.Previous)
 	}
 	switch {
+	case a.KESAgentMode() && conf.Confirmed:
+		fmt.Fprintf(w, "kes-agent holds the new key and serves it to the node; the node forges with the new cert (confirmed by %s)\n", joinAnd(conf.Sources))
+	case a.KESAgentMode():
+		fmt.Fprintf(w, "kes-agent holds the new key and serves it to the node; %s\n", conf.Detail)
 	case noSignal || res.Signalled == "":
 		fmt.Fprintf(w, "the node was not signalled: send it SIGHUP (or restart it) to use the new set\n")
 	case conf.Confirmed:
 		fmt.Fprintf(w, "signalled %s; the node forges with the new cert (confirmed by %s)\n", res.Signalled, joinAnd(conf.Sources))
 	default:
 		fmt.Fprintf(w, "signalled %s; not confirmed: %s\n", res.Signalled, conf.Detail)
+	}
+	if res.Signer != nil {
+		printSigner(w, res.Signer)
+	}
+	if res.SignerNote != "" {
+		fmt.Fprintf(w, "the Mithril signer was not restarted: %s\n", res.SignerNote)
 	}
 	return nil
 }
@@ -274,6 +314,33 @@ func installHint(err error) error {
 			"the previous set is active again")
 	}
 	return cli.Hint(err)
+}
+
+// kesAgentInstallHint turns a failed install in kes-agent mode into one
+// line and hints: what kes-agent holds now, and what to do.
+func kesAgentInstallHint(err error, res *producer.DeployResult) error {
+	nothing := "nothing was changed"
+	again := "'kesrotate-agent kes new', a fresh 'kesrotate-agent snapshot', 'kesrotate rotate' on the cold machine, then install the new bundle"
+	switch {
+	case errors.Is(err, producer.ErrKESAgentPeriod):
+		return cli.Hint(err, "check the clock of kes-agent's host and the genesis file kes-agent runs with (--genesis-file): on mainnet and preprod a systemStart of the Byron era puts kes-agent's periods ahead of the chain's",
+			"kes-agent was not asked to install anything; "+nothing)
+	case errors.Is(err, producer.ErrKESAgentStaged):
+		return cli.Hint(err, "the cert is for a key kes-agent no longer holds: make a new one — "+again, nothing)
+	case errors.Is(err, producer.ErrKESAgentRefused):
+		return cli.Hint(err, "kes-agent takes the staged key out before it checks a cert, so that key is gone: "+again, "the node and its files are unchanged")
+	case errors.Is(err, producer.ErrKESAgentMode):
+		return cli.Hint(err, "rotate with this producer's KES key: "+again, nothing)
+	case errors.Is(err, producer.ErrKESAgentMismatch):
+		return cli.Hint(err, "'kes-agent-control info' shows what kes-agent holds; 'kesrotate-agent status' compares it with the node's cert")
+	case errors.Is(err, producer.ErrNotConfirmed):
+		return cli.Hint(err, "kes-agent pushes the key to a node started with --shelley-kes-agent-socket on its service socket: check that the node runs so, and 'kesrotate-agent status'")
+	case errors.Is(err, producer.ErrKESAgent):
+		return cli.Hint(err, "is kes-agent running with --control-address on the socket given to 'kesrotate-agent init --kes-agent-socket', and kes-agent-control on PATH?", nothing)
+	case errors.Is(err, producer.ErrDowngrade):
+		return cli.Hint(err, "install the newest bundle; an over-incremented cert is repaired once the chain's counter is known (node socket, or --tip-slot with --onchain-counter)", nothing)
+	}
+	return installHint(err)
 }
 
 // notConfirmedHint says what state an unconfirmed install left behind.

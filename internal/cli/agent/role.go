@@ -52,6 +52,8 @@ credential files: restart it as a relay, or promote it.`,
 			switch {
 			case errors.Is(err, producer.ErrRole):
 				return cli.Hint(err, "'kesrotate-agent status' shows the role", "nothing was changed")
+			case errors.Is(err, producer.ErrKESAgentMode):
+				return cli.Hint(err, "stop the node (or 'kes-agent-control drop-key', after which kes-agent takes any counter) before another producer forges", "nothing was changed")
 			case errors.Is(err, producer.ErrConfig):
 				return cli.Hint(err, "set how to signal the node: 'kesrotate-agent config --pid-file F | --systemd-unit U | --match-process'", "nothing was changed")
 			case errors.Is(err, producer.ErrStillForging):
@@ -161,14 +163,28 @@ producer stays a standby.`,
 			if err != nil {
 				return promoteHint(err, res)
 			}
+			// The signer must read the set the node forges with now.
+			signer, serr := a.RestartSigner(context.Background(), producer.SignerOptions{Now: now})
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"role": producer.RolePrimary, "set": res.Set, "proof": res.Proof,
-					"signalled": res.Signalled, "confirmed_by": res.Confirmation.Sources})
+				if err := g.env.PrintJSON(map[string]any{"role": producer.RolePrimary, "set": res.Set, "proof": res.Proof,
+					"signalled": res.Signalled, "confirmed_by": res.Confirmation.Sources, "mithril_signer": signer}); err != nil {
+					return err
+				}
+				if serr != nil {
+					return signerHint(serr, a)
+				}
+				return nil
 			}
 			w := g.env.Stdout
 			fmt.Fprintf(w, "%s is the primary now: the node forges with set %s (confirmed by %s)\n", a.Config.Name, res.Set, joinAnd(res.Confirmation.Sources))
 			fmt.Fprintf(w, "  proof the other producer stopped: %s\n", res.Proof)
+			if signer != nil {
+				printSigner(w, signer)
+			}
 			fmt.Fprintf(w, "next, on each relay: 'kesrotate-agent relay point-to %s --topology FILE --address HOST:PORT …'\n", a.Config.Name)
+			if serr != nil {
+				return signerHint(serr, a)
+			}
 			return nil
 		},
 	}

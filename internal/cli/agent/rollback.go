@@ -14,7 +14,7 @@ import (
 
 func newRollbackCmd(g *globals) *cobra.Command {
 	var noSignal bool
-	var confirmTimeout time.Duration
+	var confirmTimeout, signerTimeout time.Duration
 	var chain chainFlags
 	c := &cobra.Command{
 		Use:   "rollback [--no-signal]",
@@ -34,6 +34,8 @@ further; the first set the agent adopted is as far as it goes.`,
 			switch {
 			case errors.Is(err, producer.ErrNoPrevious):
 				return cli.Hint(err, "nothing was changed")
+			case errors.Is(err, producer.ErrKESAgentMode):
+				return cli.Hint(err, "to replace the key kes-agent serves, rotate: 'kesrotate-agent kes new', a snapshot, 'kesrotate rotate' on the cold machine, 'kesrotate-agent install'", "nothing was changed")
 			case errors.Is(err, producer.ErrLocked):
 				return cli.Hint(err, "wait for the other install or rollback to finish")
 			case err != nil:
@@ -56,15 +58,36 @@ further; the first set the agent adopted is as far as it goes.`,
 					g.env.Warn("signalled, not confirmed: %s", conf.Detail)
 				}
 			}
-			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"from": rb.From, "to": rb.To, "signalled": who, "state": state})
+			// The signer must read the set that is active again, once the
+			// node reads it.
+			var signer *producer.SignerResult
+			var serr error
+			if who != "" {
+				now, err := g.env.Now()
+				if err != nil {
+					return err
+				}
+				signer, serr = a.RestartSigner(context.Background(), producer.SignerOptions{Now: now, Timeout: signerTimeout})
 			}
-			fmt.Fprintf(g.env.Stdout, "rolled back from set %s to set %s (%s)\n", rb.From, rb.To, state)
+			if g.env.JSON {
+				if err := g.env.PrintJSON(map[string]any{"from": rb.From, "to": rb.To, "signalled": who, "state": state, "mithril_signer": signer}); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(g.env.Stdout, "rolled back from set %s to set %s (%s)\n", rb.From, rb.To, state)
+				if signer != nil {
+					printSigner(g.env.Stdout, signer)
+				}
+			}
+			if serr != nil {
+				return signerHint(serr, a)
+			}
 			return nil
 		},
 	}
 	c.Flags().BoolVar(&noSignal, "no-signal", false, "do not signal the node")
 	cli.DurationVar(c.Flags(), &confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to take the set")
+	signerTimeoutFlag(c.Flags(), &signerTimeout)
 	chain.add(c.Flags())
 	return c
 }

@@ -43,7 +43,7 @@ Exit codes: 0 ok, 1 error, 2 usage.`,
 	}
 	cli.AddGlobalFlags(root, env)
 	root.PersistentFlags().StringVar(&g.dir, "dir", "", "agent folder (default $KESROTATE_AGENT_DIR)")
-	root.AddCommand(newInitCmd(g), newEnrollmentCmd(g), newSnapshotCmd(g), newInstallCmd(g), newRollbackCmd(g), newStatusCmd(g), newKESCmd(g), newCheckpointCmd(g), newCheckCmd(g), newConfigCmd(g), newDemoteCmd(g), newPromoteCmd(g), newPeerCmd(g), newRelayCmd(g))
+	root.AddCommand(newInitCmd(g), newEnrollmentCmd(g), newSnapshotCmd(g), newInstallCmd(g), newRollbackCmd(g), newStatusCmd(g), newKESCmd(g), newCheckpointCmd(g), newCheckCmd(g), newConfigCmd(g), newDemoteCmd(g), newPromoteCmd(g), newPeerCmd(g), newRelayCmd(g), newMithrilCmd(g))
 	cli.AddHabits(root, []cli.Habit{
 		{Path: []string{"query", "kes-period-info"}, Here: "'kesrotate-agent status' (alias 'kesrotate-agent kes-period-info') reports the installed cert against the chain"},
 		{Path: []string{"query", "tip"}, Here: "'kesrotate-agent status' shows the node's tip and KES period"},

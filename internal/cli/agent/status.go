@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,9 +32,16 @@ with the installed cert. The chain comes from the node socket, else
 --json prints the fields 'kesrotate plan --status' reads; --prometheus
 writes them for node_exporter's textfile collector (replaced atomically).
 
+With kes-agent it also reports what kes-agent holds (it loses its key when
+it restarts), and with a Mithril signer whether it was restarted after the
+last install and registered; both appear in --json (kes_agent,
+mithril_signer) and --prometheus.
+
 Exit codes: 0 the installed cert is valid now (KES window, and the counter
-when the chain's is known), 1 it is not or the status could not be taken,
-2 usage. For reminders before expiry use 'kesrotate plan --status'.`,
+when the chain's is known) and the key users agree, 1 it is not, kes-agent
+holds no key or another one, the Mithril signer is down, stale or not
+registered, or the status could not be taken, 2 usage. For reminders before
+expiry use 'kesrotate plan --status'.`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			a, err := g.open()
@@ -59,6 +67,7 @@ when the chain's is known), 1 it is not or the status could not be taken,
 			if err != nil {
 				return cli.Hint(err, "install a bundle first: 'kesrotate-agent install BUNDLE'")
 			}
+			a.KeyUsers(context.Background(), s)
 			if prom != "" {
 				if err := safefile.Replace(prom, s.Prometheus(), 0o644); err != nil {
 					return cli.Hint(err, "--prometheus takes a file in node_exporter's textfile folder")
@@ -95,6 +104,18 @@ func statusVerdict(s *producer.Status) error {
 		return cli.Hint(err, "rotate from a fresh snapshot: 'kesrotate rotate' issues the counter the chain accepts")
 	case errors.Is(err, producer.ErrStandbyForges):
 		return cli.Hint(err, "demote the producer that should not forge ('kesrotate-agent demote'), or stop this node")
+	case errors.Is(err, producer.ErrKESAgentNoKey):
+		return cli.Hint(err, "install a new key now: 'kesrotate-agent kes new', a snapshot, 'kesrotate rotate' on the cold machine, 'kesrotate-agent install'",
+			"a kes-agent on another host with --bootstrap-address keeps the key through a restart (kes-agent's guide, Recommended Setups)")
+	case errors.Is(err, producer.ErrKESAgentPeriod):
+		return cli.Hint(err, "check the clock of kes-agent's host and the genesis file kes-agent runs with: it evolves the key for its own period")
+	case errors.Is(err, producer.ErrKESAgentMismatch):
+		return cli.Hint(err, "the node forges with what kes-agent serves and reads the cert file only at start: install the bundle of kes-agent's key, or rotate")
+	case errors.Is(err, producer.ErrSignerStale), errors.Is(err, producer.ErrSignerNotRegistered), errors.Is(err, producer.ErrSignerDown):
+		return cli.Hint(err, "'kesrotate-agent mithril restart' restarts it and waits for its registration; its log: journalctl -u UNIT",
+			"the node's forging is not affected")
+	case errors.Is(err, producer.ErrKESAgent):
+		return cli.Hint(err, "start kes-agent, or fix the socket: 'kesrotate-agent config --kes-agent-socket PATH'; a kes-agent that restarted has lost its key")
 	}
 	return cli.Hint(err, "send the node SIGHUP ('kesrotate-agent install' of the same bundle re-signals and confirms), and read its log for why")
 }
@@ -134,8 +155,42 @@ func printStatus(g *globals, a *producer.Agent, s *producer.Status) {
 	if s.PreviousSet != "" {
 		fmt.Fprintf(w, "  rollback would go to %s\n", s.PreviousSet)
 	}
-	if s.PendingKESVKey != "" {
+	switch {
+	case s.PendingKESVKey != "" && s.KESAgent != nil:
+		fmt.Fprintf(w, "  pending KES vkey     %s (staged in kes-agent, waiting for its cert)\n", s.PendingKESVKey)
+	case s.PendingKESVKey != "":
 		fmt.Fprintf(w, "  pending KES vkey     %s (made here, waiting for its cert)\n", s.PendingKESVKey)
+	}
+	if ks := s.KESAgent; ks != nil {
+		printKESAgent(w, s, ks)
+	}
+	if ms := s.Mithril; ms != nil {
+		printSignerStatus(w, s, ms)
+	}
+}
+
+func printKESAgent(w io.Writer, s *producer.Status, ks *producer.KESAgentStatus) {
+	fmt.Fprintf(w, "  kes-agent            %s\n", ks.Socket)
+	if ks.Error != "" {
+		fmt.Fprintf(w, "✗ kes-agent: %s\n", ks.Error)
+		return
+	}
+	in := ks.Info
+	if !ks.PeriodOK {
+		fmt.Fprintf(w, "✗ kes-agent is in KES period %d, the chain in %d: it evolves the key for the wrong period\n", in.Period, s.CurrentPeriod)
+	}
+	switch k := in.Installed; {
+	case k == nil && in.Deleted:
+		fmt.Fprintf(w, "✗ kes-agent holds no KES key (it was dropped): the node forges only until it restarts\n")
+	case k == nil:
+		fmt.Fprintf(w, "✗ kes-agent holds no KES key (a kes-agent that restarts loses it): the node forges only until it restarts\n")
+	case ks.MatchesCert:
+		fmt.Fprintf(w, "✓ kes-agent holds the installed cert's key (#%d, evolution %d)\n", k.Counter, k.Evolution)
+	default:
+		fmt.Fprintf(w, "✗ kes-agent holds cert #%d from period %d, not the installed #%d from %d\n", k.Counter, k.Start, s.CertCounter, s.CertKESPeriod)
+	}
+	if in.StagedHex != "" {
+		fmt.Fprintf(w, "  kes-agent staged     %s (waiting for its cert)\n", in.StagedHex)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/producer"
 	"github.com/kesrotate/kesrotate/transfer"
 )
 
@@ -96,7 +97,14 @@ func runSnapshot(g *globals, o *snapshotOptions) error {
 		return err
 	}
 	s, data, err := a.Snapshot(v.ChainState, now)
-	if err != nil {
+	switch {
+	case errors.Is(err, producer.ErrNoPendingKES):
+		return cli.Hint(err, "run 'kesrotate-agent kes new' first: kes-agent makes the key, and the snapshot carries its vkey", "nothing was written")
+	case errors.Is(err, producer.ErrKESAgentStaged):
+		return cli.Hint(err, "the cold machine would certify a key nobody holds: 'kesrotate-agent kes new' has kes-agent stage a new one, then take the snapshot again", "nothing was written")
+	case errors.Is(err, producer.ErrKESAgent):
+		return cli.Hint(err, "is kes-agent running, and kes-agent-control on PATH? ('kesrotate-agent check')", "nothing was written")
+	case err != nil:
 		return err
 	}
 	if err := writeTransfer(o.out, o.qrOut, transfer.URSnapshot, data); err != nil {
@@ -112,7 +120,10 @@ func runSnapshot(g *globals, o *snapshotOptions) error {
 	if s.Installed != nil {
 		fmt.Fprintf(g.env.Stdout, "  installed   #%d from period %d\n", s.Installed.Counter, s.Installed.KESPeriod)
 	}
-	if s.KESVKey != nil {
+	switch {
+	case s.KESVKey != nil && a.KESAgentMode():
+		fmt.Fprintf(g.env.Stdout, "  KES key     staged in kes-agent; only its vkey travels\n")
+	case s.KESVKey != nil:
 		fmt.Fprintf(g.env.Stdout, "  KES key     generated on this producer; only its vkey travels\n")
 	}
 	return nil
