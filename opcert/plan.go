@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kesrotate/kesrotate/internal/textsafe"
@@ -241,6 +242,67 @@ type AgentStatus struct {
 	// Optional cross-checks with the network plan uses.
 	SlotsPerKESPeriod uint64 `json:"slots_per_kes_period,omitempty"`
 	MaxKESEvolutions  uint64 `json:"max_kes_evolutions,omitempty"`
+	// The producer's other key users, when the agent drives them.
+	KESAgent *StatusKESAgent `json:"kes_agent,omitempty"`
+	Mithril  *StatusSigner   `json:"mithril_signer,omitempty"`
+}
+
+// StatusKESAgent is what the agent status says of IOG's kes-agent, which
+// holds the node's KES key in memory.
+type StatusKESAgent struct {
+	Socket string `json:"socket"`
+	Error  string `json:"error,omitempty"`
+	Info   *struct {
+		Installed json.RawMessage `json:"installed,omitempty"`
+	} `json:"info,omitempty"`
+	PeriodOK    bool `json:"kes_period_ok"`
+	MatchesCert bool `json:"matches_installed_cert"`
+}
+
+// Problem is what is wrong with kes-agent, or "": without its key (it
+// loses it when it restarts) or with another one, the node cannot forge.
+func (k *StatusKESAgent) Problem() string {
+	switch {
+	case k == nil:
+		return ""
+	case k.Error != "":
+		return "kes-agent did not answer: " + clipText(k.Error, 200)
+	case k.Info == nil || len(k.Info.Installed) == 0 || string(k.Info.Installed) == "null":
+		return "kes-agent holds no KES key (it loses it when it restarts): the node cannot forge; install the cert again through the agent"
+	case !k.MatchesCert:
+		return "kes-agent's KES key is not the installed cert's: the node cannot forge with the cert"
+	case !k.PeriodOK:
+		return "kes-agent's KES period is not the chain's"
+	}
+	return ""
+}
+
+// StatusSigner is what the agent status says of the Mithril signer, which
+// reads the KES key and op cert as files and must restart after a rotation.
+type StatusSigner struct {
+	Unit                  string `json:"unit"`
+	ActiveState           string `json:"active_state,omitempty"`
+	Error                 string `json:"error,omitempty"`
+	RestartedForActiveSet bool   `json:"restarted_for_active_set"`
+	Registered            *bool  `json:"registered,omitempty"`
+}
+
+// Problem is what is wrong with the signer, or "": Mithril signatures
+// stop, blocks do not.
+func (m *StatusSigner) Problem() string {
+	switch {
+	case m == nil:
+		return ""
+	case m.Error != "":
+		return "the Mithril signer could not be asked: " + clipText(m.Error, 200)
+	case m.ActiveState != "active":
+		return fmt.Sprintf("the Mithril signer %s is %s", clipText(m.Unit, 80), clipText(m.ActiveState, 40))
+	case !m.RestartedForActiveSet:
+		return "the Mithril signer was not restarted since the installed cert: 'kesrotate-agent mithril restart'"
+	case m.Registered != nil && !*m.Registered:
+		return "the Mithril signer has not registered with the new cert: 'kesrotate-agent mithril restart'"
+	}
+	return ""
 }
 
 // ParseAgentStatus reads a status file and checks the fields plan needs.
@@ -394,4 +456,14 @@ func EpochLength(n Network) uint64 {
 		}
 	}
 	return 0
+}
+
+// clipText makes text from a status file safe to print and at most n
+// bytes long.
+func clipText(s string, n int) string {
+	s = textsafe.Escape(s)
+	if len(s) > n {
+		s = strings.ToValidUTF8(s[:n], "") + "…"
+	}
+	return s
 }

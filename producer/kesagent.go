@@ -522,7 +522,7 @@ func (a *Agent) confirmViaKESAgent(ctx context.Context, c *Candidate, o DeployOp
 		return conf, fmt.Errorf("%w; kes-agent holds the new key and keeps no previous one, so there is no rollback", err)
 	}
 	if conf.Unconfirmable {
-		conf.Detail = fmt.Sprintf("kes-agent holds the new key and pushes it to a connected node at once, but the node's metrics showed a cert from KES period %d before too, so they cannot show that it took the new one", cert.KESPeriod)
+		conf.Detail = fmt.Sprintf("it pushes it to a connected node at once, but the node's metrics showed a cert from KES period %d before too, so they cannot show that it took the new one", cert.KESPeriod)
 	}
 	conf.Sources = append([]string{"kes-agent"}, conf.Sources...)
 	return conf, nil

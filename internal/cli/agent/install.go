@@ -205,7 +205,7 @@ func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *produc
 	case a.KESAgentMode() && conf.Confirmed:
 	case a.KESAgentMode():
 		state = "installed in kes-agent, node not confirmed"
-		g.env.Warn("%s", conf.Detail)
+		g.env.Warn("kes-agent holds the new key, the node is not confirmed: %s", conf.Detail)
 	case res.Signalled == "":
 		state = "not signalled"
 	case conf.Unconfirmable:

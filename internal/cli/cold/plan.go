@@ -130,11 +130,12 @@ type planItem struct {
 	status       *opcert.AgentStatus
 	holdings     []ceremony.ProducerCert // a vault's: the newest cert each producer received
 
-	plan      opcert.Plan
-	next      *uint64
-	nextNote  string
-	schedule  *scheduleJSON
-	slotTimes []time.Time
+	plan       opcert.Plan
+	companions []companionJSON // from an agent status: kes-agent, the Mithril signer
+	next       *uint64
+	nextNote   string
+	schedule   *scheduleJSON
+	slotTimes  []time.Time
 }
 
 type planInputs struct {
@@ -192,6 +193,12 @@ func runPlan(g *globals, o *planOptions) error {
 		}
 		nextCounter(it, in.statuses)
 		if it.status != nil {
+			it.companions = companionsOf(it.status)
+			for _, c := range it.companions {
+				if c.Status.Severity() > worst.Severity() {
+					worst = c.Status
+				}
+			}
 			tip := n.SlotTime(it.status.TipSlot)
 			switch {
 			case tip.After(now.Add(n.PeriodLength())):
@@ -540,8 +547,39 @@ type poolPlanJSON struct {
 	NextCounterNote  string        `json:"next_counter_note,omitempty"`
 	StatusTipSlot    *uint64       `json:"status_tip_slot,omitempty"`
 	// Producers (vault source): the newest cert each producer received.
-	Producers []ceremony.ProducerCert `json:"producers,omitempty"`
-	Schedule  *scheduleJSON           `json:"leader_schedule,omitempty"`
+	Producers  []ceremony.ProducerCert `json:"producers,omitempty"`
+	Schedule   *scheduleJSON           `json:"leader_schedule,omitempty"`
+	Companions []companionJSON         `json:"companions,omitempty"`
+}
+
+// companionJSON is the state of one of the producer's other key users an
+// agent status reports.
+type companionJSON struct {
+	Name    string        `json:"name"` // "kes-agent" or "mithril-signer"
+	Status  opcert.Status `json:"status"`
+	Problem string        `json:"problem,omitempty"`
+}
+
+// companionsOf: kes-agent without the cert's key means the node cannot
+// forge (critical); a signer that did not restart or register loses
+// Mithril signatures, not blocks (warn).
+func companionsOf(s *opcert.AgentStatus) []companionJSON {
+	var out []companionJSON
+	if s.KESAgent != nil {
+		c := companionJSON{Name: "kes-agent", Status: opcert.StatusOK, Problem: s.KESAgent.Problem()}
+		if c.Problem != "" {
+			c.Status = opcert.StatusCritical
+		}
+		out = append(out, c)
+	}
+	if s.Mithril != nil {
+		c := companionJSON{Name: "mithril-signer", Status: opcert.StatusOK, Problem: s.Mithril.Problem()}
+		if c.Problem != "" {
+			c.Status = opcert.StatusWarn
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 type planJSON struct {
@@ -576,6 +614,7 @@ func planJSONOf(n opcert.Network, now time.Time, l opcert.Leads, worst opcert.St
 			SecondsLeft: int64(p.Left / time.Second), TimeLeft: formatLeft(p.Left),
 			RotateBy: rfc(p.RotateBy), RotateByUnix: p.RotateBy.Unix(), CriticalFrom: rfc(p.CriticalFrom),
 			NextCounter: it.next, NextCounterNote: it.nextNote, Schedule: it.schedule, Producers: it.holdings,
+			Companions: it.companions,
 		}
 		if it.status != nil {
 			tip := it.status.TipSlot
@@ -625,6 +664,11 @@ func printPlan(w io.Writer, n opcert.Network, now time.Time, l opcert.Leads, ite
 		}
 		fmt.Fprintf(w, "%-13s %s  cert #%d  expires %s  %s  rotate by %s\n",
 			statusWord(p.Status), it.name, it.counter, clock(p.Expiry), left, clock(p.RotateBy))
+		for _, c := range it.companions {
+			if c.Problem != "" {
+				fmt.Fprintf(w, "%-13s %s  %s: %s\n", statusWord(c.Status), it.name, c.Name, c.Problem)
+			}
+		}
 	}
 	for _, it := range items {
 		p := it.plan
@@ -650,6 +694,13 @@ func printPlan(w io.Writer, n opcert.Network, now time.Time, l opcert.Leads, ite
 			fmt.Fprintf(w, "  time left          none: expired %s ago\n", formatLeft(-p.Left))
 		}
 		fmt.Fprintf(w, "  rotate by          %s (%s before expiry; critical from %s)\n", clock(p.RotateBy), cli.FormatDuration(l.Warn), clock(p.CriticalFrom))
+		for _, c := range it.companions {
+			state := "ok"
+			if c.Problem != "" {
+				state = statusWord(c.Status) + ": " + c.Problem
+			}
+			fmt.Fprintf(w, "  %-18s %s\n", c.Name, state)
+		}
 		switch {
 		case it.next != nil:
 			fmt.Fprintf(w, "  next counter       %d\n", *it.next)
