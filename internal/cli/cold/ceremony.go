@@ -324,7 +324,7 @@ func runCeremonyExport(g *globals, v *ceremony.Vault, out string) error {
 	if g.env.JSON {
 		return g.env.PrintJSON(map[string]any{"out": out, "entries": len(entries), "certs": len(r.Certs), "binary_sha256": sum})
 	}
-	fmt.Fprintf(g.env.Stdout, "auditor package written to %s: %d entries, %d certs issued\n", out, len(entries), len(r.Certs))
+	fmt.Fprintf(g.env.Stdout, "auditor package written to %s: %s, %s issued\n", out, plural(len(entries), "entry", "entries"), plural(len(r.Certs), "cert", "certs"))
 	fmt.Fprintf(g.env.Stdout, "the auditor runs: kesrotate ceremony verify --log %s --cold-vkey COLD.vkey\n", out)
 	return nil
 }
@@ -826,4 +826,12 @@ missing, each flagged "recovered".`,
 	}
 	c.Flags().BoolVar(&yes, "yes", false, "sign the unsigned entries and record what is missing")
 	return c
+}
+
+// plural is "1 cert", "2 certs".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
