@@ -35,12 +35,15 @@ type IssueRequest struct {
 // IssueResult is a freshly issued cert and, unless the KES key lives on the
 // producer, its fresh KES signing key (the caller must Wipe it).
 type IssueResult struct {
-	Cert    *opcert.Certificate
-	KES     *keys.KESKey
-	Entry   JournalEntry
-	Chosen  uint64 // the counter the rules chose (equal to Cert.Counter unless forced)
-	Forced  bool
-	History opcert.History
+	Cert   *opcert.Certificate
+	KES    *keys.KESKey
+	Entry  JournalEntry
+	Chosen uint64 // the counter the rules chose (equal to Cert.Counter unless forced); meaningless when RulesRefused is set
+	Forced bool
+	// RulesRefused is why the counter rules refused, when the counter was
+	// forced past a refusal (then they chose nothing).
+	RulesRefused error
+	History      opcert.History
 
 	// Checkpoint is the ceremony-log checkpoint note covering the
 	// cert-issued entry: it travels in the bundle.
@@ -104,6 +107,9 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 	}
 
 	res := &IssueResult{Chosen: chosen, Forced: req.ForceCounter != nil, History: h}
+	if req.ForceCounter != nil {
+		res.RulesRefused = ruleErr
+	}
 	var kesVK keys.KESVKey
 	if req.KESVKey != nil {
 		kesVK = *req.KESVKey
@@ -150,7 +156,7 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 	if req.Log.Snapshot != nil {
 		e.SnapshotSHA256 = transfer.FileHash(req.Log.Snapshot)
 	}
-	pi, err := p.prepareIssue(req, e, cert.MarshalEnvelope(), chosen)
+	pi, err := p.prepareIssue(req, e, cert.MarshalEnvelope(), chosen, res.RulesRefused)
 	if err != nil {
 		return nil, err
 	}

@@ -55,19 +55,20 @@ const (
 
 // Detail keys the vault writes into log entries.
 const (
-	DetailRecovered  = "recovered"                // "journal", "pool" or "producer": recorded after an interrupted command
-	DetailIssuedAt   = "issued_at"                // recovered certs: the journal's time
-	DetailProducer   = auditlog.DetailProducer    // producer name
-	DetailSealedTo   = "sealed_to"                // bundle-exported: every producer the bundle is sealed to, space-separated
-	DetailForced     = "forced"                   // "true" when a forced counter chose the counter
-	DetailRulesChose = "rules_chose"              // the counter the rules chose, when forced
-	DetailKESSource  = "kes_key"                  // "vault" or "producer"
-	DetailPeriodFrom = "period_from"              // "snapshot" or "operator"
-	DetailInstalled  = "installed_cert_hash"      // the cert the snapshot reports installed
-	DetailOverrides  = auditlog.DetailOverrides   // cert-issued: the overrides used, space-separated
-	DetailUpgraded   = "upgraded"                 // producer-add: "pin" when a format 1 pin was signed
-	DetailSnapshot   = "snapshot_sha256"          // cert-issued: hex SHA-256 of the snapshot the cert came from
-	DetailFingerprnt = auditlog.DetailFingerprint // producer-add: the enrollment's fingerprint
+	DetailRecovered    = "recovered"                // "journal", "pool" or "producer": recorded after an interrupted command
+	DetailIssuedAt     = "issued_at"                // recovered certs: the journal's time
+	DetailProducer     = auditlog.DetailProducer    // producer name
+	DetailSealedTo     = "sealed_to"                // bundle-exported: every producer the bundle is sealed to, space-separated
+	DetailForced       = "forced"                   // "true" when a forced counter chose the counter
+	DetailRulesChose   = "rules_chose"              // the counter the rules chose, when forced ("refused" if they refused)
+	DetailRulesRefusal = "rules_refusal"            // why the rules refused, when the counter was forced past a refusal
+	DetailKESSource    = "kes_key"                  // "vault" or "producer"
+	DetailPeriodFrom   = "period_from"              // "snapshot" or "operator"
+	DetailInstalled    = "installed_cert_hash"      // the cert the snapshot reports installed
+	DetailOverrides    = auditlog.DetailOverrides   // cert-issued: the overrides used, space-separated
+	DetailUpgraded     = "upgraded"                 // producer-add: "pin" when a format 1 pin was signed
+	DetailSnapshot     = "snapshot_sha256"          // cert-issued: hex SHA-256 of the snapshot the cert came from
+	DetailFingerprnt   = auditlog.DetailFingerprint // producer-add: the enrollment's fingerprint
 )
 
 // Override names (auditlog's): how the log records an operator's override
@@ -716,7 +717,7 @@ type pendingIssue struct {
 // issue before anything is written. A forced counter may break the log's
 // rules (that is what forcing is): the entry is then recorded anyway,
 // after an override entry, and Verify will report it.
-func (p *Pool) prepareIssue(req IssueRequest, je JournalEntry, certEnvelope []byte, chosen uint64) (*pendingIssue, error) {
+func (p *Pool) prepareIssue(req IssueRequest, je JournalEntry, certEnvelope []byte, chosen uint64, refused error) (*pendingIssue, error) {
 	v := p.v
 	l, _, err := v.OpenLog(req.Now)
 	if err != nil {
@@ -786,7 +787,14 @@ func (p *Pool) prepareIssue(req IssueRequest, je JournalEntry, certEnvelope []by
 	}
 	if je.Forced {
 		e.Detail[DetailForced] = "true"
-		e.Detail[DetailRulesChose] = strconv.FormatUint(chosen, 10)
+		// What the rules said: their number, or that they refused (and
+		// why), never a number they did not choose.
+		if refused != nil {
+			e.Detail[DetailRulesChose] = "refused"
+			e.Detail[DetailRulesRefusal] = clipDetail(refused.Error())
+		} else {
+			e.Detail[DetailRulesChose] = strconv.FormatUint(chosen, 10)
+		}
 	}
 	if len(je.Overrides) > 0 {
 		e.Detail[DetailOverrides] = strings.Join(je.Overrides, " ")
@@ -1001,4 +1009,12 @@ func rotateLog(req RotateRequest, snap *transfer.Snapshot) IssueLog {
 	}
 	il.Overrides = req.Overrides()
 	return il
+}
+
+// clipDetail bounds a detail value taken from an error message.
+func clipDetail(s string) string {
+	if len(s) > 300 {
+		s = strings.ToValidUTF8(s[:300], "") + "…"
+	}
+	return s
 }

@@ -333,12 +333,10 @@ func checkOutDir(out string) error {
 	}
 }
 
+// chosenText is what the library says the rules chose.
 func chosenText(res *ceremony.IssueResult) string {
-	if res.Chosen == res.Cert.Counter && !res.Forced {
-		return strconv.FormatUint(res.Chosen, 10)
-	}
-	if _, err := opcert.NextCounter(opcert.None(), res.History); err != nil {
-		return "none (they refused)"
+	if res.RulesRefused != nil {
+		return "nothing: they refused (" + res.RulesRefused.Error() + ")"
 	}
 	return strconv.FormatUint(res.Chosen, 10)
 }
