@@ -69,6 +69,9 @@ const (
 	DetailUpgraded     = "upgraded"                 // producer-add: "pin" when a format 1 pin was signed
 	DetailSnapshot     = "snapshot_sha256"          // cert-issued: hex SHA-256 of the snapshot the cert came from
 	DetailFingerprnt   = auditlog.DetailFingerprint // producer-add: the enrollment's fingerprint
+	DetailMode         = "mode"                     // secrets-encrypted: the vault's secrets mode afterwards
+	DetailFiles        = "files"                    // secrets-encrypted: the key files encrypted, space-separated
+	DetailFinished     = "finished"                 // secrets-encrypted: "true" when it finished an interrupted run
 )
 
 // Override names (auditlog's): how the log records an operator's override
