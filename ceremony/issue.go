@@ -149,7 +149,7 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 		Kind: KindIssued, Time: req.Now.UTC().Truncate(time.Second),
 		Counter: n, KESPeriod: req.KESPeriod, KESVKeyHash: KESVKeyHash(kesVK),
 		CertHash: cert.Hash(), Cert: hex.EncodeToString(certCBOR),
-		OnChain: FormatOnChain(req.OnChain), Forced: res.Forced,
+		OnChain: req.OnChain.Text(), Forced: res.Forced,
 		KESOnProducer: req.KESVKey != nil, Producer: req.Producer, SealedTo: req.SealedTo, TipSlot: req.TipSlot,
 		WithVRF: req.WithVRF, Overrides: req.overrideNames(),
 	}

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -73,27 +72,7 @@ func (e JournalEntry) HeldBy() []string {
 }
 
 // OnChainValue parses the entry's on-chain counter.
-func (e JournalEntry) OnChainValue() (opcert.OnChain, error) { return ParseOnChain(e.OnChain) }
-
-// ParseOnChain reads "none" or a decimal counter.
-func ParseOnChain(s string) (opcert.OnChain, error) {
-	if s == "none" {
-		return opcert.None(), nil
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		return opcert.OnChain{}, fmt.Errorf("on-chain counter %q: want a number or \"none\"", s)
-	}
-	return opcert.Recorded(n), nil
-}
-
-// FormatOnChain writes an on-chain counter the way ParseOnChain reads it.
-func FormatOnChain(o opcert.OnChain) string {
-	if !o.Known {
-		return "none"
-	}
-	return strconv.FormatUint(o.N, 10)
-}
+func (e JournalEntry) OnChainValue() (opcert.OnChain, error) { return opcert.ParseOnChain(e.OnChain) }
 
 func (p *Pool) journalPath() string { return filepath.Join(p.Dir, journalFile) }
 

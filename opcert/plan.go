@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -332,17 +331,14 @@ func ParseAgentStatus(data []byte) (AgentStatus, keys.PoolID, error) {
 
 // OnChain returns the status' on-chain counter and whether it is known.
 func (s AgentStatus) OnChain() (OnChain, bool, error) {
-	switch s.OnChainCounter {
-	case "":
+	if s.OnChainCounter == "" {
 		return OnChain{}, false, nil
-	case "none":
-		return None(), true, nil
 	}
-	n, err := strconv.ParseUint(s.OnChainCounter, 10, 64)
-	if err != nil || strconv.FormatUint(n, 10) != s.OnChainCounter {
-		return OnChain{}, false, fmt.Errorf("%w: onchain_counter %q: want a decimal number or \"none\"", ErrAgentStatus, s.OnChainCounter)
+	o, err := ParseOnChain(s.OnChainCounter)
+	if err != nil {
+		return OnChain{}, false, fmt.Errorf("%w: onchain_counter: %w", ErrAgentStatus, err)
 	}
-	return Recorded(n), true, nil
+	return o, true, nil
 }
 
 // CheckNetwork refuses a status taken on another network than n.

@@ -92,11 +92,7 @@ func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics 
 		s.PeriodVerdict = fmt.Sprintf("✓ the op cert's KES period is within the correct interval (%d ≤ %d < %d)", w.Start, kp, w.End)
 	}
 	if onchainKnown {
-		if cs.OnChain.Known {
-			s.OnChainCounter = strconv.FormatUint(cs.OnChain.N, 10)
-		} else {
-			s.OnChainCounter = "none"
-		}
+		s.OnChainCounter = cs.OnChain.Text()
 		ok := opcert.CheckCounter(c.Counter, cs.OnChain) == nil
 		s.CounterOK = &ok
 		switch m := cs.OnChain.M(); {

@@ -193,7 +193,7 @@ func poolView(v *ceremony.Vault, p *ceremony.Pool) (*PoolView, error) {
 		pv.Counter.LastIssued = &last
 	}
 	if h.Seen.Known {
-		pv.Counter.OnChainSeen = ceremony.FormatOnChain(h.Seen)
+		pv.Counter.OnChainSeen = h.Seen.Text()
 	}
 	pv.Producers = ceremony.Holdings(entries)
 	if pv.Producers == nil {

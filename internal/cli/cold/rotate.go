@@ -256,7 +256,7 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 	if err != nil {
 		return cli.Usage(fmt.Errorf("--kes-period %q is not a number", o.kesPeriod), "give the current KES period, e.g. --kes-period 1012")
 	}
-	onchain, err := ceremony.ParseOnChain(o.onchain)
+	onchain, err := opcert.ParseOnChain(o.onchain)
 	if err != nil {
 		return cli.Usage(fmt.Errorf("--onchain-counter: %w", err), `give the pool's counter from the chain, or "none" if it never minted`)
 	}
