@@ -1,14 +1,13 @@
 package producer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/kesrotate/kesrotate/internal/promtext"
 	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/kesrotate/kesrotate/producer/nodequery"
 )
@@ -144,11 +143,9 @@ func (a *Agent) KeyUsers(ctx context.Context, s *Status) {
 
 // Prometheus renders the status for node_exporter's textfile collector.
 func (s *Status) Prometheus() []byte {
-	var b bytes.Buffer
-	labels := fmt.Sprintf(`pool_id="%s",network="%s"`, s.PoolID, s.Network)
-	put := func(name, help string, v float64) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s{%s} %s\n", name, help, name, name, labels, strconv.FormatFloat(v, 'f', -1, 64))
-	}
+	var w promtext.Writer
+	labels := []promtext.Label{{Name: "pool_id", Value: s.PoolID}, {Name: "network", Value: s.Network}}
+	put := func(name, help string, v float64) { w.Gauge(name, help, labels, v) }
 	bit := func(ok bool) float64 {
 		if ok {
 			return 1
@@ -198,7 +195,7 @@ func (s *Status) Prometheus() []byte {
 		}
 	}
 	put("kesrotate_agent_status_timestamp_seconds", "When this status was taken (unix time).", float64(s.Taken.Unix()))
-	return b.Bytes()
+	return w.Bytes()
 }
 
 // Status verdicts: what makes 'status' exit 1.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kesrotate/kesrotate/ceremony"
 	"github.com/kesrotate/kesrotate/internal/cli"
+	"github.com/kesrotate/kesrotate/internal/promtext"
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
@@ -743,12 +744,11 @@ func planAction(it *planItem, l opcert.Leads) string {
 // remaining periods, seconds left (at the evaluation), rotate-by instant
 // and severity.
 func promText(n opcert.Network, now time.Time, items []*planItem) []byte {
-	var b strings.Builder
+	var w promtext.Writer
 	metric := func(name, help string, value func(*planItem) int64) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name)
 		for _, it := range items {
-			fmt.Fprintf(&b, "%s{pool=\"%s\",pool_id=\"%s\",source=\"%s\",network=\"%s\"} %d\n", name,
-				promEscape(it.name), it.pool.Hex(), it.source, promEscape(n.Name), value(it))
+			w.Gauge(name, help, []promtext.Label{{Name: "pool", Value: it.name}, {Name: "pool_id", Value: it.pool.Hex()},
+				{Name: "source", Value: it.source}, {Name: "network", Value: n.Name}}, float64(value(it)))
 		}
 	}
 	metric("kesrotate_opcert_expiry_timestamp_seconds", "Unix time the op cert stops being valid (start of KES period c0 + maxKESEvolutions).",
@@ -765,11 +765,6 @@ func promText(n opcert.Network, now time.Time, items []*planItem) []byte {
 		func(it *planItem) int64 { return int64(it.counter) })
 	metric("kesrotate_opcert_severity", "0 ok, 1 warn, 2 critical, expired or not yet valid (the plan exit code).",
 		func(it *planItem) int64 { return int64(it.plan.Status.Severity()) })
-	fmt.Fprintf(&b, "# HELP kesrotate_plan_timestamp_seconds Unix time of the evaluation.\n# TYPE kesrotate_plan_timestamp_seconds gauge\n")
-	fmt.Fprintf(&b, "kesrotate_plan_timestamp_seconds %d\n", now.Unix())
-	return []byte(b.String())
-}
-
-func promEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+	w.Gauge("kesrotate_plan_timestamp_seconds", "Unix time of the evaluation.", nil, float64(now.Unix()))
+	return w.Bytes()
 }
