@@ -219,13 +219,9 @@ func (p *Pool) Repair() error {
 		if _, err := os.Stat(path); err == nil {
 			continue
 		}
-		b, err := hex.DecodeString(e.Cert)
+		c, err := e.Certificate()
 		if err != nil {
-			return fmt.Errorf("%w: entry %d: cert hex", ErrJournal, e.Seq)
-		}
-		c, err := opcert.ParseCBOR(b)
-		if err != nil || c.Hash() != e.CertHash {
-			return fmt.Errorf("%w: entry %d: cert does not match its hash", ErrJournal, e.Seq)
+			return err
 		}
 		if err := crashPoint("before-cert-file"); err != nil {
 			return err

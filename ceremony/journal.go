@@ -3,6 +3,7 @@ package ceremony
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,6 +70,20 @@ func (e JournalEntry) HeldBy() []string {
 		return []string{e.Producer}
 	}
 	return nil
+}
+
+// Certificate decodes the cert an issued entry journals and checks it
+// against the entry's cert hash.
+func (e JournalEntry) Certificate() (*opcert.Certificate, error) {
+	b, err := hex.DecodeString(e.Cert)
+	if err != nil || len(b) == 0 {
+		return nil, fmt.Errorf("%w: entry %d: no cert in hex", ErrJournal, e.Seq)
+	}
+	c, err := opcert.ParseCBOR(b)
+	if err != nil || c.Hash() != e.CertHash {
+		return nil, fmt.Errorf("%w: entry %d: cert does not match its hash", ErrJournal, e.Seq)
+	}
+	return c, nil
 }
 
 // OnChainValue parses the entry's on-chain counter.

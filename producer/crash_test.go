@@ -82,12 +82,10 @@ func watch(f *fixture, stop <-chan struct{}, bad *atomic.Value, reads *atomic.In
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		// Read first, then look at stop: on a loaded machine this
+		// goroutine may first run after the child has already ended,
+		// and it must still have read once.
 		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
 			v, err := readNode(f.a, f.pool)
 			switch {
 			case err != nil:
@@ -96,6 +94,11 @@ func watch(f *fixture, stop <-chan struct{}, bad *atomic.Value, reads *atomic.In
 				bad.Store(fmt.Sprintf("node sees cert #%d", v.counter))
 			}
 			reads.Add(1)
+			select {
+			case <-stop:
+				return
+			default:
+			}
 		}
 	}()
 	return &wg

@@ -1,7 +1,6 @@
 package cold
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -313,13 +312,9 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 				continue
 			}
 			last := issued[len(issued)-1]
-			raw, err := hex.DecodeString(last.Cert)
-			var cert *opcert.Certificate
-			if err == nil {
-				cert, err = opcert.ParseCBOR(raw)
-			}
+			cert, err := last.Certificate()
 			if err != nil {
-				return nil, cli.Hint(fmt.Errorf("pool %s: journal entry %d: %w", p.Meta.Name, last.Seq, err), "the journal is damaged: run 'kesrotate pool show "+p.Meta.Name+"'")
+				return nil, cli.Hint(fmt.Errorf("pool %s: %w", p.Meta.Name, err), "the journal is damaged: run 'kesrotate pool show "+p.Meta.Name+"'")
 			}
 			h, err := ceremony.History(entries)
 			if err != nil {
