@@ -231,12 +231,12 @@ func Init(dir string, o InitOptions) (a *Agent, err error) {
 // absolute credential paths that differ, a known signal mode with what it
 // needs, a known link mode (relative by default).
 func validateConfig(c *Config) error {
-	paths := map[string]*string{"--kes-skey": &c.KESKey, "--vrf-skey": &c.VRFKey, "--cert": &c.Cert}
+	paths := map[string]*string{"the KES key path": &c.KESKey, "the VRF key path": &c.VRFKey, "the op cert path": &c.Cert}
 	if c.KESAgentSocket != "" {
 		if c.KESKey != "" {
-			return fmt.Errorf("%w: --kes-skey with --kes-agent-socket: the node takes its KES key from kes-agent and reads no KES key file (start it with --shelley-kes-agent-socket instead of --shelley-kes-key)", ErrConfig)
+			return fmt.Errorf("%w: a KES key path with a kes-agent socket: the node takes its KES key from kes-agent and reads no KES key file (start it with --shelley-kes-agent-socket instead of --shelley-kes-key)", ErrConfig)
 		}
-		delete(paths, "--kes-skey")
+		delete(paths, "the KES key path")
 		abs, err := filepath.Abs(c.KESAgentSocket)
 		if err != nil {
 			return err
@@ -259,11 +259,11 @@ func validateConfig(c *Config) error {
 	if c.KESAgentSocket != "" {
 		switch {
 		case c.Signal.Mode == "process":
-			return fmt.Errorf("%w: --match-process finds the node by its three credential paths, and a node on kes-agent names two: give --pid-file or --systemd-unit", ErrConfig)
+			return fmt.Errorf("%w: finding the node by its process finds it by its three credential paths, and a node on kes-agent names two: signal it by pid file or systemd unit", ErrConfig)
 		case c.Role == RoleStandby:
-			return fmt.Errorf("%w: a standby with --kes-agent-socket: a standby keeps a set ready without the node using it, and a key installed in kes-agent is served to the node at once", ErrConfig)
+			return fmt.Errorf("%w: a standby with a kes-agent socket: a standby keeps a set ready without the node using it, and a key installed in kes-agent is served to the node at once", ErrConfig)
 		case c.MithrilSigner != "":
-			return fmt.Errorf("%w: --mithril-signer with --kes-agent-socket: the Mithril signer reads the KES key from a file and cannot use kes-agent yet (IntersectMBO/mithril#2522)", ErrConfig)
+			return fmt.Errorf("%w: a Mithril signer with a kes-agent socket: the Mithril signer reads the KES key from a file and cannot use kes-agent yet (IntersectMBO/mithril#2522)", ErrConfig)
 		}
 	}
 	if err := validateMithril(c); err != nil {
@@ -296,7 +296,7 @@ func validateConfig(c *Config) error {
 	}
 	if _, ok := nodelog.JournalUnit(c.NodeLog, c.Signal.SystemdUnit); ok {
 		if unit, _ := nodelog.JournalUnit(c.NodeLog, c.Signal.SystemdUnit); unit == "" {
-			return fmt.Errorf("%w: --node-log journald needs the unit (journald:UNIT, or --systemd-unit)", ErrConfig)
+			return fmt.Errorf("%w: a node log in the journal needs the unit (journald:UNIT, or a systemd unit to signal)", ErrConfig)
 		}
 	} else if c.NodeLog != "" {
 		abs, err := filepath.Abs(c.NodeLog)

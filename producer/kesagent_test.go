@@ -337,8 +337,8 @@ func TestKESAgentConfig(t *testing.T) {
 		edit func(*Config)
 		want string
 	}{
-		"kes path too":   {func(c *Config) { c.KESKey = "/n/kes.skey" }, "--kes-skey with --kes-agent-socket"},
-		"match process":  {func(c *Config) { c.Signal = Signal{Mode: "process"} }, "--match-process"},
+		"kes path too":   {func(c *Config) { c.KESKey = "/n/kes.skey" }, "a KES key path with a kes-agent socket"},
+		"match process":  {func(c *Config) { c.Signal = Signal{Mode: "process"} }, "finding the node by its process"},
 		"standby":        {func(c *Config) { c.Role = RoleStandby }, "standby"},
 		"mithril signer": {func(c *Config) { c.MithrilSigner = "mithril-signer" }, "mithril#2522"},
 	} {

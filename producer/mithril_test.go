@@ -374,7 +374,7 @@ func TestValidateMithril(t *testing.T) {
 		c    Config
 		want string
 	}{
-		{Config{MithrilMetrics: "http://127.0.0.1:9090/metrics"}, "need --mithril-signer"},
+		{Config{MithrilMetrics: "http://127.0.0.1:9090/metrics"}, "need its systemd unit"},
 		{Config{MithrilSigner: "-x"}, "not a systemd unit name"},
 		{Config{MithrilSigner: "mithril signer"}, "not a systemd unit name"},
 		{Config{MithrilSigner: "mithril-signer", MithrilMetrics: "127.0.0.1:9090"}, "not an http URL"},

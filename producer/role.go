@@ -593,7 +593,7 @@ func (a *Agent) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult, 
 	case o.PrimaryGone:
 		res.Proof = "the operator's word that the other producer is gone (--primary-gone)"
 	default:
-		return nil, fmt.Errorf("%w: give its demotion receipt, its metrics URL, or --primary-gone", ErrNoProof)
+		return nil, fmt.Errorf("%w: no demotion receipt, no metrics of the other producer, and no word that it is gone", ErrNoProof)
 	}
 
 	// The staged set must be one the chain accepts now.
