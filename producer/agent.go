@@ -103,6 +103,9 @@ type Agent struct {
 	Network opcert.Network
 	// ProcRoot replaces /proc (tests).
 	ProcRoot string
+	// Notify, if set, shows a hardware key's messages to the operator
+	// (its plugin's "touch it" and the like); the library prints nothing.
+	Notify func(message string)
 }
 
 // InitOptions configure a new agent.
@@ -371,7 +374,7 @@ func (a *Agent) Identity() (age.Identity, error) {
 	for _, line := range strings.Split(string(b), "\n") {
 		line = strings.TrimSpace(line)
 		if strings.HasPrefix(line, "AGE-PLUGIN-") {
-			id, err := plugin.NewIdentity(line, pluginUI)
+			id, err := plugin.NewIdentity(line, a.pluginUI())
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", IdentityFile, err)
 			}
@@ -385,21 +388,29 @@ func (a *Agent) Identity() (age.Identity, error) {
 	return ids[0], nil
 }
 
-// pluginUI lets a hardware plugin ask for a PIN or touch on the terminal.
-var pluginUI = &plugin.ClientUI{
-	DisplayMessage: func(name, message string) error {
-		fmt.Fprintf(os.Stderr, "age-plugin-%s: %s\n", name, message)
-		return nil
-	},
-	RequestValue: func(name, prompt string, secret bool) (string, error) {
-		return "", fmt.Errorf("age-plugin-%s asks %q: interactive plugin prompts are not supported; configure the plugin not to prompt", name, prompt)
-	},
-	Confirm: func(name, prompt, yes, no string) (bool, error) {
-		return false, fmt.Errorf("age-plugin-%s asks %q: interactive plugin prompts are not supported", name, prompt)
-	},
-	WaitTimer: func(name string) {
-		fmt.Fprintf(os.Stderr, "age-plugin-%s: waiting for the hardware key (touch it if it blinks)\n", name)
-	},
+// pluginUI passes a hardware plugin's messages to Notify; prompts are
+// refused (the agent runs unattended too).
+func (a *Agent) pluginUI() *plugin.ClientUI {
+	notify := func(s string) {
+		if a.Notify != nil {
+			a.Notify(s)
+		}
+	}
+	return &plugin.ClientUI{
+		DisplayMessage: func(name, message string) error {
+			notify(fmt.Sprintf("age-plugin-%s: %s", name, message))
+			return nil
+		},
+		RequestValue: func(name, prompt string, secret bool) (string, error) {
+			return "", fmt.Errorf("age-plugin-%s asks %q: interactive plugin prompts are not supported; configure the plugin not to prompt", name, prompt)
+		},
+		Confirm: func(name, prompt, yes, no string) (bool, error) {
+			return false, fmt.Errorf("age-plugin-%s asks %q: interactive plugin prompts are not supported", name, prompt)
+		},
+		WaitTimer: func(name string) {
+			notify(fmt.Sprintf("age-plugin-%s: waiting for the hardware key (touch it if it blinks)", name))
+		},
+	}
 }
 
 // SignKey reads the snapshot-signing key. It is a secret.

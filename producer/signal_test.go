@@ -121,7 +121,7 @@ func TestStatus(t *testing.T) {
 		counterOK *bool
 		verdict   string
 	}{
-		{"agrees", opcert.Recorded(3), true, ptr(true), "✓"},
+		{"agrees", opcert.Recorded(3), true, ptr(true), "agrees with the node protocol state counter"},
 		{"chain ahead", opcert.Recorded(5), true, ptr(false), "greater than"},
 		{"over-incremented", opcert.Recorded(2), true, ptr(false), "more than one above"},
 		{"unknown", opcert.None(), false, nil, "unknown"},

@@ -85,10 +85,10 @@ func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics 
 		s.StagedSet = staged
 	}
 	if err := w.Check(kp); err != nil {
-		s.PeriodVerdict = "✗ " + err.Error()
+		s.PeriodVerdict = err.Error()
 	} else {
 		s.PeriodOK = true
-		s.PeriodVerdict = fmt.Sprintf("✓ the op cert's KES period is within the correct interval (%d ≤ %d < %d)", w.Start, kp, w.End)
+		s.PeriodVerdict = fmt.Sprintf("the op cert's KES period is within the correct interval (%d ≤ %d < %d)", w.Start, kp, w.End)
 	}
 	if onchainKnown {
 		s.OnChainCounter = cs.OnChain.Text()
@@ -96,14 +96,14 @@ func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics 
 		s.CounterOK = &ok
 		switch m := cs.OnChain.M(); {
 		case ok:
-			s.CounterVerdict = fmt.Sprintf("✓ the op cert counter %d agrees with the node protocol state counter (%s)", c.Counter, cs.OnChain)
+			s.CounterVerdict = fmt.Sprintf("the op cert counter %d agrees with the node protocol state counter (%s)", c.Counter, cs.OnChain)
 		case c.Counter < m:
-			s.CounterVerdict = fmt.Sprintf("✗ the protocol state counter %d is greater than the op cert counter %d", m, c.Counter)
+			s.CounterVerdict = fmt.Sprintf("the protocol state counter %d is greater than the op cert counter %d", m, c.Counter)
 		default:
-			s.CounterVerdict = fmt.Sprintf("✗ the op cert counter %d is more than one above the protocol state counter %s", c.Counter, cs.OnChain)
+			s.CounterVerdict = fmt.Sprintf("the op cert counter %d is more than one above the protocol state counter %s", c.Counter, cs.OnChain)
 		}
 	} else {
-		s.CounterVerdict = "? the on-chain counter is unknown (no node socket)"
+		s.CounterVerdict = "the on-chain counter is unknown (no node socket)"
 	}
 	s.ActiveSet, _ = a.CurrentSet()
 	if s.ActiveSet != "" {
@@ -219,9 +219,9 @@ var (
 func (s *Status) Verdict() error {
 	switch {
 	case !s.PeriodOK:
-		return fmt.Errorf("%w: %s", ErrCertInvalid, strings.TrimPrefix(s.PeriodVerdict, "✗ "))
+		return fmt.Errorf("%w: %s", ErrCertInvalid, s.PeriodVerdict)
 	case s.CounterOK != nil && !*s.CounterOK:
-		return fmt.Errorf("%w: %s", ErrCounterWrong, strings.TrimPrefix(s.CounterVerdict, "✗ "))
+		return fmt.Errorf("%w: %s", ErrCounterWrong, s.CounterVerdict)
 	}
 	if err := s.KESAgent.verdict(); err != nil {
 		return err
