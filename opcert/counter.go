@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
+
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // OnChain is the op-cert counter the chain recorded for a pool. A pool that
@@ -128,4 +131,13 @@ func NextCounter(onchain OnChain, h History) (uint64, error) {
 		return 0, fmt.Errorf("%w: the chain has seen counter %d", ErrCounterExhausted, onchain.N)
 	}
 	return onchain.N + 1, nil
+}
+
+// clipText makes text from a file safe to print and at most n bytes long.
+func clipText(s string, n int) string {
+	s = textsafe.Escape(s)
+	if len(s) > n {
+		s = strings.ToValidUTF8(s[:n], "") + "…"
+	}
+	return s
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/plan"
 	"github.com/kesrotate/kesrotate/producer/nodequery"
 )
 
@@ -154,7 +155,7 @@ func TestStatus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			as, id, err := opcert.ParseAgentStatus(b)
+			as, id, err := plan.ParseAgentStatus(b)
 			if err != nil {
 				t.Fatalf("plan cannot read the status: %v\n%s", err, b)
 			}

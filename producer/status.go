@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kesrotate/kesrotate/plan"
+
 	"github.com/kesrotate/kesrotate/internal/promtext"
 	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/kesrotate/kesrotate/producer/nodequery"
@@ -14,10 +16,10 @@ import (
 
 // Status is what `cardano-cli query kes-period-info` reports about the
 // installed cert, plus the node's forging state and the agent's sets. Its
-// JSON holds every opcert.AgentStatus field, so `kesrotate plan --status`
+// JSON holds every plan.AgentStatus field, so `kesrotate plan --status`
 // reads it.
 type Status struct {
-	opcert.AgentStatus
+	plan.AgentStatus
 
 	Network          string    `json:"network"`
 	ChainSource      string    `json:"chain_source"` // "socket" or "given"
@@ -71,7 +73,7 @@ func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics 
 	kp := n.KESPeriod(cs.TipSlot)
 	w := c.Window(n)
 	s := &Status{
-		AgentStatus: opcert.AgentStatus{
+		AgentStatus: plan.AgentStatus{
 			PoolID: a.Config.PoolID, NetworkMagic: n.Magic, TipSlot: cs.TipSlot,
 			CertCounter: c.Counter, CertKESPeriod: c.KESPeriod,
 			SlotsPerKESPeriod: n.SlotsPerKESPeriod, MaxKESEvolutions: n.MaxKESEvolutions,

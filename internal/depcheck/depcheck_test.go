@@ -178,7 +178,7 @@ func TestColdBanList(t *testing.T) {
 
 // libraryRoots are the library packages: they never print, never exit and
 // never depend on the command-line framework.
-var libraryRoots = []string{"keys", "opcert", "transfer", "ceremony", "producer"}
+var libraryRoots = []string{"keys", "opcert", "plan", "transfer", "ceremony", "producer"}
 
 func TestLibrariesDoNotImportCobra(t *testing.T) {
 	root := repoRoot(t)
@@ -277,7 +277,7 @@ var importRules = []struct {
 	{"transfer", []string{"keys", "opcert", "transfer/qr", "transfer/ur", "internal/safefile", "internal/textsafe", "internal/durfmt"}},
 	{"ceremony/auditlog", []string{"keys", "opcert", "internal/safefile", "internal/textsafe"}},
 	{"ceremony", []string{"ceremony/auditlog", "keys", "opcert", "transfer", "transfer/qr", "internal/safefile", "internal/textsafe", "internal/durfmt"}},
-	{"producer", []string{"ceremony/auditlog", "keys", "opcert", "transfer", "producer/nodelog", "producer/nodequery",
+	{"producer", []string{"ceremony/auditlog", "keys", "opcert", "plan", "transfer", "producer/nodelog", "producer/nodequery",
 		"internal/safefile", "internal/textsafe", "internal/durfmt", "internal/promtext"}},
 }
 

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kesrotate/kesrotate/plan"
+
 	"github.com/spf13/cobra"
 
 	"github.com/kesrotate/kesrotate/ceremony"
@@ -127,10 +129,10 @@ type planItem struct {
 	startPeriod  uint64
 	certHash     string
 	history      *opcert.History // a vault's history of the pool
-	status       *opcert.AgentStatus
+	status       *plan.AgentStatus
 	holdings     []ceremony.ProducerCert // a vault's: the newest cert each producer received
 
-	plan       opcert.Plan
+	plan       plan.Plan
 	companions []companionJSON // from an agent status: kes-agent, the Mithril signer
 	next       *uint64
 	nextNote   string
@@ -150,7 +152,7 @@ func runPlan(g *globals, o *planOptions) error {
 	if err != nil {
 		return err
 	}
-	leads := opcert.Leads{}
+	leads := plan.Leads{}
 	if leads.Warn, err = parseLead("--warn-lead", o.warnLead); err != nil {
 		return err
 	}
@@ -183,9 +185,9 @@ func runPlan(g *globals, o *planOptions) error {
 	}
 	n := in.network
 	all := append(append([]*planItem(nil), in.items...), in.statuses...)
-	worst := opcert.StatusOK
+	worst := plan.StatusOK
 	for _, it := range all {
-		if it.plan, err = opcert.Evaluate(n, it.startPeriod, now, leads); err != nil {
+		if it.plan, err = plan.Evaluate(n, it.startPeriod, now, leads); err != nil {
 			return cli.Hint(err, "check --now and the network")
 		}
 		if it.plan.Status.Severity() > worst.Severity() {
@@ -271,14 +273,14 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 	}
 
 	// Agent status files.
-	var statuses []opcert.AgentStatus
+	var statuses []plan.AgentStatus
 	var ids []keys.PoolID
 	for _, f := range o.statuses {
 		b, err := readInput(f, "--status")
 		if err != nil {
 			return nil, err
 		}
-		s, id, err := opcert.ParseAgentStatus(b)
+		s, id, err := plan.ParseAgentStatus(b)
 		if err != nil {
 			return nil, cli.Hint(fmt.Errorf("--status %s: %w", f, err), "give the output of 'kesrotate-agent status --json' (see docs/plan.md for its fields)")
 		}
@@ -420,7 +422,7 @@ func nextCounter(it *planItem, statuses []*planItem) {
 }
 
 func analyzeSchedules(g *globals, o *planOptions, n opcert.Network, items []*planItem, rotateAt time.Time, takes time.Duration, warnings *[]string) error {
-	epochLen := opcert.EpochLength(n)
+	epochLen := plan.EpochLength(n)
 	if epochLen == 0 && o.genesis != "" {
 		var gen struct {
 			EpochLength uint64 `json:"epochLength"`
@@ -430,7 +432,7 @@ func analyzeSchedules(g *globals, o *planOptions, n opcert.Network, items []*pla
 		}
 	}
 	type sched struct {
-		cov   opcert.Span
+		cov   plan.Span
 		slots []time.Time
 	}
 	byPool := map[keys.PoolID][]sched{}
@@ -439,7 +441,7 @@ func analyzeSchedules(g *globals, o *planOptions, n opcert.Network, items []*pla
 		if err != nil {
 			return err
 		}
-		l, err := opcert.ParseLeaderLog(b)
+		l, err := plan.ParseLeaderLog(b)
 		if err != nil {
 			return cli.Hint(fmt.Errorf("--leader-schedule %s: %w", f, err), "give the JSON 'cncli leaderlog' prints")
 		}
@@ -464,9 +466,9 @@ func analyzeSchedules(g *globals, o *planOptions, n opcert.Network, items []*pla
 		}
 		win := it.plan.RotationWindow()
 		sj := &scheduleJSON{WindowFrom: rfc(win.From), WindowTo: rfc(win.To), AssignedInWindow: []string{}}
-		var best opcert.ScheduleAnalysis
+		var best plan.ScheduleAnalysis
 		for _, s := range ss {
-			a := opcert.AnalyzeSchedule(win, s.cov, s.slots, n.SlotLength)
+			a := plan.AnalyzeSchedule(win, s.cov, s.slots, n.SlotLength)
 			for _, t := range a.Inside {
 				sj.AssignedInWindow = append(sj.AssignedInWindow, rfc(t))
 			}
@@ -486,9 +488,9 @@ func analyzeSchedules(g *globals, o *planOptions, n opcert.Network, items []*pla
 				it.name, len(sj.AssignedInWindow), sj.AssignedInWindow[0]))
 		}
 		if !rotateAt.IsZero() {
-			planned := opcert.Span{From: rotateAt, To: rotateAt.Add(takes)}
+			planned := plan.Span{From: rotateAt, To: rotateAt.Add(takes)}
 			sj.Conflicts = []string{}
-			for _, t := range opcert.Conflicts(planned, it.slotTimes, n.SlotLength) {
+			for _, t := range plan.Conflicts(planned, it.slotTimes, n.SlotLength) {
 				sj.Conflicts = append(sj.Conflicts, rfc(t))
 			}
 			if len(sj.Conflicts) > 0 {
@@ -518,30 +520,30 @@ type scheduleJSON struct {
 }
 
 type poolPlanJSON struct {
-	Name             string        `json:"name"`
-	Source           string        `json:"source"`
-	PoolID           string        `json:"pool_id"`
-	PoolIDBech32     string        `json:"pool_id_bech32"`
-	Counter          uint64        `json:"cert_counter"`
-	CertHash         string        `json:"cert_hash,omitempty"`
-	Status           opcert.Status `json:"status"`
-	CurrentPeriod    uint64        `json:"current_kes_period"`
-	StartPeriod      uint64        `json:"cert_start_kes_period"`
-	EndPeriod        uint64        `json:"cert_end_kes_period"`
-	LastValidPeriod  uint64        `json:"last_valid_kes_period"`
-	RemainingPeriods int64         `json:"remaining_kes_periods"`
-	ValidFrom        string        `json:"valid_from"`
-	Expiry           string        `json:"expiry"`
-	ExpiryUnix       int64         `json:"expiry_unix"`
-	ExpiryLocal      string        `json:"expiry_local"`
-	SecondsLeft      int64         `json:"seconds_left"`
-	TimeLeft         string        `json:"time_left"`
-	RotateBy         string        `json:"rotate_by"`
-	RotateByUnix     int64         `json:"rotate_by_unix"`
-	CriticalFrom     string        `json:"critical_from"`
-	NextCounter      *uint64       `json:"next_counter,omitempty"`
-	NextCounterNote  string        `json:"next_counter_note,omitempty"`
-	StatusTipSlot    *uint64       `json:"status_tip_slot,omitempty"`
+	Name             string      `json:"name"`
+	Source           string      `json:"source"`
+	PoolID           string      `json:"pool_id"`
+	PoolIDBech32     string      `json:"pool_id_bech32"`
+	Counter          uint64      `json:"cert_counter"`
+	CertHash         string      `json:"cert_hash,omitempty"`
+	Status           plan.Status `json:"status"`
+	CurrentPeriod    uint64      `json:"current_kes_period"`
+	StartPeriod      uint64      `json:"cert_start_kes_period"`
+	EndPeriod        uint64      `json:"cert_end_kes_period"`
+	LastValidPeriod  uint64      `json:"last_valid_kes_period"`
+	RemainingPeriods int64       `json:"remaining_kes_periods"`
+	ValidFrom        string      `json:"valid_from"`
+	Expiry           string      `json:"expiry"`
+	ExpiryUnix       int64       `json:"expiry_unix"`
+	ExpiryLocal      string      `json:"expiry_local"`
+	SecondsLeft      int64       `json:"seconds_left"`
+	TimeLeft         string      `json:"time_left"`
+	RotateBy         string      `json:"rotate_by"`
+	RotateByUnix     int64       `json:"rotate_by_unix"`
+	CriticalFrom     string      `json:"critical_from"`
+	NextCounter      *uint64     `json:"next_counter,omitempty"`
+	NextCounterNote  string      `json:"next_counter_note,omitempty"`
+	StatusTipSlot    *uint64     `json:"status_tip_slot,omitempty"`
 	// Producers (vault source): the newest cert each producer received.
 	Producers  []ceremony.ProducerCert `json:"producers,omitempty"`
 	Schedule   *scheduleJSON           `json:"leader_schedule,omitempty"`
@@ -551,27 +553,27 @@ type poolPlanJSON struct {
 // companionJSON is the state of one of the producer's other key users an
 // agent status reports.
 type companionJSON struct {
-	Name    string        `json:"name"` // "kes-agent" or "mithril-signer"
-	Status  opcert.Status `json:"status"`
-	Problem string        `json:"problem,omitempty"`
+	Name    string      `json:"name"` // "kes-agent" or "mithril-signer"
+	Status  plan.Status `json:"status"`
+	Problem string      `json:"problem,omitempty"`
 }
 
 // companionsOf: kes-agent without the cert's key means the node cannot
 // forge (critical); a signer that did not restart or register loses
 // Mithril signatures, not blocks (warn).
-func companionsOf(s *opcert.AgentStatus) []companionJSON {
+func companionsOf(s *plan.AgentStatus) []companionJSON {
 	var out []companionJSON
 	if s.KESAgent != nil {
-		c := companionJSON{Name: "kes-agent", Status: opcert.StatusOK, Problem: s.KESAgent.Problem()}
+		c := companionJSON{Name: "kes-agent", Status: plan.StatusOK, Problem: s.KESAgent.Problem()}
 		if c.Problem != "" {
-			c.Status = opcert.StatusCritical
+			c.Status = plan.StatusCritical
 		}
 		out = append(out, c)
 	}
 	if s.Mithril != nil {
-		c := companionJSON{Name: "mithril-signer", Status: opcert.StatusOK, Problem: s.Mithril.Problem()}
+		c := companionJSON{Name: "mithril-signer", Status: plan.StatusOK, Problem: s.Mithril.Problem()}
 		if c.Problem != "" {
-			c.Status = opcert.StatusWarn
+			c.Status = plan.StatusWarn
 		}
 		out = append(out, c)
 	}
@@ -584,7 +586,7 @@ type planJSON struct {
 	NetworkMagic        uint32         `json:"network_magic"`
 	WarnLeadSeconds     int64          `json:"warn_lead_seconds"`
 	CriticalLeadSeconds int64          `json:"critical_lead_seconds"`
-	Status              opcert.Status  `json:"status"`
+	Status              plan.Status    `json:"status"`
 	ExitCode            int            `json:"exit_code"`
 	Pools               []poolPlanJSON `json:"pools"`
 }
@@ -595,7 +597,7 @@ func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // that a deadline shown is never later than the real one. JSON keeps rfc.
 func clock(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
 
-func planJSONOf(n opcert.Network, now time.Time, l opcert.Leads, worst opcert.Status, items []*planItem) planJSON {
+func planJSONOf(n opcert.Network, now time.Time, l plan.Leads, worst plan.Status, items []*planItem) planJSON {
 	out := planJSON{Now: rfc(now), Network: n.Name, NetworkMagic: n.Magic,
 		WarnLeadSeconds: int64(l.Warn / time.Second), CriticalLeadSeconds: int64(l.Critical / time.Second),
 		Status: worst, ExitCode: worst.Severity(), Pools: []poolPlanJSON{}}
@@ -649,9 +651,9 @@ func formatLeft(d time.Duration) string {
 	return fmt.Sprintf("%s%dm %ds", sign, m, s)
 }
 
-func statusWord(s opcert.Status) string { return strings.ToUpper(string(s)) }
+func statusWord(s plan.Status) string { return strings.ToUpper(string(s)) }
 
-func printPlan(w io.Writer, n opcert.Network, now time.Time, l opcert.Leads, items []*planItem) {
+func printPlan(w io.Writer, n opcert.Network, now time.Time, l plan.Leads, items []*planItem) {
 	for _, it := range items {
 		p := it.plan
 		left := "left " + formatLeft(p.Left)
@@ -717,18 +719,18 @@ func printPlan(w io.Writer, n opcert.Network, now time.Time, l opcert.Leads, ite
 	}
 }
 
-func planAction(it *planItem, l opcert.Leads) string {
+func planAction(it *planItem, l plan.Leads) string {
 	p := it.plan
 	switch p.Status {
-	case opcert.StatusOK:
+	case plan.StatusOK:
 		return "nothing to do before " + clock(p.RotateBy)
-	case opcert.StatusWarn:
+	case plan.StatusWarn:
 		return "rotate soon: critical from " + clock(p.CriticalFrom) + ", expires " + clock(p.Expiry)
-	case opcert.StatusCritical:
+	case plan.StatusCritical:
 		return "rotate now: the pool stops minting blocks at " + clock(p.Expiry)
-	case opcert.StatusExpired:
+	case plan.StatusExpired:
 		return "expired at " + clock(p.Expiry) + ": the node rejects every block; rotate now"
-	case opcert.StatusNotYetValid:
+	case plan.StatusNotYetValid:
 		return "the cert starts in period " + strconv.FormatUint(p.StartPeriod, 10) + " but the chain is in period " +
 			strconv.FormatUint(p.CurrentPeriod, 10) + ": the node rejects its blocks (wrong KES period or clock?)"
 	}
