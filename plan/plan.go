@@ -6,10 +6,10 @@
 package plan
 
 import (
-	"github.com/kesrotate/kesrotate/opcert"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kesrotate/kesrotate/opcert"
 	"math"
 	"sort"
 	"strings"
