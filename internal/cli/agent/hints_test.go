@@ -23,18 +23,18 @@ func hintsOf(t *testing.T, err error) []string {
 // previous set is active again"); a permission refusal names --group.
 func TestNotConfirmedHint(t *testing.T) {
 	fail := errors.New("the node did not take the new cert: Disabling block forging")
-	first := notConfirmedHint(fail, &producer.DeployResult{Install: &producer.InstallResult{Set: "0-1082-aa"}})
+	first := notConfirmedHint(fail, &producer.InstallResult{Activated: &producer.ActivateResult{Set: "0-1082-aa"}})
 	h := strings.Join(hintsOf(t, first), "\n")
 	if !strings.Contains(h, "set 0-1082-aa stays installed: there was no earlier set to return to") || strings.Contains(h, "active again") {
 		t.Errorf("first install: %q", h)
 	}
-	again := notConfirmedHint(fail, &producer.DeployResult{Install: &producer.InstallResult{Set: "1-1083-bb"},
+	again := notConfirmedHint(fail, &producer.InstallResult{Activated: &producer.ActivateResult{Set: "1-1083-bb"},
 		RolledBack: &producer.RollbackResult{To: "0-1082-aa"}})
 	if h := strings.Join(hintsOf(t, again), "\n"); !strings.Contains(h, "set 0-1082-aa is active again") {
 		t.Errorf("rolled back: %q", h)
 	}
 	perm := notConfirmedHint(errors.New("node: open /opt/cardano/keys/kes.skey: permission denied"),
-		&producer.DeployResult{Install: &producer.InstallResult{Set: "0-1082-aa"}})
+		&producer.InstallResult{Activated: &producer.ActivateResult{Set: "0-1082-aa"}})
 	h = strings.Join(hintsOf(t, perm), "\n")
 	if !strings.Contains(h, "kesrotate-agent config --group GROUP") || !strings.Contains(h, "nothing to return to") {
 		t.Errorf("permission: %q", h)

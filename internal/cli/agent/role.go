@@ -155,7 +155,7 @@ producer stays a standby.`,
 			if err != nil {
 				return err
 			}
-			o.InstallOptions = producer.InstallOptions{TipSlot: v.TipSlot, Now: now}
+			o.ActivateOptions = producer.ActivateOptions{TipSlot: v.TipSlot, Now: now}
 			if v.OnChainKnown {
 				o.OnChain = &v.OnChain
 			}
