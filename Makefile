@@ -4,7 +4,7 @@
 #   make test      make lint + every test (installs the npm interop harnesses if npm is there)
 #   make demo      a rotation from a fresh vault, in a temporary folder
 #   make testnode  bin/kesrotate-testnode, the stand-in for cardano-node (rehearsals)
-#   make lint      gofmt check, go vet, staticcheck (pinned)
+#   make lint      gofmt check, go vet, staticcheck (pinned), go mod tidy -diff
 #   make fuzz      every Fuzz target for FUZZTIME each
 #   make repro     build twice in two fresh clones of HEAD and compare the bytes
 #   make bench     benchmarks (never part of make test; BENCHCOUNT=5 for medians)
@@ -93,6 +93,7 @@ lint: $(STATICCHECK)
 	if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result"; exit 1; }
 
 # Each Fuzz target of each package, one after the other, FUZZTIME each.
 fuzz:

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -75,9 +76,16 @@ func ParseNodeConfig(data []byte) (*NodeConfig, error) {
 	}
 	if opts, ok := raw["TraceOptions"].(map[string]any); ok {
 		for ns, v := range opts {
-			b, _ := json.Marshal(v)
+			b, err := json.Marshal(v)
+			if err != nil {
+				return nil, fmt.Errorf("%w: TraceOptions %q: %w", ErrConfig, ns, err)
+			}
 			var o traceOption
-			_ = json.Unmarshal(b, &o)
+			if err := json.Unmarshal(b, &o); err != nil {
+				// A setting the agent cannot read is not taken as absent:
+				// what it would conclude about the node's log could be wrong.
+				return nil, fmt.Errorf("%w: TraceOptions %q: %v", ErrConfig, ns, textsafe.JSONError(err))
+			}
 			c.options[ns] = o
 		}
 	}
