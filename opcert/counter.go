@@ -49,7 +49,7 @@ func ParseOnChain(s string) (OnChain, error) {
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil || strconv.FormatUint(n, 10) != s {
-		return OnChain{}, fmt.Errorf("%w: on-chain counter %q: want a decimal number or \"none\"", ErrOnChainText, clipText(s, 40))
+		return OnChain{}, fmt.Errorf("%w %q: want a decimal number or \"none\"", ErrOnChainText, clipText(s, 40))
 	}
 	return Recorded(n), nil
 }

@@ -52,7 +52,7 @@ func (c *chainFlags) options(now time.Time, needCounter, requireSynced bool) (pr
 	default:
 		n, err := opcert.ParseOnChain(c.onchain)
 		if err != nil {
-			return o, cli.Usage(fmt.Errorf("--onchain-counter: %w", err))
+			return o, cli.Usage(fmt.Errorf("--onchain-counter: %w", err), "the pool's op-cert counter as the chain records it, or \"none\" if the pool never minted a block")
 		}
 		o.OnChain = &n
 	}
