@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -106,4 +107,31 @@ func mustHexBytes(t *testing.T, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func TestKESSeedEnvelope(t *testing.T) {
+	seed := make([]byte, KESSeedSize)
+	seed[0] = 7
+	k, err := NewKESKey(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := k.MarshalSeedEnvelope()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseKESSeedEnvelope(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Public() != k.Public() || !bytes.Equal(back.Seed(), seed) {
+		t.Fatal("the seed envelope does not rebuild the key")
+	}
+	if _, err := ParseKESSeedEnvelope(k.MarshalEnvelope()); !errors.Is(err, ErrType) {
+		t.Errorf("a 608-byte KES skey as a seed envelope: got %v, want ErrType", err)
+	}
+	raw, _ := NewKESKeyFromRaw(k.Raw())
+	if _, err := raw.MarshalSeedEnvelope(); err == nil {
+		t.Error("a key without its seed wrote a seed envelope")
+	}
 }
