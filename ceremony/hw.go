@@ -611,17 +611,24 @@ func preparationGap(p *Pool, js []JournalEntry, idx logIndex) (*LogGap, error) {
 // within reports whether path is dir or below it, links resolved (both
 // exist).
 func within(dir, path string) (bool, error) {
-	d, err := filepath.EvalSymlinks(dir)
+	resolve := func(p string) (string, error) {
+		p, err := filepath.Abs(p)
+		if err != nil {
+			return "", err
+		}
+		return filepath.EvalSymlinks(p)
+	}
+	d, err := resolve(dir)
 	if err != nil {
 		return false, err
 	}
-	p, err := filepath.EvalSymlinks(path)
+	p, err := resolve(path)
 	if err != nil {
 		return false, err
 	}
 	rel, err := filepath.Rel(d, p)
 	if err != nil {
-		return false, nil
+		return false, err
 	}
 	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))), nil
 }

@@ -623,3 +623,32 @@ func TestFleetLeavesHardwarePoolsAlone(t *testing.T) {
 		t.Fatalf("outcomes: %+v", res.Outcomes)
 	}
 }
+
+func TestWithin(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"v/out", "vx", "other"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(root, "v", "out"), filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	for _, tc := range []struct {
+		dir, path string
+		want      bool
+	}{
+		{"v", "v", true},
+		{"v", filepath.Join(root, "v", "out"), true}, // relative vault, absolute folder
+		{filepath.Join(root, "v"), "v/out", true},
+		{"v", "link", true}, // through a link
+		{"v", "vx", false},
+		{"v", "other", false},
+		{"v/out", "v", false},
+	} {
+		if got, err := within(tc.dir, tc.path); err != nil || got != tc.want {
+			t.Errorf("within(%s, %s): got %v, %v; want %v", tc.dir, tc.path, got, err, tc.want)
+		}
+	}
+}
