@@ -652,3 +652,47 @@ func TestWithin(t *testing.T) {
 		}
 	}
 }
+
+// KES-on-producer mode: the snapshot carries the KES vkey the device
+// certifies; the vault keeps no KES key and the bundle holds only the cert.
+func TestHardwareKESOnProducer(t *testing.T) {
+	v := newVault(t)
+	h := newHWPool(t, v)
+	kes, err := keys.GenerateKESKey(&detRand{ctr: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vk := kes.Public()
+	p, _ := v.Pool(h.name)
+	id, _ := p.PoolID()
+	tip, _ := v.Network.SlotAt(t0.Add(-time.Minute))
+	snap := (&transfer.Snapshot{Magic: v.Network.Magic, SlotsPerKESPeriod: v.Network.SlotsPerKESPeriod, MaxKESEvolutions: v.Network.MaxKESEvolutions,
+		TipSlot: tip, TipTime: v.Network.SlotTime(tip), PoolID: id, KESVKey: &vk, Created: t0}).Marshal(h.sign)
+	prep, err := v.PrepareRotation(RotateRequest{Pool: h.name, Producer: h.producer, Snapshot: snap, OutDir: filepath.Join(t.TempDir(), "out"),
+		Now: t0, Policy: transfer.SnapshotPolicy{Now: t0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !prep.Prepared.KESOnProducer || prep.Device.KESVKey != vk.Bech32() {
+		t.Errorf("prepared: %+v, device %+v", prep.Prepared, prep.Device)
+	}
+	if present(t, filepath.Join(p.Dir, stagedKESFile)) {
+		t.Error("the vault keeps a KES key in KES-on-producer mode")
+	}
+	res, err := v.FinishRotation(FinishRequest{Pool: h.name, SignedCert: sign(t, prep.Prepared, nil), Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Issue.Cert.KESVKey != vk || res.Issue.KES != nil || !res.Issue.Entry.KESOnProducer {
+		t.Errorf("finished: KES vk %v, KES key %v, journal %+v", res.Issue.Cert.KESVKey == vk, res.Issue.KES != nil, res.Issue.Entry)
+	}
+	f, _ := os.Open(res.BundleFile)
+	defer f.Close()
+	b, err := transfer.DecryptBundle(f, h.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.KES != nil || b.Cert.KESVKey != vk {
+		t.Error("the bundle carries a KES key, or another cert")
+	}
+}
