@@ -696,3 +696,25 @@ func TestHardwareKESOnProducer(t *testing.T) {
 		t.Error("the bundle carries a KES key, or another cert")
 	}
 }
+
+// A hardware-wallet pool the log does not record (an import that stopped
+// before its entries) is two gaps, as any pool is: its pool entry and its
+// key's (hardware-key in place of the binding).
+func TestHardwarePoolWithoutLogEntriesIsFound(t *testing.T) {
+	v := newVault(t)
+	h := newHWPool(t, v)
+	es, _ := auditlog.Entries(v.LogDir())
+	if es[2].Kind != auditlog.KindHardwareKey {
+		t.Fatalf("entry 2 is %s", es[2].Kind)
+	}
+	gaps, err := v.LogGaps(es[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gaps) < 2 || gaps[0].Kind != "pool" || gaps[1].Kind != "binding" || gaps[0].Pool != h.name {
+		t.Errorf("got gaps %v, want the pool and its key", gaps)
+	}
+	if gaps, _ := v.LogGaps(es); len(gaps) != 0 {
+		t.Errorf("got gaps %v for the whole log, want none", gaps)
+	}
+}
