@@ -111,6 +111,12 @@ type HWImport struct {
 	VRFSkey     []byte // cardano-cli VRF signing key; nil: none (ImportHWPool) or a new one (NewHWPool)
 }
 
+// HWImport may carry a VRF signing key: it prints as [REDACTED] for every
+// verb, like ImportOptions.
+func (HWImport) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(keys.Redacted)) }
+func (HWImport) String() string             { return keys.Redacted }
+func (HWImport) GoString() string           { return keys.Redacted }
+
 // ImportHWPool adds a running pool whose cold key is on a hardware wallet,
 // from cardano-hw-cli's signing file: the cold vkey is the first 32 bytes
 // of its extended public key, the path must be a pool cold key's. A
