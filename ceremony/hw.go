@@ -37,7 +37,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,11 +57,11 @@ const (
 
 // The files of the folder a preparation writes for cardano-hw-cli.
 const (
-	HWKESVKeyFile  = "kes.vkey"     // the KES vkey to certify (cardano-cli format)
-	HWCounterFile  = "cold.counter" // the chosen number, as cardano-cli's counter file
-	HWSigningFile  = "cold.hwsfile" // the pool's signing file, in today's form
-	HWSignedCert   = "node.cert"    // where the printed command has cardano-hw-cli write the cert
-	hwFolderSuffix = "-cardano-hw-cli"
+	HWKESVKeyFile     = "kes.vkey"     // the KES vkey to certify (cardano-cli format)
+	HWCounterFile     = "cold.counter" // the chosen number, as cardano-cli's counter file
+	HWSigningFileName = "cold.hwsfile" // the pool's signing file, in today's form
+	HWSignedCert      = "node.cert"    // where the printed command has cardano-hw-cli write the cert
+	hwFolderSuffix    = "-cardano-hw-cli"
 )
 
 // Errors of hardware-wallet pools; test with errors.Is.
@@ -217,7 +216,7 @@ type Prepared struct {
 	Created time.Time `json:"created"`
 }
 
-// KESVKey returns the KES vkey to certify.
+// kesVKey is the KES vkey to certify.
 func (pr *Prepared) kesVKey() (keys.KESVKey, error) {
 	var vk keys.KESVKey
 	b, err := hex.DecodeString(pr.KESVKey)
@@ -236,7 +235,7 @@ func (pr *Prepared) Command() []string {
 		"--kes-verification-key-file", f(HWKESVKeyFile),
 		"--kes-period", strconv.FormatUint(pr.KESPeriod, 10),
 		"--operational-certificate-issue-counter-file", f(HWCounterFile),
-		"--hw-signing-file", f(HWSigningFile),
+		"--hw-signing-file", f(HWSigningFileName),
 		"--out-file", f(HWSignedCert)}
 }
 
@@ -442,7 +441,7 @@ func (v *Vault) PrepareRotation(req RotateRequest) (_ *PreparedRotation, err err
 	}{
 		{HWKESVKeyFile, kesVK.MarshalEnvelope()},
 		{HWCounterFile, keys.Counter{Next: cc.n, Cold: cold}.MarshalEnvelope()},
-		{HWSigningFile, hw.Marshal()},
+		{HWSigningFileName, hw.Marshal()},
 	}
 	// The log's entries, checked before anything is written.
 	l, _, err := v.OpenLog(req.Now)
@@ -533,18 +532,12 @@ func (v *Vault) PrepareRotation(req RotateRequest) (_ *PreparedRotation, err err
 // journalEntry is what the journal would record of the prepared cert,
 // short of the cert (for its log entries).
 func (pr *Prepared) journalEntry() JournalEntry {
-	names := make([]string, 0, len(pr.Overrides))
-	for k := range pr.Overrides {
-		if k != DetailSystemTime {
-			names = append(names, k)
-		}
+	var overrides []string
+	if req, err := pr.issueRequest(pr.Created); err == nil {
+		overrides = req.overrideNames()
 	}
-	if pr.Forced {
-		names = append(names, OverrideForceCounter)
-	}
-	slices.Sort(names)
 	return JournalEntry{Counter: pr.Counter, KESPeriod: pr.KESPeriod, KESVKeyHash: prKESVKeyHash(pr), OnChain: pr.OnChain,
-		Forced: pr.Forced, KESOnProducer: pr.KESOnProducer, SnapshotSHA256: pr.SnapshotSHA256, Overrides: slices.Compact(names)}
+		Forced: pr.Forced, KESOnProducer: pr.KESOnProducer, SnapshotSHA256: pr.SnapshotSHA256, Overrides: overrides}
 }
 
 // preparedEntry is the cert-prepared entry of pr; files adds the hashes
@@ -655,7 +648,7 @@ func (p *Pool) shredStagedKES() error {
 // is in the vault once finished, and worthless once abandoned), then the
 // folder when nothing else is left in it. It returns what stays.
 func (pr *Prepared) removeFolderFiles() []string {
-	for _, name := range []string{HWKESVKeyFile, HWCounterFile, HWSigningFile} {
+	for _, name := range []string{HWKESVKeyFile, HWCounterFile, HWSigningFileName} {
 		_ = os.Remove(filepath.Join(pr.Folder, name))
 	}
 	if b, err := safefile.ReadRegular(pr.SignedCertPath(), transfer.MaxFileSize); err == nil {

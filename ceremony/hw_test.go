@@ -166,7 +166,7 @@ func TestHardwareRotation(t *testing.T) {
 	if c, err := keys.ParseCounter(ctrFile); err != nil || c.Next != 0 {
 		t.Errorf("counter file: %+v, %v", c, err)
 	}
-	sf, _ := os.ReadFile(filepath.Join(pr.Folder, HWSigningFile))
+	sf, _ := os.ReadFile(filepath.Join(pr.Folder, HWSigningFileName))
 	if f, err := keys.ParseHWSigningFile(sf); err != nil || f.ColdVKey().PoolID().Hex() != p.Meta.PoolID {
 		t.Errorf("signing file: %v", err)
 	}
