@@ -107,7 +107,7 @@ func (p *Pool) HWSigningFile() ([]byte, *keys.HWSigningFile, error) {
 type HWImport struct {
 	SigningFile []byte // cardano-hw-cli's signing file (node key-gen --hw-signing-file)
 	Counter     []byte // its counter file, if certs were issued with it before; nil: none
-	VRFSkey     []byte // cardano-cli VRF signing key; nil: none (ImportHWPool) or a new one (NewHWPool)
+	VRFSkey     []byte // cardano-cli VRF signing key; nil: the vault holds none
 }
 
 // HWImport may carry a VRF signing key: it prints as [REDACTED] for every
@@ -555,6 +555,7 @@ func (v *Vault) preparedEntry(p *Pool, pr *Prepared, now time.Time, files ...aud
 	e.Pool, e.Counter, e.KESPeriod, e.KESVKeyHash = p.Meta.PoolID, auditlog.U64(pr.Counter), auditlog.U64(pr.KESPeriod), je.KESVKeyHash
 	e.OnChainCounter, e.TipSlot, e.TipTime = onChainPtr(je), auditlog.U64(pr.TipSlot), ireq.tipTime()
 	e.Detail = issueDetail(ireq, je, pr.Chosen)
+	e.Detail[DetailSealedTo] = strings.Join(pr.Producers, " ")
 	e.Files = append([]auditlog.FileHash{HashFile("snapshot", "snapshot", pr.Snapshot)}, files...)
 	return e, nil
 }
@@ -745,8 +746,9 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 	if err := p.selfCheck(cert, cold, kes, pr.TipSlot); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSignedCert, err)
 	}
-	// Every producer is held against its pin again: one may have been
-	// removed since the preparation.
+	// The producers are the ones the log's preparation names (prepared.json
+	// is not signed), each held against its pin again: one may have been
+	// removed since.
 	prods, pins, recipients, err := v.sealTargets(p, cold.PoolID(), pr.Producers)
 	if err != nil {
 		return nil, err
@@ -782,6 +784,9 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 		open, ok := l.Prepared(p.Meta.PoolID)
 		if !ok || open.Counter != cert.Counter || open.KESPeriod != cert.KESPeriod || open.KESVKeyHash != je.KESVKeyHash {
 			return nil, fmt.Errorf("%w: the ceremony log has no open preparation of cert #%d", ErrLogRule, cert.Counter)
+		}
+		if open.SealedTo != strings.Join(pr.Producers, " ") {
+			return nil, fmt.Errorf("%w: %s names producers %q, the log's preparation (entry %d) %q: it was edited", ErrPreparation, preparedFile, strings.Join(pr.Producers, " "), open.Seq, open.SealedTo)
 		}
 		if ce, err = p.certIssuedEntry(ireq, je, cert.MarshalEnvelope(), pr.Chosen); err != nil {
 			return nil, err

@@ -718,3 +718,51 @@ func TestHardwarePoolWithoutLogEntriesIsFound(t *testing.T) {
 		t.Errorf("got gaps %v for the whole log, want none", gaps)
 	}
 }
+
+// prepared.json is not signed: a finish seals to the producers the log's
+// preparation names, not to another pinned producer the file was edited
+// to name.
+func TestHardwarePreparedFileEdited(t *testing.T) {
+	v := newVault(t)
+	h := newHWPool(t, v)
+	p, _ := v.Pool(h.name)
+	id, _ := p.PoolID()
+	seed := sha256.Sum256([]byte("bp2"))
+	sign2 := ed25519.NewKeyFromSeed(seed[:])
+	ageID, _ := age.GenerateX25519Identity()
+	enr, err := (&transfer.Enrollment{Name: "bp2", Magic: v.Network.Magic, PoolID: id, Recipient: ageID.Recipient().String(),
+		SignKey: sign2.Public().(ed25519.PublicKey), Created: t0}).Marshal(sign2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.AddProducer("bp2", enr); err != nil {
+		t.Fatal(err)
+	}
+	prep, err := h.prepare(t, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := sign(t, prep.Prepared, nil)
+	path := filepath.Join(p.Dir, preparedFile)
+	b := mustReadFile(t, path)
+	edited := bytes.Replace(b, []byte(`"bp1"`), []byte(`"bp2"`), 1)
+	if bytes.Equal(edited, b) {
+		t.Fatal("the edit did not apply")
+	}
+	if err := os.WriteFile(path, edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.FinishRotation(FinishRequest{Pool: h.name, SignedCert: signed, Now: t0}); !errors.Is(err, ErrPreparation) || !strings.Contains(err.Error(), "it was edited") {
+		t.Fatalf("finish with prepared.json naming bp2: got %v, want ErrPreparation", err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := v.FinishRotation(FinishRequest{Pool: h.name, SignedCert: signed, Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.SealedTo) != 1 || res.SealedTo[0].Name != "bp1" {
+		t.Errorf("sealed to %v", res.SealedTo)
+	}
+}

@@ -58,7 +58,7 @@ const (
 	DetailRecovered  = "recovered"                // "journal", "pool" or "producer": recorded after an interrupted command
 	DetailIssuedAt   = "issued_at"                // recovered certs: the journal's time
 	DetailProducer   = auditlog.DetailProducer    // producer name
-	DetailSealedTo   = "sealed_to"                // bundle-exported: every producer the bundle is sealed to, space-separated
+	DetailSealedTo   = auditlog.DetailSealedTo    // bundle-exported, cert-prepared: every producer the bundle is (to be) sealed to, space-separated
 	DetailForced     = "forced"                   // "true" when a forced counter chose the counter
 	DetailRulesChose = "rules_chose"              // the counter the rules chose, when forced
 	DetailKESSource  = "kes_key"                  // "vault" or "producer"
@@ -415,7 +415,7 @@ func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
 		case auditlog.KindAuditBinding, auditlog.KindHardwareKey:
 			idx.bound[e.Pool] = true
 		case auditlog.KindCertPrepared:
-			idx.prepared[e.Pool] = auditlog.PreparedRecord{Seq: e.Seq, Pool: e.Pool, Counter: *e.Counter, KESPeriod: *e.KESPeriod, KESVKeyHash: e.KESVKeyHash}
+			idx.prepared[e.Pool] = auditlog.PreparedRecord{Seq: e.Seq, Pool: e.Pool, Counter: *e.Counter, KESPeriod: *e.KESPeriod, KESVKeyHash: e.KESVKeyHash, SealedTo: e.Detail[DetailSealedTo]}
 		case auditlog.KindCertAbandoned:
 			delete(idx.prepared, e.Pool)
 		case auditlog.KindProducerAdd:

@@ -41,6 +41,10 @@ const (
 	DetailColdVKey = "cold_vkey"      // hardware-key: hex of the pool's 32-byte cold vkey
 	DetailPath     = "path"           // hardware-key: the key's path on the device, 1853H/1815H/0H/NH
 	DetailPrepared = "prepared_entry" // cert-issued of a hardware pool, cert-abandoned: the cert-prepared entry's seq
+	// DetailSealedTo names, space-separated, the producers a bundle is
+	// sealed to (bundle-exported), or will be (cert-prepared: the finish
+	// seals to exactly these).
+	DetailSealedTo = "sealed_to"
 )
 
 // preparedCert is a pool's open cert-prepared entry.
@@ -48,6 +52,7 @@ type preparedCert struct {
 	seq             int64
 	counter, period uint64
 	kesHash         string
+	sealedTo        string // its DetailSealedTo
 }
 
 // PreparedRecord is a rotation prepared for a hardware wallet that the
@@ -58,6 +63,9 @@ type PreparedRecord struct {
 	Counter     uint64 `json:"counter"`
 	KESPeriod   uint64 `json:"kes_period"`
 	KESVKeyHash string `json:"kes_vkey_hash"`
+	// SealedTo are the producers the bundle is to be sealed to, as the
+	// entry names them (space-separated).
+	SealedTo string `json:"sealed_to,omitempty"`
 }
 
 func (p *poolState) keyed() bool { return p.bound || p.hardware }
@@ -182,7 +190,7 @@ func (s *semState) applyHardware(e *Entry, verr *Error) {
 		// Recorded even when it broke the counter rules (a forced
 		// counter): the action happened; Verify reports it.
 		if p := s.pools[e.Pool]; p != nil && p.hardware {
-			p.prepared = &preparedCert{seq: e.Seq, counter: *e.Counter, period: *e.KESPeriod, kesHash: e.KESVKeyHash}
+			p.prepared = &preparedCert{seq: e.Seq, counter: *e.Counter, period: *e.KESPeriod, kesHash: e.KESVKeyHash, sealedTo: e.Detail[DetailSealedTo]}
 		}
 	case KindCertAbandoned, KindCertIssued:
 		if p := s.pools[e.Pool]; p != nil && p.hardware && verr == nil {
@@ -199,7 +207,7 @@ func (s *semState) openPreparations() []PreparedRecord {
 	for _, id := range s.order {
 		if p := s.pools[id]; p != nil && p.prepared != nil {
 			q := p.prepared
-			out = append(out, PreparedRecord{Seq: q.seq, Pool: id, Counter: q.counter, KESPeriod: q.period, KESVKeyHash: q.kesHash})
+			out = append(out, q.record(id))
 		}
 	}
 	return out
@@ -211,8 +219,11 @@ func (l *Log) Prepared(pool string) (PreparedRecord, bool) {
 	if p == nil || p.prepared == nil {
 		return PreparedRecord{}, false
 	}
-	q := p.prepared
-	return PreparedRecord{Seq: q.seq, Pool: pool, Counter: q.counter, KESPeriod: q.period, KESVKeyHash: q.kesHash}, true
+	return p.prepared.record(pool), true
+}
+
+func (q *preparedCert) record(pool string) PreparedRecord {
+	return PreparedRecord{Seq: q.seq, Pool: pool, Counter: q.counter, KESPeriod: q.period, KESVKeyHash: q.kesHash, SealedTo: q.sealedTo}
 }
 
 // HardwarePool reports whether a hardware-key entry put the pool (hex id)

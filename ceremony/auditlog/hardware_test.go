@@ -71,15 +71,15 @@ func pinless(f *fixture, name string) Entry {
 func TestHardwarePool(t *testing.T) {
 	f := hwFixture(t)
 	steps := []Entry{
-		pinless(f, "bp1"),                        // 3
-		prepared(f.pool, 0, nil, 100, "a"),       // 4
-		finished(f.pool, 0, nil, 100, "a", 4),    // 5
-		bundle(f.pool, "a"),                      // 6
-		prepared(f.pool, 1, U64(0), 130, "b"),    // 7
-		abandoned(f.pool, 1, 130, "b", 7),        // 8
-		prepared(f.pool, 1, U64(0), 131, "c"),    // 9: the same counter again, after the abandon
-		finished(f.pool, 1, U64(0), 131, "c", 9), // 10
-		prepared(f.pool, 2, U64(1), 170, "d"),    // 11: left open
+		pinless(f, "bp1"),                                                            // 3
+		prepared(f.pool, 0, nil, 100, "a"),                                           // 4
+		finished(f.pool, 0, nil, 100, "a", 4),                                        // 5
+		bundle(f.pool, "a"),                                                          // 6
+		prepared(f.pool, 1, U64(0), 130, "b"),                                        // 7
+		abandoned(f.pool, 1, 130, "b", 7),                                            // 8
+		prepared(f.pool, 1, U64(0), 131, "c"),                                        // 9: the same counter again, after the abandon
+		finished(f.pool, 1, U64(0), 131, "c", 9),                                     // 10
+		withDetail(prepared(f.pool, 2, U64(1), 170, "d"), DetailSealedTo, "bp1 bp2"), // 11: left open
 	}
 	for _, e := range steps {
 		if err := f.log.Check(e); err != nil {
@@ -118,12 +118,23 @@ func TestHardwarePool(t *testing.T) {
 	if p, ok := l.Pin("bp1"); !ok || p.Signed {
 		t.Errorf("pin from the state: %+v, %v", p, ok)
 	}
+	if r, ok := l.Prepared(f.pool); !ok || r.Seq != 11 || r.SealedTo != "bp1 bp2" {
+		t.Errorf("open preparation from the state: %+v, %v", r, ok)
+	}
 	if err := l.Check(finished(f.pool, 2, U64(1), 170, "d", 11)); err != nil {
 		t.Errorf("Check of the prepared cert from the state: %v", err)
 	}
 	if err := l.Check(finished(f.pool, 2, U64(1), 171, "e", 11)); !errors.Is(err, ErrSemantics) {
 		t.Errorf("Check of a cert that was not prepared, from the state: got %v, want ErrSemantics", err)
 	}
+}
+
+func withDetail(e Entry, k, v string) Entry {
+	if e.Detail == nil {
+		e.Detail = map[string]string{}
+	}
+	e.Detail[k] = v
+	return e
 }
 
 func valueOr(p *uint64) *uint64 {

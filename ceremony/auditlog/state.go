@@ -83,6 +83,7 @@ type statePrepared struct {
 	Counter     uint64 `json:"counter"`
 	KESPeriod   uint64 `json:"kes_period"`
 	KESVKeyHash string `json:"kes_vkey_hash"`
+	SealedTo    string `json:"sealed_to,omitempty"`
 }
 
 type stateRun struct {
@@ -308,7 +309,7 @@ func (l *Log) snapshot() (*stateFile, error) {
 				LastPeriod: r.lastPeriod, PeriodSeq: r.periodSeq, PeriodSigned: r.periodSigned, CtrCert: r.ctrCert, PeriodCert: r.periodCert},
 			Hardware: p.hardware}
 		if q := p.prepared; q != nil {
-			sp.Prepared = &statePrepared{Seq: q.seq, Counter: q.counter, KESPeriod: q.period, KESVKeyHash: q.kesHash}
+			sp.Prepared = &statePrepared{Seq: q.seq, Counter: q.counter, KESPeriod: q.period, KESVKeyHash: q.kesHash, SealedTo: q.sealedTo}
 		}
 		st.Pools = append(st.Pools, sp)
 	}
@@ -476,7 +477,7 @@ func openFast(dir string, s note.Signer, v note.Verifier, vkey, vaultID string) 
 				periodSeq: r.PeriodSeq, periodSigned: r.PeriodSigned, ctrCert: r.CtrCert, periodCert: r.PeriodCert},
 			hardware: p.Hardware}
 		if q := p.Prepared; q != nil {
-			ps.prepared = &preparedCert{seq: q.Seq, counter: q.Counter, period: q.KESPeriod, kesHash: q.KESVKeyHash}
+			ps.prepared = &preparedCert{seq: q.Seq, counter: q.Counter, period: q.KESPeriod, kesHash: q.KESVKeyHash, sealedTo: q.SealedTo}
 		}
 		sem.pools[p.Pool] = ps
 	}
