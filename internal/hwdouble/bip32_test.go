@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -171,5 +172,34 @@ func TestPaths(t *testing.T) {
 		if _, err := ParsePath(bad); err == nil {
 			t.Errorf("ParsePath(%q) accepted it", bad)
 		}
+	}
+}
+
+// The same mnemonic gives another pool key under the Icarus derivation
+// (a software wallet's, or a Trezor's), and that device's op certs verify
+// under its own key only.
+func TestIcarusDevice(t *testing.T) {
+	path, _ := ParsePath("1853H/1815H/0H/0H")
+	ledger, _ := NewDevice(TestMnemonic, "", Ledger)
+	icarus, err := NewDevice(TestMnemonic, "", Icarus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lx, _ := ledger.PoolColdXPub(path)
+	ix, _ := icarus.PoolColdXPub(path)
+	if lx == ix {
+		t.Fatal("the Icarus and Ledger derivations gave the same pool key")
+	}
+	var kes [32]byte
+	sig, err := icarus.SignOpCert(path, kes, 7, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := append(append(kes[:], binary.BigEndian.AppendUint64(nil, 3)...), binary.BigEndian.AppendUint64(nil, 7)...)
+	if !ed25519.Verify(ix[:32], msg, sig[:]) || ed25519.Verify(lx[:32], msg, sig[:]) {
+		t.Error("the Icarus device's signature does not verify under its own key alone")
+	}
+	if _, err := icarus.SignOpCert([]uint32{Hardened + 1852, Hardened + 1815, Hardened, 0, 0}, kes, 7, 3); !errors.Is(err, ErrRejected) {
+		t.Errorf("signing with a payment key: got %v, want ErrRejected", err)
 	}
 }
