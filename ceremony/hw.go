@@ -192,6 +192,9 @@ type Prepared struct {
 	OnChain       string `json:"onchain"`     // "none" or the chain's counter the number was chosen from
 	Chosen        uint64 `json:"rules_chose"` // what the rules chose (Counter unless forced)
 	Forced        bool   `json:"forced,omitempty"`
+	// Refused is why the rules refused, when the counter was forced past
+	// a refusal (Chosen then means nothing).
+	Refused string `json:"rules_refused,omitempty"`
 	// Producers are the producers the bundle is sealed to, the one whose
 	// snapshot it was first.
 	Producers []string `json:"producers"`
@@ -214,6 +217,22 @@ type Prepared struct {
 	// from: the journal holds one more once the cert is journaled.
 	Journal int       `json:"journal_entries"`
 	Created time.Time `json:"created"`
+}
+
+// refusalText is a refusal of the counter rules as prepared.json keeps it.
+func refusalText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// refused is the rules' refusal the counter was forced past, or nil.
+func (pr *Prepared) refused() error {
+	if pr.Refused == "" {
+		return nil
+	}
+	return errors.New(pr.Refused)
 }
 
 // kesVKey is the KES vkey to certify.
@@ -304,7 +323,7 @@ func (pr *Prepared) journaled(entries []JournalEntry) (*JournalEntry, bool) {
 
 // issueRequest is the IssueRequest a preparation stands for.
 func (pr *Prepared) issueRequest(now time.Time) (IssueRequest, error) {
-	oc, err := ParseOnChain(pr.OnChain)
+	oc, err := opcert.ParseOnChain(pr.OnChain)
 	if err != nil {
 		return IssueRequest{}, err
 	}
@@ -431,7 +450,7 @@ func (v *Vault) PrepareRotation(req RotateRequest) (_ *PreparedRotation, err err
 	ireq := IssueRequest{KESPeriod: pl.period, TipSlot: snap.TipSlot, OnChain: snap.OnChain, ForceCounter: req.ForceCounter,
 		KESVKey: snap.KESVKey, Producer: pl.names[0], SealedTo: sealedTo(pl.names), WithVRF: pl.withVRF, Now: req.Now, Log: rotateLog(req, snap)}
 	pr := &Prepared{Counter: cc.n, KESPeriod: pl.period, KESVKey: hex.EncodeToString(kesVK[:]), KESOnProducer: snap.KESVKey != nil,
-		OnChain: FormatOnChain(snap.OnChain), Chosen: cc.chosen, Forced: cc.forced, Producers: pl.names, Snapshot: req.Snapshot, TipSlot: snap.TipSlot,
+		OnChain: snap.OnChain.Text(), Chosen: cc.chosen, Forced: cc.forced, Refused: refusalText(cc.refused), Producers: pl.names, Snapshot: req.Snapshot, TipSlot: snap.TipSlot,
 		TipTime: snap.TipTime.UTC().Truncate(time.Second), SnapshotSHA256: transfer.FileHash(req.Snapshot), Installed: ireq.Log.Installed,
 		Overrides: ireq.Log.Overrides, WithVRF: pl.withVRF, VRFFor: pl.vrfFor, Legacy: req.LegacyBundle, OutDir: outDir, Folder: folder,
 		Journal: len(cc.entries), Created: req.Now.UTC().Truncate(time.Second)}
@@ -554,7 +573,7 @@ func (v *Vault) preparedEntry(p *Pool, pr *Prepared, now time.Time, files ...aud
 	}
 	e.Pool, e.Counter, e.KESPeriod, e.KESVKeyHash = p.Meta.PoolID, auditlog.U64(pr.Counter), auditlog.U64(pr.KESPeriod), je.KESVKeyHash
 	e.OnChainCounter, e.TipSlot, e.TipTime = onChainPtr(je), auditlog.U64(pr.TipSlot), ireq.tipTime()
-	e.Detail = issueDetail(ireq, je, pr.Chosen)
+	e.Detail = issueDetail(ireq, je, pr.Chosen, pr.refused())
 	e.Detail[DetailSealedTo] = strings.Join(pr.Producers, " ")
 	e.Files = append([]auditlog.FileHash{HashFile("snapshot", "snapshot", pr.Snapshot)}, files...)
 	return e, nil
@@ -788,7 +807,7 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 		if open.SealedTo != strings.Join(pr.Producers, " ") {
 			return nil, fmt.Errorf("%w: %s names producers %q, the log's preparation (entry %d) %q: it was edited", ErrPreparation, preparedFile, strings.Join(pr.Producers, " "), open.Seq, open.SealedTo)
 		}
-		if ce, err = p.certIssuedEntry(ireq, je, cert.MarshalEnvelope(), pr.Chosen); err != nil {
+		if ce, err = p.certIssuedEntry(ireq, je, cert.MarshalEnvelope(), pr.Chosen, pr.refused()); err != nil {
 			return nil, err
 		}
 		ce.Detail[auditlog.DetailPrepared] = strconv.FormatInt(open.Seq, 10)
@@ -797,7 +816,7 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 			return nil, fmt.Errorf("%w: %w", ErrLogRule, err)
 		}
 	}
-	res := &IssueResult{Cert: cert, KES: kes, Chosen: pr.Chosen, Forced: pr.Forced}
+	res := &IssueResult{Cert: cert, KES: kes, Chosen: pr.Chosen, Forced: pr.Forced, RulesRefused: pr.refused()}
 	if !done {
 		if err := crashPoint("before-journal"); err != nil {
 			return nil, err

@@ -35,12 +35,15 @@ type IssueRequest struct {
 // IssueResult is a freshly issued cert and, unless the KES key lives on the
 // producer, its fresh KES signing key (the caller must Wipe it).
 type IssueResult struct {
-	Cert    *opcert.Certificate
-	KES     *keys.KESKey
-	Entry   JournalEntry
-	Chosen  uint64 // the counter the rules chose (equal to Cert.Counter unless forced)
-	Forced  bool
-	History opcert.History
+	Cert   *opcert.Certificate
+	KES    *keys.KESKey
+	Entry  JournalEntry
+	Chosen uint64 // the counter the rules chose (equal to Cert.Counter unless forced); meaningless when RulesRefused is set
+	Forced bool
+	// RulesRefused is why the counter rules refused, when the counter was
+	// forced past a refusal (then they chose nothing).
+	RulesRefused error
+	History      opcert.History
 
 	// Checkpoint is the ceremony-log checkpoint note covering the
 	// cert-issued entry: it travels in the bundle.
@@ -86,7 +89,7 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 		return nil, err
 	}
 	n, chosen, entries := cc.n, cc.chosen, cc.entries
-	res := &IssueResult{Chosen: chosen, Forced: cc.forced, History: cc.history}
+	res := &IssueResult{Chosen: chosen, Forced: cc.forced, RulesRefused: cc.refused, History: cc.history}
 	var kesVK keys.KESVKey
 	if req.KESVKey != nil {
 		kesVK = *req.KESVKey
@@ -116,7 +119,7 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 	if err != nil {
 		return nil, err
 	}
-	pi, err := p.prepareIssue(req, e, cert.MarshalEnvelope(), chosen)
+	pi, err := p.prepareIssue(req, e, cert.MarshalEnvelope(), chosen, res.RulesRefused)
 	if err != nil {
 		return nil, err
 	}
@@ -150,8 +153,11 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 type counterChoice struct {
 	n, chosen uint64 // the number to issue; the one the rules chose
 	forced    bool
-	history   opcert.History
-	entries   []JournalEntry // the journal it was chosen from
+	// refused is why the rules refused, when the counter was forced past
+	// a refusal (then chosen means nothing).
+	refused error
+	history opcert.History
+	entries []JournalEntry // the journal it was chosen from
 }
 
 // chooseCounter brings the files in line with the journal and chooses the
@@ -179,7 +185,11 @@ func (p *Pool) chooseCounter(onchain opcert.OnChain, force *uint64) (counterChoi
 	if n > opcert.MaxCounter {
 		return counterChoice{}, fmt.Errorf("%w: cert number %d leaves the counter file no next number", opcert.ErrCounterExhausted, n)
 	}
-	return counterChoice{n: n, chosen: chosen, forced: force != nil, history: h, entries: entries}, nil
+	cc := counterChoice{n: n, chosen: chosen, forced: force != nil, history: h, entries: entries}
+	if force != nil {
+		cc.refused = ruleErr
+	}
+	return cc, nil
 }
 
 // selfCheck checks a new cert as the node will see it at the tip slot:
@@ -204,7 +214,7 @@ func (req IssueRequest) issuedEntry(cert *opcert.Certificate, forced bool) (Jour
 		Kind: KindIssued, Time: req.Now.UTC().Truncate(time.Second),
 		Counter: cert.Counter, KESPeriod: cert.KESPeriod, KESVKeyHash: KESVKeyHash(cert.KESVKey),
 		CertHash: cert.Hash(), Cert: hex.EncodeToString(certCBOR),
-		OnChain: FormatOnChain(req.OnChain), Forced: forced,
+		OnChain: req.OnChain.Text(), Forced: forced,
 		KESOnProducer: req.KESVKey != nil, Producer: req.Producer, SealedTo: req.SealedTo, TipSlot: req.TipSlot,
 		WithVRF: req.WithVRF, Overrides: req.overrideNames(),
 	}
@@ -247,13 +257,9 @@ func (p *Pool) Repair() error {
 		if _, err := os.Stat(path); err == nil {
 			continue
 		}
-		b, err := hex.DecodeString(e.Cert)
+		c, err := e.Certificate()
 		if err != nil {
-			return fmt.Errorf("%w: entry %d: cert hex", ErrJournal, e.Seq)
-		}
-		c, err := opcert.ParseCBOR(b)
-		if err != nil || c.Hash() != e.CertHash {
-			return fmt.Errorf("%w: entry %d: cert does not match its hash", ErrJournal, e.Seq)
+			return err
 		}
 		if err := crashPoint("before-cert-file"); err != nil {
 			return err

@@ -3,6 +3,7 @@ package ceremony
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -75,28 +75,22 @@ func (e JournalEntry) HeldBy() []string {
 	return nil
 }
 
+// Certificate decodes the cert an issued entry journals and checks it
+// against the entry's cert hash.
+func (e JournalEntry) Certificate() (*opcert.Certificate, error) {
+	b, err := hex.DecodeString(e.Cert)
+	if err != nil || len(b) == 0 {
+		return nil, fmt.Errorf("%w: entry %d: no cert in hex", ErrJournal, e.Seq)
+	}
+	c, err := opcert.ParseCBOR(b)
+	if err != nil || c.Hash() != e.CertHash {
+		return nil, fmt.Errorf("%w: entry %d: cert does not match its hash", ErrJournal, e.Seq)
+	}
+	return c, nil
+}
+
 // OnChainValue parses the entry's on-chain counter.
-func (e JournalEntry) OnChainValue() (opcert.OnChain, error) { return ParseOnChain(e.OnChain) }
-
-// ParseOnChain reads "none" or a decimal counter.
-func ParseOnChain(s string) (opcert.OnChain, error) {
-	if s == "none" {
-		return opcert.None(), nil
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		return opcert.OnChain{}, fmt.Errorf("on-chain counter %q: want a number or \"none\"", s)
-	}
-	return opcert.Recorded(n), nil
-}
-
-// FormatOnChain writes an on-chain counter the way ParseOnChain reads it.
-func FormatOnChain(o opcert.OnChain) string {
-	if !o.Known {
-		return "none"
-	}
-	return strconv.FormatUint(o.N, 10)
-}
+func (e JournalEntry) OnChainValue() (opcert.OnChain, error) { return opcert.ParseOnChain(e.OnChain) }
 
 func (p *Pool) journalPath() string { return filepath.Join(p.Dir, journalFile) }
 

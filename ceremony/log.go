@@ -55,19 +55,23 @@ const (
 
 // Detail keys the vault writes into log entries.
 const (
-	DetailRecovered  = "recovered"                // "journal", "pool" or "producer": recorded after an interrupted command
-	DetailIssuedAt   = "issued_at"                // recovered certs: the journal's time
-	DetailProducer   = auditlog.DetailProducer    // producer name
-	DetailSealedTo   = auditlog.DetailSealedTo    // bundle-exported, cert-prepared: every producer the bundle is (to be) sealed to, space-separated
-	DetailForced     = "forced"                   // "true" when a forced counter chose the counter
-	DetailRulesChose = "rules_chose"              // the counter the rules chose, when forced
-	DetailKESSource  = "kes_key"                  // "vault" or "producer"
-	DetailPeriodFrom = "period_from"              // "snapshot" or "operator"
-	DetailInstalled  = "installed_cert_hash"      // the cert the snapshot reports installed
-	DetailOverrides  = auditlog.DetailOverrides   // cert-issued: the overrides used, space-separated
-	DetailUpgraded   = "upgraded"                 // producer-add: "pin" when a format 1 pin was signed
-	DetailSnapshot   = "snapshot_sha256"          // cert-issued: hex SHA-256 of the snapshot the cert came from
-	DetailFingerprnt = auditlog.DetailFingerprint // producer-add: the enrollment's fingerprint
+	DetailRecovered    = "recovered"                // "journal", "pool" or "producer": recorded after an interrupted command
+	DetailIssuedAt     = "issued_at"                // recovered certs: the journal's time
+	DetailProducer     = auditlog.DetailProducer    // producer name
+	DetailSealedTo     = auditlog.DetailSealedTo    // bundle-exported, cert-prepared: every producer the bundle is (to be) sealed to, space-separated
+	DetailForced       = "forced"                   // "true" when a forced counter chose the counter
+	DetailRulesChose   = "rules_chose"              // the counter the rules chose, when forced ("refused" if they refused)
+	DetailRulesRefusal = "rules_refusal"            // why the rules refused, when the counter was forced past a refusal
+	DetailKESSource    = "kes_key"                  // "vault" or "producer"
+	DetailPeriodFrom   = "period_from"              // "snapshot" or "operator"
+	DetailInstalled    = "installed_cert_hash"      // the cert the snapshot reports installed
+	DetailOverrides    = auditlog.DetailOverrides   // cert-issued: the overrides used, space-separated
+	DetailUpgraded     = "upgraded"                 // producer-add: "pin" when a format 1 pin was signed
+	DetailSnapshot     = "snapshot_sha256"          // cert-issued: hex SHA-256 of the snapshot the cert came from
+	DetailFingerprnt   = auditlog.DetailFingerprint // producer-add: the enrollment's fingerprint
+	DetailMode         = "mode"                     // secrets-encrypted: the vault's secrets mode afterwards
+	DetailFiles        = "files"                    // secrets-encrypted: the key files encrypted, space-separated
+	DetailFinished     = "finished"                 // secrets-encrypted: "true" when it finished an interrupted run
 )
 
 // Override names (auditlog's): how the log records an operator's override
@@ -781,7 +785,7 @@ type pendingIssue struct {
 // issue before anything is written. A forced counter may break the log's
 // rules (that is what forcing is): the entry is then recorded anyway,
 // after an override entry, and Verify will report it.
-func (p *Pool) prepareIssue(req IssueRequest, je JournalEntry, certEnvelope []byte, chosen uint64) (*pendingIssue, error) {
+func (p *Pool) prepareIssue(req IssueRequest, je JournalEntry, certEnvelope []byte, chosen uint64, refused error) (*pendingIssue, error) {
 	v := p.v
 	l, _, err := v.OpenLog(req.Now)
 	if err != nil {
@@ -791,7 +795,7 @@ func (p *Pool) prepareIssue(req IssueRequest, je JournalEntry, certEnvelope []by
 	if pi.before, err = p.issueBefore(req, je); err != nil {
 		return nil, err
 	}
-	e, err := p.certIssuedEntry(req, je, certEnvelope, chosen)
+	e, err := p.certIssuedEntry(req, je, certEnvelope, chosen, refused)
 	if err != nil {
 		return nil, err
 	}
@@ -857,7 +861,7 @@ func (p *Pool) issueBefore(req IssueRequest, je JournalEntry) ([]auditlog.Entry,
 }
 
 // certIssuedEntry builds the cert-issued entry of the cert je journals.
-func (p *Pool) certIssuedEntry(req IssueRequest, je JournalEntry, certEnvelope []byte, chosen uint64) (auditlog.Entry, error) {
+func (p *Pool) certIssuedEntry(req IssueRequest, je JournalEntry, certEnvelope []byte, chosen uint64, refused error) (auditlog.Entry, error) {
 	e, err := p.v.Audit.entry(auditlog.KindCertIssued, req.Now)
 	if err != nil {
 		return e, err
@@ -872,14 +876,15 @@ func (p *Pool) certIssuedEntry(req IssueRequest, je JournalEntry, certEnvelope [
 	if req.Log.Snapshot != nil {
 		e.Files = append(e.Files, HashFile("snapshot", "snapshot", req.Log.Snapshot))
 	}
-	e.Detail = issueDetail(req, je, chosen)
+	e.Detail = issueDetail(req, je, chosen, refused)
 	return e, nil
 }
 
 // issueDetail is the detail of the cert-issued (or cert-prepared) entry
-// of je: where the KES key and the period came from, whose snapshot, the
-// counter the rules chose when forced, the overrides, the snapshot's hash.
-func issueDetail(req IssueRequest, je JournalEntry, chosen uint64) map[string]string {
+// of je: where the KES key and the period came from, whose snapshot, what
+// the rules chose (or why they refused) when forced, the overrides, the
+// snapshot's hash.
+func issueDetail(req IssueRequest, je JournalEntry, chosen uint64, refused error) map[string]string {
 	d := map[string]string{DetailKESSource: "vault", DetailPeriodFrom: "operator"}
 	if je.KESOnProducer {
 		d[DetailKESSource] = "producer"
@@ -892,7 +897,14 @@ func issueDetail(req IssueRequest, je JournalEntry, chosen uint64) map[string]st
 	}
 	if je.Forced {
 		d[DetailForced] = "true"
-		d[DetailRulesChose] = strconv.FormatUint(chosen, 10)
+		// What the rules said: their number, or that they refused (and
+		// why), never a number they did not choose.
+		if refused != nil {
+			d[DetailRulesChose] = "refused"
+			d[DetailRulesRefusal] = clipDetail(refused.Error())
+		} else {
+			d[DetailRulesChose] = strconv.FormatUint(chosen, 10)
+		}
 	}
 	if len(je.Overrides) > 0 {
 		d[DetailOverrides] = strings.Join(je.Overrides, " ")
@@ -1098,4 +1110,12 @@ func rotateLog(req RotateRequest, snap *transfer.Snapshot) IssueLog {
 	}
 	il.Overrides = req.Overrides()
 	return il
+}
+
+// clipDetail bounds a detail value taken from an error message.
+func clipDetail(s string) string {
+	if len(s) > 300 {
+		s = strings.ToValidUTF8(s[:300], "") + "…"
+	}
+	return s
 }

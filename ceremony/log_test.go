@@ -140,8 +140,8 @@ func TestLogVerifiesAndHoldsNoSecret(t *testing.T) {
 	if got := strings.Join(kinds(t, v), " "); !strings.Contains(got, "pool-import audit-binding") {
 		t.Errorf("got kinds %q, want an import and its binding", got)
 	}
-	skey := mustRead(filepath.Join(a.Dir, coldSkeyFile))
-	audit := mustRead(auditKeyPath(v.Dir))
+	skey := mustRead(t, filepath.Join(a.Dir, coldSkeyFile))
+	audit := mustRead(t, auditKeyPath(v.Dir))
 	if len(skey) == 0 || len(audit) == 0 {
 		t.Fatal("secret files missing")
 	}
@@ -151,7 +151,7 @@ func TestLogVerifiesAndHoldsNoSecret(t *testing.T) {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		data := mustRead(p)
+		data := mustRead(t, p)
 		if bytes.Contains(data, []byte(cbor[4:])) || bytes.Contains(data, bytes.TrimSpace(audit)) || bytes.Contains(data, []byte("PRIVATE+KEY")) {
 			t.Errorf("%s holds secret key material", p)
 		}
@@ -303,4 +303,48 @@ func TestAuditRedactsNothingSecretAndRecordValidates(t *testing.T) {
 	if got := strings.Join(kinds(t, v), " "); got != "init keys-destroyed" {
 		t.Errorf("got kinds %q, want init keys-destroyed", got)
 	}
+}
+
+// A counter forced past a refusal of the rules is logged as such: the
+// rules chose nothing, and the log says why they refused (issue 15: it
+// used to record "0", a number they never chose).
+func TestForcedPastARefusalIsLoggedAsARefusal(t *testing.T) {
+	v := newVault(t)
+	p, err := v.NewPool("alpha", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The chain is ahead of every cert this vault issued: the rules refuse.
+	req := IssueRequest{KESPeriod: 1571, OnChain: opcert.Recorded(5), Now: t0}
+	if _, err := p.Issue(req); err == nil {
+		t.Fatal("the rules did not refuse an on-chain counter ahead of the vault")
+	}
+	force := uint64(6)
+	req.ForceCounter = &force
+	res, err := p.Issue(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.KES.Wipe()
+	if res.RulesRefused == nil || res.Cert.Counter != 6 {
+		t.Fatalf("forced issue: refusal %v, counter %d", res.RulesRefused, res.Cert.Counter)
+	}
+	es, err := auditlog.Entries(v.LogDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := es[len(es)-1]
+	if last.Kind != auditlog.KindCertIssued || last.Detail[DetailRulesChose] != "refused" ||
+		!strings.Contains(last.Detail[DetailRulesRefusal], "ahead") {
+		t.Errorf("cert entry detail %v, want rules_chose=refused and the reason", last.Detail)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -748,6 +748,14 @@ func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
 	res := &EncryptResult{}
 	wasEncrypted := v.Encrypted()
 	if !wasEncrypted {
+		// Open the log while its audit key is still plaintext: the entry
+		// at the end is signed with it, whatever the keys are encrypted
+		// to (an age recipient's identity may not be at hand).
+		if _, _, err := v.OpenLog(v.Audit.now()); err != nil {
+			return nil, err
+		}
+	}
+	if !wasEncrypted {
 		m, err := e.meta()
 		if err != nil {
 			return nil, err
@@ -816,6 +824,13 @@ func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
 	}
 	if wasEncrypted && len(res.Encrypted) == 0 {
 		return res, ErrAlreadyEncrypted
+	}
+	// The log says that plaintext keys were rewritten and removed: which
+	// files (names only), to what mode.
+	if _, _, err := v.Record(auditlog.Entry{Kind: auditlog.KindSecretsEncrypted, Time: v.Audit.now(),
+		Detail: map[string]string{DetailMode: res.Mode, DetailFiles: strings.Join(res.Encrypted, " "),
+			DetailFinished: strconv.FormatBool(wasEncrypted)}}); err != nil {
+		return res, fmt.Errorf("the keys are encrypted, but the log entry failed (the next command records what is unlogged): %w", err)
 	}
 	return res, nil
 }

@@ -535,7 +535,24 @@ func (v *Vault) SecretDir() string { return filepath.Join(v.Dir, secretDir) }
 
 // ColdVKey returns the pool's cold verification key.
 func (p *Pool) ColdVKey() (keys.ColdVKey, error) {
-	return keys.ParseColdVKey(mustRead(filepath.Join(p.Dir, coldVkeyFile)))
+	b, err := p.readPublic(coldVkeyFile)
+	if err != nil {
+		return keys.ColdVKey{}, err
+	}
+	vk, err := keys.ParseColdVKey(b)
+	if err != nil {
+		return vk, fmt.Errorf("%s/%s: %w", p.Meta.Name, coldVkeyFile, err)
+	}
+	return vk, nil
+}
+
+// readPublic reads one of the pool's public files, which must be there.
+func (p *Pool) readPublic(name string) ([]byte, error) {
+	b, err := safefile.ReadRegular(filepath.Join(p.Dir, name), 1<<20)
+	if err != nil {
+		return nil, fmt.Errorf("pool %s: %w", p.Meta.Name, err)
+	}
+	return b, nil
 }
 
 // PoolID returns the pool id.
@@ -595,7 +612,15 @@ func (p *Pool) ExportPublic(dir string) ([]string, error) {
 		names = append(names, vrfVkeyFile)
 	}
 	for _, n := range names {
-		src := mustRead(filepath.Join(p.Dir, n))
+		src, err := p.readPublic(n)
+		if err != nil {
+			return written, err
+		}
+		// What is written is what the pool is: a public file that does
+		// not match pool.json is refused, not copied.
+		if err := p.checkPublic(n, src); err != nil {
+			return written, err
+		}
 		dst := filepath.Join(dir, n)
 		if existing, err := os.ReadFile(dst); err == nil && bytes.Equal(existing, src) {
 			written = append(written, dst)
@@ -609,16 +634,31 @@ func (p *Pool) ExportPublic(dir string) ([]string, error) {
 	return written, nil
 }
 
-func mustRead(path string) []byte {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
-	return b
-}
-
 func wipeBytes(b []byte) {
 	for i := range b {
 		b[i] = 0
 	}
+}
+
+// checkPublic holds a public key file against pool.json.
+func (p *Pool) checkPublic(name string, b []byte) error {
+	switch name {
+	case coldVkeyFile:
+		vk, err := keys.ParseColdVKey(b)
+		if err != nil {
+			return fmt.Errorf("%s/%s: %w", p.Meta.Name, name, err)
+		}
+		if hex.EncodeToString(vk[:]) != p.Meta.ColdVKey {
+			return fmt.Errorf("%s/%s is not the pool's cold vkey (pool.json)", p.Meta.Name, name)
+		}
+	case vrfVkeyFile:
+		vk, err := keys.ParseVRFVKey(b)
+		if err != nil {
+			return fmt.Errorf("%s/%s: %w", p.Meta.Name, name, err)
+		}
+		if hex.EncodeToString(vk[:]) != p.Meta.VRFVKey {
+			return fmt.Errorf("%s/%s is not the pool's VRF vkey (pool.json)", p.Meta.Name, name)
+		}
+	}
+	return nil
 }

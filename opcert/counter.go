@@ -3,6 +3,10 @@ package opcert
 import (
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
+
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // OnChain is the op-cert counter the chain recorded for a pool. A pool that
@@ -25,6 +29,29 @@ func (o OnChain) M() uint64 {
 		return 0
 	}
 	return o.N
+}
+
+// Text is the one text form of an on-chain counter, in the journal, the
+// log, status files and flags: "none" for a pool that never minted, else
+// the decimal counter.
+func (o OnChain) Text() string {
+	if !o.Known {
+		return "none"
+	}
+	return strconv.FormatUint(o.N, 10)
+}
+
+// ParseOnChain reads the text form Text writes, and nothing else: "none"
+// or a decimal number without sign or leading zeros.
+func ParseOnChain(s string) (OnChain, error) {
+	if s == "none" {
+		return None(), nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || strconv.FormatUint(n, 10) != s {
+		return OnChain{}, fmt.Errorf("%w: on-chain counter %q: want a decimal number or \"none\"", ErrOnChainText, clipText(s, 40))
+	}
+	return Recorded(n), nil
 }
 
 func (o OnChain) String() string {
@@ -104,4 +131,13 @@ func NextCounter(onchain OnChain, h History) (uint64, error) {
 		return 0, fmt.Errorf("%w: the chain has seen counter %d", ErrCounterExhausted, onchain.N)
 	}
 	return onchain.N + 1, nil
+}
+
+// clipText makes text from a file safe to print and at most n bytes long.
+func clipText(s string, n int) string {
+	s = textsafe.Escape(s)
+	if len(s) > n {
+		s = strings.ToValidUTF8(s[:n], "") + "…"
+	}
+	return s
 }

@@ -37,4 +37,7 @@ var (
 	ErrGenesis = errors.New("bad shelley genesis")
 	// ErrEncoding: the cert's CBOR is not the layout cardano-cli writes.
 	ErrEncoding = errors.New("bad op cert encoding")
+	// ErrOnChainText: an on-chain counter's text form is not "none" or a
+	// decimal number.
+	ErrOnChainText = errors.New("bad on-chain counter")
 )

@@ -103,6 +103,9 @@ type Agent struct {
 	Network opcert.Network
 	// ProcRoot replaces /proc (tests).
 	ProcRoot string
+	// Notify, if set, shows a hardware key's messages to the operator
+	// (its plugin's "touch it" and the like); the library prints nothing.
+	Notify func(message string)
 }
 
 // InitOptions configure a new agent.
@@ -231,12 +234,12 @@ func Init(dir string, o InitOptions) (a *Agent, err error) {
 // absolute credential paths that differ, a known signal mode with what it
 // needs, a known link mode (relative by default).
 func validateConfig(c *Config) error {
-	paths := map[string]*string{"--kes-skey": &c.KESKey, "--vrf-skey": &c.VRFKey, "--cert": &c.Cert}
+	paths := map[string]*string{"the KES key path": &c.KESKey, "the VRF key path": &c.VRFKey, "the op cert path": &c.Cert}
 	if c.KESAgentSocket != "" {
 		if c.KESKey != "" {
-			return fmt.Errorf("%w: --kes-skey with --kes-agent-socket: the node takes its KES key from kes-agent and reads no KES key file (start it with --shelley-kes-agent-socket instead of --shelley-kes-key)", ErrConfig)
+			return fmt.Errorf("%w: a KES key path with a kes-agent socket: the node takes its KES key from kes-agent and reads no KES key file (start it with --shelley-kes-agent-socket instead of --shelley-kes-key)", ErrConfig)
 		}
-		delete(paths, "--kes-skey")
+		delete(paths, "the KES key path")
 		abs, err := filepath.Abs(c.KESAgentSocket)
 		if err != nil {
 			return err
@@ -259,11 +262,11 @@ func validateConfig(c *Config) error {
 	if c.KESAgentSocket != "" {
 		switch {
 		case c.Signal.Mode == "process":
-			return fmt.Errorf("%w: --match-process finds the node by its three credential paths, and a node on kes-agent names two: give --pid-file or --systemd-unit", ErrConfig)
+			return fmt.Errorf("%w: finding the node by its process finds it by its three credential paths, and a node on kes-agent names two: signal it by pid file or systemd unit", ErrConfig)
 		case c.Role == RoleStandby:
-			return fmt.Errorf("%w: a standby with --kes-agent-socket: a standby keeps a set ready without the node using it, and a key installed in kes-agent is served to the node at once", ErrConfig)
+			return fmt.Errorf("%w: a standby with a kes-agent socket: a standby keeps a set ready without the node using it, and a key installed in kes-agent is served to the node at once", ErrConfig)
 		case c.MithrilSigner != "":
-			return fmt.Errorf("%w: --mithril-signer with --kes-agent-socket: the Mithril signer reads the KES key from a file and cannot use kes-agent yet (IntersectMBO/mithril#2522)", ErrConfig)
+			return fmt.Errorf("%w: a Mithril signer with a kes-agent socket: the Mithril signer reads the KES key from a file and cannot use kes-agent yet (IntersectMBO/mithril#2522)", ErrConfig)
 		}
 	}
 	if err := validateMithril(c); err != nil {
@@ -296,7 +299,7 @@ func validateConfig(c *Config) error {
 	}
 	if _, ok := nodelog.JournalUnit(c.NodeLog, c.Signal.SystemdUnit); ok {
 		if unit, _ := nodelog.JournalUnit(c.NodeLog, c.Signal.SystemdUnit); unit == "" {
-			return fmt.Errorf("%w: --node-log journald needs the unit (journald:UNIT, or --systemd-unit)", ErrConfig)
+			return fmt.Errorf("%w: a node log in the journal needs the unit (journald:UNIT, or a systemd unit to signal)", ErrConfig)
 		}
 	} else if c.NodeLog != "" {
 		abs, err := filepath.Abs(c.NodeLog)
@@ -371,7 +374,7 @@ func (a *Agent) Identity() (age.Identity, error) {
 	for _, line := range strings.Split(string(b), "\n") {
 		line = strings.TrimSpace(line)
 		if strings.HasPrefix(line, "AGE-PLUGIN-") {
-			id, err := plugin.NewIdentity(line, pluginUI)
+			id, err := plugin.NewIdentity(line, a.pluginUI())
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", IdentityFile, err)
 			}
@@ -385,21 +388,29 @@ func (a *Agent) Identity() (age.Identity, error) {
 	return ids[0], nil
 }
 
-// pluginUI lets a hardware plugin ask for a PIN or touch on the terminal.
-var pluginUI = &plugin.ClientUI{
-	DisplayMessage: func(name, message string) error {
-		fmt.Fprintf(os.Stderr, "age-plugin-%s: %s\n", name, message)
-		return nil
-	},
-	RequestValue: func(name, prompt string, secret bool) (string, error) {
-		return "", fmt.Errorf("age-plugin-%s asks %q: interactive plugin prompts are not supported; configure the plugin not to prompt", name, prompt)
-	},
-	Confirm: func(name, prompt, yes, no string) (bool, error) {
-		return false, fmt.Errorf("age-plugin-%s asks %q: interactive plugin prompts are not supported", name, prompt)
-	},
-	WaitTimer: func(name string) {
-		fmt.Fprintf(os.Stderr, "age-plugin-%s: waiting for the hardware key (touch it if it blinks)\n", name)
-	},
+// pluginUI passes a hardware plugin's messages to Notify; prompts are
+// refused (the agent runs unattended too).
+func (a *Agent) pluginUI() *plugin.ClientUI {
+	notify := func(s string) {
+		if a.Notify != nil {
+			a.Notify(s)
+		}
+	}
+	return &plugin.ClientUI{
+		DisplayMessage: func(name, message string) error {
+			notify(fmt.Sprintf("age-plugin-%s: %s", name, message))
+			return nil
+		},
+		RequestValue: func(name, prompt string, secret bool) (string, error) {
+			return "", fmt.Errorf("age-plugin-%s asks %q: interactive plugin prompts are not supported; configure the plugin not to prompt", name, prompt)
+		},
+		Confirm: func(name, prompt, yes, no string) (bool, error) {
+			return false, fmt.Errorf("age-plugin-%s asks %q: interactive plugin prompts are not supported", name, prompt)
+		},
+		WaitTimer: func(name string) {
+			notify(fmt.Sprintf("age-plugin-%s: waiting for the hardware key (touch it if it blinks)", name))
+		},
+	}
 }
 
 // SignKey reads the snapshot-signing key. It is a secret.

@@ -127,7 +127,7 @@ func TestInspectSaysWhatToAdd(t *testing.T) {
 
 func TestReconfigure(t *testing.T) {
 	f := newFixture(t, true, nil)
-	if _, err := f.a.Install(f.bundle(11, 5, 200, false), f.opts()); err != nil {
+	if _, err := f.a.Activate(f.bundle(11, 5, 200, false), f.opts()); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := readNode(f.a, f.pool)

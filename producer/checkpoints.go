@@ -1,6 +1,8 @@
 package producer
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,6 +14,7 @@ import (
 	"github.com/kesrotate/kesrotate/ceremony/auditlog"
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/transfer"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // CheckpointsDir holds the ceremony-log checkpoints that arrived inside
@@ -85,4 +88,115 @@ func (a *Agent) Checkpoints() ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// CountersignerKeyFile is the verifier key Countersign writes beside the
+// notes, for 'kesrotate ceremony verify --countersigner'.
+const CountersignerKeyFile = "countersigner.pub"
+
+// ErrNoCheckpoints: nothing kept to countersign yet.
+var ErrNoCheckpoints = errors.New("no checkpoints kept yet")
+
+// ErrOutExists: the countersign folder holds a file of the same name with
+// other content.
+var ErrOutExists = errors.New("exists with other content")
+
+// CountersignResult says what Countersign wrote.
+type CountersignResult struct {
+	Name     string   // the countersigner's key name: kesrotate-agent/FINGERPRINT
+	Verifier string   // its verifier key text, written as CountersignerKeyFile
+	Files    []string // the countersigned notes written
+	// Checked: each checkpoint's audit signature was checked against the
+	// audit key given (else the notes were countersigned as received).
+	Checked bool
+}
+
+// Countersign writes every kept checkpoint into out with a second
+// signature by this producer's snapshot key, and the verifier key beside
+// them. With auditKey (the vault's audit.pub text) each checkpoint's audit
+// signature is checked first; without it the notes are countersigned as
+// received and the auditor's verify checks them. Files already there with
+// the same content are accepted, so it can be run again into one folder.
+func (a *Agent) Countersign(out, auditKey string) (*CountersignResult, error) {
+	e, _, err := a.Enrollment()
+	if err != nil {
+		return nil, err
+	}
+	sk, err := a.SignKey()
+	if err != nil {
+		return nil, err
+	}
+	defer clear(sk)
+	name := "kesrotate-agent/" + e.Fingerprint()
+	signer, err := auditlog.NewEd25519Signer(name, sk)
+	if err != nil {
+		return nil, err
+	}
+	vkey, err := auditlog.NewEd25519VerifierKey(name, sk.Public().(ed25519.PublicKey))
+	if err != nil {
+		return nil, err
+	}
+	files, err := a.Checkpoints()
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, ErrNoCheckpoints
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	if err := writeSame(filepath.Join(out, CountersignerKeyFile), []byte(vkey+"\n")); err != nil {
+		return nil, err
+	}
+	res := &CountersignResult{Name: name, Verifier: vkey, Checked: auditKey != ""}
+	for _, f := range files {
+		msg, err := safefile.ReadRegular(f, 1<<20)
+		if err != nil {
+			return res, err
+		}
+		var signed []byte
+		if auditKey != "" {
+			signed, err = auditlog.Countersign(msg, auditKey, signer)
+		} else {
+			signed, err = countersignUnverified(msg, signer)
+		}
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", filepath.Base(f), err)
+		}
+		cp, _ := auditlog.ParseCheckpoint(signed)
+		p := filepath.Join(out, fmt.Sprintf("%08d-%s.note", cp.Size, transfer.FileHash(msg)[:16]))
+		if err := writeSame(p, signed); err != nil {
+			return res, err
+		}
+		res.Files = append(res.Files, p)
+	}
+	return res, nil
+}
+
+// countersignUnverified adds signer's signature to a checkpoint note whose
+// existing signatures this agent cannot check (it does not know the audit
+// key); they are kept as they are.
+func countersignUnverified(msg []byte, signer note.Signer) ([]byte, error) {
+	if _, err := auditlog.ParseCheckpoint(msg); err != nil {
+		return nil, err
+	}
+	_, err := note.Open(msg, note.VerifierList())
+	var unv *note.UnverifiedNoteError
+	if !errors.As(err, &unv) {
+		return nil, fmt.Errorf("countersign: %w", err)
+	}
+	return note.Sign(unv.Note, signer)
+}
+
+// writeSame creates path with data, or accepts it if it already holds data.
+func writeSame(path string, data []byte) error {
+	err := safefile.Create(path, data, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		if old, rerr := os.ReadFile(path); rerr == nil && bytes.Equal(old, data) {
+			return nil
+		}
+		return fmt.Errorf("%s %w", path, ErrOutExists)
+	}
+	return err
 }

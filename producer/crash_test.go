@@ -51,7 +51,7 @@ func TestCrashHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	hold := os.Getenv("KESROTATE_CRASH_HOLD") // a file: say so and wait to be killed
-	_, err = a.Install(b, InstallOptions{TipSlot: tip, Now: testNow, Hook: func(s Step) error {
+	_, err = a.Activate(b, ActivateOptions{TipSlot: tip, Now: testNow, Hook: func(s Step) error {
 		if s == step {
 			if nth++; nth == want {
 				if hold != "" {
@@ -82,12 +82,10 @@ func watch(f *fixture, stop <-chan struct{}, bad *atomic.Value, reads *atomic.In
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		// Read first, then look at stop: on a loaded machine this
+		// goroutine may first run after the child has already ended,
+		// and it must still have read once.
 		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
 			v, err := readNode(f.a, f.pool)
 			switch {
 			case err != nil:
@@ -96,6 +94,11 @@ func watch(f *fixture, stop <-chan struct{}, bad *atomic.Value, reads *atomic.In
 				bad.Store(fmt.Sprintf("node sees cert #%d", v.counter))
 			}
 			reads.Add(1)
+			select {
+			case <-stop:
+				return
+			default:
+			}
 		}
 	}()
 	return &wg
@@ -149,7 +152,7 @@ func TestInstallKilledAtEveryStep(t *testing.T) {
 			}
 			// The next install recovers (the lock died with the process).
 			b := f.bundle(10, 5, 200, false)
-			if _, err := f.a.Install(b, f.opts()); err != nil {
+			if _, err := f.a.Activate(b, f.opts()); err != nil {
 				t.Fatalf("install after a kill at %s: %v", cp.step, err)
 			}
 			if v, err := readNode(f.a, f.pool); err != nil || v.counter != 5 {
@@ -183,13 +186,13 @@ func TestInstallAbortedAtEveryStep(t *testing.T) {
 				}
 				return nil
 			}
-			if _, err := f.a.Install(f.bundle(10, 5, 200, false), o); !errors.Is(err, boom) {
+			if _, err := f.a.Activate(f.bundle(10, 5, 200, false), o); !errors.Is(err, boom) {
 				t.Fatalf("got %v, want the injected failure", err)
 			}
 			if _, err := readNode(f.a, f.pool); err != nil {
 				t.Fatalf("after the abort the node paths show: %v", err)
 			}
-			if _, err := f.a.Install(f.bundle(10, 5, 200, false), f.opts()); err != nil {
+			if _, err := f.a.Activate(f.bundle(10, 5, 200, false), f.opts()); err != nil {
 				t.Fatalf("next install: %v", err)
 			}
 			if v, err := readNode(f.a, f.pool); err != nil || v.counter != 5 {
@@ -234,12 +237,12 @@ func TestTwoInstallsOneKilledHalfWay(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFile(t, held)
-	if _, err := f.a.Install(f.bundle(10, 5, 200, false), f.opts()); !errors.Is(err, ErrLocked) {
+	if _, err := f.a.Activate(f.bundle(10, 5, 200, false), f.opts()); !errors.Is(err, ErrLocked) {
 		t.Errorf("second install while the first holds the lock: got %v, want ErrLocked", err)
 	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
-	if _, err := f.a.Install(f.bundle(10, 5, 200, false), f.opts()); err != nil {
+	if _, err := f.a.Activate(f.bundle(10, 5, 200, false), f.opts()); err != nil {
 		t.Fatalf("install after the kill: %v", err)
 	}
 	close(stop)

@@ -58,12 +58,12 @@ func TestDeployEveryVersionAndSetup(t *testing.T) {
 				t.Parallel()
 				f := newFixture(t, true, nil)
 				n := st.node(f, version, false)
-				opts := func(timeout time.Duration) DeployOptions {
-					return DeployOptions{InstallOptions: f.opts(), Signal: reloadOf(n), ConfirmTimeout: timeout, Poll: 10 * time.Millisecond}
+				opts := func(timeout time.Duration) InstallOptions {
+					return InstallOptions{ActivateOptions: f.opts(), Signal: reloadOf(n), ConfirmTimeout: timeout, Poll: 10 * time.Millisecond}
 				}
 
 				// #5 from period 200: the node had #4 from 199.
-				res, err := f.a.Deploy(context.Background(), f.bundle(10, 5, 200, false), opts(20*time.Second))
+				res, err := f.a.Install(context.Background(), f.bundle(10, 5, 200, false), opts(20*time.Second))
 				if err != nil || !res.Confirmation.Confirmed {
 					t.Fatalf("new period: got %+v, %v, want confirmed", res.Confirmation, err)
 				}
@@ -72,7 +72,7 @@ func TestDeployEveryVersionAndSetup(t *testing.T) {
 				}
 
 				// #6, also from period 200.
-				res, err = f.a.Deploy(context.Background(), f.bundle(11, 6, 200, false), opts(20*time.Second))
+				res, err = f.a.Install(context.Background(), f.bundle(11, 6, 200, false), opts(20*time.Second))
 				switch {
 				case err != nil:
 					t.Fatalf("re-issue: %v", err)
@@ -100,8 +100,8 @@ func TestDeployRefusedReloadEveryVersionAndSetup(t *testing.T) {
 				if !st.log {
 					timeout = 700 * time.Millisecond // only metrics: wait them out
 				}
-				res, err := f.a.Deploy(context.Background(), f.bundle(10, 5, 200, false),
-					DeployOptions{InstallOptions: f.opts(), Signal: reloadOf(n), ConfirmTimeout: timeout, Poll: 10 * time.Millisecond})
+				res, err := f.a.Install(context.Background(), f.bundle(10, 5, 200, false),
+					InstallOptions{ActivateOptions: f.opts(), Signal: reloadOf(n), ConfirmTimeout: timeout, Poll: 10 * time.Millisecond})
 				if !errors.Is(err, ErrNotConfirmed) || res == nil || res.Confirmation.Confirmed {
 					t.Fatalf("got %v, %+v, want ErrNotConfirmed", err, res)
 				}
@@ -139,8 +139,8 @@ func TestDeployDuringReplay(t *testing.T) {
 				n, logPath := f.startNodeWith(testnode.Config{NodeVersion: version, Tracing: st.tracing, LogFormat: st.logFormat,
 					Replaying: true, TraceOptions: map[string]string{"Startup.BlockForgingUpdate": "Info"}})
 				f.a.Config.NodeLog = logPath
-				_, err := f.a.Deploy(context.Background(), f.bundle(10, 5, 200, false),
-					DeployOptions{InstallOptions: f.opts(), Signal: reloadOf(n), ConfirmTimeout: 20 * time.Second, Poll: 10 * time.Millisecond})
+				_, err := f.a.Install(context.Background(), f.bundle(10, 5, 200, false),
+					InstallOptions{ActivateOptions: f.opts(), Signal: reloadOf(n), ConfirmTimeout: 20 * time.Second, Poll: 10 * time.Millisecond})
 				if !errors.Is(err, ErrNotConfirmed) || !strings.Contains(err.Error(), "replaying its ledger") {
 					t.Errorf("got %v, want not confirmed: replaying", err)
 				}

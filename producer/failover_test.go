@@ -70,9 +70,9 @@ func (h *producerHost) bundleFor(t *testing.T, f *fixture, set *testnode.Set) *t
 		VRF: cloneVRF(t, f.pool.VRF), Producer: e.Fingerprint(), Created: testNow}
 }
 
-func (h *producerHost) deploy(t *testing.T, f *fixture, set *testnode.Set) *DeployResult {
+func (h *producerHost) deploy(t *testing.T, f *fixture, set *testnode.Set) *InstallResult {
 	t.Helper()
-	res, err := h.a.Deploy(context.Background(), h.bundleFor(t, f, set), DeployOptions{InstallOptions: f.opts(),
+	res, err := h.a.Install(context.Background(), h.bundleFor(t, f, set), InstallOptions{ActivateOptions: f.opts(),
 		Signal: h.signal, NodePID: h.pid, ConfirmTimeout: 20 * time.Second, Poll: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("%s: deploy: %v", h.a.Config.Name, err)
@@ -162,7 +162,7 @@ func TestFailoverNeverTwoForgers(t *testing.T) {
 	bp1.deploy(t, f, set5)
 	before, _ := os.ReadFile(bp2.a.Config.Cert)
 	res := bp2.deploy(t, f, set5)
-	if !res.Install.Staged || res.Signalled != "" {
+	if !res.Activated.Staged || res.Signalled != "" {
 		t.Fatalf("standby: got %+v, want staged and not signalled", res)
 	}
 	if after, _ := os.ReadFile(bp2.a.Config.Cert); string(after) != string(before) {
@@ -186,7 +186,7 @@ func TestFailoverNeverTwoForgers(t *testing.T) {
 		if bp1.node.State().Forging || bp1.a.Role() != RoleStandby {
 			t.Fatalf("round %d: bp1 still forges or is %s after demote", round, bp1.a.Role())
 		}
-		p, err := bp2.promote(f, PromoteOptions{Receipt: d.ReceiptBytes, InstallOptions: InstallOptions{Now: testNow.Add(time.Hour)}})
+		p, err := bp2.promote(f, PromoteOptions{Receipt: d.ReceiptBytes, ActivateOptions: ActivateOptions{Now: testNow.Add(time.Hour)}})
 		if err != nil {
 			t.Fatalf("round %d: promote bp2 with the receipt: %v", round, err)
 		}
@@ -255,7 +255,7 @@ func TestPromoteRefusesBadReceipts(t *testing.T) {
 	if _, err := bp2.promote(f, PromoteOptions{Receipt: tampered}); err == nil {
 		t.Errorf("tampered: got no error")
 	}
-	if _, err := bp2.promote(f, PromoteOptions{Receipt: d.ReceiptBytes, InstallOptions: InstallOptions{Now: testNow.Add(25 * time.Hour)}}); !errors.Is(err, ErrReceipt) {
+	if _, err := bp2.promote(f, PromoteOptions{Receipt: d.ReceiptBytes, ActivateOptions: ActivateOptions{Now: testNow.Add(25 * time.Hour)}}); !errors.Is(err, ErrReceipt) {
 		t.Errorf("25 h old: got %v, want ErrReceipt", err)
 	}
 	if bp2.node.State().Forging {

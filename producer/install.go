@@ -78,8 +78,8 @@ type SetInfo struct {
 	HasCert   bool      `json:"has_cert"`
 }
 
-// InstallOptions are the chain facts and knobs of Install.
-type InstallOptions struct {
+// ActivateOptions are the chain facts and knobs of Install.
+type ActivateOptions struct {
 	// TipSlot is the chain's current slot (from the node socket, given by
 	// hand, or the clock's slot): the checks use its KES period.
 	TipSlot uint64
@@ -127,8 +127,8 @@ func (c *Candidate) Wipe() {
 	wipe(c.vrf)
 }
 
-// InstallResult says what Install did.
-type InstallResult struct {
+// ActivateResult says what Install did.
+type ActivateResult struct {
 	Set      string         // the active set now
 	Previous string         // the set active before ("" if none)
 	Same     bool           // nothing to do: the cert was already installed
@@ -163,7 +163,7 @@ func (a *Agent) OpenBundle(r io.Reader) (*transfer.Bundle, error) {
 // round trip at the current evolution), the VRF key (present and the one
 // installed), no downgrade or replay of the installed cert, the on-chain
 // counter when known, and the cert window containing the current period.
-func (a *Agent) Check(b *transfer.Bundle, o InstallOptions) (c *Candidate, err error) {
+func (a *Agent) Check(b *transfer.Bundle, o ActivateOptions) (c *Candidate, err error) {
 	if b.Magic != a.Network.Magic {
 		return nil, fmt.Errorf("%w: the bundle is for network magic %d, this producer is on %s (magic %d)", transfer.ErrWrongNetwork, b.Magic, a.Network.Name, a.Network.Magic)
 	}
@@ -191,7 +191,7 @@ func (a *Agent) Check(b *transfer.Bundle, o InstallOptions) (c *Candidate, err e
 
 	// The KES key: from the bundle, or this producer's pending key; with
 	// kes-agent, the key kes-agent holds staged (checked against kes-agent
-	// itself by Deploy), and never a key in the bundle: kes-agent cannot
+	// itself by Install), and never a key in the bundle: kes-agent cannot
 	// import one, and it must not be written to disk here.
 	kes := b.KES
 	switch {
@@ -325,11 +325,11 @@ func (a *Agent) installedVRF() (*keys.VRFKey, []byte, error) {
 
 func hash8(h [32]byte) []byte { return h[:4] }
 
-// Install checks the bundle and, if it passes, makes it the set the node
-// reads, under the agent lock. It does not signal the node (see Deploy).
-func (a *Agent) Install(b *transfer.Bundle, o InstallOptions) (*InstallResult, error) {
+// Activate checks the bundle and, if it passes, makes it the set the node
+// reads, under the agent lock. It does not signal the node (see Install).
+func (a *Agent) Activate(b *transfer.Bundle, o ActivateOptions) (*ActivateResult, error) {
 	if a.KESAgentMode() {
-		return nil, fmt.Errorf("%w: the cert is installed through kes-agent (Deploy)", ErrKESAgentMode)
+		return nil, fmt.Errorf("%w: the cert is installed through kes-agent (Install)", ErrKESAgentMode)
 	}
 	l, err := a.Lock()
 	if err != nil {
@@ -347,7 +347,7 @@ func (a *Agent) Install(b *transfer.Bundle, o InstallOptions) (*InstallResult, e
 	return a.install(c, o)
 }
 
-func (a *Agent) install(c *Candidate, o InstallOptions) (*InstallResult, error) {
+func (a *Agent) install(c *Candidate, o ActivateOptions) (*ActivateResult, error) {
 	return a.installSet(c, o, nil)
 }
 
@@ -355,12 +355,12 @@ func (a *Agent) install(c *Candidate, o InstallOptions) (*InstallResult, error) 
 // staged set's folder before anything the node reads changes — a commit
 // that fails removes the set and changes nothing else — then makes it the
 // active set. When the set is already active, commit runs on it again.
-func (a *Agent) installSet(c *Candidate, o InstallOptions, commit func(setDir string) error) (*InstallResult, error) {
+func (a *Agent) installSet(c *Candidate, o ActivateOptions, commit func(setDir string) error) (*ActivateResult, error) {
 	hook := o.Hook
 	if hook == nil {
 		hook = func(Step) error { return nil }
 	}
-	res := &InstallResult{Report: c.Report, Pending: c.Pending}
+	res := &ActivateResult{Report: c.Report, Pending: c.Pending}
 	if err := hook(StepChecked); err != nil {
 		return nil, err
 	}

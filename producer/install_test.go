@@ -103,7 +103,7 @@ func cloneVRF(t *testing.T, k *keys.VRFKey) *keys.VRFKey {
 	return c
 }
 
-func (f *fixture) opts() InstallOptions { return InstallOptions{TipSlot: f.tip, Now: testNow} }
+func (f *fixture) opts() ActivateOptions { return ActivateOptions{TipSlot: f.tip, Now: testNow} }
 
 // nodeView is what a reader of the three node paths sees.
 type nodeView struct {
@@ -217,7 +217,7 @@ func TestInstallAdoptsSwapsAndRollsBack(t *testing.T) {
 		}
 		orig[p] = b
 	}
-	res, err := f.a.Install(f.bundle(10, 5, 200, false), f.opts())
+	res, err := f.a.Activate(f.bundle(10, 5, 200, false), f.opts())
 	if err != nil {
 		t.Fatalf("Install: %v", err)
 	}
@@ -249,7 +249,7 @@ func TestInstallAdoptsSwapsAndRollsBack(t *testing.T) {
 		}
 	}
 	// A second install goes on top; rollback walks back one at a time.
-	if _, err := f.a.Install(f.bundle(11, 6, 200, false), f.opts()); err != nil {
+	if _, err := f.a.Activate(f.bundle(11, 6, 200, false), f.opts()); err != nil {
 		t.Fatalf("second Install: %v", err)
 	}
 	rb, err := f.a.Rollback(RollbackOptions{})
@@ -276,10 +276,10 @@ func TestInstallAdoptsSwapsAndRollsBack(t *testing.T) {
 
 func TestInstallOnAnEmptyProducer(t *testing.T) {
 	f := newFixture(t, false, nil)
-	if _, err := f.a.Install(f.bundle(10, 0, 200, false), f.opts()); !errors.Is(err, ErrNoVRF) {
+	if _, err := f.a.Activate(f.bundle(10, 0, 200, false), f.opts()); !errors.Is(err, ErrNoVRF) {
 		t.Fatalf("got %v for a bundle without a VRF key, want ErrNoVRF", err)
 	}
-	res, err := f.a.Install(f.bundle(10, 0, 200, true), f.opts())
+	res, err := f.a.Activate(f.bundle(10, 0, 200, true), f.opts())
 	if err != nil {
 		t.Fatalf("Install: %v", err)
 	}
@@ -290,7 +290,7 @@ func TestInstallOnAnEmptyProducer(t *testing.T) {
 		t.Fatalf("node sees %+v, %v, want cert #0", v, err)
 	}
 	// Later bundles carry no VRF key: it is carried over.
-	if _, err := f.a.Install(f.bundle(11, 1, 200, false), f.opts()); err != nil {
+	if _, err := f.a.Activate(f.bundle(11, 1, 200, false), f.opts()); err != nil {
 		t.Fatalf("Install without VRF: %v", err)
 	}
 	if v, err := readNode(f.a, f.pool); err != nil || v.counter != 1 {
@@ -313,7 +313,7 @@ func TestCheckRefusesAndChangesNothing(t *testing.T) {
 	tests := []struct {
 		name   string
 		bundle func(f *fixture) *transfer.Bundle
-		opts   func(o *InstallOptions)
+		opts   func(o *ActivateOptions)
 		want   error
 	}{
 		{"wrong network", func(f *fixture) *transfer.Bundle {
@@ -333,12 +333,12 @@ func TestCheckRefusesAndChangesNothing(t *testing.T) {
 			return b
 		}, nil, transfer.ErrWrongProducer},
 		{"downgrade", func(f *fixture) *transfer.Bundle { return f.bundle(10, 3, 200, false) }, nil, ErrDowngrade},
-		{"downgrade below a cert the chain accepts", func(f *fixture) *transfer.Bundle { return f.bundle(10, 3, 200, false) }, func(o *InstallOptions) { o.OnChain = onchain(3) }, ErrDowngrade},
+		{"downgrade below a cert the chain accepts", func(f *fixture) *transfer.Bundle { return f.bundle(10, 3, 200, false) }, func(o *ActivateOptions) { o.OnChain = onchain(3) }, ErrDowngrade},
 		{"replayed older cert with the same counter", func(f *fixture) *transfer.Bundle { return f.bundle(10, oldCounter, 198, false) }, nil, ErrDowngrade},
 		{"expired window", func(f *fixture) *transfer.Bundle { return f.bundle(10, 5, 100, false) }, nil, opcert.ErrKESAfterEnd},
 		{"window not started", func(f *fixture) *transfer.Bundle { return f.bundle(10, 5, 201, false) }, nil, opcert.ErrKESBeforeStart},
-		{"over-incremented on chain", func(f *fixture) *transfer.Bundle { return f.bundle(10, 6, 200, false) }, func(o *InstallOptions) { o.OnChain = onchain(4) }, opcert.ErrCounterOverIncremented},
-		{"below the on-chain counter", func(f *fixture) *transfer.Bundle { return f.bundle(10, 5, 200, false) }, func(o *InstallOptions) { o.OnChain = onchain(6) }, opcert.ErrCounterTooSmall},
+		{"over-incremented on chain", func(f *fixture) *transfer.Bundle { return f.bundle(10, 6, 200, false) }, func(o *ActivateOptions) { o.OnChain = onchain(4) }, opcert.ErrCounterOverIncremented},
+		{"below the on-chain counter", func(f *fixture) *transfer.Bundle { return f.bundle(10, 5, 200, false) }, func(o *ActivateOptions) { o.OnChain = onchain(6) }, opcert.ErrCounterTooSmall},
 		{"bad cert signature", func(f *fixture) *transfer.Bundle {
 			b := f.bundle(10, 5, 200, false)
 			b.Cert.Sigma[0] ^= 1
@@ -359,7 +359,7 @@ func TestCheckRefusesAndChangesNothing(t *testing.T) {
 			if tt.opts != nil {
 				tt.opts(&o)
 			}
-			_, err := f.a.Install(tt.bundle(f), o)
+			_, err := f.a.Activate(tt.bundle(f), o)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
@@ -384,7 +384,7 @@ func TestRepairOfAnOverIncrementedCert(t *testing.T) {
 	o := f.opts()
 	m := opcert.Recorded(oldCounter - 2)
 	o.OnChain = &m
-	if _, err := f.a.Install(f.bundle(10, oldCounter-1, 200, false), o); err != nil {
+	if _, err := f.a.Activate(f.bundle(10, oldCounter-1, 200, false), o); err != nil {
 		t.Fatalf("repair install: %v", err)
 	}
 	if v, err := readNode(f.a, f.pool); err != nil || v.counter != oldCounter-1 {
@@ -397,7 +397,7 @@ func TestRepairOfAnOverIncrementedCert(t *testing.T) {
 func TestMissingNodeFolderIsRefusedFirst(t *testing.T) {
 	f := newFixture(t, false, func(c *Config) { c.Cert = filepath.Join(filepath.Dir(c.Cert), "missing", "node.cert") })
 	before := digest(t, f.nodeDir, f.a.Dir)
-	_, err := f.a.Install(f.bundle(10, 5, 200, true), f.opts())
+	_, err := f.a.Activate(f.bundle(10, 5, 200, true), f.opts())
 	if !errors.Is(err, ErrNodePath) {
 		t.Fatalf("got %v, want ErrNodePath", err)
 	}
@@ -418,11 +418,11 @@ func filterLines(s, drop string) []string {
 
 func TestEqualCounterNewerPeriodIsAllowed(t *testing.T) {
 	f := newFixture(t, true, nil)
-	if _, err := f.a.Install(f.bundle(10, oldCounter, 200, false), f.opts()); err != nil {
+	if _, err := f.a.Activate(f.bundle(10, oldCounter, 200, false), f.opts()); err != nil {
 		t.Fatalf("re-issued #%d from a later period: %v", oldCounter, err)
 	}
 	// The identical cert again is a no-op that keeps the active set.
-	res, err := f.a.Install(f.bundle(10, oldCounter, 200, false), f.opts())
+	res, err := f.a.Activate(f.bundle(10, oldCounter, 200, false), f.opts())
 	if err != nil || !res.Same {
 		t.Fatalf("got %+v, %v, want Same", res, err)
 	}
@@ -480,15 +480,15 @@ func TestKESOnProducer(t *testing.T) {
 	// A cert for another key is refused.
 	b := f.bundle(10, 5, 200, false)
 	b.KES = nil
-	if _, err := f.a.Install(b, f.opts()); !errors.Is(err, ErrNoPendingKES) {
+	if _, err := f.a.Activate(b, f.opts()); !errors.Is(err, ErrNoPendingKES) {
 		t.Fatalf("got %v, want ErrNoPendingKES", err)
 	}
 	// The cold side certifies the pending vkey; only the cert comes back.
 	cert := opcert.Issue(f.pool.Cold, vk, 5, 200)
 	b.Cert = cert
-	res, err := f.a.Deploy(context.Background(), b, DeployOptions{InstallOptions: f.opts(), NoSignal: true})
-	if err != nil || !res.Install.Pending {
-		t.Fatalf("Deploy: %+v, %v", res, err)
+	res, err := f.a.Install(context.Background(), b, InstallOptions{ActivateOptions: f.opts(), NoSignal: true})
+	if err != nil || !res.Activated.Pending {
+		t.Fatalf("Install: %+v, %v", res, err)
 	}
 	if v, err := readNode(f.a, f.pool); err != nil || v.counter != 5 {
 		t.Fatalf("node sees %+v, %v, want #5", v, err)
@@ -496,7 +496,7 @@ func TestKESOnProducer(t *testing.T) {
 	if k, err := f.a.PendingKES(); k != nil || err != nil {
 		t.Errorf("got pending key %v, %v after activation, want none", k != nil, err)
 	}
-	info, err := f.a.Set(res.Install.Set)
+	info, err := f.a.Set(res.Activated.Set)
 	if err != nil || info.Source != "kes-on-producer" {
 		t.Errorf("got set source %q (%v), want kes-on-producer", info.Source, err)
 	}
@@ -512,7 +512,7 @@ func TestPermissions(t *testing.T) {
 			t.Fatalf("no name for gid %d: %v", gid, err)
 		}
 		f := newFixture(t, true, func(c *Config) { c.Group = group })
-		if _, err := f.a.Install(f.bundle(10, 5, 200, false), f.opts()); err != nil {
+		if _, err := f.a.Activate(f.bundle(10, 5, 200, false), f.opts()); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range []string{f.a.Config.KESKey, f.a.Config.VRFKey, f.a.Config.Cert} {
@@ -531,7 +531,7 @@ func TestPermissions(t *testing.T) {
 		if err := os.Chmod(f.a.Config.VRFKey, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.a.Install(f.bundle(10, 5, 200, false), f.opts()); err != nil {
+		if _, err := f.a.Activate(f.bundle(10, 5, 200, false), f.opts()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := readNode(f.a, f.pool); err != nil {
@@ -545,7 +545,7 @@ func TestPermissions(t *testing.T) {
 	t.Run("unknown group", func(t *testing.T) {
 		f := newFixture(t, true, func(c *Config) { c.Group = "no-such-group-kesrotate" })
 		before := digest(t, f.nodeDir)
-		if _, err := f.a.Install(f.bundle(10, 5, 200, false), f.opts()); !errors.Is(err, ErrPermissions) {
+		if _, err := f.a.Activate(f.bundle(10, 5, 200, false), f.opts()); !errors.Is(err, ErrPermissions) {
 			t.Fatalf("got %v, want ErrPermissions", err)
 		}
 		if digest(t, f.nodeDir) != before {
@@ -562,7 +562,7 @@ func TestPermissions(t *testing.T) {
 		}
 		b := f.bundle(10, 5, 200, false)
 		b.KES = nil
-		if _, err := f.a.Install(b, f.opts()); !errors.Is(err, ErrPermissions) {
+		if _, err := f.a.Activate(b, f.opts()); !errors.Is(err, ErrPermissions) {
 			t.Fatalf("got %v, want ErrPermissions", err)
 		}
 	})
@@ -574,7 +574,7 @@ func TestConcurrentInstalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.a.Install(f.bundle(10, 5, 200, false), f.opts()); !errors.Is(err, ErrLocked) {
+	if _, err := f.a.Activate(f.bundle(10, 5, 200, false), f.opts()); !errors.Is(err, ErrLocked) {
 		t.Errorf("got %v while locked, want ErrLocked", err)
 	}
 	if _, err := f.a.Rollback(RollbackOptions{}); !errors.Is(err, ErrLocked) {
@@ -590,7 +590,7 @@ func TestConcurrentInstalls(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := f.a.Install(b, f.opts())
+			_, err := f.a.Activate(b, f.opts())
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -642,7 +642,7 @@ func reloadOf(n *testnode.Node) func() (string, error) {
 func TestDeployWithoutMetricsOrLog(t *testing.T) {
 	f := newFixture(t, true, nil)
 	n, _ := f.startNode(false)
-	res, err := f.a.Deploy(context.Background(), f.bundle(10, 5, 200, false), DeployOptions{InstallOptions: f.opts(), Signal: reloadOf(n)})
+	res, err := f.a.Install(context.Background(), f.bundle(10, 5, 200, false), InstallOptions{ActivateOptions: f.opts(), Signal: reloadOf(n)})
 	if err != nil {
 		t.Fatal(err)
 	}

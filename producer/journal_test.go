@@ -137,9 +137,9 @@ func TestDeployFromTheJournal(t *testing.T) {
 			})
 			n, logPath := f.startNodeWith(testnode.Config{NodeVersion: version, Tracing: "new", LogFormat: "human"})
 			journalctl(t, logPath)
-			opts := DeployOptions{InstallOptions: f.opts(), Signal: reloadOf(n), ConfirmTimeout: 20 * time.Second, Poll: 20 * time.Millisecond}
+			opts := InstallOptions{ActivateOptions: f.opts(), Signal: reloadOf(n), ConfirmTimeout: 20 * time.Second, Poll: 20 * time.Millisecond}
 			for _, b := range []struct{ seed, counter byte }{{10, 5}, {11, 6}} {
-				res, err := f.a.Deploy(context.Background(), f.bundle(b.seed, uint64(b.counter), 200, false), opts)
+				res, err := f.a.Install(context.Background(), f.bundle(b.seed, uint64(b.counter), 200, false), opts)
 				if err != nil || !res.Confirmation.Confirmed || fmt.Sprint(res.Confirmation.Sources) != "[log]" {
 					t.Fatalf("cert #%d: got %+v, %v, want confirmed by the log", b.counter, res.Confirmation, err)
 				}
@@ -150,8 +150,8 @@ func TestDeployFromTheJournal(t *testing.T) {
 		f := newFixture(t, true, func(c *Config) { c.NodeLog = "journald:cardano-node" })
 		n, logPath := f.startNodeWith(testnode.Config{RejectReload: true})
 		journalctl(t, logPath)
-		_, err := f.a.Deploy(context.Background(), f.bundle(10, 5, 200, false),
-			DeployOptions{InstallOptions: f.opts(), Signal: reloadOf(n), ConfirmTimeout: 20 * time.Second, Poll: 20 * time.Millisecond})
+		_, err := f.a.Install(context.Background(), f.bundle(10, 5, 200, false),
+			InstallOptions{ActivateOptions: f.opts(), Signal: reloadOf(n), ConfirmTimeout: 20 * time.Second, Poll: 20 * time.Millisecond})
 		if !errors.Is(err, ErrNotConfirmed) || !strings.Contains(err.Error(), "permission denied") {
 			t.Errorf("got %v, want the node's refusal from the journal", err)
 		}

@@ -411,7 +411,7 @@ func (a *Agent) kesAgentDrop(ctx context.Context) error {
 	return nil
 }
 
-// deployViaKESAgent is Deploy when the KES key lives in kes-agent. It
+// deployViaKESAgent is Install when the KES key lives in kes-agent. It
 // checks with kes-agent first — its KES period is the chain's, it holds as
 // staged key the one the cert certifies, and it will take the counter —
 // because install-key consumes the staged key even when it refuses the
@@ -422,7 +422,7 @@ func (a *Agent) kesAgentDrop(ctx context.Context) error {
 // and the node's metrics. The node is not signalled: kes-agent pushes the
 // key to it, and it reads the cert file only when it starts. There is no
 // rollback: kes-agent keeps no previous key.
-func (a *Agent) deployViaKESAgent(ctx context.Context, c *Candidate, o DeployOptions) (*DeployResult, error) {
+func (a *Agent) deployViaKESAgent(ctx context.Context, c *Candidate, o InstallOptions) (*InstallResult, error) {
 	cert := c.Bundle.Cert
 	info, err := a.KESAgentInfo(ctx)
 	if err != nil {
@@ -474,11 +474,11 @@ func (a *Agent) deployViaKESAgent(ctx context.Context, c *Candidate, o DeployOpt
 		}
 		return nil
 	}
-	ir, err := a.installSet(c, o.InstallOptions, commit)
+	ir, err := a.installSet(c, o.ActivateOptions, commit)
 	if err != nil {
 		return nil, err
 	}
-	res := &DeployResult{Install: ir}
+	res := &InstallResult{Activated: ir}
 	conf, err := a.confirmViaKESAgent(ctx, c, o, ambiguous)
 	res.Confirmation = conf
 	if err != nil {
@@ -489,7 +489,7 @@ func (a *Agent) deployViaKESAgent(ctx context.Context, c *Candidate, o DeployOpt
 
 // confirmViaKESAgent checks that kes-agent holds the cert's key, then, from
 // the node's metrics, that the node forges with it.
-func (a *Agent) confirmViaKESAgent(ctx context.Context, c *Candidate, o DeployOptions, ambiguous bool) (Confirmation, error) {
+func (a *Agent) confirmViaKESAgent(ctx context.Context, c *Candidate, o InstallOptions, ambiguous bool) (Confirmation, error) {
 	cert := c.Bundle.Cert
 	info, err := a.KESAgentInfo(ctx)
 	if err != nil {

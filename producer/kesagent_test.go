@@ -103,10 +103,10 @@ func (f *kesAgentFixture) certBundle(vk keys.KESVKey, counter, period uint64) *t
 		Cert: opcert.Issue(f.pool.Cold, vk, counter, period), VRF: cloneVRF(f.t, f.pool.VRF), Producer: e.Fingerprint(), Created: testNow}
 }
 
-func (f *kesAgentFixture) deploy(b *transfer.Bundle, onchain *opcert.OnChain) (*DeployResult, error) {
-	o := DeployOptions{InstallOptions: f.opts()}
+func (f *kesAgentFixture) deploy(b *transfer.Bundle, onchain *opcert.OnChain) (*InstallResult, error) {
+	o := InstallOptions{ActivateOptions: f.opts()}
 	o.OnChain = onchain
-	return f.a.Deploy(context.Background(), b, o)
+	return f.a.Install(context.Background(), b, o)
 }
 
 // noKESSecret fails if any file under the roots holds a KES signing key.
@@ -160,7 +160,7 @@ func TestKESAgentRotation(t *testing.T) {
 	if err != nil || c == nil || c.KESVKey != vk {
 		t.Errorf("the node's cert file: %v %v", c, err)
 	}
-	if _, err := os.Stat(filepath.Join(f.a.Dir, SetsDir, res.Install.Set, SetKESFile)); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(f.a.Dir, SetsDir, res.Activated.Set, SetKESFile)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the set holds a KES key file: %v", err)
 	}
 	if _, err := os.Lstat(filepath.Join(f.nodeDir, "kes.skey")); !errors.Is(err, fs.ErrNotExist) {
@@ -325,7 +325,7 @@ func TestKESAgentCounter(t *testing.T) {
 	if info := f.kad.Info(); info.Bundle == nil || info.Bundle.N != 4 {
 		t.Errorf("after the repair kes-agent holds %+v", info.Bundle)
 	}
-	if c, _ := f.a.InstalledCert(); c == nil || c.Counter != 4 || res.Install.Set == "" {
+	if c, _ := f.a.InstalledCert(); c == nil || c.Counter != 4 || res.Activated.Set == "" {
 		t.Errorf("the node's cert after the repair: %v", c)
 	}
 }
@@ -337,8 +337,8 @@ func TestKESAgentConfig(t *testing.T) {
 		edit func(*Config)
 		want string
 	}{
-		"kes path too":   {func(c *Config) { c.KESKey = "/n/kes.skey" }, "--kes-skey with --kes-agent-socket"},
-		"match process":  {func(c *Config) { c.Signal = Signal{Mode: "process"} }, "--match-process"},
+		"kes path too":   {func(c *Config) { c.KESKey = "/n/kes.skey" }, "a KES key path with a kes-agent socket"},
+		"match process":  {func(c *Config) { c.Signal = Signal{Mode: "process"} }, "finding the node by its process"},
 		"standby":        {func(c *Config) { c.Role = RoleStandby }, "standby"},
 		"mithril signer": {func(c *Config) { c.MithrilSigner = "mithril-signer" }, "mithril#2522"},
 	} {
@@ -370,7 +370,7 @@ func TestKESAgentReconfigure(t *testing.T) {
 		t.Errorf("leaving kes-agent mode: %v", err)
 	}
 	g := newFixture(t, true, nil)
-	if _, err := g.a.Deploy(context.Background(), g.bundle(3, oldCounter+1, 200, false), DeployOptions{InstallOptions: g.opts(), NoSignal: true}); err != nil {
+	if _, err := g.a.Install(context.Background(), g.bundle(3, oldCounter+1, 200, false), InstallOptions{ActivateOptions: g.opts(), NoSignal: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := g.a.Reconfigure(Change{KESAgentSocket: &sock}, testNow); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "new agent folder") {

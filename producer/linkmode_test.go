@@ -90,7 +90,7 @@ func TestNodeSees(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newContainerFixture(t, tt.agentInside, tt.mode)
-			if _, err := f.a.Install(f.bundle(11, 5, 200, false), f.opts()); err != nil {
+			if _, err := f.a.Activate(f.bundle(11, 5, 200, false), f.opts()); err != nil {
 				t.Fatal(err)
 			}
 			// On the host every path works, whatever the mode.
@@ -154,7 +154,7 @@ func TestRelativeLinksSurviveAMove(t *testing.T) {
 	for _, mode := range []string{LinkRelative, LinkAbsolute} {
 		t.Run(mode, func(t *testing.T) {
 			f := newContainerFixture(t, true, mode)
-			if _, err := f.a.Install(f.bundle(11, 5, 200, false), f.opts()); err != nil {
+			if _, err := f.a.Activate(f.bundle(11, 5, 200, false), f.opts()); err != nil {
 				t.Fatal(err)
 			}
 			moved := f.root + "-elsewhere"
@@ -174,7 +174,7 @@ func TestRelativeLinksSurviveAMove(t *testing.T) {
 
 func TestCopyMode(t *testing.T) {
 	f := newContainerFixture(t, false, LinkCopy)
-	if _, err := f.a.Install(f.bundle(11, 5, 200, false), f.opts()); err != nil {
+	if _, err := f.a.Activate(f.bundle(11, 5, 200, false), f.opts()); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{f.a.Config.KESKey, f.a.Config.VRFKey, f.a.Config.Cert} {
@@ -193,7 +193,7 @@ func TestCopyMode(t *testing.T) {
 	if err := os.WriteFile(f.a.Config.Cert, prev, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.a.Install(f.bundle(12, 6, 200, false), f.opts()); err != nil {
+	if _, err := f.a.Activate(f.bundle(12, 6, 200, false), f.opts()); err != nil {
 		t.Fatalf("install over an interrupted copy: %v", err)
 	}
 	if v, err := readNode(f.a, f.pool); err != nil || v.counter != 6 {
@@ -221,7 +221,7 @@ func TestCopyMode(t *testing.T) {
 	if _, err := f.a.Rollback(RollbackOptions{}); !errors.Is(err, ErrUnmanaged) {
 		t.Errorf("rollback: got %v, want ErrUnmanaged", err)
 	}
-	if _, err := f.a.Install(f.bundle(13, 10, 200, false), f.opts()); !errors.Is(err, ErrUnmanaged) {
+	if _, err := f.a.Activate(f.bundle(13, 10, 200, false), f.opts()); !errors.Is(err, ErrUnmanaged) {
 		t.Errorf("install: got %v, want ErrUnmanaged", err)
 	}
 	after, _ := os.ReadFile(filepath.Join(f.a.Dir, CurrentLink, SetCertFile))
@@ -234,7 +234,7 @@ func TestCopyMode(t *testing.T) {
 // swap without looking).
 func TestRollbackRefusesHandEdits(t *testing.T) {
 	f := newFixture(t, true, nil)
-	if _, err := f.a.Install(f.bundle(11, 5, 200, false), f.opts()); err != nil {
+	if _, err := f.a.Activate(f.bundle(11, 5, 200, false), f.opts()); err != nil {
 		t.Fatal(err)
 	}
 	other, err := f.pool.Issue(77, 9, 200)

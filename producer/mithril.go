@@ -94,17 +94,17 @@ var unitRe = regexp.MustCompile(`^[A-Za-z0-9:_.\\@-]+$`)
 func validateMithril(c *Config) error {
 	if c.MithrilSigner == "" {
 		if c.MithrilMetrics != "" || c.MithrilEnvFile != "" {
-			return fmt.Errorf("%w: --mithril-metrics and --mithril-env-file need --mithril-signer UNIT", ErrConfig)
+			return fmt.Errorf("%w: the Mithril signer's metrics URL and env file need its systemd unit", ErrConfig)
 		}
 		return nil
 	}
 	if !unitRe.MatchString(c.MithrilSigner) || c.MithrilSigner[0] == '-' {
-		return fmt.Errorf("%w: --mithril-signer %q is not a systemd unit name", ErrConfig, c.MithrilSigner)
+		return fmt.Errorf("%w: Mithril signer %q is not a systemd unit name", ErrConfig, c.MithrilSigner)
 	}
 	if c.MithrilMetrics != "" {
 		u, err := url.Parse(c.MithrilMetrics)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("%w: --mithril-metrics %q is not an http URL (the signer serves http://IP:9090/metrics with ENABLE_METRICS_SERVER=true)", ErrConfig, c.MithrilMetrics)
+			return fmt.Errorf("%w: the Mithril signer's metrics URL %q is not an http URL (the signer serves http://IP:9090/metrics with ENABLE_METRICS_SERVER=true)", ErrConfig, c.MithrilMetrics)
 		}
 	}
 	if c.MithrilEnvFile != "" {
@@ -179,7 +179,7 @@ func (a *Agent) RestartSigner(ctx context.Context, o SignerOptions) (*SignerResu
 		if journal, err = nodelog.OpenJournalLines(unit, time.Now()); err != nil {
 			res.Detail = "its journal cannot be read: " + strings.TrimPrefix(err.Error(), nodelog.ErrSource.Error()+": ")
 			record()
-			return res, fmt.Errorf("%w: %s (give --mithril-metrics, or let the agent read the journal)", ErrSignerNotRegistered, res.Detail)
+			return res, fmt.Errorf("%w: %s (set the signer's metrics URL, or let the agent read the journal)", ErrSignerNotRegistered, res.Detail)
 		}
 	}
 	if err := systemctl(ctx, "--no-ask-password", "restart", unit); err != nil {

@@ -130,7 +130,7 @@ func PointRelay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
 	case len(points) == 1:
 		target = &points[0]
 	default:
-		return nil, fmt.Errorf("%w: the topology has %d localRoots access points; name the producer's with --replace HOST:PORT the first time", ErrTopology, len(points))
+		return nil, fmt.Errorf("%w: the topology has %d localRoots access points; which one is the producer's must be named the first time", ErrTopology, len(points))
 	}
 	if !target.hasHost || !target.hasPort {
 		return nil, fmt.Errorf("%w: the access point %s lacks an address or a port", ErrTopology, target)

@@ -81,7 +81,7 @@ func TestPointRelayRefuses(t *testing.T) {
 	tests := []struct {
 		name, topology, address, replace, want string
 	}{
-		{"which entry is the producer's", relayTopology, "10.0.0.2:6001", "", "has 2 localRoots access points; name the producer's with --replace"},
+		{"which entry is the producer's", relayTopology, "10.0.0.2:6001", "", "has 2 localRoots access points; which one is the producer's must be named"},
 		{"no such entry", relayTopology, "10.0.0.2:6001", "10.9.9.9:1", "no localRoots access point is 10.9.9.9:1"},
 		{"not HOST:PORT", relayTopology, "10.0.0.2", "10.0.0.1:6000", `"10.0.0.2" is not HOST:PORT`},
 		{"not JSON", "localRoots: []", "10.0.0.2:6001", "", "not a JSON topology file"},

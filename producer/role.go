@@ -121,12 +121,12 @@ func (a *Agent) StagedCert() (*opcert.Certificate, error) {
 
 // stageOnly writes a checked candidate as a new set and points staged at
 // it; the node's paths and the node are left alone.
-func (a *Agent) stageOnly(c *Candidate, o InstallOptions) (*InstallResult, error) {
+func (a *Agent) stageOnly(c *Candidate, o ActivateOptions) (*ActivateResult, error) {
 	hook := o.Hook
 	if hook == nil {
 		hook = func(Step) error { return nil }
 	}
-	res := &InstallResult{Report: c.Report, Staged: true}
+	res := &ActivateResult{Report: c.Report, Staged: true}
 	if err := hook(StepChecked); err != nil {
 		return nil, err
 	}
@@ -289,7 +289,7 @@ func (a *Agent) Demote(ctx context.Context, o DemoteOptions) (*DemoteResult, err
 	if err := a.setRole(RoleStandby, "demote", o.Now); err != nil {
 		return nil, err
 	}
-	who, err := a.signal(DeployOptions{Signal: o.Signal})
+	who, err := a.signal(InstallOptions{Signal: o.Signal})
 	if err != nil {
 		return res, fmt.Errorf("demoted (the credential paths are gone), but: %w", err)
 	}
@@ -301,7 +301,7 @@ func (a *Agent) Demote(ctx context.Context, o DemoteOptions) (*DemoteResult, err
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	gone := func() bool {
-		pid, ok := a.pidForCheck(DeployOptions{Signal: o.Signal, NodePID: o.NodePID})
+		pid, ok := a.pidForCheck(InstallOptions{Signal: o.Signal, NodePID: o.NodePID})
 		return ok && a.nodeMissesAll(pid)
 	}
 	conf, err := ConfirmOff(cctx, Watch{MetricsURL: a.Config.MetricsURL, Log: log}, gone, o.Poll)
@@ -510,7 +510,7 @@ type PromoteOptions struct {
 	MaxReceiptAge time.Duration // 24 h when 0
 	PeerMetrics   string        // the other producer's metrics URL
 	PrimaryGone   bool          // the operator asserts the other producer is gone
-	InstallOptions
+	ActivateOptions
 	ConfirmTimeout time.Duration
 	Poll           time.Duration
 	Signal         func() (string, error)
@@ -593,7 +593,7 @@ func (a *Agent) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult, 
 	case o.PrimaryGone:
 		res.Proof = "the operator's word that the other producer is gone (--primary-gone)"
 	default:
-		return nil, fmt.Errorf("%w: give its demotion receipt, its metrics URL, or --primary-gone", ErrNoProof)
+		return nil, fmt.Errorf("%w: no demotion receipt, no metrics of the other producer, and no word that it is gone", ErrNoProof)
 	}
 
 	// The staged set must be one the chain accepts now.
@@ -616,7 +616,7 @@ func (a *Agent) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult, 
 	if err := a.linkPaths(hook); err != nil {
 		return nil, err
 	}
-	do := DeployOptions{Signal: o.Signal, NodePID: o.NodePID, ConfirmTimeout: o.ConfirmTimeout, Poll: o.Poll}
+	do := InstallOptions{Signal: o.Signal, NodePID: o.NodePID, ConfirmTimeout: o.ConfirmTimeout, Poll: o.Poll}
 	undo := func(cause error) (*PromoteResult, error) {
 		// Never leave a half-promoted standby: take the files away again
 		// and tell the node.

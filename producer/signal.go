@@ -154,9 +154,9 @@ func (a *Agent) SignalNode() (int, error) {
 	return pid, nil
 }
 
-// DeployOptions are Install's options plus how to reload the node.
-type DeployOptions struct {
-	InstallOptions
+// InstallOptions are Install's options plus how to reload the node.
+type InstallOptions struct {
+	ActivateOptions
 	// NoSignal installs without signalling the node.
 	NoSignal bool
 	// ConfirmTimeout bounds the wait for the node (default 60 s).
@@ -174,9 +174,9 @@ type DeployOptions struct {
 	Signer SignerOptions
 }
 
-// DeployResult says what Deploy did.
-type DeployResult struct {
-	Install *InstallResult
+// InstallResult says what Install did.
+type InstallResult struct {
+	Activated *ActivateResult
 	// SeenByNode: the agent checked in the node's own file-system view
 	// that its credential paths lead to the new files.
 	SeenByNode   bool
@@ -191,17 +191,17 @@ type DeployResult struct {
 	SignerNote string
 }
 
-// Deploy installs a bundle and reloads the node, under the agent lock:
+// Install installs a bundle and reloads the node, under the agent lock:
 // check, stage, swap, SIGHUP, confirm. When the node does not take the new
 // set in time it rolls back to the previous set, signals again and fails
 // with ErrNotConfirmed; the result still says what happened.
-func (a *Agent) Deploy(ctx context.Context, b *transfer.Bundle, o DeployOptions) (*DeployResult, error) {
+func (a *Agent) Install(ctx context.Context, b *transfer.Bundle, o InstallOptions) (*InstallResult, error) {
 	l, err := a.Lock()
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
-	c, err := a.Check(b, o.InstallOptions)
+	c, err := a.Check(b, o.ActivateOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -212,17 +212,17 @@ func (a *Agent) Deploy(ctx context.Context, b *transfer.Bundle, o DeployOptions)
 	if a.Role() == RoleStandby {
 		// A standby keeps the set ready: its node's paths and the node
 		// itself are left alone, whatever the options say.
-		ir, err := a.stageOnly(c, o.InstallOptions)
+		ir, err := a.stageOnly(c, o.ActivateOptions)
 		if err != nil {
 			return nil, err
 		}
-		return &DeployResult{Install: ir}, nil
+		return &InstallResult{Activated: ir}, nil
 	}
-	ir, err := a.install(c, o.InstallOptions)
+	ir, err := a.install(c, o.ActivateOptions)
 	if err != nil {
 		return nil, err
 	}
-	res := &DeployResult{Install: ir}
+	res := &InstallResult{Activated: ir}
 	if o.NoSignal || (o.Signal == nil && a.Config.Signal.Mode == "none") {
 		if a.Config.MithrilSigner != "" {
 			res.SignerNote = "the node was not signalled: once it reads the new set, restart the signer with 'kesrotate-agent mithril restart'"
@@ -298,7 +298,7 @@ func (a *Agent) Deploy(ctx context.Context, b *transfer.Bundle, o DeployOptions)
 }
 
 // pidForCheck is the node process whose view to check, when known.
-func (a *Agent) pidForCheck(o DeployOptions) (int, bool) {
+func (a *Agent) pidForCheck(o InstallOptions) (int, bool) {
 	switch {
 	case o.NodePID != nil:
 		pid, err := o.NodePID()
@@ -323,7 +323,7 @@ func (a *Agent) finishPending(c *Candidate, hook func(Step) error) error {
 	return nil
 }
 
-func (a *Agent) signal(o DeployOptions) (string, error) {
+func (a *Agent) signal(o InstallOptions) (string, error) {
 	if o.Signal != nil {
 		return o.Signal()
 	}
@@ -336,7 +336,7 @@ func (a *Agent) signal(o DeployOptions) (string, error) {
 
 // reload signals the node and waits for it to show exp. The log is opened
 // before the signal, so that what the node logs in answer is all read.
-func (a *Agent) reload(ctx context.Context, exp Expect, o DeployOptions) (Confirmation, string, error) {
+func (a *Agent) reload(ctx context.Context, exp Expect, o InstallOptions) (Confirmation, string, error) {
 	log, err := a.OpenLog(time.Now())
 	if err != nil {
 		return Confirmation{}, "", err
@@ -362,7 +362,7 @@ func (a *Agent) reload(ctx context.Context, exp Expect, o DeployOptions) (Confir
 // rollback, for example) at the chain's slot. from is the cert the node
 // had before (nil if unknown): one with the same start period makes the
 // metrics ambiguous. It holds no lock.
-func (a *Agent) Reload(ctx context.Context, slot uint64, from *opcert.Certificate, o DeployOptions) (Confirmation, string, error) {
+func (a *Agent) Reload(ctx context.Context, slot uint64, from *opcert.Certificate, o InstallOptions) (Confirmation, string, error) {
 	c, err := a.InstalledCert()
 	if err != nil {
 		return Confirmation{}, "", err

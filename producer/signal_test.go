@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/plan"
 	"github.com/kesrotate/kesrotate/producer/nodequery"
 )
 
@@ -121,7 +122,7 @@ func TestStatus(t *testing.T) {
 		counterOK *bool
 		verdict   string
 	}{
-		{"agrees", opcert.Recorded(3), true, ptr(true), "✓"},
+		{"agrees", opcert.Recorded(3), true, ptr(true), "agrees with the node protocol state counter"},
 		{"chain ahead", opcert.Recorded(5), true, ptr(false), "greater than"},
 		{"over-incremented", opcert.Recorded(2), true, ptr(false), "more than one above"},
 		{"unknown", opcert.None(), false, nil, "unknown"},
@@ -154,7 +155,7 @@ func TestStatus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			as, id, err := opcert.ParseAgentStatus(b)
+			as, id, err := plan.ParseAgentStatus(b)
 			if err != nil {
 				t.Fatalf("plan cannot read the status: %v\n%s", err, b)
 			}

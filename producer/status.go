@@ -1,24 +1,25 @@
 package producer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/kesrotate/kesrotate/plan"
+
+	"github.com/kesrotate/kesrotate/internal/promtext"
 	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/kesrotate/kesrotate/producer/nodequery"
 )
 
 // Status is what `cardano-cli query kes-period-info` reports about the
 // installed cert, plus the node's forging state and the agent's sets. Its
-// JSON holds every opcert.AgentStatus field, so `kesrotate plan --status`
+// JSON holds every plan.AgentStatus field, so `kesrotate plan --status`
 // reads it.
 type Status struct {
-	opcert.AgentStatus
+	plan.AgentStatus
 
 	Network          string    `json:"network"`
 	ChainSource      string    `json:"chain_source"` // "socket" or "given"
@@ -72,7 +73,7 @@ func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics 
 	kp := n.KESPeriod(cs.TipSlot)
 	w := c.Window(n)
 	s := &Status{
-		AgentStatus: opcert.AgentStatus{
+		AgentStatus: plan.AgentStatus{
 			PoolID: a.Config.PoolID, NetworkMagic: n.Magic, TipSlot: cs.TipSlot,
 			CertCounter: c.Counter, CertKESPeriod: c.KESPeriod,
 			SlotsPerKESPeriod: n.SlotsPerKESPeriod, MaxKESEvolutions: n.MaxKESEvolutions,
@@ -86,29 +87,25 @@ func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics 
 		s.StagedSet = staged
 	}
 	if err := w.Check(kp); err != nil {
-		s.PeriodVerdict = "✗ " + err.Error()
+		s.PeriodVerdict = err.Error()
 	} else {
 		s.PeriodOK = true
-		s.PeriodVerdict = fmt.Sprintf("✓ the op cert's KES period is within the correct interval (%d ≤ %d < %d)", w.Start, kp, w.End)
+		s.PeriodVerdict = fmt.Sprintf("the op cert's KES period is within the correct interval (%d ≤ %d < %d)", w.Start, kp, w.End)
 	}
 	if onchainKnown {
-		if cs.OnChain.Known {
-			s.OnChainCounter = strconv.FormatUint(cs.OnChain.N, 10)
-		} else {
-			s.OnChainCounter = "none"
-		}
+		s.OnChainCounter = cs.OnChain.Text()
 		ok := opcert.CheckCounter(c.Counter, cs.OnChain) == nil
 		s.CounterOK = &ok
 		switch m := cs.OnChain.M(); {
 		case ok:
-			s.CounterVerdict = fmt.Sprintf("✓ the op cert counter %d agrees with the node protocol state counter (%s)", c.Counter, cs.OnChain)
+			s.CounterVerdict = fmt.Sprintf("the op cert counter %d agrees with the node protocol state counter (%s)", c.Counter, cs.OnChain)
 		case c.Counter < m:
-			s.CounterVerdict = fmt.Sprintf("✗ the protocol state counter %d is greater than the op cert counter %d", m, c.Counter)
+			s.CounterVerdict = fmt.Sprintf("the protocol state counter %d is greater than the op cert counter %d", m, c.Counter)
 		default:
-			s.CounterVerdict = fmt.Sprintf("✗ the op cert counter %d is more than one above the protocol state counter %s", c.Counter, cs.OnChain)
+			s.CounterVerdict = fmt.Sprintf("the op cert counter %d is more than one above the protocol state counter %s", c.Counter, cs.OnChain)
 		}
 	} else {
-		s.CounterVerdict = "? the on-chain counter is unknown (no node socket)"
+		s.CounterVerdict = "the on-chain counter is unknown (no node socket)"
 	}
 	s.ActiveSet, _ = a.CurrentSet()
 	if s.ActiveSet != "" {
@@ -148,11 +145,9 @@ func (a *Agent) KeyUsers(ctx context.Context, s *Status) {
 
 // Prometheus renders the status for node_exporter's textfile collector.
 func (s *Status) Prometheus() []byte {
-	var b bytes.Buffer
-	labels := fmt.Sprintf(`pool_id="%s",network="%s"`, s.PoolID, s.Network)
-	put := func(name, help string, v float64) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s{%s} %s\n", name, help, name, name, labels, strconv.FormatFloat(v, 'f', -1, 64))
-	}
+	var w promtext.Writer
+	labels := []promtext.Label{{Name: "pool_id", Value: s.PoolID}, {Name: "network", Value: s.Network}}
+	put := func(name, help string, v float64) { w.Gauge(name, help, labels, v) }
 	bit := func(ok bool) float64 {
 		if ok {
 			return 1
@@ -202,7 +197,7 @@ func (s *Status) Prometheus() []byte {
 		}
 	}
 	put("kesrotate_agent_status_timestamp_seconds", "When this status was taken (unix time).", float64(s.Taken.Unix()))
-	return b.Bytes()
+	return w.Bytes()
 }
 
 // Status verdicts: what makes 'status' exit 1.
@@ -226,9 +221,9 @@ var (
 func (s *Status) Verdict() error {
 	switch {
 	case !s.PeriodOK:
-		return fmt.Errorf("%w: %s", ErrCertInvalid, strings.TrimPrefix(s.PeriodVerdict, "✗ "))
+		return fmt.Errorf("%w: %s", ErrCertInvalid, s.PeriodVerdict)
 	case s.CounterOK != nil && !*s.CounterOK:
-		return fmt.Errorf("%w: %s", ErrCounterWrong, strings.TrimPrefix(s.CounterVerdict, "✗ "))
+		return fmt.Errorf("%w: %s", ErrCounterWrong, s.CounterVerdict)
 	}
 	if err := s.KESAgent.verdict(); err != nil {
 		return err

@@ -32,13 +32,14 @@ const (
 	KindBackupMade       Kind = "backup-made"
 	KindKeysDestroyed    Kind = "keys-destroyed"
 	KindOverride         Kind = "override"
+	KindSecretsEncrypted Kind = "secrets-encrypted"
 	KindAuditBinding     Kind = "audit-binding"
 )
 
 var kinds = map[Kind]bool{
 	KindInit: true, KindPoolNew: true, KindPoolImport: true, KindProducerAdd: true, KindProducerRemoved: true,
 	KindSnapshotAccepted: true, KindCertIssued: true, KindBundleExported: true,
-	KindBackupMade: true, KindKeysDestroyed: true, KindOverride: true, KindAuditBinding: true,
+	KindBackupMade: true, KindKeysDestroyed: true, KindOverride: true, KindAuditBinding: true, KindSecretsEncrypted: true,
 	KindHardwareKey: true, KindCertPrepared: true, KindCertAbandoned: true, // hardware.go
 }
 

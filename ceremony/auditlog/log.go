@@ -3,7 +3,6 @@ package auditlog
 import (
 	"errors"
 	"fmt"
-	"github.com/kesrotate/kesrotate/internal/safefile"
 	"io/fs"
 	"maps"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kesrotate/kesrotate/internal/safefile"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -654,21 +655,8 @@ func lockEntries(dir string, how int) (func(), error) {
 }
 
 func appendLine(path string, line []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		return err
-	}
 	buf := make([]byte, 0, len(line)+1)
-	buf = append(append(buf, line...), '\n')
-	if _, err := f.Write(buf); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
+	return safefile.AppendExisting(path, append(append(buf, line...), '\n'))
 }
 
 func truncateFile(path string, size int64) error {

@@ -248,7 +248,7 @@ func TestColdBinaryCannotStartProcesses(t *testing.T) {
 
 // libraryRoots are the library packages: they never print, never exit and
 // never depend on the command-line framework.
-var libraryRoots = []string{"keys", "opcert", "transfer", "ceremony", "producer"}
+var libraryRoots = []string{"keys", "opcert", "plan", "transfer", "ceremony", "producer"}
 
 func TestLibrariesDoNotImportCobra(t *testing.T) {
 	root := repoRoot(t)
@@ -330,5 +330,64 @@ func TestSkeyAllowed(t *testing.T) {
 				t.Errorf("skeyAllowed(%q): got %v, want %v", tc.path, got, tc.want)
 			}
 		})
+	}
+}
+
+// importRules are the layers (docs/architecture.md): for each library
+// package (by path prefix, longest first), the module packages it may
+// import. Anything else of the module — the command trees, the test node,
+// the test doubles, a layer above — is refused.
+var importRules = []struct {
+	prefix string
+	may    []string
+}{
+	{"keys", []string{"internal/textsafe"}},
+	{"opcert", []string{"keys", "internal/textsafe"}},
+	{"plan", []string{"opcert", "keys", "internal/promtext", "internal/textsafe", "internal/durfmt"}},
+	{"transfer", []string{"keys", "opcert", "transfer/qr", "transfer/ur", "internal/safefile", "internal/textsafe", "internal/durfmt"}},
+	{"ceremony/auditlog", []string{"keys", "opcert", "internal/safefile", "internal/textsafe"}},
+	{"ceremony", []string{"ceremony/auditlog", "keys", "opcert", "transfer", "transfer/qr", "internal/safefile", "internal/textsafe", "internal/durfmt"}},
+	{"producer", []string{"ceremony/auditlog", "keys", "opcert", "plan", "transfer", "producer/nodelog", "producer/nodequery",
+		"internal/safefile", "internal/textsafe", "internal/durfmt", "internal/promtext"}},
+}
+
+// TestImportRules: each library imports only the layers below it; the
+// cold side's vault (ceremony) and the producer's agent never import each
+// other (they meet in transfer's files and auditlog's checkpoints).
+func TestImportRules(t *testing.T) {
+	pkgs := listDeps(t, "./...")
+	checked := 0
+	for path, p := range pkgs {
+		rel, ok := strings.CutPrefix(path, module+"/")
+		if !ok || p.Standard {
+			continue
+		}
+		rule := -1
+		for i, r := range importRules {
+			if (rel == r.prefix || strings.HasPrefix(rel, r.prefix+"/")) && (rule < 0 || len(r.prefix) > len(importRules[rule].prefix)) {
+				rule = i
+			}
+		}
+		if rule < 0 {
+			continue // a command tree, a test tool or a shared internal package
+		}
+		checked++
+		r := importRules[rule]
+		for _, imp := range p.Imports {
+			irel, ok := strings.CutPrefix(imp, module+"/")
+			if !ok {
+				continue
+			}
+			allowed := irel == r.prefix || strings.HasPrefix(irel, r.prefix+"/") // within its own tree
+			for _, m := range r.may {
+				allowed = allowed || irel == m
+			}
+			if !allowed {
+				t.Errorf("%s imports %s: %s may import only %v", rel, irel, r.prefix, r.may)
+			}
+		}
+	}
+	if checked < 8 {
+		t.Fatalf("checked %d library packages, want every one of keys, opcert, transfer, ceremony, producer and their subpackages", checked)
 	}
 }

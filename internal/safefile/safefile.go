@@ -130,7 +130,17 @@ func RemoveTemps(dir string) error {
 func Append(path string, data []byte, mode fs.FileMode) (err error) {
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, fs.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, mode)
+	return appendFile(path, data, os.O_CREATE, mode, created)
+}
+
+// AppendExisting appends data to path, which must exist, in one write,
+// and fsyncs it before returning.
+func AppendExisting(path string, data []byte) error {
+	return appendFile(path, data, 0, 0, false)
+}
+
+func appendFile(path string, data []byte, flag int, mode fs.FileMode, created bool) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|flag, mode)
 	if err != nil {
 		return err
 	}

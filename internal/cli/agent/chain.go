@@ -49,15 +49,11 @@ func (c *chainFlags) options(now time.Time, needCounter, requireSynced bool) (pr
 		if needCounter {
 			return o, cli.Usage(errors.New("--tip-slot needs --onchain-counter N|none"))
 		}
-	case "none":
-		n := opcert.None()
-		o.OnChain = &n
 	default:
-		v, err := strconv.ParseUint(c.onchain, 10, 64)
+		n, err := opcert.ParseOnChain(c.onchain)
 		if err != nil {
-			return o, cli.Usage(fmt.Errorf("--onchain-counter %q: want a number or \"none\"", c.onchain))
+			return o, cli.Usage(fmt.Errorf("--onchain-counter: %w", err))
 		}
-		n := opcert.Recorded(v)
 		o.OnChain = &n
 	}
 	return o, nil

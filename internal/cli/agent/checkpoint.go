@@ -2,27 +2,18 @@ package agent
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/kesrotate/kesrotate/ceremony/auditlog"
 	"github.com/kesrotate/kesrotate/internal/cli"
-	"github.com/kesrotate/kesrotate/internal/safefile"
-	"github.com/kesrotate/kesrotate/transfer"
+	"github.com/kesrotate/kesrotate/producer"
 	"github.com/kesrotate/kesrotate/transfer/qr"
 )
-
-// CountersignerKeyFile is the verifier key 'checkpoint countersign' writes
-// beside the notes, for 'kesrotate ceremony verify --countersigner'.
-const CountersignerKeyFile = "countersigner.pub"
 
 func newCheckpointCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
@@ -192,60 +183,22 @@ checks them.`,
 				}
 				auditKey = strings.TrimSuffix(string(b), "\n")
 			}
-			e, _, err := a.Enrollment()
-			if err != nil {
+			res, err := a.Countersign(out, auditKey)
+			switch {
+			case errors.Is(err, producer.ErrNoCheckpoints):
+				return cli.Hint(err, "they arrive with bundles ('install') or with 'checkpoint add'")
+			case errors.Is(err, producer.ErrOutExists):
+				return cli.Hint(err, "countersign into an empty folder")
+			case err != nil && res != nil:
+				return cli.Hint(err, "remove that file from the agent's checkpoints folder if it is not a checkpoint")
+			case err != nil:
 				return err
-			}
-			sk, err := a.SignKey()
-			if err != nil {
-				return err
-			}
-			defer clear(sk)
-			name := "kesrotate-agent/" + e.Fingerprint()
-			signer, err := auditlog.NewEd25519Signer(name, sk)
-			if err != nil {
-				return err
-			}
-			vkey, err := auditlog.NewEd25519VerifierKey(name, sk.Public().(ed25519.PublicKey))
-			if err != nil {
-				return err
-			}
-			files, notes, err := keptCheckpoints(g)
-			if err != nil {
-				return err
-			}
-			if len(notes) == 0 {
-				return cli.Hint(errors.New("no checkpoints kept yet"), "they arrive with bundles ('install') or with 'checkpoint add'")
-			}
-			if err := os.MkdirAll(out, 0o755); err != nil {
-				return err
-			}
-			if err := writeSame(filepath.Join(out, CountersignerKeyFile), []byte(vkey+"\n")); err != nil {
-				return err
-			}
-			var written []string
-			for i, msg := range notes {
-				var signed []byte
-				if auditKey != "" {
-					signed, err = auditlog.Countersign(msg, auditKey, signer)
-				} else {
-					signed, err = countersignUnverified(msg, signer)
-				}
-				if err != nil {
-					return cli.Hint(fmt.Errorf("%s: %w", filepath.Base(files[i]), err), "remove that file from the agent's checkpoints folder if it is not a checkpoint")
-				}
-				cp, _ := auditlog.ParseCheckpoint(signed)
-				p := filepath.Join(out, fmt.Sprintf("%08d-%s.note", cp.Size, transfer.FileHash(msg)[:16]))
-				if err := writeSame(p, signed); err != nil {
-					return err
-				}
-				written = append(written, p)
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"countersigner": vkey, "files": written})
+				return g.env.PrintJSON(map[string]any{"countersigner": res.Verifier, "files": res.Files})
 			}
-			fmt.Fprintf(g.env.Stdout, "%d checkpoint(s) countersigned by %s into %s\n", len(written), name, out)
-			if auditKey == "" {
+			fmt.Fprintf(g.env.Stdout, "%d checkpoint(s) countersigned by %s into %s\n", len(res.Files), res.Name, out)
+			if !res.Checked {
 				g.env.Warn("the audit signatures were not checked here (no --audit-key); 'kesrotate ceremony verify' checks them")
 			}
 			return nil
@@ -255,31 +208,4 @@ checks them.`,
 	c.Flags().StringVar(&auditKeyFile, "audit-key", "", "the vault's audit.pub, to check each checkpoint before countersigning")
 	_ = c.MarkFlagRequired("out")
 	return c
-}
-
-// countersignUnverified adds signer's signature to a checkpoint note whose
-// existing signatures this agent cannot check (it does not know the audit
-// key); they are kept as they are.
-func countersignUnverified(msg []byte, signer note.Signer) ([]byte, error) {
-	if _, err := auditlog.ParseCheckpoint(msg); err != nil {
-		return nil, err
-	}
-	_, err := note.Open(msg, note.VerifierList())
-	var unv *note.UnverifiedNoteError
-	if !errors.As(err, &unv) {
-		return nil, fmt.Errorf("countersign: %w", err)
-	}
-	return note.Sign(unv.Note, signer)
-}
-
-// writeSame creates path with data, or accepts it if it already holds data.
-func writeSame(path string, data []byte) error {
-	err := safefile.Create(path, data, 0o644)
-	if errors.Is(err, fs.ErrExist) {
-		if old, rerr := os.ReadFile(path); rerr == nil && bytes.Equal(old, data) {
-			return nil
-		}
-		return cli.Hint(fmt.Errorf("%s exists with other content", path), "countersign into an empty folder")
-	}
-	return err
 }

@@ -115,7 +115,7 @@ An empty value ("") clears an optional setting.`,
 			changes, err := a.Reconfigure(ch, now)
 			switch {
 			case errors.Is(err, producer.ErrConfig):
-				return cli.Hint(err, "nothing was changed")
+				return cli.Hint(err, "'kesrotate-agent config --help' lists the flag of each setting", "nothing was changed")
 			case errors.Is(err, producer.ErrLocked):
 				return cli.Hint(err, "wait for the install or rollback to finish", "nothing was changed")
 			case err != nil && changes == nil:

@@ -162,18 +162,18 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 	if v.OnChainKnown {
 		onchain = &v.OnChain
 	}
-	do := producer.DeployOptions{
-		InstallOptions: producer.InstallOptions{TipSlot: v.TipSlot, OnChain: onchain, Now: now, BundleHash: transfer.FileHash(data)},
-		NoSignal:       o.noSignal, ConfirmTimeout: o.confirmTimeout,
+	do := producer.InstallOptions{
+		ActivateOptions: producer.ActivateOptions{TipSlot: v.TipSlot, OnChain: onchain, Now: now, BundleHash: transfer.FileHash(data)},
+		NoSignal:        o.noSignal, ConfirmTimeout: o.confirmTimeout,
 		Signer: producer.SignerOptions{Now: now, Timeout: o.signerTimeout},
 	}
-	res, err := a.Deploy(context.Background(), b, do)
-	if res != nil && res.Install != nil {
+	res, err := a.Install(context.Background(), b, do)
+	if res != nil && res.Activated != nil {
 		if _, kerr := a.KeepCheckpoint(b.Checkpoint); kerr != nil {
 			g.env.Warn("the bundle's ceremony checkpoint was not kept: %v", kerr)
 		}
 	}
-	if err != nil && signerIsErr(err) && res != nil && res.Install != nil {
+	if err != nil && signerIsErr(err) && res != nil && res.Activated != nil {
 		// The node took the set; only the signer failed.
 		if perr := printInstall(g, a, b, res, o.noSignal); perr != nil {
 			return perr
@@ -184,8 +184,8 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 		if a.KESAgentMode() {
 			return kesAgentInstallHint(err, res)
 		}
-		if res != nil && res.Install != nil && !errors.Is(err, producer.ErrNotConfirmed) && !errors.Is(err, producer.ErrNodeCannotSee) {
-			return cli.Hint(fmt.Errorf("set %s is installed but the node was not reloaded: %w", res.Install.Set, err),
+		if res != nil && res.Activated != nil && !errors.Is(err, producer.ErrNotConfirmed) && !errors.Is(err, producer.ErrNodeCannotSee) {
+			return cli.Hint(fmt.Errorf("set %s is installed but the node was not reloaded: %w", res.Activated.Set, err),
 				"send cardano-node SIGHUP yourself, or fix how the node is signalled: 'kesrotate-agent config --pid-file F | --systemd-unit U | --match-process'")
 		}
 		if errors.Is(err, producer.ErrNotConfirmed) {
@@ -196,8 +196,8 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 	return printInstall(g, a, b, res, o.noSignal)
 }
 
-func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *producer.DeployResult, noSignal bool) error {
-	ir, conf := res.Install, res.Confirmation
+func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *producer.InstallResult, noSignal bool) error {
+	ir, conf := res.Activated, res.Confirmation
 	state := "confirmed"
 	switch {
 	case ir.Staged:
@@ -318,7 +318,7 @@ func installHint(err error) error {
 
 // kesAgentInstallHint turns a failed install in kes-agent mode into one
 // line and hints: what kes-agent holds now, and what to do.
-func kesAgentInstallHint(err error, res *producer.DeployResult) error {
+func kesAgentInstallHint(err error, res *producer.InstallResult) error {
 	nothing := "nothing was changed"
 	again := "'kesrotate-agent kes new', a fresh 'kesrotate-agent snapshot', 'kesrotate rotate' on the cold machine, then install the new bundle"
 	switch {
@@ -344,7 +344,7 @@ func kesAgentInstallHint(err error, res *producer.DeployResult) error {
 }
 
 // notConfirmedHint says what state an unconfirmed install left behind.
-func notConfirmedHint(err error, res *producer.DeployResult) error {
+func notConfirmedHint(err error, res *producer.InstallResult) error {
 	if strings.Contains(strings.ToLower(err.Error()), "permission denied") {
 		// The node runs as another user and cannot read the agent's files.
 		state := "nothing to return to: the set stays installed"
@@ -357,8 +357,8 @@ func notConfirmedHint(err error, res *producer.DeployResult) error {
 	case res != nil && res.RolledBack != nil:
 		return cli.Hint(err, fmt.Sprintf("set %s is active again; the node's reason is above (or in its log)", res.RolledBack.To),
 			"'kesrotate-agent check' tells whether the node's metrics and log let the agent confirm a reload")
-	case res != nil && res.Install != nil:
-		return cli.Hint(err, fmt.Sprintf("set %s stays installed: there was no earlier set to return to", res.Install.Set),
+	case res != nil && res.Activated != nil:
+		return cli.Hint(err, fmt.Sprintf("set %s stays installed: there was no earlier set to return to", res.Activated.Set),
 			"fix what the node reports, then send it SIGHUP; 'kesrotate-agent status' shows whether it forges", "'kesrotate-agent check' tells what the agent can see of the node")
 	}
 	return cli.Hint(err)

@@ -155,7 +155,7 @@ producer stays a standby.`,
 			if err != nil {
 				return err
 			}
-			o.InstallOptions = producer.InstallOptions{TipSlot: v.TipSlot, Now: now}
+			o.ActivateOptions = producer.ActivateOptions{TipSlot: v.TipSlot, Now: now}
 			if v.OnChainKnown {
 				o.OnChain = &v.OnChain
 			}
@@ -202,7 +202,9 @@ producer stays a standby.`,
 func promoteHint(err error, res *producer.PromoteResult) error {
 	nothing := "nothing was changed"
 	switch {
-	case errors.Is(err, producer.ErrNoProof), errors.Is(err, producer.ErrOtherForges):
+	case errors.Is(err, producer.ErrNoProof):
+		return cli.Hint(err, "give --receipt FILE (from 'kesrotate-agent demote' on the other producer), --peer-metrics URL (its node shows it does not forge), or --primary-gone if that machine is gone for good", nothing)
+	case errors.Is(err, producer.ErrOtherForges):
 		return cli.Hint(err, "demote the other producer first ('kesrotate-agent demote' there), or stop its node", nothing)
 	case errors.Is(err, producer.ErrPeer):
 		return cli.Hint(err, "pin the other producer once: 'kesrotate-agent peer add NAME --enrollment FILE --fingerprint XXXX-…' (its 'enrollment' output)", nothing)

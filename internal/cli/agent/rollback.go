@@ -48,7 +48,7 @@ further; the first set the agent adopted is as far as it goes.`,
 				if cerr != nil {
 					return cli.Hint(fmt.Errorf("rolled back to set %s, but the node was not signalled: %w", rb.To, cerr), "send cardano-node SIGHUP yourself")
 				}
-				conf, who, err = a.Reload(context.Background(), v.TipSlot, from, producer.DeployOptions{ConfirmTimeout: confirmTimeout})
+				conf, who, err = a.Reload(context.Background(), v.TipSlot, from, producer.InstallOptions{ConfirmTimeout: confirmTimeout})
 				if err != nil {
 					return cli.Hint(fmt.Errorf("rolled back to set %s, but: %w", rb.To, err), "check the node; send it SIGHUP yourself if it was not signalled")
 				}

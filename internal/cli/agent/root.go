@@ -72,5 +72,8 @@ func (g *globals) open() (*producer.Agent, error) {
 	if errors.Is(err, producer.ErrNoAgent) {
 		return nil, cli.Hint(err, fmt.Sprintf("set one up with 'kesrotate-agent --dir %s init …'", dir))
 	}
+	if a != nil {
+		a.Notify = func(m string) { fmt.Fprintln(g.env.Stderr, m) }
+	}
 	return a, err
 }

@@ -132,7 +132,8 @@ func printStatus(g *globals, a *producer.Agent, s *producer.Status) {
 	fmt.Fprintf(w, "  op cert              #%d, KES periods %d to %d\n", s.CertCounter, s.CertKESPeriod, s.CertEndPeriod-1)
 	fmt.Fprintf(w, "  remaining            %d periods, expires %s\n", s.RemainingPeriods, s.Expiry.Format(time.RFC3339))
 	fmt.Fprintf(w, "  on-chain counter     %s\n", orUnknown(s.OnChainCounter))
-	fmt.Fprintf(w, "%s\n%s\n", s.PeriodVerdict, s.CounterVerdict)
+	fmt.Fprintf(w, "%s %s\n", mark(&s.PeriodOK), s.PeriodVerdict)
+	fmt.Fprintf(w, "%s %s\n", mark(s.CounterOK), s.CounterVerdict)
 	if f := s.Forging; f != nil {
 		switch {
 		case f.Error != "":
@@ -207,4 +208,15 @@ func parsePool(hexID string) (string, error) {
 		return hexID, err
 	}
 	return id.Bech32(), nil
+}
+
+// mark is how a check reads at a glance: ✓ holds, ✗ fails, ? unknown.
+func mark(ok *bool) string {
+	switch {
+	case ok == nil:
+		return "?"
+	case *ok:
+		return "✓"
+	}
+	return "✗"
 }

@@ -50,9 +50,6 @@ func (g *globals) auditContext() ceremony.Audit {
 
 // Files an export adds to the log's layout.
 const (
-	exportReadme = "README.md"
-	exportBinary = "binary.txt"
-	exportPools  = "pools"
 	checkpointQR = "checkpoint.png"
 )
 
@@ -282,89 +279,25 @@ func newCeremonyExportCmd(g *globals) *cobra.Command {
 }
 
 func runCeremonyExport(g *globals, v *ceremony.Vault, out string) error {
-	sum, err := ceremony.BinarySHA256()
+	res, err := v.ExportAudit(out, Version)
+	if errors.Is(err, auditlog.ErrExists) {
+		return cli.Hint(err, "export into a folder that does not exist yet")
+	}
 	if err != nil {
 		return err
 	}
-	pools, err := v.Pools()
-	if err != nil {
-		return err
+	if res.VerifyErr != nil {
+		g.env.Warn("the log does not verify (%v); it was exported as it is", res.VerifyErr)
 	}
-	extra := map[string][]byte{
-		exportBinary: []byte(fmt.Sprintf("sha256 %s\nversion %s\n", sum, Version)),
-	}
-	var poolLines []string
-	for _, p := range pools {
-		vk, err := p.ColdVKey()
-		if err != nil {
-			return err
-		}
-		extra[exportPools+"/"+p.Meta.Name+".cold.vkey"] = vk.MarshalEnvelope()
-		poolLines = append(poolLines, fmt.Sprintf("- %s: pool id %s (%s), cold vkey in pools/%s.cold.vkey",
-			p.Meta.Name, p.Meta.PoolID, vk.PoolID().Bech32(), p.Meta.Name))
-	}
-	entries, _ := auditlog.Entries(v.LogDir())
-	extra[exportReadme] = []byte(exportReadmeText(v, len(entries), poolLines, sum))
-	r, verr := auditlog.Verify(v.LogDir(), auditlog.VerifyOptions{VaultID: v.Meta.ID})
-	if err := auditlog.Export(v.LogDir(), out, extra); err != nil {
-		if errors.Is(err, auditlog.ErrExists) {
-			return cli.Hint(err, "export into a folder that does not exist yet")
-		}
-		return err
-	}
-	if verr != nil {
-		g.env.Warn("the log does not verify (%v); it was exported as it is", verr)
-	}
-	gaps, err := v.LogGaps(entries)
-	if err == nil {
-		for _, gp := range gaps {
-			g.env.Warn("%s", gp)
-		}
+	for _, gp := range res.Gaps {
+		g.env.Warn("%s", gp)
 	}
 	if g.env.JSON {
-		return g.env.PrintJSON(map[string]any{"out": out, "entries": len(entries), "certs": len(r.Certs), "binary_sha256": sum})
+		return g.env.PrintJSON(map[string]any{"out": out, "entries": res.Entries, "certs": res.Certs, "binary_sha256": res.BinarySHA256})
 	}
-	fmt.Fprintf(g.env.Stdout, "auditor package written to %s: %s, %s issued\n", out, plural(len(entries), "entry", "entries"), plural(len(r.Certs), "cert", "certs"))
+	fmt.Fprintf(g.env.Stdout, "auditor package written to %s: %s, %s issued\n", out, plural(res.Entries, "entry", "entries"), plural(res.Certs, "cert", "certs"))
 	fmt.Fprintf(g.env.Stdout, "the auditor runs: kesrotate ceremony verify --log %s --cold-vkey COLD.vkey\n", out)
 	return nil
-}
-
-func exportReadmeText(v *ceremony.Vault, n int, pools []string, sum string) string {
-	return fmt.Sprintf(`# kesrotate ceremony log — auditor package
-
-Vault %s on %s, %d log entries, exported by kesrotate %s
-(binary SHA-256 %s).
-
-## What is here
-
-- entries.jsonl — one JSON entry per ceremony action, oldest first.
-- checkpoint, checkpoints/N.note — the signed tree heads (C2SP signed notes,
-  RFC 6962 Merkle tree over the entry lines) after each entry.
-- audit.pub — the vault's audit verifier key (note key text).
-- pools/NAME.cold.vkey — the pools' cold verification keys, for convenience:
-  take the cold vkey you trust from the pool's registration, not from here.
-- binary.txt — SHA-256 and version of the binary that exported this package.
-- SHA256SUMS — SHA-256 of every other file.
-
-Pools:
-%s
-
-## How to verify
-
-On any machine, with the kesrotate binary of a release you trust:
-
-    kesrotate ceremony verify --log THIS-FOLDER --cold-vkey COLD.vkey \
-        [--checkpoints FOLDER-FROM-THE-PRODUCER] [--cert NODE.cert]
-
-It checks every file against SHA256SUMS, every entry against the signed
-checkpoints, the consistency of all checkpoints (including those the
-producer kept), the binding of the audit key by each pool's cold key, and
-the ceremony rules (counters, KES periods, bundles carry issued certs). It
-lists every cert issued and exits non-zero naming the first bad entry.
-
-Compare each entry's binary_sha256 with the published release hashes.
-See docs/auditor-guide.md in the kesrotate sources for what a pass means.
-`, v.Meta.ID, v.Network.Name, n, Version, sum, strings.Join(pools, "\n"))
 }
 
 type ceremonyVerifyOptions struct {
@@ -453,7 +386,7 @@ func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
 	}
 	progress := g.env.Progress("verifying the log")
 	opts := auditlog.VerifyOptions{RequireManifest: o.pkg, Progress: progress.Update}
-	for _, name := range []string{exportReadme, exportBinary, auditlog.FileManifest} {
+	for _, name := range []string{ceremony.ExportReadme, ceremony.ExportBinary, auditlog.FileManifest} {
 		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
 			opts.RequireManifest = true
 		}

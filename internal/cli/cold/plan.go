@@ -1,18 +1,16 @@
 package cold
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kesrotate/kesrotate/plan"
 
 	"github.com/spf13/cobra"
 
@@ -119,28 +117,8 @@ func parseLead(flag, s string) (time.Duration, error) {
 	return d, nil
 }
 
-// planItem is one cert to plan, whatever it came from.
-type planItem struct {
-	name, source string
-	pool         keys.PoolID
-	counter      uint64
-	startPeriod  uint64
-	certHash     string
-	history      *opcert.History // a vault's history of the pool
-	status       *opcert.AgentStatus
-	holdings     []ceremony.ProducerCert // a vault's: the newest cert each producer received
-
-	plan       opcert.Plan
-	companions []companionJSON // from an agent status: kes-agent, the Mithril signer
-	next       *uint64
-	nextNote   string
-	schedule   *scheduleJSON
-	slotTimes  []time.Time
-}
-
 type planInputs struct {
-	items    []*planItem
-	statuses []*planItem
+	items    []plan.Item
 	network  opcert.Network
 	warnings []string
 }
@@ -150,7 +128,7 @@ func runPlan(g *globals, o *planOptions) error {
 	if err != nil {
 		return err
 	}
-	leads := opcert.Leads{}
+	leads := plan.Leads{}
 	if leads.Warn, err = parseLead("--warn-lead", o.warnLead); err != nil {
 		return err
 	}
@@ -181,67 +159,42 @@ func runPlan(g *globals, o *planOptions) error {
 	if err != nil {
 		return err
 	}
-	n := in.network
-	all := append(append([]*planItem(nil), in.items...), in.statuses...)
-	worst := opcert.StatusOK
-	for _, it := range all {
-		if it.plan, err = opcert.Evaluate(n, it.startPeriod, now, leads); err != nil {
-			return cli.Hint(err, "check --now and the network")
-		}
-		if it.plan.Status.Severity() > worst.Severity() {
-			worst = it.plan.Status
-		}
-		nextCounter(it, in.statuses)
-		if it.status != nil {
-			it.companions = companionsOf(it.status)
-			for _, c := range it.companions {
-				if c.Status.Severity() > worst.Severity() {
-					worst = c.Status
-				}
-			}
-			tip := n.SlotTime(it.status.TipSlot)
-			switch {
-			case tip.After(now.Add(n.PeriodLength())):
-				in.warnings = append(in.warnings, fmt.Sprintf("%s: the status' tip (%s) is ahead of this machine's clock (%s): check the clock",
-					it.name, tip.Format(time.RFC3339), now.Format(time.RFC3339)))
-			case now.Sub(tip) > 7*24*time.Hour:
-				in.warnings = append(in.warnings, fmt.Sprintf("%s: the status is %s old: take it again, the installed cert may have changed",
-					it.name, formatLeft(now.Sub(tip))))
-			}
-		}
-	}
-	if err := analyzeSchedules(g, o, n, all, rotateAt, takes, &in.warnings); err != nil {
+	schedules, epochLen, err := readSchedules(o, in.network)
+	if err != nil {
 		return err
 	}
-	// One table for every pool, the first to expire first.
-	sort.SliceStable(all, func(i, j int) bool {
-		if !all[i].plan.Expiry.Equal(all[j].plan.Expiry) {
-			return all[i].plan.Expiry.Before(all[j].plan.Expiry)
-		}
-		return all[i].name < all[j].name
-	})
+	r, err := plan.Make(plan.Input{Network: in.network, Now: now, Leads: leads, Items: in.items,
+		Schedules: schedules, EpochLength: epochLen, RotateAt: rotateAt, RotationTakes: takes})
+	var se *plan.ScheduleError
+	switch {
+	case errors.As(err, &se):
+		return cli.Hint(fmt.Errorf("--leader-schedule %s is for pool %s, which is not being planned", o.schedules[se.Index], se.Pool.Bech32()),
+			"give the schedule of a pool passed with --cert, --status or --vault")
+	case err != nil:
+		return cli.Hint(err, "check --now and the network")
+	}
+	warnings := append(in.warnings, r.Warnings...)
 
 	if o.prometheus != "" {
-		if err := safefile.Replace(o.prometheus, promText(n, now, all), 0o644); err != nil {
+		if err := safefile.Replace(o.prometheus, r.Prometheus(), 0o644); err != nil {
 			return cli.Hint(fmt.Errorf("--prometheus: %w", err), "give a file in node_exporter's --collector.textfile.directory that this user can write")
 		}
 	}
-	code := worst.Severity()
-	if o.quiet && code == planExitOK {
+	if o.quiet && r.ExitCode == planExitOK {
 		return nil
 	}
 	if g.env.JSON {
-		if err := g.env.PrintJSON(planJSONOf(n, now, leads, worst, all)); err != nil {
+		if err := g.env.PrintJSON(r); err != nil {
 			return err
 		}
 	} else {
-		printPlan(g.env.Stdout, n, now, leads, all)
+		printPlan(g.env.Stdout, in.network, now, r)
 	}
-	for _, w := range in.warnings {
+	for _, w := range warnings {
 		g.env.Warn("%s", w)
 	}
-	if code != planExitOK {
-		return &cli.Exit{Code: code}
+	if r.ExitCode != planExitOK {
+		return &cli.Exit{Code: r.ExitCode}
 	}
 	return nil
 }
@@ -271,14 +224,14 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 	}
 
 	// Agent status files.
-	var statuses []opcert.AgentStatus
+	var statuses []plan.AgentStatus
 	var ids []keys.PoolID
 	for _, f := range o.statuses {
 		b, err := readInput(f, "--status")
 		if err != nil {
 			return nil, err
 		}
-		s, id, err := opcert.ParseAgentStatus(b)
+		s, id, err := plan.ParseAgentStatus(b)
 		if err != nil {
 			return nil, cli.Hint(fmt.Errorf("--status %s: %w", f, err), "give the output of 'kesrotate-agent status --json' (see docs/plan.md for its fields)")
 		}
@@ -312,20 +265,20 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 				continue
 			}
 			last := issued[len(issued)-1]
-			raw, err := hex.DecodeString(last.Cert)
-			var cert *opcert.Certificate
-			if err == nil {
-				cert, err = opcert.ParseCBOR(raw)
-			}
+			cert, err := last.Certificate()
 			if err != nil {
-				return nil, cli.Hint(fmt.Errorf("pool %s: journal entry %d: %w", p.Meta.Name, last.Seq, err), "the journal is damaged: run 'kesrotate pool show "+p.Meta.Name+"'")
+				return nil, cli.Hint(fmt.Errorf("pool %s: %w", p.Meta.Name, err), "the journal is damaged: run 'kesrotate pool show "+p.Meta.Name+"'")
 			}
 			h, err := ceremony.History(entries)
 			if err != nil {
 				return nil, cli.Hint(fmt.Errorf("pool %s: %w", p.Meta.Name, err), "the journal is damaged: run 'kesrotate pool show "+p.Meta.Name+"'")
 			}
-			in.items = append(in.items, &planItem{name: p.Meta.Name, source: "vault", pool: cert.PoolID(),
-				counter: cert.Counter, startPeriod: cert.KESPeriod, certHash: cert.Hash(), history: &h, holdings: ceremony.Holdings(entries)})
+			var holdings []plan.Holding
+			for _, pc := range ceremony.Holdings(entries) {
+				holdings = append(holdings, plan.Holding{Producer: pc.Producer, Counter: pc.Counter, KESPeriod: pc.KESPeriod, CertHash: pc.CertHash})
+			}
+			in.items = append(in.items, plan.Item{Name: p.Meta.Name, Source: "vault", Pool: cert.PoolID(),
+				Counter: cert.Counter, StartPeriod: cert.KESPeriod, CertHash: cert.Hash(), History: &h, Holdings: holdings})
 		}
 		if len(in.items) == 0 && len(o.certs) == 0 && len(o.statuses) == 0 {
 			return nil, cli.Hint(fmt.Errorf("vault %s holds no issued cert", vault.Dir), "issue one with 'kesrotate rotate', or plan a node.cert with --cert FILE")
@@ -348,16 +301,16 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 				return nil, err
 			}
 		}
-		in.items = append(in.items, &planItem{name: f, source: "cert", pool: cert.PoolID(),
-			counter: cert.Counter, startPeriod: cert.KESPeriod, certHash: cert.Hash()})
+		in.items = append(in.items, plan.Item{Name: f, Source: "cert", Pool: cert.PoolID(),
+			Counter: cert.Counter, StartPeriod: cert.KESPeriod, CertHash: cert.Hash()})
 	}
 	for i, s := range statuses {
 		if err := s.CheckNetwork(n); err != nil {
 			return nil, cli.Hint(fmt.Errorf("--status %s: %w", o.statuses[i], err), "give --network or --genesis of the producer's network")
 		}
 		s := s
-		in.statuses = append(in.statuses, &planItem{name: "agent:" + ids[i].Bech32()[:16] + "…", source: "agent-status", pool: ids[i],
-			counter: s.CertCounter, startPeriod: s.CertKESPeriod, status: &s})
+		in.items = append(in.items, plan.Item{Name: "agent:" + ids[i].Bech32()[:16] + "…", Source: "agent-status", Pool: ids[i],
+			Counter: s.CertCounter, StartPeriod: s.CertKESPeriod, Status: &s})
 	}
 	return in, nil
 }
@@ -391,41 +344,11 @@ func expandFolders(paths []string, flag string) ([]string, error) {
 	return out, nil
 }
 
-// nextCounter fills the next cert number when an on-chain counter is
-// known: from a status of the same pool, with the vault's history when
-// there is one, else with the cert itself as history.
-func nextCounter(it *planItem, statuses []*planItem) {
-	var oc opcert.OnChain
-	known := false
-	for _, s := range statuses {
-		if s.pool != it.pool {
-			continue
-		}
-		if c, k, _ := s.status.OnChain(); k {
-			oc, known = c, true
-		}
-	}
-	if !known {
-		if it.history != nil && it.counter < opcert.MaxCounter {
-			it.nextNote = fmt.Sprintf("%d once cert #%d has minted a block, else %d again; 'kesrotate rotate' chooses from the on-chain counter", it.counter+1, it.counter, it.counter)
-		}
-		return
-	}
-	h := opcert.History{Issued: true, MaxIssued: it.counter, LastIssued: it.counter}
-	if it.history != nil {
-		h = *it.history
-	}
-	n, err := opcert.NextCounter(oc, h)
-	if err != nil {
-		it.nextNote = err.Error()
-		return
-	}
-	it.next = &n
-}
-
-func analyzeSchedules(g *globals, o *planOptions, n opcert.Network, items []*planItem, rotateAt time.Time, takes time.Duration, warnings *[]string) error {
-	epochLen := opcert.EpochLength(n)
-	if epochLen == 0 && o.genesis != "" {
+// readSchedules reads the --leader-schedule files, and the epoch length
+// of a custom network from its genesis.
+func readSchedules(o *planOptions, n opcert.Network) ([]plan.LeaderLog, uint64, error) {
+	var epochLen uint64
+	if plan.EpochLength(n) == 0 && o.genesis != "" {
 		var gen struct {
 			EpochLength uint64 `json:"epochLength"`
 		}
@@ -433,254 +356,52 @@ func analyzeSchedules(g *globals, o *planOptions, n opcert.Network, items []*pla
 			epochLen = gen.EpochLength
 		}
 	}
-	type sched struct {
-		cov   opcert.Span
-		slots []time.Time
-	}
-	byPool := map[keys.PoolID][]sched{}
+	var out []plan.LeaderLog
 	for _, f := range o.schedules {
 		b, err := readInput(f, "--leader-schedule")
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
-		l, err := opcert.ParseLeaderLog(b)
+		l, err := plan.ParseLeaderLog(b)
 		if err != nil {
-			return cli.Hint(fmt.Errorf("--leader-schedule %s: %w", f, err), "give the JSON 'cncli leaderlog' prints")
+			return nil, 0, cli.Hint(fmt.Errorf("--leader-schedule %s: %w", f, err), "give the JSON 'cncli leaderlog' prints")
 		}
-		found := false
-		for _, it := range items {
-			found = found || it.pool == l.PoolID
-		}
-		if !found {
-			return cli.Hint(fmt.Errorf("--leader-schedule %s is for pool %s, which is not being planned", f, l.PoolID.Bech32()),
-				"give the schedule of a pool passed with --cert, --status or --vault")
-		}
-		byPool[l.PoolID] = append(byPool[l.PoolID], sched{cov: l.Coverage(n, epochLen), slots: l.SlotTimes(n)})
+		out = append(out, l)
 	}
-	for _, it := range items {
-		if !rotateAt.IsZero() && !rotateAt.Before(it.plan.Expiry) {
-			*warnings = append(*warnings, fmt.Sprintf("%s: --rotate-at %s is not before the cert's expiry %s",
-				it.name, rotateAt.Format(time.RFC3339), it.plan.Expiry.Format(time.RFC3339)))
-		}
-		ss, ok := byPool[it.pool]
-		if !ok {
-			continue
-		}
-		win := it.plan.RotationWindow()
-		sj := &scheduleJSON{WindowFrom: rfc(win.From), WindowTo: rfc(win.To), AssignedInWindow: []string{}}
-		var best opcert.ScheduleAnalysis
-		for _, s := range ss {
-			a := opcert.AnalyzeSchedule(win, s.cov, s.slots, n.SlotLength)
-			for _, t := range a.Inside {
-				sj.AssignedInWindow = append(sj.AssignedInWindow, rfc(t))
-			}
-			if a.Largest.Duration() > best.Largest.Duration() {
-				best = a
-			}
-			it.slotTimes = append(it.slotTimes, s.slots...)
-			sj.Covered = append(sj.Covered, spanJSON{From: rfc(s.cov.From), To: rfc(s.cov.To)})
-		}
-		sort.Strings(sj.AssignedInWindow)
-		if d := best.Largest.Duration(); d > 0 {
-			sj.LargestGap = &spanJSON{From: rfc(best.Largest.From), To: rfc(best.Largest.To), Seconds: int64(d / time.Second)}
-			sj.Suggested = rfc(best.Largest.From.Add(d / 2).Truncate(time.Second))
-		}
-		if len(sj.AssignedInWindow) > 0 {
-			*warnings = append(*warnings, fmt.Sprintf("%s: %d assigned slot(s) fall inside the rotation window, the first at %s: do not rotate around them",
-				it.name, len(sj.AssignedInWindow), sj.AssignedInWindow[0]))
-		}
-		if !rotateAt.IsZero() {
-			planned := opcert.Span{From: rotateAt, To: rotateAt.Add(takes)}
-			sj.Conflicts = []string{}
-			for _, t := range opcert.Conflicts(planned, it.slotTimes, n.SlotLength) {
-				sj.Conflicts = append(sj.Conflicts, rfc(t))
-			}
-			if len(sj.Conflicts) > 0 {
-				*warnings = append(*warnings, fmt.Sprintf("%s: assigned slot at %s falls inside the planned rotation %s..%s: pick another time",
-					it.name, sj.Conflicts[0], rfc(planned.From), rfc(planned.To)))
-			}
-		}
-		it.schedule = sj
-	}
-	return nil
+	return out, epochLen, nil
 }
-
-type spanJSON struct {
-	From    string `json:"from"`
-	To      string `json:"to"`
-	Seconds int64  `json:"seconds,omitempty"`
-}
-
-type scheduleJSON struct {
-	WindowFrom       string     `json:"rotation_window_from"`
-	WindowTo         string     `json:"rotation_window_to"`
-	Covered          []spanJSON `json:"schedule_covers"`
-	AssignedInWindow []string   `json:"assigned_in_window"`
-	LargestGap       *spanJSON  `json:"largest_gap,omitempty"`
-	Suggested        string     `json:"suggested_rotation,omitempty"`
-	Conflicts        []string   `json:"planned_rotation_conflicts"` // null without --rotate-at
-}
-
-type poolPlanJSON struct {
-	Name             string        `json:"name"`
-	Source           string        `json:"source"`
-	PoolID           string        `json:"pool_id"`
-	PoolIDBech32     string        `json:"pool_id_bech32"`
-	Counter          uint64        `json:"cert_counter"`
-	CertHash         string        `json:"cert_hash,omitempty"`
-	Status           opcert.Status `json:"status"`
-	CurrentPeriod    uint64        `json:"current_kes_period"`
-	StartPeriod      uint64        `json:"cert_start_kes_period"`
-	EndPeriod        uint64        `json:"cert_end_kes_period"`
-	LastValidPeriod  uint64        `json:"last_valid_kes_period"`
-	RemainingPeriods int64         `json:"remaining_kes_periods"`
-	ValidFrom        string        `json:"valid_from"`
-	Expiry           string        `json:"expiry"`
-	ExpiryUnix       int64         `json:"expiry_unix"`
-	ExpiryLocal      string        `json:"expiry_local"`
-	SecondsLeft      int64         `json:"seconds_left"`
-	TimeLeft         string        `json:"time_left"`
-	RotateBy         string        `json:"rotate_by"`
-	RotateByUnix     int64         `json:"rotate_by_unix"`
-	CriticalFrom     string        `json:"critical_from"`
-	NextCounter      *uint64       `json:"next_counter,omitempty"`
-	NextCounterNote  string        `json:"next_counter_note,omitempty"`
-	StatusTipSlot    *uint64       `json:"status_tip_slot,omitempty"`
-	// Producers (vault source): the newest cert each producer received.
-	Producers  []ceremony.ProducerCert `json:"producers,omitempty"`
-	Schedule   *scheduleJSON           `json:"leader_schedule,omitempty"`
-	Companions []companionJSON         `json:"companions,omitempty"`
-}
-
-// companionJSON is the state of one of the producer's other key users an
-// agent status reports.
-type companionJSON struct {
-	Name    string        `json:"name"` // "kes-agent" or "mithril-signer"
-	Status  opcert.Status `json:"status"`
-	Problem string        `json:"problem,omitempty"`
-}
-
-// companionsOf: kes-agent without the cert's key means the node cannot
-// forge (critical); a signer that did not restart or register loses
-// Mithril signatures, not blocks (warn).
-func companionsOf(s *opcert.AgentStatus) []companionJSON {
-	var out []companionJSON
-	if s.KESAgent != nil {
-		c := companionJSON{Name: "kes-agent", Status: opcert.StatusOK, Problem: s.KESAgent.Problem()}
-		if c.Problem != "" {
-			c.Status = opcert.StatusCritical
-		}
-		out = append(out, c)
-	}
-	if s.Mithril != nil {
-		c := companionJSON{Name: "mithril-signer", Status: opcert.StatusOK, Problem: s.Mithril.Problem()}
-		if c.Problem != "" {
-			c.Status = opcert.StatusWarn
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-type planJSON struct {
-	Now                 string         `json:"now"`
-	Network             string         `json:"network"`
-	NetworkMagic        uint32         `json:"network_magic"`
-	WarnLeadSeconds     int64          `json:"warn_lead_seconds"`
-	CriticalLeadSeconds int64          `json:"critical_lead_seconds"`
-	Status              opcert.Status  `json:"status"`
-	ExitCode            int            `json:"exit_code"`
-	Pools               []poolPlanJSON `json:"pools"`
-}
-
-func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // clock is how a person reads a time: UTC to the second, rounded down so
-// that a deadline shown is never later than the real one. JSON keeps rfc.
+// that a deadline shown is never later than the real one. JSON keeps the
+// full precision.
 func clock(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
 
-func planJSONOf(n opcert.Network, now time.Time, l opcert.Leads, worst opcert.Status, items []*planItem) planJSON {
-	out := planJSON{Now: rfc(now), Network: n.Name, NetworkMagic: n.Magic,
-		WarnLeadSeconds: int64(l.Warn / time.Second), CriticalLeadSeconds: int64(l.Critical / time.Second),
-		Status: worst, ExitCode: worst.Severity(), Pools: []poolPlanJSON{}}
-	for _, it := range items {
-		p := it.plan
-		j := poolPlanJSON{
-			Name: it.name, Source: it.source, PoolID: it.pool.Hex(), PoolIDBech32: it.pool.Bech32(),
-			Counter: it.counter, CertHash: it.certHash, Status: p.Status,
-			CurrentPeriod: p.CurrentPeriod, StartPeriod: p.StartPeriod, EndPeriod: p.EndPeriod, LastValidPeriod: p.EndPeriod - 1,
-			RemainingPeriods: p.RemainingPeriods, ValidFrom: rfc(p.Start),
-			Expiry: rfc(p.Expiry), ExpiryUnix: p.Expiry.Unix(), ExpiryLocal: p.Expiry.Local().Format(time.RFC3339Nano),
-			SecondsLeft: int64(p.Left / time.Second), TimeLeft: formatLeft(p.Left),
-			RotateBy: rfc(p.RotateBy), RotateByUnix: p.RotateBy.Unix(), CriticalFrom: rfc(p.CriticalFrom),
-			NextCounter: it.next, NextCounterNote: it.nextNote, Schedule: it.schedule, Producers: it.holdings,
-			Companions: it.companions,
-		}
-		if it.status != nil {
-			tip := it.status.TipSlot
-			j.StatusTipSlot = &tip
-		}
-		out.Pools = append(out.Pools, j)
-	}
-	return out
-}
-
-// formatLeft writes a duration as days, hours, minutes and seconds; a
-// negative one with a minus sign.
-func formatLeft(d time.Duration) string {
-	sign := ""
-	if d < 0 {
-		sign = "-"
-		if d == math.MinInt64 { // its own negative: count it a nanosecond short
-			d = math.MaxInt64
-		} else {
-			d = -d
-		}
-	}
-	d = d.Truncate(time.Second)
-	days := d / (24 * time.Hour)
-	d -= days * 24 * time.Hour
-	h := d / time.Hour
-	d -= h * time.Hour
-	m := d / time.Minute
-	s := (d - m*time.Minute) / time.Second
-	if days > 0 {
-		return fmt.Sprintf("%s%dd %dh %dm %ds", sign, days, h, m, s)
-	}
-	if h > 0 {
-		return fmt.Sprintf("%s%dh %dm %ds", sign, h, m, s)
-	}
-	return fmt.Sprintf("%s%dm %ds", sign, m, s)
-}
-
-func statusWord(s opcert.Status) string { return strings.ToUpper(string(s)) }
-
-func printPlan(w io.Writer, n opcert.Network, now time.Time, l opcert.Leads, items []*planItem) {
-	for _, it := range items {
-		p := it.plan
-		left := "left " + formatLeft(p.Left)
+func printPlan(w io.Writer, n opcert.Network, now time.Time, r *plan.Report) {
+	for _, pr := range r.Pools {
+		p := pr.Plan
+		left := "left " + plan.FormatLeft(p.Left)
 		if p.Left <= 0 {
-			left = "EXPIRED " + formatLeft(-p.Left) + " ago"
+			left = "EXPIRED " + plan.FormatLeft(-p.Left) + " ago"
 		}
 		fmt.Fprintf(w, "%-13s %s  cert #%d  expires %s  %s  rotate by %s\n",
-			statusWord(p.Status), it.name, it.counter, clock(p.Expiry), left, clock(p.RotateBy))
-		for _, c := range it.companions {
+			plan.StatusWord(p.Status), pr.Name, pr.Counter, clock(p.Expiry), left, clock(p.RotateBy))
+		for _, c := range pr.Companions {
 			if c.Problem != "" {
-				fmt.Fprintf(w, "%-13s %s  %s: %s\n", statusWord(c.Status), it.name, c.Name, c.Problem)
+				fmt.Fprintf(w, "%-13s %s  %s: %s\n", plan.StatusWord(c.Status), pr.Name, c.Name, c.Problem)
 			}
 		}
 	}
-	for _, it := range items {
-		p := it.plan
-		fmt.Fprintf(w, "\n%s (%s)\n", it.name, it.source)
-		fmt.Fprintf(w, "  pool               %s\n", it.pool.Bech32())
+	for _, pr := range r.Pools {
+		p := pr.Plan
+		fmt.Fprintf(w, "\n%s (%s)\n", pr.Name, pr.Source)
+		fmt.Fprintf(w, "  pool               %s\n", pr.PoolIDBech32)
 		fmt.Fprintf(w, "  network            %s (magic %d)\n", n.Name, n.Magic)
-		fmt.Fprintf(w, "  status             %s: %s\n", statusWord(p.Status), planAction(it, l))
+		fmt.Fprintf(w, "  status             %s: %s\n", plan.StatusWord(p.Status), pr.Action())
 		fmt.Fprintf(w, "  now                %s (KES period %d)\n", clock(now), p.CurrentPeriod)
-		fmt.Fprintf(w, "  cert               #%d, start period %d (%s)\n", it.counter, p.StartPeriod, clock(p.Start))
-		for _, h := range it.holdings {
+		fmt.Fprintf(w, "  cert               #%d, start period %d (%s)\n", pr.Counter, p.StartPeriod, clock(p.Start))
+		for _, h := range pr.Producers {
 			note := ""
-			if h.CertHash != it.certHash {
+			if h.CertHash != pr.CertHash {
 				note = "  (not the newest: install the newest bundle there)"
 			}
 			fmt.Fprintf(w, "  held by %-10s #%d, start period %d%s\n", h.Producer, h.Counter, h.KESPeriod, note)
@@ -689,87 +410,34 @@ func printPlan(w io.Writer, n opcert.Network, now time.Time, l opcert.Leads, ite
 		fmt.Fprintf(w, "  remaining periods  %d\n", max(p.RemainingPeriods, 0))
 		fmt.Fprintf(w, "  expires            %s (local %s)\n", clock(p.Expiry), p.Expiry.Local().Format("2006-01-02 15:04:05 MST"))
 		if p.Left > 0 {
-			fmt.Fprintf(w, "  time left          %s\n", formatLeft(p.Left))
+			fmt.Fprintf(w, "  time left          %s\n", plan.FormatLeft(p.Left))
 		} else {
-			fmt.Fprintf(w, "  time left          none: expired %s ago\n", formatLeft(-p.Left))
+			fmt.Fprintf(w, "  time left          none: expired %s ago\n", plan.FormatLeft(-p.Left))
 		}
-		fmt.Fprintf(w, "  rotate by          %s (%s before expiry; critical from %s)\n", clock(p.RotateBy), cli.FormatDuration(l.Warn), clock(p.CriticalFrom))
-		for _, c := range it.companions {
+		fmt.Fprintf(w, "  rotate by          %s (%s before expiry; critical from %s)\n", clock(p.RotateBy), cli.FormatDuration(r.Leads().Warn), clock(p.CriticalFrom))
+		for _, c := range pr.Companions {
 			state := "ok"
 			if c.Problem != "" {
-				state = statusWord(c.Status) + ": " + c.Problem
+				state = plan.StatusWord(c.Status) + ": " + c.Problem
 			}
 			fmt.Fprintf(w, "  %-18s %s\n", c.Name, state)
 		}
 		switch {
-		case it.next != nil:
-			fmt.Fprintf(w, "  next counter       %d\n", *it.next)
-		case it.nextNote != "":
-			fmt.Fprintf(w, "  next counter       %s\n", it.nextNote)
+		case pr.NextCounter != nil:
+			fmt.Fprintf(w, "  next counter       %d\n", *pr.NextCounter)
+		case pr.NextCounterNote != "":
+			fmt.Fprintf(w, "  next counter       %s\n", pr.NextCounterNote)
 		}
-		if s := it.schedule; s != nil {
+		if s := pr.Schedule; s != nil {
 			fmt.Fprintf(w, "  rotation window    %s .. %s\n", s.WindowFrom, s.WindowTo)
 			fmt.Fprintf(w, "  assigned slots     %d inside the window (schedule known for %d epoch(s))\n", len(s.AssignedInWindow), len(s.Covered))
 			if s.LargestGap != nil {
 				fmt.Fprintf(w, "  largest free gap   %s .. %s (%s); suggested rotation %s\n", s.LargestGap.From, s.LargestGap.To,
-					formatLeft(time.Duration(s.LargestGap.Seconds)*time.Second), s.Suggested)
+					plan.FormatLeft(time.Duration(s.LargestGap.Seconds)*time.Second), s.Suggested)
 			}
 			for _, c := range s.Conflicts {
 				fmt.Fprintf(w, "  CONFLICT           assigned slot at %s inside the planned rotation\n", c)
 			}
 		}
 	}
-}
-
-func planAction(it *planItem, l opcert.Leads) string {
-	p := it.plan
-	switch p.Status {
-	case opcert.StatusOK:
-		return "nothing to do before " + clock(p.RotateBy)
-	case opcert.StatusWarn:
-		return "rotate soon: critical from " + clock(p.CriticalFrom) + ", expires " + clock(p.Expiry)
-	case opcert.StatusCritical:
-		return "rotate now: the pool stops minting blocks at " + clock(p.Expiry)
-	case opcert.StatusExpired:
-		return "expired at " + clock(p.Expiry) + ": the node rejects every block; rotate now"
-	case opcert.StatusNotYetValid:
-		return "the cert starts in period " + strconv.FormatUint(p.StartPeriod, 10) + " but the chain is in period " +
-			strconv.FormatUint(p.CurrentPeriod, 10) + ": the node rejects its blocks (wrong KES period or clock?)"
-	}
-	return ""
-}
-
-// promText is the node_exporter textfile: per cert the expiry instant,
-// remaining periods, seconds left (at the evaluation), rotate-by instant
-// and severity.
-func promText(n opcert.Network, now time.Time, items []*planItem) []byte {
-	var b strings.Builder
-	metric := func(name, help string, value func(*planItem) int64) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name)
-		for _, it := range items {
-			fmt.Fprintf(&b, "%s{pool=\"%s\",pool_id=\"%s\",source=\"%s\",network=\"%s\"} %d\n", name,
-				promEscape(it.name), it.pool.Hex(), it.source, promEscape(n.Name), value(it))
-		}
-	}
-	metric("kesrotate_opcert_expiry_timestamp_seconds", "Unix time the op cert stops being valid (start of KES period c0 + maxKESEvolutions).",
-		func(it *planItem) int64 { return it.plan.Expiry.Unix() })
-	metric("kesrotate_opcert_remaining_kes_periods", "KES periods left before the op cert expires (0 once expired).",
-		func(it *planItem) int64 { return max(it.plan.RemainingPeriods, 0) })
-	metric("kesrotate_opcert_seconds_left", "Seconds from the evaluation to the op cert's expiry (negative once expired).",
-		func(it *planItem) int64 { return int64(it.plan.Left / time.Second) })
-	metric("kesrotate_opcert_rotate_by_timestamp_seconds", "Unix time to rotate the op cert by (expiry minus the warning lead).",
-		func(it *planItem) int64 { return it.plan.RotateBy.Unix() })
-	metric("kesrotate_opcert_start_kes_period", "The op cert's start KES period c0.",
-		func(it *planItem) int64 { return int64(it.plan.StartPeriod) })
-	metric("kesrotate_opcert_counter", "The op cert's issue counter.",
-		func(it *planItem) int64 { return int64(it.counter) })
-	metric("kesrotate_opcert_severity", "0 ok, 1 warn, 2 critical, expired or not yet valid (the plan exit code).",
-		func(it *planItem) int64 { return int64(it.plan.Status.Severity()) })
-	fmt.Fprintf(&b, "# HELP kesrotate_plan_timestamp_seconds Unix time of the evaluation.\n# TYPE kesrotate_plan_timestamp_seconds gauge\n")
-	fmt.Fprintf(&b, "kesrotate_plan_timestamp_seconds %d\n", now.Unix())
-	return []byte(b.String())
-}
-
-func promEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
 }

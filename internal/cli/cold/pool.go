@@ -243,7 +243,7 @@ func poolView(v *ceremony.Vault, p *ceremony.Pool) (*PoolView, error) {
 		pv.Counter.LastIssued = &last
 	}
 	if h.Seen.Known {
-		pv.Counter.OnChainSeen = ceremony.FormatOnChain(h.Seen)
+		pv.Counter.OnChainSeen = h.Seen.Text()
 	}
 	pv.HWPath = p.Meta.HWPath
 	if pr, err := p.Prepared(); err != nil {

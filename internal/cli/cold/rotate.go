@@ -314,7 +314,7 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 	if err != nil {
 		return cli.Usage(fmt.Errorf("--kes-period %q is not a number", o.kesPeriod), "give the current KES period, e.g. --kes-period 1012")
 	}
-	onchain, err := ceremony.ParseOnChain(o.onchain)
+	onchain, err := opcert.ParseOnChain(o.onchain)
 	if err != nil {
 		return cli.Usage(fmt.Errorf("--onchain-counter: %w", err), `give the pool's counter from the chain, or "none" if it never minted`)
 	}
@@ -395,12 +395,10 @@ func checkOutDir(out string) error {
 	}
 }
 
+// chosenText is what the library says the rules chose.
 func chosenText(res *ceremony.IssueResult) string {
-	if res.Chosen == res.Cert.Counter && !res.Forced {
-		return strconv.FormatUint(res.Chosen, 10)
-	}
-	if _, err := opcert.NextCounter(opcert.None(), res.History); err != nil {
-		return "none (they refused)"
+	if res.RulesRefused != nil {
+		return "nothing: they refused (" + res.RulesRefused.Error() + ")"
 	}
 	return strconv.FormatUint(res.Chosen, 10)
 }

@@ -150,7 +150,7 @@ func runVerify(g *globals, o *verifyOptions) error {
 		in.VRF = k
 	}
 	if o.onchain != "" {
-		oc, err := ceremony.ParseOnChain(o.onchain)
+		oc, err := opcert.ParseOnChain(o.onchain)
 		if err != nil {
 			return cli.Usage(fmt.Errorf("--onchain-counter: %w", err))
 		}

@@ -1,12 +1,17 @@
-package opcert
+// Package plan decides how urgent each op cert's rotation is: its expiry
+// and rotate-by instants from the network's KES arithmetic (Evaluate), the
+// agent status file it reads (AgentStatus, the contract with
+// kesrotate-agent status --json), and where in a leader schedule a
+// rotation fits (AnalyzeSchedule). It reads and prints nothing itself.
+package plan
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kesrotate/kesrotate/opcert"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -77,12 +82,12 @@ type Plan struct {
 // instant now. A cert is warn from RotateBy on (Left ≤ warning lead),
 // critical from CriticalFrom on, expired from Expiry on and not yet valid
 // before Start. It fails only for an instant before the network existed.
-func Evaluate(n Network, startPeriod uint64, now time.Time, l Leads) (Plan, error) {
+func Evaluate(n opcert.Network, startPeriod uint64, now time.Time, l Leads) (Plan, error) {
 	kp, err := n.KESPeriodAt(now)
 	if err != nil {
 		return Plan{}, err
 	}
-	end := AddPeriods(startPeriod, n.MaxKESEvolutions)
+	end := opcert.AddPeriods(startPeriod, n.MaxKESEvolutions)
 	p := Plan{
 		Now:              now,
 		CurrentPeriod:    kp,
@@ -331,22 +336,19 @@ func ParseAgentStatus(data []byte) (AgentStatus, keys.PoolID, error) {
 }
 
 // OnChain returns the status' on-chain counter and whether it is known.
-func (s AgentStatus) OnChain() (OnChain, bool, error) {
-	switch s.OnChainCounter {
-	case "":
-		return OnChain{}, false, nil
-	case "none":
-		return None(), true, nil
+func (s AgentStatus) OnChain() (opcert.OnChain, bool, error) {
+	if s.OnChainCounter == "" {
+		return opcert.OnChain{}, false, nil
 	}
-	n, err := strconv.ParseUint(s.OnChainCounter, 10, 64)
-	if err != nil || strconv.FormatUint(n, 10) != s.OnChainCounter {
-		return OnChain{}, false, fmt.Errorf("%w: onchain_counter %q: want a decimal number or \"none\"", ErrAgentStatus, s.OnChainCounter)
+	o, err := opcert.ParseOnChain(s.OnChainCounter)
+	if err != nil {
+		return opcert.OnChain{}, false, fmt.Errorf("%w: onchain_counter: %w", ErrAgentStatus, err)
 	}
-	return Recorded(n), true, nil
+	return o, true, nil
 }
 
 // CheckNetwork refuses a status taken on another network than n.
-func (s AgentStatus) CheckNetwork(n Network) error {
+func (s AgentStatus) CheckNetwork(n opcert.Network) error {
 	if s.NetworkMagic != n.Magic {
 		return fmt.Errorf("%w: status is for network magic %d, planning on %s (magic %d)", ErrAgentStatus, s.NetworkMagic, n.Name, n.Magic)
 	}
@@ -423,18 +425,18 @@ func ParseLeaderLog(data []byte) (LeaderLog, error) {
 // Coverage is the span of time the leader log speaks for: its epoch when
 // the epoch's start and length are known, else from its first to just
 // after its last assigned slot.
-func (l LeaderLog) Coverage(n Network, epochLength uint64) Span {
+func (l LeaderLog) Coverage(n opcert.Network, epochLength uint64) Span {
 	if l.HasEpochStart && epochLength > 0 {
-		return Span{From: n.SlotTime(l.EpochStart), To: n.SlotTime(AddPeriods(l.EpochStart, epochLength))}
+		return Span{From: n.SlotTime(l.EpochStart), To: n.SlotTime(opcert.AddPeriods(l.EpochStart, epochLength))}
 	}
 	if len(l.Slots) == 0 {
 		return Span{}
 	}
-	return Span{From: n.SlotTime(l.Slots[0]), To: n.SlotTime(AddPeriods(l.Slots[len(l.Slots)-1], 1))}
+	return Span{From: n.SlotTime(l.Slots[0]), To: n.SlotTime(opcert.AddPeriods(l.Slots[len(l.Slots)-1], 1))}
 }
 
 // SlotTimes are the start instants of the assigned slots.
-func (l LeaderLog) SlotTimes(n Network) []time.Time {
+func (l LeaderLog) SlotTimes(n opcert.Network) []time.Time {
 	out := make([]time.Time, len(l.Slots))
 	for i, s := range l.Slots {
 		out[i] = n.SlotTime(s)
@@ -444,14 +446,14 @@ func (l LeaderLog) SlotTimes(n Network) []time.Time {
 
 // EpochLength is the epoch length in slots of the public networks (the
 // Shelley era's), or 0 for other networks: read it from their genesis.
-func EpochLength(n Network) uint64 {
+func EpochLength(n opcert.Network) uint64 {
 	switch n.Magic {
-	case Mainnet.Magic, Preprod.Magic:
+	case opcert.Mainnet.Magic, opcert.Preprod.Magic:
 		if n.ByronSlots > 0 {
 			return 432000
 		}
-	case Preview.Magic:
-		if n.SystemStart.Equal(Preview.SystemStart) {
+	case opcert.Preview.Magic:
+		if n.SystemStart.Equal(opcert.Preview.SystemStart) {
 			return 86400
 		}
 	}

@@ -1,4 +1,4 @@
-package cold
+package plan
 
 import (
 	"math"
@@ -22,8 +22,8 @@ func TestFormatLeftAtTheEdges(t *testing.T) {
 		{math.MinInt64, "-106751d 23h 47m 16s"},
 		{math.MinInt64 + 1, "-106751d 23h 47m 16s"},
 	} {
-		if got := formatLeft(tc.d); got != tc.want {
-			t.Errorf("formatLeft(%d): got %q, want %q", int64(tc.d), got, tc.want)
+		if got := FormatLeft(tc.d); got != tc.want {
+			t.Errorf("FormatLeft(%d): got %q, want %q", int64(tc.d), got, tc.want)
 		}
 	}
 }

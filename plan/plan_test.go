@@ -1,12 +1,15 @@
-package opcert
+package plan
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/kesrotate/kesrotate/opcert"
 
 	"github.com/kesrotate/kesrotate/internal/vectors"
 )
@@ -30,7 +33,7 @@ func TestPlanRealMainnetCerts(t *testing.T) {
 			if err := json.Unmarshal(vectors.Read(t, filepath.Join("blocks", filepath.Base(f))), &h); err != nil {
 				t.Fatal(err)
 			}
-			c := &Certificate{Counter: h.OpCert.Seq, KESPeriod: h.OpCert.Period}
+			c := &opcert.Certificate{Counter: h.OpCert.Seq, KESPeriod: h.OpCert.Period}
 			copy(c.KESVKey[:], mustHex(t, h.OpCert.HotVKey))
 			copy(c.Sigma[:], mustHex(t, h.OpCert.Sigma))
 			copy(c.Cold[:], mustHex(t, h.IssuerVKey))
@@ -39,12 +42,12 @@ func TestPlanRealMainnetCerts(t *testing.T) {
 			}
 			wantStart := time.Unix(int64(h.OpCert.Period)*129600+mainnetShelleyOffset, 0).UTC()
 			wantExpiry := time.Unix(int64(h.OpCert.Period+62)*129600+mainnetShelleyOffset, 0).UTC()
-			if got := c.Expiry(Mainnet); !got.Equal(wantExpiry) {
+			if got := c.Expiry(opcert.Mainnet); !got.Equal(wantExpiry) {
 				t.Fatalf("cert expiry: got %s, want %s", got, wantExpiry)
 			}
 
 			blockTime := time.Unix(int64(h.Slot)+mainnetShelleyOffset, 0).UTC()
-			p, err := Evaluate(Mainnet, c.KESPeriod, blockTime, DefaultLeads)
+			p, err := Evaluate(opcert.Mainnet, c.KESPeriod, blockTime, DefaultLeads)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +80,7 @@ func TestPlanRealMainnetCerts(t *testing.T) {
 				{wantStart.Add(-time.Second), StatusNotYetValid, 63},
 				{wantStart, StatusOK, 62},
 			} {
-				p, err := Evaluate(Mainnet, c.KESPeriod, tc.at, DefaultLeads)
+				p, err := Evaluate(opcert.Mainnet, c.KESPeriod, tc.at, DefaultLeads)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -95,7 +98,7 @@ func TestPlanRealMainnetCerts(t *testing.T) {
 func TestPlanBoundaries(t *testing.T) {
 	type net struct {
 		name    string
-		n       Network
+		n       opcert.Network
 		startOf func(p uint64) time.Time // independent: start of period p
 		evol    uint64
 	}
@@ -105,9 +108,9 @@ func TestPlanBoundaries(t *testing.T) {
 		}
 	}
 	nets := []net{
-		{"mainnet", Mainnet, shelley(1591566291, time.Second, 129600), 62},
-		{"preprod", Preprod, shelley(1655683200, time.Second, 129600), 62},
-		{"preview", Preview, shelley(1666656000, time.Second, 129600), 62},
+		{"mainnet", opcert.Mainnet, shelley(1591566291, time.Second, 129600), 62},
+		{"preprod", opcert.Preprod, shelley(1655683200, time.Second, 129600), 62},
+		{"preview", opcert.Preview, shelley(1666656000, time.Second, 129600), 62},
 	}
 	for _, g := range []struct {
 		file    string
@@ -117,7 +120,7 @@ func TestPlanBoundaries(t *testing.T) {
 		{"ouroboros-consensus/shelley-genesis.json", "2022-06-16T08:04:19Z", time.Second},
 		{"dingo-devnet/shelley-genesis.json", "2022-07-07T09:33:35Z", 100 * time.Millisecond},
 	} {
-		n, err := ParseGenesis(vectors.Read(t, g.file))
+		n, err := opcert.ParseGenesis(vectors.Read(t, g.file))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,8 +183,8 @@ func TestPlanBoundaries(t *testing.T) {
 }
 
 func TestEvaluateBeforeSystemStart(t *testing.T) {
-	_, err := Evaluate(Preview, 0, Preview.SystemStart.Add(-time.Second), DefaultLeads)
-	if !errors.Is(err, ErrBeforeSystemStart) {
+	_, err := Evaluate(opcert.Preview, 0, opcert.Preview.SystemStart.Add(-time.Second), DefaultLeads)
+	if !errors.Is(err, opcert.ErrBeforeSystemStart) {
 		t.Fatalf("got %v, want ErrBeforeSystemStart", err)
 	}
 }
@@ -196,7 +199,7 @@ func TestSeverity(t *testing.T) {
 
 func TestRotationWindow(t *testing.T) {
 	c0 := uint64(1000)
-	expiry := Mainnet.PeriodStart(c0 + 62)
+	expiry := opcert.Mainnet.PeriodStart(c0 + 62)
 	for _, tc := range []struct {
 		name     string
 		now      time.Time
@@ -207,7 +210,7 @@ func TestRotationWindow(t *testing.T) {
 		{"expired: empty", expiry.Add(time.Hour), expiry.Add(time.Hour), expiry.Add(time.Hour)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := Evaluate(Mainnet, c0, tc.now, DefaultLeads)
+			p, err := Evaluate(opcert.Mainnet, c0, tc.now, DefaultLeads)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -281,17 +284,17 @@ func TestParseAgentStatus(t *testing.T) {
 	if id.Hex() != "021e8d5d8acd1eecb2c0946a87e09daa4bde370be90413b80eb996d9" || s.CertKESPeriod != 97 || s.CertCounter != 3 || s.TipSlot != 16156972 {
 		t.Errorf("got %+v %s", s, id.Hex())
 	}
-	if oc, known, err := s.OnChain(); err != nil || !known || oc != Recorded(2) {
+	if oc, known, err := s.OnChain(); err != nil || !known || oc != opcert.Recorded(2) {
 		t.Errorf("on-chain: got %v %v %v, want 2", oc, known, err)
 	}
-	if err := s.CheckNetwork(Mainnet); err != nil {
+	if err := s.CheckNetwork(opcert.Mainnet); err != nil {
 		t.Errorf("mainnet: %v", err)
 	}
-	if err := s.CheckNetwork(Preprod); !errors.Is(err, ErrAgentStatus) {
+	if err := s.CheckNetwork(opcert.Preprod); !errors.Is(err, ErrAgentStatus) {
 		t.Errorf("preprod: got %v, want ErrAgentStatus", err)
 	}
 	s.MaxKESEvolutions = 60
-	if err := s.CheckNetwork(Mainnet); !errors.Is(err, ErrAgentStatus) {
+	if err := s.CheckNetwork(opcert.Mainnet); !errors.Is(err, ErrAgentStatus) {
 		t.Errorf("60 evolutions on mainnet: got %v, want ErrAgentStatus", err)
 	}
 
@@ -349,14 +352,14 @@ func TestParseLeaderLog(t *testing.T) {
 	if !l.HasEpochStart || l.EpochStart != 12700800 {
 		t.Errorf("epoch start: got %d (%v), want 12700800", l.EpochStart, l.HasEpochStart)
 	}
-	cov := l.Coverage(Mainnet, EpochLength(Mainnet))
+	cov := l.Coverage(opcert.Mainnet, EpochLength(opcert.Mainnet))
 	if want := time.Unix(12700800+mainnetShelleyOffset, 0).UTC(); !cov.From.Equal(want) || cov.Duration() != 5*24*time.Hour {
 		t.Errorf("coverage: got %s for %s, want from %s for 120h", cov.From, cov.Duration(), want)
 	}
-	if got := l.SlotTimes(Mainnet)[0]; !got.Equal(time.Unix(13083245+mainnetShelleyOffset, 0)) {
+	if got := l.SlotTimes(opcert.Mainnet)[0]; !got.Equal(time.Unix(13083245+mainnetShelleyOffset, 0)) {
 		t.Errorf("slot time: got %s", got)
 	}
-	if cov := l.Coverage(Mainnet, 0); !cov.To.Equal(time.Unix(13106186+mainnetShelleyOffset, 0)) {
+	if cov := l.Coverage(opcert.Mainnet, 0); !cov.To.Equal(time.Unix(13106186+mainnetShelleyOffset, 0)) {
 		t.Errorf("coverage without an epoch length: got %v", cov)
 	}
 
@@ -378,14 +381,14 @@ func TestParseLeaderLog(t *testing.T) {
 }
 
 func TestEpochLength(t *testing.T) {
-	custom, err := ParseGenesis(vectors.Read(t, "ouroboros-consensus/shelley-genesis.json"))
+	custom, err := opcert.ParseGenesis(vectors.Read(t, "ouroboros-consensus/shelley-genesis.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		n    Network
+		n    opcert.Network
 		want uint64
-	}{{Mainnet, 432000}, {Preprod, 432000}, {Preview, 86400}, {custom, 0}} {
+	}{{opcert.Mainnet, 432000}, {opcert.Preprod, 432000}, {opcert.Preview, 86400}, {custom, 0}} {
 		if got := EpochLength(tc.n); got != tc.want {
 			t.Errorf("%s: got %d, want %d", tc.n.Name, got, tc.want)
 		}
@@ -427,6 +430,29 @@ func FuzzParseLeaderLog(f *testing.F) {
 				t.Fatalf("slots not sorted: %v", l.Slots)
 			}
 		}
-		_ = l.Coverage(Preview, EpochLength(Preview))
+		_ = l.Coverage(opcert.Preview, EpochLength(opcert.Preview))
 	})
+}
+
+// headerVector is the part of a mainnet block header vector these tests
+// read (../shared/testvectors/blocks).
+type headerVector struct {
+	Slot       uint64 `json:"slot"`
+	IssuerVKey string `json:"issuer_vkey"`
+	CurrentKES uint64 `json:"current_kes_period"`
+	OpCert     struct {
+		HotVKey string `json:"hot_vkey"`
+		Seq     uint64 `json:"sequence_number"`
+		Period  uint64 `json:"kes_period"`
+		Sigma   string `json:"sigma"`
+	} `json:"opcert"`
+}
+
+func mustHex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
