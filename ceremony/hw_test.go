@@ -766,3 +766,64 @@ func TestHardwarePreparedFileEdited(t *testing.T) {
 		t.Errorf("sealed to %v", res.SealedTo)
 	}
 }
+
+// A device that signed certs before kesrotate, imported without its
+// counter file: the rules refuse the chain's counter; --force-counter
+// with the chain's counter + 1 prepares it, and the finish logs the cert
+// with what the rules said (refused, and why).
+func TestHardwareForcedPastRefusal(t *testing.T) {
+	v := newVault(t)
+	dir := t.TempDir()
+	f := func(n string) string { return filepath.Join(dir, n) }
+	hwdoubleRun(t, nil, "node", "key-gen", "--path", "1853H/1815H/0H/0H", "--hw-signing-file", f("cold.hwsfile"),
+		"--cold-verification-key-file", f("cold.vkey"), "--operational-certificate-issue-counter-file", f("cold.counter"))
+	if _, err := v.ImportHWPool("hw", HWImport{SigningFile: mustReadFile(t, f("cold.hwsfile"))}, t0); err != nil {
+		t.Fatal(err)
+	}
+	h := &hwPool{v: v, name: "hw", producer: "bp1"}
+	p, _ := v.Pool("hw")
+	id, _ := p.PoolID()
+	seed := sha256.Sum256([]byte("bp1"))
+	h.sign = ed25519.NewKeyFromSeed(seed[:])
+	h.id, _ = age.GenerateX25519Identity()
+	enr, _ := (&transfer.Enrollment{Name: "bp1", Magic: v.Network.Magic, PoolID: id, Recipient: h.id.Recipient().String(),
+		SignKey: h.sign.Public().(ed25519.PublicKey), Created: t0}).Marshal(h.sign)
+	if _, err := v.AddProducer("bp1", enr); err != nil {
+		t.Fatal(err)
+	}
+	h.onChain = opcert.Recorded(4) // cardano-hw-cli signed #0..#4 before
+	if _, err := h.prepare(t, t0); !errors.Is(err, opcert.ErrOnChainAhead) {
+		t.Fatalf("prepare against a chain ahead: got %v, want ErrOnChainAhead", err)
+	}
+	five := uint64(5)
+	prep, err := h.v.PrepareRotation(RotateRequest{Pool: h.name, Producer: h.producer, Snapshot: h.snapshot(t, t0), ForceCounter: &five,
+		OutDir: filepath.Join(t.TempDir(), "out"), Now: t0, Policy: transfer.SnapshotPolicy{Now: t0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr := prep.Prepared; pr.Counter != 5 || !pr.Forced || !strings.Contains(pr.Refused, "ahead") {
+		t.Fatalf("prepared: %+v", pr)
+	}
+	res, err := v.FinishRotation(FinishRequest{Pool: h.name, SignedCert: sign(t, prep.Prepared, nil), Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Issue.Cert.Counter != 5 || !res.Issue.Forced || res.Issue.RulesRefused == nil || !res.Issue.Entry.Forced {
+		t.Errorf("finished: %+v", res.Issue)
+	}
+	es, _ := auditlog.Entries(v.LogDir())
+	var prepared, issued auditlog.Entry
+	for _, e := range es {
+		switch e.Kind {
+		case auditlog.KindCertPrepared:
+			prepared = e
+		case auditlog.KindCertIssued:
+			issued = e
+		}
+	}
+	for _, e := range []auditlog.Entry{prepared, issued} {
+		if e.Detail[DetailRulesChose] != "refused" || !strings.Contains(e.Detail[DetailRulesRefusal], "ahead") || e.Detail[DetailForced] != "true" {
+			t.Errorf("%s detail: %v", e.Kind, e.Detail)
+		}
+	}
+}

@@ -414,7 +414,7 @@ func counterError(err error) error {
 	case errors.Is(err, opcert.ErrOnChainAhead):
 		return cli.Hint(err,
 			"another copy of this cold key may be issuing certs: find it before going on",
-			"if you know why (certs issued with cardano-cli before import), --force-counter N issues N anyway")
+			"if you know why (certs issued with cardano-cli or cardano-hw-cli before import), --force-counter N issues N anyway")
 	case errors.Is(err, opcert.ErrCounterExhausted):
 		return cli.Hint(err, "the pool's counter cannot go higher; nothing was issued")
 	case errors.Is(err, opcert.ErrOnChainBackwards):
