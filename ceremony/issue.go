@@ -84,32 +84,12 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 			p.v.forgetLog() // the next command records what this one left unlogged
 		}
 	}()
-	if err := p.Repair(); err != nil {
-		return nil, err
-	}
-	entries, err := p.Journal()
+	cc, err := p.chooseCounter(req.OnChain, req.ForceCounter)
 	if err != nil {
 		return nil, err
 	}
-	h, err := History(entries)
-	if err != nil {
-		return nil, err
-	}
-	chosen, ruleErr := opcert.NextCounter(req.OnChain, h)
-	n := chosen
-	if req.ForceCounter != nil {
-		n = *req.ForceCounter
-	} else if ruleErr != nil {
-		return nil, ruleErr
-	}
-	if n > opcert.MaxCounter {
-		return nil, fmt.Errorf("%w: cert number %d leaves the counter file no next number", opcert.ErrCounterExhausted, n)
-	}
-
-	res := &IssueResult{Chosen: chosen, Forced: req.ForceCounter != nil, History: h}
-	if req.ForceCounter != nil {
-		res.RulesRefused = ruleErr
-	}
+	n, chosen, entries := cc.n, cc.chosen, cc.entries
+	res := &IssueResult{Chosen: chosen, Forced: cc.forced, RulesRefused: cc.refused, History: cc.history}
 	var kesVK keys.KESVKey
 	if req.KESVKey != nil {
 		kesVK = *req.KESVKey
@@ -132,29 +112,12 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 	coldVK := cold.Public()
 	cold.Wipe()
 
-	// Self-check as the node will see it at the tip slot: signature, window,
-	// the KES key certified and a round trip at the node's evolution.
-	slot := req.TipSlot
-	if p.v.Network.KESPeriod(slot) != req.KESPeriod {
-		slot = p.v.Network.PeriodStartSlot(req.KESPeriod)
-	}
-	if _, err := opcert.Verify(opcert.Inputs{Cert: cert, Network: p.v.Network, Slot: slot, Cold: &coldVK, KES: res.KES}); err != nil {
+	if err := p.selfCheck(cert, coldVK, res.KES, req.TipSlot); err != nil {
 		return nil, fmt.Errorf("self-check of the new cert failed, nothing was written: %w", err)
 	}
-	certCBOR, err := cert.MarshalCBOR()
+	e, err := req.issuedEntry(cert, res.Forced)
 	if err != nil {
 		return nil, err
-	}
-	e := JournalEntry{
-		Kind: KindIssued, Time: req.Now.UTC().Truncate(time.Second),
-		Counter: n, KESPeriod: req.KESPeriod, KESVKeyHash: KESVKeyHash(kesVK),
-		CertHash: cert.Hash(), Cert: hex.EncodeToString(certCBOR),
-		OnChain: req.OnChain.Text(), Forced: res.Forced,
-		KESOnProducer: req.KESVKey != nil, Producer: req.Producer, SealedTo: req.SealedTo, TipSlot: req.TipSlot,
-		WithVRF: req.WithVRF, Overrides: req.overrideNames(),
-	}
-	if req.Log.Snapshot != nil {
-		e.SnapshotSHA256 = transfer.FileHash(req.Log.Snapshot)
 	}
 	pi, err := p.prepareIssue(req, e, cert.MarshalEnvelope(), chosen, res.RulesRefused)
 	if err != nil {
@@ -184,6 +147,81 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 	}
 	res.Cert, res.Entry = cert, entries[len(entries)-1]
 	return res, nil
+}
+
+// counterChoice is the counter an issue takes and what it was chosen from.
+type counterChoice struct {
+	n, chosen uint64 // the number to issue; the one the rules chose
+	forced    bool
+	// refused is why the rules refused, when the counter was forced past
+	// a refusal (then chosen means nothing).
+	refused error
+	history opcert.History
+	entries []JournalEntry // the journal it was chosen from
+}
+
+// chooseCounter brings the files in line with the journal and chooses the
+// next counter by the Praos operator rule from the journal and the chain's
+// counter, or takes the forced one (journaled as such).
+func (p *Pool) chooseCounter(onchain opcert.OnChain, force *uint64) (counterChoice, error) {
+	if err := p.Repair(); err != nil {
+		return counterChoice{}, err
+	}
+	entries, err := p.Journal()
+	if err != nil {
+		return counterChoice{}, err
+	}
+	h, err := History(entries)
+	if err != nil {
+		return counterChoice{}, err
+	}
+	chosen, ruleErr := opcert.NextCounter(onchain, h)
+	n := chosen
+	if force != nil {
+		n = *force
+	} else if ruleErr != nil {
+		return counterChoice{}, ruleErr
+	}
+	if n > opcert.MaxCounter {
+		return counterChoice{}, fmt.Errorf("%w: cert number %d leaves the counter file no next number", opcert.ErrCounterExhausted, n)
+	}
+	cc := counterChoice{n: n, chosen: chosen, forced: force != nil, history: h, entries: entries}
+	if force != nil {
+		cc.refused = ruleErr
+	}
+	return cc, nil
+}
+
+// selfCheck checks a new cert as the node will see it at the tip slot:
+// the signature, the window, the KES key certified and a round trip at the
+// node's evolution (without kes, a key made on the producer: not checked).
+func (p *Pool) selfCheck(cert *opcert.Certificate, coldVK keys.ColdVKey, kes *keys.KESKey, tipSlot uint64) error {
+	slot := tipSlot
+	if p.v.Network.KESPeriod(slot) != cert.KESPeriod {
+		slot = p.v.Network.PeriodStartSlot(cert.KESPeriod)
+	}
+	_, err := opcert.Verify(opcert.Inputs{Cert: cert, Network: p.v.Network, Slot: slot, Cold: &coldVK, KES: kes})
+	return err
+}
+
+// issuedEntry is the journal entry of cert, issued for req.
+func (req IssueRequest) issuedEntry(cert *opcert.Certificate, forced bool) (JournalEntry, error) {
+	certCBOR, err := cert.MarshalCBOR()
+	if err != nil {
+		return JournalEntry{}, err
+	}
+	e := JournalEntry{
+		Kind: KindIssued, Time: req.Now.UTC().Truncate(time.Second),
+		Counter: cert.Counter, KESPeriod: cert.KESPeriod, KESVKeyHash: KESVKeyHash(cert.KESVKey),
+		CertHash: cert.Hash(), Cert: hex.EncodeToString(certCBOR),
+		OnChain: req.OnChain.Text(), Forced: forced,
+		KESOnProducer: req.KESVKey != nil, Producer: req.Producer, SealedTo: req.SealedTo, TipSlot: req.TipSlot,
+		WithVRF: req.WithVRF, Overrides: req.overrideNames(),
+	}
+	if req.Log.Snapshot != nil {
+		e.SnapshotSHA256 = transfer.FileHash(req.Log.Snapshot)
+	}
+	return e, nil
 }
 
 // overrideNames lists the overrides an issue used, sorted.

@@ -59,6 +59,9 @@ type JournalEntry struct {
 	SnapshotSHA256 string `json:"snapshot_sha256,omitempty"`
 	// Overrides are the overrides (Override… names) the issue used.
 	Overrides []string `json:"overrides,omitempty"`
+	// HardwareWallet: the cert was signed on the hardware wallet that
+	// holds the pool's cold key, from a preparation (hw.go).
+	HardwareWallet bool `json:"hardware_wallet,omitempty"`
 }
 
 // HeldBy are the producers that received the cert.

@@ -58,7 +58,7 @@ const (
 	DetailRecovered    = "recovered"                // "journal", "pool" or "producer": recorded after an interrupted command
 	DetailIssuedAt     = "issued_at"                // recovered certs: the journal's time
 	DetailProducer     = auditlog.DetailProducer    // producer name
-	DetailSealedTo     = "sealed_to"                // bundle-exported: every producer the bundle is sealed to, space-separated
+	DetailSealedTo     = auditlog.DetailSealedTo    // bundle-exported, cert-prepared: every producer the bundle is (to be) sealed to, space-separated
 	DetailForced       = "forced"                   // "true" when a forced counter chose the counter
 	DetailRulesChose   = "rules_chose"              // the counter the rules chose, when forced ("refused" if they refused)
 	DetailRulesRefusal = "rules_refusal"            // why the rules refused, when the counter was forced past a refusal
@@ -367,13 +367,17 @@ func (v *Vault) SealLog() (auditlog.Checkpoint, error) {
 
 // LogGap is something in the vault that its log does not record.
 type LogGap struct {
-	Kind   string // "pool", "binding", "producer", "pin", "removed" or "cert"
+	Kind   string // "pool", "binding", "producer", "pin", "removed", "prepared", "abandoned" or "cert"
 	Pool   string // pool name (pool, binding, cert)
 	Name   string // producer name
 	Cert   *JournalEntry
 	PoolID string
 	Pinned string // "pin": the fingerprint the log pinned
 	Seq    int64  // "pin": the entry that pinned it
+	// Prepared is the vault's preparation the log lacks ("prepared");
+	// Open the log's open one the vault no longer has ("abandoned").
+	Prepared *Prepared
+	Open     *auditlog.PreparedRecord
 }
 
 // Recoverable reports whether 'ceremony seal' records the gap: what an
@@ -394,6 +398,10 @@ func (g LogGap) String() string {
 		return fmt.Sprintf("%s/%s.kre is still there though the log removed its pin: 'producer remove' was interrupted", producersDir, g.Name)
 	case "binding":
 		return fmt.Sprintf("pool %s has no audit-key binding in the log", g.Pool)
+	case "prepared":
+		return fmt.Sprintf("pool %s has cert #%d prepared for its hardware wallet, which the log does not record", g.Pool, g.Prepared.Counter)
+	case "abandoned":
+		return fmt.Sprintf("the log's preparation of cert #%d of pool %s (entry %d) is no longer in the vault: 'rotate --abandon' was interrupted", g.Open.Counter, g.Pool, g.Open.Seq)
 	}
 	return fmt.Sprintf("pool %s is in the vault but not in the log", g.Pool)
 }
@@ -402,13 +410,18 @@ func (g LogGap) String() string {
 // lists what the log does not record: pools, their bindings, pinned
 // producers and journaled certs. It reads only public files.
 func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
-	idx := &entriesIndex{pools: map[string]bool{}, bound: map[string]bool{}, producers: map[string]pinned{}, removed: map[string]string{}, certs: map[string]int{}}
+	idx := &entriesIndex{pools: map[string]bool{}, bound: map[string]bool{}, producers: map[string]pinned{}, removed: map[string]string{}, certs: map[string]int{},
+		prepared: map[string]auditlog.PreparedRecord{}}
 	for _, e := range entries {
 		switch e.Kind {
 		case auditlog.KindPoolNew, auditlog.KindPoolImport:
 			idx.pools[e.Pool] = true
-		case auditlog.KindAuditBinding:
+		case auditlog.KindAuditBinding, auditlog.KindHardwareKey:
 			idx.bound[e.Pool] = true
+		case auditlog.KindCertPrepared:
+			idx.prepared[e.Pool] = auditlog.PreparedRecord{Seq: e.Seq, Pool: e.Pool, Counter: *e.Counter, KESPeriod: *e.KESPeriod, KESVKeyHash: e.KESVKeyHash, SealedTo: e.Detail[DetailSealedTo]}
+		case auditlog.KindCertAbandoned:
+			delete(idx.prepared, e.Pool)
 		case auditlog.KindProducerAdd:
 			name := e.Detail[DetailProducer]
 			if _, ok := idx.producers[name]; !ok {
@@ -431,6 +444,9 @@ func (v *Vault) LogGaps(entries []auditlog.Entry) ([]LogGap, error) {
 			}
 		case auditlog.KindCertIssued:
 			idx.certs[e.CertHash]++
+			if q, ok := idx.prepared[e.Pool]; ok && q.Counter == *e.Counter && q.KESPeriod == *e.KESPeriod && q.KESVKeyHash == e.KESVKeyHash {
+				delete(idx.prepared, e.Pool)
+			}
 		}
 	}
 	return v.logGaps(idx)
@@ -444,6 +460,9 @@ type logIndex interface {
 	pinned(name string) (pinned, bool)
 	removedPin(name string) string // the enrollment hash of a pin of that name a producer-removed entry ended, or ""
 	takeCert(hash string) bool     // whether the log records it (once per call, for entries)
+	// openPrepared is the pool's (hex id) cert-prepared entry no entry
+	// ended.
+	openPrepared(pool string) (auditlog.PreparedRecord, bool)
 }
 
 type pinned struct {
@@ -456,6 +475,12 @@ type entriesIndex struct {
 	producers    map[string]pinned
 	removed      map[string]string
 	certs        map[string]int
+	prepared     map[string]auditlog.PreparedRecord
+}
+
+func (x *entriesIndex) openPrepared(pool string) (auditlog.PreparedRecord, bool) {
+	r, ok := x.prepared[pool]
+	return r, ok
 }
 
 func (x *entriesIndex) removedPin(name string) string { return x.removed[name] }
@@ -481,6 +506,9 @@ func (x liveIndex) pinned(name string) (pinned, bool) {
 	return pinned{seq: r.Seq, fp: r.Fingerprint, enrollment: r.Enrollment}, ok
 }
 func (x liveIndex) takeCert(hash string) bool { return x.l.CertLogged(hash) }
+func (x liveIndex) openPrepared(pool string) (auditlog.PreparedRecord, bool) {
+	return x.l.Prepared(pool)
+}
 func (x liveIndex) removedPin(name string) string {
 	if r, ok := x.l.RemovedPin(name); ok {
 		return r.Enrollment
@@ -513,6 +541,11 @@ func (v *Vault) logGaps(idx logIndex) ([]LogGap, error) {
 			}
 			je := je
 			missing = append(missing, LogGap{Kind: "cert", Pool: p.Meta.Name, PoolID: p.Meta.PoolID, Cert: &je})
+		}
+		if g, err := preparationGap(p, js, idx); err != nil {
+			return nil, err
+		} else if g != nil {
+			gaps = append(gaps, *g)
 		}
 	}
 	files, err := v.producerFiles()
@@ -556,6 +589,25 @@ func (v *Vault) reconcile(l *auditlog.Log, now time.Time) ([]auditlog.Entry, err
 			}
 		case "producer", "pin":
 			continue // not recoverable: see LogGap.Recoverable
+		case "prepared":
+			e, err := v.recoveredPrepared(g, now)
+			if err != nil {
+				return out, err
+			}
+			es = []auditlog.Entry{e}
+		case "abandoned":
+			p, err := v.Pool(g.Pool)
+			if err != nil {
+				return out, err
+			}
+			if err := p.shredStagedKES(); err != nil {
+				return out, err
+			}
+			e, err := v.abandonedEntry(p, g.Open.Counter, g.Open.KESPeriod, g.Open.KESVKeyHash, l, now)
+			if err != nil {
+				return out, err
+			}
+			es = []auditlog.Entry{e}
 		case "removed":
 			// An interrupted 'producer remove': logged, file left.
 			if err := os.Remove(filepath.Join(v.Dir, producersDir, g.Name+".kre")); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -566,6 +618,10 @@ func (v *Vault) reconcile(l *auditlog.Log, now time.Time) ([]auditlog.Entry, err
 			e, err := v.recoveredCert(g, now)
 			if err != nil {
 				return out, err
+			}
+			// A hardware pool's cert ends its open preparation.
+			if q, ok := l.Prepared(g.PoolID); ok && l.HardwarePool(g.PoolID) && q.Counter == g.Cert.Counter && q.KESPeriod == g.Cert.KESPeriod && q.KESVKeyHash == g.Cert.KESVKeyHash {
+				e.Detail[auditlog.DetailPrepared] = strconv.FormatInt(q.Seq, 10)
 			}
 			es = []auditlog.Entry{e}
 		}
@@ -615,7 +671,8 @@ func (v *Vault) recoveredCert(g LogGap, now time.Time) (auditlog.Entry, error) {
 }
 
 // poolEntries builds the pool-new/pool-import entry (if withPool) and the
-// audit-key binding signed by the pool's cold key.
+// audit-key binding signed by the pool's cold key, or the hardware-key
+// entry of a pool whose key is on a hardware wallet.
 func (v *Vault) poolEntries(p *Pool, withPool bool, now time.Time) ([]auditlog.Entry, error) {
 	var out []auditlog.Entry
 	if withPool {
@@ -629,7 +686,7 @@ func (v *Vault) poolEntries(p *Pool, withPool bool, now time.Time) ([]auditlog.E
 		}
 		e.Pool = p.Meta.PoolID
 		e.Detail = map[string]string{"name": p.Meta.Name}
-		for _, f := range []struct{ role, name string }{{"cold-vkey", coldVkeyFile}, {"counter", counterFile}, {"vrf-vkey", vrfVkeyFile}} {
+		for _, f := range []struct{ role, name string }{{"cold-vkey", coldVkeyFile}, {"counter", counterFile}, {"vrf-vkey", vrfVkeyFile}, {"hw-signing-file", hwSigningFile}} {
 			if b, err := os.ReadFile(filepath.Join(p.Dir, f.name)); err == nil {
 				e.Files = append(e.Files, HashFile(f.role, f.name, b))
 			}
@@ -642,6 +699,14 @@ func (v *Vault) poolEntries(p *Pool, withPool bool, now time.Time) ([]auditlog.E
 			e.Detail["imported_next"] = strconv.FormatUint(*js[0].ImportedNext, 10)
 		}
 		out = append(out, e)
+	}
+	if p.Hardware() {
+		// No key to bind with: the hardware-key entry names it.
+		e, err := v.hardwareKeyEntry(p, now)
+		if err != nil {
+			return nil, err
+		}
+		return append(out, e), nil
 	}
 	cold, err := p.ColdKey()
 	if err != nil {
@@ -727,17 +792,45 @@ func (p *Pool) prepareIssue(req IssueRequest, je JournalEntry, certEnvelope []by
 		return nil, err
 	}
 	pi := &pendingIssue{log: l}
-	var tipTime *time.Time
-	if !req.Log.TipTime.IsZero() {
-		t := req.Log.TipTime.UTC().Truncate(time.Second)
-		tipTime = &t
+	if pi.before, err = p.issueBefore(req, je); err != nil {
+		return nil, err
 	}
+	e, err := p.certIssuedEntry(req, je, certEnvelope, chosen, refused)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range pi.before {
+		if err := l.Check(b); err != nil {
+			return nil, err
+		}
+	}
+	if err := l.Check(e); err != nil && !(je.Forced && errors.Is(err, auditlog.ErrSemantics)) {
+		return nil, fmt.Errorf("%w: %w", ErrLogRule, err)
+	}
+	pi.cert = e
+	return pi, nil
+}
+
+// tipTime is the snapshot's tip time of an issue, for its log entries.
+func (req IssueRequest) tipTime() *time.Time {
+	if req.Log.TipTime.IsZero() {
+		return nil
+	}
+	t := req.Log.TipTime.UTC().Truncate(time.Second)
+	return &t
+}
+
+// issueBefore builds the entries that precede an issue's cert: the
+// snapshot it came from, the overrides it used.
+func (p *Pool) issueBefore(req IssueRequest, je JournalEntry) ([]auditlog.Entry, error) {
+	v := p.v
+	var out []auditlog.Entry
 	if req.Log.Snapshot != nil {
 		e, err := v.Audit.entry(auditlog.KindSnapshotAccepted, req.Now)
 		if err != nil {
 			return nil, err
 		}
-		e.Pool, e.TipTime, e.TipSlot = p.Meta.PoolID, tipTime, auditlog.U64(req.TipSlot)
+		e.Pool, e.TipTime, e.TipSlot = p.Meta.PoolID, req.tipTime(), auditlog.U64(req.TipSlot)
 		e.Files = []auditlog.FileHash{HashFile("snapshot", "snapshot", req.Log.Snapshot)}
 		e.OnChainCounter = onChainPtr(je)
 		e.Detail = map[string]string{}
@@ -747,7 +840,7 @@ func (p *Pool) prepareIssue(req IssueRequest, je JournalEntry, certEnvelope []by
 		if req.Log.Installed != "" {
 			e.Detail[DetailInstalled] = req.Log.Installed
 		}
-		pi.before = append(pi.before, e)
+		out = append(out, e)
 	}
 	overrides := map[string]string{}
 	for k, val := range req.Log.Overrides {
@@ -762,59 +855,64 @@ func (p *Pool) prepareIssue(req IssueRequest, je JournalEntry, certEnvelope []by
 			return nil, err
 		}
 		e.Pool, e.Detail = p.Meta.PoolID, overrides
-		pi.before = append(pi.before, e)
+		out = append(out, e)
 	}
-	e, err := v.Audit.entry(auditlog.KindCertIssued, req.Now)
+	return out, nil
+}
+
+// certIssuedEntry builds the cert-issued entry of the cert je journals.
+func (p *Pool) certIssuedEntry(req IssueRequest, je JournalEntry, certEnvelope []byte, chosen uint64, refused error) (auditlog.Entry, error) {
+	e, err := p.v.Audit.entry(auditlog.KindCertIssued, req.Now)
 	if err != nil {
-		return nil, err
+		return e, err
 	}
 	e.Pool, e.Counter, e.KESPeriod = p.Meta.PoolID, auditlog.U64(je.Counter), auditlog.U64(je.KESPeriod)
 	e.KESVKeyHash, e.CertHash, e.OnChainCounter = je.KESVKeyHash, je.CertHash, onChainPtr(je)
 	e.Cert = je.Cert             // the cold-signed cert: what makes the entry checkable with the pool's cold vkey
 	if req.Log.Snapshot != nil { // without a snapshot TipSlot is the period's start, not a chain tip
-		e.TipSlot, e.TipTime = auditlog.U64(req.TipSlot), tipTime
+		e.TipSlot, e.TipTime = auditlog.U64(req.TipSlot), req.tipTime()
 	}
 	e.Files = []auditlog.FileHash{HashFile("cert", p.CertFile(je), certEnvelope)}
 	if req.Log.Snapshot != nil {
 		e.Files = append(e.Files, HashFile("snapshot", "snapshot", req.Log.Snapshot))
 	}
-	e.Detail = map[string]string{DetailKESSource: "vault", DetailPeriodFrom: "operator"}
+	e.Detail = issueDetail(req, je, chosen, refused)
+	return e, nil
+}
+
+// issueDetail is the detail of the cert-issued (or cert-prepared) entry
+// of je: where the KES key and the period came from, whose snapshot, what
+// the rules chose (or why they refused) when forced, the overrides, the
+// snapshot's hash.
+func issueDetail(req IssueRequest, je JournalEntry, chosen uint64, refused error) map[string]string {
+	d := map[string]string{DetailKESSource: "vault", DetailPeriodFrom: "operator"}
 	if je.KESOnProducer {
-		e.Detail[DetailKESSource] = "producer"
+		d[DetailKESSource] = "producer"
 	}
 	if req.Log.Snapshot != nil {
-		e.Detail[DetailPeriodFrom] = "snapshot"
+		d[DetailPeriodFrom] = "snapshot"
 	}
 	if req.Producer != "" {
-		e.Detail[DetailProducer] = req.Producer
+		d[DetailProducer] = req.Producer
 	}
 	if je.Forced {
-		e.Detail[DetailForced] = "true"
+		d[DetailForced] = "true"
 		// What the rules said: their number, or that they refused (and
 		// why), never a number they did not choose.
 		if refused != nil {
-			e.Detail[DetailRulesChose] = "refused"
-			e.Detail[DetailRulesRefusal] = clipDetail(refused.Error())
+			d[DetailRulesChose] = "refused"
+			d[DetailRulesRefusal] = clipDetail(refused.Error())
 		} else {
-			e.Detail[DetailRulesChose] = strconv.FormatUint(chosen, 10)
+			d[DetailRulesChose] = strconv.FormatUint(chosen, 10)
 		}
 	}
 	if len(je.Overrides) > 0 {
-		e.Detail[DetailOverrides] = strings.Join(je.Overrides, " ")
+		d[DetailOverrides] = strings.Join(je.Overrides, " ")
 	}
 	if je.SnapshotSHA256 != "" {
-		e.Detail[DetailSnapshot] = je.SnapshotSHA256
+		d[DetailSnapshot] = je.SnapshotSHA256
 	}
-	for _, b := range pi.before {
-		if err := l.Check(b); err != nil {
-			return nil, err
-		}
-	}
-	if err := l.Check(e); err != nil && !(je.Forced && errors.Is(err, auditlog.ErrSemantics)) {
-		return nil, fmt.Errorf("%w: %w", ErrLogRule, err)
-	}
-	pi.cert = e
-	return pi, nil
+	return d
 }
 
 func onChainPtr(je JournalEntry) *uint64 {
@@ -928,7 +1026,7 @@ func (v *Vault) RecordKeysDestroyed(now time.Time, pool string, files []auditlog
 
 // addPoolLogged is addPool between opening the log (which refuses a log
 // that cannot take the entry) and appending the pool's entries.
-func (v *Vault) addPoolLogged(name, origin string, cold *keys.ColdKey, vrfKey *keys.VRFKey, counter keys.Counter, now time.Time) (_ *Pool, err error) {
+func (v *Vault) addPoolLogged(name, origin string, key poolKey, vrfKey *keys.VRFKey, counter keys.Counter, now time.Time) (_ *Pool, err error) {
 	release, err := v.acquire("pool " + origin)
 	if err != nil {
 		return nil, err
@@ -943,7 +1041,7 @@ func (v *Vault) addPoolLogged(name, origin string, cold *keys.ColdKey, vrfKey *k
 	if err != nil {
 		return nil, err
 	}
-	p, err := v.addPool(name, origin, cold, vrfKey, counter, now)
+	p, err := v.addPool(name, origin, key, vrfKey, counter, now)
 	if err != nil {
 		return nil, err
 	}

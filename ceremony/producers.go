@@ -106,18 +106,22 @@ func (v *Vault) AddProducer(name string, enrollment []byte) (*Producer, error) {
 	if _, ok := files[name]; ok {
 		return nil, fmt.Errorf("%w: %s (its file is there, but the log pins no producer of that name: remove %s/%s.kre)", ErrProducerExists, name, producersDir, name)
 	}
-	cold, err := pool.ColdKey()
-	if err != nil {
-		return nil, err
-	}
-	defer cold.Wipe()
 	entry, err := v.producerEntry(q, now)
 	if err != nil {
 		return nil, err
 	}
-	vk := cold.Public()
-	pin := auditlog.NewPin(v.Meta.ID, name, e.Fingerprint(), q.SHA256, vk[:], cold.Sign)
-	entry.Pin = &pin
+	// A cold key on a hardware wallet cannot sign a pin: the audit key
+	// vouches for it alone (auditlog: hardware-key pools).
+	if !pool.Hardware() {
+		cold, err := pool.ColdKey()
+		if err != nil {
+			return nil, err
+		}
+		vk := cold.Public()
+		pin := auditlog.NewPin(v.Meta.ID, name, e.Fingerprint(), q.SHA256, vk[:], cold.Sign)
+		cold.Wipe()
+		entry.Pin = &pin
+	}
 	if err := l.Check(entry); err != nil {
 		return nil, err
 	}
@@ -243,7 +247,7 @@ func (v *Vault) checkPin(q *Producer, p *Pool) (auditlog.PinRecord, error) {
 // checkPin found to match the file) with the pool's cold key, in a new
 // producer-add entry: from then on the cold key vouches for it.
 func (v *Vault) signPin(q *Producer, p *Pool, pin auditlog.PinRecord, now time.Time) (auditlog.PinRecord, error) {
-	if pin.Signed {
+	if pin.Signed || p.Hardware() {
 		return pin, nil
 	}
 	l, _, err := v.OpenLog(now)

@@ -66,6 +66,11 @@ func (p *Pool) RetireKeys(now time.Time, detail map[string]string) (*Retirement,
 	if r != nil && r.Logged {
 		return r, fmt.Errorf("%w: %s on %s", ErrKeysDestroyed, p.Meta.Name, r.Time.Format(time.RFC3339))
 	}
+	if pr, err := p.Prepared(); err != nil {
+		return nil, err
+	} else if pr != nil {
+		return nil, fmt.Errorf("%w: cert #%d; abandon it (or finish it) first", ErrPrepared, pr.Counter)
+	}
 	if _, _, err := p.v.OpenLog(now); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kesrotate/kesrotate/ceremony/auditlog"
 	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/transfer"
 )
 
@@ -70,7 +71,9 @@ type RotateResult struct {
 // Rotate checks the producer's snapshot, issues the next cert for the
 // period of its tip, and writes the bundle encrypted to the pinned
 // producer. Every check runs before anything is written: a refused
-// snapshot, producer or pool changes nothing.
+// snapshot, producer or pool changes nothing. A pool whose cold key is on
+// a hardware wallet is refused (ErrHardwareKey): PrepareRotation and
+// FinishRotation rotate it around the device's signature.
 func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
 	release, err := v.acquire("rotate")
 	if err != nil {
@@ -86,99 +89,161 @@ func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
 	if err != nil {
 		return nil, err
 	}
-	poolID, err := p.PoolID()
+	if p.Hardware() {
+		return nil, fmt.Errorf("%w: pool %s; rotate it on its own, which prepares the files for 'cardano-hw-cli node issue-op-cert'", ErrHardwareKey, p.Meta.Name)
+	}
+	pl, err := v.planRotation(p, req)
 	if err != nil {
 		return nil, err
-	}
-	names := append([]string{req.Producer}, req.Also...)
-	var prods []*Producer
-	var pins []auditlog.PinRecord
-	var recipients []age.Recipient
-	for i, name := range names {
-		if slices.Contains(names[:i], name) {
-			return nil, fmt.Errorf("%w: producer %s is named twice", ErrSealing, name)
-		}
-		prod, err := v.Producer(name)
-		if err != nil {
-			return nil, err
-		}
-		if prod.Enrollment.PoolID != poolID {
-			return nil, fmt.Errorf("%w: producer %s serves pool %s, not %s (%s)", transfer.ErrWrongPool, prod.Name, prod.Enrollment.PoolID, p.Meta.Name, poolID)
-		}
-		// The enrollment file is trusted (its key checks the snapshot,
-		// its recipient gets the bundle) only if it is the one pinned.
-		pin, err := v.checkPin(prod, p)
-		if err != nil {
-			return nil, err
-		}
-		r, err := transfer.ParseAnyRecipient(prod.Enrollment.Recipient)
-		if err != nil {
-			return nil, err
-		}
-		prods, pins, recipients = append(prods, prod), append(pins, pin), append(recipients, r)
-	}
-	if err := p.snapshotUnused(req.Snapshot); err != nil {
-		return nil, err
-	}
-	// The snapshot comes from the first producer named.
-	prod := prods[0]
-	snap, err := transfer.ParseSnapshot(req.Snapshot, prod.Enrollment.SignKey)
-	if err != nil {
-		return nil, err
-	}
-	if snap.KESVKey != nil && len(prods) > 1 {
-		return nil, fmt.Errorf("%w: the snapshot carries a KES key made on %s (KES-on-producer mode); only %s can install its cert, so it cannot be sealed to other producers too",
-			ErrSealing, prod.Name, prod.Name)
-	}
-	pol := req.Policy
-	pol.Network, pol.PoolID = v.Network, poolID
-	period, err := snap.Check(pol)
-	if err != nil {
-		return nil, err
-	}
-	if req.WithVRF && p.Meta.VRFVKey == "" {
-		return nil, fmt.Errorf("%w: %s", ErrNoVRF, p.Meta.Name)
-	}
-	withVRF := req.WithVRF
-	var vrfFor []string
-	if !withVRF && req.AutoVRF && p.Meta.VRFVKey != "" {
-		if vrfFor, err = p.neverGotVRF(names); err != nil {
-			return nil, err
-		}
-		withVRF = len(vrfFor) > 0
 	}
 	// Every check passed: the first writes are format 1 pins signed now.
-	for i := range prods {
-		if pins[i], err = v.signPin(prods[i], p, pins[i], req.Now); err != nil {
+	for i := range pl.prods {
+		if pl.pins[i], err = v.signPin(pl.prods[i], p, pl.pins[i], req.Now); err != nil {
 			return nil, err
 		}
 	}
-	outDir := req.OutDir
-	if outDir == "" {
-		outDir = v.OutDir()
-	}
-	// The bundle's folder must take a file before a cert is issued: a
-	// cert journaled without its bundle is re-issued by the next rotate.
-	if err := safefile.PrepareDir(outDir, 0o700); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrOutput, err)
-	}
-	res, err := p.Issue(IssueRequest{KESPeriod: period, TipSlot: snap.TipSlot, OnChain: snap.OnChain,
-		ForceCounter: req.ForceCounter, KESVKey: snap.KESVKey, Producer: prod.Name, SealedTo: sealedTo(names), WithVRF: withVRF, Now: req.Now, Log: rotateLog(req, snap)})
+	prod, snap := pl.prods[0], pl.snap
+	res, err := p.Issue(IssueRequest{KESPeriod: pl.period, TipSlot: snap.TipSlot, OnChain: snap.OnChain,
+		ForceCounter: req.ForceCounter, KESVKey: snap.KESVKey, Producer: prod.Name, SealedTo: sealedTo(pl.names), WithVRF: pl.withVRF, Now: req.Now, Log: rotateLog(req, snap)})
 	if err != nil {
 		return nil, err
 	}
 	if req.Checkpoint == nil {
 		req.Checkpoint = res.Checkpoint
 	}
-	b := &transfer.Bundle{Magic: v.Network.Magic, PoolID: poolID, Cold: res.Cert.Cold, Cert: res.Cert, KES: res.KES, Legacy: req.LegacyBundle,
-		Producer: prod.Enrollment.Fingerprint(), Checkpoint: req.Checkpoint, Created: req.Now}
-	if len(prods) > 1 {
-		for _, q := range prods {
+	sealed, err := v.sealBundle(p, pl.poolID, res, pl.prods, pl.recipients, pl.outDir, req.LegacyBundle, pl.withVRF, req.Checkpoint, req.Now)
+	if err != nil {
+		return nil, err
+	}
+	return &RotateResult{Issue: res, Snapshot: snap, Producer: prod, Pin: pl.pins[0], SealedTo: pl.prods, Pins: pl.pins, BundleFile: sealed.file, Bundle: sealed.data,
+		BundleHash: transfer.FileHash(sealed.data), Checkpoint: sealed.checkpoint, VRFFor: pl.vrfFor, WithVRF: pl.withVRF, Warnings: p.sameCounterElsewhere(res, pl.names)}, nil
+}
+
+// rotationPlan is what a rotation checked before it writes anything.
+type rotationPlan struct {
+	poolID     keys.PoolID
+	names      []string // the producers, the snapshot's first
+	prods      []*Producer
+	pins       []auditlog.PinRecord
+	recipients []age.Recipient
+	snap       *transfer.Snapshot
+	period     uint64 // the KES period of the snapshot's tip
+	withVRF    bool
+	vrfFor     []string
+	outDir     string // where the bundle goes; it takes files
+}
+
+// planRotation runs a rotation's checks, reading only: the producers and
+// their pins, the snapshot (unused, signed by the first producer, for this
+// network and pool, fresh, near the clock), the VRF key, the bundle's
+// folder (made if missing).
+func (v *Vault) planRotation(p *Pool, req RotateRequest) (*rotationPlan, error) {
+	poolID, err := p.PoolID()
+	if err != nil {
+		return nil, err
+	}
+	pl := &rotationPlan{poolID: poolID, names: append([]string{req.Producer}, req.Also...)}
+	if pl.prods, pl.pins, pl.recipients, err = v.sealTargets(p, poolID, pl.names); err != nil {
+		return nil, err
+	}
+	if err := p.snapshotUnused(req.Snapshot); err != nil {
+		return nil, err
+	}
+	// The snapshot comes from the first producer named.
+	prod := pl.prods[0]
+	snap, err := transfer.ParseSnapshot(req.Snapshot, prod.Enrollment.SignKey)
+	if err != nil {
+		return nil, err
+	}
+	if snap.KESVKey != nil && len(pl.prods) > 1 {
+		return nil, fmt.Errorf("%w: the snapshot carries a KES key made on %s (KES-on-producer mode); only %s can install its cert, so it cannot be sealed to other producers too",
+			ErrSealing, prod.Name, prod.Name)
+	}
+	pol := req.Policy
+	pol.Network, pol.PoolID = v.Network, poolID
+	if pl.period, err = snap.Check(pol); err != nil {
+		return nil, err
+	}
+	pl.snap = snap
+	if req.WithVRF && p.Meta.VRFVKey == "" {
+		return nil, fmt.Errorf("%w: %s", ErrNoVRF, p.Meta.Name)
+	}
+	pl.withVRF = req.WithVRF
+	if !pl.withVRF && req.AutoVRF && p.Meta.VRFVKey != "" {
+		if pl.vrfFor, err = p.neverGotVRF(pl.names); err != nil {
+			return nil, err
+		}
+		pl.withVRF = len(pl.vrfFor) > 0
+	}
+	pl.outDir = req.OutDir
+	if pl.outDir == "" {
+		pl.outDir = v.OutDir()
+	}
+	// The bundle's folder must take a file before a cert is issued: a
+	// cert journaled without its bundle is re-issued by the next rotate.
+	if err := safefile.PrepareDir(pl.outDir, 0o700); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOutput, err)
+	}
+	return pl, nil
+}
+
+// sealTargets are the pinned producers called names, each held against
+// its pin in the log (its enrollment file is trusted only then), with the
+// recipients one bundle is sealed to.
+func (v *Vault) sealTargets(p *Pool, poolID keys.PoolID, names []string) ([]*Producer, []auditlog.PinRecord, []age.Recipient, error) {
+	var prods []*Producer
+	var pins []auditlog.PinRecord
+	var recipients []age.Recipient
+	for i, name := range names {
+		if slices.Contains(names[:i], name) {
+			return nil, nil, nil, fmt.Errorf("%w: producer %s is named twice", ErrSealing, name)
+		}
+		prod, err := v.Producer(name)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if prod.Enrollment.PoolID != poolID {
+			return nil, nil, nil, fmt.Errorf("%w: producer %s serves pool %s, not %s (%s)", transfer.ErrWrongPool, prod.Name, prod.Enrollment.PoolID, p.Meta.Name, poolID)
+		}
+		// The enrollment file is trusted (its key checks the snapshot,
+		// its recipient gets the bundle) only if it is the one pinned.
+		pin, err := v.checkPin(prod, p)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		r, err := transfer.ParseAnyRecipient(prod.Enrollment.Recipient)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		prods, pins, recipients = append(prods, prod), append(pins, pin), append(recipients, r)
+	}
+	return prods, pins, recipients, nil
+}
+
+// sealedBundle is a bundle written and logged.
+type sealedBundle struct {
+	file       string
+	data       []byte // the encrypted file's bytes (public)
+	checkpoint []byte // the ceremony-log checkpoint after its bundle-exported entry
+}
+
+// sealBundle packs the issued cert (with its KES key, and the VRF key
+// when withVRF) for prods, encrypts it to recipients, writes it into
+// outDir and logs it.
+func (v *Vault) sealBundle(p *Pool, poolID keys.PoolID, res *IssueResult, prods []*Producer, recipients []age.Recipient, outDir string,
+	legacy, withVRF bool, checkpoint []byte, now time.Time) (*sealedBundle, error) {
+	b := &transfer.Bundle{Magic: v.Network.Magic, PoolID: poolID, Cold: res.Cert.Cold, Cert: res.Cert, KES: res.KES, Legacy: legacy,
+		Producer: prods[0].Enrollment.Fingerprint(), Checkpoint: checkpoint, Created: now}
+	names := make([]string, len(prods))
+	for i, q := range prods {
+		names[i] = q.Name
+		if len(prods) > 1 {
 			b.Producers = append(b.Producers, q.Enrollment.Fingerprint())
 		}
 	}
 	defer b.Wipe()
 	if withVRF {
+		var err error
 		if b.VRF, err = p.VRFKey(); err != nil {
 			return nil, err
 		}
@@ -194,12 +259,11 @@ func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
 	if err := safefile.Create(path, buf.Bytes(), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the bundle (the cert is journaled; rotating again re-issues the same counter): %w", err)
 	}
-	ckpt, err := v.logBundle(p, res, path, buf.Bytes(), req.Now)
+	ckpt, err := v.logBundle(p, res, path, buf.Bytes(), now)
 	if err != nil {
 		return nil, err
 	}
-	return &RotateResult{Issue: res, Snapshot: snap, Producer: prod, Pin: pins[0], SealedTo: prods, Pins: pins, BundleFile: path, Bundle: buf.Bytes(),
-		BundleHash: transfer.FileHash(buf.Bytes()), Checkpoint: ckpt, VRFFor: vrfFor, WithVRF: withVRF, Warnings: p.sameCounterElsewhere(res, names)}, nil
+	return &sealedBundle{file: path, data: buf.Bytes(), checkpoint: ckpt}, nil
 }
 
 // neverGotVRF lists the producers among names that no bundle of p with

@@ -720,8 +720,10 @@ func encryptionRecipient(e *Encryption, m *SecretsMeta) (age.Recipient, error) {
 	return scryptRecipient(e.Passphrase, m.WorkFactor)
 }
 
-// secretKeyFiles are the secret key files a pool may hold.
-var secretKeyFiles = []string{coldSkeyFile, vrfSkeyFile}
+// secretKeyFiles are the secret key files a pool may hold: its cold and
+// VRF keys, and the KES key a rotation prepared for a hardware wallet
+// keeps until the cert is signed (hw.go).
+var secretKeyFiles = []string{coldSkeyFile, vrfSkeyFile, stagedKESFile}
 
 // EncryptResult says what Encrypt did.
 type EncryptResult struct {
@@ -936,7 +938,10 @@ func (p *Pool) ExportSecrets(dir string) (written []string, err error) {
 			written = nil
 		}
 	}()
-	for _, f := range secretKeyFiles {
+	for _, f := range []string{coldSkeyFile, vrfSkeyFile} {
+		if f == coldSkeyFile && p.Hardware() {
+			continue // on the device
+		}
 		b, err := p.v.readSecret(filepath.Join(p.Dir, f))
 		if f == vrfSkeyFile && errors.Is(err, fs.ErrNotExist) {
 			continue

@@ -314,6 +314,10 @@ type PoolMeta struct {
 	VRFVKey  string    `json:"vrf_vkey,omitempty"`
 	Origin   string    `json:"origin"` // "new" or "import"
 	Created  time.Time `json:"created"`
+	// HWPath is set when the cold key is on a hardware wallet, at that
+	// path (1853H/1815H/0H/NH): the vault holds its signing file, never
+	// the key (hw.go).
+	HWPath string `json:"hw_path,omitempty"`
 }
 
 // Pool is a pool in the vault.
@@ -337,7 +341,7 @@ func (v *Vault) NewPool(name string, now time.Time) (*Pool, error) {
 		return nil, err
 	}
 	defer vrfKey.Wipe()
-	return v.addPoolLogged(name, "new", cold, vrfKey, keys.Counter{Next: 0, Cold: cold.Public()}, now)
+	return v.addPoolLogged(name, "new", poolKey{cold: cold}, vrfKey, keys.Counter{Next: 0, Cold: cold.Public()}, now)
 }
 
 // ImportOptions are cardano-cli files of an existing pool.
@@ -370,10 +374,27 @@ func (v *Vault) ImportPool(name string, o ImportOptions, now time.Time) (*Pool, 
 		}
 		defer vrfKey.Wipe()
 	}
-	return v.addPoolLogged(name, "import", cold, vrfKey, counter, now)
+	return v.addPoolLogged(name, "import", poolKey{cold: cold}, vrfKey, counter, now)
 }
 
-func (v *Vault) addPool(name, origin string, cold *keys.ColdKey, vrfKey *keys.VRFKey, counter keys.Counter, now time.Time) (p *Pool, err error) {
+// poolKey is a new pool's cold key: in the vault (cold), or on a hardware
+// wallet (hw, and the signing file as it was given). noCounter: an
+// imported pool whose counter file was not given (no certs known).
+type poolKey struct {
+	cold      *keys.ColdKey
+	hw        *keys.HWSigningFile
+	hwRaw     []byte
+	noCounter bool
+}
+
+func (k poolKey) public() keys.ColdVKey {
+	if k.hw != nil {
+		return k.hw.ColdVKey()
+	}
+	return k.cold.Public()
+}
+
+func (v *Vault) addPool(name, origin string, key poolKey, vrfKey *keys.VRFKey, counter keys.Counter, now time.Time) (p *Pool, err error) {
 	if err := CheckName(name); err != nil {
 		return nil, err
 	}
@@ -382,7 +403,7 @@ func (v *Vault) addPool(name, origin string, cold *keys.ColdKey, vrfKey *keys.VR
 	if err := v.CheckUnlock(); err != nil {
 		return nil, err
 	}
-	id := cold.Public().PoolID()
+	id := key.public().PoolID()
 	pools, err := v.Pools()
 	if err != nil {
 		return nil, err
@@ -410,31 +431,25 @@ func (v *Vault) addPool(name, origin string, cold *keys.ColdKey, vrfKey *keys.VR
 	if err := safefile.MkdirSecret(filepath.Join(dir, certsDir)); err != nil {
 		return nil, err
 	}
-	vk := cold.Public()
+	vk := key.public()
 	meta := PoolMeta{Name: name, PoolID: id.Hex(), ColdVKey: hex.EncodeToString(vk[:]), Origin: origin, Created: now.UTC().Truncate(time.Second)}
-	files := []struct {
+	type newFile struct {
 		name   string
 		data   []byte
 		secret bool
-	}{
-		{coldSkeyFile, cold.MarshalEnvelope(), true},
-		{coldVkeyFile, vk.MarshalEnvelope(), false},
-		{counterFile, counter.MarshalEnvelope(), false},
 	}
+	var files []newFile
+	if key.hw != nil {
+		meta.HWPath = key.hw.PathString()
+		files = append(files, newFile{hwSigningFile, key.hwRaw, false})
+	} else {
+		files = append(files, newFile{coldSkeyFile, key.cold.MarshalEnvelope(), true})
+	}
+	files = append(files, newFile{coldVkeyFile, vk.MarshalEnvelope(), false}, newFile{counterFile, counter.MarshalEnvelope(), false})
 	if vrfKey != nil {
 		vvk := vrfKey.Public()
 		meta.VRFVKey = hex.EncodeToString(vvk[:])
-		files = append(files,
-			struct {
-				name   string
-				data   []byte
-				secret bool
-			}{vrfSkeyFile, vrfKey.MarshalEnvelope(), true},
-			struct {
-				name   string
-				data   []byte
-				secret bool
-			}{vrfVkeyFile, vvk.MarshalEnvelope(), false})
+		files = append(files, newFile{vrfSkeyFile, vrfKey.MarshalEnvelope(), true}, newFile{vrfVkeyFile, vvk.MarshalEnvelope(), false})
 	}
 	for _, f := range files {
 		mode := fs.FileMode(0o644)
@@ -454,7 +469,7 @@ func (v *Vault) addPool(name, origin string, cold *keys.ColdKey, vrfKey *keys.VR
 	}
 	p = &Pool{v: v, Dir: dir, Meta: meta}
 	start := JournalEntry{Kind: KindCreated, Time: meta.Created, Origin: origin}
-	if origin == "import" {
+	if origin == "import" && !key.noCounter {
 		n := counter.Next
 		start.ImportedNext = &n
 	}
@@ -550,8 +565,12 @@ func (p *Pool) PoolID() (keys.PoolID, error) {
 }
 
 // ColdKey loads the cold signing key and checks it against pool.json. The
-// caller must Wipe it.
+// caller must Wipe it. A pool whose key is on a hardware wallet has none
+// (ErrHardwareKey).
 func (p *Pool) ColdKey() (*keys.ColdKey, error) {
+	if p.Hardware() {
+		return nil, fmt.Errorf("%w: pool %s (%s on the device)", ErrHardwareKey, p.Meta.Name, p.Meta.HWPath)
+	}
 	b, err := p.v.readSecret(filepath.Join(p.Dir, coldSkeyFile))
 	if err != nil {
 		return nil, err

@@ -52,11 +52,35 @@ var envelopeKeys = []string{"type", "description", "cborHex"}
 // Other keys are ignored. Errors describe the problem without quoting the
 // input: a secret file given by mistake must not end up on the screen.
 func ParseEnvelope(data []byte) (*Envelope, error) {
+	got, err := readStringObject(data, envelopeKeys, ErrEnvelope)
+	if err != nil {
+		return nil, err
+	}
+	if got["type"] == nil || got["cborHex"] == nil {
+		return nil, fmt.Errorf("%w: missing \"type\" or \"cborHex\"", ErrEnvelope)
+	}
+	b, err := hex.DecodeString(strings.TrimSpace(*got["cborHex"]))
+	if err != nil {
+		return nil, fmt.Errorf("%w: cborHex is not hex", ErrEnvelope)
+	}
+	e := &Envelope{Type: *got["type"], CBOR: b}
+	if got["description"] != nil {
+		e.Description = *got["description"]
+	}
+	return e, nil
+}
+
+// readStringObject reads one JSON object and returns the string values of
+// the keys it knows (nil for those absent), with ParseEnvelope's rules:
+// any formatting, other keys ignored, a known key given twice or in
+// another case refused, nothing but whitespace after the object. Errors
+// wrap kind and quote no value.
+func readStringObject(data []byte, known []string, kind error) (map[string]*string, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %s", ErrEnvelope, fmt.Sprintf(format, a...))
+		return fmt.Errorf("%w: %s", kind, fmt.Sprintf(format, a...))
 	}
-	jsonErr := func(err error) error { return fmt.Errorf("%w: %v", ErrEnvelope, textsafe.JSONError(err)) }
+	jsonErr := func(err error) error { return fmt.Errorf("%w: %v", kind, textsafe.JSONError(err)) }
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, jsonErr(err)
@@ -71,10 +95,10 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 			return nil, jsonErr(err)
 		}
 		key, _ := tok.(string)
-		var known string
-		for _, k := range envelopeKeys {
+		var match string
+		for _, k := range known {
 			if strings.EqualFold(key, k) {
-				known = k
+				match = k
 			}
 		}
 		var raw json.RawMessage
@@ -82,10 +106,10 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 			return nil, jsonErr(err)
 		}
 		switch {
-		case known == "":
+		case match == "":
 			continue
-		case key != known:
-			return nil, bad("key %q written in another case (want %q)", textsafe.Escape(clip(key)), known)
+		case key != match:
+			return nil, bad("key %q written in another case (want %q)", textsafe.Escape(clip(key)), match)
 		case got[key] != nil:
 			return nil, bad("key %q given twice", key)
 		}
@@ -104,18 +128,7 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, bad("more after the JSON object")
 	}
-	if got["type"] == nil || got["cborHex"] == nil {
-		return nil, bad("missing \"type\" or \"cborHex\"")
-	}
-	b, err := hex.DecodeString(strings.TrimSpace(*got["cborHex"]))
-	if err != nil {
-		return nil, bad("cborHex is not hex")
-	}
-	e := &Envelope{Type: *got["type"], CBOR: b}
-	if got["description"] != nil {
-		e.Description = *got["description"]
-	}
-	return e, nil
+	return got, nil
 }
 
 // clip shortens text from a file before it goes into an error.

@@ -30,4 +30,9 @@ var (
 	ErrWeakKey = errors.New("not a usable Ed25519 public key")
 	// ErrPoolID: a pool id string is neither 56 hex digits nor pool1… bech32.
 	ErrPoolID = errors.New("not a pool id")
+	// ErrHWSigningFile: the input is not a cardano-hw-cli signing file.
+	ErrHWSigningFile = errors.New("not a cardano-hw-cli signing file")
+	// ErrHWPath: a signing file's key is not a pool cold key (CIP-1853:
+	// 1853H/1815H/0H/NH), so no device signs an op cert with it.
+	ErrHWPath = errors.New("not a pool cold key path")
 )

@@ -195,6 +195,38 @@ func (k *KESKey) MarshalEnvelope() []byte {
 	}).Marshal()
 }
 
+// TypeKESSeed is the type of kesrotate's own envelope of a KES key's
+// 32-byte seed: how a vault keeps a KES key between the preparation of a
+// cert and its signature on a hardware wallet. No other program reads it.
+const TypeKESSeed = "KesrotateKesSeed_ed25519_kes_2^6"
+
+// MarshalSeedEnvelope writes the seed the key was made from in a
+// TypeKESSeed envelope. The result is secret. A key read as its raw
+// bytes has no seed to write.
+func (k *KESKey) MarshalSeedEnvelope() ([]byte, error) {
+	if k.seed == nil {
+		return nil, fmt.Errorf("%w: a KES key read as raw bytes has no seed", ErrSize)
+	}
+	return (&Envelope{Type: TypeKESSeed, Description: "KES key seed (kesrotate)", CBOR: encodeByteString(k.seed)}).Marshal(), nil
+}
+
+// ParseKESSeedEnvelope reads a TypeKESSeed envelope and rebuilds the key.
+func ParseKESSeedEnvelope(data []byte) (*KESKey, error) {
+	e, err := ParseEnvelope(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.expect(TypeKESSeed); err != nil {
+		return nil, err
+	}
+	seed, err := e.bytesPayload(KESSeedSize)
+	if err != nil {
+		return nil, err
+	}
+	defer wipe(seed)
+	return NewKESKey(seed)
+}
+
 // Wipe clears the key.
 func (k *KESKey) Wipe() {
 	if k == nil { // KES-on-producer: the vault never held the key

@@ -40,6 +40,7 @@ var kinds = map[Kind]bool{
 	KindInit: true, KindPoolNew: true, KindPoolImport: true, KindProducerAdd: true, KindProducerRemoved: true,
 	KindSnapshotAccepted: true, KindCertIssued: true, KindBundleExported: true,
 	KindBackupMade: true, KindKeysDestroyed: true, KindOverride: true, KindAuditBinding: true, KindSecretsEncrypted: true,
+	KindHardwareKey: true, KindCertPrepared: true, KindCertAbandoned: true, // hardware.go
 }
 
 // Detail keys the package itself writes into an init entry.
@@ -270,6 +271,7 @@ func (e *Entry) validate(strict bool) error {
 		errs = append(errs, need(e.Pool != "", "pool"), need(e.Detail[DetailProducer] != "", "detail "+DetailProducer),
 			need(e.Detail[DetailFingerprint] != "", "detail "+DetailFingerprint))
 	}
+	errs = append(errs, e.validateHardware())
 	for _, err := range errs {
 		if err != nil {
 			return err

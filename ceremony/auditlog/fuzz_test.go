@@ -56,6 +56,15 @@ func FuzzVerifyEntries(f *testing.F) {
 	f.Add([]byte("\n"))
 	f.Add([]byte(`{"seq":0}` + "\n"))
 	f.Add(append(bytes.Clone(good), good...))
+	// The hardware-wallet kinds, for ParseEntry.
+	hf := &fixture{cold: coldKey(42), pool: poolHex(coldKey(42))}
+	for _, e := range []Entry{hwKey(hf), prepared(hf.pool, 0, nil, 5, "h"), abandoned(hf.pool, 0, 5, "h", 2), finished(hf.pool, 0, nil, 5, "h", 2)} {
+		line, err := marshalEntry(&e)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(append(line, '\n'))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m := fstest.MapFS{}
 		for k, v := range fsys {

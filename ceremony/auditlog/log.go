@@ -352,13 +352,15 @@ func (l *Log) Current() bool {
 }
 
 // PoolLogged reports whether a pool-new or pool-import entry names the
-// pool (hex id), and whether an audit-binding entry bound it.
+// pool (hex id), and whether an audit-binding entry bound it (or, for a
+// pool whose cold key is on a hardware wallet, a hardware-key entry named
+// its key).
 func (l *Log) PoolLogged(pool string) (created, bound bool) {
 	p := l.sem.pools[pool]
 	if p == nil {
 		return false, false
 	}
-	return p.created, p.bound
+	return p.created, p.keyed()
 }
 
 // RemovedPin returns the last pin of that name a producer-removed entry

@@ -25,6 +25,9 @@ type CertRecord struct {
 	// which only the audit key vouches for.
 	ColdSigned bool     `json:"cold_signed"`
 	Overrides  []string `json:"overrides,omitempty"` // overrides the rotation used
+	// HardwareWallet: the pool's cold key is on a hardware wallet, which
+	// signed this cert (prepared at a cert-prepared entry).
+	HardwareWallet bool `json:"hardware_wallet,omitempty"`
 }
 
 // PoolBinding is a pool whose cold key bound the audit key.
@@ -36,6 +39,10 @@ type PoolBinding struct {
 	// VerifyOptions.PoolVKeys (the binding was checked against a key the
 	// auditor trusts, not only the one written in the log).
 	Checked bool `json:"checked"`
+	// HardwareWallet: a hardware-key entry (BindingSeq) names the pool's
+	// cold vkey and its key is on a hardware wallet; no cold-key signature
+	// binds the audit key, the device-signed certs are the evidence.
+	HardwareWallet bool `json:"hardware_wallet,omitempty"`
 }
 
 // certRun is what the counter and period rules know of a pool's certs.
@@ -61,6 +68,11 @@ type poolState struct {
 	// unchecked: loaded from a saved state whose cold-key evidence (the
 	// binding, the certs of signed) is checked on first use.
 	unchecked bool
+	// hardware: a hardware-key entry (bindingSeq) set coldVKey: the key
+	// is on a hardware wallet (hardware.go). prepared is its open
+	// cert-prepared entry.
+	hardware bool
+	prepared *preparedCert
 }
 
 // semState replays the ceremony rules over entries in order.
@@ -182,42 +194,23 @@ func (s *semState) check(e *Entry) *Error {
 		if p := s.pools[e.Pool]; p != nil && p.bound && p.coldVKey != b.ColdVKey {
 			return bad(ErrBinding, "pool %s bound twice with different cold vkeys", e.Pool)
 		}
+		if p := s.pools[e.Pool]; p != nil && p.hardware {
+			return bad(ErrBinding, "pool %s has its cold key on a hardware wallet (entry %d); it cannot be bound by a cold key in the vault", e.Pool, p.bindingSeq)
+		}
 	case KindCertIssued:
 		p := s.trust(e.Pool)
-		if p == nil || !p.bound {
+		if p == nil || !p.keyed() {
 			return bad(ErrBinding, "cert issued for pool %s before its audit-key binding", e.Pool)
 		}
 		if _, verr := s.coldSigned(e, p); verr != nil {
 			return verr
 		}
-		run := p.all
-		if s.signedOnly {
-			run = p.signed
+		if verr := s.checkHardware(e); verr != nil {
+			return verr
 		}
-		n := *e.Counter
-		var m uint64 // no on-chain counter: the chain treats it as 0
-		if e.OnChainCounter != nil {
-			m = *e.OnChainCounter
-		}
-		if run.certs > 0 {
-			// The same number again or the next; lower only to repair a
-			// cert the chain never took (the chain's counter is below the
-			// previous cert) with exactly what the chain accepts next.
-			recovery := n < run.lastCtr && m < run.lastCtr && (n == m+1 || (e.OnChainCounter == nil && n == 0))
-			if n != run.lastCtr && !(run.lastCtr < math.MaxUint64 && n == run.lastCtr+1) && !recovery {
-				return bad(ErrSemantics, "pool %s counter %d after counter %d, want %d or %d", e.Pool, n, run.lastCtr, run.lastCtr, run.lastCtr+1)
-			}
-			if *e.KESPeriod < run.lastPeriod && !overridden(e) {
-				by := "a cold-signed cert"
-				if !run.periodSigned {
-					by = "a cert only the audit key vouches for"
-				}
-				return bad(ErrSemantics, "pool %s KES period %d after KES period %d (entry %d, %s)", e.Pool, *e.KESPeriod, run.lastPeriod, run.periodSeq, by)
-			}
-		}
-		if n != m && !(m < math.MaxUint64 && n == m+1) {
-			return bad(ErrSemantics, "pool %s counter %d against on-chain counter %d, want %d or %d", e.Pool, n, m, m, m+1)
-		}
+		return s.counterRule(e, p)
+	case KindHardwareKey, KindCertPrepared, KindCertAbandoned:
+		return s.checkHardware(e)
 	case KindProducerAdd:
 		return s.checkPin(e)
 	case KindProducerRemoved:
@@ -237,6 +230,43 @@ func (s *semState) check(e *Entry) *Error {
 		if pool != e.Pool {
 			return bad(ErrSemantics, "bundle for pool %s carries a cert issued for pool %s", e.Pool, pool)
 		}
+	}
+	return nil
+}
+
+// counterRule applies the counter and KES period rules to a cert-issued
+// or cert-prepared entry of p.
+func (s *semState) counterRule(e *Entry, p *poolState) *Error {
+	bad := func(format string, a ...any) *Error {
+		return fail(ErrSemantics, e.Seq, "", fmt.Sprintf(format, a...), nil)
+	}
+	run := p.all
+	if s.signedOnly {
+		run = p.signed
+	}
+	n := *e.Counter
+	var m uint64 // no on-chain counter: the chain treats it as 0
+	if e.OnChainCounter != nil {
+		m = *e.OnChainCounter
+	}
+	if run.certs > 0 {
+		// The same number again or the next; lower only to repair a
+		// cert the chain never took (the chain's counter is below the
+		// previous cert) with exactly what the chain accepts next.
+		recovery := n < run.lastCtr && m < run.lastCtr && (n == m+1 || (e.OnChainCounter == nil && n == 0))
+		if n != run.lastCtr && !(run.lastCtr < math.MaxUint64 && n == run.lastCtr+1) && !recovery {
+			return bad("pool %s counter %d after counter %d, want %d or %d", e.Pool, n, run.lastCtr, run.lastCtr, run.lastCtr+1)
+		}
+		if *e.KESPeriod < run.lastPeriod && !overridden(e) {
+			by := "a cold-signed cert"
+			if !run.periodSigned {
+				by = "a cert only the audit key vouches for"
+			}
+			return bad("pool %s KES period %d after KES period %d (entry %d, %s)", e.Pool, *e.KESPeriod, run.lastPeriod, run.periodSeq, by)
+		}
+	}
+	if n != m && !(m < math.MaxUint64 && n == m+1) {
+		return bad("pool %s counter %d against on-chain counter %d, want %d or %d", e.Pool, n, m, m, m+1)
 	}
 	return nil
 }
@@ -270,7 +300,7 @@ func (s *semState) apply(e *Entry) *Error {
 	case KindCertIssued:
 		p := s.pool(e.Pool)
 		signed := false
-		if p.bound {
+		if p.keyed() {
 			signed, _ = s.coldSigned(e, p)
 		}
 		// A cert issued again (the same bytes: a KES key made on the
@@ -289,9 +319,10 @@ func (s *semState) apply(e *Entry) *Error {
 		s.issued = append(s.issued, CertRecord{
 			Seq: e.Seq, Time: e.Time, Pool: e.Pool, Counter: *e.Counter, KESPeriod: *e.KESPeriod,
 			KESVKeyHash: e.KESVKeyHash, CertHash: e.CertHash, OnChainCounter: e.OnChainCounter,
-			ColdSigned: signed, Overrides: strings.Fields(e.Detail[DetailOverrides]),
+			ColdSigned: signed, Overrides: strings.Fields(e.Detail[DetailOverrides]), HardwareWallet: p.hardware,
 		})
 	}
+	s.applyHardware(e, verr)
 	return verr
 }
 
@@ -309,12 +340,14 @@ func (r *certRun) add(e *Entry, signed bool) {
 func (s *semState) checkPin(e *Entry) *Error {
 	name := e.Detail[DetailProducer]
 	if e.Pin == nil {
-		if s.format == LogFormat || s.pinsSigned {
+		// A pool whose cold key is on a hardware wallet cannot sign pins:
+		// the audit key alone vouches for them.
+		if p := s.trust(e.Pool); (s.format == LogFormat || s.pinsSigned) && (p == nil || !p.hardware) {
 			return fail(ErrForged, e.Seq, "", fmt.Sprintf("producer-add entry for %q without its pool's cold-key pin", clip(name)), nil)
 		}
 	} else {
 		p := s.trust(e.Pool)
-		if p == nil || !p.bound {
+		if p == nil || !p.keyed() {
 			return fail(ErrBinding, e.Seq, "", fmt.Sprintf("producer pinned for pool %s before its audit-key binding", e.Pool), nil)
 		}
 		if e.Pin.ColdVKey != p.coldVKey {
@@ -398,7 +431,7 @@ func (s *semState) bindings(vkeys []ed25519.PublicKey) ([]PoolBinding, *Error) {
 		id := PoolID(vk)
 		pool := hex.EncodeToString(id[:])
 		p := s.pools[pool]
-		if p == nil || !p.bound {
+		if p == nil || !p.keyed() {
 			return nil, fail(ErrBinding, NoSeq, "", fmt.Sprintf("no audit-key binding for pool %s in this log", pool), nil)
 		}
 		if p.coldVKey != hex.EncodeToString(vk) {
@@ -409,7 +442,7 @@ func (s *semState) bindings(vkeys []ed25519.PublicKey) ([]PoolBinding, *Error) {
 	out := make([]PoolBinding, 0, len(s.order))
 	for _, pool := range s.order {
 		p := s.pools[pool]
-		out = append(out, PoolBinding{Pool: pool, ColdVKey: p.coldVKey, BindingSeq: p.bindingSeq, Checked: checked[pool]})
+		out = append(out, PoolBinding{Pool: pool, ColdVKey: p.coldVKey, BindingSeq: p.bindingSeq, Checked: checked[pool], HardwareWallet: p.hardware})
 	}
 	return out, nil
 }

@@ -72,6 +72,18 @@ type statePool struct {
 	BindingSeq int64    `json:"binding_seq,omitempty"`
 	Binding    *Binding `json:"binding,omitempty"`
 	Run        stateRun `json:"signed_run"`
+	// Hardware: a hardware-key entry (BindingSeq) names ColdVKey;
+	// Prepared is the pool's open cert-prepared entry (hardware.go).
+	Hardware bool           `json:"hardware,omitempty"`
+	Prepared *statePrepared `json:"prepared,omitempty"`
+}
+
+type statePrepared struct {
+	Seq         int64  `json:"seq"`
+	Counter     uint64 `json:"counter"`
+	KESPeriod   uint64 `json:"kes_period"`
+	KESVKeyHash string `json:"kes_vkey_hash"`
+	SealedTo    string `json:"sealed_to,omitempty"`
 }
 
 type stateRun struct {
@@ -156,6 +168,16 @@ func (s *semState) trust(id string) *poolState {
 }
 
 func (p *poolState) checkEvidence(id, vaultID, auditKey string) error {
+	if p.hardware {
+		// Its evidence is the key itself: the pool id is its hash.
+		vk, err := hex.DecodeString(p.coldVKey)
+		if err != nil || p.bound || checkColdVKey(vk) != nil {
+			return errors.New("a hardware-wallet pool with a bad cold vkey, or bound as well")
+		}
+		if pid := PoolID(vk); hex.EncodeToString(pid[:]) != id {
+			return errors.New("a hardware-wallet pool's cold vkey is another pool's")
+		}
+	}
 	if p.bound {
 		b := p.binding
 		if b == nil || b.VaultID != vaultID || b.AuditKey != auditKey || b.ColdVKey != p.coldVKey {
@@ -172,7 +194,7 @@ func (p *poolState) checkEvidence(id, vaultID, auditKey string) error {
 	if r.certs == 0 {
 		return nil
 	}
-	if !p.bound {
+	if !p.keyed() {
 		return errors.New("cold-signed certs of an unbound pool")
 	}
 	check := func(certHex string, ok func(counter, period uint64) bool) error {
@@ -218,6 +240,14 @@ func (s *semState) pin(name string) (PinRecord, bool) {
 }
 
 func (s *semState) checkPinEvidence(r PinRecord, p *Pin) error {
+	if !r.Signed && p == nil {
+		// The pin of a pool on a hardware wallet: the audit key that
+		// signs the state vouches for it, as for the entry.
+		if pool := s.trust(r.Pool); pool == nil || !pool.hardware {
+			return errors.New("pin without its cold-key signature")
+		}
+		return nil
+	}
 	if p == nil || !r.Signed || p.Producer != r.Producer || p.Fingerprint != r.Fingerprint || p.Enrollment != r.Enrollment {
 		return errors.New("pin without its cold-key signature")
 	}
@@ -274,9 +304,14 @@ func (l *Log) snapshot() (*stateFile, error) {
 			}
 		}
 		r := p.signed
-		st.Pools = append(st.Pools, statePool{Pool: id, Created: p.created, Bound: p.bound, ColdVKey: p.coldVKey,
+		sp := statePool{Pool: id, Created: p.created, Bound: p.bound, ColdVKey: p.coldVKey,
 			BindingSeq: p.bindingSeq, Binding: p.binding, Run: stateRun{Certs: r.certs, LastCtr: r.lastCtr,
-				LastPeriod: r.lastPeriod, PeriodSeq: r.periodSeq, PeriodSigned: r.periodSigned, CtrCert: r.ctrCert, PeriodCert: r.periodCert}})
+				LastPeriod: r.lastPeriod, PeriodSeq: r.periodSeq, PeriodSigned: r.periodSigned, CtrCert: r.ctrCert, PeriodCert: r.periodCert},
+			Hardware: p.hardware}
+		if q := p.prepared; q != nil {
+			sp.Prepared = &statePrepared{Seq: q.seq, Counter: q.counter, KESPeriod: q.period, KESVKeyHash: q.kesHash, SealedTo: q.sealedTo}
+		}
+		st.Pools = append(st.Pools, sp)
 	}
 	st.PinProof = map[string]*Pin{}
 	for _, name := range l.sem.pinOrder {
@@ -284,7 +319,7 @@ func (l *Log) snapshot() (*stateFile, error) {
 		if !ok {
 			return nil, l.sem.bad
 		}
-		if !r.Signed {
+		if pool := l.sem.pools[r.Pool]; !r.Signed && (pool == nil || !pool.hardware) {
 			return nil, errors.New("a pin without cold-key evidence is not saved")
 		}
 		st.Pins = append(st.Pins, r)
@@ -437,13 +472,18 @@ func openFast(dir string, s note.Signer, v note.Verifier, vkey, vaultID string) 
 	}
 	for _, p := range st.Pools {
 		r := p.Run
-		sem.pools[p.Pool] = &poolState{created: p.Created, bound: p.Bound, coldVKey: p.ColdVKey, bindingSeq: p.BindingSeq,
+		ps := &poolState{created: p.Created, bound: p.Bound, coldVKey: p.ColdVKey, bindingSeq: p.BindingSeq,
 			binding: p.Binding, unchecked: true, signed: certRun{certs: r.Certs, lastCtr: r.LastCtr, lastPeriod: r.LastPeriod,
-				periodSeq: r.PeriodSeq, periodSigned: r.PeriodSigned, ctrCert: r.CtrCert, periodCert: r.PeriodCert}}
+				periodSeq: r.PeriodSeq, periodSigned: r.PeriodSigned, ctrCert: r.CtrCert, periodCert: r.PeriodCert},
+			hardware: p.Hardware}
+		if q := p.Prepared; q != nil {
+			ps.prepared = &preparedCert{seq: q.Seq, counter: q.Counter, period: q.KESPeriod, kesHash: q.KESVKeyHash, sealedTo: q.SealedTo}
+		}
+		sem.pools[p.Pool] = ps
 	}
 	sem.uncheckedPins = map[string]*Pin{}
 	for _, r := range st.Pins {
-		if _, dup := sem.pins[r.Producer]; dup || !r.Signed {
+		if _, dup := sem.pins[r.Producer]; dup || (!r.Signed && (sem.pools[r.Pool] == nil || !sem.pools[r.Pool].hardware)) {
 			return nil, false
 		}
 		sem.pins[r.Producer] = r

@@ -84,6 +84,9 @@ type Report struct {
 	Certs       []CertRecord     `json:"certs"`
 	Producers   []PinRecord      `json:"producers"`
 	Format      string           `json:"log_format"` // "2", or "1" for logs before cold-key evidence
+	// Prepared are rotations prepared for a hardware wallet that no
+	// cert-issued or cert-abandoned entry ended (hardware.go).
+	Prepared []PreparedRecord `json:"open_preparations,omitempty"`
 	// Entries are the log's entries, as far as they were read (what
 	// Entries returns, without reading the file again).
 	Entries []Entry `json:"-"`
@@ -110,6 +113,7 @@ func VerifyFS(fsys fs.FS, opts VerifyOptions) (*Report, error) {
 		}
 	}
 	st.report.Certs, st.report.Producers = sem.issued, sem.pinRecords()
+	st.report.Prepared = sem.openPreparations()
 	st.report.Format = "1"
 	if sem.format != "" {
 		st.report.Format = sem.format

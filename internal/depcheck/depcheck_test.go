@@ -113,8 +113,26 @@ func coldBanned(path string) string {
 		return "the online producer side"
 	case path == module+"/internal/cli/agent" || strings.HasPrefix(path, module+"/internal/cli/agent/"):
 		return "the online agent's command line"
+	case path == module+"/internal/hwdouble" || strings.HasPrefix(path, module+"/internal/hwdouble/"):
+		return "the hardware-wallet test double"
+	case usbPackage(path):
+		return "USB or HID device access (kesrotate never drives a hardware wallet: cardano-hw-cli does)"
 	}
 	return ""
+}
+
+// usbElements are import path elements of USB and HID device libraries
+// (google/gousb, karalabe/usb and karalabe/hid, zondax/hid, sstallion/go-hid,
+// bearsh/hid, flynn/hid, libusb and hidapi bindings).
+var usbElements = []string{"usb", "gousb", "libusb", "go-libusb", "hid", "go-hid", "hidapi", "hidraw", "usbhid", "webusb"}
+
+func usbPackage(path string) bool {
+	for _, el := range strings.Split(strings.ToLower(path), "/") {
+		if slices.Contains(usbElements, el) {
+			return true
+		}
+	}
+	return false
 }
 
 // netAllowed are the only packages the cold binary may link that import
@@ -167,12 +185,64 @@ func TestColdBanList(t *testing.T) {
 		{module + "/keys", false},
 		{"net/url", false},
 		{"crypto/ed25519", false},
+		{module + "/internal/hwdouble", true},
+		{module + "/internal/hwdouble/cmd/cardano-hw-cli", true},
+		{"github.com/google/gousb", true},
+		{"github.com/karalabe/usb", true},
+		{"github.com/karalabe/hid", true},
+		{"github.com/zondax/hid", true},
+		{"github.com/sstallion/go-hid", true},
+		{"github.com/example/hidden", false},
+		{module + "/keys", false},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			if got := coldBanned(tc.path) != ""; got != tc.banned {
 				t.Errorf("coldBanned(%q): got %v, want %v", tc.path, got, tc.banned)
 			}
 		})
+	}
+}
+
+// processSymbols are the functions through which a Go program starts
+// another program; os/exec is banned above, and these catch a direct call
+// (os.StartProcess, syscall.ForkExec, syscall.Exec) the import list
+// cannot show.
+var processSymbols = []string{"os.StartProcess", "os.startProcess", "syscall.StartProcess", "syscall.ForkExec", "syscall.forkExec", "syscall.Exec"}
+
+// TestColdBinaryCannotStartProcesses builds the cold binary as a release
+// does and reads its symbol table: kesrotate prints the cardano-hw-cli
+// command for the operator and never runs it, nor anything else.
+func TestColdBinaryCannotStartProcesses(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "kesrotate")
+	build := exec.Command(goTool(t), "build", "-trimpath", "-o", bin, "./cmd/kesrotate")
+	build.Dir = repoRoot(t)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=readonly")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/kesrotate: %v\n%s", err, out)
+	}
+	nm := exec.Command(goTool(t), "tool", "nm", bin)
+	out, err := nm.Output()
+	if err != nil {
+		t.Fatalf("go tool nm: %v", err)
+	}
+	syms := map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) >= 3 {
+			syms[f[len(f)-1]] = true
+		}
+	}
+	if !syms["main.main"] {
+		t.Fatalf("no main.main among %d symbols: the symbol table was not read", len(syms))
+	}
+	for _, s := range processSymbols {
+		if syms[s] {
+			t.Errorf("cmd/kesrotate links %s: it could start another program", s)
+		}
+	}
+	for s := range syms {
+		if strings.HasPrefix(s, "os/exec.") {
+			t.Errorf("cmd/kesrotate links %s", s)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kesrotate/kesrotate/internal/cli/agent"
 	"github.com/kesrotate/kesrotate/internal/cli/cold"
+	"github.com/kesrotate/kesrotate/internal/hwdouble"
 	"github.com/kesrotate/kesrotate/internal/kesagentdouble"
 	"github.com/kesrotate/kesrotate/internal/mithrildouble"
 	"github.com/kesrotate/kesrotate/internal/scripttest"
@@ -28,6 +29,7 @@ func TestMain(m *testing.M) {
 		"kes-agent-control":  func() { os.Exit(kesagentdouble.ControlMain(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)) },
 		"systemctl":          func() { os.Exit(systemddouble.Main(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)) },
 		"mithril-signer":     func() { os.Exit(mithrildouble.Main(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)) },
+		"cardano-hw-cli":     func() { os.Exit(hwdouble.Main(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)) },
 	})
 }
 

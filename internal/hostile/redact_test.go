@@ -38,6 +38,7 @@ var redactedTypes = map[string]bool{
 	"ceremony.Mnemonic":               true,
 	"ceremony.Encryption":             true,
 	"ceremony.ImportOptions":          true,
+	"ceremony.HWImport":               true,
 	"ceremony.RestoreOptions":         true,
 	"ceremony.secretState":            true,
 }
@@ -46,13 +47,14 @@ var redactedTypes = map[string]bool{
 // secret types only behind pointers (fmt prints a nested pointer as an
 // address, or through the pointee's own Format).
 var notSecretTypes = map[string]string{
-	"ceremony.ShareSet":                "its Mnemonic shares print [REDACTED] themselves (checked below)",
-	"internal/cli/agent.initOptions":   "kesKey and hwIdentity are file paths",
-	"internal/cli/cold.importOptions":  "coldSkey and vrfSkey are file paths",
-	"internal/cli/cold.restoreOptions": "vrfSkey is a file path",
-	"internal/cli/cold.verifyOptions":  "kesSkey and vrfSkey are file paths",
-	"producer.Config":                  "KESKey is the path cardano-node reads the KES key from",
-	"producer.InitOptions":             "HardwareIdentity is the plugin identity file's path (the key stays in hardware)",
+	"ceremony.ShareSet":                 "its Mnemonic shares print [REDACTED] themselves (checked below)",
+	"internal/cli/agent.initOptions":    "kesKey and hwIdentity are file paths",
+	"internal/cli/cold.importOptions":   "coldSkey and vrfSkey are file paths",
+	"internal/cli/cold.importHWOptions": "signingFile, counter and vrfSkey are file paths",
+	"internal/cli/cold.restoreOptions":  "vrfSkey is a file path",
+	"internal/cli/cold.verifyOptions":   "kesSkey and vrfSkey are file paths",
+	"producer.Config":                   "KESKey is the path cardano-node reads the KES key from",
+	"producer.InitOptions":              "HardwareIdentity is the plugin identity file's path (the key stays in hardware)",
 }
 
 func vectorFile(t *testing.T, name string) []byte {
@@ -111,6 +113,7 @@ func TestSecretsRedacted(t *testing.T) {
 		{"ceremony.Mnemonic", mn, &mn},
 		{"ceremony.Encryption", ceremony.Encryption{Passphrase: pass}, &ceremony.Encryption{Passphrase: pass}},
 		{"ceremony.ImportOptions", ceremony.ImportOptions{ColdSkey: coldFile, VRFSkey: vrfFile}, &ceremony.ImportOptions{ColdSkey: coldFile}},
+		{"ceremony.HWImport", ceremony.HWImport{SigningFile: []byte("{}"), VRFSkey: vrfFile}, &ceremony.HWImport{VRFSkey: vrfFile}},
 		{"ceremony.RestoreOptions", ceremony.RestoreOptions{Shares: []ceremony.Mnemonic{mn}, Passphrase: pass, VRFSkey: vrfFile}, &ceremony.RestoreOptions{Passphrase: pass}},
 	} {
 		if !redactedTypes[c.name] {

@@ -631,10 +631,19 @@ func printCeremonyReport(w io.Writer, dir string, r *auditlog.Report, opts audit
 		}
 	}
 	fmt.Fprintf(w, "  checkpoints  %d checked in the log, %d held outside\n", local, outside)
+	hw := map[string]bool{}
 	for _, p := range r.Pools {
 		checked := "cold vkey NOT given (--cold-vkey)"
 		if p.Checked {
 			checked = "bound by the given cold vkey"
+		}
+		if p.HardwareWallet {
+			hw[p.Pool] = true
+			if p.Checked {
+				checked = "the given cold vkey"
+			}
+			fmt.Fprintf(w, "  pool         %s  cold key on a hardware wallet (entry %d), %s; its certs are the evidence\n", p.Pool, p.BindingSeq, checked)
+			continue
 		}
 		fmt.Fprintf(w, "  pool         %s  binding at entry %d, %s\n", p.Pool, p.BindingSeq, checked)
 	}
@@ -643,7 +652,10 @@ func printCeremonyReport(w io.Writer, dir string, r *auditlog.Report, opts audit
 	}
 	for _, p := range r.Producers {
 		signed := "cold-signed pin"
-		if !p.Signed {
+		switch {
+		case !p.Signed && hw[p.Pool]:
+			signed = "pin the audit key vouches for (the cold key is on a hardware wallet)"
+		case !p.Signed:
 			signed = "pin only the audit key vouches for (older version)"
 		}
 		if p.Removed > 0 {
@@ -658,6 +670,9 @@ func printCeremonyReport(w io.Writer, dir string, r *auditlog.Report, opts audit
 		if !c.ColdSigned {
 			mark, unsigned = "  (no cold-signed cert in the entry)", unsigned+1
 		}
+		if c.HardwareWallet {
+			mark += "  signed on the hardware wallet"
+		}
 		if len(c.Overrides) > 0 {
 			mark += "  overrides: " + strings.Join(c.Overrides, " ")
 		}
@@ -665,6 +680,9 @@ func printCeremonyReport(w io.Writer, dir string, r *auditlog.Report, opts audit
 	}
 	if unsigned > 0 {
 		fmt.Fprintf(w, "  note         %d cert entries were written before the log carried the certs: only the audit key vouches for them\n", unsigned)
+	}
+	for _, q := range r.Prepared {
+		fmt.Fprintf(w, "  prepared     counter %-3d KES period %-5d entry %d  pool %s: waiting for the hardware wallet's signature, or an abandon\n", q.Counter, q.KESPeriod, q.Seq, q.Pool[:16])
 	}
 	if verr != nil {
 		fmt.Fprintf(w, "FAILED\n")

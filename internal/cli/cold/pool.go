@@ -22,15 +22,27 @@ func newPoolCmd(g *globals) *cobra.Command {
 		Short: "Create, import, list and show the pools in the vault",
 		Args:  cli.Args(cobra.NoArgs),
 	}
-	c.AddCommand(newPoolNewCmd(g), newPoolImportCmd(g), newPoolShowCmd(g), newPoolListCmd(g), newPoolExportCmd(g))
+	c.AddCommand(newPoolNewCmd(g), newPoolImportCmd(g), newPoolImportHWCmd(g), newPoolShowCmd(g), newPoolListCmd(g), newPoolExportCmd(g))
 	return c
 }
 
 func newPoolNewCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "new NAME",
+	var hwsfile string
+	c := &cobra.Command{
+		Use:   "new NAME [--hw-signing-file FILE]",
 		Short: "Create a pool with fresh cold keys, counter and VRF keys",
-		Args:  cli.Args(cobra.ExactArgs(1)),
+		Long: `Create a pool with a fresh cold key, counter and VRF key in the vault.
+
+For a cold key on a hardware wallet (a Ledger: Nano S Plus, Nano X, Stax,
+Flex), make the key on the device first, on this machine:
+
+  ` + keyGenCommand + `
+
+then give its signing file: 'kesrotate pool new NAME --hw-signing-file
+cold.hwsfile'. The vault makes the VRF key and keeps the signing file; the
+cold key never leaves the device. Its cold.vkey is the one
+'kesrotate pool export-public' writes.`,
+		Args: cli.Args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, args []string) error {
 			v, err := g.openVault()
 			if err != nil {
@@ -40,13 +52,24 @@ func newPoolNewCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := v.NewPool(args[0], now)
-			if err != nil {
+			var p *ceremony.Pool
+			if hwsfile != "" {
+				sf, err := readInput(hwsfile, "--hw-signing-file")
+				if err != nil {
+					return err
+				}
+				p, err = v.NewHWPool(args[0], sf, now)
+				if err != nil {
+					return poolAddError(err)
+				}
+			} else if p, err = v.NewPool(args[0], now); err != nil {
 				return poolAddError(err)
 			}
 			return printPoolSummary(g, p, "created")
 		},
 	}
+	c.Flags().StringVar(&hwsfile, "hw-signing-file", "", "the cold key is on a hardware wallet: cardano-hw-cli's signing file of it (node key-gen)")
+	return c
 }
 
 type importOptions struct{ coldSkey, counter, vrfSkey string }
@@ -102,6 +125,9 @@ func poolAddError(err error) error {
 	if h := secretError(err); h != err {
 		return h
 	}
+	if h := hwError(err); h != err {
+		return h
+	}
 	switch {
 	case errors.Is(err, ceremony.ErrName):
 		return cli.Usage(err, "pick a name such as 'mypool' or 'pool-1'")
@@ -121,9 +147,16 @@ func printPoolSummary(g *globals, p *ceremony.Pool, verb string) error {
 		return err
 	}
 	if g.env.JSON {
-		return g.env.PrintJSON(map[string]any{"name": p.Meta.Name, "pool_id": id.Hex(), "pool_id_bech32": id.Bech32(), "origin": p.Meta.Origin})
+		out := map[string]any{"name": p.Meta.Name, "pool_id": id.Hex(), "pool_id_bech32": id.Bech32(), "origin": p.Meta.Origin}
+		if p.Hardware() {
+			out["hw_path"] = p.Meta.HWPath
+		}
+		return g.env.PrintJSON(out)
 	}
 	fmt.Fprintf(g.env.Stdout, "pool %s %s\n  pool id  %s\n           %s\n", p.Meta.Name, verb, id.Bech32(), id.Hex())
+	if p.Hardware() {
+		fmt.Fprintf(g.env.Stdout, "  cold key on a hardware wallet at %s; the vault holds its public key only\n", p.Meta.HWPath)
+	}
 	return nil
 }
 
@@ -140,6 +173,23 @@ type PoolView struct {
 	Certs        []CertView  `json:"certs"`
 	// Producers: the newest cert each producer received.
 	Producers []ceremony.ProducerCert `json:"producers"`
+	// HWPath: the cold key is on a hardware wallet, at this path.
+	HWPath string `json:"hw_path,omitempty"`
+	// Prepared is a rotation prepared for the hardware wallet and not
+	// finished or abandoned.
+	Prepared *PreparedView `json:"prepared,omitempty"`
+}
+
+// PreparedView is a rotation waiting for the hardware wallet's signature.
+type PreparedView struct {
+	Counter    uint64                `json:"counter"`
+	KESPeriod  uint64                `json:"kes_period"`
+	Producers  []string              `json:"producers"`
+	Created    time.Time             `json:"created"`
+	Folder     string                `json:"folder"`
+	Command    []string              `json:"command"`
+	SignedCert string                `json:"signed_cert"`
+	Device     ceremony.DeviceScreen `json:"device"`
 }
 
 // CounterView is the counter state of a pool.
@@ -195,6 +245,17 @@ func poolView(v *ceremony.Vault, p *ceremony.Pool) (*PoolView, error) {
 	if h.Seen.Known {
 		pv.Counter.OnChainSeen = h.Seen.Text()
 	}
+	pv.HWPath = p.Meta.HWPath
+	if pr, err := p.Prepared(); err != nil {
+		return nil, err
+	} else if pr != nil {
+		d, err := p.DeviceScreen(pr)
+		if err != nil {
+			return nil, err
+		}
+		pv.Prepared = &PreparedView{Counter: pr.Counter, KESPeriod: pr.KESPeriod, Producers: pr.Producers, Created: pr.Created,
+			Folder: pr.Folder, Command: pr.Command(), SignedCert: pr.SignedCertPath(), Device: d}
+	}
 	pv.Producers = ceremony.Holdings(entries)
 	if pv.Producers == nil {
 		pv.Producers = []ceremony.ProducerCert{}
@@ -231,6 +292,9 @@ func newPoolShowCmd(g *globals) *cobra.Command {
 			w := g.env.Stdout
 			fmt.Fprintf(w, "pool %s (%s)\n", pv.Name, pv.Origin)
 			fmt.Fprintf(w, "  pool id       %s\n                %s\n", pv.PoolIDBech32, pv.PoolID)
+			if pv.HWPath != "" {
+				fmt.Fprintf(w, "  cold key      on a hardware wallet at %s (the vault holds its public key only)\n", pv.HWPath)
+			}
 			if pv.VRFKeyHash != "" {
 				fmt.Fprintf(w, "  VRF key hash  %s\n", pv.VRFKeyHash)
 			} else {
@@ -261,6 +325,15 @@ func newPoolShowCmd(g *globals) *cobra.Command {
 				for _, h := range pv.Producers {
 					fmt.Fprintf(w, "    %-12s #%d  KES period %d  %s\n", h.Producer, h.Counter, h.KESPeriod, h.CertHash[:16])
 				}
+			}
+			if pr := pv.Prepared; pr != nil {
+				fmt.Fprintf(w, "  prepared      #%d  KES period %d  for %s  since %s: waiting for the hardware wallet's signature\n",
+					pr.Counter, pr.KESPeriod, strings.Join(pr.Producers, ", "), pr.Created.Format(time.RFC3339))
+				fmt.Fprintf(w, "  folder        %s\n", pr.Folder)
+				fmt.Fprintf(w, "\nsign it on the device (Cardano app open):\n%s\n\n", shellLine(pr.Command, "  "))
+				printDeviceScreen(w, pr.Device)
+				fmt.Fprintf(w, "\nthen: kesrotate rotate %s --signed-cert %s\n", pv.Name, pr.SignedCert)
+				fmt.Fprintf(w, "or:   kesrotate rotate %s --abandon\n", pv.Name)
 			}
 			return nil
 		},
@@ -296,7 +369,14 @@ func newPoolListCmd(g *globals) *cobra.Command {
 				g.env.Info("no pools yet: 'kesrotate pool new NAME' or 'kesrotate pool import NAME …'")
 			}
 			for _, pv := range views {
-				fmt.Fprintf(g.env.Stdout, "%-16s %s  next counter %d  certs %d\n", pv.Name, pv.PoolIDBech32, pv.Counter.Next, len(pv.Certs))
+				note := ""
+				if pv.HWPath != "" {
+					note = "  hardware wallet"
+				}
+				if pv.Prepared != nil {
+					note += fmt.Sprintf("  #%d prepared", pv.Prepared.Counter)
+				}
+				fmt.Fprintf(g.env.Stdout, "%-16s %s  next counter %d  certs %d%s\n", pv.Name, pv.PoolIDBech32, pv.Counter.Next, len(pv.Certs), note)
 			}
 			return nil
 		},

@@ -136,7 +136,14 @@ func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
 		return g.env.PrintJSON(map[string]any{"name": name, "fingerprint": e.Fingerprint(), "pool_id": e.PoolID.Hex(), "recipient": e.Recipient})
 	}
 	w := g.env.Stdout
-	fmt.Fprintf(w, "producer %s pinned for pool %s (the pin is signed by the pool's cold key)\n", p.Name, e.PoolID.Bech32())
+	vouch := "the pin is signed by the pool's cold key"
+	pools, _ := v.Pools()
+	for _, q := range pools {
+		if q.Meta.PoolID == e.PoolID.Hex() && q.Hardware() {
+			vouch = "the pool's cold key is on a hardware wallet: the audit key vouches for the pin"
+		}
+	}
+	fmt.Fprintf(w, "producer %s pinned for pool %s (%s)\n", p.Name, e.PoolID.Bech32(), vouch)
 	fmt.Fprintf(w, "  fingerprint  %s\n", e.Fingerprint())
 	if !compared {
 		g.env.Warn("pinned without comparing fingerprints (--yes): if %s is not what kesrotate-agent showed, run 'kesrotate producer remove %s'", e.Fingerprint(), name)

@@ -34,6 +34,10 @@ type rotateOptions struct {
 	out          string
 	forceCounter string
 	ignoreClock  bool
+	// A pool whose cold key is on a hardware wallet (hw.go).
+	signedCert string
+	finish     bool
+	abandon    bool
 }
 
 func newRotateCmd(g *globals) *cobra.Command {
@@ -63,7 +67,20 @@ agent checks the bundle the same way, and a standby only stages it.
 
 Without a producer (--kes-period P --onchain-counter N|none --out DIR) the
 cert and plaintext KES keys are written into --out in cardano-cli format:
-hot keys leaving the vault unencrypted.`,
+hot keys leaving the vault unencrypted.
+
+A pool whose cold key is on a hardware wallet ('pool import-hw') is
+rotated in two steps around the device's signature. With --producer and
+--snapshot, rotate does everything up to the signature (the same checks,
+counter, KES period and a fresh KES key, kept encrypted in the vault) and
+writes into a new folder in --out (which must not be inside the vault)
+the files 'cardano-hw-cli node issue-op-cert' reads, prints that command
+and what the device will show. Then --signed-cert FILE (or --finish, for
+the cert where the printed command writes it) checks the cert the device
+signed against everything prepared (pool, counter, KES period, KES key,
+signature) and only then journals it and seals the bundle; anything else
+is refused and nothing is sealed. --abandon gives the preparation up and
+destroys its KES key.`,
 		Args: cli.Args(func(c *cobra.Command, args []string) error {
 			if len(o.scan) > 0 {
 				return cobra.MinimumNArgs(1)(c, args) // POOL, then more images
@@ -75,6 +92,9 @@ hot keys leaving the vault unencrypted.`,
 			o.vrfChosen = c.Flags().Changed("with-vrf")
 			if err := checkBundleVersion(o.bundleVer); err != nil {
 				return err
+			}
+			if o.signedCert != "" || o.finish || o.abandon {
+				return runRotateHW(g, o, c, args[0])
 			}
 			if len(o.producers) > 0 {
 				return runRotateProducer(g, o, args[0])
@@ -96,6 +116,10 @@ hot keys leaving the vault unencrypted.`,
 	f.StringVar(&o.out, "out", "", "folder for node.cert, kes.skey and kes.vkey")
 	f.StringVar(&o.forceCounter, "force-counter", "", "issue with this counter regardless of the rules (journaled; dangerous)")
 	f.BoolVar(&o.ignoreClock, "ignore-clock", false, "accept a KES period up to 4 periods away from this machine's clock (logged); for a wrong clock give --now")
+	f.StringVar(&o.signedCert, "signed-cert", "", "hardware wallet: finish the prepared rotation with the cert the device signed (cardano-hw-cli's --out-file)")
+	f.BoolVar(&o.finish, "finish", false, "hardware wallet: finish with the cert where the printed cardano-hw-cli command wrote it")
+	f.BoolVar(&o.abandon, "abandon", false, "hardware wallet: give the prepared rotation up and destroy its KES key (logged)")
+	c.MarkFlagsMutuallyExclusive("signed-cert", "finish", "abandon")
 	c.MarkFlagsMutuallyExclusive("snapshot", "scan")
 	c.MarkFlagsMutuallyExclusive("producer", "kes-period")
 	c.MarkFlagsMutuallyExclusive("producer", "onchain-counter")
@@ -122,7 +146,8 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := g.openPool(v, name); err != nil {
+	p, err := g.openPool(v, name)
+	if err != nil {
 		return err
 	}
 	now, err := g.env.Now()
@@ -139,15 +164,31 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 			return cli.Hint(fmt.Errorf("--qr: %w", err), "give an empty folder (or one that does not exist yet) for the QR frames", "nothing was issued")
 		}
 	}
-	res, err := v.Rotate(ceremony.RotateRequest{
+	req := ceremony.RotateRequest{
 		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == 2, ForceCounter: force, OutDir: o.out, Now: now,
 		Clock:  g.clockOverride(now),
 		Policy: transfer.SnapshotPolicy{Now: now, MaxAge: o.maxAge, IgnoreClock: o.ignoreClock, AllowStale: o.allowStale},
-	})
+	}
+	if p.Hardware() {
+		return runRotatePrepare(g, o, v, name, req)
+	}
+	res, err := v.Rotate(req)
 	if err != nil {
 		return rotateError(err)
 	}
 	defer res.Issue.KES.Wipe()
+	return printRotated(g, v, name, o, res, nil, nil)
+}
+
+// printRotated prints a rotation's outcome: issued, sealed, logged. pr is
+// the preparation a hardware wallet's rotation finished (nil otherwise),
+// left what stayed of its folder.
+func printRotated(g *globals, v *ceremony.Vault, name string, o *rotateOptions, res *ceremony.RotateResult, pr *ceremony.Prepared, left []string) error {
+	var err error
+	names := make([]string, len(res.SealedTo))
+	for i, q := range res.SealedTo {
+		names[i] = q.Name
+	}
 	if res.Issue.Forced {
 		g.env.Warn("counter forced to %d (the rules chose %s); this is journaled", res.Issue.Cert.Counter, chosenText(res.Issue))
 	}
@@ -172,26 +213,33 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 	}
 	c := res.Issue.Cert
 	if g.env.JSON {
-		return g.env.PrintJSON(map[string]any{
-			"pool": name, "pool_id": c.PoolID().Hex(), "producer": o.producers[0], "sealed_to": o.producers, "counter": c.Counter, "kes_period": c.KESPeriod,
+		out := map[string]any{
+			"pool": name, "pool_id": c.PoolID().Hex(), "producer": names[0], "sealed_to": names, "counter": c.Counter, "kes_period": c.KESPeriod,
 			"cert_hash": c.Hash(), "expiry": c.Expiry(v.Network).Format(time.RFC3339), "bundle": res.BundleFile,
 			"bundle_sha256": res.BundleHash, "bundle_bytes": len(res.Bundle), "frames": frames,
 			"kes_on_producer": res.Snapshot.KESVKey != nil, "with_vrf": res.WithVRF, "vrf_for": res.VRFFor, "forced": res.Issue.Forced,
 			"checkpoint":           rotateCheckpointJSON(res, ckptQR),
 			"producer_fingerprint": res.Pin.Fingerprint, "producer_pin_entry": res.Pin.Seq,
-		})
+		}
+		if pr != nil {
+			out["hardware_wallet"], out["left"] = true, left
+		}
+		return g.env.PrintJSON(out)
 	}
 	w := g.env.Stdout
 	if len(res.SealedTo) > 1 {
-		fmt.Fprintf(w, "issued op cert #%d for pool %s, sealed for producers %s\n", c.Counter, name, strings.Join(o.producers, ", "))
+		fmt.Fprintf(w, "issued op cert #%d for pool %s, sealed for producers %s\n", c.Counter, name, strings.Join(names, ", "))
 	} else {
-		fmt.Fprintf(w, "issued op cert #%d for pool %s, sealed for producer %s\n", c.Counter, name, o.producers[0])
+		fmt.Fprintf(w, "issued op cert #%d for pool %s, sealed for producer %s\n", c.Counter, name, names[0])
+	}
+	if pr != nil {
+		fmt.Fprintf(w, "  signed      on the hardware wallet; the cert is the prepared one (pool, counter, KES period, KES key, signature)\n")
 	}
 	if len(res.SealedTo) == 1 {
-		fmt.Fprintf(w, "  producer    fingerprint %s (pinned at log entry %d, signed by the pool's cold key)\n", res.Pin.Fingerprint, res.Pin.Seq)
+		fmt.Fprintf(w, "  producer    fingerprint %s (pinned at log entry %d, %s)\n", res.Pin.Fingerprint, res.Pin.Seq, pinText(res.Pin.Signed))
 	} else {
 		for i, q := range res.SealedTo {
-			fmt.Fprintf(w, "  producer    %s: fingerprint %s (pinned at log entry %d, signed by the pool's cold key)\n", q.Name, res.Pins[i].Fingerprint, res.Pins[i].Seq)
+			fmt.Fprintf(w, "  producer    %s: fingerprint %s (pinned at log entry %d, %s)\n", q.Name, res.Pins[i].Fingerprint, res.Pins[i].Seq, pinText(res.Pins[i].Signed))
 		}
 	}
 	fmt.Fprintf(w, "  chain       tip slot %d, on-chain counter %s\n", res.Snapshot.TipSlot, res.Snapshot.OnChain)
@@ -211,12 +259,22 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 	if len(frames) > 0 {
 		fmt.Fprintf(w, "  QR frames   %s\n", describeFrames(frames, o.qrDir))
 	}
+	if pr != nil {
+		if len(left) == 0 {
+			fmt.Fprintf(w, "  folder      %s removed, the staged KES key destroyed\n", pr.Folder)
+		} else {
+			fmt.Fprintf(w, "  folder      %s: kesrotate's files removed, the staged KES key destroyed; left: %s\n", pr.Folder, strings.Join(left, ", "))
+		}
+	}
 	printCheckpoint(w, res, ckptQR)
 	return nil
 }
 
 func rotateError(err error) error {
 	if h := secretError(err); h != err {
+		return h
+	}
+	if h := hwError(err); h != err {
 		return h
 	}
 	switch {
@@ -236,7 +294,7 @@ func rotateError(err error) error {
 	case errors.Is(err, ceremony.ErrSealing):
 		return cli.Hint(err, "nothing was issued")
 	case errors.Is(err, ceremony.ErrOutput):
-		return cli.Hint(err, "give --out a folder this user can write (the bundle goes there)", "nothing was issued")
+		return cli.Hint(err, "give --out a folder this user can write, outside the vault (the bundle goes there, and the files for cardano-hw-cli of a hardware-wallet pool)", "nothing was issued")
 	case errors.Is(err, ceremony.ErrNoProducer):
 		return cli.Hint(err, "pin it first: 'kesrotate producer add NAME --enrollment FILE'; 'kesrotate producer list' shows the pins")
 	case errors.Is(err, ceremony.ErrNoVRF):
@@ -267,6 +325,10 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 	v, p, now, err := g.openPoolAt(name)
 	if err != nil {
 		return err
+	}
+	if p.Hardware() {
+		return cli.Usage(fmt.Errorf("%w: pool %s", ceremony.ErrHardwareKey, name),
+			"rotate it with --producer NAME --snapshot FILE: the cert is prepared for the device, signed with cardano-hw-cli, and sealed to the producer")
 	}
 	if err := transfer.CheckClock(v.Network, period, now, o.ignoreClock); err != nil {
 		if errors.Is(err, transfer.ErrClockSkew) {
@@ -352,7 +414,7 @@ func counterError(err error) error {
 	case errors.Is(err, opcert.ErrOnChainAhead):
 		return cli.Hint(err,
 			"another copy of this cold key may be issuing certs: find it before going on",
-			"if you know why (certs issued with cardano-cli before import), --force-counter N issues N anyway")
+			"if you know why (certs issued with cardano-cli or cardano-hw-cli before import), --force-counter N issues N anyway")
 	case errors.Is(err, opcert.ErrCounterExhausted):
 		return cli.Hint(err, "the pool's counter cannot go higher; nothing was issued")
 	case errors.Is(err, opcert.ErrOnChainBackwards):

@@ -182,6 +182,8 @@ func secretError(err error) error {
 		return cli.Hint(err, "nothing was changed; vault.json or the secret files were changed: compare them with a backup of this vault")
 	case errors.Is(err, ceremony.ErrKeysDestroyed):
 		return cli.Hint(err, "this pool's keys were retired; restore it from its shares or a vault backup if that was a mistake")
+	case errors.Is(err, ceremony.ErrHardwareKey):
+		return hwError(err)
 	}
 	return err
 }
