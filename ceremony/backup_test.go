@@ -15,7 +15,7 @@ import (
 	"filippo.io/age"
 	slip39 "github.com/gavincarr/go-slip39"
 
-	"github.com/kesrotate/kesrotate/ceremony/auditlog"
+	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/internal/vectors"
 	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/kesrotate/kesrotate/transfer/qr"

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/kesrotate/kesrotate/ceremony/auditlog"
+	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/transfer"
 )
 

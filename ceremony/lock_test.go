@@ -12,7 +12,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/kesrotate/kesrotate/ceremony/auditlog"
+	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/transfer"
 )
 

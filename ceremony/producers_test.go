@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kesrotate/kesrotate/ceremony/auditlog"
+	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/transfer"
 )
 

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kesrotate/kesrotate/ceremony/auditlog"
+	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/internal/safefile"
 )
 

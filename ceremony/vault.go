@@ -21,7 +21,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/kesrotate/kesrotate/ceremony/auditlog"
+	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"

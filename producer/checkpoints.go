@@ -11,7 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kesrotate/kesrotate/ceremony/auditlog"
+	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/transfer"
 	"golang.org/x/mod/sumdb/note"

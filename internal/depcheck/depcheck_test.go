@@ -248,7 +248,7 @@ func TestColdBinaryCannotStartProcesses(t *testing.T) {
 
 // libraryRoots are the library packages: they never print, never exit and
 // never depend on the command-line framework.
-var libraryRoots = []string{"keys", "opcert", "plan", "transfer", "ceremony", "producer"}
+var libraryRoots = []string{"keys", "opcert", "plan", "transfer", "auditlog", "ceremony", "producer"}
 
 func TestLibrariesDoNotImportCobra(t *testing.T) {
 	root := repoRoot(t)
@@ -345,9 +345,9 @@ var importRules = []struct {
 	{"opcert", []string{"keys", "internal/textsafe"}},
 	{"plan", []string{"opcert", "keys", "internal/promtext", "internal/textsafe", "internal/durfmt"}},
 	{"transfer", []string{"keys", "opcert", "transfer/qr", "transfer/ur", "internal/safefile", "internal/textsafe", "internal/durfmt"}},
-	{"ceremony/auditlog", []string{"keys", "opcert", "internal/safefile", "internal/textsafe"}},
-	{"ceremony", []string{"ceremony/auditlog", "keys", "opcert", "transfer", "transfer/qr", "internal/safefile", "internal/textsafe", "internal/durfmt"}},
-	{"producer", []string{"ceremony/auditlog", "keys", "opcert", "plan", "transfer", "producer/nodelog", "producer/nodequery",
+	{"auditlog", []string{"keys", "opcert", "internal/safefile", "internal/textsafe"}},
+	{"ceremony", []string{"auditlog", "keys", "opcert", "transfer", "transfer/qr", "internal/safefile", "internal/textsafe", "internal/durfmt"}},
+	{"producer", []string{"auditlog", "keys", "opcert", "plan", "transfer", "producer/nodelog", "producer/nodequery",
 		"internal/safefile", "internal/textsafe", "internal/durfmt", "internal/promtext"}},
 }
 

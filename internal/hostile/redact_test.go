@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/ceremony"
-	"github.com/kesrotate/kesrotate/ceremony/auditlog"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/producer"
 	"github.com/kesrotate/kesrotate/transfer"
@@ -25,22 +25,22 @@ var verbs = []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%q", "%d"}
 // that is neither here nor in notSecretTypes. The unexported ones cannot be
 // made here: for them the scan checks the three methods are declared.
 var redactedTypes = map[string]bool{
-	"keys.ColdKey":                    true,
-	"keys.KESKey":                     true,
-	"keys.VRFKey":                     true,
-	"transfer.Bundle":                 true,
-	"transfer.wireBundle":             true,
-	"transfer.wireBundleV2":           true,
-	"transfer.wireBundleV3":           true,
-	"producer.Candidate":              true,
-	"ceremony/auditlog.SignerKey":     true,
-	"ceremony/auditlog.ed25519Signer": true,
-	"ceremony.Mnemonic":               true,
-	"ceremony.Encryption":             true,
-	"ceremony.ImportOptions":          true,
-	"ceremony.HWImport":               true,
-	"ceremony.RestoreOptions":         true,
-	"ceremony.secretState":            true,
+	"keys.ColdKey":            true,
+	"keys.KESKey":             true,
+	"keys.VRFKey":             true,
+	"transfer.Bundle":         true,
+	"transfer.wireBundle":     true,
+	"transfer.wireBundleV2":   true,
+	"transfer.wireBundleV3":   true,
+	"producer.Candidate":      true,
+	"auditlog.SignerKey":      true,
+	"auditlog.ed25519Signer":  true,
+	"ceremony.Mnemonic":       true,
+	"ceremony.Encryption":     true,
+	"ceremony.ImportOptions":  true,
+	"ceremony.HWImport":       true,
+	"ceremony.RestoreOptions": true,
+	"ceremony.secretState":    true,
 }
 
 // notSecretTypes hold secret-looking fields that are not secrets, or hold
@@ -109,7 +109,7 @@ func TestSecretsRedacted(t *testing.T) {
 		{"keys.VRFKey", *vrf, vrf},
 		{"transfer.Bundle", transfer.Bundle{KES: kes, VRF: vrf, Checkpoint: []byte("note")}, &transfer.Bundle{KES: kes, VRF: vrf}},
 		{"producer.Candidate", producer.Candidate{Bundle: &transfer.Bundle{KES: kes}}, &producer.Candidate{}},
-		{"ceremony/auditlog.SignerKey", signerKey, &signerKey},
+		{"auditlog.SignerKey", signerKey, &signerKey},
 		{"ceremony.Mnemonic", mn, &mn},
 		{"ceremony.Encryption", ceremony.Encryption{Passphrase: pass}, &ceremony.Encryption{Passphrase: pass}},
 		{"ceremony.ImportOptions", ceremony.ImportOptions{ColdSkey: coldFile, VRFSkey: vrfFile}, &ceremony.ImportOptions{ColdSkey: coldFile}},

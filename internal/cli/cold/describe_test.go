@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kesrotate/kesrotate/ceremony/auditlog"
+	"github.com/kesrotate/kesrotate/auditlog"
 )
 
 // 'ceremony show' prints entries that older versions wrote, whose text may

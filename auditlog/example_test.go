@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kesrotate/kesrotate/ceremony/auditlog"
+	"github.com/kesrotate/kesrotate/auditlog"
 )
 
 // A log is created with its init entry, grows by appends (each with a
