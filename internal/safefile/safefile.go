@@ -244,3 +244,28 @@ func PrepareDir(dir string, mode fs.FileMode) error {
 	_ = f.Close()
 	return os.Remove(name)
 }
+
+// PrepareDirUndo is PrepareDir that also returns how to take back the
+// folders it created, for a command that is refused after the check:
+// undo removes them, deepest first, as long as they are still empty.
+func PrepareDirUndo(dir string, mode fs.FileMode) (undo func(), err error) {
+	var created []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		created = append(created, d)
+	}
+	undo = func() {
+		for _, d := range created {
+			if os.Remove(d) != nil {
+				return
+			}
+		}
+	}
+	if err := PrepareDir(dir, mode); err != nil {
+		undo()
+		return func() {}, err
+	}
+	return undo, nil
+}

@@ -115,3 +115,33 @@ func TestReadRegularRefusesWhatNeverEnds(t *testing.T) {
 		t.Errorf("got %q, %v; want the file", b, err)
 	}
 }
+
+// PrepareDirUndo takes back exactly the folders it made, and only while
+// they are empty.
+func TestPrepareDirUndo(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "a", "b", "c")
+	undo, err := PrepareDirUndo(dir, 0o700)
+	if err != nil {
+		t.Fatal(err)
+	}
+	undo()
+	if _, err := os.Stat(filepath.Join(root, "a")); !os.IsNotExist(err) {
+		t.Errorf("a/ left behind: %v", err)
+	}
+	if _, err := os.Stat(root); err != nil {
+		t.Errorf("the existing folder went too: %v", err)
+	}
+	// A folder that got a file in the meantime stays, and so do its parents.
+	undo, err = PrepareDirUndo(dir, 0o700)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "node.cert"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	undo()
+	if _, err := os.Stat(filepath.Join(dir, "node.cert")); err != nil {
+		t.Errorf("a written file went: %v", err)
+	}
+}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/kesrotate/kesrotate/ceremony"
 	"github.com/kesrotate/kesrotate/internal/cli"
-	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/kesrotate/kesrotate/transfer"
 )
@@ -326,52 +325,28 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 	if err != nil {
 		return err
 	}
-	if p.Hardware() {
-		return cli.Usage(fmt.Errorf("%w: pool %s", ceremony.ErrHardwareKey, name),
-			"rotate it with --producer NAME --snapshot FILE: the cert is prepared for the device, signed with cardano-hw-cli, and sealed to the producer")
-	}
-	if err := transfer.CheckClock(v.Network, period, now, o.ignoreClock); err != nil {
-		if errors.Is(err, transfer.ErrClockSkew) {
-			return cli.Hint(err, clockHint)
-		}
-		return err
-	}
-	files := []string{"node.cert", "kes.skey", "kes.vkey"}
-	for _, f := range files {
-		if _, err := os.Lstat(filepath.Join(o.out, f)); err == nil {
-			return cli.Hint(fmt.Errorf("%s already exists", filepath.Join(o.out, f)), "hot keys are never overwritten: use an empty --out folder")
-		}
-	}
 	if err := checkOutDir(o.out); err != nil {
 		return err
 	}
-	res, err := p.Issue(ceremony.IssueRequest{KESPeriod: period, TipSlot: v.Network.PeriodStartSlot(period), OnChain: onchain, ForceCounter: force, Now: now, Log: plainIssueLog(g, o, now)})
-	if err != nil {
+	res, err := v.RotatePlain(ceremony.PlainRequest{Pool: name, KESPeriod: period, OnChain: onchain, ForceCounter: force,
+		IgnoreClock: o.ignoreClock, OutDir: o.out, Now: now, Log: plainIssueLog(g, o, now)})
+	switch {
+	case errors.Is(err, ceremony.ErrHardwareKey):
+		return cli.Usage(err, "rotate it with --producer NAME --snapshot FILE: the cert is prepared for the device, signed with cardano-hw-cli, and sealed to the producer")
+	case errors.Is(err, transfer.ErrClockSkew):
+		return cli.Hint(err, clockHint)
+	case errors.Is(err, ceremony.ErrOutput):
+		return cli.Hint(err, "use an empty --out folder this user can write", "nothing was issued")
+	case err != nil && strings.Contains(err.Error(), "the cert is journaled"):
+		return cli.Hint(err)
+	case err != nil:
 		return counterError(err)
 	}
 	defer res.KES.Wipe()
-	if err := os.MkdirAll(o.out, 0o700); err != nil {
-		return cli.Hint(err, "the cert is journaled; run rotate again with a folder this user can create: it re-issues the same counter")
-	}
 	if res.Forced {
 		g.env.Warn("counter forced to %d (the rules chose %s); this is journaled", res.Cert.Counter, chosenText(res))
 	}
 	g.env.Warn("writing plaintext hot keys to %s: move them to the producer and delete them here (the encrypted path is 'rotate --producer')", o.out)
-	kvk := res.KES.Public()
-	out := []struct {
-		name string
-		data []byte
-		mode fs.FileMode
-	}{
-		{"node.cert", res.Cert.MarshalEnvelope(), 0o600},
-		{"kes.skey", res.KES.MarshalEnvelope(), safefile.SecretMode},
-		{"kes.vkey", kvk.MarshalEnvelope(), 0o600},
-	}
-	for _, f := range out {
-		if err := safefile.Create(filepath.Join(o.out, f.name), f.data, f.mode); err != nil {
-			return cli.Hint(err, "the cert is journaled; run rotate again into an empty folder: it re-issues the same counter")
-		}
-	}
 	return printIssued(g, v, p, res, o.out)
 }
 
