@@ -43,6 +43,7 @@ import (
 
 	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/transfer"
 )
@@ -901,7 +902,7 @@ func issueDetail(req IssueRequest, je JournalEntry, chosen uint64, refused error
 		// why), never a number they did not choose.
 		if refused != nil {
 			d[DetailRulesChose] = "refused"
-			d[DetailRulesRefusal] = clipDetail(refused.Error())
+			d[DetailRulesRefusal] = textsafe.Clip(refused.Error(), 300)
 		} else {
 			d[DetailRulesChose] = strconv.FormatUint(chosen, 10)
 		}
@@ -1110,12 +1111,4 @@ func rotateLog(req RotateRequest, snap *transfer.Snapshot) IssueLog {
 	}
 	il.Overrides = req.Overrides()
 	return il
-}
-
-// clipDetail bounds a detail value taken from an error message.
-func clipDetail(s string) string {
-	if len(s) > 300 {
-		s = strings.ToValidUTF8(s[:300], "") + "…"
-	}
-	return s
 }

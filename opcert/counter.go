@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
@@ -49,7 +48,7 @@ func ParseOnChain(s string) (OnChain, error) {
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil || strconv.FormatUint(n, 10) != s {
-		return OnChain{}, fmt.Errorf("%w %q: want a decimal number or \"none\"", ErrOnChainText, clipText(s, 40))
+		return OnChain{}, fmt.Errorf("%w %q: want a decimal number or \"none\"", ErrOnChainText, textsafe.Clip(s, 40))
 	}
 	return Recorded(n), nil
 }
@@ -131,13 +130,4 @@ func NextCounter(onchain OnChain, h History) (uint64, error) {
 		return 0, fmt.Errorf("%w: the chain has seen counter %d", ErrCounterExhausted, onchain.N)
 	}
 	return onchain.N + 1, nil
-}
-
-// clipText makes text from a file safe to print and at most n bytes long.
-func clipText(s string, n int) string {
-	s = textsafe.Escape(s)
-	if len(s) > n {
-		s = strings.ToValidUTF8(s[:n], "") + "…"
-	}
-	return s
 }

@@ -9,11 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/kesrotate/kesrotate/opcert"
 	"math"
 	"sort"
-	"strings"
 	"time"
+
+	"github.com/kesrotate/kesrotate/opcert"
 
 	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
@@ -271,7 +271,7 @@ func (k *StatusKESAgent) Problem() string {
 	case k == nil:
 		return ""
 	case k.Error != "":
-		return "kes-agent did not answer: " + clipText(k.Error, 200)
+		return "kes-agent did not answer: " + textsafe.Clip(k.Error, 200)
 	case k.Info == nil || len(k.Info.Installed) == 0 || string(k.Info.Installed) == "null":
 		return "kes-agent holds no KES key (it loses it when it restarts): the node cannot forge; install the cert again through the agent"
 	case !k.MatchesCert:
@@ -299,9 +299,9 @@ func (m *StatusSigner) Problem() string {
 	case m == nil:
 		return ""
 	case m.Error != "":
-		return "the Mithril signer could not be asked: " + clipText(m.Error, 200)
+		return "the Mithril signer could not be asked: " + textsafe.Clip(m.Error, 200)
 	case m.ActiveState != "active":
-		return fmt.Sprintf("the Mithril signer %s is %s", clipText(m.Unit, 80), clipText(m.ActiveState, 40))
+		return fmt.Sprintf("the Mithril signer %s is %s", textsafe.Clip(m.Unit, 80), textsafe.Clip(m.ActiveState, 40))
 	case !m.RestartedForActiveSet:
 		return "the Mithril signer was not restarted since the installed cert: 'kesrotate-agent mithril restart'"
 	case m.Registered != nil && !*m.Registered:
@@ -458,14 +458,4 @@ func EpochLength(n opcert.Network) uint64 {
 		}
 	}
 	return 0
-}
-
-// clipText makes text from a status file safe to print and at most n
-// bytes long.
-func clipText(s string, n int) string {
-	s = textsafe.Escape(s)
-	if len(s) > n {
-		s = strings.ToValidUTF8(s[:n], "") + "…"
-	}
-	return s
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -46,9 +47,6 @@ func normalizeFlag(_ *pflag.FlagSet, name string) pflag.NormalizedName {
 func useCanonicalFlagNames(root *cobra.Command) {
 	root.SetGlobalNormalizationFunc(normalizeFlag)
 }
-
-// The public networks by magic, as cardano-cli's --testnet-magic names them.
-var magicNames = map[uint32]string{764824073: "mainnet", 1: "preprod", 2: "preview"}
 
 // networkChoice is one network named by --network, --mainnet or
 // --testnet-magic: whichever is given sets the same string, and two that
@@ -92,7 +90,12 @@ func (v *networkFlag) Set(s string) error {
 		if err != nil {
 			return fmt.Errorf("%q is not a network magic (a number, like 1 for preprod)", s)
 		}
-		n, ok := magicNames[uint32(m)]
+		n, ok := "", false
+		for _, net := range opcert.Networks { // the public networks, by magic
+			if uint64(net.Magic) == m {
+				n, ok = net.Name, true
+			}
+		}
 		if !ok {
 			return fmt.Errorf("magic %d is not mainnet (764824073), preprod (1) or preview (2); give --genesis FILE of that network", m)
 		}

@@ -93,6 +93,17 @@ func Escape(s string) string {
 	return b.String()
 }
 
+// Clip is Escape(s) cut to at most n bytes on a character boundary, with
+// "…" when it was cut: text from a file or another program, made safe and
+// short enough for an error line or a log detail.
+func Clip(s string, n int) string {
+	s = Escape(s)
+	if len(s) > n {
+		s = strings.ToValidUTF8(s[:n], "") + "…"
+	}
+	return s
+}
+
 // AgeError describes an error of filippo.io/age's Decrypt without its
 // text: age quotes the first line of a file that is not an age file
 // ("unexpected intro: …"), which for a key file given by mistake is the

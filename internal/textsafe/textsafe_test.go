@@ -80,3 +80,20 @@ func mustIdentity(t *testing.T) age.Identity {
 	}
 	return id
 }
+
+func TestClip(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"0123456789abc", 10, "0123456789…"},
+		{"éééééé", 5, "éé…"}, // never half a character
+		{"a\u202eb", 40, `a\u202eb`},
+	} {
+		if got := Clip(tc.in, tc.n); got != tc.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
