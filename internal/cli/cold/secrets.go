@@ -99,7 +99,7 @@ func (g *globals) passphrase(what string, confirm bool) ([]byte, error) {
 	}
 	if confirm {
 		if err := checkNewPassphrase(p); err != nil {
-			return nil, cli.Hint(err, passphraseAdvice, "nothing was changed")
+			return nil, cli.Hint(err, passphraseAdvice+", or leave the prompt empty to have one made", "nothing was changed")
 		}
 		again, err := ask("Repeat " + what)
 		if err != nil {
@@ -350,7 +350,7 @@ func (g *globals) initEncryption(encrypt, requireAirgap bool, ef encryptionFlags
 }
 
 // passphraseAdvice is the hint of a refused new passphrase.
-const passphraseAdvice = "use at least 12 characters, like four or five random words, or leave the prompt empty to have one made"
+const passphraseAdvice = "use at least 12 characters, like four or five random words"
 
 // checkNewPassphrase refuses a new passphrase that is short (under 12
 // characters) or a few characters repeated (under 6 distinct ones): scrypt
