@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -42,6 +43,12 @@ type Env struct {
 	// Set by the global flags before a command runs.
 	NowFlag string
 	JSON    bool
+
+	// Outputs declares the one type each command prints with --json;
+	// PrintJSON refuses any other. command is the path of the command
+	// running (set by Run).
+	Outputs Outputs
+	command string
 }
 
 // NewEnv returns the environment of a real process.
@@ -72,8 +79,14 @@ func (e *Env) Info(format string, args ...any) {
 	fmt.Fprintf(e.Stderr, format+"\n", args...)
 }
 
-// PrintJSON writes v as indented JSON on stdout.
+// PrintJSON writes v as indented JSON on stdout. v must be of the type the
+// running command declared in Outputs: one command, one shape, and the
+// shape is the one docs/formats.md documents.
 func (e *Env) PrintJSON(v any) error {
+	want, ok := e.Outputs[e.command]
+	if got := reflect.TypeOf(v); ok && got != reflect.TypeOf(want) && got != reflect.PointerTo(reflect.TypeOf(want)) {
+		return fmt.Errorf("internal error: %q prints %s as JSON, but declares %T", e.command, got, want)
+	}
 	enc := json.NewEncoder(e.Stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -123,6 +136,7 @@ func Run(env *Env, root *cobra.Command, args []string) int {
 	})
 	requireKnownSubcommands(root)
 	useCanonicalFlagNames(root)
+	trackCommand(env, root)
 	err := root.Execute()
 	if err == nil {
 		return ExitOK
@@ -179,6 +193,26 @@ func requireKnownSubcommands(c *cobra.Command) {
 		return Usage(errors.New(msg), fmt.Sprintf("run '%s --help' for its commands", c.CommandPath()))
 	}
 	c.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
+}
+
+// trackCommand makes every command record its path in env before it runs,
+// for PrintJSON.
+func trackCommand(env *Env, c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		trackCommand(env, sub)
+	}
+	if run := c.RunE; run != nil {
+		c.RunE = func(c *cobra.Command, args []string) error {
+			env.command = c.CommandPath()
+			return run(c, args)
+		}
+	}
+	if run := c.Run; run != nil {
+		c.Run = func(c *cobra.Command, args []string) {
+			env.command = c.CommandPath()
+			run(c, args)
+		}
+	}
 }
 
 func isCobraUsage(err error) bool {

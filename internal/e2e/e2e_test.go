@@ -34,7 +34,9 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
-	testscript.Run(t, scripttest.Params(t, "testdata"))
+	p := scripttest.Params(t, "testdata")
+	p.Cmds["jsonshape"] = scripttest.JSONShape(jsonOutputs()...)
+	testscript.Run(t, p)
 }
 
 // TestNodeScripts runs every script that drives the agent against the test
@@ -43,6 +45,7 @@ func TestNodeScripts(t *testing.T) {
 	for _, v := range testnode.Versions {
 		t.Run(v, func(t *testing.T) {
 			p := scripttest.Params(t, "testdata/node")
+			p.Cmds["jsonshape"] = scripttest.JSONShape(jsonOutputs()...)
 			setup := p.Setup
 			p.Setup = func(e *testscript.Env) error {
 				e.Setenv("NODE_VERSION", v)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/internal/vectors"
 )
 
@@ -100,4 +101,63 @@ func treeDigest(ts *testscript.TestScript, root string) string {
 	}
 	walk(root)
 	return b.String()
+}
+
+// JSONShape is the script command "jsonshape 'kesrotate pool new'": the
+// last command's stdout has exactly the shape that command declares in
+// outs (cli.CheckJSON), so each command's real output is held to the type
+// docs/formats.md documents.
+func JSONShape(outs ...cli.Outputs) func(ts *testscript.TestScript, neg bool, args []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: jsonshape 'COMMAND PATH'")
+		}
+		var want any
+		found := false
+		for _, o := range outs {
+			if v, ok := o[args[0]]; ok {
+				want, found = v, true
+			}
+		}
+		if !found {
+			ts.Fatalf("%q declares no JSON output", args[0])
+		}
+		err := cli.CheckJSON([]byte(ts.ReadFile("stdout")), want)
+		if (err == nil) == neg {
+			ts.Fatalf("stdout of %s: %v", args[0], err)
+		}
+	}
+}
+
+// CheckOutputs holds the JSON outputs a binary declares to the tables of
+// docs/formats.md (at formats): each declared type has a shape
+// (cli.Shape), and the table under "### `COMMAND`" lists exactly its keys
+// and types, in order. A changed output fails here until its documentation
+// changes with it.
+func CheckOutputs(t *testing.T, outs cli.Outputs, formats string) {
+	t.Helper()
+	md, err := os.ReadFile(formats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := cli.DocumentedShapes(md)
+	for cmd, v := range outs {
+		shape, err := cli.Shape(v)
+		if err != nil {
+			t.Errorf("%s: %v", cmd, err)
+			continue
+		}
+		doc, ok := docs[cmd]
+		if !ok {
+			t.Errorf("%s: %s has no table under \"### `%s`\"", cmd, formats, cmd)
+			continue
+		}
+		if fmt.Sprint(doc) != fmt.Sprint(shape) {
+			var want strings.Builder
+			for _, f := range shape {
+				fmt.Fprintf(&want, "| `%s` | %s | |\n", f.Key, f.Type)
+			}
+			t.Errorf("%s: the table in %s does not match %T; its rows should be:\n%s", cmd, formats, v, want.String())
+		}
+	}
 }

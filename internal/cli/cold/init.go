@@ -69,7 +69,7 @@ func runInit(g *globals, o *initOptions) error {
 		return cli.Hint(err, "nothing was created")
 	}
 	if g.env.JSON {
-		return g.env.PrintJSON(map[string]any{"vault": dir, "vault_id": v.Meta.ID, "network": v.Network.Name, "magic": v.Network.Magic})
+		return g.env.PrintJSON(initOutput{Vault: dir, VaultID: v.Meta.ID, Network: v.Network.Name, Magic: v.Network.Magic})
 	}
 	fmt.Fprintf(g.env.Stdout, "vault %s created for %s (magic %d)\n", dir, v.Network.Name, v.Network.Magic)
 	if o.networked {

@@ -18,5 +18,13 @@ func TestMain(m *testing.M) {
 // TestScripts runs the end-to-end command-line tests in testdata/*.txtar.
 // $VECTORS is ../shared/testvectors.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, scripttest.Params(t, "testdata"))
+	p := scripttest.Params(t, "testdata")
+	p.Cmds["jsonshape"] = scripttest.JSONShape(outputs)
+	testscript.Run(t, p)
+}
+
+// TestJSONOutputs: every declared --json output is documented, key by key,
+// in docs/formats.md.
+func TestJSONOutputs(t *testing.T) {
+	scripttest.CheckOutputs(t, outputs, "../../../docs/formats.md")
 }

@@ -36,6 +36,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // NewRoot builds the command tree.
 func NewRoot(env *cli.Env) *cobra.Command {
 	g := &globals{env: env}
+	env.Outputs = outputs
 	root := &cobra.Command{
 		Use:   "kesrotate",
 		Short: "Air-gapped Cardano pool key management and KES rotation",
