@@ -3,10 +3,8 @@ package hostile
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/blinklabs-io/gouroboros/cbor"
 
+	"github.com/kesrotate/kesrotate/internal/pngtest"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/kesrotate/kesrotate/transfer"
@@ -144,10 +143,10 @@ func reviewCases(t *testing.T) []hcase {
 			return f.rotate("--scan", f.fifo(t, "scan-fifo.png"))
 		}},
 		{name: "review/scan-png-16-bit-at-old-limit", prog: K, want: `bytes decoded; save it as 8-bit`, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--yes", "--scan", f.file(t, "rgba64.png", pngWithHeader(4096, 4096, 16, 6)))
+			return f.cold("producer", "add", "bpx", "--yes", "--scan", f.file(t, "rgba64.png", pngtest.Header(4096, 4096, 16, 6)))
 		}},
 		{name: "review/scan-png-one-pixel-over", prog: K, want: `4096x4097 pixels is larger than`, args: func(f *fixture) []string {
-			return f.cold("producer", "add", "bpx", "--yes", "--scan", f.file(t, "grey-over.png", pngWithHeader(4096, 4097, 8, 0)))
+			return f.cold("producer", "add", "bpx", "--yes", "--scan", f.file(t, "grey-over.png", pngtest.Header(4096, 4097, 8, 0)))
 		}},
 		{name: "review/crash-leftover-is-unsealed", prog: K, report: true, want: `entries after the latest checkpoint: an interrupted write`, hint: `ceremony seal`,
 			args: func(f *fixture) []string {
@@ -341,31 +340,6 @@ func smallOrderEnrollment(t *testing.T, f *fixture) []byte {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// pngWithHeader is a PNG signature, an IHDR of the given size, bit depth
-// and color type, and a tiny IDAT: what a decoder needs to allocate the
-// image it announces.
-func pngWithHeader(w, h uint32, depth, colorType byte) []byte {
-	var buf bytes.Buffer
-	buf.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		var n [4]byte
-		binary.BigEndian.PutUint32(n[:], uint32(len(data)))
-		buf.Write(n[:])
-		buf.WriteString(typ)
-		buf.Write(data)
-		binary.BigEndian.PutUint32(n[:], crc32.ChecksumIEEE(append([]byte(typ), data...)))
-		buf.Write(n[:])
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = depth, colorType
-	chunk("IHDR", ihdr)
-	chunk("IDAT", []byte{0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01})
-	chunk("IEND", nil)
-	return buf.Bytes()
 }
 
 func mustRead(t *testing.T, p string) []byte {

@@ -2,14 +2,14 @@ package qr
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
 	"runtime"
 	"testing"
+
+	"github.com/kesrotate/kesrotate/internal/pngtest"
 )
 
 // A PNG header may claim any size; decoding one that claims a terabyte of
@@ -25,7 +25,7 @@ func TestDecodeRefusesHugeImages(t *testing.T) {
 		{"wide", 1<<31 - 1, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := pngHeader(tc.w, tc.h, 8, 0)
+			b := pngtest.Header(tc.w, tc.h, 8, 0)
 			if _, err := DecodeImage(bytes.NewReader(b)); !errors.Is(err, ErrImage) {
 				t.Errorf("DecodeImage: got %v, want ErrImage", err)
 			}
@@ -51,7 +51,7 @@ func TestDecodeRefusesImagesTooCostlyToDecode(t *testing.T) {
 		{"grey16-8192", 8192, 8192, 16, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := pngHeader(tc.w, tc.h, tc.depth, tc.colorTyp)
+			b := pngtest.Header(tc.w, tc.h, tc.depth, tc.colorTyp)
 			var err error
 			alloc := allocated(func() { _, err = DecodeAll(bytes.NewReader(b)) })
 			if !errors.Is(err, ErrImage) {
@@ -98,27 +98,4 @@ func allocated(f func()) uint64 {
 	f()
 	runtime.ReadMemStats(&b)
 	return b.TotalAlloc - a.TotalAlloc
-}
-
-// pngHeader is a PNG signature and IHDR chunk, then one small IDAT of
-// zeros: enough for a decoder to allocate the image it announces.
-func pngHeader(w, h uint32, depth, colorType byte) []byte {
-	var buf bytes.Buffer
-	buf.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		var n [4]byte
-		binary.BigEndian.PutUint32(n[:], uint32(len(data)))
-		buf.Write(n[:])
-		buf.WriteString(typ)
-		buf.Write(data)
-		binary.BigEndian.PutUint32(n[:], crc32.ChecksumIEEE(append([]byte(typ), data...)))
-		buf.Write(n[:])
-	}
-	data := make([]byte, 13)
-	binary.BigEndian.PutUint32(data[0:], w)
-	binary.BigEndian.PutUint32(data[4:], h)
-	data[8], data[9] = depth, colorType
-	chunk("IHDR", data)
-	chunk("IDAT", []byte{0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01})
-	return buf.Bytes()
 }
