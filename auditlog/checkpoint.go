@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // Checkpoint is a signed tree head in the C2SP tlog-checkpoint format:
@@ -105,7 +107,7 @@ func openCheckpoint(msg []byte, v note.Verifier, file string) (Checkpoint, *Erro
 		}
 		if c.Origin != v.Name() {
 			return Checkpoint{}, fail(ErrForeignLog, NoSeq, file,
-				fmt.Sprintf("checkpoint origin %q, want %q", clip(c.Origin), v.Name()), nil)
+				fmt.Sprintf("checkpoint origin %q, want %q", textsafe.Cut(c.Origin, 40), v.Name()), nil)
 		}
 		return Checkpoint{}, fail(ErrBadSignature, NoSeq, file, "no signature by the audit key", nil)
 	case err != nil:
@@ -130,7 +132,7 @@ func openCheckpoint(msg []byte, v note.Verifier, file string) (Checkpoint, *Erro
 	if c.Origin != v.Name() {
 		// Only reachable if a key named differently signed this origin.
 		return Checkpoint{}, fail(ErrForeignLog, NoSeq, file,
-			fmt.Sprintf("checkpoint origin %q, want %q", clip(c.Origin), v.Name()), nil)
+			fmt.Sprintf("checkpoint origin %q, want %q", textsafe.Cut(c.Origin, 40), v.Name()), nil)
 	}
 	c.Note = bytes.Clone(msg)
 	return c, nil
@@ -160,7 +162,7 @@ func parseCheckpointUnverified(msg []byte, v note.Verifier, file string) (Checkp
 		return Checkpoint{}, nil, fail(ErrMalformed, NoSeq, file, "", perr)
 	}
 	if c.Origin != v.Name() {
-		return Checkpoint{}, nil, fail(ErrForeignLog, NoSeq, file, fmt.Sprintf("checkpoint origin %q, want %q", clip(c.Origin), v.Name()), nil)
+		return Checkpoint{}, nil, fail(ErrForeignLog, NoSeq, file, fmt.Sprintf("checkpoint origin %q, want %q", textsafe.Cut(c.Origin, 40), v.Name()), nil)
 	}
 	c.Note = msg
 	return c, unv.Note, nil

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -174,7 +173,7 @@ func (e *Entry) validate(strict bool) error {
 		return fmt.Errorf("negative seq")
 	}
 	if !kinds[e.Kind] {
-		return fmt.Errorf("unknown kind %q", clip(string(e.Kind)))
+		return fmt.Errorf("unknown kind %q", textsafe.Cut(string(e.Kind), 40))
 	}
 	if err := checkTime("time", e.Time); err != nil {
 		return err
@@ -232,7 +231,7 @@ func (e *Entry) validate(strict bool) error {
 		if err := checkText("detail key", k, false); err != nil {
 			return err
 		}
-		if err := checkText("detail "+clip(k), v, true); err != nil {
+		if err := checkText("detail "+textsafe.Clip(k, 40), v, true); err != nil {
 			return err
 		}
 	}
@@ -365,13 +364,4 @@ func checkHex(name, s string, size int, empty bool) error {
 		return fmt.Errorf("%s is not %d bytes of lowercase hex", name, size)
 	}
 	return nil
-}
-
-// clip shortens attacker-controlled text before it goes into an error.
-func clip(s string) string {
-	if len(s) > 40 {
-		s = s[:40]
-	}
-	q := strconv.Quote(s)
-	return q[1 : len(q)-1]
 }

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // Export writes an auditor package to outDir, which must not exist: the
@@ -25,7 +27,7 @@ import (
 func Export(logDir, outDir string, extra map[string][]byte) (err error) {
 	for name := range extra {
 		if !fs.ValidPath(name) || name == "." || strings.HasPrefix(path.Base(name), ".") || reserved(name) {
-			return fmt.Errorf("export: extra file name %q not allowed", clip(name))
+			return fmt.Errorf("export: extra file name %q not allowed", textsafe.Cut(name, 40))
 		}
 	}
 	files := map[string][]byte{}

@@ -8,12 +8,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/kesrotate/kesrotate/internal/safefile"
 	"io"
 	"os"
 	"strings"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // OriginPrefix starts the origin (and audit key name) of every vault log.
@@ -48,7 +50,7 @@ func Origin(vaultID string) string { return OriginPrefix + vaultID }
 func vaultIDFromOrigin(origin string) (string, error) {
 	id, ok := strings.CutPrefix(origin, OriginPrefix)
 	if !ok || CheckVaultID(id) != nil {
-		return "", fmt.Errorf("origin %q is not a kesrotate vault", clip(origin))
+		return "", fmt.Errorf("origin %q is not a kesrotate vault", textsafe.Cut(origin, 40))
 	}
 	return id, nil
 }
@@ -188,7 +190,7 @@ func NewEd25519Signer(name string, priv ed25519.PrivateKey) (note.Signer, error)
 		return nil, err
 	}
 	if _, err := note.NewVerifier(vkey); err != nil { // rejects invalid names
-		return nil, fmt.Errorf("note key name %q: %w", clip(name), err)
+		return nil, fmt.Errorf("note key name %q: %w", textsafe.Cut(name, 40), err)
 	}
 	h := sha256.New()
 	h.Write([]byte(name + "\n"))

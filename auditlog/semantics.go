@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // CertRecord is one cert-issued entry as reported by Verify.
@@ -171,7 +173,7 @@ func (s *semState) check(e *Entry) *Error {
 	switch e.Kind {
 	case KindInit:
 		if e.Detail[DetailVaultID] != s.vaultID {
-			return bad(ErrForeignLog, "init entry is for vault %q, log is vault %q", clip(e.Detail[DetailVaultID]), s.vaultID)
+			return bad(ErrForeignLog, "init entry is for vault %q, log is vault %q", textsafe.Cut(e.Detail[DetailVaultID], 40), s.vaultID)
 		}
 		if e.Detail[DetailAuditKey] != s.auditKey {
 			return bad(ErrBinding, "init entry records another audit key than the log's")
@@ -217,10 +219,10 @@ func (s *semState) check(e *Entry) *Error {
 		name := e.Detail[DetailProducer]
 		old, ok := s.pin(name)
 		if !ok {
-			return bad(ErrSemantics, "producer %q removed but not pinned", clip(name))
+			return bad(ErrSemantics, "producer %q removed but not pinned", textsafe.Cut(name, 40))
 		}
 		if old.Pool != e.Pool || old.Fingerprint != e.Detail[DetailFingerprint] {
-			return bad(ErrSemantics, "producer %q removed with fingerprint %s, but pinned at entry %d to %s", clip(name), clip(e.Detail[DetailFingerprint]), old.Seq, old.Fingerprint)
+			return bad(ErrSemantics, "producer %q removed with fingerprint %s, but pinned at entry %d to %s", textsafe.Cut(name, 40), textsafe.Clip(e.Detail[DetailFingerprint], 40), old.Seq, old.Fingerprint)
 		}
 	case KindBundleExported:
 		pool, ok := s.certs.get(e.CertHash)
@@ -343,7 +345,7 @@ func (s *semState) checkPin(e *Entry) *Error {
 		// A pool whose cold key is on a hardware wallet cannot sign pins:
 		// the audit key alone vouches for them.
 		if p := s.trust(e.Pool); (s.format == LogFormat || s.pinsSigned) && (p == nil || !p.hardware) {
-			return fail(ErrForged, e.Seq, "", fmt.Sprintf("producer-add entry for %q without its pool's cold-key pin", clip(name)), nil)
+			return fail(ErrForged, e.Seq, "", fmt.Sprintf("producer-add entry for %q without its pool's cold-key pin", textsafe.Cut(name, 40)), nil)
 		}
 	} else {
 		p := s.trust(e.Pool)
@@ -351,15 +353,15 @@ func (s *semState) checkPin(e *Entry) *Error {
 			return fail(ErrBinding, e.Seq, "", fmt.Sprintf("producer pinned for pool %s before its audit-key binding", e.Pool), nil)
 		}
 		if e.Pin.ColdVKey != p.coldVKey {
-			return fail(ErrForged, e.Seq, "", fmt.Sprintf("the pin of %q is signed by another cold key than pool %s's", clip(name), e.Pool), nil)
+			return fail(ErrForged, e.Seq, "", fmt.Sprintf("the pin of %q is signed by another cold key than pool %s's", textsafe.Cut(name, 40), e.Pool), nil)
 		}
 		if err := e.Pin.verify(s.vaultID); err != nil {
-			return fail(ErrForged, e.Seq, "", fmt.Sprintf("producer %q", clip(name)), err)
+			return fail(ErrForged, e.Seq, "", fmt.Sprintf("producer %q", textsafe.Cut(name, 40)), err)
 		}
 	}
 	if old, ok := s.pin(name); ok {
 		if enr := pinEnrollment(e); old.Pool != e.Pool || old.Fingerprint != e.Detail[DetailFingerprint] || (old.Enrollment != "" && enr != "" && old.Enrollment != enr) {
-			return fail(ErrSemantics, e.Seq, "", fmt.Sprintf("producer %q was pinned at entry %d to another enrollment; pins are never replaced", clip(name), old.Seq), nil)
+			return fail(ErrSemantics, e.Seq, "", fmt.Sprintf("producer %q was pinned at entry %d to another enrollment; pins are never replaced", textsafe.Cut(name, 40), old.Seq), nil)
 		}
 	}
 	return nil

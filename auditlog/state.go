@@ -17,6 +17,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/opcert"
 )
 
@@ -160,7 +161,7 @@ func (s *semState) trust(id string) *poolState {
 		return p
 	}
 	if err := p.checkEvidence(id, s.vaultID, s.auditKey); err != nil {
-		s.bad = fail(ErrTampered, NoSeq, FileState, fmt.Sprintf("saved state of pool %s", clip(id)), err)
+		s.bad = fail(ErrTampered, NoSeq, FileState, fmt.Sprintf("saved state of pool %s", textsafe.Clip(id, 40)), err)
 		return nil
 	}
 	p.unchecked = false
@@ -231,7 +232,7 @@ func (s *semState) pin(name string) (PinRecord, bool) {
 	}
 	if p, pending := s.uncheckedPins[name]; pending {
 		if err := s.checkPinEvidence(r, p); err != nil {
-			s.bad = fail(ErrTampered, NoSeq, FileState, fmt.Sprintf("saved pin of %q", clip(name)), err)
+			s.bad = fail(ErrTampered, NoSeq, FileState, fmt.Sprintf("saved pin of %q", textsafe.Cut(name, 40)), err)
 			return PinRecord{}, false
 		}
 		delete(s.uncheckedPins, name)

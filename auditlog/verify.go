@@ -19,6 +19,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // The on-disk layout of a log directory and of an exported package (both
@@ -163,7 +164,7 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 	st.verifier, st.vaultID, st.auditKey = v, vaultID, text
 	r.VaultID, r.Origin, r.AuditKey = vaultID, v.Name(), text
 	if opts.VaultID != "" && opts.VaultID != vaultID {
-		return st, fail(ErrForeignLog, NoSeq, FileAuditKey, fmt.Sprintf("log is vault %s, want %s", vaultID, clip(opts.VaultID)), nil)
+		return st, fail(ErrForeignLog, NoSeq, FileAuditKey, fmt.Sprintf("log is vault %s, want %s", vaultID, textsafe.Clip(opts.VaultID, 40)), nil)
 	}
 	if opts.AuditKey != "" && opts.AuditKey != text {
 		if _, wantID, err := parseVerifierKey(opts.AuditKey); err == nil && wantID != vaultID {
@@ -281,7 +282,7 @@ func structure(fsys fs.FS, opts VerifyOptions, checkManifest bool) (*state, *Err
 			return st, fail(ErrTampered, seq, FileEntries, fmt.Sprintf("seq is %d, want %d", e.Seq, seq), nil)
 		}
 		if seq == 0 && e.Kind == KindInit && e.Detail[DetailVaultID] != vaultID {
-			return st, fail(ErrForeignLog, seq, FileEntries, fmt.Sprintf("init entry is for vault %q, log is vault %s", clip(e.Detail[DetailVaultID]), vaultID), nil)
+			return st, fail(ErrForeignLog, seq, FileEntries, fmt.Sprintf("init entry is for vault %q, log is vault %s", textsafe.Cut(e.Detail[DetailVaultID], 40), vaultID), nil)
 		}
 		if err := st.tree.add(line); err != nil {
 			return st, fail(ErrMalformed, seq, FileEntries, "", err)

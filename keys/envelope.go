@@ -109,7 +109,7 @@ func readStringObject(data []byte, known []string, kind error) (map[string]*stri
 		case match == "":
 			continue
 		case key != match:
-			return nil, bad("key %q written in another case (want %q)", textsafe.Escape(clip(key)), match)
+			return nil, bad("key %q written in another case (want %q)", textsafe.Cut(key, 32), match)
 		case got[key] != nil:
 			return nil, bad("key %q given twice", key)
 		}
@@ -129,14 +129,6 @@ func readStringObject(data []byte, known []string, kind error) (map[string]*stri
 		return nil, bad("more after the JSON object")
 	}
 	return got, nil
-}
-
-// clip shortens text from a file before it goes into an error.
-func clip(s string) string {
-	if len(s) > 32 {
-		return s[:32] + "…"
-	}
-	return s
 }
 
 // Marshal writes the envelope exactly as cardano-cli does: the three keys in
@@ -168,7 +160,7 @@ func (e *Envelope) expect(types ...string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: got %q, want %q", ErrType, clip(e.Type), strings.Join(types, `" or "`))
+	return fmt.Errorf("%w: got %q, want %q", ErrType, textsafe.Cut(e.Type, 32), strings.Join(types, `" or "`))
 }
 
 // bytesPayload decodes a CBOR byte string of exactly n bytes (n < 0: any

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/btcsuite/btcd/btcutil/bech32"
+
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // A pool cold key on a hardware wallet (a Ledger with the Cardano app)
@@ -63,7 +65,7 @@ func ParseHWSigningFile(data []byte) (*HWSigningFile, error) {
 	switch t := *got["type"]; t {
 	case TypeHWSigningFile, TypeHWSigningFileShelley, TypeHWSigningFilePoolCold:
 	default:
-		return nil, fmt.Errorf("%w: got %q, want %q (a pool cold key's signing file, from 'cardano-hw-cli node key-gen')", ErrType, clip(t), TypeHWSigningFile)
+		return nil, fmt.Errorf("%w: got %q, want %q (a pool cold key's signing file, from 'cardano-hw-cli node key-gen')", ErrType, textsafe.Cut(t, 32), TypeHWSigningFile)
 	}
 	path, err := ParseHWPath(*got["path"])
 	if err != nil {
@@ -95,7 +97,7 @@ func ParseHWSigningFile(data []byte) (*HWSigningFile, error) {
 // one.
 func ParseHWPath(s string) ([]uint32, error) {
 	bad := func() error {
-		return fmt.Errorf("%w: %q; a pool's cold key on a hardware wallet is at 1853H/1815H/0H/NH (CIP-1853), e.g. 1853H/1815H/0H/0H", ErrHWPath, clip(s))
+		return fmt.Errorf("%w: %q; a pool's cold key on a hardware wallet is at 1853H/1815H/0H/NH (CIP-1853), e.g. 1853H/1815H/0H/0H", ErrHWPath, textsafe.Cut(s, 32))
 	}
 	parts := strings.Split(s, "/")
 	path := make([]uint32, len(parts))

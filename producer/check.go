@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kesrotate/kesrotate/internal/durfmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/kesrotate/kesrotate/internal/durfmt"
 	"github.com/kesrotate/kesrotate/producer/nodelog"
 	"github.com/kesrotate/kesrotate/producer/nodequery"
 )

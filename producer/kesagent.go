@@ -118,7 +118,7 @@ func ParseKESAgentInfo(out []byte) (*KESAgentInfo, error) {
 	in := &KESAgentInfo{}
 	section, sawPeriod := "", false
 	bad := func(line string) error {
-		return fmt.Errorf("%w: kes-agent-control info printed %q, which the agent does not understand", ErrKESAgent, textsafe.Escape(clipLine(line)))
+		return fmt.Errorf("%w: kes-agent-control info printed %q, which the agent does not understand", ErrKESAgent, textsafe.Cut(line, 120))
 	}
 	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimRight(line, "\r")
@@ -206,13 +206,6 @@ func parseVKeyHex(s string) (keys.KESVKey, error) {
 	return vk, nil
 }
 
-func clipLine(s string) string {
-	if len(s) > 120 {
-		return s[:120] + "…"
-	}
-	return s
-}
-
 // kesAgentRun runs kes-agent-control against the configured control
 // socket. The control address is always given, so $KES_AGENT_CONTROL_PATH
 // cannot redirect it; the other KES_AGENT_CONTROL_* variables are dropped
@@ -251,7 +244,7 @@ func (a *Agent) kesAgentRun(ctx context.Context, args ...string) (stdout, stderr
 			msg = msg[:i]
 		}
 		msg = strings.TrimPrefix(msg, "kes-agent-control: ")
-		return stdout, stderr, code, fmt.Errorf("%w at %s: %s %s: %s", ErrKESAgent, a.Config.KESAgentSocket, KESAgentControl, args[0], textsafe.Escape(clipLine(msg)))
+		return stdout, stderr, code, fmt.Errorf("%w at %s: %s %s: %s", ErrKESAgent, a.Config.KESAgentSocket, KESAgentControl, args[0], textsafe.Clip(msg, 120))
 	}
 	return stdout, stderr, code, nil
 }
@@ -298,7 +291,7 @@ func (a *Agent) kesAgentVKey(ctx context.Context, cmd string) (*keys.KESVKey, er
 	case hasLine(out, "Key generation has failed."):
 		return nil, fmt.Errorf("%w: kes-agent could not generate a key (its log says why)", ErrKESAgent)
 	case !hasLine(out, "KES VerKey written to "):
-		return nil, fmt.Errorf("%w: %s %s printed %q", ErrKESAgent, KESAgentControl, cmd, textsafe.Escape(clipLine(strings.TrimSpace(out))))
+		return nil, fmt.Errorf("%w: %s %s printed %q", ErrKESAgent, KESAgentControl, cmd, textsafe.Cut(strings.TrimSpace(out), 120))
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -393,10 +386,10 @@ func (a *Agent) kesAgentInstall(ctx context.Context, path string) error {
 	}
 	for _, l := range strings.Split(out, "\n") {
 		if r, ok := strings.CutPrefix(l, "Error: "); ok {
-			return fmt.Errorf("%w: %s", ErrKESAgentRefused, textsafe.Escape(clipLine(r)))
+			return fmt.Errorf("%w: %s", ErrKESAgentRefused, textsafe.Clip(r, 120))
 		}
 	}
-	return fmt.Errorf("%w: install-key printed %q (exit %d)", ErrKESAgent, textsafe.Escape(clipLine(strings.TrimSpace(out))), code)
+	return fmt.Errorf("%w: install-key printed %q (exit %d)", ErrKESAgent, textsafe.Cut(strings.TrimSpace(out), 120), code)
 }
 
 // kesAgentDrop runs drop-key.
@@ -406,7 +399,7 @@ func (a *Agent) kesAgentDrop(ctx context.Context) error {
 		return err
 	}
 	if !hasLine(out, "KES key dropped.") {
-		return fmt.Errorf("%w: drop-key printed %q", ErrKESAgent, textsafe.Escape(clipLine(strings.TrimSpace(out))))
+		return fmt.Errorf("%w: drop-key printed %q", ErrKESAgent, textsafe.Cut(strings.TrimSpace(out), 120))
 	}
 	return nil
 }

@@ -312,7 +312,7 @@ func parseSignerLine(line string) (signerEvent, bool) {
 	if !strings.HasPrefix(strings.TrimSpace(line), "{") || json.Unmarshal([]byte(line), &rec) != nil || rec.Msg == "" {
 		return signerEvent{}, false
 	}
-	ev := signerEvent{level: rec.Level, msg: textsafe.Escape(clipLine(rec.Msg))}
+	ev := signerEvent{level: rec.Level, msg: textsafe.Clip(rec.Msg, 120)}
 	if m := readyRe.FindStringSubmatch(rec.Msg); m != nil {
 		ev.registered = true
 		if e, err := strconv.ParseUint(m[1], 10, 64); err == nil {
@@ -349,7 +349,7 @@ func systemctlOutput(ctx context.Context, args ...string) (string, error) {
 		if msg == "" {
 			msg = fmt.Sprintf("exit %d", ee.ExitCode())
 		}
-		return out.String(), fmt.Errorf("systemctl %s: %s", strings.Join(args, " "), textsafe.Escape(clipLine(msg)))
+		return out.String(), fmt.Errorf("systemctl %s: %s", strings.Join(args, " "), textsafe.Clip(msg, 120))
 	}
 	return "", err
 }

@@ -1,16 +1,15 @@
 package transfer
 
 import (
-	"io"
-
 	"bytes"
 	"crypto/rand"
 	"errors"
-	"filippo.io/age"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
+	"filippo.io/age"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/kesrotate/kesrotate/keys"

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/blinklabs-io/gouroboros/cbor"
+
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // Kind describes what a file is, for a message when a command was given
@@ -31,7 +33,7 @@ func Kind(data []byte) string {
 			Type string `json:"type"`
 		}
 		if json.Unmarshal(t, &env) == nil && env.Type != "" {
-			return "a cardano-cli " + clipText(env.Type) + " file"
+			return "a cardano-cli " + textsafe.Clip(env.Type, 80) + " file"
 		}
 		return "a JSON file"
 	}

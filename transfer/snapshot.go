@@ -3,9 +3,10 @@ package transfer
 import (
 	"crypto/ed25519"
 	"fmt"
-	"github.com/kesrotate/kesrotate/internal/durfmt"
 	"time"
 
+	"github.com/kesrotate/kesrotate/internal/durfmt"
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
 )
@@ -106,7 +107,7 @@ func ParseSnapshot(data []byte, producer ed25519.PublicKey) (*Snapshot, error) {
 		return nil, fmt.Errorf("%w: snapshot has a counter value without a counter", ErrFormat)
 	}
 	if w.HasInstalled && !isHash(w.InstalledCertHash) {
-		return nil, fmt.Errorf("%w: snapshot's installed cert hash %+q is not 64 lower-case hex digits", ErrFormat, clipText(w.InstalledCertHash))
+		return nil, fmt.Errorf("%w: snapshot's installed cert hash %+q is not 64 lower-case hex digits", ErrFormat, textsafe.Cut(w.InstalledCertHash, 80))
 	}
 	if !w.HasInstalled && (w.InstalledCertHash != "" || w.InstalledCounter != 0 || w.InstalledPeriod != 0) {
 		return nil, fmt.Errorf("%w: snapshot describes an installed cert without one", ErrFormat)
@@ -146,14 +147,6 @@ func SnapshotPoolID(data []byte) (keys.PoolID, error) {
 	}
 	copy(id[:], w.PoolID)
 	return id, nil
-}
-
-// clipText shortens producer-written text before it goes into an error.
-func clipText(s string) string {
-	if len(s) > 80 {
-		return s[:80]
-	}
-	return s
 }
 
 // isHash reports whether s is a SHA-256 in lower-case hex, as the cert

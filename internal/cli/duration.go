@@ -3,12 +3,13 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"github.com/kesrotate/kesrotate/internal/durfmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/kesrotate/kesrotate/internal/durfmt"
 )
 
 // ParseDuration reads the one duration syntax both binaries take: Go's

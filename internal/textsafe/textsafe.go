@@ -97,11 +97,20 @@ func Escape(s string) string {
 // "…" when it was cut: text from a file or another program, made safe and
 // short enough for an error line or a log detail.
 func Clip(s string, n int) string {
-	s = Escape(s)
-	if len(s) > n {
-		s = strings.ToValidUTF8(s[:n], "") + "…"
+	return Cut(Escape(s), n)
+}
+
+// Cut shortens s to at most n bytes without splitting a character, with
+// "…" when it was cut. It escapes nothing: it is for text printed with %q,
+// which escapes by itself (Clip would escape twice).
+func Cut(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // AgeError describes an error of filippo.io/age's Decrypt without its

@@ -97,3 +97,20 @@ func TestClip(t *testing.T) {
 		}
 	}
 }
+
+func TestCut(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"éééééé", 5, "éé…"},
+		{"a\u202eb", 40, "a\u202eb"}, // left for %q to escape
+		{"ab\xffcd", 3, "ab\xff…"},   // invalid bytes are kept, for %q to show
+	} {
+		if got := Cut(tc.in, tc.n); got != tc.want {
+			t.Errorf("Cut(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
