@@ -53,6 +53,13 @@ var (
 	// ErrConcurrent: Append found the log longer than when it was opened:
 	// another writer appended in between. Nothing was written; reopen.
 	ErrConcurrent = errors.New("the log changed since it was opened (another writer)")
+	// ErrNotInLog: a cert seen in the field (VerifyOptions.Certs) was not
+	// issued in the log: it was made outside the logged ceremony.
+	ErrNotInLog = errors.New("cert was not issued in this log")
+	// ErrForeignCert: a cert given to check (VerifyOptions.Certs) is for a
+	// pool the log holds nothing of: another vault's pool, not a cert made
+	// behind this ceremony's back.
+	ErrForeignCert = errors.New("cert of a pool this log does not hold")
 	// ErrExists: Create or Export found its target already present.
 	ErrExists = errors.New("already exists")
 )

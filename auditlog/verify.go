@@ -20,6 +20,7 @@ import (
 
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/internal/textsafe"
+	"github.com/kesrotate/kesrotate/opcert"
 )
 
 // The on-disk layout of a log directory and of an exported package (both
@@ -51,6 +52,13 @@ type VerifyOptions struct {
 	// RequireManifest demands FileManifest (an exported package). Without
 	// it, a manifest is checked only when present.
 	RequireManifest bool
+	// Countersigners, if any, must each have countersigned every one of
+	// Checkpoints (the producer's agent countersigns the checkpoints it
+	// keeps): an outside checkpoint without them is a bad signature.
+	Countersigners []note.Verifier
+	// Certs are op certs seen in the field; each must have been issued in
+	// the log (ErrNotInLog), for a pool the log holds (ErrForeignCert).
+	Certs []SeenCert
 	// Progress, if set, is called as the work goes on: stage names what
 	// is being checked ("checkpoint signatures", "entries", "checkpoints
 	// against the tree"), done of total items.
@@ -124,7 +132,57 @@ func VerifyFS(fsys fs.FS, opts VerifyOptions) (*Report, error) {
 		return st.report, verr
 	}
 	st.report.Pools = pools
-	return st.report, nil
+	if verr := checkCountersigned(opts); verr != nil {
+		return st.report, verr
+	}
+	return st.report, checkSeenCerts(st.report, opts.Certs)
+}
+
+// SeenCert is an op cert found in the field, and where (a file name) for
+// the messages.
+type SeenCert struct {
+	Name string
+	Cert *opcert.Certificate
+}
+
+func checkCountersigned(opts VerifyOptions) error {
+	if len(opts.Countersigners) == 0 {
+		return nil
+	}
+	for i, msg := range opts.Checkpoints {
+		if _, err := note.Open(msg, note.VerifierList(opts.Countersigners...)); err != nil {
+			return &Error{Kind: ErrBadSignature, Seq: NoSeq, File: fmt.Sprintf("extra[%d]", i), Reason: "no valid countersignature", Err: err}
+		}
+	}
+	return nil
+}
+
+// checkSeenCerts: every cert seen in the field was issued in the log. A
+// cert of a pool the log holds nothing of is another vault's, which is a
+// different finding from a cert made behind the ceremony's back.
+func checkSeenCerts(r *Report, certs []SeenCert) error {
+	issued := map[string]bool{}
+	for _, c := range r.Certs {
+		issued[c.CertHash] = true
+	}
+	held := map[string]bool{}
+	for _, p := range r.Pools {
+		held[p.Pool] = true
+	}
+	for _, c := range r.Certs {
+		held[c.Pool] = true
+	}
+	for _, sc := range certs {
+		c := sc.Cert
+		if issued[c.Hash()] {
+			continue
+		}
+		if !held[c.PoolID().Hex()] {
+			return &Error{Kind: ErrForeignCert, Seq: NoSeq, Reason: fmt.Sprintf("%s is for pool %s", sc.Name, c.PoolID().Bech32())}
+		}
+		return &Error{Kind: ErrNotInLog, Seq: NoSeq, Reason: fmt.Sprintf("%s (pool %s, counter %d, KES period %d, cert hash %s)", sc.Name, c.PoolID().Hex(), c.Counter, c.KESPeriod, c.Hash())}
+	}
+	return nil
 }
 
 // state is what the structural checks load.

@@ -354,16 +354,6 @@ type VerifyError struct {
 	Message string `json:"message"`
 }
 
-// errNotInLog: a cert seen in the field was not issued in the log.
-var errNotInLog = errors.New("cert was not issued in this log")
-
-// errUnlogged: the vault holds what its log does not record.
-var errUnlogged = errors.New("the vault holds actions its log does not record")
-
-// errPinned: a producer file on the stick is not the one its pin names,
-// or the log pins no producer of its name.
-var errPinned = errors.New("a producer's enrollment is not the one pinned in the log")
-
 func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
 	dir := o.log
 	var v *ceremony.Vault
@@ -380,20 +370,11 @@ func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
 			return err
 		}
 	}
-	live := v != nil && filepath.Clean(dir) == filepath.Clean(v.LogDir())
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return cli.Usage(fmt.Errorf("--log %s is not a folder", dir), "give the folder 'kesrotate ceremony export' wrote, or the vault's log folder")
 	}
 	progress := g.env.Progress("verifying the log")
 	opts := auditlog.VerifyOptions{RequireManifest: o.pkg, Progress: progress.Update}
-	for _, name := range []string{ceremony.ExportReadme, ceremony.ExportBinary, auditlog.FileManifest} {
-		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
-			opts.RequireManifest = true
-		}
-	}
-	if v != nil {
-		opts.VaultID = v.Meta.ID
-	}
 	for _, f := range o.poolVKeys {
 		b, err := readInput(f, "--cold-vkey")
 		if err != nil {
@@ -412,7 +393,6 @@ func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
 		}
 		opts.Checkpoints = append(opts.Checkpoints, notes...)
 	}
-	var verifiers []note.Verifier
 	for _, f := range o.countersigners {
 		b, err := readInput(f, "--countersigner")
 		if err != nil {
@@ -422,38 +402,22 @@ func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
 		if err != nil {
 			return cli.Hint(fmt.Errorf("--countersigner %s: %w", f, err), "give the countersigner.pub that 'kesrotate-agent checkpoint countersign' wrote")
 		}
-		verifiers = append(verifiers, nv)
+		opts.Countersigners = append(opts.Countersigners, nv)
 	}
-
-	r, verr := auditlog.Verify(dir, opts)
-	if verr == nil && len(verifiers) > 0 {
-		for i, msg := range opts.Checkpoints {
-			if _, err := note.Open(msg, note.VerifierList(verifiers...)); err != nil {
-				verr = &auditlog.Error{Kind: auditlog.ErrBadSignature, Seq: auditlog.NoSeq, File: fmt.Sprintf("extra[%d]", i), Reason: "no valid countersignature", Err: err}
-				break
-			}
-		}
-	}
-	if verr == nil {
-		verr = checkCerts(r, o.certs)
-	}
-	var gaps []ceremony.LogGap
-	if verr == nil && live {
-		var err error
-		if gaps, err = v.LogGaps(r.Entries); err != nil { // the entries Verify read and checked
+	for _, f := range o.certs {
+		b, err := cli.ReadInput(f, "--cert")
+		if err != nil {
 			return err
 		}
-		for _, gp := range gaps {
-			if !gp.Recoverable() {
-				verr = fmt.Errorf("%w: %s", errPinned, gp)
-				break
-			}
+		c, err := opcert.Parse(b)
+		if err != nil {
+			return cli.Hint(fmt.Errorf("--cert %s: %w", f, err), "give an op cert file (NodeOperationalCertificate)")
 		}
-		if verr == nil && len(gaps) > 0 {
-			verr = fmt.Errorf("%w: %s", errUnlogged, gaps[0])
-		}
+		opts.Certs = append(opts.Certs, auditlog.SeenCert{Name: f, Cert: c})
 	}
 
+	audit, verr := ceremony.VerifyLog(dir, v, opts)
+	r, gaps := audit.Report, audit.Gaps
 	if g.env.JSON {
 		view := VerifyView{OK: verr == nil, Log: dir, Report: r, Unlogged: gapStrings(gaps)}
 		if verr != nil {
@@ -529,37 +493,6 @@ func loadCheckpoints(p string) ([][]byte, error) {
 	return out, nil
 }
 
-func checkCerts(r *auditlog.Report, files []string) error {
-	issued := map[string]bool{}
-	for _, c := range r.Certs {
-		issued[c.CertHash] = true
-	}
-	for _, f := range files {
-		b, err := cli.ReadInput(f, "--cert")
-		if err != nil {
-			return err
-		}
-		c, err := opcert.Parse(b)
-		if err != nil {
-			return cli.Hint(fmt.Errorf("--cert %s: %w", f, err), "give an op cert file (NodeOperationalCertificate)")
-		}
-		if !issued[c.Hash()] {
-			// A cert of a pool this log has no binding for is not a
-			// cert made behind the ceremony's back: it is another pool's.
-			known := false
-			for _, p := range r.Pools {
-				known = known || p.Pool == c.PoolID().Hex()
-			}
-			if !known {
-				return cli.Hint(fmt.Errorf("--cert %s is for pool %s, which this log does not hold", f, c.PoolID().Bech32()),
-					"give the certs of this log's pools ('ceremony verify' lists them), or the log of that pool's vault")
-			}
-			return fmt.Errorf("%w: %s (pool %s, counter %d, KES period %d, cert hash %s)", errNotInLog, f, c.PoolID().Hex(), c.Counter, c.KESPeriod, c.Hash())
-		}
-	}
-	return nil
-}
-
 func verifyError(err error) *VerifyError {
 	ve := &VerifyError{Kind: "error", Message: err.Error()}
 	var ae *auditlog.Error
@@ -570,12 +503,10 @@ func verifyError(err error) *VerifyError {
 			s := ae.Seq
 			ve.Seq = &s
 		}
-	case errors.Is(err, errNotInLog):
-		ve.Kind = errNotInLog.Error()
-	case errors.Is(err, errUnlogged):
-		ve.Kind = errUnlogged.Error()
-	case errors.Is(err, errPinned):
-		ve.Kind = errPinned.Error()
+	case errors.Is(err, ceremony.ErrUnlogged):
+		ve.Kind = ceremony.ErrUnlogged.Error()
+	case errors.Is(err, ceremony.ErrPinMismatch):
+		ve.Kind = ceremony.ErrPinMismatch.Error()
 	}
 	return ve
 }
@@ -598,11 +529,13 @@ func ceremonyHint(err error) error {
 		return cli.Hint(err, "a file of the log or package is missing: ask for a complete export")
 	case errors.Is(err, auditlog.ErrBadSignature), errors.Is(err, auditlog.ErrMalformed):
 		return cli.Hint(err, "a checkpoint or key file is not what the audit key signed")
-	case errors.Is(err, errNotInLog):
+	case errors.Is(err, auditlog.ErrNotInLog):
 		return cli.Hint(err, "this cert was made outside the logged ceremony: find out who holds a copy of the cold key")
-	case errors.Is(err, errUnlogged):
+	case errors.Is(err, auditlog.ErrForeignCert):
+		return cli.Hint(err, "give the certs of this log's pools ('ceremony verify' lists them), or the log of that pool's vault")
+	case errors.Is(err, ceremony.ErrUnlogged):
 		return cli.Hint(err, "an interrupted command left this unrecorded: 'kesrotate ceremony seal' records it, flagged recovered")
-	case errors.Is(err, errPinned):
+	case errors.Is(err, ceremony.ErrPinMismatch):
 		return cli.Hint(err, "someone with this stick put that file there: do not rotate to that producer; compare fingerprints with the producer and pin the real one under a new name")
 	case errors.Is(err, auditlog.ErrForged):
 		return cli.Hint(err, "someone with the audit key, but not the cold key, wrote that entry: do not trust it, and find out who had the vault stick")
@@ -723,51 +656,32 @@ missing, each flagged "recovered".`,
 				return err
 			}
 			w := g.env.Stdout
-			_, verr := auditlog.Verify(v.LogDir(), auditlog.VerifyOptions{VaultID: v.Meta.ID})
-			sealed := 0
-			if errors.Is(verr, auditlog.ErrUnsealed) {
-				var ae *auditlog.Error
-				errors.As(verr, &ae)
-				entries, _ := auditlog.Entries(v.LogDir())
-				for _, e := range entries {
-					if e.Seq >= ae.Seq {
-						fmt.Fprintf(w, "unsigned  %s\n", describe(e))
-					}
+			res, err := v.Seal(now, yes)
+			if res != nil {
+				for _, e := range res.Unsigned {
+					fmt.Fprintf(w, "unsigned  %s\n", describe(e))
 				}
-				if !yes {
-					return cli.Hint(verr, "look at the entries above; 'kesrotate ceremony seal --yes' signs them")
-				}
-				ck, err := v.SealLog()
-				if err != nil {
-					return err
-				}
-				sealed = int(ck.Size - ae.Seq)
-			} else if verr != nil {
-				return ceremonyHint(verr)
-			}
-			entries, _ := auditlog.Entries(v.LogDir())
-			gaps, _ := v.LogGaps(entries)
-			var recoverable []ceremony.LogGap
-			for _, gp := range gaps {
-				if gp.Recoverable() {
-					recoverable = append(recoverable, gp)
-				} else {
+				for _, gp := range res.Unrecordable {
 					g.env.Warn("%s; seal does not record it", gp)
 				}
-			}
-			if !yes && len(recoverable) > 0 {
-				for _, gp := range recoverable {
-					fmt.Fprintf(w, "unlogged  %s\n", gp)
+				if !yes {
+					for _, gp := range res.Unlogged {
+						fmt.Fprintf(w, "unlogged  %s\n", gp)
+					}
 				}
-				return cli.Hint(errUnlogged, "'kesrotate ceremony seal --yes' records them, flagged recovered")
+				for _, e := range res.Recorded {
+					fmt.Fprintf(w, "recorded  %s\n", describe(e))
+				}
 			}
-			_, rec, err := v.OpenLog(now)
-			if err != nil {
-				return err
+			switch {
+			case errors.Is(err, auditlog.ErrUnsealed) && !yes:
+				return cli.Hint(err, "look at the entries above; 'kesrotate ceremony seal --yes' signs them")
+			case errors.Is(err, ceremony.ErrUnlogged) && !yes:
+				return cli.Hint(err, "'kesrotate ceremony seal --yes' records them, flagged recovered")
+			case err != nil:
+				return ceremonyHint(err)
 			}
-			for _, e := range rec {
-				fmt.Fprintf(w, "recorded  %s\n", describe(e))
-			}
+			sealed, rec := res.Sealed, res.Recorded
 			if g.env.JSON {
 				return g.env.PrintJSON(map[string]any{"sealed": sealed, "recovered": len(rec)})
 			}

@@ -1,0 +1,112 @@
+package ceremony
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/kesrotate/kesrotate/auditlog"
+	"github.com/kesrotate/kesrotate/opcert"
+)
+
+// crashAfterJournal issues a cert for p and dies after its journal line,
+// before its log entry: the vault holds a cert its log does not record.
+func crashAfterJournal(t *testing.T, p *Pool) {
+	t.Helper()
+	crash := errors.New("crash")
+	testCrash = func(s string) error {
+		if s == "after-journal" {
+			return crash
+		}
+		return nil
+	}
+	defer func() { testCrash = nil }()
+	if _, err := p.Issue(IssueRequest{KESPeriod: 1571, OnChain: opcert.None(), Now: t0}); !errors.Is(err, crash) {
+		t.Fatalf("got %v, want the crash", err)
+	}
+}
+
+func TestVerifyLogComparesTheVaultWithItsLog(t *testing.T) {
+	v := newVault(t)
+	p, err := v.NewPool("alpha", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := VerifyLog(v.LogDir(), v, auditlog.VerifyOptions{}); err != nil || len(a.Gaps) != 0 {
+		t.Fatalf("a whole vault: got %v, %v", a.Gaps, err)
+	}
+	crashAfterJournal(t, p)
+
+	// The log alone is whole: a crash is not tampering.
+	if _, err := VerifyLog(v.LogDir(), nil, auditlog.VerifyOptions{}); err != nil {
+		t.Errorf("the log alone: %v", err)
+	}
+	a, err := VerifyLog(v.LogDir(), v, auditlog.VerifyOptions{})
+	if !errors.Is(err, ErrUnlogged) || len(a.Gaps) != 1 || a.Gaps[0].Kind != "cert" || a.Report == nil {
+		t.Fatalf("got %v, %v, want ErrUnlogged for the journaled cert", a.Gaps, err)
+	}
+
+	// A copy of the log elsewhere is not the vault's own log: no gaps.
+	cp := filepath.Join(t.TempDir(), "log")
+	if err := os.CopyFS(cp, os.DirFS(v.LogDir())); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := VerifyLog(cp, v, auditlog.VerifyOptions{}); err != nil || len(a.Gaps) != 0 {
+		t.Errorf("a copy of the log: got %v, %v", a.Gaps, err)
+	}
+}
+
+func TestSealRecordsWhatACrashLeft(t *testing.T) {
+	v := newVault(t)
+	p, err := v.NewPool("alpha", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashAfterJournal(t, p)
+	before := dirDigest(t, v.Dir)
+	res, err := v.Seal(t0, false)
+	if !errors.Is(err, ErrUnlogged) || len(res.Unlogged) != 1 || len(res.Recorded) != 0 {
+		t.Fatalf("without apply: got %+v, %v, want the cert as unlogged and ErrUnlogged", res, err)
+	}
+	if dirDigest(t, v.Dir) != before {
+		t.Fatal("Seal without apply changed the vault")
+	}
+	res, err = v.Seal(t0, true)
+	if err != nil || len(res.Recorded) != 1 || res.Recorded[0].Detail[DetailRecovered] != "cert" {
+		t.Fatalf("with apply: got %+v, %v, want the cert recorded, flagged", res, err)
+	}
+	if a, err := VerifyLog(v.LogDir(), v, auditlog.VerifyOptions{}); err != nil || len(a.Gaps) != 0 {
+		t.Errorf("after the seal: got %v, %v", a.Gaps, err)
+	}
+}
+
+func TestSealSignsAnInterruptedAppend(t *testing.T) {
+	v := newVault(t)
+	if _, err := v.NewPool("alpha", t0); err != nil {
+		t.Fatal(err)
+	}
+	e, err := v.Audit.entry(auditlog.KindBackupMade, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := `{"seq":3,"kind":"backup-made","time":"2026-11-21T06:00:00Z","binary_sha256":"` + e.BinarySHA256 + `","version":"unknown"}` + "\n"
+	f, err := os.OpenFile(filepath.Join(v.LogDir(), auditlog.FileEntries), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(line)
+	f.Close()
+
+	res, err := v.Seal(t0, false)
+	if !errors.Is(err, auditlog.ErrUnsealed) || len(res.Unsigned) != 1 || res.Unsigned[0].Seq != 3 || res.Sealed != 0 {
+		t.Fatalf("without apply: got %+v, %v, want entry 3 unsigned and ErrUnsealed", res, err)
+	}
+	res, err = v.Seal(t0, true)
+	if err != nil || res.Sealed != 1 {
+		t.Fatalf("with apply: got %+v, %v, want 1 entry signed", res, err)
+	}
+	if _, err := auditlog.Verify(v.LogDir(), auditlog.VerifyOptions{}); err != nil {
+		t.Errorf("after the seal: %v", err)
+	}
+}
