@@ -23,6 +23,7 @@ type Network struct {
 	ByronSlots        uint64        // slots before the Shelley era (0 if the chain starts in Shelley)
 	ByronSlotLength   time.Duration // 20 s on the public networks
 	SlotLength        time.Duration // from the Shelley era on
+	EpochLength       uint64        // slots per epoch from the Shelley era on (0: the genesis did not say)
 }
 
 // The public networks. Their Byron eras are fixed history.
@@ -30,17 +31,17 @@ var (
 	Mainnet = Network{
 		Name: "mainnet", Magic: 764824073, SlotsPerKESPeriod: 129600, MaxKESEvolutions: 62,
 		SystemStart: time.Unix(1506203091, 0).UTC(), ByronSlots: 4492800,
-		ByronSlotLength: 20 * time.Second, SlotLength: time.Second,
+		ByronSlotLength: 20 * time.Second, SlotLength: time.Second, EpochLength: 432000,
 	}
 	Preprod = Network{
 		Name: "preprod", Magic: 1, SlotsPerKESPeriod: 129600, MaxKESEvolutions: 62,
 		SystemStart: time.Unix(1654041600, 0).UTC(), ByronSlots: 86400,
-		ByronSlotLength: 20 * time.Second, SlotLength: time.Second,
+		ByronSlotLength: 20 * time.Second, SlotLength: time.Second, EpochLength: 432000,
 	}
 	Preview = Network{
 		Name: "preview", Magic: 2, SlotsPerKESPeriod: 129600, MaxKESEvolutions: 62,
 		SystemStart: time.Unix(1666656000, 0).UTC(), ByronSlots: 0,
-		ByronSlotLength: 20 * time.Second, SlotLength: time.Second,
+		ByronSlotLength: 20 * time.Second, SlotLength: time.Second, EpochLength: 86400,
 	}
 )
 
@@ -68,6 +69,7 @@ func ParseGenesis(data []byte) (Network, error) {
 		MaxKESEvolutions  *uint64      `json:"maxKESEvolutions"`
 		SystemStart       *time.Time   `json:"systemStart"`
 		SlotLength        *json.Number `json:"slotLength"`
+		EpochLength       uint64       `json:"epochLength"`
 	}
 	if err := json.Unmarshal(data, &g); err != nil {
 		return Network{}, fmt.Errorf("%w: %v", ErrGenesis, textsafe.JSONError(err))
@@ -110,6 +112,7 @@ func ParseGenesis(data []byte) (Network, error) {
 		SystemStart:       g.SystemStart.UTC(),
 		ByronSlotLength:   20 * time.Second,
 		SlotLength:        time.Duration(ns.Num().Int64()),
+		EpochLength:       g.EpochLength,
 	}
 	for _, p := range Networks {
 		if p.Magic == n.Magic && p.SlotsPerKESPeriod == n.SlotsPerKESPeriod && p.MaxKESEvolutions == n.MaxKESEvolutions {
@@ -257,4 +260,35 @@ func PlausibleNetworks(start uint64, now time.Time) []Network {
 		}
 	}
 	return out
+}
+
+// OtherNetworkError says that a cert read on a network nothing named (the
+// default) plainly belongs to another public network: judged on the
+// assumed one, a preprod cert would look expired, which is worse than no
+// answer.
+type OtherNetworkError struct {
+	Start   uint64  // the cert's first KES period
+	Assumed Network // the network assumed
+	Current uint64  // the assumed network's current period
+	Likely  Network // the public network the cert fits
+}
+
+func (e *OtherNetworkError) Error() string {
+	return fmt.Sprintf("KES period %d looks like a %s cert, not %s (current period %d)", e.Start, e.Likely.Name, e.Assumed.Name, e.Current)
+}
+
+// CheckAssumed is for a network that was assumed, not named: it returns an
+// *OtherNetworkError when a cert starting at KES period start cannot be
+// n's at time now but is plausible on another public network. A cert
+// plausible nowhere is left for the period checks to judge.
+func (n Network) CheckAssumed(start uint64, now time.Time) error {
+	if n.Plausible(start, now) {
+		return nil
+	}
+	others := PlausibleNetworks(start, now)
+	if len(others) == 0 {
+		return nil
+	}
+	cur, _ := n.KESPeriodAt(now)
+	return &OtherNetworkError{Start: start, Assumed: n, Current: cur, Likely: others[0]}
 }

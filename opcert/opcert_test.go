@@ -326,7 +326,7 @@ func TestParseGenesis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n.Magic != 42 || n.MaxKESEvolutions != 60 || n.SlotsPerKESPeriod != 129600 || n.SlotLength != time.Second {
+	if n.Magic != 42 || n.MaxKESEvolutions != 60 || n.SlotsPerKESPeriod != 129600 || n.SlotLength != time.Second || n.EpochLength != 432000 {
 		t.Errorf("got %+v", n)
 	}
 	if want := time.Date(2022, 6, 16, 8, 4, 19, 0, time.UTC); !n.SystemStart.Equal(want) {
@@ -336,8 +336,17 @@ func TestParseGenesis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.SlotLength != 100*time.Millisecond {
-		t.Errorf("dingo slot length: got %s, want 100ms", d.SlotLength)
+	if d.SlotLength != 100*time.Millisecond || d.EpochLength != 5 {
+		t.Errorf("dingo slot length and epoch length: got %s and %d, want 100ms and 5", d.SlotLength, d.EpochLength)
+	}
+	// The public networks' epochs (their genesis files say 432000 and 86400).
+	for _, tc := range []struct {
+		n    Network
+		want uint64
+	}{{Mainnet, 432000}, {Preprod, 432000}, {Preview, 86400}} {
+		if tc.n.EpochLength != tc.want {
+			t.Errorf("%s epoch length: got %d, want %d", tc.n.Name, tc.n.EpochLength, tc.want)
+		}
 	}
 	// 129600 slots of 0.1 s: a period is 3.6 hours.
 	if got := d.PeriodStart(2).Sub(d.SystemStart); got != 2*12960*time.Second {

@@ -1,6 +1,8 @@
 package opcert
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -43,4 +45,28 @@ func names(ns []Network) []string {
 		out = append(out, n.Name)
 	}
 	return out
+}
+
+func TestCheckAssumed(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	pp, err := Preprod.KESPeriodAt(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mn, _ := Mainnet.KESPeriodAt(now)
+	if err := Mainnet.CheckAssumed(mn, now); err != nil {
+		t.Errorf("a mainnet cert assumed mainnet: %v", err)
+	}
+	err = Mainnet.CheckAssumed(pp, now)
+	var oe *OtherNetworkError
+	if !errors.As(err, &oe) || oe.Likely.Name != "preprod" || oe.Current != mn || oe.Start != pp {
+		t.Fatalf("a preprod cert assumed mainnet: got %v", err)
+	}
+	if want := fmt.Sprintf("KES period %d looks like a preprod cert, not mainnet (current period %d)", pp, mn); err.Error() != want {
+		t.Errorf("got %q, want %q", err, want)
+	}
+	// Plausible nowhere (far in the future): the period checks judge it.
+	if err := Mainnet.CheckAssumed(mn+1000, now); err != nil {
+		t.Errorf("a cert of no public network: %v", err)
+	}
 }

@@ -443,19 +443,3 @@ func (l LeaderLog) SlotTimes(n opcert.Network) []time.Time {
 	}
 	return out
 }
-
-// EpochLength is the epoch length in slots of the public networks (the
-// Shelley era's), or 0 for other networks: read it from their genesis.
-func EpochLength(n opcert.Network) uint64 {
-	switch n.Magic {
-	case opcert.Mainnet.Magic, opcert.Preprod.Magic:
-		if n.ByronSlots > 0 {
-			return 432000
-		}
-	case opcert.Preview.Magic:
-		if n.SystemStart.Equal(opcert.Preview.SystemStart) {
-			return 86400
-		}
-	}
-	return 0
-}

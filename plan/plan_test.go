@@ -352,7 +352,7 @@ func TestParseLeaderLog(t *testing.T) {
 	if !l.HasEpochStart || l.EpochStart != 12700800 {
 		t.Errorf("epoch start: got %d (%v), want 12700800", l.EpochStart, l.HasEpochStart)
 	}
-	cov := l.Coverage(opcert.Mainnet, EpochLength(opcert.Mainnet))
+	cov := l.Coverage(opcert.Mainnet, opcert.Mainnet.EpochLength)
 	if want := time.Unix(12700800+mainnetShelleyOffset, 0).UTC(); !cov.From.Equal(want) || cov.Duration() != 5*24*time.Hour {
 		t.Errorf("coverage: got %s for %s, want from %s for 120h", cov.From, cov.Duration(), want)
 	}
@@ -377,21 +377,6 @@ func TestParseLeaderLog(t *testing.T) {
 				t.Errorf("got %v, want ErrLeaderLog", err)
 			}
 		})
-	}
-}
-
-func TestEpochLength(t *testing.T) {
-	custom, err := opcert.ParseGenesis(vectors.Read(t, "ouroboros-consensus/shelley-genesis.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		n    opcert.Network
-		want uint64
-	}{{opcert.Mainnet, 432000}, {opcert.Preprod, 432000}, {opcert.Preview, 86400}, {custom, 0}} {
-		if got := EpochLength(tc.n); got != tc.want {
-			t.Errorf("%s: got %d, want %d", tc.n.Name, got, tc.want)
-		}
 	}
 }
 
@@ -430,7 +415,7 @@ func FuzzParseLeaderLog(f *testing.F) {
 				t.Fatalf("slots not sorted: %v", l.Slots)
 			}
 		}
-		_ = l.Coverage(opcert.Preview, EpochLength(opcert.Preview))
+		_ = l.Coverage(opcert.Preview, opcert.Preview.EpochLength)
 	})
 }
 

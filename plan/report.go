@@ -57,10 +57,9 @@ type Input struct {
 	Now     time.Time
 	Leads   Leads
 	Items   []Item
-	// Schedules are cncli leader logs of planned pools; EpochLength is the
-	// network's (0: EpochLength(Network)).
-	Schedules   []LeaderLog
-	EpochLength uint64
+	// Schedules are cncli leader logs of planned pools (their epochs are
+	// Network.EpochLength slots long).
+	Schedules []LeaderLog
 	// RotateAt, if set, is a planned rotation taking RotationTakes.
 	RotateAt      time.Time
 	RotationTakes time.Duration
@@ -268,10 +267,7 @@ func companionsOf(s *AgentStatus) []Companion {
 // and checks a planned rotation against them.
 func (r *Report) schedules(in Input) error {
 	n := in.Network
-	epochLen := in.EpochLength
-	if epochLen == 0 {
-		epochLen = EpochLength(n)
-	}
+	epochLen := n.EpochLength
 	type sched struct {
 		cov   Span
 		slots []time.Time

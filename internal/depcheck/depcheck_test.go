@@ -346,7 +346,7 @@ var importRules = []struct {
 	{"plan", []string{"opcert", "keys", "internal/promtext", "internal/textsafe", "internal/durfmt"}},
 	{"transfer", []string{"keys", "opcert", "transfer/qr", "transfer/ur", "internal/safefile", "internal/textsafe", "internal/durfmt"}},
 	{"auditlog", []string{"keys", "opcert", "internal/safefile", "internal/textsafe"}},
-	{"ceremony", []string{"auditlog", "keys", "opcert", "transfer", "transfer/qr", "internal/safefile", "internal/textsafe", "internal/durfmt"}},
+	{"ceremony", []string{"auditlog", "keys", "opcert", "plan", "transfer", "transfer/qr", "internal/safefile", "internal/textsafe", "internal/durfmt"}},
 	{"producer", []string{"auditlog", "keys", "opcert", "plan", "transfer", "producer/nodelog", "producer/nodequery",
 		"internal/safefile", "internal/textsafe", "internal/durfmt", "internal/promtext"}},
 }

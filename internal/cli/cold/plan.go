@@ -1,7 +1,6 @@
 package cold
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -159,12 +158,12 @@ func runPlan(g *globals, o *planOptions) error {
 	if err != nil {
 		return err
 	}
-	schedules, epochLen, err := readSchedules(o, in.network)
+	schedules, err := readSchedules(o)
 	if err != nil {
 		return err
 	}
 	r, err := plan.Make(plan.Input{Network: in.network, Now: now, Leads: leads, Items: in.items,
-		Schedules: schedules, EpochLength: epochLen, RotateAt: rotateAt, RotationTakes: takes})
+		Schedules: schedules, RotateAt: rotateAt, RotationTakes: takes})
 	var se *plan.ScheduleError
 	switch {
 	case errors.As(err, &se):
@@ -240,46 +239,19 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 	}
 	if len(statuses) > 0 && !explicit && vault == nil {
 		if _, err := g.vaultDir(); err != nil { // nothing said which network: the status does
-			for _, p := range opcert.Networks {
-				if p.Magic == statuses[0].NetworkMagic {
-					n, assumed = p, false
-				}
+			if sn, ok := statuses[0].Network(); ok {
+				n, assumed = sn, false
 			}
 		}
 	}
 	in.network = n
 
 	if vault != nil {
-		pools, err := vault.Pools()
+		items, warnings, err := vault.PlanItems()
 		if err != nil {
-			return nil, cli.Hint(err, "check the vault folder")
+			return nil, cli.Hint(err, "a pool's files are damaged: 'kesrotate pool list' and 'kesrotate pool show NAME' on the cold machine show which")
 		}
-		for _, p := range pools {
-			entries, err := p.Journal()
-			if err != nil {
-				return nil, cli.Hint(fmt.Errorf("pool %s: %w", p.Meta.Name, err), "run 'kesrotate pool show "+p.Meta.Name+"' on the cold machine")
-			}
-			issued := ceremony.Issued(entries)
-			if len(issued) == 0 {
-				in.warnings = append(in.warnings, fmt.Sprintf("pool %s: no cert was issued from this vault; plan its node.cert with --cert", p.Meta.Name))
-				continue
-			}
-			last := issued[len(issued)-1]
-			cert, err := last.Certificate()
-			if err != nil {
-				return nil, cli.Hint(fmt.Errorf("pool %s: %w", p.Meta.Name, err), "the journal is damaged: run 'kesrotate pool show "+p.Meta.Name+"'")
-			}
-			h, err := ceremony.History(entries)
-			if err != nil {
-				return nil, cli.Hint(fmt.Errorf("pool %s: %w", p.Meta.Name, err), "the journal is damaged: run 'kesrotate pool show "+p.Meta.Name+"'")
-			}
-			var holdings []plan.Holding
-			for _, pc := range ceremony.Holdings(entries) {
-				holdings = append(holdings, plan.Holding{Producer: pc.Producer, Counter: pc.Counter, KESPeriod: pc.KESPeriod, CertHash: pc.CertHash})
-			}
-			in.items = append(in.items, plan.Item{Name: p.Meta.Name, Source: "vault", Pool: cert.PoolID(),
-				Counter: cert.Counter, StartPeriod: cert.KESPeriod, CertHash: cert.Hash(), History: &h, Holdings: holdings})
-		}
+		in.items, in.warnings = append(in.items, items...), append(in.warnings, warnings...)
 		if len(in.items) == 0 && len(o.certs) == 0 && len(o.statuses) == 0 {
 			return nil, cli.Hint(fmt.Errorf("vault %s holds no issued cert", vault.Dir), "issue one with 'kesrotate rotate', or plan a node.cert with --cert FILE")
 		}
@@ -293,7 +265,8 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 		if err != nil {
 			return nil, cli.Hint(fmt.Errorf("--cert %s: %w", f, err), "give a cardano-cli NodeOperationalCertificate file (node.cert)")
 		}
-		if err := cert.CheckSignature(); err != nil {
+		item, err := plan.CertItem(f, cert)
+		if err != nil {
 			return nil, cli.Hint(fmt.Errorf("--cert %s: %w", f, err), "the node rejects every block made with this cert: issue a new one now")
 		}
 		if assumed && vault == nil {
@@ -301,16 +274,13 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 				return nil, err
 			}
 		}
-		in.items = append(in.items, plan.Item{Name: f, Source: "cert", Pool: cert.PoolID(),
-			Counter: cert.Counter, StartPeriod: cert.KESPeriod, CertHash: cert.Hash()})
+		in.items = append(in.items, item)
 	}
 	for i, s := range statuses {
 		if err := s.CheckNetwork(n); err != nil {
 			return nil, cli.Hint(fmt.Errorf("--status %s: %w", o.statuses[i], err), "give --network or --genesis of the producer's network")
 		}
-		s := s
-		in.items = append(in.items, plan.Item{Name: "agent:" + ids[i].Bech32()[:16] + "…", Source: "agent-status", Pool: ids[i],
-			Counter: s.CertCounter, StartPeriod: s.CertKESPeriod, Status: &s})
+		in.items = append(in.items, plan.StatusItem(s, ids[i]))
 	}
 	return in, nil
 }
@@ -344,31 +314,21 @@ func expandFolders(paths []string, flag string) ([]string, error) {
 	return out, nil
 }
 
-// readSchedules reads the --leader-schedule files, and the epoch length
-// of a custom network from its genesis.
-func readSchedules(o *planOptions, n opcert.Network) ([]plan.LeaderLog, uint64, error) {
-	var epochLen uint64
-	if plan.EpochLength(n) == 0 && o.genesis != "" {
-		var gen struct {
-			EpochLength uint64 `json:"epochLength"`
-		}
-		if b, err := os.ReadFile(o.genesis); err == nil && json.Unmarshal(b, &gen) == nil {
-			epochLen = gen.EpochLength
-		}
-	}
+// readSchedules reads the --leader-schedule files.
+func readSchedules(o *planOptions) ([]plan.LeaderLog, error) {
 	var out []plan.LeaderLog
 	for _, f := range o.schedules {
 		b, err := readInput(f, "--leader-schedule")
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		l, err := plan.ParseLeaderLog(b)
 		if err != nil {
-			return nil, 0, cli.Hint(fmt.Errorf("--leader-schedule %s: %w", f, err), "give the JSON 'cncli leaderlog' prints")
+			return nil, cli.Hint(fmt.Errorf("--leader-schedule %s: %w", f, err), "give the JSON 'cncli leaderlog' prints")
 		}
 		out = append(out, l)
 	}
-	return out, epochLen, nil
+	return out, nil
 }
 
 // clock is how a person reads a time: UTC to the second, rounded down so

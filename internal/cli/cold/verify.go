@@ -208,17 +208,13 @@ func printReport(g *globals, n opcert.Network, r *opcert.Report) {
 }
 
 // checkAssumedNetwork refuses to judge a cert on a network nothing chose
-// when the cert plainly belongs to another public network: a preprod cert
-// read as mainnet's looks expired, which is worse than no answer.
+// when the cert plainly belongs to another public network
+// (opcert.Network.CheckAssumed).
 func checkAssumedNetwork(flag, file string, n opcert.Network, start uint64, now time.Time) error {
-	if n.Plausible(start, now) {
-		return nil
+	var oe *opcert.OtherNetworkError
+	if err := n.CheckAssumed(start, now); errors.As(err, &oe) {
+		return cli.Hint(fmt.Errorf("%s %s: %w; no --network was given", flag, file, err),
+			fmt.Sprintf("give --network %s (or --network %s if it really is %s's)", oe.Likely.Name, n.Name, n.Name))
 	}
-	others := opcert.PlausibleNetworks(start, now)
-	if len(others) == 0 {
-		return nil
-	}
-	cur, _ := n.KESPeriodAt(now)
-	return cli.Hint(fmt.Errorf("%s %s: KES period %d looks like a %s cert, not %s (current period %d); no --network was given", flag, file, start, others[0].Name, n.Name, cur),
-		fmt.Sprintf("give --network %s (or --network %s if it really is %s's)", others[0].Name, n.Name, n.Name))
+	return nil
 }
