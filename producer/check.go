@@ -76,7 +76,7 @@ func (a *Agent) Inspect(ctx context.Context, o InspectOptions) *Report {
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
 	}
-	r := &Report{}
+	r := &Report{Findings: []Finding{}} // an array in JSON, never null
 	a.inspectSocket(ctx, o, r)
 	scrape := a.inspectMetrics(ctx, o, r)
 	a.inspectLog(ctx, o, r)

@@ -148,12 +148,33 @@ type jsonField struct {
 	name, goName string
 	typ          reflect.Type
 	optional     bool
+	depth        int  // how deep in embedded structs
+	tagged       bool // named by its json tag
 }
 
 // fields lists the keys of struct t the way encoding/json does: exported
 // fields under their tag names, embedded structs without a tag flattened
-// into their parent, "-" left out.
+// into their parent, "-" left out. Of two fields with one name the
+// shallower one hides the other, then the tagged one; two left at one
+// depth hide each other (encoding/json's rules for embedded structs).
 func fields(t reflect.Type) []jsonField {
+	all := allFields(t, 0)
+	byName := map[string][]int{}
+	for i, f := range all {
+		byName[f.name] = append(byName[f.name], i)
+	}
+	var out []jsonField
+	for i, f := range all {
+		if dominant(all, byName[f.name]) == i {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// allFields lists every field encoding/json could print for t, hidden or
+// not, in the order it prints them.
+func allFields(t reflect.Type, depth int) []jsonField {
 	var out []jsonField
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
@@ -169,14 +190,15 @@ func fields(t reflect.Type) []jsonField {
 				et = et.Elem()
 			}
 			if et.Kind() == reflect.Struct {
-				out = append(out, fields(et)...)
+				out = append(out, allFields(et, depth+1)...)
 				continue
 			}
 		}
 		if !sf.IsExported() {
 			continue
 		}
-		if name == "" {
+		tagged := name != ""
+		if !tagged {
 			name = sf.Name
 		}
 		optional := false
@@ -185,9 +207,36 @@ func fields(t reflect.Type) []jsonField {
 				optional = true
 			}
 		}
-		out = append(out, jsonField{name: name, goName: sf.Name, typ: ft, optional: optional})
+		out = append(out, jsonField{name: name, goName: sf.Name, typ: ft, optional: optional, depth: depth, tagged: tagged})
 	}
 	return out
+}
+
+// dominant is the index of the field among candidates (of one name) that
+// encoding/json prints, or -1 when they hide each other.
+func dominant(all []jsonField, candidates []int) int {
+	top := -1
+	for _, i := range candidates {
+		if top < 0 || all[i].depth < all[top].depth {
+			top = i
+		}
+	}
+	var shallow, tagged []int
+	for _, i := range candidates {
+		if all[i].depth == all[top].depth {
+			shallow = append(shallow, i)
+			if all[i].tagged {
+				tagged = append(tagged, i)
+			}
+		}
+	}
+	switch {
+	case len(shallow) == 1:
+		return shallow[0]
+	case len(tagged) == 1:
+		return tagged[0]
+	}
+	return -1
 }
 
 // CheckJSON reports how the JSON document data differs from the shape of

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -149,5 +150,52 @@ func TestPrintJSONPrintsOnlyTheDeclaredType(t *testing.T) {
 	}
 	if got := out.String(); got != "{\n  \"name\": \"a\",\n  \"seq\": 0\n}\n" {
 		t.Errorf("printed %q", got)
+	}
+}
+
+type shapeHidden struct {
+	Pool  string `json:"pool"`
+	Extra any    `json:"extra"` // hidden by shapeOuter.Extra: its shape does not matter
+	Depth string `json:"depth"`
+}
+
+type shapeTwin struct {
+	Twin int `json:"Twin"` // hides shapeTwin2.Twin: tagged
+	Both string
+}
+
+type shapeTwin2 struct {
+	Twin string
+	Both int // shapeTwin.Both and this hide each other
+}
+
+type shapeOuter struct {
+	shapeHidden
+	shapeTwin
+	shapeTwin2
+	Extra int `json:"extra"`
+}
+
+// TestShapeHidesEmbeddedFields: a field of the outer struct hides the
+// embedded one of its name, of two embedded at one depth a tagged one hides
+// the other, and two untagged hide each other, as in encoding/json, whose
+// output the test compares.
+func TestShapeHidesEmbeddedFields(t *testing.T) {
+	got, err := Shape(shapeOuter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "[{pool string} {depth string} {Twin integer} {extra integer}]"; fmt.Sprint(got) != want {
+		t.Errorf("Shape:\n got %v\nwant %s", got, want)
+	}
+	b, err := json.Marshal(shapeOuter{Extra: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"pool":"","depth":"","Twin":0,"extra":1}`; string(b) != want {
+		t.Errorf("encoding/json: got %s, want %s", b, want)
+	}
+	if err := CheckJSON(b, shapeOuter{}); err != nil {
+		t.Errorf("CheckJSON(%s) = %v", b, err)
 	}
 }

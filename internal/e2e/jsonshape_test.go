@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/kesrotate/kesrotate/internal/cli"
+	"github.com/kesrotate/kesrotate/internal/cli/agent"
 	"github.com/kesrotate/kesrotate/internal/cli/cold"
 )
 
 // jsonOutputs are the declared --json outputs of both binaries.
 func jsonOutputs() []cli.Outputs {
-	return []cli.Outputs{cold.JSONOutputs()}
+	return []cli.Outputs{cold.JSONOutputs(), agent.JSONOutputs()}
 }
 
 // TestEveryJSONOutputIsExercised: each command's real --json output is

@@ -29,15 +29,6 @@ stick detectable: give them to the auditor with 'checkpoint countersign'.`,
 	return c
 }
 
-// CheckpointView is one kept checkpoint.
-type CheckpointView struct {
-	File    string `json:"file"`
-	Origin  string `json:"origin"`
-	Size    int64  `json:"size"`
-	Root    string `json:"root"`
-	Signers int    `json:"signatures"`
-}
-
 func keptCheckpoints(g *globals) ([]string, [][]byte, error) {
 	a, err := g.open()
 	if err != nil {
@@ -133,7 +124,7 @@ func newCheckpointAddCmd(g *globals) *cobra.Command {
 				}
 				notes = append(notes, []byte(text))
 			}
-			var kept []string
+			kept := []string{}
 			for _, msg := range notes {
 				if _, err := auditlog.ParseCheckpoint(msg); err != nil {
 					return cli.Hint(fmt.Errorf("not a ceremony-log checkpoint: %w", err), "give the checkpoint note or its QR code")
@@ -145,7 +136,7 @@ func newCheckpointAddCmd(g *globals) *cobra.Command {
 				kept = append(kept, p)
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"kept": kept})
+				return g.env.PrintJSON(checkpointAddOutput{Kept: kept})
 			}
 			for _, p := range kept {
 				fmt.Fprintf(g.env.Stdout, "kept %s\n", p)
@@ -195,7 +186,7 @@ checks them.`,
 				return err
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"countersigner": res.Verifier, "files": res.Files})
+				return g.env.PrintJSON(countersignOutput{Countersigner: res.Verifier, Files: nonNil(res.Files), AuditChecked: res.Checked})
 			}
 			fmt.Fprintf(g.env.Stdout, "%d checkpoint(s) countersigned by %s into %s\n", len(res.Files), res.Name, out)
 			if !res.Checked {

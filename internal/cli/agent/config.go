@@ -124,7 +124,7 @@ An empty value ("") clears an optional setting.`,
 				return cli.Hint(err, "the settings were saved; run 'kesrotate-agent check'")
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"changes": changes})
+				return g.env.PrintJSON(configOutput{Config: a.Config, Changes: nonNil(changes)})
 			}
 			if len(changes) == 0 {
 				fmt.Fprintln(g.env.Stdout, "nothing to change")
@@ -166,7 +166,7 @@ func orNone(s string) string {
 func printConfig(g *globals, a *producer.Agent) error {
 	c := a.Config
 	if g.env.JSON {
-		return g.env.PrintJSON(c)
+		return g.env.PrintJSON(configOutput{Config: c, Changes: []producer.Changed{}})
 	}
 	w := g.env.Stdout
 	fmt.Fprintf(w, "producer %s for pool %s on %s\n", c.Name, c.PoolID, a.Network.Name)

@@ -144,7 +144,7 @@ func runInit(g *globals, o *initOptions) error {
 	}
 	r := a.Inspect(context.Background(), producer.InspectOptions{Now: now})
 	if g.env.JSON {
-		return g.env.PrintJSON(map[string]any{"dir": dir, "pool_id": a.Config.PoolID, "recipient": e.Recipient, "fingerprint": e.Fingerprint(), "check": r})
+		return g.env.PrintJSON(initOutput{AgentDir: dir, PoolID: a.Config.PoolID, Recipient: e.Recipient, Fingerprint: e.Fingerprint(), Check: *r})
 	}
 	w := g.env.Stdout
 	fmt.Fprintf(w, "producer %s set up for pool %s on %s\n", a.Config.Name, e.PoolID.Bech32(), a.Network.Name)

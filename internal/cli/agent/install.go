@@ -213,10 +213,10 @@ func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *produc
 		g.env.Warn("signalled, not confirmed: %s", conf.Detail)
 	}
 	if g.env.JSON {
-		return g.env.PrintJSON(map[string]any{"set": ir.Set, "previous": ir.Previous, "already_installed": ir.Same, "adopted": ir.Adopted,
-			"counter": b.Cert.Counter, "kes_period": b.Cert.KESPeriod, "cert_hash": b.Cert.Hash(), "kes_on_producer": ir.Pending,
-			"signalled": res.Signalled, "state": state, "confirmed_by": conf.Sources, "report": ir.Report, "role": a.Role(),
-			"mithril_signer": res.Signer, "mithril_note": res.SignerNote})
+		return g.env.PrintJSON(installOutput{Set: ir.Set, Previous: ir.Previous, AlreadyInstalled: ir.Same, Adopted: ir.Adopted,
+			Counter: b.Cert.Counter, KESPeriod: b.Cert.KESPeriod, CertHash: b.Cert.Hash(), KESOnProducer: ir.Pending,
+			Signalled: res.Signalled, State: state, ConfirmedBy: nonNil(conf.Sources), Report: ir.Report, Role: a.Role(),
+			MithrilSigner: res.Signer, MithrilNote: res.SignerNote})
 	}
 	w := g.env.Stdout
 	if ir.Staged {

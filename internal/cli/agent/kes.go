@@ -44,7 +44,7 @@ command did not make is replaced only with --replace.`,
 				return cli.Hint(err, "nothing was changed")
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"kes_vkey": fmt.Sprintf("%x", vk[:])})
+				return g.env.PrintJSON(kesNewOutput{KESVKey: fmt.Sprintf("%x", vk[:])})
 			}
 			if a.KESAgentMode() {
 				fmt.Fprintf(g.env.Stdout, "KES key generated in kes-agent, staged in its memory (no key file here)\n  vkey  %x\nnext: 'kesrotate-agent snapshot' carries the vkey to the cold machine\n", vk[:])

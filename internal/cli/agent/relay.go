@@ -74,8 +74,8 @@ TOPOLOGY.kesrotate. This command needs no agent folder.`,
 				}
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"producer": args[0], "from": res.From, "to": res.To, "changed": res.Changed,
-					"signalled": res.Signalled, "confirmed_by": res.Confirmation.Sources, "metrics": alive})
+				return g.env.PrintJSON(relayOutput{Producer: args[0], From: res.From, To: res.To, Changed: res.Changed,
+					Signalled: res.Signalled, ConfirmedBy: nonNil(res.Confirmation.Sources), Metrics: alive})
 			}
 			w := g.env.Stdout
 			switch {

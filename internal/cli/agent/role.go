@@ -68,8 +68,8 @@ credential files: restart it as a relay, or promote it.`,
 				return err
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"role": producer.RoleStandby, "staged": res.Staged, "signalled": res.Signalled,
-					"confirmed_by": res.Confirmation.Sources, "receipt": out, "qr": qrOut})
+				return g.env.PrintJSON(demoteOutput{Role: producer.RoleStandby, Staged: res.Staged, Signalled: res.Signalled,
+					ConfirmedBy: nonNil(res.Confirmation.Sources), Receipt: out, ReceiptQR: qrOut})
 			}
 			w := g.env.Stdout
 			fmt.Fprintf(w, "%s no longer forges (confirmed by %s); it is a standby now\n", a.Config.Name, joinAnd(res.Confirmation.Sources))
@@ -166,8 +166,8 @@ producer stays a standby.`,
 			// The signer must read the set the node forges with now.
 			signer, serr := a.RestartSigner(context.Background(), producer.SignerOptions{Now: now})
 			if g.env.JSON {
-				if err := g.env.PrintJSON(map[string]any{"role": producer.RolePrimary, "set": res.Set, "proof": res.Proof,
-					"signalled": res.Signalled, "confirmed_by": res.Confirmation.Sources, "mithril_signer": signer}); err != nil {
+				if err := g.env.PrintJSON(promoteOutput{Role: producer.RolePrimary, Set: res.Set, Proof: res.Proof,
+					Signalled: res.Signalled, ConfirmedBy: nonNil(res.Confirmation.Sources), MithrilSigner: signer}); err != nil {
 					return err
 				}
 				if serr != nil {
@@ -244,7 +244,7 @@ func newPeerCmd(g *globals) *cobra.Command {
 				return cli.Hint(err, "nothing was pinned")
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"name": p.Name, "fingerprint": p.Fingerprint})
+				return g.env.PrintJSON(peerView{Name: p.Name, Fingerprint: p.Fingerprint})
 			}
 			fmt.Fprintf(g.env.Stdout, "peer %s pinned\n  fingerprint  %s\n", p.Name, p.Fingerprint)
 			if fingerprint == "" {
@@ -269,9 +269,9 @@ func newPeerCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if g.env.JSON {
-				out := []map[string]string{}
+				out := []peerView{}
 				for _, p := range peers {
-					out = append(out, map[string]string{"name": p.Name, "fingerprint": p.Fingerprint})
+					out = append(out, peerView{Name: p.Name, Fingerprint: p.Fingerprint})
 				}
 				return g.env.PrintJSON(out)
 			}

@@ -70,7 +70,7 @@ further; the first set the agent adopted is as far as it goes.`,
 				signer, serr = a.RestartSigner(context.Background(), producer.SignerOptions{Now: now, Timeout: signerTimeout})
 			}
 			if g.env.JSON {
-				if err := g.env.PrintJSON(map[string]any{"from": rb.From, "to": rb.To, "signalled": who, "state": state, "mithril_signer": signer}); err != nil {
+				if err := g.env.PrintJSON(rollbackOutput{From: rb.From, To: rb.To, Signalled: who, State: state, MithrilSigner: signer}); err != nil {
 					return err
 				}
 			} else {

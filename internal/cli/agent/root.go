@@ -31,6 +31,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // NewRoot builds the command tree.
 func NewRoot(env *cli.Env) *cobra.Command {
 	g := &globals{env: env}
+	env.Outputs = outputs
 	root := &cobra.Command{
 		Use:   "kesrotate-agent",
 		Short: "Install kesrotate bundles on a Cardano block producer",

@@ -10,7 +10,6 @@ import (
 
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/internal/safefile"
-	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/kesrotate/kesrotate/producer"
 	"github.com/kesrotate/kesrotate/transfer"
 )
@@ -37,7 +36,7 @@ func newEnrollmentCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"fingerprint": e.Fingerprint(), "recipient": e.Recipient, "out": out, "qr": qrOut})
+				return g.env.PrintJSON(enrollmentOutput{Fingerprint: e.Fingerprint(), Recipient: e.Recipient, Enrollment: out, EnrollmentQR: qrOut})
 			}
 			fmt.Fprintf(g.env.Stdout, "enrollment of producer %s for pool %s\n  fingerprint  %s\n", e.Name, e.PoolID.Bech32(), e.Fingerprint())
 			from := "--enrollment " + out
@@ -112,8 +111,8 @@ func runSnapshot(g *globals, o *snapshotOptions) error {
 	}
 	period := a.Network.KESPeriod(s.TipSlot)
 	if g.env.JSON {
-		return g.env.PrintJSON(map[string]any{"tip_slot": s.TipSlot, "tip_time": s.TipTime, "kes_period": period,
-			"onchain_counter": onChainJSON(s.OnChain), "kes_on_producer": s.KESVKey != nil, "out": o.out, "qr": o.qrOut})
+		return g.env.PrintJSON(snapshotOutput{TipSlot: s.TipSlot, TipTime: s.TipTime, KESPeriod: period,
+			OnChainCounter: s.OnChain.Text(), KESOnProducer: s.KESVKey != nil, Snapshot: o.out, SnapshotQR: o.qrOut})
 	}
 	fmt.Fprintf(g.env.Stdout, "snapshot for pool %s\n  tip slot    %d (%s)\n  KES period  %d\n  on chain    %s\n",
 		s.PoolID.Bech32(), s.TipSlot, s.TipTime.Format(time.RFC3339), period, s.OnChain)
@@ -147,11 +146,4 @@ func writeTransfer(out, qrOut, urType string, data []byte) error {
 		}
 	}
 	return nil
-}
-
-func onChainJSON(o opcert.OnChain) any {
-	if !o.Known {
-		return "none"
-	}
-	return o.N
 }
