@@ -165,7 +165,7 @@ func BenchmarkRotate(b *testing.B) {
 				ops++
 				now = now.Add(v.Network.PeriodLength())
 				v.Audit.Clock = func() time.Time { return now }
-				release, err := v.acquire("bench ceremony") // one ceremony: one lock, one log open
+				release, err := v.Acquire("bench ceremony") // one ceremony: one lock, one log open
 				if err != nil {
 					b.Fatal(err)
 				}

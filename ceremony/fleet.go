@@ -81,7 +81,7 @@ func (r *FleetResult) Refused() int { return len(r.Outcomes) - r.Rotated() }
 // is for the ceremony as a whole (the lock, the passphrase, the pool
 // list); the outcomes say what became of each pool.
 func (v *Vault) RotateFleet(req FleetRequest) (*FleetResult, error) {
-	release, err := v.acquire("fleet rotate")
+	release, err := v.Acquire("fleet rotate")
 	if err != nil {
 		return nil, err
 	}

@@ -367,7 +367,7 @@ type PreparedRotation struct {
 // A refusal, or a failure before the log, leaves nothing behind. A pool
 // with a preparation open is refused (ErrPrepared): finish or abandon it.
 func (v *Vault) PrepareRotation(req RotateRequest) (_ *PreparedRotation, err error) {
-	release, err := v.acquire("rotate")
+	release, err := v.Acquire("rotate")
 	if err != nil {
 		return nil, err
 	}
@@ -711,7 +711,7 @@ type FinishResult struct {
 // and the preparation's files removed. Run again after a failure past the
 // journal, it picks up where that one stopped.
 func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
-	release, err := v.acquire("rotate")
+	release, err := v.Acquire("rotate")
 	if err != nil {
 		return nil, err
 	}
@@ -901,7 +901,7 @@ func (pr *Prepared) check(c *opcert.Certificate, cold keys.ColdVKey, pool string
 // removed, and a cert-abandoned entry is logged. A preparation whose cert
 // is journaled already cannot be abandoned: finish it.
 func (v *Vault) AbandonRotation(pool string, now time.Time) (_ *Prepared, err error) {
-	release, err := v.acquire("rotate")
+	release, err := v.Acquire("rotate")
 	if err != nil {
 		return nil, err
 	}

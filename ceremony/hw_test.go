@@ -515,8 +515,8 @@ func TestHardwarePoolRefusals(t *testing.T) {
 	if _, err := v.Rotate(RotateRequest{Pool: h.name, Producer: h.producer, Snapshot: h.snapshot(t, t0), Now: t0, Policy: transfer.SnapshotPolicy{Now: t0}}); !errors.Is(err, ErrHardwareKey) {
 		t.Errorf("Rotate: got %v, want ErrHardwareKey", err)
 	}
-	if _, err := p.Shares(2, 3, nil); !errors.Is(err, ErrHardwareKey) {
-		t.Errorf("Shares: got %v, want ErrHardwareKey", err)
+	if _, err := p.ColdKey(); !errors.Is(err, ErrHardwareKey) { // and so backup.Split
+		t.Errorf("ColdKey: got %v, want ErrHardwareKey", err)
 	}
 	if _, err := p.Issue(IssueRequest{KESPeriod: 1571, OnChain: opcert.None(), Now: t0}); !errors.Is(err, ErrHardwareKey) {
 		t.Errorf("Issue: got %v, want ErrHardwareKey", err)

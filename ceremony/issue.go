@@ -74,7 +74,7 @@ func KESVKeyHash(vk keys.KESVKey) string {
 // durable, and only then writes the cert and the cardano-cli counter file.
 // A refusal changes nothing.
 func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
-	release, err := p.v.acquire("rotate")
+	release, err := p.v.Acquire("rotate")
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/transfer"
 )
@@ -47,7 +45,8 @@ func reopen(t *testing.T, v *Vault) *Vault {
 
 // One writer at a time: a second command that would change the vault while
 // another does is refused at once, naming the holder, and changes nothing;
-// the first finishes, and the log verifies.
+// the first finishes, and the log verifies. (A backup holding the lock:
+// backup.TestBackupHoldsTheLock.)
 func TestOneWriterAtATime(t *testing.T) {
 	now := time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
@@ -57,14 +56,6 @@ func TestOneWriterAtATime(t *testing.T) {
 		{"two rotates", "after-journal", "rotate", func(v *Vault, snap []byte) error {
 			_, err := v.Rotate(RotateRequest{Pool: "pool000", Producer: "bp000", Snapshot: snap, Now: now,
 				Policy: rotatePolicy(now)})
-			return err
-		}},
-		{"rotate during backup", "backup-archived", "backup vault", func(v *Vault, _ []byte) error {
-			id, err := age.GenerateX25519Identity()
-			if err != nil {
-				return err
-			}
-			_, err = v.Backup(filepath.Join(filepath.Dir(v.Dir), "backups"), &Encryption{Recipient: id.Recipient().String()}, now)
 			return err
 		}},
 	} {
@@ -113,7 +104,7 @@ func TestOneWriterAtATime(t *testing.T) {
 				Policy: rotatePolicy(now.Add(time.Minute))}); err != nil {
 				t.Errorf("after the first finished: %v", err)
 			}
-			if b, err := os.ReadFile(filepath.Join(v.Dir, lockFile)); err != nil || len(b) != 0 {
+			if b, err := os.ReadFile(filepath.Join(v.Dir, LockFile)); err != nil || len(b) != 0 {
 				t.Errorf("lock file after release: %q, %v; want it empty", b, err)
 			}
 		})

@@ -302,7 +302,7 @@ func (v *Vault) readSignerKey() (auditlog.SignerKey, error) {
 // when the lock is released, the vault forgets it (forgetLog), and the
 // next OpenLog opens and reconciles again.
 func (v *Vault) OpenLog(now time.Time) (*auditlog.Log, []auditlog.Entry, error) {
-	release, err := v.acquire("log")
+	release, err := v.Acquire("log")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -353,7 +353,7 @@ func (v *Vault) forgetLog() { v.log = nil }
 // log's latest checkpoint (auditlog.Seal) and returns the new checkpoint.
 // Run it only after looking at those entries.
 func (v *Vault) SealLog() (auditlog.Checkpoint, error) {
-	release, err := v.acquire("ceremony seal")
+	release, err := v.Acquire("ceremony seal")
 	if err != nil {
 		return auditlog.Checkpoint{}, err
 	}
@@ -977,7 +977,7 @@ func (v *Vault) logBundle(p *Pool, res *IssueResult, bundleFile string, bundle [
 // it for actions outside this package (backups, key destruction); never
 // put a secret into e.
 func (v *Vault) Record(e auditlog.Entry) (auditlog.Entry, auditlog.Checkpoint, error) {
-	release, err := v.acquire("log")
+	release, err := v.Acquire("log")
 	if err != nil {
 		return auditlog.Entry{}, auditlog.Checkpoint{}, err
 	}
@@ -1028,7 +1028,7 @@ func (v *Vault) RecordKeysDestroyed(now time.Time, pool string, files []auditlog
 // addPoolLogged is addPool between opening the log (which refuses a log
 // that cannot take the entry) and appending the pool's entries.
 func (v *Vault) addPoolLogged(name, origin string, key poolKey, vrfKey *keys.VRFKey, counter keys.Counter, now time.Time) (_ *Pool, err error) {
-	release, err := v.acquire("pool " + origin)
+	release, err := v.Acquire("pool " + origin)
 	if err != nil {
 		return nil, err
 	}

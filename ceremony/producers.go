@@ -48,7 +48,7 @@ type Producer struct {
 // never replaced in place: RemoveProducer ends it, and then the name may
 // be pinned again.
 func (v *Vault) AddProducer(name string, enrollment []byte) (*Producer, error) {
-	release, err := v.acquire("producer add")
+	release, err := v.Acquire("producer add")
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (v *Vault) AddProducer(name string, enrollment []byte) (*Producer, error) {
 // with it. A removal the log records but whose file deletion was
 // interrupted is finished the next time the log is opened.
 func (v *Vault) RemoveProducer(name string) (auditlog.PinRecord, error) {
-	release, err := v.acquire("producer remove")
+	release, err := v.Acquire("producer remove")
 	if err != nil {
 		return auditlog.PinRecord{}, err
 	}

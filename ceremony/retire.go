@@ -54,7 +54,7 @@ func (p *Pool) Retired() (*Retirement, error) {
 // again; a finished one returns ErrKeysDestroyed. Backups (shares, vault
 // copies) are not touched: destroy those by hand.
 func (p *Pool) RetireKeys(now time.Time, detail map[string]string) (*Retirement, error) {
-	release, err := p.v.acquire("retire-keys")
+	release, err := p.v.Acquire("retire-keys")
 	if err != nil {
 		return nil, err
 	}

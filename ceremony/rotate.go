@@ -75,7 +75,7 @@ type RotateResult struct {
 // a hardware wallet is refused (ErrHardwareKey): PrepareRotation and
 // FinishRotation rotate it around the device's signature.
 func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
-	release, err := v.acquire("rotate")
+	release, err := v.Acquire("rotate")
 	if err != nil {
 		return nil, err
 	}

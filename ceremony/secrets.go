@@ -382,6 +382,48 @@ func (v *Vault) recipient() (age.Recipient, error) {
 	return nil, fmt.Errorf("%w: unknown mode %q", ErrSecretState, v.SecretsMode())
 }
 
+// CopyEncryption returns what a copy of the whole vault (a backup) is
+// encrypted to, r, and the identities that open it, ids, when this
+// process can open it to check it (nil when only a recipient's holder
+// can). With e given the copy is encrypted to e; otherwise the way the
+// vault encrypts its keys: an encrypted vault's passphrase (the copy opens
+// with the passphrase, not with the vault identity it carries) or
+// recipient. A plaintext vault's copy needs e.
+func (v *Vault) CopyEncryption(e *Encryption) (r age.Recipient, ids []age.Identity, err error) {
+	switch {
+	case e != nil:
+		m, err := e.meta()
+		if err != nil {
+			return nil, nil, err
+		}
+		if r, err = encryptionRecipient(e, m); err != nil {
+			return nil, nil, err
+		}
+		if m.Mode == SecretsPassphrase {
+			id, err := scryptIdentity(e.Passphrase)
+			if err != nil {
+				return nil, nil, err
+			}
+			ids = []age.Identity{id}
+		}
+	case v.Encrypted():
+		if ids, err = v.identities(); err != nil {
+			return nil, nil, err
+		}
+		if r, err = v.recipient(); err != nil {
+			return nil, nil, err
+		}
+		if v.SecretsMode() == SecretsPassphrase {
+			if r, err = scryptRecipient(v.secrets.pass, v.secrets.workFactor); err != nil {
+				return nil, nil, err
+			}
+		}
+	default:
+		return nil, nil, errors.New("a plaintext vault's backup needs a passphrase or a recipient")
+	}
+	return r, ids, nil
+}
+
 func scryptRecipient(p []byte, wf int) (age.Recipient, error) {
 	if wf < MinWorkFactor || wf > MaxWorkFactor { // SetWorkFactor panics outside 1..30
 		return nil, fmt.Errorf("%w: scrypt work factor %d is outside %d..%d", ErrSecretState, wf, MinWorkFactor, MaxWorkFactor)
@@ -427,33 +469,11 @@ func decryptFile(path, mode string, ids ...age.Identity) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", filepath.Base(path), textsafe.AgeError(err))
 	}
-	b, err := readAllWiping(r)
+	b, err := safefile.ReadAllWiping(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Base(path), textsafe.AgeError(err))
 	}
 	return b, nil
-}
-
-// readAllWiping is io.ReadAll that wipes the buffers it outgrows.
-func readAllWiping(r io.Reader) ([]byte, error) {
-	b := make([]byte, 0, 1024)
-	for {
-		if len(b) == cap(b) {
-			nb := make([]byte, len(b), 2*cap(b))
-			copy(nb, b)
-			wipeBytes(b)
-			b = nb
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if errors.Is(err, io.EOF) {
-			return b, nil
-		}
-		if err != nil {
-			wipeBytes(b)
-			return nil, err
-		}
-	}
 }
 
 // readSecret returns the content of the secret key file at path (a
@@ -652,7 +672,7 @@ func (v *Vault) upgradeSecrets(id *age.ScryptIdentity) error {
 			return nil
 		}
 	}
-	release, err := v.acquire("vault upgrade")
+	release, err := v.Acquire("vault upgrade")
 	if errors.Is(err, ErrBusy) {
 		return nil
 	} else if err != nil {
@@ -740,7 +760,7 @@ type EncryptResult struct {
 // is finished by running Encrypt again. e is ignored when the vault is
 // already encrypted (the Access passphrase or identity is used).
 func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
-	release, err := v.acquire("vault encrypt")
+	release, err := v.Acquire("vault encrypt")
 	if err != nil {
 		return nil, err
 	}
@@ -918,7 +938,7 @@ func (v *Vault) saveMeta(meta Meta) error {
 	if err != nil {
 		return err
 	}
-	return safefile.Replace(filepath.Join(v.Dir, vaultFile), append(b, '\n'), safefile.SecretMode)
+	return safefile.Replace(filepath.Join(v.Dir, VaultFile), append(b, '\n'), safefile.SecretMode)
 }
 
 // ExportSecrets writes the pool's secret keys in plaintext cardano-cli

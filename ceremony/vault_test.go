@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/internal/vectors"
 	"github.com/kesrotate/kesrotate/keys"
@@ -373,62 +371,6 @@ func TestOpenRefusesUnsafeModesAndLinks(t *testing.T) {
 				t.Error("opening the vault changed it")
 			}
 		})
-	}
-}
-
-// restore-vault gives every folder 0700 and every file at most 0644 (keys
-// 0600), whatever modes the archive records.
-func TestRestoreVaultDoesNotCopyBadModes(t *testing.T) {
-	v := newVault(t)
-	if _, err := v.NewPool("alpha", t0); err != nil {
-		t.Fatal(err)
-	}
-	archive, _, err := v.archive(t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	es, err := ReadArchive(archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range es {
-		es[i].Mode = 0o777
-		if !es[i].Dir {
-			es[i].Mode = 0o666
-		}
-	}
-	id, _ := age.GenerateX25519Identity()
-	ct, err := encryptBytes(writeArchive(t, es), id.Recipient())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst := filepath.Join(t.TempDir(), "restored")
-	if _, _, err := RestoreVault(ct, dst, id); err != nil {
-		t.Fatal(err)
-	}
-	err = filepath.WalkDir(dst, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dst, path)
-		want := fs.FileMode(0o644)
-		switch {
-		case d.IsDir():
-			want = 0o700
-		case secretFile(rel), rel == lockFile:
-			want = 0o600
-		}
-		if got := fi.Mode().Perm(); got != want {
-			t.Errorf("%s: got mode %04o, want %04o", rel, got, want)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
