@@ -529,7 +529,7 @@ func (v *Vault) PrepareRotation(req RotateRequest) (_ *PreparedRotation, err err
 	}
 	res := &PreparedRotation{Prepared: pr, Snapshot: snap, SealedTo: pl.prods, Pins: pl.pins, Files: written}
 	written = nil // kept from here on: the preparation exists
-	if err := crashPoint("prepared-before-log"); err != nil {
+	if err := v.crashPoint("prepared-before-log"); err != nil {
 		return nil, err
 	}
 	for _, e := range entries {
@@ -818,13 +818,13 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 	}
 	res := &IssueResult{Cert: cert, KES: kes, Chosen: pr.Chosen, Forced: pr.Forced, RulesRefused: pr.refused()}
 	if !done {
-		if err := crashPoint("before-journal"); err != nil {
+		if err := v.crashPoint("before-journal"); err != nil {
 			return nil, err
 		}
 		if err := p.appendJournal(je, pr.Journal); err != nil {
 			return nil, err
 		}
-		if err := crashPoint("after-journal"); err != nil {
+		if err := v.crashPoint("after-journal"); err != nil {
 			return nil, err
 		}
 	}
@@ -947,7 +947,7 @@ func (v *Vault) AbandonRotation(pool string, now time.Time) (_ *Prepared, err er
 		return nil, err
 	}
 	pr.removeFolderFiles()
-	if err := crashPoint("abandoned-before-log"); err != nil {
+	if err := v.crashPoint("abandoned-before-log"); err != nil {
 		return nil, err
 	}
 	if _, _, err := l.Append(e); err != nil {

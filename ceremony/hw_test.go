@@ -425,13 +425,13 @@ func TestHardwareCrashes(t *testing.T) {
 			v := newVault(t)
 			h := newHWPool(t, v)
 			crash := errors.New("crash")
-			testCrash = func(s string) error {
+			v.crash = func(s string) error {
 				if s == step {
 					return crash
 				}
 				return nil
 			}
-			defer func() { testCrash = nil }()
+			defer func() { v.crash = nil }()
 			prep, err := h.prepare(t, t0)
 			if step == "prepared-before-log" {
 				if !errors.Is(err, crash) {
@@ -458,7 +458,7 @@ func TestHardwareCrashes(t *testing.T) {
 					t.Fatalf("got %v, want the crash", err)
 				}
 			}
-			testCrash = nil
+			v.crash = nil
 			// A new process: its first command records the gap.
 			v2, err := Open(v.Dir)
 			if err != nil {

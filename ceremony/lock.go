@@ -69,7 +69,7 @@ func (v *Vault) release() {
 	if l.depth--; l.depth > 0 {
 		return
 	}
-	if v.log != nil && crashPoint("before-flush") == nil {
+	if v.log != nil && v.crashPoint("before-flush") == nil {
 		// The latest checkpoint file, and a cache for the next Open
 		// (auditlog.FileState). Every entry and its numbered checkpoint
 		// are durable already: failing here only makes the next Open

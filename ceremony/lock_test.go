@@ -14,20 +14,20 @@ import (
 	"github.com/kesrotate/kesrotate/transfer"
 )
 
-// pauseAt makes the next command that reaches step wait there until the
-// returned resume is called; entered is closed once it waits.
-func pauseAt(t *testing.T, step string) (entered <-chan struct{}, resume func()) {
+// pauseAt makes the next command of v that reaches step wait there until
+// the returned resume is called; entered is closed once it waits.
+func pauseAt(t *testing.T, v *Vault, step string) (entered <-chan struct{}, resume func()) {
 	t.Helper()
 	in, out := make(chan struct{}), make(chan struct{})
 	var first atomic.Bool
-	testCrash = func(s string) error {
+	v.crash = func(s string) error {
 		if s == step && first.CompareAndSwap(false, true) {
 			close(in)
 			<-out
 		}
 		return nil
 	}
-	t.Cleanup(func() { testCrash = nil })
+	t.Cleanup(func() { v.crash = nil })
 	var resumeOnce sync.Once
 	return in, func() { resumeOnce.Do(func() { close(out) }) }
 }
@@ -64,7 +64,7 @@ func TestOneWriterAtATime(t *testing.T) {
 			bp := pools[0]
 			snapA := bp.snapshot(t, v, now)
 			snapB := bp.snapshot(t, v, now.Add(time.Minute))
-			entered, resume := pauseAt(t, tc.step)
+			entered, resume := pauseAt(t, v, tc.step)
 			defer resume()
 			done := make(chan error, 1)
 			go func() { done <- tc.first(v, snapA) }()

@@ -91,6 +91,8 @@ type Vault struct {
 	secrets *secretState  // how secrets are reached (secrets.go)
 	lock    *vaultLock    // the vault's lock while a change is under way (lock.go)
 	log     *auditlog.Log // the ceremony log this process opened and reconciled (log.go)
+
+	crash func(step string) error // tests only: called between an action's steps (crashPoint)
 }
 
 // InitOptions configure a new vault.

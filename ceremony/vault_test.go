@@ -183,6 +183,27 @@ func TestIssueRulesAndRefusals(t *testing.T) {
 
 // TestCrashAtEveryStep interrupts an issue at each step and checks that the
 // vault then chooses the same, correct counter and ends consistent.
+// A crash hook is one vault's: another vault, in the same process at the
+// same time, issues as if no test hook existed.
+func TestCrashHookIsTheVaults(t *testing.T) {
+	var pools []*Pool
+	for range 2 {
+		p, err := newVault(t).NewPool("alpha", t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pools = append(pools, p)
+	}
+	crash := errors.New("crash")
+	pools[0].v.crash = func(string) error { return crash }
+	if _, err := pools[1].Issue(IssueRequest{KESPeriod: 1571, OnChain: opcert.None(), Now: t0}); err != nil {
+		t.Errorf("the vault without a hook: got %v, want its cert", err)
+	}
+	if _, err := pools[0].Issue(IssueRequest{KESPeriod: 1571, OnChain: opcert.None(), Now: t0}); !errors.Is(err, crash) {
+		t.Errorf("the vault with the hook: got %v, want the crash", err)
+	}
+}
+
 func TestCrashAtEveryStep(t *testing.T) {
 	for _, step := range []string{"before-journal", "after-journal", "before-cert-file", "before-counter-file"} {
 		t.Run(step, func(t *testing.T) {
@@ -195,14 +216,14 @@ func TestCrashAtEveryStep(t *testing.T) {
 				t.Fatal(err)
 			}
 			crash := errors.New("crash")
-			testCrash = func(s string) error {
+			v.crash = func(s string) error {
 				if s == step {
 					return crash
 				}
 				return nil
 			}
 			_, err = p.Issue(IssueRequest{KESPeriod: 1572, OnChain: opcert.Recorded(0), Now: t0})
-			testCrash = nil
+			v.crash = nil
 			if !errors.Is(err, crash) {
 				t.Fatalf("got %v, want the injected crash", err)
 			}
@@ -391,14 +412,14 @@ func TestKilledBeforeFlush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testCrash = func(s string) error {
+	v.crash = func(s string) error {
 		if s == "before-flush" {
 			return errors.New("killed")
 		}
 		return nil
 	}
 	_, err = p.Issue(IssueRequest{KESPeriod: 1571, OnChain: opcert.None(), Now: t0})
-	testCrash = nil
+	v.crash = nil
 	if err != nil {
 		t.Fatal(err)
 	}
