@@ -67,16 +67,6 @@ type Audit struct {
 	Witnesses    []string
 	Version      string // the binary's version; "" records "unknown"
 	BinarySHA256 string // hex SHA-256 of the running binary; "" hashes os.Executable()
-	// Clock times the entries of actions that take no time argument
-	// (AddProducer); nil means time.Now.
-	Clock func() time.Time
-}
-
-func (a Audit) now() time.Time {
-	if a.Clock != nil {
-		return a.Clock()
-	}
-	return time.Now()
 }
 
 // IssueLog is what the ceremony log records about an issue beyond the

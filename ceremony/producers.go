@@ -46,8 +46,8 @@ type Producer struct {
 // producer-add entry of the ceremony log, written before the enrollment
 // file: a rotation trusts the file only if it matches its pin. A pin is
 // never replaced in place: RemoveProducer ends it, and then the name may
-// be pinned again.
-func (v *Vault) AddProducer(name string, enrollment []byte) (*Producer, error) {
+// be pinned again. The entry is timed now.
+func (v *Vault) AddProducer(name string, enrollment []byte, now time.Time) (*Producer, error) {
 	release, err := v.Acquire("producer add")
 	if err != nil {
 		return nil, err
@@ -56,7 +56,6 @@ func (v *Vault) AddProducer(name string, enrollment []byte) (*Producer, error) {
 	if err := CheckName(name); err != nil {
 		return nil, err
 	}
-	now := v.Audit.now()
 	l, _, err := v.OpenLog(now)
 	if err != nil {
 		return nil, err
@@ -137,8 +136,9 @@ func (v *Vault) AddProducer(name string, enrollment []byte) (*Producer, error) {
 // pinned again (a replaced producer: 'producer add' with its new
 // enrollment and a new cold-key pin). What it already received stays
 // with it. A removal the log records but whose file deletion was
-// interrupted is finished the next time the log is opened.
-func (v *Vault) RemoveProducer(name string) (auditlog.PinRecord, error) {
+// interrupted is finished the next time the log is opened. The entry is
+// timed now.
+func (v *Vault) RemoveProducer(name string, now time.Time) (auditlog.PinRecord, error) {
 	release, err := v.Acquire("producer remove")
 	if err != nil {
 		return auditlog.PinRecord{}, err
@@ -147,7 +147,6 @@ func (v *Vault) RemoveProducer(name string) (auditlog.PinRecord, error) {
 	if err := CheckName(name); err != nil {
 		return auditlog.PinRecord{}, err
 	}
-	now := v.Audit.now()
 	l, _, err := v.OpenLog(now)
 	if err != nil {
 		return auditlog.PinRecord{}, err

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"filippo.io/age"
 
@@ -758,8 +759,9 @@ type EncryptResult struct {
 // compared) and only then is the plaintext overwritten and removed. A run
 // stopped at any point leaves every key readable from one of its files and
 // is finished by running Encrypt again. e is ignored when the vault is
-// already encrypted (the Access passphrase or identity is used).
-func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
+// already encrypted (the Access passphrase or identity is used). The
+// secrets-encrypted entry is timed now.
+func (v *Vault) Encrypt(e Encryption, now time.Time) (*EncryptResult, error) {
 	release, err := v.Acquire("vault encrypt")
 	if err != nil {
 		return nil, err
@@ -771,7 +773,7 @@ func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
 		// Open the log while its audit key is still plaintext: the entry
 		// at the end is signed with it, whatever the keys are encrypted
 		// to (an age recipient's identity may not be at hand).
-		if _, _, err := v.OpenLog(v.Audit.now()); err != nil {
+		if _, _, err := v.OpenLog(now); err != nil {
 			return nil, err
 		}
 	}
@@ -847,7 +849,7 @@ func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
 	}
 	// The log says that plaintext keys were rewritten and removed: which
 	// files (names only), to what mode.
-	if _, _, err := v.Record(auditlog.Entry{Kind: auditlog.KindSecretsEncrypted, Time: v.Audit.now(),
+	if _, _, err := v.Record(auditlog.Entry{Kind: auditlog.KindSecretsEncrypted, Time: now,
 		Detail: map[string]string{DetailMode: res.Mode, DetailFiles: strings.Join(res.Encrypted, " "),
 			DetailFinished: strconv.FormatBool(wasEncrypted)}}); err != nil {
 		return res, fmt.Errorf("the keys are encrypted, but the log entry failed (the next command records what is unlogged): %w", err)

@@ -221,10 +221,10 @@ func TestEncryptExistingVault(t *testing.T) {
 	k, _ := p.ColdKey()
 	seed := k.Seed()
 	k.Wipe()
-	if _, err := v.Encrypt(Encryption{}); err == nil {
+	if _, err := v.Encrypt(Encryption{}, t0); err == nil {
 		t.Fatal("Encrypt without passphrase or recipient: got no error")
 	}
-	res, err := v.Encrypt(Encryption{Passphrase: []byte("pw"), WorkFactor: testWorkFactor})
+	res, err := v.Encrypt(Encryption{Passphrase: []byte("pw"), WorkFactor: testWorkFactor}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestEncryptExistingVault(t *testing.T) {
 		t.Errorf("seed after encrypt differs")
 	}
 	k.Wipe()
-	if _, err := w.Encrypt(Encryption{}); !errors.Is(err, ErrAlreadyEncrypted) {
+	if _, err := w.Encrypt(Encryption{}, t0); !errors.Is(err, ErrAlreadyEncrypted) {
 		t.Errorf("second Encrypt: got %v, want ErrAlreadyEncrypted", err)
 	}
 
@@ -263,7 +263,7 @@ func TestEncryptExistingVault(t *testing.T) {
 	if _, err := q.ColdKey(); !errors.Is(err, ErrPlaintextLeft) {
 		t.Errorf("ColdKey with a plaintext leftover: got %v, want ErrPlaintextLeft", err)
 	}
-	if _, err := w.Encrypt(Encryption{}); !errors.Is(err, ErrSecretState) {
+	if _, err := w.Encrypt(Encryption{}, t0); !errors.Is(err, ErrSecretState) {
 		t.Errorf("Encrypt with a differing leftover: got %v, want ErrSecretState", err)
 	}
 	k2, err := keysFromSeed(seed)
@@ -273,7 +273,7 @@ func TestEncryptExistingVault(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(q.Dir, coldSkeyFile), k2, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res, err = w.Encrypt(Encryption{})
+	res, err = w.Encrypt(Encryption{}, t0)
 	if err != nil {
 		t.Fatalf("resuming Encrypt: %v", err)
 	}
