@@ -222,7 +222,7 @@ func ReadArchive(data []byte) ([]ArchiveEntry, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrArchive, err)
+			return nil, fmt.Errorf("%w: %w", ErrArchive, err)
 		}
 		name := strings.TrimSuffix(h.Name, "/")
 		if name == "" || !fs.ValidPath(name) || path.Clean(name) != name || strings.Contains(name, "\\") || name == ceremony.LockFile {
@@ -248,7 +248,7 @@ func ReadArchive(data []byte) ([]ArchiveEntry, error) {
 			}
 			total += h.Size
 			if e.Data, err = io.ReadAll(io.LimitReader(tr, h.Size+1)); err != nil {
-				return nil, fmt.Errorf("%w: %s: %v", ErrArchive, name, err)
+				return nil, fmt.Errorf("%w: %s: %w", ErrArchive, name, err)
 			}
 			if int64(len(e.Data)) != h.Size {
 				return nil, fmt.Errorf("%w: %s is truncated", ErrArchive, name)
@@ -392,7 +392,7 @@ func verifyRestored(dir string) (*RestoreReport, error) {
 		vkeys = append(vkeys, ed25519.PublicKey(bytes.Clone(vk[:])))
 	}
 	if _, err := os.Stat(v.LogDir()); err != nil {
-		return nil, fmt.Errorf("%w: %w: %v", ErrVerify, ceremony.ErrNoLog, err)
+		return nil, fmt.Errorf("%w: %w: %w", ErrVerify, ceremony.ErrNoLog, err)
 	}
 	lr, err := auditlog.Verify(v.LogDir(), auditlog.VerifyOptions{VaultID: v.Meta.ID, PoolVKeys: vkeys})
 	if err != nil {

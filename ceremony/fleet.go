@@ -1,7 +1,6 @@
 package ceremony
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,10 +8,6 @@ import (
 
 	"github.com/kesrotate/kesrotate/transfer"
 )
-
-// ErrNoSnapshot: a fleet ceremony has no snapshot for a pool it was asked
-// to rotate, or more than one.
-var ErrNoSnapshot = errors.New("no snapshot for this pool")
 
 // FleetSnapshot is one snapshot file given to a fleet ceremony.
 type FleetSnapshot struct {

@@ -64,26 +64,6 @@ const (
 	hwFolderSuffix    = "-cardano-hw-cli"
 )
 
-// Errors of hardware-wallet pools; test with errors.Is.
-var (
-	// ErrHardwareKey: the action needs the pool's cold key, which is on a
-	// hardware wallet (only an op cert can be signed there, through
-	// PrepareRotation and cardano-hw-cli).
-	ErrHardwareKey = errors.New("the pool's cold key is on a hardware wallet")
-	// ErrPrepared: a rotation of the pool is prepared and waits for its
-	// signed cert or to be abandoned.
-	ErrPrepared = errors.New("a rotation is prepared and waits for the hardware wallet's signature")
-	// ErrNotPrepared: no rotation of the pool is prepared.
-	ErrNotPrepared = errors.New("no rotation is prepared for this pool")
-	// ErrSignedCert: the cert given to finish a rotation is not the one
-	// prepared (another counter, period, KES key or pool, or a signature
-	// the pool's cold key did not make). Nothing was journaled or sealed.
-	ErrSignedCert = errors.New("the signed cert is not the prepared one")
-	// ErrPreparation: a preparation's own files are damaged or missing
-	// (prepared.json, the staged KES key).
-	ErrPreparation = errors.New("the prepared rotation is damaged")
-)
-
 // Hardware reports whether the pool's cold key is on a hardware wallet.
 func (p *Pool) Hardware() bool { return p.Meta.HWPath != "" }
 

@@ -20,9 +20,6 @@ import (
 // vault state: a copy of the vault leaves it out.
 const LockFile = "lock"
 
-// ErrBusy: another process holds the vault's lock.
-var ErrBusy = errors.New("the vault is in use by another kesrotate")
-
 // vaultLock is the lock a Vault holds, with how many of its calls hold it.
 type vaultLock struct {
 	f     *os.File

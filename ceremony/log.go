@@ -48,14 +48,6 @@ const (
 	auditKeyFile = "audit.key" // in secretDir
 )
 
-// ErrNoLog: the vault has no ceremony log or no audit key (a vault made
-// before the log existed, or one whose log was removed).
-var ErrNoLog = errors.New("vault has no ceremony log")
-
-// ErrLogRule: the action would put an entry into the log that breaks the
-// rules auditlog.Verify checks; nothing was done.
-var ErrLogRule = errors.New("the ceremony log would record a rule violation")
-
 var binHash struct {
 	once sync.Once
 	sum  string

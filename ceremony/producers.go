@@ -17,21 +17,6 @@ import (
 
 const producersDir = "producers"
 
-// ErrNoProducer: no pinned producer of that name.
-var ErrNoProducer = errors.New("no such producer")
-
-// ErrProducerExists: a producer of that name is already pinned.
-var ErrProducerExists = errors.New("producer already pinned")
-
-// ErrEnrollmentMismatch: an enrollment for another network or for a pool
-// the vault does not hold.
-var ErrEnrollmentMismatch = errors.New("enrollment does not fit this vault")
-
-// ErrPinMismatch: a pinned producer's enrollment file is not the one its
-// pin in the ceremony log names (someone replaced it), or the log holds no
-// pin for it.
-var ErrPinMismatch = errors.New("the producer's enrollment is not the one pinned")
-
 // Producer is a pinned producer: the enrollment the operator compared.
 type Producer struct {
 	Name       string

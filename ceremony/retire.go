@@ -17,10 +17,6 @@ import (
 // retiredFile marks a pool whose secret keys were destroyed.
 const retiredFile = "retired.json"
 
-// ErrKeysDestroyed: the pool's secret keys were destroyed (pool
-// retire-keys); the pool's public files and history remain.
-var ErrKeysDestroyed = errors.New("the pool's secret keys were destroyed")
-
 // Retirement is retired.json: when the keys were destroyed and whether the
 // ceremony log has recorded it yet.
 type Retirement struct {

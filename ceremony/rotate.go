@@ -2,7 +2,6 @@ package ceremony
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -38,11 +37,6 @@ type RotateRequest struct {
 	Now          time.Time
 	Clock        *ClockOverride // the operator set the clock (logged as an override)
 }
-
-// ErrSnapshotUsed: the snapshot already produced a cert. A snapshot is
-// good for one rotation: issuing from it again re-issues the same counter
-// with a new KES key.
-var ErrSnapshotUsed = errors.New("this snapshot already produced a cert")
 
 // RotateResult describes a finished rotation.
 type RotateResult struct {

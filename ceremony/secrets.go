@@ -66,26 +66,6 @@ const (
 	maxSecretFile = 1 << 20
 )
 
-// Errors of encryption at rest; test with errors.Is.
-var (
-	// ErrWrongPassphrase: the passphrase does not open the vault's secrets.
-	ErrWrongPassphrase = errors.New("wrong passphrase")
-	// ErrWrongIdentity: none of the identities opens the vault's secrets.
-	ErrWrongIdentity = errors.New("the identity does not open the vault's secrets")
-	// ErrLocked: the secrets are encrypted and the caller gave no way to
-	// get the passphrase or identity.
-	ErrLocked = errors.New("the vault's secrets are encrypted and no passphrase or identity was given")
-	// ErrPlaintextLeft: an encrypted vault still holds a plaintext key
-	// (an interrupted 'vault encrypt').
-	ErrPlaintextLeft = errors.New("an encrypted vault holds a plaintext secret key")
-	// ErrAlreadyEncrypted: 'vault encrypt' on a vault with nothing left to encrypt.
-	ErrAlreadyEncrypted = errors.New("the vault's secrets are already encrypted")
-	// ErrSecretState: the secret files disagree with vault.json.
-	ErrSecretState = errors.New("secret files do not match the vault's encryption mode")
-	// ErrRefused: the access guard (the air-gap check) refused.
-	ErrRefused = errors.New("refused to open a secret")
-)
-
 // SecretsMeta is the "secrets" object of vault.json.
 type SecretsMeta struct {
 	Mode      string `json:"mode"`
