@@ -347,20 +347,11 @@ type PreparedRotation struct {
 // A refusal, or a failure before the log, leaves nothing behind. A pool
 // with a preparation open is refused (ErrPrepared): finish or abandon it.
 func (v *Vault) PrepareRotation(req RotateRequest) (_ *PreparedRotation, err error) {
-	release, err := v.Acquire("rotate")
+	p, end, err := v.beginRotation(req.Pool)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	defer func() {
-		if err != nil {
-			v.forgetLog()
-		}
-	}()
-	p, err := v.Pool(req.Pool)
-	if err != nil {
-		return nil, err
-	}
+	defer end(&err)
 	if !p.Hardware() {
 		return nil, fmt.Errorf("pool %s's cold key is in the vault: rotate signs its cert without a hardware wallet", p.Meta.Name)
 	}
@@ -691,20 +682,11 @@ type FinishResult struct {
 // and the preparation's files removed. Run again after a failure past the
 // journal, it picks up where that one stopped.
 func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
-	release, err := v.Acquire("rotate")
+	p, end, err := v.beginRotation(req.Pool)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	defer func() {
-		if err != nil {
-			v.forgetLog()
-		}
-	}()
-	p, err := v.Pool(req.Pool)
-	if err != nil {
-		return nil, err
-	}
+	defer end(&err)
 	pr, err := p.Prepared()
 	if err != nil {
 		return nil, err
