@@ -384,7 +384,7 @@ func copyVault(t *testing.T, src string) string {
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(target, b, restoredMode(filepath.ToSlash(rel), false, 0o644))
+		return os.WriteFile(target, b, RestoredMode(filepath.ToSlash(rel), false, 0o644))
 	})
 	if err != nil {
 		t.Fatal(err)

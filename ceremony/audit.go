@@ -1,17 +1,12 @@
 package ceremony
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/kesrotate/kesrotate/auditlog"
 )
-
-// ErrUnlogged: the vault holds actions its log does not record (an
-// interrupted command; 'ceremony seal' records them, flagged recovered).
-var ErrUnlogged = errors.New("the vault holds actions its log does not record")
 
 // LogAudit is what VerifyLog established: the log's report, and for a
 // vault's own log the actions the vault holds that the log does not

@@ -15,13 +15,14 @@ import (
 func crashAfterJournal(t *testing.T, p *Pool) {
 	t.Helper()
 	crash := errors.New("crash")
-	testCrash = func(s string) error {
+	v := p.Vault()
+	v.crash = func(s string) error {
 		if s == "after-journal" {
 			return crash
 		}
 		return nil
 	}
-	defer func() { testCrash = nil }()
+	defer func() { v.crash = nil }()
 	if _, err := p.Issue(IssueRequest{KESPeriod: 1571, OnChain: opcert.None(), Now: t0}); !errors.Is(err, crash) {
 		t.Fatalf("got %v, want the crash", err)
 	}

@@ -46,8 +46,7 @@ func benchVaultWith(b testing.TB, dir string, n int, now time.Time, enc *Encrypt
 		pass := bytes.Clone(enc.Passphrase)
 		v.Unlock(Access{Passphrase: func() ([]byte, error) { return bytes.Clone(pass), nil }})
 	}
-	v.Audit = Audit{Operator: "bench", Version: "bench", BinarySHA256: strings.Repeat("ab", 32),
-		Clock: func() time.Time { return now }}
+	v.Audit = Audit{Operator: "bench", Version: "bench", BinarySHA256: strings.Repeat("ab", 32)}
 	pools := make([]*benchPool, n)
 	for i := range pools {
 		bp := &benchPool{name: fmt.Sprintf("pool%03d", i), producer: fmt.Sprintf("bp%03d", i)}
@@ -71,7 +70,7 @@ func benchVaultWith(b testing.TB, dir string, n int, now time.Time, enc *Encrypt
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := v.AddProducer(bp.producer, enr); err != nil {
+		if _, err := v.AddProducer(bp.producer, enr, now); err != nil {
 			b.Fatal(err)
 		}
 		pools[i] = bp
@@ -164,8 +163,7 @@ func BenchmarkRotate(b *testing.B) {
 			for b.Loop() {
 				ops++
 				now = now.Add(v.Network.PeriodLength())
-				v.Audit.Clock = func() time.Time { return now }
-				release, err := v.acquire("bench ceremony") // one ceremony: one lock, one log open
+				release, err := v.Acquire("bench ceremony") // one ceremony: one lock, one log open
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -334,7 +332,6 @@ func BenchmarkRotateLog(b *testing.B) {
 					b.Fatal(err)
 				}
 				w.Audit = v.Audit
-				w.Audit.Clock = func() time.Time { return now }
 				res, err := w.Rotate(RotateRequest{Pool: bp.name, Producer: bp.producer,
 					Snapshot: bp.snapshot(b, w, now), Policy: transfer.SnapshotPolicy{Now: now}, Now: now})
 				if err != nil {
@@ -369,7 +366,6 @@ func BenchmarkFleet(b *testing.B) {
 					b.Fatal(err)
 				}
 				w.Audit = v.Audit
-				w.Audit.Clock = func() time.Time { return now }
 				var snaps []FleetSnapshot
 				for _, bp := range pools {
 					snaps = append(snaps, FleetSnapshot{Name: bp.name, Data: bp.snapshot(b, w, now)})
@@ -418,7 +414,6 @@ func BenchmarkRotateEncrypted(b *testing.B) {
 			for b.Loop() {
 				ops++
 				now = now.Add(v.Network.PeriodLength())
-				v.Audit.Clock = func() time.Time { return now }
 				res, err := v.Rotate(RotateRequest{Pool: bp.name, Producer: bp.producer,
 					Snapshot: bp.snapshot(b, v, now), Policy: transfer.SnapshotPolicy{Now: now}, Now: now})
 				if err != nil {

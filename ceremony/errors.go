@@ -2,7 +2,11 @@ package ceremony
 
 import "errors"
 
-// Errors that callers branch on; test with errors.Is.
+// Errors that callers branch on, all of them, by topic; test with
+// errors.Is. Their text is lower-case without a final period; a function
+// adds what it knows with fmt.Errorf("%w: …").
+
+// The vault, its pools, journals and lock.
 var (
 	// ErrNoVault: the folder is not a kesrotate vault.
 	ErrNoVault = errors.New("not a kesrotate vault")
@@ -27,4 +31,91 @@ var (
 	// ErrOutput: a folder the rotation writes to cannot take its files;
 	// nothing was issued.
 	ErrOutput = errors.New("cannot write the output")
+	// ErrJournalChanged: the journal gained entries between the read a decision
+	// was based on and the append of its outcome (another process issued).
+	ErrJournalChanged = errors.New("the issuance journal changed while this command ran (another process wrote to it)")
+	// ErrBusy: another process holds the vault's lock.
+	ErrBusy = errors.New("the vault is in use by another kesrotate")
+	// ErrKeysDestroyed: the pool's secret keys were destroyed (pool
+	// retire-keys); the pool's public files and history remain.
+	ErrKeysDestroyed = errors.New("the pool's secret keys were destroyed")
+)
+
+// Rotations.
+var (
+	// ErrSnapshotUsed: the snapshot already produced a cert. A snapshot is
+	// good for one rotation: issuing from it again re-issues the same counter
+	// with a new KES key.
+	ErrSnapshotUsed = errors.New("this snapshot already produced a cert")
+	// ErrNoSnapshot: a fleet ceremony has no snapshot for a pool it was asked
+	// to rotate, or more than one.
+	ErrNoSnapshot = errors.New("no snapshot for this pool")
+)
+
+// Producers and their pins.
+var (
+	// ErrNoProducer: no pinned producer of that name.
+	ErrNoProducer = errors.New("no such producer")
+	// ErrProducerExists: a producer of that name is already pinned.
+	ErrProducerExists = errors.New("producer already pinned")
+	// ErrEnrollmentMismatch: an enrollment for another network or for a pool
+	// the vault does not hold.
+	ErrEnrollmentMismatch = errors.New("enrollment does not fit this vault")
+	// ErrPinMismatch: a pinned producer's enrollment file is not the one its
+	// pin in the ceremony log names (someone replaced it), or the log holds no
+	// pin for it.
+	ErrPinMismatch = errors.New("the producer's enrollment is not the one pinned")
+)
+
+// The ceremony log.
+var (
+	// ErrNoLog: the vault has no ceremony log or no audit key (a vault made
+	// before the log existed, or one whose log was removed).
+	ErrNoLog = errors.New("vault has no ceremony log")
+	// ErrLogRule: the action would put an entry into the log that breaks the
+	// rules auditlog.Verify checks; nothing was done.
+	ErrLogRule = errors.New("the ceremony log would record a rule violation")
+	// ErrUnlogged: the vault holds actions its log does not record (an
+	// interrupted command; Seal records them, flagged recovered).
+	ErrUnlogged = errors.New("the vault holds actions its log does not record")
+)
+
+// Encryption at rest.
+var (
+	// ErrWrongPassphrase: the passphrase does not open the vault's secrets.
+	ErrWrongPassphrase = errors.New("wrong passphrase")
+	// ErrWrongIdentity: none of the identities opens the vault's secrets.
+	ErrWrongIdentity = errors.New("the identity does not open the vault's secrets")
+	// ErrLocked: the secrets are encrypted and the caller gave no way to
+	// get the passphrase or identity.
+	ErrLocked = errors.New("the vault's secrets are encrypted and no passphrase or identity was given")
+	// ErrPlaintextLeft: an encrypted vault still holds a plaintext key
+	// (an interrupted 'vault encrypt').
+	ErrPlaintextLeft = errors.New("an encrypted vault holds a plaintext secret key")
+	// ErrAlreadyEncrypted: 'vault encrypt' on a vault with nothing left to encrypt.
+	ErrAlreadyEncrypted = errors.New("the vault's secrets are already encrypted")
+	// ErrSecretState: the secret files disagree with vault.json.
+	ErrSecretState = errors.New("secret files do not match the vault's encryption mode")
+	// ErrRefused: the access guard (the air-gap check) refused.
+	ErrRefused = errors.New("refused to open a secret")
+)
+
+// Hardware-wallet pools.
+var (
+	// ErrHardwareKey: the action needs the pool's cold key, which is on a
+	// hardware wallet (only an op cert can be signed there, through
+	// PrepareRotation and cardano-hw-cli).
+	ErrHardwareKey = errors.New("the pool's cold key is on a hardware wallet")
+	// ErrPrepared: a rotation of the pool is prepared and waits for its
+	// signed cert or to be abandoned.
+	ErrPrepared = errors.New("a rotation is prepared and waits for the hardware wallet's signature")
+	// ErrNotPrepared: no rotation of the pool is prepared.
+	ErrNotPrepared = errors.New("no rotation is prepared for this pool")
+	// ErrSignedCert: the cert given to finish a rotation is not the one
+	// prepared (another counter, period, KES key or pool, or a signature
+	// the pool's cold key did not make). Nothing was journaled or sealed.
+	ErrSignedCert = errors.New("the signed cert is not the prepared one")
+	// ErrPreparation: a preparation's own files are damaged or missing
+	// (prepared.json, the staged KES key).
+	ErrPreparation = errors.New("the prepared rotation is damaged")
 )

@@ -1,7 +1,6 @@
 package ceremony
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,10 +8,6 @@ import (
 
 	"github.com/kesrotate/kesrotate/transfer"
 )
-
-// ErrNoSnapshot: a fleet ceremony has no snapshot for a pool it was asked
-// to rotate, or more than one.
-var ErrNoSnapshot = errors.New("no snapshot for this pool")
 
 // FleetSnapshot is one snapshot file given to a fleet ceremony.
 type FleetSnapshot struct {
@@ -81,7 +76,7 @@ func (r *FleetResult) Refused() int { return len(r.Outcomes) - r.Rotated() }
 // is for the ceremony as a whole (the lock, the passphrase, the pool
 // list); the outcomes say what became of each pool.
 func (v *Vault) RotateFleet(req FleetRequest) (*FleetResult, error) {
-	release, err := v.acquire("fleet rotate")
+	release, err := v.Acquire("fleet rotate")
 	if err != nil {
 		return nil, err
 	}

@@ -86,14 +86,14 @@ func TestFleetRefusalsDoNotStopTheOthers(t *testing.T) {
 func TestFleetCrashHalfWayIsRecordedByTheNextPool(t *testing.T) {
 	v, pools := benchVault(t, t.TempDir(), 2, t0)
 	crashed := false
-	testCrash = func(step string) error {
+	v.crash = func(step string) error {
 		if step == "after-journal" && !crashed {
 			crashed = true
 			return errors.New("crash")
 		}
 		return nil
 	}
-	defer func() { testCrash = nil }()
+	defer func() { v.crash = nil }()
 	res, err := v.RotateFleet(FleetRequest{Snapshots: []FleetSnapshot{
 		{Name: "a", Data: pools[0].snapshot(t, v, t0)}, {Name: "b", Data: pools[1].snapshot(t, v, t0)},
 	}, Policy: transfer.SnapshotPolicy{Now: t0}, Now: t0})

@@ -64,26 +64,6 @@ const (
 	hwFolderSuffix    = "-cardano-hw-cli"
 )
 
-// Errors of hardware-wallet pools; test with errors.Is.
-var (
-	// ErrHardwareKey: the action needs the pool's cold key, which is on a
-	// hardware wallet (only an op cert can be signed there, through
-	// PrepareRotation and cardano-hw-cli).
-	ErrHardwareKey = errors.New("the pool's cold key is on a hardware wallet")
-	// ErrPrepared: a rotation of the pool is prepared and waits for its
-	// signed cert or to be abandoned.
-	ErrPrepared = errors.New("a rotation is prepared and waits for the hardware wallet's signature")
-	// ErrNotPrepared: no rotation of the pool is prepared.
-	ErrNotPrepared = errors.New("no rotation is prepared for this pool")
-	// ErrSignedCert: the cert given to finish a rotation is not the one
-	// prepared (another counter, period, KES key or pool, or a signature
-	// the pool's cold key did not make). Nothing was journaled or sealed.
-	ErrSignedCert = errors.New("the signed cert is not the prepared one")
-	// ErrPreparation: a preparation's own files are damaged or missing
-	// (prepared.json, the staged KES key).
-	ErrPreparation = errors.New("the prepared rotation is damaged")
-)
-
 // Hardware reports whether the pool's cold key is on a hardware wallet.
 func (p *Pool) Hardware() bool { return p.Meta.HWPath != "" }
 
@@ -367,20 +347,11 @@ type PreparedRotation struct {
 // A refusal, or a failure before the log, leaves nothing behind. A pool
 // with a preparation open is refused (ErrPrepared): finish or abandon it.
 func (v *Vault) PrepareRotation(req RotateRequest) (_ *PreparedRotation, err error) {
-	release, err := v.acquire("rotate")
+	p, end, err := v.beginRotation(req.Pool)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	defer func() {
-		if err != nil {
-			v.forgetLog()
-		}
-	}()
-	p, err := v.Pool(req.Pool)
-	if err != nil {
-		return nil, err
-	}
+	defer end(&err)
 	if !p.Hardware() {
 		return nil, fmt.Errorf("pool %s's cold key is in the vault: rotate signs its cert without a hardware wallet", p.Meta.Name)
 	}
@@ -529,7 +500,7 @@ func (v *Vault) PrepareRotation(req RotateRequest) (_ *PreparedRotation, err err
 	}
 	res := &PreparedRotation{Prepared: pr, Snapshot: snap, SealedTo: pl.prods, Pins: pl.pins, Files: written}
 	written = nil // kept from here on: the preparation exists
-	if err := crashPoint("prepared-before-log"); err != nil {
+	if err := v.crashPoint("prepared-before-log"); err != nil {
 		return nil, err
 	}
 	for _, e := range entries {
@@ -711,20 +682,11 @@ type FinishResult struct {
 // and the preparation's files removed. Run again after a failure past the
 // journal, it picks up where that one stopped.
 func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
-	release, err := v.acquire("rotate")
+	p, end, err := v.beginRotation(req.Pool)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	defer func() {
-		if err != nil {
-			v.forgetLog()
-		}
-	}()
-	p, err := v.Pool(req.Pool)
-	if err != nil {
-		return nil, err
-	}
+	defer end(&err)
 	pr, err := p.Prepared()
 	if err != nil {
 		return nil, err
@@ -818,13 +780,13 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 	}
 	res := &IssueResult{Cert: cert, KES: kes, Chosen: pr.Chosen, Forced: pr.Forced, RulesRefused: pr.refused()}
 	if !done {
-		if err := crashPoint("before-journal"); err != nil {
+		if err := v.crashPoint("before-journal"); err != nil {
 			return nil, err
 		}
 		if err := p.appendJournal(je, pr.Journal); err != nil {
 			return nil, err
 		}
-		if err := crashPoint("after-journal"); err != nil {
+		if err := v.crashPoint("after-journal"); err != nil {
 			return nil, err
 		}
 	}
@@ -901,7 +863,7 @@ func (pr *Prepared) check(c *opcert.Certificate, cold keys.ColdVKey, pool string
 // removed, and a cert-abandoned entry is logged. A preparation whose cert
 // is journaled already cannot be abandoned: finish it.
 func (v *Vault) AbandonRotation(pool string, now time.Time) (_ *Prepared, err error) {
-	release, err := v.acquire("rotate")
+	release, err := v.Acquire("rotate")
 	if err != nil {
 		return nil, err
 	}
@@ -947,7 +909,7 @@ func (v *Vault) AbandonRotation(pool string, now time.Time) (_ *Prepared, err er
 		return nil, err
 	}
 	pr.removeFolderFiles()
-	if err := crashPoint("abandoned-before-log"); err != nil {
+	if err := v.crashPoint("abandoned-before-log"); err != nil {
 		return nil, err
 	}
 	if _, _, err := l.Append(e); err != nil {

@@ -67,7 +67,7 @@ func newHWPool(t *testing.T, v *Vault) *hwPool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.AddProducer(h.producer, enr); err != nil {
+	if _, err := v.AddProducer(h.producer, enr, t0); err != nil {
 		t.Fatal(err)
 	}
 	return h
@@ -425,13 +425,13 @@ func TestHardwareCrashes(t *testing.T) {
 			v := newVault(t)
 			h := newHWPool(t, v)
 			crash := errors.New("crash")
-			testCrash = func(s string) error {
+			v.crash = func(s string) error {
 				if s == step {
 					return crash
 				}
 				return nil
 			}
-			defer func() { testCrash = nil }()
+			defer func() { v.crash = nil }()
 			prep, err := h.prepare(t, t0)
 			if step == "prepared-before-log" {
 				if !errors.Is(err, crash) {
@@ -458,7 +458,7 @@ func TestHardwareCrashes(t *testing.T) {
 					t.Fatalf("got %v, want the crash", err)
 				}
 			}
-			testCrash = nil
+			v.crash = nil
 			// A new process: its first command records the gap.
 			v2, err := Open(v.Dir)
 			if err != nil {
@@ -515,8 +515,8 @@ func TestHardwarePoolRefusals(t *testing.T) {
 	if _, err := v.Rotate(RotateRequest{Pool: h.name, Producer: h.producer, Snapshot: h.snapshot(t, t0), Now: t0, Policy: transfer.SnapshotPolicy{Now: t0}}); !errors.Is(err, ErrHardwareKey) {
 		t.Errorf("Rotate: got %v, want ErrHardwareKey", err)
 	}
-	if _, err := p.Shares(2, 3, nil); !errors.Is(err, ErrHardwareKey) {
-		t.Errorf("Shares: got %v, want ErrHardwareKey", err)
+	if _, err := p.ColdKey(); !errors.Is(err, ErrHardwareKey) { // and so backup.Split
+		t.Errorf("ColdKey: got %v, want ErrHardwareKey", err)
 	}
 	if _, err := p.Issue(IssueRequest{KESPeriod: 1571, OnChain: opcert.None(), Now: t0}); !errors.Is(err, ErrHardwareKey) {
 		t.Errorf("Issue: got %v, want ErrHardwareKey", err)
@@ -735,7 +735,7 @@ func TestHardwarePreparedFileEdited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.AddProducer("bp2", enr); err != nil {
+	if _, err := v.AddProducer("bp2", enr, t0); err != nil {
 		t.Fatal(err)
 	}
 	prep, err := h.prepare(t, t0)
@@ -788,7 +788,7 @@ func TestHardwareForcedPastRefusal(t *testing.T) {
 	h.id, _ = age.GenerateX25519Identity()
 	enr, _ := (&transfer.Enrollment{Name: "bp1", Magic: v.Network.Magic, PoolID: id, Recipient: h.id.Recipient().String(),
 		SignKey: h.sign.Public().(ed25519.PublicKey), Created: t0}).Marshal(h.sign)
-	if _, err := v.AddProducer("bp1", enr); err != nil {
+	if _, err := v.AddProducer("bp1", enr, t0); err != nil {
 		t.Fatal(err)
 	}
 	h.onChain = opcert.Recorded(4) // cardano-hw-cli signed #0..#4 before

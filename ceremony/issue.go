@@ -50,13 +50,13 @@ type IssueResult struct {
 	Checkpoint []byte
 }
 
-// testCrash, when set by tests, is called between the steps of Issue; an
-// error stops Issue there as a crash would.
-var testCrash func(step string) error
-
-func crashPoint(step string) error {
-	if testCrash != nil {
-		return testCrash(step)
+// crashPoint calls the vault's test hook, if a test set one, between the
+// steps of an action; an error stops the action there as a crash would.
+// The hook is the vault's own, so tests running in parallel never reach
+// each other's.
+func (v *Vault) crashPoint(step string) error {
+	if v.crash != nil {
+		return v.crash(step)
 	}
 	return nil
 }
@@ -74,7 +74,7 @@ func KESVKeyHash(vk keys.KESVKey) string {
 // durable, and only then writes the cert and the cardano-cli counter file.
 // A refusal changes nothing.
 func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
-	release, err := p.v.acquire("rotate")
+	release, err := p.v.Acquire("rotate")
 	if err != nil {
 		return nil, err
 	}
@@ -126,13 +126,13 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 	if err := pi.appendBefore(); err != nil {
 		return nil, err
 	}
-	if err := crashPoint("before-journal"); err != nil {
+	if err := p.v.crashPoint("before-journal"); err != nil {
 		return nil, err
 	}
 	if err := p.appendJournal(e, len(entries)); err != nil {
 		return nil, err
 	}
-	if err := crashPoint("after-journal"); err != nil {
+	if err := p.v.crashPoint("after-journal"); err != nil {
 		return nil, err
 	}
 	if res.Checkpoint, err = pi.appendCert(); err != nil {
@@ -261,7 +261,7 @@ func (p *Pool) Repair() error {
 		if err != nil {
 			return err
 		}
-		if err := crashPoint("before-cert-file"); err != nil {
+		if err := p.v.crashPoint("before-cert-file"); err != nil {
 			return err
 		}
 		if err := safefile.Create(path, c.MarshalEnvelope(), 0o644); err != nil {
@@ -290,7 +290,7 @@ func (p *Pool) Repair() error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	if err := crashPoint("before-counter-file"); err != nil {
+	if err := p.v.crashPoint("before-counter-file"); err != nil {
 		return err
 	}
 	return safefile.Replace(path, want.MarshalEnvelope(), 0o644)

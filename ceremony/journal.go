@@ -118,7 +118,7 @@ func (p *Pool) parseJournal(b []byte) ([]JournalEntry, error) {
 	for sc.Scan() {
 		var e JournalEntry
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return nil, fmt.Errorf("%w: %s line %d: %v", ErrJournal, p.Meta.Name, len(out)+1, textsafe.JSONError(err))
+			return nil, fmt.Errorf("%w: %s line %d: %w", ErrJournal, p.Meta.Name, len(out)+1, textsafe.JSONError(err))
 		}
 		if e.Seq != len(out) {
 			return nil, fmt.Errorf("%w: %s line %d has seq %d", ErrJournal, p.Meta.Name, len(out)+1, e.Seq)
@@ -127,10 +127,6 @@ func (p *Pool) parseJournal(b []byte) ([]JournalEntry, error) {
 	}
 	return out, sc.Err()
 }
-
-// ErrJournalChanged: the journal gained entries between the read a decision
-// was based on and the append of its outcome (another process issued).
-var ErrJournalChanged = errors.New("the issuance journal changed while this command ran (another process wrote to it)")
 
 // appendJournal makes e durable as the next line, under an flock of the
 // journal: a torn tail left by a crash is cut off first, e gets the next
@@ -201,7 +197,7 @@ func History(entries []JournalEntry) (opcert.History, error) {
 			h.LastIssued = e.Counter
 			o, err := e.OnChainValue()
 			if err != nil {
-				return h, fmt.Errorf("%w: entry %d: %v", ErrJournal, e.Seq, err)
+				return h, fmt.Errorf("%w: entry %d: %w", ErrJournal, e.Seq, err)
 			}
 			if h.Seen.Less(o) {
 				h.Seen = o

@@ -13,14 +13,12 @@ import (
 	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
-// lockFile is the vault's lock: every command that changes the vault holds
-// an exclusive flock on it. While held it names its holder; it is emptied
-// when released. The kernel releases the lock of a process that dies, so a
-// held lock is always a live process.
-const lockFile = "lock"
-
-// ErrBusy: another process holds the vault's lock.
-var ErrBusy = errors.New("the vault is in use by another kesrotate")
+// LockFile is the vault's lock, relative to its root: every command that
+// changes the vault holds an exclusive flock on it. While held it names
+// its holder; it is emptied when released. The kernel releases the lock of
+// a process that dies, so a held lock is always a live process. It is not
+// vault state: a copy of the vault leaves it out.
+const LockFile = "lock"
 
 // vaultLock is the lock a Vault holds, with how many of its calls hold it.
 type vaultLock struct {
@@ -28,16 +26,19 @@ type vaultLock struct {
 	depth int
 }
 
-// acquire takes the vault's exclusive lock for op, without waiting: a
+// Acquire takes the vault's exclusive lock for op, without waiting: a
 // vault another process holds gives ErrBusy naming that process and what
 // it does. Calls nest: the lock is released when the outermost caller
-// calls the release function returned.
-func (v *Vault) acquire(op string) (func(), error) {
+// calls the release function returned. Every method that changes the
+// vault takes it; a caller that changes the vault through several of them
+// as one action (the backup package) takes it around them. (Lock, which
+// forgets the vault's secrets, is another thing.)
+func (v *Vault) Acquire(op string) (release func(), err error) {
 	if v.lock != nil {
 		v.lock.depth++
 		return v.release, nil
 	}
-	f, err := os.OpenFile(filepath.Join(v.Dir, lockFile), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	f, err := os.OpenFile(filepath.Join(v.Dir, LockFile), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("locking the vault: %w", err)
 	}
@@ -65,7 +66,7 @@ func (v *Vault) release() {
 	if l.depth--; l.depth > 0 {
 		return
 	}
-	if v.log != nil && crashPoint("before-flush") == nil {
+	if v.log != nil && v.crashPoint("before-flush") == nil {
 		// The latest checkpoint file, and a cache for the next Open
 		// (auditlog.FileState). Every entry and its numbered checkpoint
 		// are durable already: failing here only makes the next Open

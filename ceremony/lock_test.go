@@ -10,26 +10,24 @@ import (
 	"testing"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/transfer"
 )
 
-// pauseAt makes the next command that reaches step wait there until the
-// returned resume is called; entered is closed once it waits.
-func pauseAt(t *testing.T, step string) (entered <-chan struct{}, resume func()) {
+// pauseAt makes the next command of v that reaches step wait there until
+// the returned resume is called; entered is closed once it waits.
+func pauseAt(t *testing.T, v *Vault, step string) (entered <-chan struct{}, resume func()) {
 	t.Helper()
 	in, out := make(chan struct{}), make(chan struct{})
 	var first atomic.Bool
-	testCrash = func(s string) error {
+	v.crash = func(s string) error {
 		if s == step && first.CompareAndSwap(false, true) {
 			close(in)
 			<-out
 		}
 		return nil
 	}
-	t.Cleanup(func() { testCrash = nil })
+	t.Cleanup(func() { v.crash = nil })
 	var resumeOnce sync.Once
 	return in, func() { resumeOnce.Do(func() { close(out) }) }
 }
@@ -47,7 +45,8 @@ func reopen(t *testing.T, v *Vault) *Vault {
 
 // One writer at a time: a second command that would change the vault while
 // another does is refused at once, naming the holder, and changes nothing;
-// the first finishes, and the log verifies.
+// the first finishes, and the log verifies. (A backup holding the lock:
+// backup.TestBackupHoldsTheLock.)
 func TestOneWriterAtATime(t *testing.T) {
 	now := time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
@@ -59,21 +58,13 @@ func TestOneWriterAtATime(t *testing.T) {
 				Policy: rotatePolicy(now)})
 			return err
 		}},
-		{"rotate during backup", "backup-archived", "backup vault", func(v *Vault, _ []byte) error {
-			id, err := age.GenerateX25519Identity()
-			if err != nil {
-				return err
-			}
-			_, err = v.Backup(filepath.Join(filepath.Dir(v.Dir), "backups"), &Encryption{Recipient: id.Recipient().String()}, now)
-			return err
-		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, pools := benchVault(t, t.TempDir(), 1, now)
 			bp := pools[0]
 			snapA := bp.snapshot(t, v, now)
 			snapB := bp.snapshot(t, v, now.Add(time.Minute))
-			entered, resume := pauseAt(t, tc.step)
+			entered, resume := pauseAt(t, v, tc.step)
 			defer resume()
 			done := make(chan error, 1)
 			go func() { done <- tc.first(v, snapA) }()
@@ -113,7 +104,7 @@ func TestOneWriterAtATime(t *testing.T) {
 				Policy: rotatePolicy(now.Add(time.Minute))}); err != nil {
 				t.Errorf("after the first finished: %v", err)
 			}
-			if b, err := os.ReadFile(filepath.Join(v.Dir, lockFile)); err != nil || len(b) != 0 {
+			if b, err := os.ReadFile(filepath.Join(v.Dir, LockFile)); err != nil || len(b) != 0 {
 				t.Errorf("lock file after release: %q, %v; want it empty", b, err)
 			}
 		})

@@ -169,14 +169,14 @@ func TestCrashBeforeTheLogIsRecovered(t *testing.T) {
 		t.Fatal(err)
 	}
 	crash := errors.New("crash")
-	testCrash = func(s string) error {
+	v.crash = func(s string) error {
 		if s == "after-journal" {
 			return crash
 		}
 		return nil
 	}
 	_, err = p.Issue(IssueRequest{KESPeriod: 1571, OnChain: opcert.None(), Now: t0})
-	testCrash = nil
+	v.crash = nil
 	if !errors.Is(err, crash) {
 		t.Fatalf("got %v, want the crash", err)
 	}

@@ -17,21 +17,6 @@ import (
 
 const producersDir = "producers"
 
-// ErrNoProducer: no pinned producer of that name.
-var ErrNoProducer = errors.New("no such producer")
-
-// ErrProducerExists: a producer of that name is already pinned.
-var ErrProducerExists = errors.New("producer already pinned")
-
-// ErrEnrollmentMismatch: an enrollment for another network or for a pool
-// the vault does not hold.
-var ErrEnrollmentMismatch = errors.New("enrollment does not fit this vault")
-
-// ErrPinMismatch: a pinned producer's enrollment file is not the one its
-// pin in the ceremony log names (someone replaced it), or the log holds no
-// pin for it.
-var ErrPinMismatch = errors.New("the producer's enrollment is not the one pinned")
-
 // Producer is a pinned producer: the enrollment the operator compared.
 type Producer struct {
 	Name       string
@@ -46,9 +31,9 @@ type Producer struct {
 // producer-add entry of the ceremony log, written before the enrollment
 // file: a rotation trusts the file only if it matches its pin. A pin is
 // never replaced in place: RemoveProducer ends it, and then the name may
-// be pinned again.
-func (v *Vault) AddProducer(name string, enrollment []byte) (*Producer, error) {
-	release, err := v.acquire("producer add")
+// be pinned again. The entry is timed now.
+func (v *Vault) AddProducer(name string, enrollment []byte, now time.Time) (*Producer, error) {
+	release, err := v.Acquire("producer add")
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +41,6 @@ func (v *Vault) AddProducer(name string, enrollment []byte) (*Producer, error) {
 	if err := CheckName(name); err != nil {
 		return nil, err
 	}
-	now := v.Audit.now()
 	l, _, err := v.OpenLog(now)
 	if err != nil {
 		return nil, err
@@ -137,9 +121,10 @@ func (v *Vault) AddProducer(name string, enrollment []byte) (*Producer, error) {
 // pinned again (a replaced producer: 'producer add' with its new
 // enrollment and a new cold-key pin). What it already received stays
 // with it. A removal the log records but whose file deletion was
-// interrupted is finished the next time the log is opened.
-func (v *Vault) RemoveProducer(name string) (auditlog.PinRecord, error) {
-	release, err := v.acquire("producer remove")
+// interrupted is finished the next time the log is opened. The entry is
+// timed now.
+func (v *Vault) RemoveProducer(name string, now time.Time) (auditlog.PinRecord, error) {
+	release, err := v.Acquire("producer remove")
 	if err != nil {
 		return auditlog.PinRecord{}, err
 	}
@@ -147,7 +132,6 @@ func (v *Vault) RemoveProducer(name string) (auditlog.PinRecord, error) {
 	if err := CheckName(name); err != nil {
 		return auditlog.PinRecord{}, err
 	}
-	now := v.Audit.now()
 	l, _, err := v.OpenLog(now)
 	if err != nil {
 		return auditlog.PinRecord{}, err

@@ -32,7 +32,7 @@ func TestRemoveProducerInterrupted(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(file, "x"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	pin, err := v.RemoveProducer(name)
+	pin, err := v.RemoveProducer(name, t0)
 	if err == nil || pin.Removed == 0 {
 		t.Fatalf("RemoveProducer with an undeletable file: got %+v, %v; want a logged removal and an error", pin, err)
 	}
@@ -56,10 +56,10 @@ func TestRemoveProducerInterrupted(t *testing.T) {
 	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the next command left the file: %v", err)
 	}
-	if _, err := v.RemoveProducer(name); !errors.Is(err, ErrNoProducer) {
+	if _, err := v.RemoveProducer(name, t0); !errors.Is(err, ErrNoProducer) {
 		t.Errorf("removing again: got %v, want ErrNoProducer", err)
 	}
-	if _, err := v.AddProducer(name, enr); err != nil {
+	if _, err := v.AddProducer(name, enr, t0); err != nil {
 		t.Errorf("pinning the name again: %v", err)
 	}
 	if _, err := auditlog.Verify(v.LogDir(), auditlog.VerifyOptions{}); err != nil {

@@ -17,10 +17,6 @@ func (ImportOptions) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(keys.Re
 func (ImportOptions) String() string             { return keys.Redacted }
 func (ImportOptions) GoString() string           { return keys.Redacted }
 
-func (RestoreOptions) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(keys.Redacted)) }
-func (RestoreOptions) String() string             { return keys.Redacted }
-func (RestoreOptions) GoString() string           { return keys.Redacted }
-
 func (secretState) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(keys.Redacted)) }
 func (secretState) String() string             { return keys.Redacted }
 func (secretState) GoString() string           { return keys.Redacted }

@@ -17,10 +17,6 @@ import (
 // retiredFile marks a pool whose secret keys were destroyed.
 const retiredFile = "retired.json"
 
-// ErrKeysDestroyed: the pool's secret keys were destroyed (pool
-// retire-keys); the pool's public files and history remain.
-var ErrKeysDestroyed = errors.New("the pool's secret keys were destroyed")
-
 // Retirement is retired.json: when the keys were destroyed and whether the
 // ceremony log has recorded it yet.
 type Retirement struct {
@@ -54,7 +50,7 @@ func (p *Pool) Retired() (*Retirement, error) {
 // again; a finished one returns ErrKeysDestroyed. Backups (shares, vault
 // copies) are not touched: destroy those by hand.
 func (p *Pool) RetireKeys(now time.Time, detail map[string]string) (*Retirement, error) {
-	release, err := p.v.acquire("retire-keys")
+	release, err := p.v.Acquire("retire-keys")
 	if err != nil {
 		return nil, err
 	}

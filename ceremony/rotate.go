@@ -2,7 +2,6 @@ package ceremony
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -39,11 +38,6 @@ type RotateRequest struct {
 	Clock        *ClockOverride // the operator set the clock (logged as an override)
 }
 
-// ErrSnapshotUsed: the snapshot already produced a cert. A snapshot is
-// good for one rotation: issuing from it again re-issues the same counter
-// with a new KES key.
-var ErrSnapshotUsed = errors.New("this snapshot already produced a cert")
-
 // RotateResult describes a finished rotation.
 type RotateResult struct {
 	Issue    *IssueResult
@@ -75,20 +69,11 @@ type RotateResult struct {
 // a hardware wallet is refused (ErrHardwareKey): PrepareRotation and
 // FinishRotation rotate it around the device's signature.
 func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
-	release, err := v.acquire("rotate")
+	p, end, err := v.beginRotation(req.Pool)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	defer func() {
-		if err != nil {
-			v.forgetLog()
-		}
-	}()
-	p, err := v.Pool(req.Pool)
-	if err != nil {
-		return nil, err
-	}
+	defer end(&err)
 	if p.Hardware() {
 		return nil, fmt.Errorf("%w: pool %s; rotate it on its own, which prepares the files for 'cardano-hw-cli node issue-op-cert'", ErrHardwareKey, p.Meta.Name)
 	}
@@ -117,6 +102,29 @@ func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
 	}
 	return &RotateResult{Issue: res, Snapshot: snap, Producer: prod, Pin: pl.pins[0], SealedTo: pl.prods, Pins: pl.pins, BundleFile: sealed.file, Bundle: sealed.data,
 		BundleHash: transfer.FileHash(sealed.data), Checkpoint: sealed.checkpoint, VRFFor: pl.vrfFor, WithVRF: pl.withVRF, Warnings: p.sameCounterElsewhere(res, pl.names)}, nil
+}
+
+// beginRotation is the start of Rotate, PrepareRotation and FinishRotation:
+// it takes the vault's lock for "rotate" and loads the pool. The caller
+// defers end(&err), which forgets the log this process opened when the
+// rotation failed (the next action reopens and reconciles it), then
+// releases the lock.
+func (v *Vault) beginRotation(pool string) (p *Pool, end func(err *error), err error) {
+	release, err := v.Acquire("rotate")
+	if err != nil {
+		return nil, nil, err
+	}
+	end = func(err *error) {
+		if *err != nil {
+			v.forgetLog()
+		}
+		release()
+	}
+	if p, err = v.Pool(pool); err != nil {
+		end(&err)
+		return nil, nil, err
+	}
+	return p, end, nil
 }
 
 // rotationPlan is what a rotation checked before it writes anything.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"filippo.io/age"
 
@@ -63,26 +64,6 @@ const (
 	identityFile = "identity.age"
 	// maxSecretFile bounds what is read from an encrypted secret file.
 	maxSecretFile = 1 << 20
-)
-
-// Errors of encryption at rest; test with errors.Is.
-var (
-	// ErrWrongPassphrase: the passphrase does not open the vault's secrets.
-	ErrWrongPassphrase = errors.New("wrong passphrase")
-	// ErrWrongIdentity: none of the identities opens the vault's secrets.
-	ErrWrongIdentity = errors.New("the identity does not open the vault's secrets")
-	// ErrLocked: the secrets are encrypted and the caller gave no way to
-	// get the passphrase or identity.
-	ErrLocked = errors.New("the vault's secrets are encrypted and no passphrase or identity was given")
-	// ErrPlaintextLeft: an encrypted vault still holds a plaintext key
-	// (an interrupted 'vault encrypt').
-	ErrPlaintextLeft = errors.New("an encrypted vault holds a plaintext secret key")
-	// ErrAlreadyEncrypted: 'vault encrypt' on a vault with nothing left to encrypt.
-	ErrAlreadyEncrypted = errors.New("the vault's secrets are already encrypted")
-	// ErrSecretState: the secret files disagree with vault.json.
-	ErrSecretState = errors.New("secret files do not match the vault's encryption mode")
-	// ErrRefused: the access guard (the air-gap check) refused.
-	ErrRefused = errors.New("refused to open a secret")
 )
 
 // SecretsMeta is the "secrets" object of vault.json.
@@ -382,6 +363,48 @@ func (v *Vault) recipient() (age.Recipient, error) {
 	return nil, fmt.Errorf("%w: unknown mode %q", ErrSecretState, v.SecretsMode())
 }
 
+// CopyEncryption returns what a copy of the whole vault (a backup) is
+// encrypted to, r, and the identities that open it, ids, when this
+// process can open it to check it (nil when only a recipient's holder
+// can). With e given the copy is encrypted to e; otherwise the way the
+// vault encrypts its keys: an encrypted vault's passphrase (the copy opens
+// with the passphrase, not with the vault identity it carries) or
+// recipient. A plaintext vault's copy needs e.
+func (v *Vault) CopyEncryption(e *Encryption) (r age.Recipient, ids []age.Identity, err error) {
+	switch {
+	case e != nil:
+		m, err := e.meta()
+		if err != nil {
+			return nil, nil, err
+		}
+		if r, err = encryptionRecipient(e, m); err != nil {
+			return nil, nil, err
+		}
+		if m.Mode == SecretsPassphrase {
+			id, err := scryptIdentity(e.Passphrase)
+			if err != nil {
+				return nil, nil, err
+			}
+			ids = []age.Identity{id}
+		}
+	case v.Encrypted():
+		if ids, err = v.identities(); err != nil {
+			return nil, nil, err
+		}
+		if r, err = v.recipient(); err != nil {
+			return nil, nil, err
+		}
+		if v.SecretsMode() == SecretsPassphrase {
+			if r, err = scryptRecipient(v.secrets.pass, v.secrets.workFactor); err != nil {
+				return nil, nil, err
+			}
+		}
+	default:
+		return nil, nil, errors.New("a plaintext vault's backup needs a passphrase or a recipient")
+	}
+	return r, ids, nil
+}
+
 func scryptRecipient(p []byte, wf int) (age.Recipient, error) {
 	if wf < MinWorkFactor || wf > MaxWorkFactor { // SetWorkFactor panics outside 1..30
 		return nil, fmt.Errorf("%w: scrypt work factor %d is outside %d..%d", ErrSecretState, wf, MinWorkFactor, MaxWorkFactor)
@@ -427,33 +450,11 @@ func decryptFile(path, mode string, ids ...age.Identity) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", filepath.Base(path), textsafe.AgeError(err))
 	}
-	b, err := readAllWiping(r)
+	b, err := safefile.ReadAllWiping(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Base(path), textsafe.AgeError(err))
 	}
 	return b, nil
-}
-
-// readAllWiping is io.ReadAll that wipes the buffers it outgrows.
-func readAllWiping(r io.Reader) ([]byte, error) {
-	b := make([]byte, 0, 1024)
-	for {
-		if len(b) == cap(b) {
-			nb := make([]byte, len(b), 2*cap(b))
-			copy(nb, b)
-			wipeBytes(b)
-			b = nb
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if errors.Is(err, io.EOF) {
-			return b, nil
-		}
-		if err != nil {
-			wipeBytes(b)
-			return nil, err
-		}
-	}
 }
 
 // readSecret returns the content of the secret key file at path (a
@@ -652,7 +653,7 @@ func (v *Vault) upgradeSecrets(id *age.ScryptIdentity) error {
 			return nil
 		}
 	}
-	release, err := v.acquire("vault upgrade")
+	release, err := v.Acquire("vault upgrade")
 	if errors.Is(err, ErrBusy) {
 		return nil
 	} else if err != nil {
@@ -738,9 +739,10 @@ type EncryptResult struct {
 // compared) and only then is the plaintext overwritten and removed. A run
 // stopped at any point leaves every key readable from one of its files and
 // is finished by running Encrypt again. e is ignored when the vault is
-// already encrypted (the Access passphrase or identity is used).
-func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
-	release, err := v.acquire("vault encrypt")
+// already encrypted (the Access passphrase or identity is used). The
+// secrets-encrypted entry is timed now.
+func (v *Vault) Encrypt(e Encryption, now time.Time) (*EncryptResult, error) {
+	release, err := v.Acquire("vault encrypt")
 	if err != nil {
 		return nil, err
 	}
@@ -751,7 +753,7 @@ func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
 		// Open the log while its audit key is still plaintext: the entry
 		// at the end is signed with it, whatever the keys are encrypted
 		// to (an age recipient's identity may not be at hand).
-		if _, _, err := v.OpenLog(v.Audit.now()); err != nil {
+		if _, _, err := v.OpenLog(now); err != nil {
 			return nil, err
 		}
 	}
@@ -827,7 +829,7 @@ func (v *Vault) Encrypt(e Encryption) (*EncryptResult, error) {
 	}
 	// The log says that plaintext keys were rewritten and removed: which
 	// files (names only), to what mode.
-	if _, _, err := v.Record(auditlog.Entry{Kind: auditlog.KindSecretsEncrypted, Time: v.Audit.now(),
+	if _, _, err := v.Record(auditlog.Entry{Kind: auditlog.KindSecretsEncrypted, Time: now,
 		Detail: map[string]string{DetailMode: res.Mode, DetailFiles: strings.Join(res.Encrypted, " "),
 			DetailFinished: strconv.FormatBool(wasEncrypted)}}); err != nil {
 		return res, fmt.Errorf("the keys are encrypted, but the log entry failed (the next command records what is unlogged): %w", err)
@@ -918,7 +920,7 @@ func (v *Vault) saveMeta(meta Meta) error {
 	if err != nil {
 		return err
 	}
-	return safefile.Replace(filepath.Join(v.Dir, vaultFile), append(b, '\n'), safefile.SecretMode)
+	return safefile.Replace(filepath.Join(v.Dir, VaultFile), append(b, '\n'), safefile.SecretMode)
 }
 
 // ExportSecrets writes the pool's secret keys in plaintext cardano-cli

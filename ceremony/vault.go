@@ -27,9 +27,12 @@ import (
 	"github.com/kesrotate/kesrotate/opcert"
 )
 
+// VaultFile is the file that makes a folder a vault, relative to its
+// root: its identity, network and secrets mode.
+const VaultFile = "vault.json"
+
 // Vault layout, relative to its root.
 const (
-	vaultFile   = "vault.json"
 	genesisFile = "genesis.json"
 	poolsDir    = "pools"
 	secretDir   = "secret"
@@ -88,6 +91,8 @@ type Vault struct {
 	secrets *secretState  // how secrets are reached (secrets.go)
 	lock    *vaultLock    // the vault's lock while a change is under way (lock.go)
 	log     *auditlog.Log // the ceremony log this process opened and reconciled (log.go)
+
+	crash func(step string) error // tests only: called between an action's steps (crashPoint)
 }
 
 // InitOptions configure a new vault.
@@ -109,7 +114,7 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
-	if _, err := os.Stat(filepath.Join(dir, vaultFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, VaultFile)); err == nil {
 		return nil, fmt.Errorf("%w: %s", ErrVaultExists, dir)
 	}
 	var n opcert.Network
@@ -145,23 +150,23 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 	if err := safefile.MkdirSecret(dir); err != nil {
 		return nil, err
 	}
-	_, lockErr := os.Lstat(filepath.Join(dir, lockFile))
+	_, lockErr := os.Lstat(filepath.Join(dir, LockFile))
 	lv := &Vault{Dir: dir}
-	release, err := lv.acquire("init")
+	release, err := lv.Acquire("init")
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	if _, err := os.Stat(filepath.Join(dir, vaultFile)); err == nil { // made while we waited for the lock
+	if _, err := os.Stat(filepath.Join(dir, VaultFile)); err == nil { // made while we waited for the lock
 		return nil, fmt.Errorf("%w: %s", ErrVaultExists, dir)
 	}
 	defer func() {
 		if err != nil {
-			for _, p := range []string{poolsDir, secretDir, outDir, logDir, genesisFile, vaultFile} {
+			for _, p := range []string{poolsDir, secretDir, outDir, logDir, genesisFile, VaultFile} {
 				_ = os.RemoveAll(filepath.Join(dir, p))
 			}
 			if lockErr != nil {
-				_ = os.Remove(filepath.Join(dir, lockFile))
+				_ = os.Remove(filepath.Join(dir, LockFile))
 			}
 			if !existed {
 				_ = os.Remove(dir)
@@ -189,7 +194,7 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 	}
 	// vault.json last: its presence marks a complete vault.
 	b, _ := json.MarshalIndent(meta, "", "  ")
-	if err := safefile.Create(filepath.Join(dir, vaultFile), append(b, '\n'), 0o600); err != nil {
+	if err := safefile.Create(filepath.Join(dir, VaultFile), append(b, '\n'), 0o600); err != nil {
 		return nil, err
 	}
 	return &Vault{Dir: dir, Meta: meta, Network: n, Rand: o.Rand, Audit: o.Audit}, nil
@@ -198,19 +203,19 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 // Open opens an existing vault. It refuses a vault that others could
 // change or read (checkFiles) before reading anything from it.
 func Open(dir string) (*Vault, error) {
-	if _, err := os.Lstat(filepath.Join(dir, vaultFile)); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s has no %s", ErrNoVault, dir, vaultFile)
+	if _, err := os.Lstat(filepath.Join(dir, VaultFile)); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s has no %s", ErrNoVault, dir, VaultFile)
 	}
 	if err := checkFiles(dir); err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(filepath.Join(dir, vaultFile))
+	b, err := os.ReadFile(filepath.Join(dir, VaultFile))
 	if err != nil {
 		return nil, err
 	}
 	var m Meta
 	if err := json.Unmarshal(b, &m); err != nil || m.Version == 0 {
-		return nil, fmt.Errorf("%w: %s is unreadable", ErrNoVault, vaultFile)
+		return nil, fmt.Errorf("%w: %s is unreadable", ErrNoVault, VaultFile)
 	}
 	if m.Version > VaultVersion {
 		return nil, fmt.Errorf("vault version %d is newer than this binary understands (%d)", m.Version, VaultVersion)
@@ -293,10 +298,11 @@ func checkFiles(dir string) error {
 	})
 }
 
-// restoredMode is the mode a restored vault file gets: what the archive
-// says, but never more than a new vault gives it (folders 0700, key files
-// 0600, other files 0644).
-func restoredMode(rel string, dir bool, archived fs.FileMode) fs.FileMode {
+// RestoredMode is the mode a vault file restored from a copy gets (rel is
+// its slash-separated path below the vault's root): what the copy says,
+// but never more than a new vault gives it (folders 0700, key files 0600,
+// other files 0644).
+func RestoredMode(rel string, dir bool, archived fs.FileMode) fs.FileMode {
 	switch {
 	case dir:
 		return safefile.SecretDirMode
@@ -326,6 +332,9 @@ type Pool struct {
 	Dir  string
 	Meta PoolMeta
 }
+
+// Vault is the vault the pool is in.
+func (p *Pool) Vault() *Vault { return p.v }
 
 func (v *Vault) poolDir(name string) string { return filepath.Join(v.Dir, poolsDir, name) }
 

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/internal/vectors"
 	"github.com/kesrotate/kesrotate/keys"
@@ -185,6 +183,27 @@ func TestIssueRulesAndRefusals(t *testing.T) {
 
 // TestCrashAtEveryStep interrupts an issue at each step and checks that the
 // vault then chooses the same, correct counter and ends consistent.
+// A crash hook is one vault's: another vault, in the same process at the
+// same time, issues as if no test hook existed.
+func TestCrashHookIsTheVaults(t *testing.T) {
+	var pools []*Pool
+	for range 2 {
+		p, err := newVault(t).NewPool("alpha", t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pools = append(pools, p)
+	}
+	crash := errors.New("crash")
+	pools[0].v.crash = func(string) error { return crash }
+	if _, err := pools[1].Issue(IssueRequest{KESPeriod: 1571, OnChain: opcert.None(), Now: t0}); err != nil {
+		t.Errorf("the vault without a hook: got %v, want its cert", err)
+	}
+	if _, err := pools[0].Issue(IssueRequest{KESPeriod: 1571, OnChain: opcert.None(), Now: t0}); !errors.Is(err, crash) {
+		t.Errorf("the vault with the hook: got %v, want the crash", err)
+	}
+}
+
 func TestCrashAtEveryStep(t *testing.T) {
 	for _, step := range []string{"before-journal", "after-journal", "before-cert-file", "before-counter-file"} {
 		t.Run(step, func(t *testing.T) {
@@ -197,14 +216,14 @@ func TestCrashAtEveryStep(t *testing.T) {
 				t.Fatal(err)
 			}
 			crash := errors.New("crash")
-			testCrash = func(s string) error {
+			v.crash = func(s string) error {
 				if s == step {
 					return crash
 				}
 				return nil
 			}
 			_, err = p.Issue(IssueRequest{KESPeriod: 1572, OnChain: opcert.Recorded(0), Now: t0})
-			testCrash = nil
+			v.crash = nil
 			if !errors.Is(err, crash) {
 				t.Fatalf("got %v, want the injected crash", err)
 			}
@@ -376,62 +395,6 @@ func TestOpenRefusesUnsafeModesAndLinks(t *testing.T) {
 	}
 }
 
-// restore-vault gives every folder 0700 and every file at most 0644 (keys
-// 0600), whatever modes the archive records.
-func TestRestoreVaultDoesNotCopyBadModes(t *testing.T) {
-	v := newVault(t)
-	if _, err := v.NewPool("alpha", t0); err != nil {
-		t.Fatal(err)
-	}
-	archive, _, err := v.archive(t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	es, err := ReadArchive(archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range es {
-		es[i].Mode = 0o777
-		if !es[i].Dir {
-			es[i].Mode = 0o666
-		}
-	}
-	id, _ := age.GenerateX25519Identity()
-	ct, err := encryptBytes(writeArchive(t, es), id.Recipient())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst := filepath.Join(t.TempDir(), "restored")
-	if _, _, err := RestoreVault(ct, dst, id); err != nil {
-		t.Fatal(err)
-	}
-	err = filepath.WalkDir(dst, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dst, path)
-		want := fs.FileMode(0o644)
-		switch {
-		case d.IsDir():
-			want = 0o700
-		case secretFile(rel), rel == lockFile:
-			want = 0o600
-		}
-		if got := fi.Mode().Perm(); got != want {
-			t.Errorf("%s: got mode %04o, want %04o", rel, got, want)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func chmod(t *testing.T, path string, mode fs.FileMode) {
 	t.Helper()
 	if err := os.Chmod(path, mode); err != nil {
@@ -449,14 +412,14 @@ func TestKilledBeforeFlush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testCrash = func(s string) error {
+	v.crash = func(s string) error {
 		if s == "before-flush" {
 			return errors.New("killed")
 		}
 		return nil
 	}
 	_, err = p.Issue(IssueRequest{KESPeriod: 1571, OnChain: opcert.None(), Now: t0})
-	testCrash = nil
+	v.crash = nil
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kesrotate/kesrotate/auditlog"
+	"github.com/kesrotate/kesrotate/backup"
 	"github.com/kesrotate/kesrotate/ceremony"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/producer"
@@ -25,29 +26,29 @@ var verbs = []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%q", "%d"}
 // that is neither here nor in notSecretTypes. The unexported ones cannot be
 // made here: for them the scan checks the three methods are declared.
 var redactedTypes = map[string]bool{
-	"keys.ColdKey":            true,
-	"keys.KESKey":             true,
-	"keys.VRFKey":             true,
-	"transfer.Bundle":         true,
-	"transfer.wireBundle":     true,
-	"transfer.wireBundleV2":   true,
-	"transfer.wireBundleV3":   true,
-	"producer.Candidate":      true,
-	"auditlog.SignerKey":      true,
-	"auditlog.ed25519Signer":  true,
-	"ceremony.Mnemonic":       true,
-	"ceremony.Encryption":     true,
-	"ceremony.ImportOptions":  true,
-	"ceremony.HWImport":       true,
-	"ceremony.RestoreOptions": true,
-	"ceremony.secretState":    true,
+	"keys.ColdKey":           true,
+	"keys.KESKey":            true,
+	"keys.VRFKey":            true,
+	"transfer.Bundle":        true,
+	"transfer.wireBundle":    true,
+	"transfer.wireBundleV2":  true,
+	"transfer.wireBundleV3":  true,
+	"producer.Candidate":     true,
+	"auditlog.SignerKey":     true,
+	"auditlog.ed25519Signer": true,
+	"backup.Mnemonic":        true,
+	"ceremony.Encryption":    true,
+	"ceremony.ImportOptions": true,
+	"ceremony.HWImport":      true,
+	"backup.RestoreOptions":  true,
+	"ceremony.secretState":   true,
 }
 
 // notSecretTypes hold secret-looking fields that are not secrets, or hold
 // secret types only behind pointers (fmt prints a nested pointer as an
 // address, or through the pointee's own Format).
 var notSecretTypes = map[string]string{
-	"ceremony.ShareSet":                 "its Mnemonic shares print [REDACTED] themselves (checked below)",
+	"backup.ShareSet":                   "its Mnemonic shares print [REDACTED] themselves (checked below)",
 	"internal/cli/agent.initOptions":    "kesKey and hwIdentity are file paths",
 	"internal/cli/cold.importOptions":   "coldSkey and vrfSkey are file paths",
 	"internal/cli/cold.importHWOptions": "signingFile, counter and vrfSkey are file paths",
@@ -96,7 +97,7 @@ func TestSecretsRedacted(t *testing.T) {
 	}
 	kesHex := fmt.Sprintf("%x", env.CBOR[8:24])
 	words := "academic acid acrobat romp chubby entrance shelter gravity spider"
-	mn := ceremony.NewMnemonic(words)
+	mn := backup.NewMnemonic(words)
 	pass := []byte("correct horse battery staple")
 
 	for _, c := range []struct {
@@ -110,11 +111,11 @@ func TestSecretsRedacted(t *testing.T) {
 		{"transfer.Bundle", transfer.Bundle{KES: kes, VRF: vrf, Checkpoint: []byte("note")}, &transfer.Bundle{KES: kes, VRF: vrf}},
 		{"producer.Candidate", producer.Candidate{Bundle: &transfer.Bundle{KES: kes}}, &producer.Candidate{}},
 		{"auditlog.SignerKey", signerKey, &signerKey},
-		{"ceremony.Mnemonic", mn, &mn},
+		{"backup.Mnemonic", mn, &mn},
 		{"ceremony.Encryption", ceremony.Encryption{Passphrase: pass}, &ceremony.Encryption{Passphrase: pass}},
 		{"ceremony.ImportOptions", ceremony.ImportOptions{ColdSkey: coldFile, VRFSkey: vrfFile}, &ceremony.ImportOptions{ColdSkey: coldFile}},
 		{"ceremony.HWImport", ceremony.HWImport{SigningFile: []byte("{}"), VRFSkey: vrfFile}, &ceremony.HWImport{VRFSkey: vrfFile}},
-		{"ceremony.RestoreOptions", ceremony.RestoreOptions{Shares: []ceremony.Mnemonic{mn}, Passphrase: pass, VRFSkey: vrfFile}, &ceremony.RestoreOptions{Passphrase: pass}},
+		{"backup.RestoreOptions", backup.RestoreOptions{Shares: []backup.Mnemonic{mn}, Passphrase: pass, VRFSkey: vrfFile}, &backup.RestoreOptions{Passphrase: pass}},
 	} {
 		if !redactedTypes[c.name] {
 			t.Errorf("%s is tested but not in redactedTypes", c.name)
@@ -146,7 +147,7 @@ func TestSecretsRedacted(t *testing.T) {
 		val    any
 		secret []string
 	}{
-		{"ceremony.ShareSet", ceremony.ShareSet{Pool: "gd", Threshold: 2, Shares: []ceremony.Mnemonic{mn, mn}}, strings.Fields(words)},
+		{"backup.ShareSet", backup.ShareSet{Pool: "gd", Threshold: 2, Shares: []backup.Mnemonic{mn, mn}}, strings.Fields(words)},
 		{"ceremony.IssueResult", ceremony.IssueResult{KES: kes, Checkpoint: []byte("n")}, []string{kesHex}},
 		{"a struct holding *keys.ColdKey", struct{ Key *keys.ColdKey }{cold}, []string{"86f64a96", "134 246 74"}},
 	} {

@@ -228,6 +228,29 @@ func ReadRegular(path string, max int64) ([]byte, error) {
 	return b, nil
 }
 
+// ReadAllWiping is io.ReadAll for secrets: it zeroes the buffers it
+// outgrows, and what it read when it fails.
+func ReadAllWiping(r io.Reader) ([]byte, error) {
+	b := make([]byte, 0, 1024)
+	for {
+		if len(b) == cap(b) {
+			nb := make([]byte, len(b), 2*cap(b))
+			copy(nb, b)
+			clear(b)
+			b = nb
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil
+		}
+		if err != nil {
+			clear(b)
+			return nil, err
+		}
+	}
+}
+
 // PrepareDir makes sure dir exists (creating it with mode if need be) and
 // that a file can be created in it, by creating and removing one: a
 // command checks every output before it does anything that cannot be

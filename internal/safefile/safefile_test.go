@@ -1,12 +1,15 @@
 package safefile
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
+	"testing/iotest"
 )
 
 func TestCreateSecretIsExclusiveAnd0600(t *testing.T) {
@@ -143,5 +146,22 @@ func TestPrepareDirUndo(t *testing.T) {
 	undo()
 	if _, err := os.Stat(filepath.Join(dir, "node.cert")); err != nil {
 		t.Errorf("a written file went: %v", err)
+	}
+}
+
+// ReadAllWiping reads what io.ReadAll reads, across its buffer growths,
+// and gives the reader's error, not a partial result.
+func TestReadAllWiping(t *testing.T) {
+	for _, n := range []int{0, 1, 1023, 1024, 1025, 5000} {
+		want := bytes.Repeat([]byte{0x5a}, n)
+		got, err := ReadAllWiping(bytes.NewReader(want))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%d bytes: got %d bytes, %v; want them all", n, len(got), err)
+		}
+	}
+	boom := errors.New("boom")
+	got, err := ReadAllWiping(io.MultiReader(bytes.NewReader(make([]byte, 3000)), iotest.ErrReader(boom)))
+	if !errors.Is(err, boom) || got != nil {
+		t.Errorf("failing reader: got %d bytes, %v; want nil, boom", len(got), err)
 	}
 }

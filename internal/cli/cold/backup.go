@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strconv"
 
 	"filippo.io/age"
 	"github.com/spf13/cobra"
 
+	"github.com/kesrotate/kesrotate/backup"
 	"github.com/kesrotate/kesrotate/ceremony"
 	"github.com/kesrotate/kesrotate/internal/cli"
 )
@@ -68,27 +68,26 @@ rebuilds a different key without any error.`,
 			if err != nil {
 				return err
 			}
-			v, p, now, err := g.openPoolAt(args[0])
+			_, p, now, err := g.openPoolAt(args[0])
 			if err != nil {
 				return err
 			}
-			set, err := p.Shares(o.threshold, o.shares, pass)
-			if errors.Is(err, ceremony.ErrNoSeed) {
+			set, err := backup.Split(p, o.threshold, o.shares, pass)
+			if errors.Is(err, backup.ErrNoSeed) {
 				return cli.Hint(err, "an extended (BIP32) cold key cannot be split; back it up with 'kesrotate backup vault'")
 			}
 			if err != nil {
 				return secretError(err)
 			}
-			files, err := set.WriteShares(o.out)
+			files, err := set.WriteShares(o.out, now)
+			if errors.Is(err, backup.ErrNotLogged) {
+				return cli.Hint(err, "note the backup by hand")
+			}
 			if errors.Is(err, fs.ErrExist) {
 				return cli.Hint(err, "share files are never overwritten: write into an empty folder")
 			}
 			if err != nil {
 				return err
-			}
-			if _, err := v.RecordBackup(now, nil, map[string]string{"scheme": "slip39", "pool": p.Meta.PoolID,
-				"threshold": strconv.Itoa(o.threshold), "shares": strconv.Itoa(o.shares), "slip39_passphrase": strconv.FormatBool(len(pass) > 0)}); err != nil {
-				return cli.Hint(fmt.Errorf("the shares are written but the log entry failed: %w", err), "note the backup by hand")
 			}
 			if g.env.JSON {
 				return g.env.PrintJSON(map[string]any{"pool": p.Meta.Name, "pool_id": set.PoolID.Hex(), "pool_id_bech32": set.PoolID.Bech32(),
@@ -138,19 +137,19 @@ accept the chain's counter.`,
 			if err != nil {
 				return err
 			}
-			ro := ceremony.RestoreOptions{Passphrase: pass, NextCounter: o.next}
+			ro := backup.RestoreOptions{Passphrase: pass, NextCounter: o.next}
 			for _, f := range o.shares {
 				b, err := cli.ReadInput(f, "--share", "give the share files (.txt)")
 				if err != nil {
 					return err
 				}
-				m, pid, err := ceremony.ParseShareFile(b)
+				m, pid, err := backup.ParseShareFile(b)
 				if err != nil {
 					return cli.Hint(fmt.Errorf("%s: %w", f, err), "a share file holds the words of one share; lines starting with '#' are ignored")
 				}
 				if pid != "" {
 					if ro.PoolID != "" && ro.PoolID != pid {
-						return cli.Hint(fmt.Errorf("%w: %s names pool %s, another file names %s", ceremony.ErrSharesMixed, f, pid, ro.PoolID), "give the shares of one pool")
+						return cli.Hint(fmt.Errorf("%w: %s names pool %s, another file names %s", backup.ErrSharesMixed, f, pid, ro.PoolID), "give the shares of one pool")
 					}
 					ro.PoolID = pid
 				}
@@ -169,17 +168,17 @@ accept the chain's counter.`,
 			if err != nil {
 				return err
 			}
-			p, err := v.RestorePool(args[0], ro, now)
+			p, err := backup.RestorePool(v, args[0], ro, now)
 			switch {
-			case errors.Is(err, ceremony.ErrTooFewShares):
+			case errors.Is(err, backup.ErrTooFewShares):
 				return cli.Hint(err, "give at least the threshold number of shares (the share files say how many)")
-			case errors.Is(err, ceremony.ErrShareRepeated):
+			case errors.Is(err, backup.ErrShareRepeated):
 				return cli.Hint(err, "give each share once")
-			case errors.Is(err, ceremony.ErrSharesMixed):
+			case errors.Is(err, backup.ErrSharesMixed):
 				return cli.Hint(err, "all shares must come from one 'backup shares' run")
-			case errors.Is(err, ceremony.ErrShareInvalid), errors.Is(err, ceremony.ErrSharesCorrupt):
+			case errors.Is(err, backup.ErrShareInvalid), errors.Is(err, backup.ErrSharesCorrupt):
 				return cli.Hint(err, "check the words against the printed share; use another share if one is damaged")
-			case errors.Is(err, ceremony.ErrSharePool):
+			case errors.Is(err, backup.ErrSharePool):
 				return cli.Hint(err, "check the SLIP-39 passphrase (--slip39-passphrase-file)")
 			case err != nil:
 				return poolAddError(secretError(err))
@@ -227,7 +226,7 @@ and compared, and the backup is recorded in the ceremony log.
 				}
 				defer wipeEncryption(e)
 			}
-			res, err := v.Backup(to, e, now)
+			res, err := backup.WriteVault(v, to, e, now)
 			if errors.Is(err, fs.ErrExist) {
 				return cli.Hint(err, "backups are never overwritten")
 			}
@@ -286,11 +285,11 @@ which must not exist or be empty.`,
 				}
 				ids = []age.Identity{id}
 			}
-			v, rep, err := ceremony.RestoreVault(b, dir, ids...)
+			v, rep, err := backup.RestoreVault(b, dir, ids...)
 			switch {
 			case errors.Is(err, ceremony.ErrVaultExists):
 				return cli.Hint(err, "restore into a new folder")
-			case errors.Is(err, ceremony.ErrBackupVerify), errors.Is(err, ceremony.ErrArchive):
+			case errors.Is(err, backup.ErrVerify), errors.Is(err, backup.ErrArchive):
 				return cli.Hint(err, "nothing was restored; this backup is damaged or was changed: try another copy")
 			case err != nil:
 				return secretError(err)

@@ -39,13 +39,7 @@ func (a *auditFlags) register(root *cobra.Command) {
 
 // auditContext is what the vault records about who acts, with which binary.
 func (g *globals) auditContext() ceremony.Audit {
-	return ceremony.Audit{Operator: g.audit.operator, Witnesses: g.audit.witnesses, Version: Version,
-		Clock: func() time.Time {
-			if t, err := g.env.Now(); err == nil {
-				return t
-			}
-			return time.Now().UTC()
-		}}
+	return ceremony.Audit{Operator: g.audit.operator, Witnesses: g.audit.witnesses, Version: Version}
 }
 
 // Files an export adds to the log's layout.

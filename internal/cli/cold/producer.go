@@ -121,7 +121,11 @@ func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
 	if err != nil {
 		return err
 	}
-	p, err := v.AddProducer(name, data)
+	now, err := g.env.Now()
+	if err != nil {
+		return err
+	}
+	p, err := v.AddProducer(name, data, now)
 	switch {
 	case errors.Is(err, ceremony.ErrName):
 		return cli.Usage(err)
@@ -199,7 +203,11 @@ new enrollment under the same name.`,
 			if err != nil {
 				return err
 			}
-			pin, err := v.RemoveProducer(args[0])
+			now, err := g.env.Now()
+			if err != nil {
+				return err
+			}
+			pin, err := v.RemoveProducer(args[0], now)
 			switch {
 			case errors.Is(err, ceremony.ErrName):
 				return cli.Usage(err)

@@ -218,6 +218,10 @@ the command again.`,
 			if err != nil {
 				return err
 			}
+			now, err := g.env.Now()
+			if err != nil {
+				return err
+			}
 			var e *ceremony.Encryption
 			if !v.Encrypted() {
 				if e, err = g.newEncryption(ef); err != nil {
@@ -231,7 +235,7 @@ the command again.`,
 			if e != nil {
 				arg = *e
 			}
-			res, err := v.Encrypt(arg)
+			res, err := v.Encrypt(arg, now)
 			if errors.Is(err, ceremony.ErrAlreadyEncrypted) {
 				return cli.Hint(err, "nothing to do")
 			}

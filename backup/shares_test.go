@@ -1,21 +1,21 @@
-package ceremony
+package backup
 
 import (
-	"archive/tar"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"filippo.io/age"
 	slip39 "github.com/gavincarr/go-slip39"
 
 	"github.com/kesrotate/kesrotate/auditlog"
+	"github.com/kesrotate/kesrotate/ceremony"
 	"github.com/kesrotate/kesrotate/internal/vectors"
 	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/kesrotate/kesrotate/transfer/qr"
@@ -100,7 +100,7 @@ func TestSharesRestoreRotateVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := p.Shares(3, 5, []byte("slip pass"))
+	set, err := Split(p, 3, 5, []byte("slip pass"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,12 +108,23 @@ func TestSharesRestoreRotateVerify(t *testing.T) {
 		t.Fatalf("got %d shares threshold %d, want 5 and 3", len(set.Shares), set.Threshold)
 	}
 	dir := filepath.Join(t.TempDir(), "shares")
-	files, err := set.WriteShares(dir)
+	files, err := set.WriteShares(dir, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(files) != 10 {
 		t.Fatalf("files: got %v, want a .txt and a .png per share", files)
+	}
+	// The split is in the log: which pool, how many of how many, whether
+	// with a SLIP-39 passphrase.
+	es, err := auditlog.Entries(v.LogDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := es[len(es)-1]
+	want := map[string]string{"scheme": "slip39", "pool": p.Meta.PoolID, "threshold": "3", "shares": "5", "slip39_passphrase": "true"}
+	if last.Kind != auditlog.KindBackupMade || !maps.Equal(last.Detail, want) {
+		t.Errorf("last log entry: got %s %v, want %s %v", last.Kind, last.Detail, auditlog.KindBackupMade, want)
 	}
 	for _, f := range files {
 		fi, _ := os.Stat(f)
@@ -153,7 +164,7 @@ func TestSharesRestoreRotateVerify(t *testing.T) {
 		return m
 	}
 	w := newVault(t)
-	q, err := w.RestorePool("alpha", RestoreOptions{Shares: []Mnemonic{read(4), read(0), read(2)}, Passphrase: []byte("slip pass"), PoolID: pid}, t0)
+	q, err := RestorePool(w, "alpha", RestoreOptions{Shares: []Mnemonic{read(4), read(0), read(2)}, Passphrase: []byte("slip pass"), PoolID: pid}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +172,7 @@ func TestSharesRestoreRotateVerify(t *testing.T) {
 		t.Fatalf("restored pool %s, want %s", q.Meta.PoolID, p.Meta.PoolID)
 	}
 	period := w.Network.KESPeriod(180_000_000)
-	res, err := q.Issue(IssueRequest{KESPeriod: period, TipSlot: 180_000_000, OnChain: opcert.None(), Now: t0})
+	res, err := q.Issue(ceremony.IssueRequest{KESPeriod: period, TipSlot: 180_000_000, OnChain: opcert.None(), Now: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +188,7 @@ func TestSharesRestoreRotateVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherSet, err := other.Shares(2, 3, nil)
+	otherSet, err := Split(other, 2, 3, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +212,7 @@ func TestSharesRestoreRotateVerify(t *testing.T) {
 		{"wrong passphrase", []Mnemonic{read(0), read(1), read(2)}, "slip pas", pid, ErrSharePool},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := x.RestorePool("alpha", RestoreOptions{Shares: tc.shares, Passphrase: []byte(tc.pass), PoolID: tc.pid}, t0)
+			_, err := RestorePool(x, "alpha", RestoreOptions{Shares: tc.shares, Passphrase: []byte(tc.pass), PoolID: tc.pid}, t0)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
@@ -227,14 +238,14 @@ func TestSharesRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ k, n int }{{0, 3}, {4, 3}, {1, 3}, {2, 17}} {
-		if _, err := p.Shares(tc.k, tc.n, nil); err == nil {
+		if _, err := Split(p, tc.k, tc.n, nil); err == nil {
 			t.Errorf("Shares(%d, %d): got no error", tc.k, tc.n)
 		}
 	}
-	if _, err := p.Shares(2, 3, []byte("é")); !errors.Is(err, slip39.ErrInvalidPassphrase) {
+	if _, err := Split(p, 2, 3, []byte("é")); !errors.Is(err, slip39.ErrInvalidPassphrase) {
 		t.Errorf("non-ASCII SLIP-39 passphrase: got %v, want ErrInvalidPassphrase", err)
 	}
-	set, err := p.Shares(1, 1, nil)
+	set, err := Split(p, 1, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,242 +297,20 @@ func FuzzParseShareFile(f *testing.F) {
 	})
 }
 
-func TestBackupVaultRoundTrip(t *testing.T) {
-	v := newEncryptedVault(t, "pw")
-	p, err := v.NewPool("alpha", t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Issue(IssueRequest{KESPeriod: v.Network.KESPeriod(180_000_000), TipSlot: 180_000_000, OnChain: opcert.None(), Now: t0}); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "stick2")
-	res, err := v.Backup(out, nil, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ct, err := os.ReadFile(res.File)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _ := p.ColdKey()
-	seed := k.Seed()
-	k.Wipe()
-	for _, needle := range [][]byte{seed, []byte(hex.EncodeToString(seed))} {
-		if bytes.Contains(ct, needle) {
-			t.Errorf("the backup file holds the seed in the clear")
+func TestMnemonicRedacted(t *testing.T) {
+	m := NewMnemonic("academic acid acrobat")
+	for _, f := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		if got := fmt.Sprintf(f, m); got != "[REDACTED]" {
+			t.Errorf("%s: got %q, want [REDACTED]", f, got)
 		}
 	}
-	if kinds := logKinds(t, v); kinds[len(kinds)-1] != string(auditlog.KindBackupMade) {
-		t.Errorf("last log entry: got %s, want backup-made", kinds[len(kinds)-1])
-	}
-
-	id, _ := age.NewScryptIdentity("pw")
-	bad, _ := age.NewScryptIdentity("pv")
-	dst := filepath.Join(t.TempDir(), "restored")
-	if _, _, err := RestoreVault(ct, dst, bad); !errors.Is(err, ErrWrongPassphrase) {
-		t.Errorf("wrong passphrase: got %v, want ErrWrongPassphrase", err)
-	}
-	flipped := bytes.Clone(ct)
-	flipped[len(flipped)-20] ^= 1
-	if _, _, err := RestoreVault(flipped, dst, id); err == nil {
-		t.Errorf("a changed byte: got no error")
-	}
-	if _, err := os.Stat(dst); !os.IsNotExist(err) {
-		t.Fatalf("after refusals: %s exists (%v)", dst, err)
-	}
-	w, rep, err := RestoreVault(ct, dst, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Certs != 1 || len(rep.Pools) != 1 || rep.LogEntries < 3 {
-		t.Errorf("report: got %+v, want 1 pool, 1 cert, the log", rep)
-	}
-	// The same files, but for the log: the original has the backup-made
-	// entry, appended after the archive was sealed.
-	if got, want := dirDigestRel(t, dst, "ROOT/log"), dirDigestRel(t, v.Dir, "ROOT/log"); got != want {
-		t.Errorf("restored vault differs from the original:\n%s\n----\n%s", got, want)
-	}
-	if got, want := len(logKinds(t, w)), len(logKinds(t, v))-1; got != want {
-		t.Errorf("restored log: got %d entries, want %d", got, want)
-	}
-	w.Unlock(passAccess("pw"))
-	q, _ := w.Pool("alpha")
-	if _, err := q.ColdKey(); err != nil {
-		t.Errorf("cold key of the restored vault: %v", err)
-	}
-	if _, _, err := RestoreVault(ct, dst, id); !errors.Is(err, ErrVaultExists) {
-		t.Errorf("restore over a vault: got %v, want ErrVaultExists", err)
+	set := ShareSet{Shares: []Mnemonic{m}}
+	if got := fmt.Sprintf("%+v", set); strings.Contains(got, "acid") {
+		t.Errorf("%%+v of a ShareSet: got %q, want no words", got)
 	}
 }
 
-// TestRestoreVerifiesTheLog: a backup whose log was changed is refused,
-// and nothing is left at the destination.
-func TestRestoreVerifiesTheLog(t *testing.T) {
-	v := newVault(t)
-	if _, err := v.NewPool("alpha", t0); err != nil {
-		t.Fatal(err)
-	}
-	archive, _, err := v.archive(t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := ReadArchive(archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name   string
-		change func([]ArchiveEntry) []ArchiveEntry
-		want   error
-	}{
-		{"log entry changed", func(es []ArchiveEntry) []ArchiveEntry {
-			for i, e := range es {
-				if e.Name == "log/"+auditlog.FileEntries {
-					es[i].Data = bytes.Replace(e.Data, []byte(`"kind":"pool-new"`), []byte(`"kind":"pool-import"`), 1)
-				}
-			}
-			return es
-		}, ErrBackupVerify},
-		{"log removed", func(es []ArchiveEntry) []ArchiveEntry {
-			var out []ArchiveEntry
-			for _, e := range es {
-				if !strings.HasPrefix(e.Name, "log") {
-					out = append(out, e)
-				}
-			}
-			return out
-		}, ErrBackupVerify},
-		{"journal damaged", func(es []ArchiveEntry) []ArchiveEntry {
-			for i, e := range es {
-				if strings.HasSuffix(e.Name, journalFile) {
-					es[i].Data = []byte("{not json}\n{\"seq\":1}\n")
-				}
-			}
-			return es
-		}, ErrBackupVerify},
-		{"unchanged", func(es []ArchiveEntry) []ArchiveEntry { return es }, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			es := tc.change(cloneEntries(entries))
-			id, _ := age.GenerateX25519Identity()
-			ct, err := encryptBytes(writeArchive(t, es), id.Recipient())
-			if err != nil {
-				t.Fatal(err)
-			}
-			dst := filepath.Join(t.TempDir(), "r")
-			_, _, err = RestoreVault(ct, dst, id)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("got %v, want %v", err, tc.want)
-			}
-			if tc.want != nil {
-				if _, err := os.Stat(dst); !os.IsNotExist(err) {
-					t.Errorf("%s exists after a refusal", dst)
-				}
-				left, _ := filepath.Glob(filepath.Join(filepath.Dir(dst), ".*"))
-				if len(left) > 0 {
-					t.Errorf("left behind: %v", left)
-				}
-			}
-		})
-	}
-}
-
-func cloneEntries(es []ArchiveEntry) []ArchiveEntry {
-	out := make([]ArchiveEntry, len(es))
-	for i, e := range es {
-		out[i] = e
-		out[i].Data = bytes.Clone(e.Data)
-	}
-	return out
-}
-
-func writeArchive(t testing.TB, es []ArchiveEntry) []byte {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range es {
-		h := &tar.Header{Name: e.Name, Mode: int64(e.Mode), Typeflag: tar.TypeReg, Size: int64(len(e.Data))}
-		if e.Dir {
-			h.Typeflag, h.Name, h.Size = tar.TypeDir, e.Name+"/", 0
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(e.Data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func TestReadArchiveRefuses(t *testing.T) {
-	ok := []ArchiveEntry{{Name: "vault.json", Mode: 0o600, Data: []byte("{}")}}
-	hdr := func(h tar.Header, data string) []byte {
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
-		h.Size = int64(len(data))
-		if err := tw.WriteHeader(&h); err != nil {
-			t.Fatal(err)
-		}
-		_, _ = tw.Write([]byte(data))
-		_ = tw.Close()
-		return buf.Bytes()
-	}
-	for _, tc := range []struct {
-		name string
-		data []byte
-	}{
-		{"parent", hdr(tar.Header{Name: "../vault.json", Mode: 0o600, Typeflag: tar.TypeReg}, "{}")},
-		{"absolute", hdr(tar.Header{Name: "/etc/vault.json", Mode: 0o600, Typeflag: tar.TypeReg}, "{}")},
-		{"symlink", hdr(tar.Header{Name: "vault.json", Linkname: "/etc/passwd", Mode: 0o600, Typeflag: tar.TypeSymlink}, "")},
-		{"setuid", hdr(tar.Header{Name: "vault.json", Mode: 0o4755, Typeflag: tar.TypeReg}, "{}")},
-		{"no vault.json", hdr(tar.Header{Name: "x", Mode: 0o600, Typeflag: tar.TypeReg}, "{}")},
-		{"file before folder", writeArchive(t, append(ok, ArchiveEntry{Name: "pools/a", Mode: 0o600}))},
-		{"twice", writeArchive(t, append(ok, ok...))},
-		{"garbage", []byte("not a tar file at all, just some bytes that go on")},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if _, err := ReadArchive(tc.data); !errors.Is(err, ErrArchive) {
-				t.Errorf("got %v, want ErrArchive", err)
-			}
-		})
-	}
-	if _, err := ReadArchive(writeArchive(t, ok)); err != nil {
-		t.Errorf("minimal archive: %v", err)
-	}
-}
-
-func FuzzReadArchive(f *testing.F) {
-	v, err := Init(filepath.Join(f.TempDir(), "vault"), InitOptions{Network: "mainnet", Now: t0, Rand: &detRand{}})
-	if err != nil {
-		f.Fatal(err)
-	}
-	if _, err := v.NewPool("alpha", t0); err != nil {
-		f.Fatal(err)
-	}
-	a, _, err := v.archive(t0)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(a)
-	f.Add(a[:len(a)/2])
-	f.Fuzz(func(t *testing.T, b []byte) {
-		es, err := ReadArchive(b)
-		if err != nil {
-			return
-		}
-		for _, e := range es {
-			if strings.HasPrefix(e.Name, "/") || strings.Contains("/"+e.Name+"/", "/../") || e.Mode&^0o777 != 0 {
-				t.Fatalf("accepted %q mode %o", e.Name, e.Mode)
-			}
-		}
-	})
-}
-
-func logKinds(t *testing.T, v *Vault) []string {
+func logKinds(t *testing.T, v *ceremony.Vault) []string {
 	t.Helper()
 	es, err := auditlog.Entries(v.LogDir())
 	if err != nil {
@@ -544,4 +333,36 @@ func dirDigestRel(t *testing.T, root, skip string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// Shares written but not logged: the files stay, and the error says so
+// (ErrNotLogged) with the log's reason.
+func TestWriteSharesNotLogged(t *testing.T) {
+	v := newVault(t)
+	p, err := v.NewPool("alpha", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := Split(p, 2, 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without its audit key the vault cannot sign a log entry (Lock
+	// forgets the key it read).
+	if err := os.Remove(filepath.Join(v.Dir, "secret", "audit.key")); err != nil {
+		t.Fatal(err)
+	}
+	v.Lock()
+	files, err := set.WriteShares(filepath.Join(t.TempDir(), "shares"), t0)
+	if !errors.Is(err, ErrNotLogged) || !errors.Is(err, ceremony.ErrNoLog) {
+		t.Fatalf("got %v, want ErrNotLogged and ceremony.ErrNoLog", err)
+	}
+	if len(files) != 6 {
+		t.Fatalf("files: got %v, want the 6 written", files)
+	}
+	for _, f := range files {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("%s: %v, want it kept", f, err)
+		}
+	}
 }
