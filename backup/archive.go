@@ -62,7 +62,7 @@ func writeVault(v *ceremony.Vault, dir string, e *ceremony.Encryption, now time.
 		return nil, err
 	}
 	defer release()
-	r, ids, err := v.CopyEncryption(e)
+	r, ids, mode, err := v.CopyEncryption(e)
 	if err != nil {
 		return nil, err
 	}
@@ -109,10 +109,6 @@ func writeVault(v *ceremony.Vault, dir string, e *ceremony.Encryption, now time.
 	}
 	sum := sha256.Sum256(ct)
 	res := &Result{File: path, SHA256: hex.EncodeToString(sum[:]), Size: len(ct), Files: n}
-	mode := "recipient"
-	if ids != nil {
-		mode = "passphrase"
-	}
 	if _, err := v.RecordBackup(now, []auditlog.FileHash{ceremony.HashFile("vault-backup", name, ct)},
 		map[string]string{"scheme": "age-tar", "encryption": mode, "files": strconv.Itoa(n)}); err != nil {
 		return res, fmt.Errorf("the backup is written but its %w: %w", ErrNotLogged, err)

@@ -393,3 +393,48 @@ func TestBackupHoldsTheLock(t *testing.T) {
 		t.Errorf("lock file after release: %q, %v; want it empty", b, err)
 	}
 }
+
+// The log says how a vault backup is encrypted: an encrypted vault's own
+// way (passphrase or recipient, whether or not this process holds an
+// identity that opens it), or the passphrase or recipient given.
+func TestBackupLogsItsEncryption(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recipientVault := func() *ceremony.Vault {
+		v, err := ceremony.Init(filepath.Join(t.TempDir(), "vault"), ceremony.InitOptions{Network: "mainnet", Now: t0, Rand: &detRand{},
+			Encryption: &ceremony.Encryption{Recipient: id.Recipient().String()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.Unlock(ceremony.Access{Identities: func() ([]age.Identity, error) { return []age.Identity{id}, nil }})
+		return v
+	}
+	for _, tc := range []struct {
+		name  string
+		vault func() *ceremony.Vault
+		e     *ceremony.Encryption
+		want  string
+	}{
+		{"passphrase vault", func() *ceremony.Vault { return newEncryptedVault(t, "pw") }, nil, ceremony.SecretsPassphrase},
+		{"recipient vault, identity held", recipientVault, nil, ceremony.SecretsRecipient},
+		{"plaintext vault, passphrase given", func() *ceremony.Vault { return newVault(t) }, &ceremony.Encryption{Passphrase: []byte("a long passphrase"), WorkFactor: testWorkFactor}, ceremony.SecretsPassphrase},
+		{"plaintext vault, recipient given", func() *ceremony.Vault { return newVault(t) }, &ceremony.Encryption{Recipient: id.Recipient().String()}, ceremony.SecretsRecipient},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := tc.vault()
+			if _, err := WriteVault(v, filepath.Join(t.TempDir(), "stick"), tc.e, t0); err != nil {
+				t.Fatal(err)
+			}
+			es, err := auditlog.Entries(v.LogDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := es[len(es)-1]
+			if last.Kind != auditlog.KindBackupMade || last.Detail["encryption"] != tc.want {
+				t.Errorf("got %s with encryption %q, want backup-made with %q", last.Kind, last.Detail["encryption"], tc.want)
+			}
+		})
+	}
+}

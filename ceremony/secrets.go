@@ -364,45 +364,46 @@ func (v *Vault) recipient() (age.Recipient, error) {
 }
 
 // CopyEncryption returns what a copy of the whole vault (a backup) is
-// encrypted to, r, and the identities that open it, ids, when this
-// process can open it to check it (nil when only a recipient's holder
-// can). With e given the copy is encrypted to e; otherwise the way the
-// vault encrypts its keys: an encrypted vault's passphrase (the copy opens
-// with the passphrase, not with the vault identity it carries) or
-// recipient. A plaintext vault's copy needs e.
-func (v *Vault) CopyEncryption(e *Encryption) (r age.Recipient, ids []age.Identity, err error) {
+// encrypted to, r, the identities that open it, ids, when this process can
+// open it to check it (nil when only a recipient's holder can), and how it
+// is encrypted, mode (SecretsPassphrase or SecretsRecipient, for the log).
+// With e given the copy is encrypted to e; otherwise the way the vault
+// encrypts its keys: an encrypted vault's passphrase (the copy opens with
+// the passphrase, not with the vault identity it carries) or recipient. A
+// plaintext vault's copy needs e.
+func (v *Vault) CopyEncryption(e *Encryption) (r age.Recipient, ids []age.Identity, mode string, err error) {
 	switch {
 	case e != nil:
 		m, err := e.meta()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		if r, err = encryptionRecipient(e, m); err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		if m.Mode == SecretsPassphrase {
 			id, err := scryptIdentity(e.Passphrase)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, "", err
 			}
 			ids = []age.Identity{id}
 		}
+		return r, ids, m.Mode, nil
 	case v.Encrypted():
 		if ids, err = v.identities(); err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		if r, err = v.recipient(); err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		if v.SecretsMode() == SecretsPassphrase {
 			if r, err = scryptRecipient(v.secrets.pass, v.secrets.workFactor); err != nil {
-				return nil, nil, err
+				return nil, nil, "", err
 			}
 		}
-	default:
-		return nil, nil, errors.New("a plaintext vault's backup needs a passphrase or a recipient")
+		return r, ids, v.SecretsMode(), nil
 	}
-	return r, ids, nil
+	return nil, nil, "", errors.New("a plaintext vault's backup needs a passphrase or a recipient")
 }
 
 func scryptRecipient(p []byte, wf int) (age.Recipient, error) {
