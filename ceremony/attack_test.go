@@ -28,7 +28,7 @@ var tAttack = time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
 func rotateOnce(t *testing.T, v *Vault, bp *benchPool, snap []byte, now time.Time) (*RotateResult, error) {
 	t.Helper()
 	res, err := v.Rotate(RotateRequest{Pool: bp.name, Producer: bp.producer, Snapshot: snap, Now: now,
-		Policy: transfer.SnapshotPolicy{Now: now}})
+		Policy: transfer.SnapshotPolicy{}})
 	if err == nil {
 		res.Issue.KES.Wipe()
 	}
@@ -252,7 +252,7 @@ func TestOverridesAreBoundedLoggedAndDoNotBlock(t *testing.T) {
 	}
 	override := func(snap []byte, now time.Time, clock *ClockOverride) (*RotateResult, error) {
 		return v.Rotate(RotateRequest{Pool: bp.name, Producer: bp.producer, Snapshot: snap, Now: now, Clock: clock,
-			Policy: transfer.SnapshotPolicy{Now: now, IgnoreClock: true, MaxAge: 48 * time.Hour}})
+			Policy: transfer.SnapshotPolicy{IgnoreClock: true, MaxAge: 48 * time.Hour}})
 	}
 	if _, err := override(ahead(transfer.MaxClockOverride+6), tAttack, nil); !errors.Is(err, transfer.ErrClockSkew) {
 		t.Fatalf("a snapshot 10 periods ahead with the clock ignored: got %v, want ErrClockSkew", err)

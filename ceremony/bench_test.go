@@ -169,7 +169,7 @@ func BenchmarkRotate(b *testing.B) {
 				}
 				for _, bp := range pools {
 					res, err := v.Rotate(RotateRequest{Pool: bp.name, Producer: bp.producer,
-						Snapshot: bp.snapshot(b, v, now), Policy: transfer.SnapshotPolicy{Now: now}, Now: now})
+						Snapshot: bp.snapshot(b, v, now), Policy: transfer.SnapshotPolicy{}, Now: now})
 					if err != nil {
 						b.Fatalf("rotate %s: %v", bp.name, err)
 					}
@@ -216,7 +216,7 @@ func BenchmarkVaultVerify10000(b *testing.B) {
 	v, pools := benchVault(b, dir, 10, now)
 	for _, bp := range pools {
 		res, err := v.Rotate(RotateRequest{Pool: bp.name, Producer: bp.producer,
-			Snapshot: bp.snapshot(b, v, now), Policy: transfer.SnapshotPolicy{Now: now}, Now: now})
+			Snapshot: bp.snapshot(b, v, now), Policy: transfer.SnapshotPolicy{}, Now: now})
 		if err != nil {
 			b.Fatalf("rotate %s: %v", bp.name, err)
 		}
@@ -306,7 +306,7 @@ func BenchmarkRotateLog(b *testing.B) {
 			v, pools := benchVault(b, shmDir(b), 10, now)
 			for _, bp := range pools {
 				res, err := v.Rotate(RotateRequest{Pool: bp.name, Producer: bp.producer,
-					Snapshot: bp.snapshot(b, v, now), Policy: transfer.SnapshotPolicy{Now: now}, Now: now})
+					Snapshot: bp.snapshot(b, v, now), Policy: transfer.SnapshotPolicy{}, Now: now})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -333,7 +333,7 @@ func BenchmarkRotateLog(b *testing.B) {
 				}
 				w.Audit = v.Audit
 				res, err := w.Rotate(RotateRequest{Pool: bp.name, Producer: bp.producer,
-					Snapshot: bp.snapshot(b, w, now), Policy: transfer.SnapshotPolicy{Now: now}, Now: now})
+					Snapshot: bp.snapshot(b, w, now), Policy: transfer.SnapshotPolicy{}, Now: now})
 				if err != nil {
 					b.Fatalf("rotate: %v", err)
 				}
@@ -370,7 +370,7 @@ func BenchmarkFleet(b *testing.B) {
 				for _, bp := range pools {
 					snaps = append(snaps, FleetSnapshot{Name: bp.name, Data: bp.snapshot(b, w, now)})
 				}
-				res, err := w.RotateFleet(FleetRequest{Snapshots: snaps, Policy: transfer.SnapshotPolicy{Now: now}, Now: now})
+				res, err := w.RotateFleet(FleetRequest{Snapshots: snaps, Policy: transfer.SnapshotPolicy{}, Now: now})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -415,7 +415,7 @@ func BenchmarkRotateEncrypted(b *testing.B) {
 				ops++
 				now = now.Add(v.Network.PeriodLength())
 				res, err := v.Rotate(RotateRequest{Pool: bp.name, Producer: bp.producer,
-					Snapshot: bp.snapshot(b, v, now), Policy: transfer.SnapshotPolicy{Now: now}, Now: now})
+					Snapshot: bp.snapshot(b, v, now), Policy: transfer.SnapshotPolicy{}, Now: now})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -93,7 +93,7 @@ func (h *hwPool) snapshot(t *testing.T, now time.Time) []byte {
 func (h *hwPool) prepare(t *testing.T, now time.Time) (*PreparedRotation, error) {
 	t.Helper()
 	return h.v.PrepareRotation(RotateRequest{Pool: h.name, Producer: h.producer, Snapshot: h.snapshot(t, now), AutoVRF: true,
-		OutDir: filepath.Join(filepath.Dir(h.v.Dir), "out"), Now: now, Policy: transfer.SnapshotPolicy{Now: now}})
+		OutDir: filepath.Join(filepath.Dir(h.v.Dir), "out"), Now: now, Policy: transfer.SnapshotPolicy{}})
 }
 
 // sign runs the command the preparation printed on the double's device

@@ -23,8 +23,10 @@ type RotateRequest struct {
 	Producer string
 	Also     []string // more pinned producers of the pool: standbys
 	Snapshot []byte   // the signed snapshot file
-	Policy   transfer.SnapshotPolicy
-	WithVRF  bool // add the VRF skey (first install)
+	// Policy is how strictly the snapshot is checked; its Network,
+	// PoolID and Now are set here (the vault's, the pool's, Now).
+	Policy  transfer.SnapshotPolicy
+	WithVRF bool // add the VRF skey (first install)
 	// AutoVRF adds the VRF skey when a producer named has never received
 	// it from this vault (its first bundle), if the vault holds it.
 	AutoVRF bool
@@ -168,7 +170,7 @@ func (v *Vault) planRotation(p *Pool, req RotateRequest) (*rotationPlan, error) 
 			ErrSealing, prod.Name, prod.Name)
 	}
 	pol := req.Policy
-	pol.Network, pol.PoolID = v.Network, poolID
+	pol.Network, pol.PoolID, pol.Now = v.Network, poolID, req.Now
 	if pl.period, err = snap.Check(pol); err != nil {
 		return nil, err
 	}

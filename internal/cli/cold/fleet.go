@@ -153,7 +153,7 @@ func runFleetRotate(g *globals, o *fleetRotateOptions, pools []string) error {
 	done := 0
 	res, err := v.RotateFleet(ceremony.FleetRequest{
 		Pools: pools, Snapshots: snaps, OutDir: o.out, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == 2, Now: now, Clock: g.clockOverride(now),
-		Policy: transfer.SnapshotPolicy{Now: now, MaxAge: o.maxAge, AllowStale: o.allowStale},
+		Policy: transfer.SnapshotPolicy{MaxAge: o.maxAge, AllowStale: o.allowStale},
 		Progress: func(out ceremony.FleetOutcome) {
 			done++
 			if out.Err != nil {

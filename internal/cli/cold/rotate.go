@@ -166,7 +166,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 	req := ceremony.RotateRequest{
 		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == 2, ForceCounter: force, OutDir: o.out, Now: now,
 		Clock:  g.clockOverride(now),
-		Policy: transfer.SnapshotPolicy{Now: now, MaxAge: o.maxAge, IgnoreClock: o.ignoreClock, AllowStale: o.allowStale},
+		Policy: transfer.SnapshotPolicy{MaxAge: o.maxAge, IgnoreClock: o.ignoreClock, AllowStale: o.allowStale},
 	}
 	if p.Hardware() {
 		return runRotatePrepare(g, o, v, name, req)

@@ -104,7 +104,7 @@ func finishOnDouble(t *testing.T, root string) *opcert.Certificate {
 	snap := (&transfer.Snapshot{Magic: v.Network.Magic, SlotsPerKESPeriod: v.Network.SlotsPerKESPeriod, MaxKESEvolutions: v.Network.MaxKESEvolutions,
 		TipSlot: tip, TipTime: v.Network.SlotTime(tip), PoolID: id, Created: now}).Marshal(sign)
 	prep, err := v.PrepareRotation(ceremony.RotateRequest{Pool: "ledger", Producer: "bp1", Snapshot: snap, OutDir: f("out"), Now: now,
-		Policy: transfer.SnapshotPolicy{Now: now}})
+		Policy: transfer.SnapshotPolicy{}})
 	if err != nil {
 		t.Fatal(err)
 	}
