@@ -1,6 +1,10 @@
 package cold
 
-import "github.com/kesrotate/kesrotate/internal/cli"
+import (
+	"time"
+
+	"github.com/kesrotate/kesrotate/internal/cli"
+)
 
 // outputs declares the one type each kesrotate command prints with --json.
 // docs/formats.md ("JSON output") documents each of them key by key;
@@ -8,6 +12,15 @@ import "github.com/kesrotate/kesrotate/internal/cli"
 // against them with jsonshape.
 var outputs = cli.Outputs{
 	"kesrotate init": initOutput{},
+
+	"kesrotate pool new":           poolSummary{},
+	"kesrotate pool import":        poolSummary{},
+	"kesrotate pool import-hw":     poolSummary{},
+	"kesrotate pool show":          PoolView{},
+	"kesrotate pool list":          []PoolView{},
+	"kesrotate pool export-public": filesOutput{},
+	"kesrotate pool retire-keys":   retireOutput{},
+	"kesrotate backup restore":     poolSummary{},
 }
 
 // initOutput is what 'kesrotate init --json' prints.
@@ -16,6 +29,37 @@ type initOutput struct {
 	VaultID string `json:"vault_id"` // the vault's id, in every log entry
 	Network string `json:"network"`
 	Magic   uint32 `json:"magic"`
+}
+
+// poolSummary is what the commands that add a pool print: pool new,
+// import, import-hw and backup restore.
+type poolSummary struct {
+	Name         string `json:"name"`
+	PoolID       string `json:"pool_id"`
+	PoolIDBech32 string `json:"pool_id_bech32"`
+	Origin       string `json:"origin"`            // "new" or "import"
+	HWPath       string `json:"hw_path,omitempty"` // the cold key is on a hardware wallet, at this path
+}
+
+// filesOutput lists the files a command wrote.
+type filesOutput struct {
+	Files []string `json:"files"`
+}
+
+// retireOutput is what 'pool retire-keys --json' prints.
+type retireOutput struct {
+	Pool      string    `json:"pool"`
+	PoolID    string    `json:"pool_id"`
+	Destroyed []string  `json:"destroyed"` // names of the files that held secret keys
+	Time      time.Time `json:"time"`
+}
+
+// nonNil is s, or an empty slice for nil: a list prints as [], never null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // JSONOutputs returns the declared --json output of each kesrotate
