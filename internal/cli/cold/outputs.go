@@ -21,6 +21,14 @@ var outputs = cli.Outputs{
 	"kesrotate pool export-public": filesOutput{},
 	"kesrotate pool retire-keys":   retireOutput{},
 	"kesrotate backup restore":     poolSummary{},
+
+	"kesrotate producer add":    producerAdded{},
+	"kesrotate producer list":   []producerView{},
+	"kesrotate producer remove": producerRemoved{},
+
+	"kesrotate vault encrypt":     encryptOutput{},
+	"kesrotate vault status":      vaultStatus{},
+	"kesrotate vault export-keys": filesOutput{},
 }
 
 // initOutput is what 'kesrotate init --json' prints.
@@ -52,6 +60,44 @@ type retireOutput struct {
 	PoolID    string    `json:"pool_id"`
 	Destroyed []string  `json:"destroyed"` // names of the files that held secret keys
 	Time      time.Time `json:"time"`
+}
+
+// producerAdded is what 'producer add --json' prints.
+type producerAdded struct {
+	Name        string `json:"name"`
+	Fingerprint string `json:"fingerprint"`
+	PoolID      string `json:"pool_id"`
+	Recipient   string `json:"recipient"` // the age recipient bundles are sealed to
+}
+
+// producerView is one pinned producer of 'producer list --json'.
+type producerView struct {
+	Name        string `json:"name"`
+	Fingerprint string `json:"fingerprint"`
+	PoolID      string `json:"pool_id"`
+}
+
+// producerRemoved is what 'producer remove --json' prints.
+type producerRemoved struct {
+	Name        string `json:"name"`
+	Fingerprint string `json:"fingerprint"`
+	PoolID      string `json:"pool_id"`
+	PinnedSeq   int64  `json:"pinned_seq"`  // the log entry that pinned it
+	RemovedSeq  int64  `json:"removed_seq"` // the log entry that removed it
+}
+
+// encryptOutput is what 'vault encrypt --json' prints.
+type encryptOutput struct {
+	Mode      string   `json:"mode"`
+	Encrypted []string `json:"encrypted"`
+}
+
+// vaultStatus is what 'vault status --json' prints.
+type vaultStatus struct {
+	Secrets       string `json:"secrets"`
+	RequireAirgap bool   `json:"require_airgap"`
+	Networked     bool   `json:"networked"`
+	Recipient     string `json:"recipient,omitempty"`
 }
 
 // nonNil is s, or an empty slice for nil: a list prints as [], never null.
