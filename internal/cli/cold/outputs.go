@@ -3,6 +3,7 @@ package cold
 import (
 	"time"
 
+	"github.com/kesrotate/kesrotate/internal/airgap"
 	"github.com/kesrotate/kesrotate/internal/cli"
 )
 
@@ -29,6 +30,15 @@ var outputs = cli.Outputs{
 	"kesrotate vault encrypt":     encryptOutput{},
 	"kesrotate vault status":      vaultStatus{},
 	"kesrotate vault export-keys": filesOutput{},
+
+	"kesrotate backup shares":        sharesOutput{},
+	"kesrotate backup vault":         backupOutput{},
+	"kesrotate backup restore-vault": restoreVaultOutput{},
+
+	"kesrotate airgap check": airgapOutput{},
+
+	"kesrotate qr frames": qrFramesOutput{},
+	"kesrotate qr show":   qrShowOutput{},
 }
 
 // initOutput is what 'kesrotate init --json' prints.
@@ -98,6 +108,65 @@ type vaultStatus struct {
 	RequireAirgap bool   `json:"require_airgap"`
 	Networked     bool   `json:"networked"`
 	Recipient     string `json:"recipient,omitempty"`
+}
+
+// sharesOutput is what 'backup shares --json' prints.
+type sharesOutput struct {
+	Pool         string   `json:"pool"`
+	PoolID       string   `json:"pool_id"`
+	PoolIDBech32 string   `json:"pool_id_bech32"`
+	Threshold    int      `json:"threshold"`
+	Shares       int      `json:"shares"`
+	Files        []string `json:"files"`
+}
+
+// backupOutput is what 'backup vault --json' prints.
+type backupOutput struct {
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	Bytes  int    `json:"bytes"`
+	Files  int    `json:"files"` // files in the archive
+}
+
+// restoreVaultOutput is what 'backup restore-vault --json' prints.
+type restoreVaultOutput struct {
+	Vault      string   `json:"vault"`
+	VaultID    string   `json:"vault_id"`
+	Pools      []string `json:"pools"`
+	Files      int      `json:"files"`
+	LogEntries int      `json:"log_entries"`
+	Certs      int      `json:"certs"`
+	Secrets    string   `json:"secrets"`
+}
+
+// airgapOutput is what 'airgap check --json' prints. The lists are empty
+// when the state could not be read (findings says so).
+type airgapOutput struct {
+	Airgapped     bool               `json:"airgapped"`
+	Findings      []string           `json:"findings"`
+	Interfaces    []airgap.Interface `json:"interfaces"`
+	DefaultRoutes []airgap.Route     `json:"default_routes"`
+	Radios        []airgap.Radio     `json:"radios"`
+}
+
+// qrFramesOutput is what 'qr frames --json' prints.
+type qrFramesOutput struct {
+	Bundle       string   `json:"bundle"`
+	BundleSHA256 string   `json:"bundle_sha256"`
+	Fragments    int      `json:"fragments"`
+	FirstFrame   int      `json:"first_frame"`
+	Frames       []string `json:"frames"` // the frame images
+	Files        []string `json:"files"`  // the frame images and the contact sheet
+	DefaultSet   int      `json:"default_set"`
+	AnyLost      int      `json:"any_lost"`
+}
+
+// qrShowOutput is what 'qr show --json' prints instead of drawing.
+type qrShowOutput struct {
+	Bundle       string   `json:"bundle"`
+	BundleSHA256 string   `json:"bundle_sha256"`
+	Fragments    int      `json:"fragments"`
+	URFrames     []string `json:"ur_frames"` // the text of each frame, in the order shown
 }
 
 // nonNil is s, or an empty slice for nil: a list prints as [], never null.
