@@ -39,6 +39,11 @@ var outputs = cli.Outputs{
 
 	"kesrotate qr frames": qrFramesOutput{},
 	"kesrotate qr show":   qrShowOutput{},
+
+	"kesrotate ceremony show":   ceremonyShowOutput{},
+	"kesrotate ceremony export": ceremonyExportOutput{},
+	"kesrotate ceremony verify": VerifyView{},
+	"kesrotate ceremony seal":   ceremonySealOutput{},
 }
 
 // initOutput is what 'kesrotate init --json' prints.
@@ -167,6 +172,41 @@ type qrShowOutput struct {
 	BundleSHA256 string   `json:"bundle_sha256"`
 	Fragments    int      `json:"fragments"`
 	URFrames     []string `json:"ur_frames"` // the text of each frame, in the order shown
+}
+
+// checkpointView is a signed checkpoint of the ceremony log.
+type checkpointView struct {
+	Note   string `json:"note"`   // the signed note, as written
+	Size   int64  `json:"size"`   // entries it covers
+	Origin string `json:"origin"` // kesrotate.vault/<vault id>
+	Root   string `json:"root"`   // base64 RFC 6962 root
+	// QR is the checkpoint's QR code, written with --qr.
+	QR string `json:"qr,omitempty"`
+	// BundleSize is the size of the checkpoint the bundle carries.
+	BundleSize int64 `json:"bundle_size,omitempty"`
+}
+
+// ceremonyShowOutput is what 'ceremony show --json' prints.
+type ceremonyShowOutput struct {
+	VaultID    string          `json:"vault_id"`
+	Entries    []EntryView     `json:"entries"`
+	Status     string          `json:"status"`   // "ok", or why the log does not verify
+	Unlogged   []string        `json:"unlogged"` // what the vault holds that the log does not record
+	Checkpoint *checkpointView `json:"checkpoint,omitempty"`
+}
+
+// ceremonyExportOutput is what 'ceremony export --json' prints.
+type ceremonyExportOutput struct {
+	Out          string `json:"out"`
+	Entries      int    `json:"entries"`
+	Certs        int    `json:"certs"`
+	BinarySHA256 string `json:"binary_sha256"`
+}
+
+// ceremonySealOutput is what 'ceremony seal --json' prints.
+type ceremonySealOutput struct {
+	Sealed    int `json:"sealed"`    // entries signed now
+	Recovered int `json:"recovered"` // recovered entries recorded now
 }
 
 // nonNil is s, or an empty slice for nil: a list prints as [], never null.
