@@ -5,6 +5,8 @@ import (
 
 	"github.com/kesrotate/kesrotate/internal/airgap"
 	"github.com/kesrotate/kesrotate/internal/cli"
+	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/plan"
 )
 
 // outputs declares the one type each kesrotate command prints with --json.
@@ -44,6 +46,10 @@ var outputs = cli.Outputs{
 	"kesrotate ceremony export": ceremonyExportOutput{},
 	"kesrotate ceremony verify": VerifyView{},
 	"kesrotate ceremony seal":   ceremonySealOutput{},
+
+	"kesrotate verify":       opcert.Report{},
+	"kesrotate plan":         plan.Report{},
+	"kesrotate fleet rotate": fleetOutput{},
 }
 
 // initOutput is what 'kesrotate init --json' prints.
@@ -207,6 +213,30 @@ type ceremonyExportOutput struct {
 type ceremonySealOutput struct {
 	Sealed    int `json:"sealed"`    // entries signed now
 	Recovered int `json:"recovered"` // recovered entries recorded now
+}
+
+// fleetOutput is what 'fleet rotate --json' prints.
+type fleetOutput struct {
+	Pools           []fleetPool `json:"pools"`
+	Rotated         int         `json:"rotated"`
+	Refused         int         `json:"refused"`
+	UnusedSnapshots []string    `json:"unused_snapshots"`
+}
+
+// fleetPool is one pool of a fleet rotation.
+type fleetPool struct {
+	Pool         string  `json:"pool"`
+	Status       string  `json:"status"` // "rotated" or "refused"
+	Producer     string  `json:"producer,omitempty"`
+	Snapshot     string  `json:"snapshot,omitempty"`
+	Counter      *uint64 `json:"counter,omitempty"`
+	KESPeriod    *uint64 `json:"kes_period,omitempty"`
+	CertHash     string  `json:"cert_hash,omitempty"`
+	Expiry       string  `json:"expiry,omitempty"`
+	Bundle       string  `json:"bundle,omitempty"`
+	BundleSHA256 string  `json:"bundle_sha256,omitempty"`
+	BundleBytes  int     `json:"bundle_bytes,omitempty"`
+	Error        string  `json:"error,omitempty"`
 }
 
 // nonNil is s, or an empty slice for nil: a list prints as [], never null.
