@@ -297,7 +297,7 @@ which must not exist or be empty.`,
 			}
 			if g.env.JSON {
 				return g.env.PrintJSON(restoreVaultOutput{Vault: dir, VaultID: v.Meta.ID, Pools: nonNil(rep.Pools), Files: rep.Files,
-					LogEntries: rep.LogEntries, Certs: rep.Certs, Secrets: v.SecretsMode()})
+					LogEntries: rep.LogEntries, Certs: rep.Certs, SecretsMode: v.SecretsMode()})
 			}
 			fmt.Fprintf(g.env.Stdout, "vault %s restored and verified: %d files, pools %v, log of %d entries (%d certs)\n",
 				dir, rep.Files, rep.Pools, rep.LogEntries, rep.Certs)

@@ -3,6 +3,7 @@ package cold
 import (
 	"time"
 
+	"github.com/kesrotate/kesrotate/ceremony"
 	"github.com/kesrotate/kesrotate/internal/airgap"
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/opcert"
@@ -50,6 +51,7 @@ var outputs = cli.Outputs{
 	"kesrotate verify":       opcert.Report{},
 	"kesrotate plan":         plan.Report{},
 	"kesrotate fleet rotate": fleetOutput{},
+	"kesrotate rotate":       rotateOutput{},
 }
 
 // initOutput is what 'kesrotate init --json' prints.
@@ -115,7 +117,7 @@ type encryptOutput struct {
 
 // vaultStatus is what 'vault status --json' prints.
 type vaultStatus struct {
-	Secrets       string `json:"secrets"`
+	SecretsMode   string `json:"secrets"`
 	RequireAirgap bool   `json:"require_airgap"`
 	Networked     bool   `json:"networked"`
 	Recipient     string `json:"recipient,omitempty"`
@@ -141,13 +143,13 @@ type backupOutput struct {
 
 // restoreVaultOutput is what 'backup restore-vault --json' prints.
 type restoreVaultOutput struct {
-	Vault      string   `json:"vault"`
-	VaultID    string   `json:"vault_id"`
-	Pools      []string `json:"pools"`
-	Files      int      `json:"files"`
-	LogEntries int      `json:"log_entries"`
-	Certs      int      `json:"certs"`
-	Secrets    string   `json:"secrets"`
+	Vault       string   `json:"vault"`
+	VaultID     string   `json:"vault_id"`
+	Pools       []string `json:"pools"`
+	Files       int      `json:"files"`
+	LogEntries  int      `json:"log_entries"`
+	Certs       int      `json:"certs"`
+	SecretsMode string   `json:"secrets"`
 }
 
 // airgapOutput is what 'airgap check --json' prints. The lists are empty
@@ -237,6 +239,56 @@ type fleetPool struct {
 	BundleSHA256 string  `json:"bundle_sha256,omitempty"`
 	BundleBytes  int     `json:"bundle_bytes,omitempty"`
 	Error        string  `json:"error,omitempty"`
+}
+
+// rotateOutput is what 'rotate --json' prints, whichever way the rotation
+// went: a bundle sealed to producers, plaintext files in --out, a
+// preparation for the hardware wallet (prepared), its finish with the
+// device's signature (hardware_wallet) or its abandon (abandoned). A key
+// of one way only is left out of the others.
+type rotateOutput struct {
+	Pool         string `json:"pool"`
+	PoolID       string `json:"pool_id"`
+	PoolIDBech32 string `json:"pool_id_bech32"`
+	Counter      uint64 `json:"counter"`
+	KESPeriod    uint64 `json:"kes_period"`
+	Forced       bool   `json:"forced"`
+	// Expiry is when the cert stops being valid, RFC 3339 (not abandoned).
+	Expiry      string `json:"expiry,omitempty"`
+	CertHash    string `json:"cert_hash,omitempty"`     // issued: bundle, plaintext, finish
+	KESVKeyHash string `json:"kes_vkey_hash,omitempty"` // issued
+	Out         string `json:"out,omitempty"`           // plaintext: the folder of node.cert, kes.skey, kes.vkey
+
+	// The producers: bundle, finish, preparation.
+	Producer            string   `json:"producer,omitempty"`
+	SealedTo            []string `json:"sealed_to,omitempty"`
+	ProducerFingerprint string   `json:"producer_fingerprint,omitempty"`
+	ProducerPinEntry    int64    `json:"producer_pin_entry,omitempty"`
+
+	// The bundle: bundle, finish.
+	Bundle       string          `json:"bundle,omitempty"`
+	BundleSHA256 string          `json:"bundle_sha256,omitempty"`
+	BundleBytes  int             `json:"bundle_bytes,omitempty"`
+	Frames       []string        `json:"frames,omitempty"` // --qr
+	Checkpoint   *checkpointView `json:"checkpoint,omitempty"`
+
+	KESOnProducer bool     `json:"kes_on_producer"`
+	WithVRF       bool     `json:"with_vrf"`
+	VRFFor        []string `json:"vrf_for"`
+
+	// A hardware wallet's rotation.
+	HardwareWallet bool                   `json:"hardware_wallet,omitempty"` // finished with the device's signature
+	Left           []string               `json:"left,omitempty"`            // finish: files left in the folder
+	Prepared       bool                   `json:"prepared,omitempty"`
+	KESVKey        string                 `json:"kes_vkey,omitempty"`
+	Folder         string                 `json:"folder,omitempty"` // preparation, abandon
+	Files          []string               `json:"files,omitempty"`
+	Command        []string               `json:"command,omitempty"`
+	SignedCert     string                 `json:"signed_cert,omitempty"`
+	Finish         []string               `json:"finish,omitempty"`
+	Device         *ceremony.DeviceScreen `json:"device,omitempty"`
+	LogEntry       int64                  `json:"log_entry,omitempty"`
+	Abandoned      bool                   `json:"abandoned,omitempty"`
 }
 
 // nonNil is s, or an empty slice for nil: a list prints as [], never null.

@@ -265,7 +265,7 @@ func newVaultStatusCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := vaultStatus{Secrets: v.SecretsMode(), RequireAirgap: v.Meta.RequireAirgap, Networked: v.Meta.Networked}
+			out := vaultStatus{SecretsMode: v.SecretsMode(), RequireAirgap: v.Meta.RequireAirgap, Networked: v.Meta.Networked}
 			if v.Meta.Secrets != nil {
 				out.Recipient = v.Meta.Secrets.Recipient
 			}
