@@ -289,7 +289,7 @@ func runCeremonyExport(g *globals, v *ceremony.Vault, out string) error {
 		g.env.Warn("%s", gp)
 	}
 	if g.env.JSON {
-		return g.env.PrintJSON(ceremonyExportOutput{Out: out, Entries: res.Entries, Certs: res.Certs, BinarySHA256: res.BinarySHA256})
+		return g.env.PrintJSON(ceremonyExportOutput{Package: out, Entries: res.Entries, Certs: res.Certs, BinarySHA256: res.BinarySHA256})
 	}
 	fmt.Fprintf(g.env.Stdout, "auditor package written to %s: %s, %s issued\n", out, plural(res.Entries, "entry", "entries"), plural(res.Certs, "cert", "certs"))
 	fmt.Fprintf(g.env.Stdout, "the auditor runs: kesrotate ceremony verify --log %s --cold-vkey COLD.vkey\n", out)

@@ -205,7 +205,7 @@ type ceremonyShowOutput struct {
 
 // ceremonyExportOutput is what 'ceremony export --json' prints.
 type ceremonyExportOutput struct {
-	Out          string `json:"out"`
+	Package      string `json:"package"` // the package's folder (--out)
 	Entries      int    `json:"entries"`
 	Certs        int    `json:"certs"`
 	BinarySHA256 string `json:"binary_sha256"`
@@ -257,7 +257,7 @@ type rotateOutput struct {
 	Expiry      string `json:"expiry,omitempty"`
 	CertHash    string `json:"cert_hash,omitempty"`     // issued: bundle, plaintext, finish
 	KESVKeyHash string `json:"kes_vkey_hash,omitempty"` // issued
-	Out         string `json:"out,omitempty"`           // plaintext: the folder of node.cert, kes.skey, kes.vkey
+	WrittenTo   string `json:"written_to,omitempty"`    // plaintext: the folder of node.cert, kes.skey, kes.vkey (--out)
 
 	// The producers: bundle, finish, preparation.
 	Producer            string   `json:"producer,omitempty"`

@@ -407,7 +407,7 @@ func printIssued(g *globals, v *ceremony.Vault, p *ceremony.Pool, res *ceremony.
 		return g.env.PrintJSON(rotateOutput{
 			Pool: p.Meta.Name, PoolID: c.PoolID().Hex(), PoolIDBech32: c.PoolID().Bech32(),
 			Counter: c.Counter, KESPeriod: c.KESPeriod, Forced: res.Forced, Expiry: expiry.Format(time.RFC3339),
-			CertHash: c.Hash(), KESVKeyHash: res.Entry.KESVKeyHash, Out: where, VRFFor: []string{},
+			CertHash: c.Hash(), KESVKeyHash: res.Entry.KESVKeyHash, WrittenTo: where, VRFFor: []string{},
 		})
 	}
 	w := g.env.Stdout
