@@ -110,6 +110,7 @@ func Verify(dir string, opts VerifyOptions) (*Report, error) {
 // VerifyFS is Verify over any file system holding the layout at its root.
 func VerifyFS(fsys fs.FS, opts VerifyOptions) (*Report, error) {
 	st, verr := structure(fsys, opts, true)
+	defer st.report.noNulls()
 	st.report.Entries = st.entries
 	if verr != nil {
 		return st.report, verr
@@ -183,6 +184,28 @@ func checkSeenCerts(r *Report, certs []SeenCert) error {
 		return &Error{Kind: ErrNotInLog, Seq: NoSeq, Reason: fmt.Sprintf("%s (pool %s, counter %d, KES period %d, cert hash %s)", sc.Name, c.PoolID().Hex(), c.Counter, c.KESPeriod, c.Hash())}
 	}
 	return nil
+}
+
+// noNulls makes r's lists empty rather than nil, so that its JSON has a
+// list, possibly empty, wherever it documents one.
+func (r *Report) noNulls() {
+	if r.Checkpoints == nil {
+		r.Checkpoints = []CheckpointInfo{}
+	}
+	for i := range r.Checkpoints {
+		if r.Checkpoints[i].Signers == nil {
+			r.Checkpoints[i].Signers = []string{}
+		}
+	}
+	if r.Pools == nil {
+		r.Pools = []PoolBinding{}
+	}
+	if r.Certs == nil {
+		r.Certs = []CertRecord{}
+	}
+	if r.Producers == nil {
+		r.Producers = []PinRecord{}
+	}
 }
 
 // state is what the structural checks load.

@@ -2,6 +2,8 @@ package auditlog
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -60,6 +62,29 @@ func TestVerifyProgress(t *testing.T) {
 		got, ok := last[stage]
 		if !ok || got[0] != got[1] || got[1] < 8 {
 			t.Errorf("stage %q: last report %v, %v", stage, got, ok)
+		}
+	}
+}
+
+// A report prints its lists as lists, empty or not, also when Verify
+// stopped early: a reader of 'ceremony verify --json' never meets null.
+func TestReportListsAreNeverNull(t *testing.T) {
+	f := standard(t, 1)
+	good, err := Verify(f.dir, f.opts())
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	failed, err := Verify(t.TempDir(), VerifyOptions{})
+	if err == nil {
+		t.Fatal("Verify of an empty folder passed")
+	}
+	for name, r := range map[string]*Report{"verified": good, "failed": failed} {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "null") {
+			t.Errorf("%s report: got %s, want no null", name, b)
 		}
 	}
 }

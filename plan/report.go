@@ -135,7 +135,7 @@ type ScheduleReport struct {
 	AssignedInWindow []string     `json:"assigned_in_window"`
 	LargestGap       *SpanReport  `json:"largest_gap,omitempty"`
 	Suggested        string       `json:"suggested_rotation,omitempty"`
-	Conflicts        []string     `json:"planned_rotation_conflicts"` // null without a planned rotation
+	Conflicts        []string     `json:"planned_rotation_conflicts,omitzero"` // left out without a planned rotation
 }
 
 // Companion is the state of one of the producer's other key users an
@@ -298,7 +298,7 @@ func (r *Report) schedules(in Input) error {
 			continue
 		}
 		win := pr.Plan.RotationWindow()
-		sj := &ScheduleReport{WindowFrom: rfc(win.From), WindowTo: rfc(win.To), AssignedInWindow: []string{}}
+		sj := &ScheduleReport{WindowFrom: rfc(win.From), WindowTo: rfc(win.To), Covered: []SpanReport{}, AssignedInWindow: []string{}}
 		var best ScheduleAnalysis
 		var slotTimes []time.Time
 		for _, s := range ss {

@@ -47,6 +47,12 @@ var (
 
 // kind names the JSON type of t and whether it has keys of its own.
 func kind(t reflect.Type) (string, bool, error) {
+	if t.Kind() == reflect.Pointer {
+		// Before the marshaler checks: *time.Time marshals through
+		// time.Time's method, and is a time or null.
+		k, _, err := kind(t.Elem())
+		return k + " or null", true, err
+	}
 	switch {
 	case t == timeType:
 		return "time", false, nil
@@ -79,9 +85,6 @@ func kind(t reflect.Type) (string, bool, error) {
 		}
 		k, _, err := kind(t.Elem())
 		return "array of " + k, true, err
-	case reflect.Pointer:
-		k, _, err := kind(t.Elem())
-		return k + " or null", true, err
 	}
 	return "", false, fmt.Errorf("%s has no JSON shape", t)
 }

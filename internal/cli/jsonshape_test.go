@@ -27,6 +27,7 @@ type shapeOut struct {
 	Tags    []string              `json:"tags"`
 	ByName  map[string]shapeInner `json:"by_name"`
 	Note    string                `json:"note,omitempty"`
+	Since   *time.Time            `json:"since,omitempty"`
 	Skipped string                `json:"-"`
 	hidden  string
 }
@@ -38,7 +39,7 @@ func TestShape(t *testing.T) {
 	}
 	want := "[{pool string} {when time} {ratio number} {ok boolean} {prev object or null} {prev.name string} {prev.seq integer} " +
 		"{items array of object} {items[].name string} {items[].seq integer} {tags array of string} " +
-		"{by_name object of object} {by_name.*.name string} {by_name.*.seq integer} {note string, optional}]"
+		"{by_name object of object} {by_name.*.name string} {by_name.*.seq integer} {note string, optional} {since time or null, optional}]"
 	if fmt.Sprint(got) != want {
 		t.Errorf("Shape:\n got %v\nwant %s", got, want)
 	}
@@ -76,7 +77,7 @@ type recursive struct {
 }
 
 func TestCheckJSON(t *testing.T) {
-	good := `{"pool":"p","when":"2026-11-30T12:00:00Z","ratio":1,"ok":true,"prev":null,"items":[{"name":"a","seq":1}],"tags":[],"by_name":{"a":{"name":"a","seq":2}}}`
+	good := `{"pool":"p","when":"2026-11-30T12:00:00Z","ratio":1,"ok":true,"prev":null,"items":[{"name":"a","seq":1}],"tags":[],"by_name":{"a":{"name":"a","seq":2}},"since":"2026-11-30T12:00:00Z"}`
 	if err := CheckJSON([]byte(good), shapeOut{}); err != nil {
 		t.Fatalf("CheckJSON(good) = %v", err)
 	}
@@ -89,6 +90,7 @@ func TestCheckJSON(t *testing.T) {
 		{`"items":[{"name":"a","seq":1.5}]`, "items[].seq: want integer, got number"},
 		{`"by_name":{"a":{"name":"a","seq":2,"x":1}}`, "by_name.a.x: not a key of"},
 		{`"prev":{"name":"a"}`, "prev.seq: missing"},
+		{`"since":"monday"`, `since: "monday" is not an RFC 3339 time`},
 	} {
 		key, _, _ := strings.Cut(tc.edit, ":")
 		doc := replaceKey(t, good, key, tc.edit)

@@ -109,12 +109,10 @@ Exit codes: 0 air-gapped, 1 something found (or the state is unreadable).`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			rep, found := g.airgapFindings()
 			if g.env.JSON {
-				out := map[string]any{"airgapped": len(found) == 0, "findings": found}
-				if found == nil {
-					out["findings"] = []string{}
-				}
+				out := airgapOutput{Airgapped: len(found) == 0, Findings: nonNil(found),
+					Interfaces: []airgap.Interface{}, DefaultRoutes: []airgap.Route{}, Radios: []airgap.Radio{}}
 				if rep != nil {
-					out["interfaces"], out["default_routes"], out["radios"] = rep.Interfaces, rep.DefaultRoutes, rep.Radios
+					out.Interfaces, out.DefaultRoutes, out.Radios = nonNil(rep.Interfaces), nonNil(rep.DefaultRoutes), nonNil(rep.Radios)
 				}
 				if err := g.env.PrintJSON(out); err != nil {
 					return err

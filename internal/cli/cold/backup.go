@@ -90,8 +90,8 @@ rebuilds a different key without any error.`,
 				return err
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"pool": p.Meta.Name, "pool_id": set.PoolID.Hex(), "pool_id_bech32": set.PoolID.Bech32(),
-					"threshold": o.threshold, "shares": o.shares, "files": files})
+				return g.env.PrintJSON(sharesOutput{Pool: p.Meta.Name, PoolID: set.PoolID.Hex(), PoolIDBech32: set.PoolID.Bech32(),
+					Threshold: o.threshold, Shares: o.shares, Files: nonNil(files)})
 			}
 			fmt.Fprintf(g.env.Stdout, "pool %s: %d SLIP-39 shares, any %d rebuild the cold key\n  pool id  %s\n", p.Meta.Name, o.shares, o.threshold, set.PoolID.Bech32())
 			for _, f := range files {
@@ -234,7 +234,7 @@ and compared, and the backup is recorded in the ceremony log.
 				return secretError(err)
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"file": res.File, "sha256": res.SHA256, "bytes": res.Size, "files": res.Files})
+				return g.env.PrintJSON(backupOutput{File: res.File, SHA256: res.SHA256, Bytes: res.Size, Files: res.Files})
 			}
 			fmt.Fprintf(g.env.Stdout, "vault backup %s\n  %d files, %d bytes, sha256 %s\n", res.File, res.Files, res.Size, res.SHA256)
 			return nil
@@ -295,8 +295,8 @@ which must not exist or be empty.`,
 				return secretError(err)
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"vault": dir, "vault_id": v.Meta.ID, "pools": rep.Pools, "files": rep.Files,
-					"log_entries": rep.LogEntries, "certs": rep.Certs, "secrets": v.SecretsMode()})
+				return g.env.PrintJSON(restoreVaultOutput{Vault: dir, VaultID: v.Meta.ID, Pools: nonNil(rep.Pools), Files: rep.Files,
+					LogEntries: rep.LogEntries, Certs: rep.Certs, SecretsMode: v.SecretsMode()})
 			}
 			fmt.Fprintf(g.env.Stdout, "vault %s restored and verified: %d files, pools %v, log of %d entries (%d certs)\n",
 				dir, rep.Files, rep.Pools, rep.LogEntries, rep.Certs)

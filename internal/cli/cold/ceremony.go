@@ -146,9 +146,9 @@ func newCeremonyShowCmd(g *globals) *cobra.Command {
 				for _, e := range entries {
 					views = append(views, EntryView{e, describe(e)})
 				}
-				out := map[string]any{"vault_id": v.Meta.ID, "entries": views, "status": status, "unlogged": gapStrings(gaps)}
+				out := ceremonyShowOutput{VaultID: v.Meta.ID, Entries: views, Status: status, Unlogged: gapStrings(gaps)}
 				if ckpt != nil {
-					out["checkpoint"] = checkpointJSON(ckpt.Note, "")
+					out.Checkpoint = checkpointJSON(ckpt.Note, "")
 				}
 				return g.env.PrintJSON(out)
 			}
@@ -187,18 +187,14 @@ func gapStrings(gaps []ceremony.LogGap) []string {
 
 func rootText(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
-func checkpointJSON(msg []byte, qrPath string) map[string]any {
-	if len(msg) == 0 {
+// checkpointJSON is the checkpoint note msg for --json, nil if there is
+// none (or it does not parse).
+func checkpointJSON(msg []byte, qrPath string) *checkpointView {
+	c, err := auditlog.ParseCheckpoint(msg)
+	if len(msg) == 0 || err != nil {
 		return nil
 	}
-	out := map[string]any{"note": string(msg)}
-	if c, err := auditlog.ParseCheckpoint(msg); err == nil {
-		out["size"], out["origin"], out["root"] = c.Size, c.Origin, rootText(c.Root[:])
-	}
-	if qrPath != "" {
-		out["qr"] = qrPath
-	}
-	return out
+	return &checkpointView{Note: string(msg), Size: c.Size, Origin: c.Origin, Root: rootText(c.Root[:]), QR: qrPath}
 }
 
 // writeCheckpointQR writes the checkpoint note as one plain-text QR code
@@ -233,10 +229,10 @@ func printCheckpoint(w io.Writer, res *ceremony.RotateResult, qrPath string) {
 	}
 }
 
-func rotateCheckpointJSON(res *ceremony.RotateResult, qrPath string) map[string]any {
+func rotateCheckpointJSON(res *ceremony.RotateResult, qrPath string) *checkpointView {
 	out := checkpointJSON(res.Checkpoint, qrPath)
 	if in, err := auditlog.ParseCheckpoint(res.Issue.Checkpoint); err == nil && out != nil {
-		out["bundle_size"] = in.Size
+		out.BundleSize = in.Size
 	}
 	return out
 }
@@ -287,7 +283,7 @@ func runCeremonyExport(g *globals, v *ceremony.Vault, out string) error {
 		g.env.Warn("%s", gp)
 	}
 	if g.env.JSON {
-		return g.env.PrintJSON(map[string]any{"out": out, "entries": res.Entries, "certs": res.Certs, "binary_sha256": res.BinarySHA256})
+		return g.env.PrintJSON(ceremonyExportOutput{Package: out, Entries: res.Entries, Certs: res.Certs, BinarySHA256: res.BinarySHA256})
 	}
 	fmt.Fprintf(g.env.Stdout, "auditor package written to %s: %s, %s issued\n", out, plural(res.Entries, "entry", "entries"), plural(res.Certs, "cert", "certs"))
 	fmt.Fprintf(g.env.Stdout, "the auditor runs: kesrotate ceremony verify --log %s --cold-vkey COLD.vkey\n", out)
@@ -650,6 +646,9 @@ missing, each flagged "recovered".`,
 				return err
 			}
 			w := g.env.Stdout
+			if g.env.JSON {
+				w = g.env.Stderr // stdout holds the JSON document only
+			}
 			res, err := v.Seal(now, yes)
 			if res != nil {
 				for _, e := range res.Unsigned {
@@ -677,7 +676,7 @@ missing, each flagged "recovered".`,
 			}
 			sealed, rec := res.Sealed, res.Recorded
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"sealed": sealed, "recovered": len(rec)})
+				return g.env.PrintJSON(ceremonySealOutput{Sealed: sealed, Recovered: len(rec)})
 			}
 			fmt.Fprintf(w, "log sealed: %d entries signed, %d recovered\n", sealed, len(rec))
 			return nil

@@ -202,25 +202,10 @@ func runFleetRotate(g *globals, o *fleetRotateOptions, pools []string) error {
 	return nil
 }
 
-type fleetPoolJSON struct {
-	Pool         string  `json:"pool"`
-	Status       string  `json:"status"` // "rotated" or "refused"
-	Producer     string  `json:"producer,omitempty"`
-	Snapshot     string  `json:"snapshot,omitempty"`
-	Counter      *uint64 `json:"counter,omitempty"`
-	KESPeriod    *uint64 `json:"kes_period,omitempty"`
-	CertHash     string  `json:"cert_hash,omitempty"`
-	Expiry       string  `json:"expiry,omitempty"`
-	Bundle       string  `json:"bundle,omitempty"`
-	BundleSHA256 string  `json:"bundle_sha256,omitempty"`
-	BundleBytes  int     `json:"bundle_bytes,omitempty"`
-	Error        string  `json:"error,omitempty"`
-}
-
-func fleetJSON(v *ceremony.Vault, res *ceremony.FleetResult) map[string]any {
-	var pools []fleetPoolJSON
+func fleetJSON(v *ceremony.Vault, res *ceremony.FleetResult) fleetOutput {
+	pools := []fleetPool{}
 	for _, o := range res.Outcomes {
-		p := fleetPoolJSON{Pool: o.Pool, Producer: o.Producer, Snapshot: o.Snapshot}
+		p := fleetPool{Pool: o.Pool, Producer: o.Producer, Snapshot: o.Snapshot}
 		if o.Err != nil {
 			p.Status, p.Error = "refused", o.Err.Error()
 		} else {
@@ -232,11 +217,7 @@ func fleetJSON(v *ceremony.Vault, res *ceremony.FleetResult) map[string]any {
 		}
 		pools = append(pools, p)
 	}
-	unused := res.Unused
-	if unused == nil {
-		unused = []string{}
-	}
-	return map[string]any{"pools": pools, "rotated": res.Rotated(), "refused": res.Refused(), "unused_snapshots": unused}
+	return fleetOutput{Pools: pools, Rotated: res.Rotated(), Refused: res.Refused(), UnusedSnapshots: nonNil(res.Unused)}
 }
 
 func printFleet(w io.Writer, v *ceremony.Vault, res *ceremony.FleetResult) {

@@ -163,13 +163,21 @@ func runRotatePrepare(g *globals, o *rotateOptions, v *ceremony.Vault, name stri
 	}
 	win := opcertWindow(v, pr.KESPeriod)
 	if g.env.JSON {
-		return g.env.PrintJSON(map[string]any{
-			"pool": name, "pool_id": p.Meta.PoolID, "prepared": true, "producer": pr.Producers[0], "sealed_to": pr.Producers,
-			"counter": pr.Counter, "kes_period": pr.KESPeriod, "kes_vkey": res.Device.KESVKey, "expiry": win.expiry.Format(time.RFC3339),
-			"folder": pr.Folder, "files": res.Files, "command": pr.Command(), "signed_cert": pr.SignedCertPath(),
-			"finish": finishLine(name, pr, o.qrDir), "device": res.Device, "kes_on_producer": pr.KESOnProducer,
-			"with_vrf": pr.WithVRF, "vrf_for": pr.VRFFor, "forced": pr.Forced, "log_entry": res.LogEntry,
-		})
+		id, err := p.PoolID()
+		if err != nil {
+			return err
+		}
+		out := rotateOutput{
+			Pool: name, PoolID: id.Hex(), PoolIDBech32: id.Bech32(), Counter: pr.Counter, KESPeriod: pr.KESPeriod, Forced: pr.Forced,
+			Expiry: win.expiry.Format(time.RFC3339), Producer: pr.Producers[0], SealedTo: pr.Producers,
+			KESOnProducer: pr.KESOnProducer, WithVRF: pr.WithVRF, VRFFor: nonNil(pr.VRFFor),
+			Prepared: true, KESVKey: res.Device.KESVKey, Folder: pr.Folder, Files: res.Files, Command: pr.Command(),
+			SignedCert: pr.SignedCertPath(), Finish: finishLine(name, pr, o.qrDir), Device: &res.Device, LogEntry: res.LogEntry,
+		}
+		if len(res.Pins) > 0 {
+			out.ProducerFingerprint, out.ProducerPinEntry = res.Pins[0].Fingerprint, res.Pins[0].Seq
+		}
+		return g.env.PrintJSON(out)
 	}
 	w := g.env.Stdout
 	fmt.Fprintf(w, "prepared op cert #%d for pool %s, for producer %s: the hardware wallet signs it next\n", pr.Counter, name, strings.Join(pr.Producers, ", "))
@@ -236,7 +244,12 @@ func runRotateHW(g *globals, o *rotateOptions, c *cobra.Command, name string) er
 			return rotateError(err)
 		}
 		if g.env.JSON {
-			return g.env.PrintJSON(map[string]any{"pool": name, "abandoned": true, "counter": pr.Counter, "kes_period": pr.KESPeriod, "folder": pr.Folder})
+			id, err := p.PoolID()
+			if err != nil {
+				return err
+			}
+			return g.env.PrintJSON(rotateOutput{Pool: name, PoolID: id.Hex(), PoolIDBech32: id.Bech32(), Counter: pr.Counter, KESPeriod: pr.KESPeriod,
+				Forced: pr.Forced, KESOnProducer: pr.KESOnProducer, WithVRF: pr.WithVRF, VRFFor: nonNil(pr.VRFFor), Folder: pr.Folder, Abandoned: true})
 		}
 		fmt.Fprintf(g.env.Stdout, "abandoned the prepared op cert #%d of pool %s (KES period %d)\n", pr.Counter, name, pr.KESPeriod)
 		fmt.Fprintf(g.env.Stdout, "  KES key     destroyed: a cert the device signed for it can never make a block\n")

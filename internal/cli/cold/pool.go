@@ -147,9 +147,9 @@ func printPoolSummary(g *globals, p *ceremony.Pool, verb string) error {
 		return err
 	}
 	if g.env.JSON {
-		out := map[string]any{"name": p.Meta.Name, "pool_id": id.Hex(), "pool_id_bech32": id.Bech32(), "origin": p.Meta.Origin}
+		out := poolSummary{Name: p.Meta.Name, PoolID: id.Hex(), PoolIDBech32: id.Bech32(), Origin: p.Meta.Origin}
 		if p.Hardware() {
-			out["hw_path"] = p.Meta.HWPath
+			out.HWPath = p.Meta.HWPath
 		}
 		return g.env.PrintJSON(out)
 	}
@@ -354,13 +354,13 @@ func newPoolListCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			views := []*PoolView{}
+			views := []PoolView{}
 			for _, p := range pools {
 				pv, err := poolView(v, p)
 				if err != nil {
 					return fmt.Errorf("pool %s: %w", p.Meta.Name, err)
 				}
-				views = append(views, pv)
+				views = append(views, *pv)
 			}
 			if g.env.JSON {
 				return g.env.PrintJSON(views)
@@ -406,7 +406,7 @@ func newPoolExportCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"files": files})
+				return g.env.PrintJSON(filesOutput{Files: nonNil(files)})
 			}
 			for _, f := range files {
 				fmt.Fprintln(g.env.Stdout, f)

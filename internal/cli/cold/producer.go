@@ -137,7 +137,7 @@ func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
 		return secretError(err)
 	}
 	if g.env.JSON {
-		return g.env.PrintJSON(map[string]any{"name": name, "fingerprint": e.Fingerprint(), "pool_id": e.PoolID.Hex(), "recipient": e.Recipient})
+		return g.env.PrintJSON(producerAdded{Name: name, Fingerprint: e.Fingerprint(), PoolID: e.PoolID.Hex(), Recipient: e.Recipient})
 	}
 	w := g.env.Stdout
 	vouch := "the pin is signed by the pool's cold key"
@@ -219,7 +219,7 @@ new enrollment under the same name.`,
 				return secretError(err)
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"name": args[0], "fingerprint": pin.Fingerprint, "pool_id": pin.Pool, "pinned_seq": pin.Seq, "removed_seq": pin.Removed})
+				return g.env.PrintJSON(producerRemoved{Name: args[0], Fingerprint: pin.Fingerprint, PoolID: pin.Pool, PinnedSeq: pin.Seq, RemovedSeq: pin.Removed})
 			}
 			fmt.Fprintf(g.env.Stdout, "producer %s removed (pinned at log entry %d, removed at entry %d)\n", args[0], pin.Seq, pin.Removed)
 			fmt.Fprintf(g.env.Stdout, "  fingerprint  %s\n", pin.Fingerprint)
@@ -243,14 +243,9 @@ func newProducerListCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			type view struct {
-				Name        string `json:"name"`
-				Fingerprint string `json:"fingerprint"`
-				PoolID      string `json:"pool_id"`
-			}
-			views := []view{}
+			views := []producerView{}
 			for _, p := range ps {
-				views = append(views, view{p.Name, p.Enrollment.Fingerprint(), p.Enrollment.PoolID.Hex()})
+				views = append(views, producerView{p.Name, p.Enrollment.Fingerprint(), p.Enrollment.PoolID.Hex()})
 			}
 			if g.env.JSON {
 				return g.env.PrintJSON(views)

@@ -16,6 +16,7 @@ import (
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/transfer"
 	"github.com/kesrotate/kesrotate/transfer/qr"
+	"github.com/kesrotate/kesrotate/transfer/ur"
 )
 
 type qrShowOptions struct {
@@ -44,7 +45,10 @@ func newQRShowCmd(g *globals) *cobra.Command {
 		Long: `Draw the bundle's BC-UR frames in the terminal with half blocks, one after
 another at --fps frames a second, until interrupted (or once with --once).
 The producer scans them with 'kesrotate-agent install --scan'. The terminal
-must be large enough for one frame; make the font smaller if it is not.`,
+must be large enough for one frame; make the font smaller if it is not.
+
+With --json nothing is drawn: the text of each frame (UR:KESROTATE-BUNDLE/…)
+is printed, for another program to show as QR codes.`,
 		Args: cli.Args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, args []string) error { return runQRShow(g, o, args[0]) },
 	}
@@ -76,6 +80,13 @@ func runQRShow(g *globals, o *qrShowOptions, file string) error {
 	frames, err := transfer.Frames(transfer.URBundle, data, o.fragment)
 	if err != nil {
 		return cli.Usage(err)
+	}
+	if g.env.JSON {
+		enc, err := ur.Encode(transfer.URBundle, data, o.fragment)
+		if err != nil {
+			return err
+		}
+		return g.env.PrintJSON(qrShowOutput{Bundle: file, BundleSHA256: transfer.FileHash(data), Fragments: enc.SeqLen(), URFrames: nonNil(frames)})
 	}
 	cols, rows := o.cols, o.rows
 	if cols == 0 || rows == 0 {

@@ -78,8 +78,8 @@ func runQRFrames(g *globals, o *qrFramesOptions, file string) error {
 		return err
 	}
 	if g.env.JSON {
-		return g.env.PrintJSON(map[string]any{"bundle": file, "bundle_sha256": transfer.FileHash(data), "fragments": enc.SeqLen(),
-			"first_frame": first, "frames": files[:len(frames)], "files": files, "default_set": len(set), "any_lost": transfer.FrameLoss})
+		return g.env.PrintJSON(qrFramesOutput{Bundle: file, BundleSHA256: transfer.FileHash(data), Fragments: enc.SeqLen(),
+			FirstFrame: first, Frames: nonNil(files[:len(frames)]), Files: nonNil(files), DefaultSet: len(set), AnyLost: transfer.FrameLoss})
 	}
 	w := g.env.Stdout
 	if o.more > 0 {

@@ -61,7 +61,7 @@ media old blocks may survive inside the device.`,
 				return err
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"pool": p.Meta.Name, "pool_id": id.Hex(), "destroyed": r.Destroyed, "time": r.Time})
+				return g.env.PrintJSON(retireOutput{Pool: p.Meta.Name, PoolID: id.Hex(), Destroyed: nonNil(r.Destroyed), Time: r.Time})
 			}
 			fmt.Fprintf(g.env.Stdout, "pool %s: signing keys destroyed (%s)\n", p.Meta.Name, strings.Join(r.Destroyed, ", "))
 			g.env.Warn("shares and vault backups of this pool still hold its cold key: destroy them too if the pool is retired")

@@ -212,16 +212,16 @@ func printRotated(g *globals, v *ceremony.Vault, name string, o *rotateOptions, 
 	}
 	c := res.Issue.Cert
 	if g.env.JSON {
-		out := map[string]any{
-			"pool": name, "pool_id": c.PoolID().Hex(), "producer": names[0], "sealed_to": names, "counter": c.Counter, "kes_period": c.KESPeriod,
-			"cert_hash": c.Hash(), "expiry": c.Expiry(v.Network).Format(time.RFC3339), "bundle": res.BundleFile,
-			"bundle_sha256": res.BundleHash, "bundle_bytes": len(res.Bundle), "frames": frames,
-			"kes_on_producer": res.Snapshot.KESVKey != nil, "with_vrf": res.WithVRF, "vrf_for": res.VRFFor, "forced": res.Issue.Forced,
-			"checkpoint":           rotateCheckpointJSON(res, ckptQR),
-			"producer_fingerprint": res.Pin.Fingerprint, "producer_pin_entry": res.Pin.Seq,
+		out := rotateOutput{
+			Pool: name, PoolID: c.PoolID().Hex(), PoolIDBech32: c.PoolID().Bech32(), Counter: c.Counter, KESPeriod: c.KESPeriod, Forced: res.Issue.Forced,
+			Expiry: c.Expiry(v.Network).Format(time.RFC3339), CertHash: c.Hash(), KESVKeyHash: res.Issue.Entry.KESVKeyHash,
+			Producer: names[0], SealedTo: names, ProducerFingerprint: res.Pin.Fingerprint, ProducerPinEntry: res.Pin.Seq,
+			Bundle: res.BundleFile, BundleSHA256: res.BundleHash, BundleBytes: len(res.Bundle), Frames: frames,
+			Checkpoint:    rotateCheckpointJSON(res, ckptQR),
+			KESOnProducer: res.Snapshot.KESVKey != nil, WithVRF: res.WithVRF, VRFFor: nonNil(res.VRFFor),
 		}
 		if pr != nil {
-			out["hardware_wallet"], out["left"] = true, left
+			out.HardwareWallet, out.Left = true, left
 		}
 		return g.env.PrintJSON(out)
 	}
@@ -404,11 +404,10 @@ func printIssued(g *globals, v *ceremony.Vault, p *ceremony.Pool, res *ceremony.
 	c := res.Cert
 	expiry := c.Expiry(v.Network)
 	if g.env.JSON {
-		return g.env.PrintJSON(map[string]any{
-			"pool": p.Meta.Name, "pool_id": c.PoolID().Hex(), "pool_id_bech32": c.PoolID().Bech32(),
-			"counter": c.Counter, "kes_period": c.KESPeriod, "cert_hash": c.Hash(),
-			"kes_vkey_hash": res.Entry.KESVKeyHash, "expiry": expiry.Format(time.RFC3339), "forced": res.Forced,
-			"out": where,
+		return g.env.PrintJSON(rotateOutput{
+			Pool: p.Meta.Name, PoolID: c.PoolID().Hex(), PoolIDBech32: c.PoolID().Bech32(),
+			Counter: c.Counter, KESPeriod: c.KESPeriod, Forced: res.Forced, Expiry: expiry.Format(time.RFC3339),
+			CertHash: c.Hash(), KESVKeyHash: res.Entry.KESVKeyHash, WrittenTo: where, VRFFor: []string{},
 		})
 	}
 	w := g.env.Stdout

@@ -243,7 +243,7 @@ the command again.`,
 				return secretError(err)
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"mode": res.Mode, "encrypted": res.Encrypted})
+				return g.env.PrintJSON(encryptOutput{Mode: res.Mode, Encrypted: nonNil(res.Encrypted)})
 			}
 			for _, f := range res.Encrypted {
 				fmt.Fprintf(g.env.Stdout, "encrypted %s\n", f)
@@ -269,9 +269,9 @@ func newVaultStatusCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := map[string]any{"secrets": v.SecretsMode(), "require_airgap": v.Meta.RequireAirgap, "networked": v.Meta.Networked}
-			if v.Meta.Secrets != nil && v.Meta.Secrets.Recipient != "" {
-				out["recipient"] = v.Meta.Secrets.Recipient
+			out := vaultStatus{SecretsMode: v.SecretsMode(), RequireAirgap: v.Meta.RequireAirgap, Networked: v.Meta.Networked}
+			if v.Meta.Secrets != nil {
+				out.Recipient = v.Meta.Secrets.Recipient
 			}
 			if g.env.JSON {
 				return g.env.PrintJSON(out)
@@ -323,7 +323,7 @@ is recorded in the ceremony log as an override.`,
 			}
 			g.env.Warn("plaintext secret keys written to %s: move them where they belong and shred them here", out)
 			if g.env.JSON {
-				return g.env.PrintJSON(map[string]any{"files": files})
+				return g.env.PrintJSON(filesOutput{Files: nonNil(files)})
 			}
 			for _, f := range files {
 				fmt.Fprintln(g.env.Stdout, f)
