@@ -84,7 +84,10 @@ func (e *Env) Info(format string, args ...any) {
 // shape is the one docs/formats.md documents.
 func (e *Env) PrintJSON(v any) error {
 	want, ok := e.Outputs[e.command]
-	if got := reflect.TypeOf(v); ok && got != reflect.TypeOf(want) && got != reflect.PointerTo(reflect.TypeOf(want)) {
+	if !ok {
+		return fmt.Errorf("internal error: %q declares no JSON output", e.command)
+	}
+	if got := reflect.TypeOf(v); got != reflect.TypeOf(want) && got != reflect.PointerTo(reflect.TypeOf(want)) {
 		return fmt.Errorf("internal error: %q prints %s as JSON, but declares %T", e.command, got, want)
 	}
 	enc := json.NewEncoder(e.Stdout)

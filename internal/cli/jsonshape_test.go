@@ -150,6 +150,10 @@ func TestPrintJSONPrintsOnlyTheDeclaredType(t *testing.T) {
 	if err := e.PrintJSON(&shapeInner{Name: "a"}); err != nil {
 		t.Errorf("PrintJSON(declared type) = %v", err)
 	}
+	e.command = "kesrotate y"
+	if err := e.PrintJSON(shapeInner{}); err == nil || !strings.Contains(err.Error(), "declares no JSON output") {
+		t.Errorf("PrintJSON in an undeclared command = %v", err)
+	}
 	if got := out.String(); got != "{\n  \"name\": \"a\",\n  \"seq\": 0\n}\n" {
 		t.Errorf("printed %q", got)
 	}
