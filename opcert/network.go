@@ -48,6 +48,18 @@ var (
 // Networks lists the public networks by name.
 var Networks = []Network{Mainnet, Preprod, Preview}
 
+// NetworkByMagic returns the public network with that magic: mainnet
+// (764824073), preprod (1) or preview (2). Any other network is known only
+// by its genesis file.
+func NetworkByMagic(magic uint32) (Network, error) {
+	for _, n := range Networks {
+		if n.Magic == magic {
+			return n, nil
+		}
+	}
+	return Network{}, fmt.Errorf("%w: magic %d is not mainnet (%d), preprod (%d) or preview (%d)", ErrUnknownNetwork, magic, Mainnet.Magic, Preprod.Magic, Preview.Magic)
+}
+
 // NetworkByName returns mainnet, preprod or preview.
 func NetworkByName(name string) (Network, error) {
 	for _, n := range Networks {

@@ -70,3 +70,14 @@ func TestCheckAssumed(t *testing.T) {
 		t.Errorf("a cert of no public network: %v", err)
 	}
 }
+
+func TestNetworkByMagic(t *testing.T) {
+	for _, n := range Networks {
+		if got, err := NetworkByMagic(n.Magic); err != nil || got.Name != n.Name {
+			t.Errorf("magic %d: got %s, %v, want %s", n.Magic, got.Name, err, n.Name)
+		}
+	}
+	if _, err := NetworkByMagic(42); !errors.Is(err, ErrUnknownNetwork) {
+		t.Errorf("magic 42: got %v, want ErrUnknownNetwork", err)
+	}
+}

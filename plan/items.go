@@ -28,10 +28,37 @@ func StatusItem(s AgentStatus, id keys.PoolID) Item {
 // Network is the public network the status was taken on, by its magic;
 // false for any other network (whose genesis must be given).
 func (s AgentStatus) Network() (opcert.Network, bool) {
-	for _, n := range opcert.Networks {
-		if n.Magic == s.NetworkMagic {
-			return n, true
+	n, err := opcert.NetworkByMagic(s.NetworkMagic)
+	return n, err == nil
+}
+
+// NetworkChoice is what may say which network certs and statuses are
+// judged on.
+type NetworkChoice struct {
+	Named  *opcert.Network // the operator named it (--network, --genesis)
+	Vault  *opcert.Network // the vault's, when a vault is given
+	Status *AgentStatus    // an agent status read, when no vault is given
+}
+
+// ChooseNetwork picks the network to plan and verify on: the one named,
+// else the vault's, else the public network an agent status was taken on,
+// else mainnet, and then assumed (true): a cert plainly of another network
+// must be refused rather than judged (opcert.Network.CheckAssumed). A
+// named network the vault is not on is refused (ErrNetworkConflict): the
+// vault's certs would be judged on the wrong chain.
+func ChooseNetwork(c NetworkChoice) (n opcert.Network, assumed bool, err error) {
+	switch {
+	case c.Named != nil && c.Vault != nil && c.Named.Magic != c.Vault.Magic:
+		return opcert.Network{}, false, fmt.Errorf("%w: the vault is for %s (magic %d), not %s (magic %d)", ErrNetworkConflict, c.Vault.Name, c.Vault.Magic, c.Named.Name, c.Named.Magic)
+	case c.Named != nil:
+		return *c.Named, false, nil
+	case c.Vault != nil:
+		return *c.Vault, false, nil
+	}
+	if c.Status != nil {
+		if n, ok := c.Status.Network(); ok {
+			return n, false, nil
 		}
 	}
-	return opcert.Network{}, false
+	return opcert.Mainnet, true, nil
 }

@@ -57,3 +57,34 @@ func TestStatusItemAndNetwork(t *testing.T) {
 		}
 	}
 }
+
+func TestChooseNetwork(t *testing.T) {
+	preprod, preview := opcert.Preprod, opcert.Preview
+	st := AgentStatus{NetworkMagic: opcert.Preview.Magic}
+	custom := AgentStatus{NetworkMagic: 42}
+	for _, tc := range []struct {
+		name    string
+		c       NetworkChoice
+		want    string
+		assumed bool
+		err     error
+	}{
+		{"nothing says", NetworkChoice{}, "mainnet", true, nil},
+		{"named", NetworkChoice{Named: &preprod}, "preprod", false, nil},
+		{"named and the vault agree", NetworkChoice{Named: &preprod, Vault: &preprod}, "preprod", false, nil},
+		{"named and the vault disagree", NetworkChoice{Named: &preprod, Vault: &preview}, "", false, ErrNetworkConflict},
+		{"the vault's", NetworkChoice{Vault: &preprod, Status: &st}, "preprod", false, nil},
+		{"a status's", NetworkChoice{Status: &st}, "preview", false, nil},
+		{"a status of another network", NetworkChoice{Status: &custom}, "mainnet", true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, assumed, err := ChooseNetwork(tc.c)
+			if !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
+				t.Fatalf("got %v, want %v", err, tc.err)
+			}
+			if err == nil && (n.Name != tc.want || assumed != tc.assumed) {
+				t.Errorf("got %s (assumed %v), want %s (assumed %v)", n.Name, assumed, tc.want, tc.assumed)
+			}
+		})
+	}
+}

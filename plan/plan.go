@@ -7,26 +7,14 @@ package plan
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"time"
 
-	"github.com/kesrotate/kesrotate/opcert"
-
 	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
-)
-
-// Errors of plan's inputs; test with errors.Is. (They belong with the
-// others in errors.go; kept here while plan.go is the only user.)
-var (
-	// ErrAgentStatus: a kesrotate-agent status file is unreadable or lacks
-	// a field plan needs.
-	ErrAgentStatus = errors.New("bad kesrotate-agent status")
-	// ErrLeaderLog: a cncli leaderlog file is unreadable or inconsistent.
-	ErrLeaderLog = errors.New("bad cncli leaderlog")
+	"github.com/kesrotate/kesrotate/opcert"
 )
 
 // Status is how urgent a cert's rotation is.

@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -12,22 +11,6 @@ import (
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
 )
-
-// ErrScheduleForeign: a leader schedule of a pool that is not being planned.
-var ErrScheduleForeign = errors.New("leader schedule of a pool not being planned")
-
-// ScheduleError names the schedule (its index in Input.Schedules) of a
-// pool that is not being planned; it is an ErrScheduleForeign.
-type ScheduleError struct {
-	Index int
-	Pool  keys.PoolID
-}
-
-func (e *ScheduleError) Error() string {
-	return fmt.Sprintf("the leader schedule is for pool %s, which is not being planned", e.Pool.Bech32())
-}
-
-func (e *ScheduleError) Is(target error) bool { return target == ErrScheduleForeign }
 
 // Holding is the newest cert one producer received, from a vault's
 // journal.

@@ -90,16 +90,11 @@ func (v *networkFlag) Set(s string) error {
 		if err != nil {
 			return fmt.Errorf("%q is not a network magic (a number, like 1 for preprod)", s)
 		}
-		n, ok := "", false
-		for _, net := range opcert.Networks { // the public networks, by magic
-			if uint64(net.Magic) == m {
-				n, ok = net.Name, true
-			}
-		}
-		if !ok {
+		n, err := opcert.NetworkByMagic(uint32(m))
+		if err != nil {
 			return fmt.Errorf("magic %d is not mainnet (764824073), preprod (1) or preview (2); give --genesis FILE of that network", m)
 		}
-		name = n
+		name = n.Name
 	case "bool":
 		if b, err := strconv.ParseBool(s); err != nil || !b {
 			return fmt.Errorf("--mainnet takes no value")

@@ -212,14 +212,15 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 		}
 		vault = v
 	}
-	explicit := o.network != "" || o.genesis != ""
-	n, assumed, err := networkOrDefault(g, o.network, o.genesis)
+	named, err := namedNetwork(o.network, o.genesis)
 	if err != nil {
 		return nil, err
 	}
-	if vault != nil && explicit && n.Magic != vault.Network.Magic {
-		return nil, cli.Hint(fmt.Errorf("the vault is for %s (magic %d), --network/--genesis says %s (magic %d)", vault.Network.Name, vault.Network.Magic, n.Name, n.Magic),
-			"drop --network to plan on the vault's network")
+	choice := plan.NetworkChoice{Named: named}
+	if vault != nil {
+		choice.Vault = &vault.Network
+	} else if choice.Vault, err = g.vaultNetwork(); err != nil {
+		return nil, err
 	}
 
 	// Agent status files.
@@ -237,12 +238,15 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 		statuses = append(statuses, s)
 		ids = append(ids, id)
 	}
-	if len(statuses) > 0 && !explicit && vault == nil {
-		if _, err := g.vaultDir(); err != nil { // nothing said which network: the status does
-			if sn, ok := statuses[0].Network(); ok {
-				n, assumed = sn, false
-			}
-		}
+	if len(statuses) > 0 {
+		choice.Status = &statuses[0]
+	}
+	n, assumed, err := plan.ChooseNetwork(choice)
+	if errors.Is(err, plan.ErrNetworkConflict) {
+		return nil, cli.Hint(err, "drop --network to plan on the vault's network")
+	}
+	if err != nil {
+		return nil, err
 	}
 	in.network = n
 
@@ -269,7 +273,7 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 		if err != nil {
 			return nil, cli.Hint(fmt.Errorf("--cert %s: %w", f, err), "the node rejects every block made with this cert: issue a new one now")
 		}
-		if assumed && vault == nil {
+		if assumed {
 			if err := checkAssumedNetwork("--cert", f, n, cert.KESPeriod, now); err != nil {
 				return nil, err
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
+	"github.com/kesrotate/kesrotate/plan"
 )
 
 type verifyOptions struct {
@@ -49,37 +50,57 @@ Exits 0 only when every check holds, 1 otherwise.`,
 	return c
 }
 
-// networkOrDefault picks the network: --network, --genesis, the vault's,
-// else mainnet, saying whether it is mainnet because nothing chose.
-func networkOrDefault(g *globals, name, genesis string) (opcert.Network, bool, error) {
+// namedNetwork is the network --network or --genesis names, or nil.
+func namedNetwork(name, genesis string) (*opcert.Network, error) {
 	switch {
 	case genesis != "":
 		b, err := cli.ReadInput(genesis, "--genesis", "--genesis takes a shelley-genesis.json")
 		if err != nil {
-			return opcert.Network{}, false, err
+			return nil, err
 		}
 		n, err := opcert.ParseGenesis(b)
 		if err != nil {
-			return n, false, cli.Hint(err, "--genesis takes a shelley-genesis.json")
+			return nil, cli.Hint(err, "--genesis takes a shelley-genesis.json")
 		}
-		return n, false, nil
+		return &n, nil
 	case name != "":
 		n, err := opcert.NetworkByName(name)
 		if err != nil {
-			return n, false, cli.Usage(err, "use --genesis FILE for other networks")
+			return nil, cli.Usage(err, "use --genesis FILE for other networks")
 		}
-		return n, false, nil
+		return &n, nil
 	}
-	if dir, _ := g.vaultDir(); dir != "" {
-		if v, err := ceremony.Open(dir); err == nil {
-			return v.Network, false, nil
-		}
+	return nil, nil
+}
+
+// vaultNetwork is the network of the vault --vault or $KESROTATE_VAULT
+// names, or nil when none is named. A vault named that cannot be opened is
+// an error: its network is not silently replaced by mainnet.
+func (g *globals) vaultNetwork() (*opcert.Network, error) {
+	dir, err := g.vaultDir()
+	if err != nil {
+		return nil, nil // no vault named
 	}
-	return opcert.Mainnet, true, nil
+	v, err := ceremony.Open(dir)
+	if err != nil {
+		return nil, cli.Hint(fmt.Errorf("the vault names the network, but %w", err),
+			"fix --vault or $KESROTATE_VAULT, or give --network (or --genesis) and no vault")
+	}
+	return &v.Network, nil
 }
 
 func runVerify(g *globals, o *verifyOptions) error {
-	n, assumed, err := networkOrDefault(g, o.network, o.genesis)
+	named, err := namedNetwork(o.network, o.genesis)
+	if err != nil {
+		return err
+	}
+	choice := plan.NetworkChoice{Named: named}
+	if named == nil {
+		if choice.Vault, err = g.vaultNetwork(); err != nil {
+			return err
+		}
+	}
+	n, assumed, err := plan.ChooseNetwork(choice)
 	if err != nil {
 		return err
 	}
