@@ -7,6 +7,9 @@ var (
 	// ErrFormat: the bytes are not the structure expected (wrong magic,
 	// version, shape or size).
 	ErrFormat = errors.New("malformed transfer file")
+	// ErrNotEncrypted: a file to be shown as a bundle's QR frames is not
+	// an age-encrypted file.
+	ErrNotEncrypted = errors.New("not an age-encrypted bundle")
 	// ErrSignature: a snapshot or enrollment signature does not verify.
 	ErrSignature = errors.New("signature does not verify")
 	// ErrWrongProducer: a snapshot signed by another producer than the one

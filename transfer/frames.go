@@ -38,6 +38,10 @@ const DefaultFragmentLen = 200
 // one QR code.
 const SingleFragmentLen = 1024
 
+// ageV1Header starts every age file (its binary format,
+// age-encryption.org/v1).
+const ageV1Header = "age-encryption.org/v1\n"
+
 // FrameLoss is how many frames of a default frame set may be lost (not
 // shown, not scanned, unreadable) in any combination, with the rest still
 // rebuilding the file: Frames adds fountain frames until that holds.
@@ -50,8 +54,13 @@ const maxExtraFrames = 32
 // fragment once (frames 1..n carry fragments 1..n), then fountain parts,
 // at least as many as fragments and at least three, and more until any
 // FrameLoss of the frames may be lost and the others still rebuild the
-// file. MoreFrames continues the same sequence.
+// file. MoreFrames continues the same sequence. A bundle's frames carry
+// only an age-encrypted file (ErrNotEncrypted otherwise): plaintext keys
+// never go on screen or into QR codes.
 func Frames(urType string, data []byte, fragmentLen int) ([]string, error) {
+	if urType == URBundle && !bytes.HasPrefix(data, []byte(ageV1Header)) {
+		return nil, ErrNotEncrypted
+	}
 	enc, err := ur.Encode(urType, data, fragmentLen)
 	if err != nil {
 		return nil, err

@@ -63,7 +63,7 @@ func TestDefaultFramesSurviveAnyTwoLost(t *testing.T) {
 	// Larger files too (a first install, a bundle as version 1 wrote it,
 	// 1,318 bytes), checked on the frame texts.
 	for _, size := range []int{620, 1318, 4000} {
-		msg := bytes.Repeat([]byte{0x5a}, size)
+		msg := fakeAge(bytes.Repeat([]byte{0x5a}, size-len(ageV1Header)))
 		set, err := Frames(URBundle, msg, DefaultFragmentLen)
 		if err != nil {
 			t.Fatal(err)
@@ -180,4 +180,24 @@ func blankPNG(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// A bundle's frames carry only an age file: a plaintext key file (or any
+// other file) given as a bundle never goes into a QR code.
+func TestBundleFramesAreEncryptedOnly(t *testing.T) {
+	for _, data := range [][]byte{
+		[]byte(`{"type": "StakePoolSigningKey_ed25519", "description": "", "cborHex": "5820..."}`),
+		[]byte("age-encryption.org/v2\n"), // not the format age writes
+		nil,
+	} {
+		if _, err := Frames(URBundle, data, DefaultFragmentLen); !errors.Is(err, ErrNotEncrypted) {
+			t.Errorf("Frames(%.20q) = %v, want ErrNotEncrypted", data, err)
+		}
+		if _, err := MoreFrames(URBundle, data, DefaultFragmentLen, 3); !errors.Is(err, ErrNotEncrypted) {
+			t.Errorf("MoreFrames(%.20q) = %v, want ErrNotEncrypted", data, err)
+		}
+	}
+	if _, err := Frames(URSnapshot, []byte("not age, and not a bundle"), DefaultFragmentLen); err != nil {
+		t.Errorf("a snapshot's frames: %v", err)
+	}
 }

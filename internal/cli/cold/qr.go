@@ -1,7 +1,6 @@
 package cold
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -62,9 +61,6 @@ is printed, for another program to show as QR codes.`,
 	return c
 }
 
-// ageHeader starts every age file (binary format, age-encryption.org/v1).
-const ageHeader = "age-encryption.org/v1\n"
-
 func runQRShow(g *globals, o *qrShowOptions, file string) error {
 	if o.fps <= 0 || o.fps > 30 {
 		return cli.Usage(fmt.Errorf("--fps %v: want more than 0 and at most 30", o.fps))
@@ -73,11 +69,10 @@ func runQRShow(g *globals, o *qrShowOptions, file string) error {
 	if err != nil {
 		return err
 	}
-	if !bytes.HasPrefix(data, []byte(ageHeader)) {
-		return cli.Hint(fmt.Errorf("%s is not an age-encrypted bundle", file),
-			"qr show sends only the *.age bundles 'kesrotate rotate --producer' writes: plaintext keys never go on screen")
-	}
 	frames, err := transfer.Frames(transfer.URBundle, data, o.fragment)
+	if errors.Is(err, transfer.ErrNotEncrypted) {
+		return cli.Hint(fmt.Errorf("%s is %w", file, err), "qr show sends only the *.age bundles 'kesrotate rotate --producer' writes: plaintext keys never go on screen")
+	}
 	if err != nil {
 		return cli.Usage(err)
 	}

@@ -1,7 +1,7 @@
 package cold
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -51,14 +51,13 @@ func runQRFrames(g *globals, o *qrFramesOptions, file string) error {
 	if err != nil {
 		return err
 	}
-	if !bytes.HasPrefix(data, []byte(ageHeader)) {
-		return cli.Hint(fmt.Errorf("%s is not an age-encrypted bundle", file),
-			"give a *.age bundle that 'kesrotate rotate --producer' wrote: plaintext keys never go into QR codes")
-	}
 	if err := transfer.CheckQRDir(o.out); err != nil {
 		return cli.Hint(fmt.Errorf("--out: %w", err), "give an empty folder (or one that does not exist yet)")
 	}
 	set, err := transfer.Frames(transfer.URBundle, data, o.fragment)
+	if errors.Is(err, transfer.ErrNotEncrypted) {
+		return cli.Hint(fmt.Errorf("%s is %w", file, err), "give a *.age bundle that 'kesrotate rotate --producer' wrote: plaintext keys never go into QR codes")
+	}
 	if err != nil {
 		return cli.Usage(err)
 	}
