@@ -90,8 +90,13 @@ func TestCountersigners(t *testing.T) {
 	opts := f.opts()
 	opts.Countersigners = []note.Verifier{verifier}
 	opts.Checkpoints = [][]byte{countersigned}
-	if _, err := Verify(f.dir, opts); err != nil {
+	r, err := Verify(f.dir, opts)
+	if err != nil {
 		t.Fatalf("a countersigned checkpoint: %v", err)
+	}
+	last := r.Checkpoints[len(r.Checkpoints)-1]
+	if !last.Outside || last.File != "extra[0]" || len(last.Signers) != 2 || r.Checkpoints[0].Outside {
+		t.Errorf("checkpoints: got %+v, want only extra[0] held outside, with two signers", r.Checkpoints)
 	}
 	opts.Checkpoints = [][]byte{countersigned, held}
 	_, err = Verify(f.dir, opts)

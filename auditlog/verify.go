@@ -77,6 +77,7 @@ type CheckpointInfo struct {
 	Size    int64    `json:"size"`
 	Root    string   `json:"root"`    // base64, as in the note
 	Signers []string `json:"signers"` // names on the note's signature lines, audit key first
+	Outside bool     `json:"outside"` // held outside the log (VerifyOptions.Checkpoints), not in its folder
 }
 
 // Report is what Verify established. On failure it holds what was
@@ -434,7 +435,7 @@ type checked struct {
 }
 
 func info(c checked) CheckpointInfo {
-	ci := CheckpointInfo{File: c.name, Size: c.c.Size, Root: base64.StdEncoding.EncodeToString(c.c.Root[:])}
+	ci := CheckpointInfo{File: c.name, Size: c.c.Size, Root: base64.StdEncoding.EncodeToString(c.c.Root[:]), Outside: c.extra}
 	// Signature lines follow the last blank line.
 	if i := bytes.LastIndex(c.c.Note, []byte("\n\n")); i >= 0 {
 		for _, l := range strings.Split(strings.TrimSuffix(string(c.c.Note[i+2:]), "\n"), "\n") {

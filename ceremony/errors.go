@@ -78,6 +78,10 @@ var (
 	// ErrUnlogged: the vault holds actions its log does not record (an
 	// interrupted command; Seal records them, flagged recovered).
 	ErrUnlogged = errors.New("the vault holds actions its log does not record")
+	// ErrCheckpointFile: a file given as a checkpoint held outside the
+	// vault is not one; ErrNoCheckpoint: a folder of them holds none.
+	ErrCheckpointFile = errors.New("not a *.note file or a checkpoint QR image (.png, .jpg)")
+	ErrNoCheckpoint   = errors.New("no checkpoint in it")
 )
 
 // Encryption at rest.

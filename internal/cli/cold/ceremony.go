@@ -125,18 +125,11 @@ func newCeremonyShowCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			entries, entErr := auditlog.Entries(v.LogDir())
-			var ckpt *auditlog.Checkpoint
-			if b, err := os.ReadFile(filepath.Join(v.LogDir(), auditlog.FileCheckpoint)); err == nil {
-				if cp, err := auditlog.ParseCheckpoint(b); err == nil {
-					ckpt = &cp
-				}
-			}
-			_, verr := auditlog.Verify(v.LogDir(), auditlog.VerifyOptions{VaultID: v.Meta.ID})
-			gaps, err := v.LogGaps(entries)
+			st, err := v.LogState()
 			if err != nil {
 				return err
 			}
+			entries, entErr, ckpt, verr, gaps := st.Entries, st.Unreadable, st.Checkpoint, st.Verify, st.Gaps
 			status := "ok"
 			if verr != nil {
 				status = verr.Error()
@@ -147,6 +140,9 @@ func newCeremonyShowCmd(g *globals) *cobra.Command {
 					views = append(views, EntryView{e, describe(e)})
 				}
 				out := ceremonyShowOutput{VaultID: v.Meta.ID, Entries: views, Status: status, Unlogged: gapStrings(gaps)}
+				if entErr != nil {
+					out.Unreadable = entErr.Error()
+				}
 				if ckpt != nil {
 					out.Checkpoint = checkpointJSON(ckpt.Note, "")
 				}
@@ -377,9 +373,9 @@ func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
 		opts.PoolVKeys = append(opts.PoolVKeys, ed25519.PublicKey(bytes.Clone(vk[:])))
 	}
 	for _, p := range o.checkpoints {
-		notes, err := loadCheckpoints(p)
+		notes, err := ceremony.ReadCheckpoints(p)
 		if err != nil {
-			return cli.Hint(err, "--checkpoints takes a folder of *.note files or checkpoint QR images")
+			return cli.Hint(fmt.Errorf("--checkpoints %w", err), "--checkpoints takes a folder of *.note files or checkpoint QR images")
 		}
 		opts.Checkpoints = append(opts.Checkpoints, notes...)
 	}
@@ -423,64 +419,6 @@ func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
 		return ceremonyHint(verr)
 	}
 	return nil
-}
-
-func loadCheckpoints(p string) ([][]byte, error) {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return nil, err
-	}
-	var files []string
-	if fi.IsDir() {
-		des, err := os.ReadDir(p)
-		if err != nil {
-			return nil, err
-		}
-		for _, de := range des {
-			// In a folder, images count only when named checkpoint*
-			// (bundle frames may share the folder).
-			name := strings.ToLower(de.Name())
-			if strings.HasSuffix(name, ".note") || strings.HasPrefix(name, "checkpoint") {
-				files = append(files, filepath.Join(p, de.Name()))
-			}
-		}
-	} else {
-		files = []string{p}
-	}
-	var out [][]byte
-	for _, f := range files {
-		switch strings.ToLower(filepath.Ext(f)) {
-		default:
-			if !fi.IsDir() {
-				return nil, fmt.Errorf("--checkpoints %s: not a *.note file or a checkpoint QR image (.png, .jpg)", f)
-			}
-		case ".note":
-			b, err := cli.ReadInput(f, "--checkpoints")
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, b)
-		case ".png", ".jpg", ".jpeg":
-			b, err := cli.ReadInput(f, "--checkpoints")
-			if err != nil {
-				return nil, err
-			}
-			text, err := qr.DecodeImage(bytes.NewReader(b))
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", f, err)
-			}
-			if _, err := auditlog.ParseCheckpoint([]byte(text)); err != nil {
-				return nil, fmt.Errorf("%s: not a checkpoint QR code: %w", f, err)
-			}
-			out = append(out, []byte(text))
-		}
-	}
-	// Checkpoints asked for and none found must not pass for a check that
-	// was made: an empty folder verifies nothing.
-	if len(out) == 0 {
-		return nil, fmt.Errorf("--checkpoints %s: no checkpoint in it (*.note files, checkpoint*.png images)", p)
-	}
-	return out, nil
 }
 
 func verifyError(err error) *VerifyError {
@@ -546,7 +484,7 @@ func printCeremonyReport(w io.Writer, dir string, r *auditlog.Report, opts audit
 	}
 	local, outside := 0, 0
 	for _, c := range r.Checkpoints {
-		if strings.HasPrefix(c.File, "extra[") {
+		if c.Outside {
 			outside++
 			fmt.Fprintf(w, "  held outside %s: %d entries, signed by %s\n", c.File, c.Size, strings.Join(c.Signers, ", "))
 		} else {

@@ -201,6 +201,7 @@ type ceremonyShowOutput struct {
 	Status     string          `json:"status"`   // "ok", or why the log does not verify
 	Unlogged   []string        `json:"unlogged"` // what the vault holds that the log does not record
 	Checkpoint *checkpointView `json:"checkpoint,omitempty"`
+	Unreadable string          `json:"unreadable,omitempty"` // why the entries after the last shown could not be read
 }
 
 // ceremonyExportOutput is what 'ceremony export --json' prints.
