@@ -175,6 +175,33 @@ func (s *ShareSet) writeFiles(dir string) (written []string, err error) {
 	return written, nil
 }
 
+// ShareFile is a share file's content and where it was read (for the
+// messages).
+type ShareFile struct {
+	Name string
+	Data []byte
+}
+
+// ParseShareFiles reads the share files given for one restore
+// (ParseShareFile each) and the pool they name. Files that name different
+// pools are refused (ErrSharesMixed): shares of two pools never combine.
+func ParseShareFiles(files []ShareFile) (shares []Mnemonic, poolID string, err error) {
+	for _, f := range files {
+		m, pid, err := ParseShareFile(f.Data)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", f.Name, err)
+		}
+		if pid != "" {
+			if poolID != "" && poolID != pid {
+				return nil, "", fmt.Errorf("%w: %s names pool %s, another file names %s", ErrSharesMixed, f.Name, pid, poolID)
+			}
+			poolID = pid
+		}
+		shares = append(shares, m)
+	}
+	return shares, poolID, nil
+}
+
 // ParseShareFile reads a share file: '#' lines are comments (a
 // "# pool-id: HEX" line names the pool, as WriteShares writes it), the
 // other lines hold the words. A file holding just the words, as other

@@ -366,3 +366,20 @@ func TestWriteSharesNotLogged(t *testing.T) {
 		}
 	}
 }
+
+func TestParseShareFiles(t *testing.T) {
+	a := ShareFile{Name: "a.txt", Data: []byte("# pool-id: AAAA\nacademic acid\n")}
+	b := ShareFile{Name: "b.txt", Data: []byte("academic acrobat\n")} // names no pool
+	c := ShareFile{Name: "c.txt", Data: []byte("# pool-id: cccc\nacademic acid\n")}
+	shares, pid, err := ParseShareFiles([]ShareFile{a, b})
+	if err != nil || len(shares) != 2 || pid != "aaaa" {
+		t.Fatalf("got %d shares, pool %q, %v; want 2 of pool aaaa", len(shares), pid, err)
+	}
+	if _, _, err := ParseShareFiles([]ShareFile{a, b, c}); !errors.Is(err, ErrSharesMixed) || !strings.Contains(err.Error(), "c.txt names pool cccc") {
+		t.Errorf("shares of two pools: got %v, want ErrSharesMixed naming c.txt", err)
+	}
+	bad := ShareFile{Name: "bad.txt", Data: []byte("1. academic\n")}
+	if _, _, err := ParseShareFiles([]ShareFile{a, bad}); !errors.Is(err, ErrShareInvalid) || !strings.HasPrefix(err.Error(), "bad.txt: ") {
+		t.Errorf("a damaged file: got %v, want ErrShareInvalid naming bad.txt", err)
+	}
+}

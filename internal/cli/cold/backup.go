@@ -138,22 +138,20 @@ accept the chain's counter.`,
 				return err
 			}
 			ro := backup.RestoreOptions{Passphrase: pass, NextCounter: o.next}
+			var files []backup.ShareFile
 			for _, f := range o.shares {
 				b, err := cli.ReadInput(f, "--share", "give the share files (.txt)")
 				if err != nil {
 					return err
 				}
-				m, pid, err := backup.ParseShareFile(b)
-				if err != nil {
-					return cli.Hint(fmt.Errorf("%s: %w", f, err), "a share file holds the words of one share; lines starting with '#' are ignored")
-				}
-				if pid != "" {
-					if ro.PoolID != "" && ro.PoolID != pid {
-						return cli.Hint(fmt.Errorf("%w: %s names pool %s, another file names %s", backup.ErrSharesMixed, f, pid, ro.PoolID), "give the shares of one pool")
-					}
-					ro.PoolID = pid
-				}
-				ro.Shares = append(ro.Shares, m)
+				files = append(files, backup.ShareFile{Name: f, Data: b})
+			}
+			ro.Shares, ro.PoolID, err = backup.ParseShareFiles(files)
+			switch {
+			case errors.Is(err, backup.ErrSharesMixed):
+				return cli.Hint(err, "give the shares of one pool")
+			case err != nil:
+				return cli.Hint(err, "a share file holds the words of one share; lines starting with '#' are ignored")
 			}
 			if o.vrfSkey != "" {
 				if ro.VRFSkey, err = readInput(o.vrfSkey, "--vrf-skey"); err != nil {
