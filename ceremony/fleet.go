@@ -34,7 +34,7 @@ type FleetRequest struct {
 	Now          time.Time
 	Clock        *ClockOverride
 	// Progress, if set, is called after each pool with its outcome.
-	Progress func(FleetOutcome)
+	Progress func(o FleetOutcome, done, total int)
 }
 
 // FleetOutcome is what became of one pool of a fleet ceremony.
@@ -130,7 +130,7 @@ func (v *Vault) RotateFleet(req FleetRequest) (*FleetResult, error) {
 		}
 		res.Outcomes = append(res.Outcomes, o)
 		if req.Progress != nil {
-			req.Progress(o)
+			req.Progress(o, len(res.Outcomes), len(names))
 		}
 	}
 	return res, nil

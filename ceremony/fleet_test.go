@@ -2,7 +2,9 @@ package ceremony
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/kesrotate/kesrotate/auditlog"
@@ -36,12 +38,14 @@ func TestFleetRefusalsDoNotStopTheOthers(t *testing.T) {
 	}
 	var progress []string
 	res, err := v.RotateFleet(FleetRequest{Snapshots: snaps, Policy: transfer.SnapshotPolicy{Now: t0}, Now: t0,
-		Progress: func(o FleetOutcome) { progress = append(progress, o.Pool) }})
+		Progress: func(o FleetOutcome, done, total int) {
+			progress = append(progress, fmt.Sprintf("%s %d/%d", o.Pool, done, total))
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(progress), 4; got != want {
-		t.Fatalf("got %d progress calls, want %d", got, want)
+	if got, want := strings.Join(progress, ", "), "pool000 1/4, pool001 2/4, pool002 3/4, pool003 4/4"; got != want {
+		t.Fatalf("got progress %q, want %q", got, want)
 	}
 	if res.Rotated() != 1 || res.Refused() != 3 {
 		t.Fatalf("got %d rotated, %d refused, want 1, 3", res.Rotated(), res.Refused())

@@ -142,26 +142,16 @@ func runFleetRotate(g *globals, o *fleetRotateOptions, pools []string) error {
 	if err != nil {
 		return err
 	}
-	total := len(pools)
-	if o.all {
-		ps, err := v.Pools()
-		if err != nil {
-			return err
-		}
-		total = len(ps)
-	}
-	done := 0
 	res, err := v.RotateFleet(ceremony.FleetRequest{
 		Pools: pools, Snapshots: snaps, OutDir: o.out, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == 2, Now: now, Clock: g.clockOverride(now),
 		Policy: transfer.SnapshotPolicy{MaxAge: o.maxAge, AllowStale: o.allowStale},
-		Progress: func(out ceremony.FleetOutcome) {
-			done++
+		Progress: func(out ceremony.FleetOutcome, done, total int) {
 			if out.Err != nil {
-				g.env.Info("[%d/%d] %s: refused: %s", done, max(total, done), out.Pool, textsafe.Escape(out.Err.Error()))
+				g.env.Info("[%d/%d] %s: refused: %s", done, total, out.Pool, textsafe.Escape(out.Err.Error()))
 				return
 			}
 			c := out.Result.Issue.Cert
-			g.env.Info("[%d/%d] %s: op cert #%d, KES period %d, sealed for %s", done, max(total, done), out.Pool, c.Counter, c.KESPeriod, out.Producer)
+			g.env.Info("[%d/%d] %s: op cert #%d, KES period %d, sealed for %s", done, total, out.Pool, c.Counter, c.KESPeriod, out.Producer)
 		},
 	})
 	if err != nil {
