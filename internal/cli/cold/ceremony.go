@@ -413,7 +413,7 @@ func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
 			return err
 		}
 	} else {
-		printCeremonyReport(g.env.Stdout, dir, r, opts, verr)
+		printCeremonyReport(g.env.Stdout, dir, r, verr)
 	}
 	if verr != nil {
 		return ceremonyHint(verr)
@@ -471,7 +471,7 @@ func ceremonyHint(err error) error {
 	return err
 }
 
-func printCeremonyReport(w io.Writer, dir string, r *auditlog.Report, opts auditlog.VerifyOptions, verr error) {
+func printCeremonyReport(w io.Writer, dir string, r *auditlog.Report, verr error) {
 	fmt.Fprintf(w, "ceremony log %s\n", dir)
 	if r == nil {
 		return
@@ -560,7 +560,6 @@ func printCeremonyReport(w io.Writer, dir string, r *auditlog.Report, opts audit
 	if outside == 0 {
 		fmt.Fprintf(w, "not checked: checkpoints held outside the vault (give --checkpoints): a log cut at its end, checkpoints and all, looks complete\n")
 	}
-	_ = opts
 }
 
 func newCeremonySealCmd(g *globals) *cobra.Command {
