@@ -927,9 +927,20 @@ func (v *Vault) saveMeta(meta Meta) error {
 // ExportSecrets writes the pool's secret keys in plaintext cardano-cli
 // format (cold.skey, and vrf.skey when the vault has it) into dir, which
 // is created 0700; existing files are never overwritten. This takes keys
-// out of the vault's protection: the command line gates it behind an
-// explicit flag and logs it.
-func (p *Pool) ExportSecrets(dir string) (written []string, err error) {
+// out of the vault's protection, so the ceremony log records it: an
+// override entry (OverridePlaintext, DetailAction "export-keys",
+// DetailFiles the file names) timed now. The log is opened before
+// anything is written, and when its entry fails the files written are
+// shredded again: no key leaves the vault unlogged.
+func (p *Pool) ExportSecrets(dir string, now time.Time) (written []string, err error) {
+	release, err := p.v.Acquire("export-keys")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if _, _, err := p.v.OpenLog(now); err != nil {
+		return nil, fmt.Errorf("the export must be logged and the log cannot take it: %w", err)
+	}
 	if err := safefile.MkdirSecret(dir); err != nil {
 		return nil, err
 	}
@@ -941,6 +952,7 @@ func (p *Pool) ExportSecrets(dir string) (written []string, err error) {
 			written = nil
 		}
 	}()
+	var names []string
 	for _, f := range []string{coldSkeyFile, vrfSkeyFile} {
 		if f == coldSkeyFile && p.Hardware() {
 			continue // on the device
@@ -959,6 +971,11 @@ func (p *Pool) ExportSecrets(dir string) (written []string, err error) {
 			return written, err
 		}
 		written = append(written, dst)
+		names = append(names, f)
+	}
+	if _, _, err := p.v.Record(auditlog.Entry{Kind: auditlog.KindOverride, Time: now, Pool: p.Meta.PoolID,
+		Detail: map[string]string{OverridePlaintext: "true", DetailAction: ActionExportKeys, DetailFiles: strings.Join(names, " ")}}); err != nil {
+		return written, fmt.Errorf("the export's log entry failed, so the files written were shredded again: %w", err)
 	}
 	return written, nil
 }

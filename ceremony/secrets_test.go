@@ -14,6 +14,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/keys"
 )
 
@@ -312,12 +313,13 @@ func TestShred(t *testing.T) {
 
 func TestExportSecrets(t *testing.T) {
 	v := newEncryptedVault(t, "pw")
+	v.Audit = Audit{Operator: "alice", Witnesses: []string{"bob"}, Version: "v-test"}
 	p, err := v.NewPool("alpha", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "x")
-	files, err := p.ExportSecrets(out)
+	files, err := p.ExportSecrets(out, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,8 +330,57 @@ func TestExportSecrets(t *testing.T) {
 	if !bytes.Contains(b, []byte("StakePoolSigningKey_ed25519")) {
 		t.Errorf("exported cold.skey: got %q", b)
 	}
-	if _, err := p.ExportSecrets(out); !errors.Is(err, fs.ErrExist) {
+	// The log records it, with the keys auditors' logs have always had.
+	es, err := auditlog.Entries(v.LogDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := es[len(es)-1]
+	want := map[string]string{"plaintext": "true", "action": "export-keys", "files": "cold.skey vrf.skey"}
+	if last.Kind != auditlog.KindOverride || last.Pool != p.Meta.PoolID || last.Operator != "alice" || fmt.Sprint(last.Detail) != fmt.Sprint(want) {
+		t.Errorf("log entry: got %s for %s by %q, %v; want override for %s by alice, %v", last.Kind, last.Pool, last.Operator, last.Detail, p.Meta.PoolID, want)
+	}
+	if _, err := p.ExportSecrets(out, t0); !errors.Is(err, fs.ErrExist) {
 		t.Errorf("second export: got %v, want fs.ErrExist", err)
+	}
+	if n, _ := auditlog.Entries(v.LogDir()); len(n) != len(es) {
+		t.Errorf("a refused export was logged: %d entries, want %d", len(n), len(es))
+	}
+}
+
+// TestExportSecretsUnloggedWritesNothing: a log that cannot take the
+// export's entry (here an interrupted append left it unsealed) refuses
+// the export before any key is written.
+func TestExportSecretsUnloggedWritesNothing(t *testing.T) {
+	v := newVault(t)
+	p, err := v.NewPool("alpha", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := v.Audit.entry(auditlog.KindBackupMade, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := auditlog.Entries(v.LogDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := fmt.Sprintf(`{"seq":%d,"kind":"backup-made","time":"2026-11-21T06:00:00Z","binary_sha256":"%s","version":"unknown"}`+"\n", len(es), e.BinarySHA256)
+	f, err := os.OpenFile(filepath.Join(v.LogDir(), auditlog.FileEntries), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(line); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out := filepath.Join(t.TempDir(), "x")
+	files, err := p.ExportSecrets(out, t0)
+	if !errors.Is(err, auditlog.ErrUnsealed) || files != nil {
+		t.Fatalf("got %v, %v; want ErrUnsealed and no files", files, err)
+	}
+	if des, err := os.ReadDir(out); err == nil && len(des) > 0 {
+		t.Errorf("an unlogged export wrote %d files", len(des))
 	}
 }
 

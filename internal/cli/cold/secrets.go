@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 	"unicode/utf8"
 
 	"filippo.io/age"
@@ -299,27 +298,19 @@ is recorded in the ceremony log as an override.`,
 			if !plaintext {
 				return cli.Usage(errors.New("exporting secret keys writes them in plaintext"), "add --plaintext if that is what you want (it is logged)")
 			}
-			v, p, now, err := g.openPoolAt(args[0])
+			_, p, now, err := g.openPoolAt(args[0])
 			if err != nil {
 				return err
 			}
-			if _, _, err := v.OpenLog(now); err != nil {
-				return cli.Hint(err, "the export must be logged: repair the log first ('kesrotate ceremony verify')")
-			}
-			files, err := p.ExportSecrets(out)
+			files, err := p.ExportSecrets(out, now)
 			if errors.Is(err, fs.ErrExist) {
 				return cli.Hint(err, "secret files are never overwritten: export into an empty folder")
 			}
+			if errors.Is(err, auditlog.ErrUnsealed) {
+				return ceremonyHint(err)
+			}
 			if err != nil {
 				return secretError(err)
-			}
-			names := make([]string, len(files))
-			for i, f := range files {
-				names[i] = f[strings.LastIndex(f, "/")+1:]
-			}
-			if _, _, err := v.Record(auditlog.Entry{Kind: auditlog.KindOverride, Time: now, Pool: p.Meta.PoolID,
-				Detail: map[string]string{ceremony.OverridePlaintext: "true", "action": "export-keys", "files": strings.Join(names, " ")}}); err != nil {
-				return cli.Hint(fmt.Errorf("the keys are exported but the log entry failed: %w", err), "the export happened; note it by hand")
 			}
 			g.env.Warn("plaintext secret keys written to %s: move them where they belong and shred them here", out)
 			if g.env.JSON {
