@@ -539,7 +539,7 @@ func TestHardwarePoolRefusals(t *testing.T) {
 	if _, err := h.prepare(t, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.RetireKeys(t0, nil); !errors.Is(err, ErrPrepared) {
+	if _, err := p.RetireKeys(t0, RetireOptions{}); !errors.Is(err, ErrPrepared) {
 		t.Errorf("RetireKeys while prepared: got %v, want ErrPrepared", err)
 	}
 	soft, err := v.NewPool("soft", t0)
