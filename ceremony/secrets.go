@@ -274,6 +274,18 @@ func (v *Vault) identities() ([]age.Identity, error) {
 	return ids, nil
 }
 
+// PassphraseIdentity is the age identity that opens what passphrase p
+// encrypted: a passphrase vault's identity file, a backup of a vault (see
+// CopyEncryption). An empty passphrase is refused. The caller wipes p; age
+// keeps a copy it cannot wipe.
+func PassphraseIdentity(p []byte) (age.Identity, error) {
+	id, err := scryptIdentity(p)
+	if err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
 func scryptIdentity(p []byte) (*age.ScryptIdentity, error) {
 	if len(p) == 0 {
 		return nil, errors.New("empty passphrase")

@@ -619,3 +619,33 @@ func TestOlderPassphraseVaultIsUpgraded(t *testing.T) {
 		})
 	}
 }
+
+// TestPassphraseIdentity opens what a backup's passphrase encrypted, and
+// refuses an empty passphrase.
+func TestPassphraseIdentity(t *testing.T) {
+	v := newVault(t)
+	r, _, mode, err := v.CopyEncryption(&Encryption{Passphrase: []byte("correct horse battery"), WorkFactor: testWorkFactor})
+	if err != nil || mode != SecretsPassphrase {
+		t.Fatalf("CopyEncryption: %v, mode %q", err, mode)
+	}
+	ct, err := encryptBytes([]byte("a vault"), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		pass string
+		ok   bool
+	}{{"correct horse battery", true}, {"wrong horse battery", false}} {
+		id, err := PassphraseIdentity([]byte(tc.pass))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ageDecrypt(ct, id)
+		if (err == nil) != tc.ok || (tc.ok && string(got) != "a vault") {
+			t.Errorf("%q: got %q, %v; want ok %v", tc.pass, got, err, tc.ok)
+		}
+	}
+	if _, err := PassphraseIdentity(nil); err == nil {
+		t.Error("an empty passphrase was accepted")
+	}
+}

@@ -48,17 +48,9 @@ func (g *globals) unlock(v *ceremony.Vault) error {
 // Never from a flag value.
 func (g *globals) passphrase(what string, confirm bool) ([]byte, error) {
 	if g.keys.passphraseFile != "" {
-		b, err := os.ReadFile(g.keys.passphraseFile)
+		p, err := readPassphraseFile(g.keys.passphraseFile, "--passphrase-file", "passphrase", false)
 		if err != nil {
-			return nil, cli.Hint(fmt.Errorf("--passphrase-file: %w", err), "give a file holding the passphrase on its first line")
-		}
-		line, _, _ := bytes.Cut(b, []byte("\n"))
-		p := bytes.Clone(bytes.TrimSuffix(line, []byte("\r")))
-		for i := range b {
-			b[i] = 0
-		}
-		if len(p) == 0 {
-			return nil, cli.Hint(errors.New("--passphrase-file: the first line is empty"), "write the passphrase on the file's first line")
+			return nil, err
 		}
 		if confirm {
 			if err := checkNewPassphrase(p); err != nil {
@@ -114,6 +106,27 @@ func (g *globals) passphrase(what string, confirm bool) ([]byte, error) {
 			}
 			return nil, cli.Hint(fmt.Errorf("the two %ss differ", what), "nothing was changed; run the command again")
 		}
+	}
+	return p, nil
+}
+
+// readPassphraseFile is how every passphrase file is read: its first
+// line, without the line ending ("\n" or "\r\n"); the rest of what was
+// read is wiped. An empty first line is refused unless emptyOK (a SLIP-39
+// passphrase may be empty: none). flag and what name the flag and the
+// passphrase in errors.
+func readPassphraseFile(path, flag, what string, emptyOK bool) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, cli.Hint(fmt.Errorf("%s: %w", flag, err), fmt.Sprintf("give a file holding the %s on its first line", what))
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	p := bytes.Clone(bytes.TrimSuffix(line, []byte("\r")))
+	for i := range b {
+		b[i] = 0
+	}
+	if len(p) == 0 && !emptyOK {
+		return nil, cli.Hint(fmt.Errorf("%s: the first line is empty", flag), fmt.Sprintf("write the %s on the file's first line", what))
 	}
 	return p, nil
 }
