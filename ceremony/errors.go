@@ -96,6 +96,9 @@ var (
 	ErrAlreadyEncrypted = errors.New("the vault's secrets are already encrypted")
 	// ErrSecretState: the secret files disagree with vault.json.
 	ErrSecretState = errors.New("secret files do not match the vault's encryption mode")
+	// ErrWeakPassphrase: a new passphrase too weak to protect keys that
+	// can be copied and attacked offline (CheckNewPassphrase).
+	ErrWeakPassphrase = errors.New("the new passphrase is too weak")
 	// ErrRefused: the access guard (the air-gap check) refused.
 	ErrRefused = errors.New("refused to open a secret")
 )

@@ -14,7 +14,7 @@ func TestRetireKeys(t *testing.T) {
 		t.Run(map[bool]string{false: "plaintext", true: "encrypted"}[encrypted], func(t *testing.T) {
 			v := newVault(t)
 			if encrypted {
-				v = newEncryptedVault(t, "pw")
+				v = newEncryptedVault(t, testPass)
 			}
 			p, err := v.NewPool("alpha", t0)
 			if err != nil {

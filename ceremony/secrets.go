@@ -94,6 +94,9 @@ func (e *Encryption) meta() (*SecretsMeta, error) {
 		}
 		return &SecretsMeta{Mode: SecretsRecipient, Recipient: e.Recipient}, nil
 	case len(e.Passphrase) > 0:
+		if err := CheckNewPassphrase(e.Passphrase); err != nil {
+			return nil, err
+		}
 		wf := e.WorkFactor
 		if wf == 0 {
 			wf = DefaultWorkFactor

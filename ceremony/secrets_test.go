@@ -21,6 +21,9 @@ import (
 // testWorkFactor keeps scrypt fast in tests; vaults record it.
 const testWorkFactor = 10
 
+// testPass is a passphrase CheckNewPassphrase accepts.
+const testPass = "the passphrase"
+
 // ageDecrypt opens an age file as the stock tool does.
 func ageDecrypt(ct []byte, ids ...age.Identity) ([]byte, error) {
 	r, err := age.Decrypt(bytes.NewReader(ct), ids...)
@@ -138,7 +141,7 @@ func TestEncryptedVaultHoldsNoPlaintextSeed(t *testing.T) {
 }
 
 func TestWrongPassphraseChangesNothing(t *testing.T) {
-	v := newEncryptedVault(t, "right")
+	v := newEncryptedVault(t, "the right passphrase")
 	if _, err := v.NewPool("alpha", t0); err != nil {
 		t.Fatal(err)
 	}
@@ -148,9 +151,9 @@ func TestWrongPassphraseChangesNothing(t *testing.T) {
 		a    Access
 		want error
 	}{
-		{"wrong passphrase", passAccess("wrong"), ErrWrongPassphrase},
+		{"wrong passphrase", passAccess("the wrong passphrase"), ErrWrongPassphrase},
 		{"no way to ask", Access{}, ErrLocked},
-		{"guard refuses", Access{Passphrase: passAccess("right").Passphrase, Guard: func() error { return errors.New("eth0 is up") }}, ErrRefused},
+		{"guard refuses", Access{Passphrase: passAccess("the right passphrase").Passphrase, Guard: func() error { return errors.New("eth0 is up") }}, ErrRefused},
 		{"asking fails", Access{Passphrase: func() ([]byte, error) { return nil, fs.ErrPermission }}, fs.ErrPermission},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -225,7 +228,7 @@ func TestEncryptExistingVault(t *testing.T) {
 	if _, err := v.Encrypt(Encryption{}, t0); err == nil {
 		t.Fatal("Encrypt without passphrase or recipient: got no error")
 	}
-	res, err := v.Encrypt(Encryption{Passphrase: []byte("pw"), WorkFactor: testWorkFactor}, t0)
+	res, err := v.Encrypt(Encryption{Passphrase: []byte(testPass), WorkFactor: testWorkFactor}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +244,7 @@ func TestEncryptExistingVault(t *testing.T) {
 	if w.SecretsMode() != SecretsPassphrase || w.Meta.Secrets.WorkFactor != testWorkFactor {
 		t.Fatalf("vault.json: got %+v, want passphrase mode, work factor %d", w.Meta.Secrets, testWorkFactor)
 	}
-	w.Unlock(passAccess("pw"))
+	w.Unlock(passAccess(testPass))
 	q, _ := w.Pool("alpha")
 	k, err = q.ColdKey()
 	if err != nil {
@@ -312,7 +315,7 @@ func TestShred(t *testing.T) {
 }
 
 func TestExportSecrets(t *testing.T) {
-	v := newEncryptedVault(t, "pw")
+	v := newEncryptedVault(t, testPass)
 	v.Audit = Audit{Operator: "alice", Witnesses: []string{"bob"}, Version: "v-test"}
 	p, err := v.NewPool("alpha", t0)
 	if err != nil {
@@ -410,7 +413,7 @@ func TestScryptWorkFactorIsNotTakenFromVaultJSON(t *testing.T) {
 		{"edited-to-another-valid-value", testWorkFactor + 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := newEncryptedVault(t, "pw")
+			v := newEncryptedVault(t, testPass)
 			meta := v.Meta
 			secrets := *meta.Secrets
 			secrets.WorkFactor = tc.wf
@@ -428,7 +431,7 @@ func TestScryptWorkFactorIsNotTakenFromVaultJSON(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				w.Unlock(passAccess("pw"))
+				w.Unlock(passAccess(testPass))
 				func() {
 					defer func() {
 						if p := recover(); p != nil {
@@ -448,7 +451,7 @@ func TestScryptWorkFactorIsNotTakenFromVaultJSON(t *testing.T) {
 	t.Run("the-identity-file-keeps-its-factor", func(t *testing.T) {
 		// The one scrypt file of a version 2 vault is its identity file;
 		// key files are encrypted to the identity (no scrypt of their own).
-		v := newEncryptedVault(t, "pw")
+		v := newEncryptedVault(t, testPass)
 		p, err := v.NewPool("alpha", t0)
 		if err != nil {
 			t.Fatal(err)
@@ -474,7 +477,7 @@ func TestScryptWorkFactorIsNotTakenFromVaultJSON(t *testing.T) {
 		for _, wf := range []int{1, MinWorkFactor - 1, MaxWorkFactor + 1, 31} {
 			dir := filepath.Join(t.TempDir(), "vault")
 			_, err := Init(dir, InitOptions{Network: "mainnet", Now: t0, Rand: &detRand{},
-				Encryption: &Encryption{Passphrase: []byte("pw"), WorkFactor: wf}})
+				Encryption: &Encryption{Passphrase: []byte(testPass), WorkFactor: wf}})
 			if err == nil {
 				t.Errorf("work factor %d: got a vault", wf)
 			}
@@ -567,7 +570,7 @@ func scryptFiles(t *testing.T, v *Vault) []string {
 func TestOlderPassphraseVaultIsUpgraded(t *testing.T) {
 	for _, keep := range []int{0, 2} {
 		t.Run(fmt.Sprintf("interrupted-after-%d", keep), func(t *testing.T) {
-			v := newEncryptedVault(t, "pw")
+			v := newEncryptedVault(t, testPass)
 			p, err := v.NewPool("alpha", t0)
 			if err != nil {
 				t.Fatal(err)
@@ -578,7 +581,7 @@ func TestOlderPassphraseVaultIsUpgraded(t *testing.T) {
 			}
 			want := cold.Public()
 			cold.Wipe()
-			legacyVault(t, v, "pw", keep)
+			legacyVault(t, v, testPass, keep)
 			if got := len(scryptFiles(t, v)); got < 2 {
 				t.Fatalf("the legacy vault has %d scrypt files", got)
 			}
@@ -586,7 +589,7 @@ func TestOlderPassphraseVaultIsUpgraded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w.Unlock(passAccess("pw"))
+			w.Unlock(passAccess(testPass))
 			if err := w.CheckUnlock(); err != nil {
 				t.Fatal(err)
 			}
@@ -612,7 +615,7 @@ func TestOlderPassphraseVaultIsUpgraded(t *testing.T) {
 				t.Fatal(err)
 			}
 			x, _ := Open(v.Dir)
-			x.Unlock(passAccess("wrong"))
+			x.Unlock(passAccess("the wrong passphrase"))
 			if err := x.CheckUnlock(); !errors.Is(err, ErrWrongPassphrase) {
 				t.Errorf("wrong passphrase: got %v", err)
 			}

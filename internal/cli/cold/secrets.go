@@ -2,12 +2,10 @@ package cold
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"unicode/utf8"
 
 	"filippo.io/age"
 	"github.com/spf13/cobra"
@@ -53,7 +51,7 @@ func (g *globals) passphrase(what string, confirm bool) ([]byte, error) {
 			return nil, err
 		}
 		if confirm {
-			if err := checkNewPassphrase(p); err != nil {
+			if err := ceremony.CheckNewPassphrase(p); err != nil {
 				return nil, cli.Hint(fmt.Errorf("--passphrase-file: %w", err), passphraseAdvice, "nothing was changed")
 			}
 		}
@@ -79,7 +77,7 @@ func (g *globals) passphrase(what string, confirm bool) ([]byte, error) {
 		return nil, fmt.Errorf("reading the %s: %w", what, err)
 	}
 	if len(p) == 0 && confirm {
-		if p, err = madePassphrase(); err != nil {
+		if p, err = ceremony.NewPassphrase(g.env.Rand); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(tty, "Your %s is:\n\n    %s\n\nWrite it down now: it is stored nowhere, and without it the vault's keys are lost.\n", what, p)
@@ -89,7 +87,7 @@ func (g *globals) passphrase(what string, confirm bool) ([]byte, error) {
 		return nil, cli.Hint(fmt.Errorf("empty %s", what), "type a passphrase, or use --passphrase-file F")
 	}
 	if confirm {
-		if err := checkNewPassphrase(p); err != nil {
+		if err := ceremony.CheckNewPassphrase(p); err != nil {
 			return nil, cli.Hint(err, passphraseAdvice+", or leave the prompt empty to have one made", "nothing was changed")
 		}
 		again, err := ask("Repeat " + what)
@@ -358,44 +356,4 @@ func (g *globals) initEncryption(encrypt, requireAirgap bool, ef encryptionFlags
 }
 
 // passphraseAdvice is the hint of a refused new passphrase.
-const passphraseAdvice = "use at least 12 characters, like four or five random words"
-
-// checkNewPassphrase refuses a new passphrase that is short (under 12
-// characters) or a few characters repeated (under 6 distinct ones): scrypt
-// slows guessing, it does not make "short" or "aaaaaaaaaaaa" safe for a
-// vault that can be copied and attacked offline.
-func checkNewPassphrase(p []byte) error {
-	n := utf8.RuneCount(p)
-	if n < 12 {
-		return fmt.Errorf("the new passphrase is too weak: %d characters", n)
-	}
-	distinct := map[rune]bool{}
-	for _, r := range string(p) {
-		distinct[r] = true
-	}
-	if len(distinct) < 6 {
-		return fmt.Errorf("the new passphrase is too weak: only %d different characters", len(distinct))
-	}
-	return nil
-}
-
-// madePassphrase is a new random passphrase: 25 characters of the
-// fingerprint alphabet (a-z, 2-7) in groups of five, 125 bits.
-func madePassphrase() ([]byte, error) {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
-	r := make([]byte, 25)
-	if _, err := rand.Read(r); err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	for i, x := range r {
-		if i > 0 && i%5 == 0 {
-			b.WriteByte('-')
-		}
-		b.WriteByte(alphabet[x&31])
-	}
-	for i := range r {
-		r[i] = 0
-	}
-	return b.Bytes(), nil
-}
+var passphraseAdvice = fmt.Sprintf("use at least %d characters, like four or five random words", ceremony.MinPassphraseChars)
