@@ -42,6 +42,7 @@ const (
 	DetailFingerprnt   = auditlog.DetailFingerprint // producer-add: the enrollment's fingerprint
 	DetailMode         = "mode"                     // secrets-encrypted: the vault's secrets mode afterwards
 	DetailFiles        = "files"                    // secrets-encrypted: the key files encrypted; an export-keys override: the files written; space-separated
+	DetailAirgap       = "airgap"                   // an allow_network override: what broke the air gap, "; "-separated, at most 200 bytes
 	DetailConfirmed    = "confirmed"                // keys-destroyed: how the operator confirmed (RetireOptions.Confirmed)
 	DetailAction       = "action"                   // an override that is an action of its own: what it did (ActionExportKeys)
 	DetailFinished     = "finished"                 // secrets-encrypted: "true" when it finished an interrupted run

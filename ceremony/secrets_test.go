@@ -153,7 +153,7 @@ func TestWrongPassphraseChangesNothing(t *testing.T) {
 	}{
 		{"wrong passphrase", passAccess("the wrong passphrase"), ErrWrongPassphrase},
 		{"no way to ask", Access{}, ErrLocked},
-		{"guard refuses", Access{Passphrase: passAccess("the right passphrase").Passphrase, Guard: func() error { return errors.New("eth0 is up") }}, ErrRefused},
+		{"not air-gapped", Access{Passphrase: passAccess("the right passphrase").Passphrase, Airgap: func() ([]string, error) { return []string{"eth0 is up"}, nil }}, ErrNotAirgapped},
 		{"asking fails", Access{Passphrase: func() ([]byte, error) { return nil, fs.ErrPermission }}, fs.ErrPermission},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,6 +161,7 @@ func TestWrongPassphraseChangesNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			w.Meta.RequireAirgap = true // in memory: only the air-gap case tells
 			w.Unlock(tc.a)
 			p, err := w.Pool("alpha")
 			if err != nil {

@@ -30,15 +30,21 @@ func (k *keyFlags) register(root *cobra.Command) {
 	f.BoolVar(&k.allowNetwork, "allow-network", false, "open secrets of a --require-airgap vault on a machine with network (logged)")
 }
 
-// unlock tells v how to ask for its passphrase or identity and to run the
-// air-gap check before the first secret is touched.
-func (g *globals) unlock(v *ceremony.Vault) error {
+// unlock tells v how to ask for its passphrase or identity, how to read
+// the air gap, and whether the operator allowed a network (--allow-network):
+// the vault decides before its first secret is opened.
+func (g *globals) unlock(v *ceremony.Vault) {
 	v.Unlock(ceremony.Access{
 		Passphrase: func() ([]byte, error) { return g.passphrase("vault passphrase", false) },
 		Identities: g.identities,
-		Guard:      g.airgapGuard(v),
+		Airgap: func() ([]string, error) {
+			_, found, err := g.airgapCheck()
+			return found, err
+		},
+		AllowNetwork: g.keys.allowNetwork,
+		Now:          g.env.Now,
+		Warn:         g.airgapWarning,
 	})
-	return g.allowNetworkOverride(v)
 }
 
 // passphrase reads a passphrase from --passphrase-file (its first line)
@@ -194,6 +200,8 @@ func secretError(err error) error {
 		return cli.Hint(err, "this pool's keys were retired; restore it from its shares or a vault backup if that was a mistake")
 	case errors.Is(err, ceremony.ErrHardwareKey):
 		return hwError(err)
+	case errors.Is(err, ceremony.ErrRefused):
+		return airgapHint(err)
 	}
 	return err
 }
