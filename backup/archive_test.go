@@ -20,7 +20,7 @@ import (
 )
 
 func TestBackupVaultRoundTrip(t *testing.T) {
-	v := newEncryptedVault(t, "pw")
+	v := newEncryptedVault(t, testPass)
 	p, err := v.NewPool("alpha", t0)
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func TestBackupVaultRoundTrip(t *testing.T) {
 		t.Errorf("last log entry: got %s, want backup-made", kinds[len(kinds)-1])
 	}
 
-	id, _ := age.NewScryptIdentity("pw")
+	id, _ := age.NewScryptIdentity(testPass)
 	bad, _ := age.NewScryptIdentity("pv")
 	dst := filepath.Join(t.TempDir(), "restored")
 	if _, _, err := RestoreVault(ct, dst, bad); !errors.Is(err, ceremony.ErrWrongPassphrase) {
@@ -78,7 +78,7 @@ func TestBackupVaultRoundTrip(t *testing.T) {
 	if got, want := len(logKinds(t, w)), len(logKinds(t, v))-1; got != want {
 		t.Errorf("restored log: got %d entries, want %d", got, want)
 	}
-	w.Unlock(passAccess("pw"))
+	w.Unlock(passAccess(testPass))
 	q, _ := w.Pool("alpha")
 	if _, err := q.ColdKey(); err != nil {
 		t.Errorf("cold key of the restored vault: %v", err)
@@ -417,7 +417,7 @@ func TestBackupLogsItsEncryption(t *testing.T) {
 		e     *ceremony.Encryption
 		want  string
 	}{
-		{"passphrase vault", func() *ceremony.Vault { return newEncryptedVault(t, "pw") }, nil, ceremony.SecretsPassphrase},
+		{"passphrase vault", func() *ceremony.Vault { return newEncryptedVault(t, testPass) }, nil, ceremony.SecretsPassphrase},
 		{"recipient vault, identity held", recipientVault, nil, ceremony.SecretsRecipient},
 		{"plaintext vault, passphrase given", func() *ceremony.Vault { return newVault(t) }, &ceremony.Encryption{Passphrase: []byte("a long passphrase"), WorkFactor: testWorkFactor}, ceremony.SecretsPassphrase},
 		{"plaintext vault, recipient given", func() *ceremony.Vault { return newVault(t) }, &ceremony.Encryption{Recipient: id.Recipient().String()}, ceremony.SecretsRecipient},

@@ -19,6 +19,9 @@ var t0 = time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
 // testWorkFactor keeps scrypt fast in tests; vaults record it.
 const testWorkFactor = 10
 
+// testPass is a passphrase ceremony.CheckNewPassphrase accepts.
+const testPass = "the passphrase"
+
 // detRand is a deterministic randomness source for tests.
 type detRand struct{ ctr uint64 }
 

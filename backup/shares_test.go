@@ -95,7 +95,7 @@ func TestSLIP39Vectors(t *testing.T) {
 }
 
 func TestSharesRestoreRotateVerify(t *testing.T) {
-	v := newEncryptedVault(t, "pw")
+	v := newEncryptedVault(t, testPass)
 	p, err := v.NewPool("alpha", t0)
 	if err != nil {
 		t.Fatal(err)

@@ -170,7 +170,7 @@ func TestForgedLogEntryDoesNotBlockRotation(t *testing.T) {
 // made before that has its plaintext audit key encrypted (and shredded)
 // the first time it is unlocked.
 func TestAuditKeyIsEncryptedInAnEncryptedVault(t *testing.T) {
-	v := newEncryptedVault(t, "pw")
+	v := newEncryptedVault(t, testPass)
 	if _, err := os.Stat(auditKeyPath(v.Dir)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a new encrypted vault has a plaintext audit key: %v", err)
 	}

@@ -100,8 +100,15 @@ var (
 	ErrAlreadyEncrypted = errors.New("the vault's secrets are already encrypted")
 	// ErrSecretState: the secret files disagree with vault.json.
 	ErrSecretState = errors.New("secret files do not match the vault's encryption mode")
-	// ErrRefused: the access guard (the air-gap check) refused.
+	// ErrWeakPassphrase: a new passphrase too weak to protect keys that
+	// can be copied and attacked offline (CheckNewPassphrase).
+	ErrWeakPassphrase = errors.New("the new passphrase is too weak")
+	// ErrRefused: the vault refused to open a secret (the air-gap check).
 	ErrRefused = errors.New("refused to open a secret")
+	// ErrNotAirgapped: a vault that requires an air gap is on a machine
+	// that is not air-gapped (with ErrRefused; Access.AllowNetwork opens
+	// it anyway, logged).
+	ErrNotAirgapped = errors.New("this machine is not air-gapped")
 )
 
 // Hardware-wallet pools.

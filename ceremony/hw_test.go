@@ -522,23 +522,24 @@ func TestHardwarePoolRefusals(t *testing.T) {
 		t.Errorf("Issue: got %v, want ErrHardwareKey", err)
 	}
 	out := t.TempDir()
-	files, err := p.ExportSecrets(filepath.Join(out, "x"))
+	files, err := p.ExportSecrets(filepath.Join(out, "x"), t0)
 	if err != nil || len(files) != 1 || filepath.Base(files[0]) != vrfSkeyFile {
 		t.Errorf("ExportSecrets: got %v, %v; want the VRF key alone", files, err)
 	}
+	logged := len(kinds(t, v)) // with the export's override entry
 	// The files for cardano-hw-cli never go into the vault (its out/
 	// folder, by default).
 	_, err = v.PrepareRotation(RotateRequest{Pool: h.name, Producer: h.producer, Snapshot: h.snapshot(t, t0), Now: t0, Policy: transfer.SnapshotPolicy{Now: t0}})
 	if !errors.Is(err, ErrOutput) || !strings.Contains(err.Error(), "would go into the vault") {
 		t.Errorf("a folder in the vault: got %v", err)
 	}
-	if present(t, filepath.Join(p.Dir, preparedFile)) || len(kinds(t, v)) != 4 {
+	if present(t, filepath.Join(p.Dir, preparedFile)) || len(kinds(t, v)) != logged {
 		t.Error("a refused preparation left something")
 	}
 	if _, err := h.prepare(t, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.RetireKeys(t0, nil); !errors.Is(err, ErrPrepared) {
+	if _, err := p.RetireKeys(t0, RetireOptions{}); !errors.Is(err, ErrPrepared) {
 		t.Errorf("RetireKeys while prepared: got %v, want ErrPrepared", err)
 	}
 	soft, err := v.NewPool("soft", t0)

@@ -41,7 +41,10 @@ const (
 	DetailSnapshot     = "snapshot_sha256"          // cert-issued: hex SHA-256 of the snapshot the cert came from
 	DetailFingerprnt   = auditlog.DetailFingerprint // producer-add: the enrollment's fingerprint
 	DetailMode         = "mode"                     // secrets-encrypted: the vault's secrets mode afterwards
-	DetailFiles        = "files"                    // secrets-encrypted: the key files encrypted, space-separated
+	DetailFiles        = "files"                    // secrets-encrypted: the key files encrypted; an export-keys override: the files written; space-separated
+	DetailAirgap       = "airgap"                   // an allow_network override: what broke the air gap, "; "-separated, at most 200 bytes
+	DetailConfirmed    = "confirmed"                // keys-destroyed: how the operator confirmed (RetireOptions.Confirmed)
+	DetailAction       = "action"                   // an override that is an action of its own: what it did (ActionExportKeys)
 	DetailFinished     = "finished"                 // secrets-encrypted: "true" when it finished an interrupted run
 )
 
@@ -58,6 +61,10 @@ const (
 
 	// DetailSystemTime goes with OverrideNow: the machine's own clock.
 	DetailSystemTime = "system_time"
+
+	// ActionExportKeys is the DetailAction of the override entry of
+	// (*Pool).ExportSecrets: secret keys written out in plaintext.
+	ActionExportKeys = "export-keys"
 )
 
 // Audit is who performs the vault's actions and with which binary. Every

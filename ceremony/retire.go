@@ -42,6 +42,14 @@ func (p *Pool) Retired() (*Retirement, error) {
 	return &r, nil
 }
 
+// RetireOptions are what RetireKeys records beyond the destruction itself.
+type RetireOptions struct {
+	// Confirmed says how the operator confirmed the destruction (the
+	// command line: "typed" the pool name, or "--confirm"); recorded as
+	// DetailConfirmed when not empty.
+	Confirmed string
+}
+
 // RetireKeys destroys the pool's secret keys (cold and VRF, plaintext or
 // encrypted): each file is overwritten, synced and removed (Shred), after
 // retired.json records the decision, and a keys-destroyed entry goes into
@@ -49,7 +57,7 @@ func (p *Pool) Retired() (*Retirement, error) {
 // the entry loses nothing. An interrupted run is finished by running it
 // again; a finished one returns ErrKeysDestroyed. Backups (shares, vault
 // copies) are not touched: destroy those by hand.
-func (p *Pool) RetireKeys(now time.Time, detail map[string]string) (*Retirement, error) {
+func (p *Pool) RetireKeys(now time.Time, o RetireOptions) (*Retirement, error) {
 	release, err := p.v.Acquire("retire-keys")
 	if err != nil {
 		return nil, err
@@ -97,8 +105,8 @@ func (p *Pool) RetireKeys(now time.Time, detail map[string]string) (*Retirement,
 		}
 	}
 	d := map[string]string{"name": p.Meta.Name, "destroyed": strings.Join(r.Destroyed, " "), "method": "overwrite-sync-unlink"}
-	for k, v := range detail {
-		d[k] = v
+	if o.Confirmed != "" {
+		d[DetailConfirmed] = o.Confirmed
 	}
 	if _, err := p.v.RecordKeysDestroyed(now, p.Meta.PoolID, files, d); err != nil {
 		return r, fmt.Errorf("the keys are destroyed but the log entry failed (run retire-keys again to record it): %w", err)

@@ -14,13 +14,13 @@ func TestRetireKeys(t *testing.T) {
 		t.Run(map[bool]string{false: "plaintext", true: "encrypted"}[encrypted], func(t *testing.T) {
 			v := newVault(t)
 			if encrypted {
-				v = newEncryptedVault(t, "pw")
+				v = newEncryptedVault(t, testPass)
 			}
 			p, err := v.NewPool("alpha", t0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := p.RetireKeys(t0, map[string]string{"confirmed": "typed pool name"})
+			r, err := p.RetireKeys(t0, RetireOptions{Confirmed: "typed"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -40,7 +40,7 @@ func TestRetireKeys(t *testing.T) {
 			if _, err := p.ColdKey(); !errors.Is(err, ErrKeysDestroyed) {
 				t.Errorf("ColdKey: got %v, want ErrKeysDestroyed", err)
 			}
-			if _, err := p.RetireKeys(t0, nil); !errors.Is(err, ErrKeysDestroyed) {
+			if _, err := p.RetireKeys(t0, RetireOptions{}); !errors.Is(err, ErrKeysDestroyed) {
 				t.Errorf("second RetireKeys: got %v, want ErrKeysDestroyed", err)
 			}
 			es, err := auditlog.Entries(v.LogDir())
@@ -48,8 +48,8 @@ func TestRetireKeys(t *testing.T) {
 				t.Fatal(err)
 			}
 			last := es[len(es)-1]
-			if last.Kind != auditlog.KindKeysDestroyed || last.Pool != p.Meta.PoolID {
-				t.Errorf("last log entry: got %s for %s, want keys-destroyed for %s", last.Kind, last.Pool, p.Meta.PoolID)
+			if last.Kind != auditlog.KindKeysDestroyed || last.Pool != p.Meta.PoolID || last.Detail["confirmed"] != "typed" {
+				t.Errorf("last log entry: got %s for %s confirmed %q, want keys-destroyed for %s confirmed \"typed\"", last.Kind, last.Pool, last.Detail["confirmed"], p.Meta.PoolID)
 			}
 			if _, err := auditlog.Verify(v.LogDir(), auditlog.VerifyOptions{}); err != nil {
 				t.Errorf("log after retirement: %v", err)
@@ -73,7 +73,7 @@ func TestRetireResumes(t *testing.T) {
 	if _, err := p.ColdKey(); !errors.Is(err, ErrKeysDestroyed) {
 		t.Errorf("ColdKey of a pool being retired: got %v, want ErrKeysDestroyed", err)
 	}
-	got, err := p.RetireKeys(t0, nil)
+	got, err := p.RetireKeys(t0, RetireOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

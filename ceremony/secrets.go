@@ -94,6 +94,9 @@ func (e *Encryption) meta() (*SecretsMeta, error) {
 		}
 		return &SecretsMeta{Mode: SecretsRecipient, Recipient: e.Recipient}, nil
 	case len(e.Passphrase) > 0:
+		if err := CheckNewPassphrase(e.Passphrase); err != nil {
+			return nil, err
+		}
 		wf := e.WorkFactor
 		if wf == 0 {
 			wf = DefaultWorkFactor
@@ -116,23 +119,40 @@ func parseRecipient(s string) (age.Recipient, error) {
 
 // Access is how the vault reaches its secrets. The library never prompts:
 // the caller supplies functions that it calls at most once, when a secret
-// is first needed, and Guard, which runs before the first secret key is
-// read, decrypted or written (the command line runs the air-gap check
-// there).
+// is first needed. Before the first secret key is read, decrypted or
+// written the vault checks the air gap (Airgap): see guard.
 type Access struct {
 	// Passphrase returns the vault passphrase. The vault keeps it until
 	// Lock and then wipes it.
 	Passphrase func() ([]byte, error)
 	// Identities return the age identities of a SecretsRecipient vault.
 	Identities func() ([]age.Identity, error)
-	// Guard may refuse access to secrets; its error is returned wrapped
-	// in ErrRefused.
-	Guard func() error
+
+	// Airgap reads what breaks this machine's air gap: one finding per
+	// thing (an interface that is up, a default route, a radio), none on
+	// an air-gapped machine, an error when the state cannot be read
+	// (which counts as not air-gapped: nothing vouches for it). nil skips
+	// the check.
+	Airgap func() ([]string, error)
+	// AllowNetwork: the operator allows a RequireAirgap vault's secrets
+	// to be opened on a machine that is not air-gapped. The first secret
+	// opened records that in the ceremony log (an override entry,
+	// OverrideAllowNetwork, with the vault's Audit).
+	AllowNetwork bool
+	// Now is the time of that entry; nil is the system clock.
+	Now func() (time.Time, error)
+	// Warn is told what Airgap found when a secret is opened on a
+	// machine that is not air-gapped and nothing says that is intended
+	// (the vault does not require an air gap and is not Networked, and
+	// AllowNetwork is not set). The secret is opened; the caller shows
+	// the warning.
+	Warn func(found []string)
 }
 
 type secretState struct {
 	Access
-	guarded    bool
+	guarded    bool // the air gap was checked (and an override recorded) in this unlock
+	guarding   bool // recording the override: the secrets that takes are not checked again
 	pass       []byte
 	ids        []age.Identity
 	workFactor int // of the unlock file, once its passphrase opened it
@@ -179,17 +199,62 @@ func (v *Vault) state() *secretState {
 	return v.secrets
 }
 
-// guard runs Access.Guard once per unlock.
+// guard decides, once per unlock, before the first secret key is read,
+// decrypted or written, whether this machine may open the vault's
+// secrets: on a machine Access.Airgap finds not air-gapped, a
+// RequireAirgap vault refuses (ErrRefused, ErrNotAirgapped) unless
+// Access.AllowNetwork, which it records in the log first (an override that
+// cannot be logged is not used); any other vault opens them, with a
+// warning (Access.Warn) unless it is Networked or AllowNetwork was given.
 func (v *Vault) guard() error {
 	s := v.state()
-	if s.guarded || s.Guard == nil {
+	if s.guarded || s.guarding || s.Airgap == nil {
 		return nil
 	}
-	if err := s.Guard(); err != nil {
-		return fmt.Errorf("%w: %w", ErrRefused, err)
+	found := AirgapFindings(s.Airgap)
+	switch {
+	case len(found) == 0:
+	case v.Meta.RequireAirgap && !s.AllowNetwork:
+		return fmt.Errorf("%w: %w: %s", ErrRefused, ErrNotAirgapped, strings.Join(found, "; "))
+	case v.Meta.RequireAirgap:
+		s.guarding = true
+		err := v.recordAllowNetwork(found)
+		s.guarding = false
+		if err != nil {
+			return fmt.Errorf("%w: the network was allowed, but the ceremony log cannot record it: %w", ErrRefused, err)
+		}
+	case !s.AllowNetwork && !v.Meta.Networked && s.Warn != nil:
+		s.Warn(found)
 	}
 	s.guarded = true
 	return nil
+}
+
+// AirgapFindings runs check (an Access.Airgap) and returns what breaks
+// the air gap: its findings, or, when the network state cannot be read,
+// that, since nothing then vouches for the air gap.
+func AirgapFindings(check func() ([]string, error)) []string {
+	found, err := check()
+	if err != nil {
+		return []string{fmt.Sprintf("the network state could not be read (%v)", err)}
+	}
+	return found
+}
+
+// recordAllowNetwork appends the override entry of a RequireAirgap vault
+// opened on a machine that is not air-gapped: OverrideAllowNetwork, and
+// what was found (DetailAirgap, at most 200 bytes).
+func (v *Vault) recordAllowNetwork(found []string) error {
+	now := time.Now()
+	if v.secrets.Now != nil {
+		var err error
+		if now, err = v.secrets.Now(); err != nil {
+			return err
+		}
+	}
+	_, _, err := v.Record(auditlog.Entry{Kind: auditlog.KindOverride, Time: now,
+		Detail: map[string]string{OverrideAllowNetwork: "true", DetailAirgap: textsafe.Clip(strings.Join(found, "; "), 200)}})
+	return err
 }
 
 // CheckUnlock asks for the passphrase or identity now (if the vault is
@@ -272,6 +337,18 @@ func (v *Vault) identities() ([]age.Identity, error) {
 	}
 	s.ids = ids
 	return ids, nil
+}
+
+// PassphraseIdentity is the age identity that opens what passphrase p
+// encrypted: a passphrase vault's identity file, a backup of a vault (see
+// CopyEncryption). An empty passphrase is refused. The caller wipes p; age
+// keeps a copy it cannot wipe.
+func PassphraseIdentity(p []byte) (age.Identity, error) {
+	id, err := scryptIdentity(p)
+	if err != nil {
+		return nil, err
+	}
+	return id, nil
 }
 
 func scryptIdentity(p []byte) (*age.ScryptIdentity, error) {
@@ -927,9 +1004,20 @@ func (v *Vault) saveMeta(meta Meta) error {
 // ExportSecrets writes the pool's secret keys in plaintext cardano-cli
 // format (cold.skey, and vrf.skey when the vault has it) into dir, which
 // is created 0700; existing files are never overwritten. This takes keys
-// out of the vault's protection: the command line gates it behind an
-// explicit flag and logs it.
-func (p *Pool) ExportSecrets(dir string) (written []string, err error) {
+// out of the vault's protection, so the ceremony log records it: an
+// override entry (OverridePlaintext, DetailAction "export-keys",
+// DetailFiles the file names) timed now. The log is opened before
+// anything is written, and when its entry fails the files written are
+// shredded again: no key leaves the vault unlogged.
+func (p *Pool) ExportSecrets(dir string, now time.Time) (written []string, err error) {
+	release, err := p.v.Acquire("export-keys")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if _, _, err := p.v.OpenLog(now); err != nil {
+		return nil, fmt.Errorf("the export must be logged and the log cannot take it: %w", err)
+	}
 	if err := safefile.MkdirSecret(dir); err != nil {
 		return nil, err
 	}
@@ -941,6 +1029,7 @@ func (p *Pool) ExportSecrets(dir string) (written []string, err error) {
 			written = nil
 		}
 	}()
+	var names []string
 	for _, f := range []string{coldSkeyFile, vrfSkeyFile} {
 		if f == coldSkeyFile && p.Hardware() {
 			continue // on the device
@@ -959,6 +1048,11 @@ func (p *Pool) ExportSecrets(dir string) (written []string, err error) {
 			return written, err
 		}
 		written = append(written, dst)
+		names = append(names, f)
+	}
+	if _, _, err := p.v.Record(auditlog.Entry{Kind: auditlog.KindOverride, Time: now, Pool: p.Meta.PoolID,
+		Detail: map[string]string{OverridePlaintext: "true", DetailAction: ActionExportKeys, DetailFiles: strings.Join(names, " ")}}); err != nil {
+		return written, fmt.Errorf("the export's log entry failed, so the files written were shredded again: %w", err)
 	}
 	return written, nil
 }

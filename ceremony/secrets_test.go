@@ -14,11 +14,15 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/keys"
 )
 
 // testWorkFactor keeps scrypt fast in tests; vaults record it.
 const testWorkFactor = 10
+
+// testPass is a passphrase CheckNewPassphrase accepts.
+const testPass = "the passphrase"
 
 // ageDecrypt opens an age file as the stock tool does.
 func ageDecrypt(ct []byte, ids ...age.Identity) ([]byte, error) {
@@ -137,7 +141,7 @@ func TestEncryptedVaultHoldsNoPlaintextSeed(t *testing.T) {
 }
 
 func TestWrongPassphraseChangesNothing(t *testing.T) {
-	v := newEncryptedVault(t, "right")
+	v := newEncryptedVault(t, "the right passphrase")
 	if _, err := v.NewPool("alpha", t0); err != nil {
 		t.Fatal(err)
 	}
@@ -147,9 +151,9 @@ func TestWrongPassphraseChangesNothing(t *testing.T) {
 		a    Access
 		want error
 	}{
-		{"wrong passphrase", passAccess("wrong"), ErrWrongPassphrase},
+		{"wrong passphrase", passAccess("the wrong passphrase"), ErrWrongPassphrase},
 		{"no way to ask", Access{}, ErrLocked},
-		{"guard refuses", Access{Passphrase: passAccess("right").Passphrase, Guard: func() error { return errors.New("eth0 is up") }}, ErrRefused},
+		{"not air-gapped", Access{Passphrase: passAccess("the right passphrase").Passphrase, Airgap: func() ([]string, error) { return []string{"eth0 is up"}, nil }}, ErrNotAirgapped},
 		{"asking fails", Access{Passphrase: func() ([]byte, error) { return nil, fs.ErrPermission }}, fs.ErrPermission},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,6 +161,7 @@ func TestWrongPassphraseChangesNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			w.Meta.RequireAirgap = true // in memory: only the air-gap case tells
 			w.Unlock(tc.a)
 			p, err := w.Pool("alpha")
 			if err != nil {
@@ -224,7 +229,7 @@ func TestEncryptExistingVault(t *testing.T) {
 	if _, err := v.Encrypt(Encryption{}, t0); err == nil {
 		t.Fatal("Encrypt without passphrase or recipient: got no error")
 	}
-	res, err := v.Encrypt(Encryption{Passphrase: []byte("pw"), WorkFactor: testWorkFactor}, t0)
+	res, err := v.Encrypt(Encryption{Passphrase: []byte(testPass), WorkFactor: testWorkFactor}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +245,7 @@ func TestEncryptExistingVault(t *testing.T) {
 	if w.SecretsMode() != SecretsPassphrase || w.Meta.Secrets.WorkFactor != testWorkFactor {
 		t.Fatalf("vault.json: got %+v, want passphrase mode, work factor %d", w.Meta.Secrets, testWorkFactor)
 	}
-	w.Unlock(passAccess("pw"))
+	w.Unlock(passAccess(testPass))
 	q, _ := w.Pool("alpha")
 	k, err = q.ColdKey()
 	if err != nil {
@@ -311,13 +316,14 @@ func TestShred(t *testing.T) {
 }
 
 func TestExportSecrets(t *testing.T) {
-	v := newEncryptedVault(t, "pw")
+	v := newEncryptedVault(t, testPass)
+	v.Audit = Audit{Operator: "alice", Witnesses: []string{"bob"}, Version: "v-test"}
 	p, err := v.NewPool("alpha", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "x")
-	files, err := p.ExportSecrets(out)
+	files, err := p.ExportSecrets(out, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,8 +334,57 @@ func TestExportSecrets(t *testing.T) {
 	if !bytes.Contains(b, []byte("StakePoolSigningKey_ed25519")) {
 		t.Errorf("exported cold.skey: got %q", b)
 	}
-	if _, err := p.ExportSecrets(out); !errors.Is(err, fs.ErrExist) {
+	// The log records it, with the keys auditors' logs have always had.
+	es, err := auditlog.Entries(v.LogDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := es[len(es)-1]
+	want := map[string]string{"plaintext": "true", "action": "export-keys", "files": "cold.skey vrf.skey"}
+	if last.Kind != auditlog.KindOverride || last.Pool != p.Meta.PoolID || last.Operator != "alice" || fmt.Sprint(last.Detail) != fmt.Sprint(want) {
+		t.Errorf("log entry: got %s for %s by %q, %v; want override for %s by alice, %v", last.Kind, last.Pool, last.Operator, last.Detail, p.Meta.PoolID, want)
+	}
+	if _, err := p.ExportSecrets(out, t0); !errors.Is(err, fs.ErrExist) {
 		t.Errorf("second export: got %v, want fs.ErrExist", err)
+	}
+	if n, _ := auditlog.Entries(v.LogDir()); len(n) != len(es) {
+		t.Errorf("a refused export was logged: %d entries, want %d", len(n), len(es))
+	}
+}
+
+// TestExportSecretsUnloggedWritesNothing: a log that cannot take the
+// export's entry (here an interrupted append left it unsealed) refuses
+// the export before any key is written.
+func TestExportSecretsUnloggedWritesNothing(t *testing.T) {
+	v := newVault(t)
+	p, err := v.NewPool("alpha", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := v.Audit.entry(auditlog.KindBackupMade, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := auditlog.Entries(v.LogDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := fmt.Sprintf(`{"seq":%d,"kind":"backup-made","time":"2026-11-21T06:00:00Z","binary_sha256":"%s","version":"unknown"}`+"\n", len(es), e.BinarySHA256)
+	f, err := os.OpenFile(filepath.Join(v.LogDir(), auditlog.FileEntries), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(line); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out := filepath.Join(t.TempDir(), "x")
+	files, err := p.ExportSecrets(out, t0)
+	if !errors.Is(err, auditlog.ErrUnsealed) || files != nil {
+		t.Fatalf("got %v, %v; want ErrUnsealed and no files", files, err)
+	}
+	if des, err := os.ReadDir(out); err == nil && len(des) > 0 {
+		t.Errorf("an unlogged export wrote %d files", len(des))
 	}
 }
 
@@ -359,7 +414,7 @@ func TestScryptWorkFactorIsNotTakenFromVaultJSON(t *testing.T) {
 		{"edited-to-another-valid-value", testWorkFactor + 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := newEncryptedVault(t, "pw")
+			v := newEncryptedVault(t, testPass)
 			meta := v.Meta
 			secrets := *meta.Secrets
 			secrets.WorkFactor = tc.wf
@@ -377,7 +432,7 @@ func TestScryptWorkFactorIsNotTakenFromVaultJSON(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				w.Unlock(passAccess("pw"))
+				w.Unlock(passAccess(testPass))
 				func() {
 					defer func() {
 						if p := recover(); p != nil {
@@ -397,7 +452,7 @@ func TestScryptWorkFactorIsNotTakenFromVaultJSON(t *testing.T) {
 	t.Run("the-identity-file-keeps-its-factor", func(t *testing.T) {
 		// The one scrypt file of a version 2 vault is its identity file;
 		// key files are encrypted to the identity (no scrypt of their own).
-		v := newEncryptedVault(t, "pw")
+		v := newEncryptedVault(t, testPass)
 		p, err := v.NewPool("alpha", t0)
 		if err != nil {
 			t.Fatal(err)
@@ -423,7 +478,7 @@ func TestScryptWorkFactorIsNotTakenFromVaultJSON(t *testing.T) {
 		for _, wf := range []int{1, MinWorkFactor - 1, MaxWorkFactor + 1, 31} {
 			dir := filepath.Join(t.TempDir(), "vault")
 			_, err := Init(dir, InitOptions{Network: "mainnet", Now: t0, Rand: &detRand{},
-				Encryption: &Encryption{Passphrase: []byte("pw"), WorkFactor: wf}})
+				Encryption: &Encryption{Passphrase: []byte(testPass), WorkFactor: wf}})
 			if err == nil {
 				t.Errorf("work factor %d: got a vault", wf)
 			}
@@ -516,7 +571,7 @@ func scryptFiles(t *testing.T, v *Vault) []string {
 func TestOlderPassphraseVaultIsUpgraded(t *testing.T) {
 	for _, keep := range []int{0, 2} {
 		t.Run(fmt.Sprintf("interrupted-after-%d", keep), func(t *testing.T) {
-			v := newEncryptedVault(t, "pw")
+			v := newEncryptedVault(t, testPass)
 			p, err := v.NewPool("alpha", t0)
 			if err != nil {
 				t.Fatal(err)
@@ -527,7 +582,7 @@ func TestOlderPassphraseVaultIsUpgraded(t *testing.T) {
 			}
 			want := cold.Public()
 			cold.Wipe()
-			legacyVault(t, v, "pw", keep)
+			legacyVault(t, v, testPass, keep)
 			if got := len(scryptFiles(t, v)); got < 2 {
 				t.Fatalf("the legacy vault has %d scrypt files", got)
 			}
@@ -535,7 +590,7 @@ func TestOlderPassphraseVaultIsUpgraded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w.Unlock(passAccess("pw"))
+			w.Unlock(passAccess(testPass))
 			if err := w.CheckUnlock(); err != nil {
 				t.Fatal(err)
 			}
@@ -561,10 +616,40 @@ func TestOlderPassphraseVaultIsUpgraded(t *testing.T) {
 				t.Fatal(err)
 			}
 			x, _ := Open(v.Dir)
-			x.Unlock(passAccess("wrong"))
+			x.Unlock(passAccess("the wrong passphrase"))
 			if err := x.CheckUnlock(); !errors.Is(err, ErrWrongPassphrase) {
 				t.Errorf("wrong passphrase: got %v", err)
 			}
 		})
+	}
+}
+
+// TestPassphraseIdentity opens what a backup's passphrase encrypted, and
+// refuses an empty passphrase.
+func TestPassphraseIdentity(t *testing.T) {
+	v := newVault(t)
+	r, _, mode, err := v.CopyEncryption(&Encryption{Passphrase: []byte("correct horse battery"), WorkFactor: testWorkFactor})
+	if err != nil || mode != SecretsPassphrase {
+		t.Fatalf("CopyEncryption: %v, mode %q", err, mode)
+	}
+	ct, err := encryptBytes([]byte("a vault"), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		pass string
+		ok   bool
+	}{{"correct horse battery", true}, {"wrong horse battery", false}} {
+		id, err := PassphraseIdentity([]byte(tc.pass))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ageDecrypt(ct, id)
+		if (err == nil) != tc.ok || (tc.ok && string(got) != "a vault") {
+			t.Errorf("%q: got %q, %v; want ok %v", tc.pass, got, err, tc.ok)
+		}
+	}
+	if _, err := PassphraseIdentity(nil); err == nil {
+		t.Error("an empty passphrase was accepted")
 	}
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/ceremony"
 	"github.com/kesrotate/kesrotate/internal/airgap"
 	"github.com/kesrotate/kesrotate/internal/cli"
@@ -26,69 +25,40 @@ func (g *globals) airgapRoots() airgap.Roots {
 	return r
 }
 
-// airgapFindings runs the check; an unreadable state is itself a finding.
-func (g *globals) airgapFindings() (*airgap.Report, []string) {
-	rep, err := airgap.Check(g.airgapRoots())
-	if err != nil {
-		return nil, []string{fmt.Sprintf("the network state could not be read (%v)", err)}
+// airgapCheck reads this machine's network state: what breaks the air
+// gap, or an error when the state cannot be read (ceremony decides what
+// that means: AirgapFindings). rep is the full report, when read.
+func (g *globals) airgapCheck() (rep *airgap.Report, found []string, err error) {
+	if rep, err = airgap.Check(g.airgapRoots()); err != nil {
+		return nil, nil, err
 	}
-	return rep, rep.Findings()
+	return rep, rep.Findings(), nil
 }
 
-// airgapGuard is the check that runs before the first secret key is read,
-// decrypted or written: a warning, or a refusal in a --require-airgap
-// vault unless --allow-network was given (then allowNetworkOverride has
-// logged it already).
-func (g *globals) airgapGuard(v *ceremony.Vault) func() error {
-	return func() error {
-		_, found := g.airgapFindings()
-		if len(found) == 0 {
-			return nil
-		}
-		if v.Meta.RequireAirgap && !g.keys.allowNetwork {
-			return cli.Hint(fmt.Errorf("this machine is not air-gapped: %s", strings.Join(found, "; ")),
-				"this vault requires an air gap: unplug the network, switch radios off (or boot without them) and check with 'kesrotate airgap check'",
-				"--allow-network opens the secrets anyway and records that in the ceremony log")
-		}
-		if g.keys.allowNetwork || v.Meta.Networked {
-			return nil // said so on the command line (and logged where the vault requires an air gap), or by the vault
-		}
-		first := found[0]
-		if i := strings.Index(first, " ("); i > 0 {
-			first = first[:i]
-		}
-		if len(found) > 1 {
-			first += fmt.Sprintf(", and %d more", len(found)-1)
-		}
-		g.env.Warn("this machine is not air-gapped (%s); opening secret keys anyway ('kesrotate airgap check' lists what it found; --allow-network if this is intended)", first)
-		return nil
+// airgapWarning is the warning ceremony asks for when secrets are opened
+// on a machine that is not air-gapped.
+func (g *globals) airgapWarning(found []string) {
+	first := found[0]
+	if i := strings.Index(first, " ("); i > 0 {
+		first = first[:i]
 	}
+	if len(found) > 1 {
+		first += fmt.Sprintf(", and %d more", len(found)-1)
+	}
+	g.env.Warn("this machine is not air-gapped (%s); opening secret keys anyway ('kesrotate airgap check' lists what it found; --allow-network if this is intended)", first)
 }
 
-// allowNetworkOverride records --allow-network in the ceremony log when it
-// matters (a --require-airgap vault on a machine that is not air-gapped),
-// before the command does anything else with the log.
-func (g *globals) allowNetworkOverride(v *ceremony.Vault) error {
-	if !g.keys.allowNetwork || !v.Meta.RequireAirgap {
-		return nil
+// airgapHint adds the hints of a refusal to open secrets.
+func airgapHint(err error) error {
+	switch {
+	case errors.Is(err, ceremony.ErrNotAirgapped):
+		return cli.Hint(err,
+			"this vault requires an air gap: unplug the network, switch radios off (or boot without them) and check with 'kesrotate airgap check'",
+			"--allow-network opens the secrets anyway and records that in the ceremony log")
+	case errors.Is(err, ceremony.ErrRefused):
+		return cli.Hint(err, "an override that cannot be logged is not used: repair the log first ('kesrotate ceremony verify')")
 	}
-	_, found := g.airgapFindings()
-	if len(found) == 0 {
-		return nil
-	}
-	now, err := g.env.Now()
-	if err != nil {
-		return err
-	}
-	summary := strings.Join(found, "; ")
-	if len(summary) > 200 {
-		summary = summary[:200]
-	}
-	if _, _, err := v.Record(auditlog.Entry{Kind: auditlog.KindOverride, Time: now,
-		Detail: map[string]string{ceremony.OverrideAllowNetwork: "true", "airgap": summary}}); err != nil {
-		return cli.Hint(fmt.Errorf("recording --allow-network in the ceremony log: %w", err), "an override that cannot be logged is not used")
-	}
-	return nil
+	return err
 }
 
 func newAirgapCmd(g *globals) *cobra.Command {
@@ -107,7 +77,11 @@ IPv6), a Wi-Fi, Bluetooth or other radio device (even when blocked).
 Exit codes: 0 air-gapped, 1 something found (or the state is unreadable).`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			rep, found := g.airgapFindings()
+			var rep *airgap.Report
+			found := ceremony.AirgapFindings(func() (found []string, err error) {
+				rep, found, err = g.airgapCheck()
+				return found, err
+			})
 			if g.env.JSON {
 				out := airgapOutput{Airgapped: len(found) == 0, Findings: nonNil(found),
 					Interfaces: []airgap.Interface{}, DefaultRoutes: []airgap.Route{}, Radios: []airgap.Radio{}}

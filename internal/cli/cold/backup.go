@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"filippo.io/age"
 	"github.com/spf13/cobra"
@@ -24,22 +23,14 @@ func newBackupCmd(g *globals) *cobra.Command {
 	return c
 }
 
-// slip39Passphrase reads the optional SLIP-39 passphrase file (first line).
+// slip39Passphrase reads the optional SLIP-39 passphrase file (first
+// line): no file, or an empty first line, is no passphrase, which SLIP-39
+// allows.
 func slip39Passphrase(path string) ([]byte, error) {
 	if path == "" {
 		return nil, nil
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, cli.Hint(fmt.Errorf("--slip39-passphrase-file: %w", err), "give a file holding the SLIP-39 passphrase on its first line")
-	}
-	for i, c := range b {
-		if c == '\n' || c == '\r' {
-			b = b[:i]
-			break
-		}
-	}
-	return b, nil
+	return readPassphraseFile(path, "--slip39-passphrase-file", "SLIP-39 passphrase", true)
 }
 
 type sharesOptions struct {
@@ -274,7 +265,7 @@ which must not exist or be empty.`,
 				if err != nil {
 					return err
 				}
-				id, err := age.NewScryptIdentity(string(p))
+				id, err := ceremony.PassphraseIdentity(p)
 				for i := range p {
 					p[i] = 0
 				}

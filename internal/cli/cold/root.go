@@ -100,6 +100,8 @@ func vaultHint(err error) error {
 		return cli.Hint(err, "nothing was changed; let the other kesrotate finish, then run this again (the system releases the lock when that process ends)")
 	case errors.Is(err, auditlog.ErrConcurrent), errors.Is(err, ceremony.ErrJournalChanged):
 		return cli.Hint(err, "another process wrote to the vault at the same time; run 'kesrotate ceremony verify', then this command again")
+	case errors.Is(err, ceremony.ErrRefused):
+		return airgapHint(err) // any command that opens a secret
 	}
 	return err
 }
@@ -133,10 +135,8 @@ func (g *globals) openVault() (*ceremony.Vault, error) {
 		return nil, err
 	}
 	v.Rand = g.env.Rand
-	if err := g.unlock(v); err != nil {
-		return nil, err
-	}
 	v.Audit = g.auditContext()
+	g.unlock(v)
 	return v, nil
 }
 

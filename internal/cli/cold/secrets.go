@@ -2,13 +2,10 @@ package cold
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
-	"unicode/utf8"
 
 	"filippo.io/age"
 	"github.com/spf13/cobra"
@@ -33,15 +30,21 @@ func (k *keyFlags) register(root *cobra.Command) {
 	f.BoolVar(&k.allowNetwork, "allow-network", false, "open secrets of a --require-airgap vault on a machine with network (logged)")
 }
 
-// unlock tells v how to ask for its passphrase or identity and to run the
-// air-gap check before the first secret is touched.
-func (g *globals) unlock(v *ceremony.Vault) error {
+// unlock tells v how to ask for its passphrase or identity, how to read
+// the air gap, and whether the operator allowed a network (--allow-network):
+// the vault decides before its first secret is opened.
+func (g *globals) unlock(v *ceremony.Vault) {
 	v.Unlock(ceremony.Access{
 		Passphrase: func() ([]byte, error) { return g.passphrase("vault passphrase", false) },
 		Identities: g.identities,
-		Guard:      g.airgapGuard(v),
+		Airgap: func() ([]string, error) {
+			_, found, err := g.airgapCheck()
+			return found, err
+		},
+		AllowNetwork: g.keys.allowNetwork,
+		Now:          g.env.Now,
+		Warn:         g.airgapWarning,
 	})
-	return g.allowNetworkOverride(v)
 }
 
 // passphrase reads a passphrase from --passphrase-file (its first line)
@@ -49,20 +52,12 @@ func (g *globals) unlock(v *ceremony.Vault) error {
 // Never from a flag value.
 func (g *globals) passphrase(what string, confirm bool) ([]byte, error) {
 	if g.keys.passphraseFile != "" {
-		b, err := os.ReadFile(g.keys.passphraseFile)
+		p, err := readPassphraseFile(g.keys.passphraseFile, "--passphrase-file", "passphrase", false)
 		if err != nil {
-			return nil, cli.Hint(fmt.Errorf("--passphrase-file: %w", err), "give a file holding the passphrase on its first line")
-		}
-		line, _, _ := bytes.Cut(b, []byte("\n"))
-		p := bytes.Clone(bytes.TrimSuffix(line, []byte("\r")))
-		for i := range b {
-			b[i] = 0
-		}
-		if len(p) == 0 {
-			return nil, cli.Hint(errors.New("--passphrase-file: the first line is empty"), "write the passphrase on the file's first line")
+			return nil, err
 		}
 		if confirm {
-			if err := checkNewPassphrase(p); err != nil {
+			if err := ceremony.CheckNewPassphrase(p); err != nil {
 				return nil, cli.Hint(fmt.Errorf("--passphrase-file: %w", err), passphraseAdvice, "nothing was changed")
 			}
 		}
@@ -88,7 +83,7 @@ func (g *globals) passphrase(what string, confirm bool) ([]byte, error) {
 		return nil, fmt.Errorf("reading the %s: %w", what, err)
 	}
 	if len(p) == 0 && confirm {
-		if p, err = madePassphrase(); err != nil {
+		if p, err = ceremony.NewPassphrase(g.env.Rand); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(tty, "Your %s is:\n\n    %s\n\nWrite it down now: it is stored nowhere, and without it the vault's keys are lost.\n", what, p)
@@ -98,7 +93,7 @@ func (g *globals) passphrase(what string, confirm bool) ([]byte, error) {
 		return nil, cli.Hint(fmt.Errorf("empty %s", what), "type a passphrase, or use --passphrase-file F")
 	}
 	if confirm {
-		if err := checkNewPassphrase(p); err != nil {
+		if err := ceremony.CheckNewPassphrase(p); err != nil {
 			return nil, cli.Hint(err, passphraseAdvice+", or leave the prompt empty to have one made", "nothing was changed")
 		}
 		again, err := ask("Repeat " + what)
@@ -115,6 +110,27 @@ func (g *globals) passphrase(what string, confirm bool) ([]byte, error) {
 			}
 			return nil, cli.Hint(fmt.Errorf("the two %ss differ", what), "nothing was changed; run the command again")
 		}
+	}
+	return p, nil
+}
+
+// readPassphraseFile is how every passphrase file is read: its first
+// line, without the line ending ("\n" or "\r\n"); the rest of what was
+// read is wiped. An empty first line is refused unless emptyOK (a SLIP-39
+// passphrase may be empty: none). flag and what name the flag and the
+// passphrase in errors.
+func readPassphraseFile(path, flag, what string, emptyOK bool) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, cli.Hint(fmt.Errorf("%s: %w", flag, err), fmt.Sprintf("give a file holding the %s on its first line", what))
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	p := bytes.Clone(bytes.TrimSuffix(line, []byte("\r")))
+	for i := range b {
+		b[i] = 0
+	}
+	if len(p) == 0 && !emptyOK {
+		return nil, cli.Hint(fmt.Errorf("%s: the first line is empty", flag), fmt.Sprintf("write the %s on the file's first line", what))
 	}
 	return p, nil
 }
@@ -184,6 +200,8 @@ func secretError(err error) error {
 		return cli.Hint(err, "this pool's keys were retired; restore it from its shares or a vault backup if that was a mistake")
 	case errors.Is(err, ceremony.ErrHardwareKey):
 		return hwError(err)
+	case errors.Is(err, ceremony.ErrRefused):
+		return airgapHint(err)
 	}
 	return err
 }
@@ -299,27 +317,19 @@ is recorded in the ceremony log as an override.`,
 			if !plaintext {
 				return cli.Usage(errors.New("exporting secret keys writes them in plaintext"), "add --plaintext if that is what you want (it is logged)")
 			}
-			v, p, now, err := g.openPoolAt(args[0])
+			_, p, now, err := g.openPoolAt(args[0])
 			if err != nil {
 				return err
 			}
-			if _, _, err := v.OpenLog(now); err != nil {
-				return cli.Hint(err, "the export must be logged: repair the log first ('kesrotate ceremony verify')")
-			}
-			files, err := p.ExportSecrets(out)
+			files, err := p.ExportSecrets(out, now)
 			if errors.Is(err, fs.ErrExist) {
 				return cli.Hint(err, "secret files are never overwritten: export into an empty folder")
 			}
+			if errors.Is(err, auditlog.ErrUnsealed) {
+				return ceremonyHint(err)
+			}
 			if err != nil {
 				return secretError(err)
-			}
-			names := make([]string, len(files))
-			for i, f := range files {
-				names[i] = f[strings.LastIndex(f, "/")+1:]
-			}
-			if _, _, err := v.Record(auditlog.Entry{Kind: auditlog.KindOverride, Time: now, Pool: p.Meta.PoolID,
-				Detail: map[string]string{ceremony.OverridePlaintext: "true", "action": "export-keys", "files": strings.Join(names, " ")}}); err != nil {
-				return cli.Hint(fmt.Errorf("the keys are exported but the log entry failed: %w", err), "the export happened; note it by hand")
 			}
 			g.env.Warn("plaintext secret keys written to %s: move them where they belong and shred them here", out)
 			if g.env.JSON {
@@ -354,44 +364,4 @@ func (g *globals) initEncryption(encrypt, requireAirgap bool, ef encryptionFlags
 }
 
 // passphraseAdvice is the hint of a refused new passphrase.
-const passphraseAdvice = "use at least 12 characters, like four or five random words"
-
-// checkNewPassphrase refuses a new passphrase that is short (under 12
-// characters) or a few characters repeated (under 6 distinct ones): scrypt
-// slows guessing, it does not make "short" or "aaaaaaaaaaaa" safe for a
-// vault that can be copied and attacked offline.
-func checkNewPassphrase(p []byte) error {
-	n := utf8.RuneCount(p)
-	if n < 12 {
-		return fmt.Errorf("the new passphrase is too weak: %d characters", n)
-	}
-	distinct := map[rune]bool{}
-	for _, r := range string(p) {
-		distinct[r] = true
-	}
-	if len(distinct) < 6 {
-		return fmt.Errorf("the new passphrase is too weak: only %d different characters", len(distinct))
-	}
-	return nil
-}
-
-// madePassphrase is a new random passphrase: 25 characters of the
-// fingerprint alphabet (a-z, 2-7) in groups of five, 125 bits.
-func madePassphrase() ([]byte, error) {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
-	r := make([]byte, 25)
-	if _, err := rand.Read(r); err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	for i, x := range r {
-		if i > 0 && i%5 == 0 {
-			b.WriteByte('-')
-		}
-		b.WriteByte(alphabet[x&31])
-	}
-	for i := range r {
-		r[i] = 0
-	}
-	return b.Bytes(), nil
-}
+var passphraseAdvice = fmt.Sprintf("use at least %d characters, like four or five random words", ceremony.MinPassphraseChars)
