@@ -986,14 +986,25 @@ func BundleFor(name string) string {
 	return ""
 }
 
+// Opened is the bundle OpenBundles chose to install.
+type Opened struct {
+	Bundle *transfer.Bundle
+	Name   string // the file it came from
+	// FileHash is transfer.FileHash of that file: pass it as
+	// ActivateOptions.BundleHash, which set.json records.
+	FileHash string
+	// Skipped are the other files, and why they were passed over.
+	Skipped []Skipped
+}
+
 // OpenBundles decrypts the bundle files given (several may share a
 // transfer stick, e.g. after 'install mypool-*.age') and returns the one
 // to install: among those sealed to this producer, the newest cert
 // (highest counter, then KES period). The others are listed with why. None
 // for this producer is transfer.ErrWrongProducer, naming whom they are for.
-func (a *Agent) OpenBundles(files []BundleFile) (*transfer.Bundle, string, []Skipped, error) {
+func (a *Agent) OpenBundles(files []BundleFile) (*Opened, error) {
 	var best *transfer.Bundle
-	var bestName string
+	var bestFile BundleFile
 	var skipped []Skipped
 	var lastErr error
 	for _, f := range files {
@@ -1012,29 +1023,29 @@ func (a *Agent) OpenBundles(files []BundleFile) (*transfer.Bundle, string, []Ski
 		}
 		if best == nil || b.Cert.Counter > best.Cert.Counter || (b.Cert.Counter == best.Cert.Counter && b.Cert.KESPeriod > best.Cert.KESPeriod) {
 			if best != nil {
-				skipped = append(skipped, Skipped{bestName, fmt.Sprintf("older than %s", filepath.Base(f.Name))})
+				skipped = append(skipped, Skipped{bestFile.Name, fmt.Sprintf("older than %s", filepath.Base(f.Name))})
 				best.Wipe()
 			}
-			best, bestName = b, f.Name
+			best, bestFile = b, f
 			continue
 		}
-		skipped = append(skipped, Skipped{f.Name, fmt.Sprintf("older than %s", filepath.Base(bestName))})
+		skipped = append(skipped, Skipped{f.Name, fmt.Sprintf("older than %s", filepath.Base(bestFile.Name))})
 		b.Wipe()
 	}
 	if best != nil {
-		return best, bestName, skipped, nil
+		return &Opened{Bundle: best, Name: bestFile.Name, FileHash: transfer.FileHash(bestFile.Data), Skipped: skipped}, nil
 	}
 	if len(files) == 1 {
 		if errors.Is(lastErr, transfer.ErrWrongProducer) {
 			if who := BundleFor(files[0].Name); who != "" {
-				return nil, "", skipped, fmt.Errorf("%w: it was encrypted to another producer (its name says it is for %s)", transfer.ErrWrongProducer, who)
+				return nil, fmt.Errorf("%w: it was encrypted to another producer (its name says it is for %s)", transfer.ErrWrongProducer, who)
 			}
 		}
-		return nil, "", skipped, lastErr
+		return nil, lastErr
 	}
 	var whom []string
 	for _, s := range skipped {
 		whom = append(whom, filepath.Base(s.Name)+": "+s.Why)
 	}
-	return nil, "", skipped, fmt.Errorf("%w: none of the %d bundles is for this producer (%s)", transfer.ErrWrongProducer, len(files), strings.Join(whom, "; "))
+	return nil, fmt.Errorf("%w: none of the %d bundles is for this producer (%s)", transfer.ErrWrongProducer, len(files), strings.Join(whom, "; "))
 }

@@ -471,7 +471,7 @@ func (a *Agent) deployViaKESAgent(ctx context.Context, c *Candidate, o InstallOp
 	if err != nil {
 		return nil, err
 	}
-	res := &InstallResult{Activated: ir}
+	res := &InstallResult{Activated: ir, KESAgent: true}
 	conf, err := a.confirmViaKESAgent(ctx, c, o, ambiguous)
 	res.Confirmation = conf
 	if err != nil {

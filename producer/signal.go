@@ -172,6 +172,11 @@ type InstallOptions struct {
 	// Signer bounds the wait for the Mithril signer after the node took
 	// the set (with --mithril-signer).
 	Signer SignerOptions
+	// KeepCheckpoint keeps the bundle's ceremony-log checkpoint (see
+	// KeepCheckpoint) once the bundle passed every check, whatever then
+	// becomes of the install: the checkpoint shows what the cold side
+	// logged, not what the node took.
+	KeepCheckpoint bool
 }
 
 // InstallResult says what Install did.
@@ -189,12 +194,63 @@ type InstallResult struct {
 	// SignerNote says why it was not restarted (with a signer configured).
 	Signer     *SignerResult
 	SignerNote string
+	// KESAgent: the key went to kes-agent (the node was not signalled).
+	KESAgent bool
+	// CheckpointKept is the file the bundle's checkpoint is kept in ("" if
+	// the bundle carries none or it was not kept); CheckpointErr says why
+	// it was not kept. The install does not depend on it.
+	CheckpointKept string
+	CheckpointErr  error
+}
+
+// Install and rollback states: what InstallResult.State and
+// RollbackResult.State report (the JSON "state" of install and rollback).
+const (
+	StateConfirmed    = "confirmed"
+	StateStaged       = "staged"
+	StateNotSignalled = "not signalled"
+	StateUnconfirmed  = "signalled, not confirmed"
+	// StateKESAgentUnconfirmed: kes-agent holds the new key, the node's
+	// taking it is not seen.
+	StateKESAgentUnconfirmed = "installed in kes-agent, node not confirmed"
+)
+
+// State says where the install stands: a standby's set is staged; in
+// kes-agent mode it is confirmed or only installed in kes-agent; else the
+// node was not signalled, or signalled and confirmed, or signalled and not
+// confirmed (nothing could tell, or an install that was rolled back).
+func (r *InstallResult) State() string {
+	switch {
+	case r.Activated != nil && r.Activated.Staged:
+		return StateStaged
+	case r.KESAgent && r.Confirmation.Confirmed:
+		return StateConfirmed
+	case r.KESAgent:
+		return StateKESAgentUnconfirmed
+	}
+	return reloadState(r.Signalled, r.Confirmation)
+}
+
+// reloadState is the state of a node signalled by who ("" for not
+// signalled) that showed conf.
+func reloadState(who string, conf Confirmation) string {
+	switch {
+	case who == "":
+		return StateNotSignalled
+	case conf.Confirmed:
+		return StateConfirmed
+	}
+	return StateUnconfirmed
 }
 
 // Install installs a bundle and reloads the node, under the agent lock:
 // check, stage, swap, SIGHUP, confirm. When the node does not take the new
 // set in time it rolls back to the previous set, signals again and fails
 // with ErrNotConfirmed; the result still says what happened.
+//
+// With o.KeepCheckpoint the bundle's checkpoint is kept once the bundle
+// passed the checks, before anything changes: a failed or rolled-back
+// install keeps it too (the result then is never nil).
 func (a *Agent) Install(ctx context.Context, b *transfer.Bundle, o InstallOptions) (*InstallResult, error) {
 	l, err := a.Lock()
 	if err != nil {
@@ -206,6 +262,20 @@ func (a *Agent) Install(ctx context.Context, b *transfer.Bundle, o InstallOption
 		return nil, err
 	}
 	defer c.Wipe()
+	if !o.KeepCheckpoint {
+		return a.installChecked(ctx, b, c, o)
+	}
+	kept, kerr := a.KeepCheckpoint(b.Checkpoint)
+	res, err := a.installChecked(ctx, b, c, o)
+	if res == nil {
+		res = &InstallResult{}
+	}
+	res.CheckpointKept, res.CheckpointErr = kept, kerr
+	return res, err
+}
+
+// installChecked is Install after the checks, under the lock.
+func (a *Agent) installChecked(ctx context.Context, b *transfer.Bundle, c *Candidate, o InstallOptions) (*InstallResult, error) {
 	if a.KESAgentMode() {
 		return a.deployViaKESAgent(ctx, c, o)
 	}
