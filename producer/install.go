@@ -846,31 +846,8 @@ func (a *Agent) checkReplaceable(cur, path, file string, anySet bool) error {
 	return fmt.Errorf("%w: %s does not hold the active set's %s", ErrUnmanaged, path, file)
 }
 
-// RollbackOptions are the knobs of Rollback.
-type RollbackOptions struct {
-	Hook func(Step) error
-}
-
-// RollbackResult says what Rollback did.
-type RollbackResult struct {
-	From, To string
-}
-
-// Rollback points current back at the set that was active before the
-// current one, under the agent lock. The previous set's files were never
-// changed, so the node reads them bit for bit as before.
-func (a *Agent) Rollback(o RollbackOptions) (*RollbackResult, error) {
-	if a.KESAgentMode() {
-		return nil, fmt.Errorf("%w: kes-agent keeps no previous KES key and refuses a lower counter than the installed one, so there is nothing to roll back to", ErrKESAgentMode)
-	}
-	l, err := a.Lock()
-	if err != nil {
-		return nil, err
-	}
-	defer l.Unlock()
-	return a.rollback(o.Hook)
-}
-
+// rollback is Rollback's move, under the lock: current back to the
+// previous set, the node's paths after it.
 func (a *Agent) rollback(hook func(Step) error) (*RollbackResult, error) {
 	if hook == nil {
 		hook = func(Step) error { return nil }
@@ -908,6 +885,17 @@ func (a *Agent) rollback(hook func(Step) error) (*RollbackResult, error) {
 		return nil, err
 	}
 	return &RollbackResult{From: cur, To: info.Previous}, nil
+}
+
+// activateSet points current at the set name again, and the node's paths
+// after it (a rollback whose set the node cannot see goes forward again).
+func (a *Agent) activateSet(name string) error {
+	noop := func(Step) error { return nil }
+	if err := a.swap(name, noop); err != nil {
+		return err
+	}
+	_, err := a.linkPathsOf(name, noop)
+	return err
 }
 
 // perms applies the file modes the node accepts: 0600 owned by the agent's

@@ -252,11 +252,11 @@ func TestInstallAdoptsSwapsAndRollsBack(t *testing.T) {
 	if _, err := f.a.Activate(f.bundle(11, 6, 200, false), f.opts()); err != nil {
 		t.Fatalf("second Install: %v", err)
 	}
-	rb, err := f.a.Rollback(RollbackOptions{})
+	rb, err := f.a.Rollback(context.Background(), RollbackOptions{})
 	if err != nil || !strings.HasPrefix(rb.From, "6-200-") || rb.To != res.Set {
 		t.Fatalf("got rollback %+v, %v, want from 6-200-… to %s", rb, err, res.Set)
 	}
-	if _, err := f.a.Rollback(RollbackOptions{}); err != nil {
+	if _, err := f.a.Rollback(context.Background(), RollbackOptions{}); err != nil {
 		t.Fatalf("second rollback: %v", err)
 	}
 	for p, b := range orig {
@@ -265,7 +265,7 @@ func TestInstallAdoptsSwapsAndRollsBack(t *testing.T) {
 			t.Errorf("after rollback %s is not the original bytes (%v)", p, err)
 		}
 	}
-	if _, err := f.a.Rollback(RollbackOptions{}); !errors.Is(err, ErrNoPrevious) {
+	if _, err := f.a.Rollback(context.Background(), RollbackOptions{}); !errors.Is(err, ErrNoPrevious) {
 		t.Errorf("got %v, want ErrNoPrevious", err)
 	}
 	sets, err := f.a.Sets()
@@ -296,10 +296,10 @@ func TestInstallOnAnEmptyProducer(t *testing.T) {
 	if v, err := readNode(f.a, f.pool); err != nil || v.counter != 1 {
 		t.Fatalf("node sees %+v, %v, want cert #1", v, err)
 	}
-	if _, err := f.a.Rollback(RollbackOptions{}); err != nil {
+	if _, err := f.a.Rollback(context.Background(), RollbackOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.a.Rollback(RollbackOptions{}); !errors.Is(err, ErrNoPrevious) {
+	if _, err := f.a.Rollback(context.Background(), RollbackOptions{}); !errors.Is(err, ErrNoPrevious) {
 		t.Errorf("got %v, want ErrNoPrevious", err)
 	}
 }
@@ -577,7 +577,7 @@ func TestConcurrentInstalls(t *testing.T) {
 	if _, err := f.a.Activate(f.bundle(10, 5, 200, false), f.opts()); !errors.Is(err, ErrLocked) {
 		t.Errorf("got %v while locked, want ErrLocked", err)
 	}
-	if _, err := f.a.Rollback(RollbackOptions{}); !errors.Is(err, ErrLocked) {
+	if _, err := f.a.Rollback(context.Background(), RollbackOptions{}); !errors.Is(err, ErrLocked) {
 		t.Errorf("got %v for rollback while locked, want ErrLocked", err)
 	}
 	l.Unlock()
