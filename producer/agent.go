@@ -111,14 +111,15 @@ type Agent struct {
 // InitOptions configure a new agent.
 type InitOptions struct {
 	Config Config // Network (or Genesis), paths, signal, socket, metrics
-	// HardwareRecipient and HardwareIdentity, when set, replace the X25519
-	// identity with a hardware-held one: an age1tag1… recipient and the
-	// AGE-PLUGIN-… identity line of the plugin that holds its key.
-	HardwareRecipient string
-	HardwareIdentity  string
-	Genesis           []byte
-	ColdVKey          []byte // the pool's cold.vkey file
-	Now               time.Time
+	// HardwareRecipient and HardwareIdentityFile, when set, replace the
+	// X25519 identity with a hardware-held one: an age1tag1… recipient and
+	// the identity file of the plugin that holds its key, from which
+	// PluginIdentity takes the one AGE-PLUGIN-… identity.
+	HardwareRecipient    string
+	HardwareIdentityFile []byte
+	Genesis              []byte
+	ColdVKey             []byte // the pool's cold.vkey file
+	Now                  time.Time
 	// ProbeSocket, when set, asks the node at Config.Socket within this
 	// time before anything is created, and refuses a node on another
 	// network (a node that does not answer is left to 'check').
@@ -191,11 +192,12 @@ func Init(dir string, o InitOptions) (a *Agent, err error) {
 		if _, err := transfer.ParseTagRecipient(o.HardwareRecipient); err != nil {
 			return nil, err
 		}
-		if !strings.HasPrefix(o.HardwareIdentity, "AGE-PLUGIN-") {
-			return nil, fmt.Errorf("%w: a hardware recipient needs the plugin's AGE-PLUGIN-… identity", ErrConfig)
+		hwID, err := PluginIdentity(o.HardwareIdentityFile, o.HardwareRecipient)
+		if err != nil {
+			return nil, err
 		}
 		c.Recipient = o.HardwareRecipient
-		idText = fmt.Sprintf("# created: %s\n# recipient: %s\n%s\n", c.Created.Format(time.RFC3339), c.Recipient, o.HardwareIdentity)
+		idText = fmt.Sprintf("# created: %s\n# recipient: %s\n%s\n", c.Created.Format(time.RFC3339), c.Recipient, hwID)
 	} else {
 		id, err := age.GenerateX25519Identity() // age reads crypto/rand itself
 		if err != nil {

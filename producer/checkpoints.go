@@ -3,6 +3,7 @@ package producer
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -69,6 +70,69 @@ func (a *Agent) KeepCheckpoint(note []byte) (string, error) {
 		return path, nil
 	}
 	return path, err
+}
+
+// ErrAuditKey: an audit key file that does not hold a note verifier key.
+var ErrAuditKey = errors.New("not an audit key")
+
+// ReadAuditKey is the one reader of an audit.pub file (config --audit-key,
+// checkpoint countersign --audit-key): its text without the surrounding
+// white space, which must be a signed-note verifier key.
+func ReadAuditKey(b []byte) (string, error) {
+	text := strings.TrimSpace(string(b))
+	if _, err := note.NewVerifier(text); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrAuditKey, err)
+	}
+	return text, nil
+}
+
+// KeptCheckpoint is one kept checkpoint file, parsed by auditlog.
+type KeptCheckpoint struct {
+	File string
+	auditlog.Checkpoint
+	// Signatures is how many signatures the note carries (the audit
+	// key's, and countersignatures).
+	Signatures int
+	// Err: the file is not a checkpoint (the other fields are empty).
+	Err error
+}
+
+// RootBase64 is the checkpoint's root as its note writes it.
+func (k KeptCheckpoint) RootBase64() string { return base64.StdEncoding.EncodeToString(k.Root[:]) }
+
+// KeptCheckpoints reads and parses every kept checkpoint, oldest name
+// first; a file that is not one is listed with its Err.
+func (a *Agent) KeptCheckpoints() ([]KeptCheckpoint, error) {
+	files, err := a.Checkpoints()
+	if err != nil {
+		return nil, err
+	}
+	var out []KeptCheckpoint
+	for _, f := range files {
+		msg, err := safefile.ReadRegular(f, 1<<20)
+		if err != nil {
+			return nil, err
+		}
+		k := KeptCheckpoint{File: f}
+		if k.Checkpoint, k.Err = auditlog.ParseCheckpoint(msg); k.Err == nil {
+			k.Signatures = noteSignatures(msg)
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// noteSignatures counts the signatures of a signed note, verified or not.
+func noteSignatures(msg []byte) int {
+	n, err := note.Open(msg, note.VerifierList())
+	var u *note.UnverifiedNoteError
+	switch {
+	case errors.As(err, &u):
+		return len(u.Note.Sigs) + len(u.Note.UnverifiedSigs)
+	case err == nil:
+		return len(n.Sigs) + len(n.UnverifiedSigs)
+	}
+	return 0
 }
 
 // Checkpoints lists the kept checkpoint files, oldest name first.

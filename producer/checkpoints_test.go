@@ -5,7 +5,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/kesrotate/kesrotate/auditlog"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -56,5 +61,47 @@ func TestKeepCheckpointChecksIt(t *testing.T) {
 	}
 	if kept, _ := f.a.Checkpoints(); len(kept) != 1 {
 		t.Errorf("got %d kept, want 1", len(kept))
+	}
+}
+
+func TestKeptCheckpoints(t *testing.T) {
+	f := newFixture(t, true, nil)
+	msg, vkey := checkpointNote(t, "6103d8dbb2da40e56052d8aace9930c2", 6)
+	if _, err := f.a.KeepCheckpoint(msg); err != nil {
+		t.Fatal(err)
+	}
+	stray := filepath.Join(f.a.Dir, CheckpointsDir, "stray.note")
+	if err := os.WriteFile(stray, []byte("not a note\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := f.a.KeptCheckpoints()
+	if err != nil || len(kept) != 2 {
+		t.Fatalf("got %+v, %v, want two files", kept, err)
+	}
+	var good, bad *KeptCheckpoint
+	for i := range kept {
+		if kept[i].File == stray {
+			bad = &kept[i]
+		} else {
+			good = &kept[i]
+		}
+	}
+	if bad == nil || bad.Err == nil {
+		t.Errorf("the stray file: %+v, want its error", bad)
+	}
+	want, _ := auditlog.ParseCheckpoint(msg)
+	if good == nil || good.Err != nil || good.Size != 6 || good.Root != want.Root || good.Signatures != 1 ||
+		good.RootBase64() != strings.Split(string(msg), "\n")[2] {
+		t.Errorf("got %+v, want size 6, the note's root and one signature", good)
+	}
+
+	// One reader for audit.pub, whatever white space surrounds the key.
+	for _, in := range []string{vkey, vkey + "\n", " " + vkey + "\r\n"} {
+		if got, err := ReadAuditKey([]byte(in)); err != nil || got != vkey {
+			t.Errorf("ReadAuditKey(%q) = %q, %v, want %q", in, got, err, vkey)
+		}
+	}
+	if _, err := ReadAuditKey([]byte("kesrotate.vault/x+zzzz+AAAA\n")); !errors.Is(err, ErrAuditKey) {
+		t.Errorf("garbage: got %v, want ErrAuditKey", err)
 	}
 }

@@ -2,6 +2,7 @@ package producer
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -159,7 +160,7 @@ func TestInstallKilledAtEveryStep(t *testing.T) {
 				t.Fatalf("after recovery the node sees %+v, %v, want #5", v, err)
 			}
 			// And rollback returns to the node's original set.
-			if _, err := f.a.Rollback(RollbackOptions{}); err != nil {
+			if _, err := f.a.Rollback(context.Background(), RollbackOptions{}); err != nil {
 				t.Fatalf("rollback after recovery (killed with #%d visible): %v", after.counter, err)
 			}
 			if v, err := readNode(f.a, f.pool); err != nil || v.counter != oldCounter {

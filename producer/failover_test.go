@@ -262,3 +262,21 @@ func TestPromoteRefusesBadReceipts(t *testing.T) {
 		t.Errorf("a refused promotion made the standby forge")
 	}
 }
+
+// A promotion restarts the Mithril signer once the node forges; a signer
+// that cannot be restarted is reported and the promotion stands.
+func TestPromoteRestartsTheSigner(t *testing.T) {
+	f := newFixture(t, true, nil)
+	bp2 := newProducerHost(t, f, "bp2", RoleStandby)
+	set5, _ := f.pool.Issue(10, 5, 200)
+	bp2.deploy(t, f, set5)
+	bp2.a.Config.MithrilSigner = "mithril-signer"
+	bp2.a.Config.MithrilEnvFile = filepath.Join(t.TempDir(), "missing.env")
+	res, err := bp2.promote(f, PromoteOptions{PrimaryGone: true})
+	if !errors.Is(err, ErrSignerEnv) || res == nil || res.Signer == nil || res.Signer.Unit != "mithril-signer" {
+		t.Fatalf("got %+v, %v, want the signer's ErrSignerEnv with its result", res, err)
+	}
+	if bp2.a.Role() != RolePrimary || !bp2.node.State().Forging {
+		t.Errorf("the promotion did not stand: role %s, node %+v", bp2.a.Role(), bp2.node.State())
+	}
+}

@@ -846,31 +846,8 @@ func (a *Agent) checkReplaceable(cur, path, file string, anySet bool) error {
 	return fmt.Errorf("%w: %s does not hold the active set's %s", ErrUnmanaged, path, file)
 }
 
-// RollbackOptions are the knobs of Rollback.
-type RollbackOptions struct {
-	Hook func(Step) error
-}
-
-// RollbackResult says what Rollback did.
-type RollbackResult struct {
-	From, To string
-}
-
-// Rollback points current back at the set that was active before the
-// current one, under the agent lock. The previous set's files were never
-// changed, so the node reads them bit for bit as before.
-func (a *Agent) Rollback(o RollbackOptions) (*RollbackResult, error) {
-	if a.KESAgentMode() {
-		return nil, fmt.Errorf("%w: kes-agent keeps no previous KES key and refuses a lower counter than the installed one, so there is nothing to roll back to", ErrKESAgentMode)
-	}
-	l, err := a.Lock()
-	if err != nil {
-		return nil, err
-	}
-	defer l.Unlock()
-	return a.rollback(o.Hook)
-}
-
+// rollback is Rollback's move, under the lock: current back to the
+// previous set, the node's paths after it.
 func (a *Agent) rollback(hook func(Step) error) (*RollbackResult, error) {
 	if hook == nil {
 		hook = func(Step) error { return nil }
@@ -908,6 +885,17 @@ func (a *Agent) rollback(hook func(Step) error) (*RollbackResult, error) {
 		return nil, err
 	}
 	return &RollbackResult{From: cur, To: info.Previous}, nil
+}
+
+// activateSet points current at the set name again, and the node's paths
+// after it (a rollback whose set the node cannot see goes forward again).
+func (a *Agent) activateSet(name string) error {
+	noop := func(Step) error { return nil }
+	if err := a.swap(name, noop); err != nil {
+		return err
+	}
+	_, err := a.linkPathsOf(name, noop)
+	return err
 }
 
 // perms applies the file modes the node accepts: 0600 owned by the agent's
@@ -986,14 +974,25 @@ func BundleFor(name string) string {
 	return ""
 }
 
+// Opened is the bundle OpenBundles chose to install.
+type Opened struct {
+	Bundle *transfer.Bundle
+	Name   string // the file it came from
+	// FileHash is transfer.FileHash of that file: pass it as
+	// ActivateOptions.BundleHash, which set.json records.
+	FileHash string
+	// Skipped are the other files, and why they were passed over.
+	Skipped []Skipped
+}
+
 // OpenBundles decrypts the bundle files given (several may share a
 // transfer stick, e.g. after 'install mypool-*.age') and returns the one
 // to install: among those sealed to this producer, the newest cert
 // (highest counter, then KES period). The others are listed with why. None
 // for this producer is transfer.ErrWrongProducer, naming whom they are for.
-func (a *Agent) OpenBundles(files []BundleFile) (*transfer.Bundle, string, []Skipped, error) {
+func (a *Agent) OpenBundles(files []BundleFile) (*Opened, error) {
 	var best *transfer.Bundle
-	var bestName string
+	var bestFile BundleFile
 	var skipped []Skipped
 	var lastErr error
 	for _, f := range files {
@@ -1012,29 +1011,29 @@ func (a *Agent) OpenBundles(files []BundleFile) (*transfer.Bundle, string, []Ski
 		}
 		if best == nil || b.Cert.Counter > best.Cert.Counter || (b.Cert.Counter == best.Cert.Counter && b.Cert.KESPeriod > best.Cert.KESPeriod) {
 			if best != nil {
-				skipped = append(skipped, Skipped{bestName, fmt.Sprintf("older than %s", filepath.Base(f.Name))})
+				skipped = append(skipped, Skipped{bestFile.Name, fmt.Sprintf("older than %s", filepath.Base(f.Name))})
 				best.Wipe()
 			}
-			best, bestName = b, f.Name
+			best, bestFile = b, f
 			continue
 		}
-		skipped = append(skipped, Skipped{f.Name, fmt.Sprintf("older than %s", filepath.Base(bestName))})
+		skipped = append(skipped, Skipped{f.Name, fmt.Sprintf("older than %s", filepath.Base(bestFile.Name))})
 		b.Wipe()
 	}
 	if best != nil {
-		return best, bestName, skipped, nil
+		return &Opened{Bundle: best, Name: bestFile.Name, FileHash: transfer.FileHash(bestFile.Data), Skipped: skipped}, nil
 	}
 	if len(files) == 1 {
 		if errors.Is(lastErr, transfer.ErrWrongProducer) {
 			if who := BundleFor(files[0].Name); who != "" {
-				return nil, "", skipped, fmt.Errorf("%w: it was encrypted to another producer (its name says it is for %s)", transfer.ErrWrongProducer, who)
+				return nil, fmt.Errorf("%w: it was encrypted to another producer (its name says it is for %s)", transfer.ErrWrongProducer, who)
 			}
 		}
-		return nil, "", skipped, lastErr
+		return nil, lastErr
 	}
 	var whom []string
 	for _, s := range skipped {
 		whom = append(whom, filepath.Base(s.Name)+": "+s.Why)
 	}
-	return nil, "", skipped, fmt.Errorf("%w: none of the %d bundles is for this producer (%s)", transfer.ErrWrongProducer, len(files), strings.Join(whom, "; "))
+	return nil, fmt.Errorf("%w: none of the %d bundles is for this producer (%s)", transfer.ErrWrongProducer, len(files), strings.Join(whom, "; "))
 }

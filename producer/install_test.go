@@ -252,11 +252,11 @@ func TestInstallAdoptsSwapsAndRollsBack(t *testing.T) {
 	if _, err := f.a.Activate(f.bundle(11, 6, 200, false), f.opts()); err != nil {
 		t.Fatalf("second Install: %v", err)
 	}
-	rb, err := f.a.Rollback(RollbackOptions{})
+	rb, err := f.a.Rollback(context.Background(), RollbackOptions{})
 	if err != nil || !strings.HasPrefix(rb.From, "6-200-") || rb.To != res.Set {
 		t.Fatalf("got rollback %+v, %v, want from 6-200-… to %s", rb, err, res.Set)
 	}
-	if _, err := f.a.Rollback(RollbackOptions{}); err != nil {
+	if _, err := f.a.Rollback(context.Background(), RollbackOptions{}); err != nil {
 		t.Fatalf("second rollback: %v", err)
 	}
 	for p, b := range orig {
@@ -265,7 +265,7 @@ func TestInstallAdoptsSwapsAndRollsBack(t *testing.T) {
 			t.Errorf("after rollback %s is not the original bytes (%v)", p, err)
 		}
 	}
-	if _, err := f.a.Rollback(RollbackOptions{}); !errors.Is(err, ErrNoPrevious) {
+	if _, err := f.a.Rollback(context.Background(), RollbackOptions{}); !errors.Is(err, ErrNoPrevious) {
 		t.Errorf("got %v, want ErrNoPrevious", err)
 	}
 	sets, err := f.a.Sets()
@@ -296,10 +296,10 @@ func TestInstallOnAnEmptyProducer(t *testing.T) {
 	if v, err := readNode(f.a, f.pool); err != nil || v.counter != 1 {
 		t.Fatalf("node sees %+v, %v, want cert #1", v, err)
 	}
-	if _, err := f.a.Rollback(RollbackOptions{}); err != nil {
+	if _, err := f.a.Rollback(context.Background(), RollbackOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.a.Rollback(RollbackOptions{}); !errors.Is(err, ErrNoPrevious) {
+	if _, err := f.a.Rollback(context.Background(), RollbackOptions{}); !errors.Is(err, ErrNoPrevious) {
 		t.Errorf("got %v, want ErrNoPrevious", err)
 	}
 }
@@ -577,7 +577,7 @@ func TestConcurrentInstalls(t *testing.T) {
 	if _, err := f.a.Activate(f.bundle(10, 5, 200, false), f.opts()); !errors.Is(err, ErrLocked) {
 		t.Errorf("got %v while locked, want ErrLocked", err)
 	}
-	if _, err := f.a.Rollback(RollbackOptions{}); !errors.Is(err, ErrLocked) {
+	if _, err := f.a.Rollback(context.Background(), RollbackOptions{}); !errors.Is(err, ErrLocked) {
 		t.Errorf("got %v for rollback while locked, want ErrLocked", err)
 	}
 	l.Unlock()
@@ -670,4 +670,117 @@ func lookupGroupName(gid int) (string, error) {
 		return "", err
 	}
 	return g.Name, nil
+}
+
+// OpenBundles picks the newest bundle sealed to this producer and names
+// the file it came from by its hash, for set.json.
+func TestOpenBundlesNamesTheChosenFile(t *testing.T) {
+	f := newFixture(t, true, nil)
+	e, _, err := f.a.Enrollment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpt, err := transfer.ParseRecipient(e.Recipient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal := func(counter uint64) []byte {
+		var buf bytes.Buffer
+		if err := f.bundle(byte(10+counter), counter, 200, false).Encrypt(&buf, rcpt); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	older, newer := seal(5), seal(6)
+	op, err := f.a.OpenBundles([]BundleFile{{Name: "new.age", Data: newer}, {Name: "old.age", Data: older}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op.Name != "new.age" || op.Bundle.Cert.Counter != 6 {
+		t.Errorf("chose %s (#%d), want new.age (#6)", op.Name, op.Bundle.Cert.Counter)
+	}
+	if op.FileHash != transfer.FileHash(newer) {
+		t.Errorf("got hash %s, want the chosen file's %s", op.FileHash, transfer.FileHash(newer))
+	}
+	if len(op.Skipped) != 1 || op.Skipped[0].Name != "old.age" {
+		t.Errorf("skipped %+v, want old.age", op.Skipped)
+	}
+	o := f.opts()
+	o.BundleHash = op.FileHash
+	res, err := f.a.Activate(op.Bundle, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := f.a.Set(res.Set); err != nil || info.Bundle != op.FileHash {
+		t.Errorf("set.json names bundle %q (%v), want %s", info.Bundle, err, op.FileHash)
+	}
+}
+
+func TestInstallState(t *testing.T) {
+	confirmed := Confirmation{Confirmed: true, Sources: []string{"metrics"}}
+	unconfirmable := Confirmation{Unconfirmable: true, Detail: "no metrics URL or node log configured"}
+	for _, tt := range []struct {
+		name string
+		res  InstallResult
+		want string
+	}{
+		{"standby", InstallResult{Activated: &ActivateResult{Staged: true}}, StateStaged},
+		{"not signalled", InstallResult{Activated: &ActivateResult{}}, StateNotSignalled},
+		{"confirmed", InstallResult{Activated: &ActivateResult{}, Signalled: "pid 7", Confirmation: confirmed}, StateConfirmed},
+		{"unconfirmable", InstallResult{Activated: &ActivateResult{}, Signalled: "pid 7", Confirmation: unconfirmable}, StateUnconfirmed},
+		// Before, anything signalled that was not "unconfirmable" read
+		// as confirmed: a rolled-back install is not.
+		{"rolled back", InstallResult{Activated: &ActivateResult{}, Signalled: "pid 7", Confirmation: Confirmation{Detail: "refused"},
+			RolledBack: &RollbackResult{From: "5-200-a", To: InitialSet}}, StateUnconfirmed},
+		{"kes-agent confirmed", InstallResult{Activated: &ActivateResult{}, KESAgent: true, Confirmation: confirmed}, StateConfirmed},
+		{"kes-agent only", InstallResult{Activated: &ActivateResult{}, KESAgent: true, Confirmation: unconfirmable}, StateKESAgentUnconfirmed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.res.State(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// Install keeps the bundle's checkpoint once the bundle passed the checks,
+// also when the node refuses the set and the install is rolled back; a
+// bundle that fails the checks keeps nothing.
+func TestInstallKeepsTheCheckpoint(t *testing.T) {
+	f := newFixture(t, true, nil)
+	n, logPath := f.startNode(true)
+	f.a.Config.NodeLog = logPath
+	cp, _ := checkpointNote(t, "6103d8dbb2da40e56052d8aace9930c2", 6)
+	o := InstallOptions{ActivateOptions: f.opts(), Signal: reloadOf(n), ConfirmTimeout: 20 * time.Second, Poll: 10 * time.Millisecond, KeepCheckpoint: true}
+
+	bad := f.bundle(10, oldCounter-1, 200, false) // a downgrade
+	bad.Checkpoint = cp
+	if res, err := f.a.Install(context.Background(), bad, o); err == nil || res != nil {
+		t.Fatalf("a downgrade: got %+v, %v, want refused", res, err)
+	}
+	if kept, _ := f.a.Checkpoints(); len(kept) != 0 {
+		t.Fatalf("a refused bundle kept %v", kept)
+	}
+
+	b := f.bundle(10, 5, 200, false)
+	b.Checkpoint = cp
+	res, err := f.a.Install(context.Background(), b, o)
+	if !errors.Is(err, ErrNotConfirmed) || res == nil || res.RolledBack == nil {
+		t.Fatalf("got %+v, %v, want a rolled-back install", res, err)
+	}
+	kept, _ := f.a.Checkpoints()
+	if res.CheckpointErr != nil || res.CheckpointKept == "" || len(kept) != 1 || kept[0] != res.CheckpointKept {
+		t.Errorf("kept %q (%v), files %v, want the bundle's checkpoint kept", res.CheckpointKept, res.CheckpointErr, kept)
+	}
+
+	// A checkpoint that cannot be kept is reported; the install goes on.
+	other, _ := checkpointNote(t, "7103d8dbb2da40e56052d8aace9930c2", 7)
+	b = f.bundle(11, 6, 200, false)
+	b.Checkpoint = other
+	o.Signal, o.NodePID = func() (string, error) { return "", nil }, nil
+	o.NoSignal = true
+	res, err = f.a.Install(context.Background(), b, o)
+	if err != nil || !errors.Is(res.CheckpointErr, ErrCheckpoint) || res.CheckpointKept != "" || res.State() != StateNotSignalled {
+		t.Errorf("another vault's checkpoint: got %+v, %v, want installed and ErrCheckpoint reported", res, err)
+	}
 }

@@ -471,7 +471,7 @@ func (a *Agent) deployViaKESAgent(ctx context.Context, c *Candidate, o InstallOp
 	if err != nil {
 		return nil, err
 	}
-	res := &InstallResult{Activated: ir}
+	res := &InstallResult{Activated: ir, KESAgent: true}
 	conf, err := a.confirmViaKESAgent(ctx, c, o, ambiguous)
 	res.Confirmation = conf
 	if err != nil {
@@ -549,31 +549,6 @@ func (a *Agent) kesAgentStatus(ctx context.Context, s *Status) *KESAgentStatus {
 		ks.MatchesCert = k.VKeyHex == s.CertKESVKey && k.Counter == s.CertCounter && k.Start == s.CertKESPeriod
 	}
 	return ks
-}
-
-// verdict is nil when kes-agent holds the installed cert's key in the
-// chain's KES period.
-func (ks *KESAgentStatus) verdict() error {
-	switch {
-	case ks == nil:
-		return nil
-	case ks.err != nil:
-		return ks.err
-	case ks.Error != "":
-		return fmt.Errorf("%w: %s", ErrKESAgent, ks.Error)
-	case ks.Info.Installed == nil:
-		what := "no key"
-		if ks.Info.Deleted {
-			what = "a deletion (drop-key)"
-		}
-		return fmt.Errorf("%w: it holds %s; a kes-agent that restarts loses its key, and the node forges with the key it already has only until it restarts", ErrKESAgentNoKey, what)
-	case !ks.PeriodOK:
-		return fmt.Errorf("%w: kes-agent is in KES period %d", ErrKESAgentPeriod, ks.Info.Period)
-	case !ks.MatchesCert:
-		k := ks.Info.Installed
-		return fmt.Errorf("%w: kes-agent holds cert #%d from period %d (vkey %s…)", ErrKESAgentMismatch, k.Counter, k.Start, k.VKeyHex[:8])
-	}
-	return nil
 }
 
 // inspectKESAgent is check's look at kes-agent: it answers, reckons the

@@ -189,7 +189,7 @@ func TestKESAgentRotation(t *testing.T) {
 	}
 
 	// Rollback means nothing here.
-	if _, err := f.a.Rollback(RollbackOptions{}); !errors.Is(err, ErrKESAgentMode) {
+	if _, err := f.a.Rollback(context.Background(), RollbackOptions{}); !errors.Is(err, ErrKESAgentMode) {
 		t.Errorf("rollback: %v, want ErrKESAgentMode", err)
 	}
 	// kes-agent restarts and loses its key: status alerts.

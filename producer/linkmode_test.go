@@ -2,6 +2,7 @@ package producer
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"os"
@@ -201,7 +202,7 @@ func TestCopyMode(t *testing.T) {
 	}
 
 	// Rollback writes the previous set's bytes back.
-	if _, err := f.a.Rollback(RollbackOptions{}); err != nil {
+	if _, err := f.a.Rollback(context.Background(), RollbackOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := readNode(f.a, f.pool); err != nil || v.counter != 5 {
@@ -218,7 +219,7 @@ func TestCopyMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(filepath.Join(f.a.Dir, CurrentLink, SetCertFile))
-	if _, err := f.a.Rollback(RollbackOptions{}); !errors.Is(err, ErrUnmanaged) {
+	if _, err := f.a.Rollback(context.Background(), RollbackOptions{}); !errors.Is(err, ErrUnmanaged) {
 		t.Errorf("rollback: got %v, want ErrUnmanaged", err)
 	}
 	if _, err := f.a.Activate(f.bundle(13, 10, 200, false), f.opts()); !errors.Is(err, ErrUnmanaged) {
@@ -248,7 +249,7 @@ func TestRollbackRefusesHandEdits(t *testing.T) {
 		t.Fatal(err)
 	}
 	cur, _ := f.a.CurrentSet()
-	if _, err := f.a.Rollback(RollbackOptions{}); !errors.Is(err, ErrUnmanaged) {
+	if _, err := f.a.Rollback(context.Background(), RollbackOptions{}); !errors.Is(err, ErrUnmanaged) {
 		t.Errorf("got %v, want ErrUnmanaged", err)
 	}
 	if now, _ := f.a.CurrentSet(); now != cur {

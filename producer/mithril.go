@@ -527,24 +527,6 @@ func (a *Agent) signerStatus(ctx context.Context, s *Status) *SignerStatus {
 	return ss
 }
 
-// verdict is nil when the signer runs, was restarted for the active set
-// and registered (where that can be told).
-func (ss *SignerStatus) verdict(role, activeSet string) error {
-	switch {
-	case ss == nil || role == RoleStandby:
-		return nil
-	case ss.Error != "":
-		return fmt.Errorf("%w: %s", ErrSignerDown, ss.Error)
-	case ss.ActiveState != "active":
-		return fmt.Errorf("%w: unit %s is %s", ErrSignerDown, ss.Unit, ss.ActiveState)
-	case !ss.RestartedForActiveSet && activeSet != "": // before the agent's first install it has nothing to follow
-		return fmt.Errorf("%w: it may still hold the previous KES key", ErrSignerStale)
-	case ss.Registered != nil && !*ss.Registered:
-		return fmt.Errorf("%w: no successful registration since it started", ErrSignerNotRegistered)
-	}
-	return nil
-}
-
 // inspectMithril is check's look at the Mithril signer: the unit exists
 // and runs, its environment file names the node's paths, its metrics
 // answer (else what the journal can show).

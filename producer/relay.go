@@ -15,6 +15,7 @@ import (
 
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/producer/nodelog"
+	"github.com/kesrotate/kesrotate/producer/nodequery"
 )
 
 // Relays follow a failover: `relay point-to NAME` rewrites the producer's
@@ -52,6 +53,9 @@ type RelayOptions struct {
 	Poll           time.Duration
 	Now            time.Time
 	SignalFunc     func() (string, error) // replaces the signal (tests)
+	// MetricsURL, if set, is the relay's metrics endpoint: once the
+	// topology stands, the relay must still answer there.
+	MetricsURL string
 }
 
 // RelayResult says what PointRelay did.
@@ -60,6 +64,11 @@ type RelayResult struct {
 	Changed      bool
 	Signalled    string
 	Confirmation Confirmation
+	// Metrics says whether the relay's metrics answer (with MetricsURL),
+	// else "".
+	Metrics string
+	// MetricsOK: they answered.
+	MetricsOK bool
 }
 
 type relayState struct {
@@ -83,8 +92,25 @@ func (p accessPoint) String() string { return net.JoinHostPort(p.host, strconv.F
 // PointRelay points the relay's producer entry at o.Address, atomically,
 // signals the relay's node and confirms from its log that it took the new
 // access point (its NetworkConfig line, at Info). A refused file puts the
-// topology file back.
+// topology file back. With o.MetricsURL, a relay left pointing at the
+// producer is then asked whether it still answers (its liveness: the
+// metrics cannot name its local roots), which is reported, not an error.
 func PointRelay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
+	res, err := pointRelay(ctx, o)
+	if err != nil || o.MetricsURL == "" {
+		return res, err
+	}
+	mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	_, merr := nodequery.Metrics(mctx, o.MetricsURL)
+	cancel()
+	res.Metrics, res.MetricsOK = "the relay's metrics answer", merr == nil
+	if merr != nil {
+		res.Metrics = "the relay's metrics do not answer: " + merr.Error()
+	}
+	return res, nil
+}
+
+func pointRelay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
 	host, port, err := splitHostPort(o.Address)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -223,5 +224,26 @@ func TestPointRelayPutsBackARefusedFile(t *testing.T) {
 	}
 	if s := n.State(); s.TopologyErrors != 1 || s.LocalRoots[0].AccessPoints[0] != "10.0.0.1:6000" {
 		t.Errorf("relay state %+v, want the old topology kept", s)
+	}
+}
+
+// With a metrics URL, PointRelay asks whether the relay still answers
+// there and reports it; a relay that does not answer is no error.
+func TestPointRelayProbesTheRelaysMetrics(t *testing.T) {
+	p := writeTopology(t, relayTopology)
+	n, err := testnode.Start(context.Background(), testnode.Config{Network: opcert.Preview, TipSlot: 1000, TopologyFile: p, MetricsAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+	res, err := PointRelay(context.Background(), RelayOptions{Topology: p, Name: "bp2", Address: "10.0.0.2:6001", Replace: "10.0.0.1:6000",
+		Signal: Signal{Mode: "none"}, Now: testNow, MetricsURL: n.MetricsURL()})
+	if err != nil || !res.MetricsOK || res.Metrics != "the relay's metrics answer" {
+		t.Fatalf("got %+v, %v, want the metrics answering", res, err)
+	}
+	dead := "http://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/metrics"
+	res, err = PointRelay(context.Background(), RelayOptions{Topology: p, Name: "bp1", Address: "10.0.0.1:6000", Signal: Signal{Mode: "none"}, Now: testNow, MetricsURL: dead})
+	if err != nil || res.MetricsOK || !strings.HasPrefix(res.Metrics, "the relay's metrics do not answer: ") || !res.Changed {
+		t.Fatalf("got %+v, %v, want the topology changed and the silence reported", res, err)
 	}
 }

@@ -515,6 +515,9 @@ type PromoteOptions struct {
 	Poll           time.Duration
 	Signal         func() (string, error)
 	NodePID        func() (int, error)
+	// Signer bounds the wait for the Mithril signer after the node forges
+	// with the set (with --mithril-signer).
+	Signer SignerOptions
 }
 
 // PromoteResult says what Promote did.
@@ -524,6 +527,9 @@ type PromoteResult struct {
 	Signalled    string
 	Confirmation Confirmation
 	Restored     bool // not confirmed: the credential paths were removed again
+	// Signer is the Mithril signer's restart once the node forges with
+	// the set; its failure is Promote's error, the promotion stands.
+	Signer *SignerResult
 }
 
 // Promote makes a standby forge with its staged set, only with proof that
@@ -534,6 +540,8 @@ type PromoteResult struct {
 // other producer's, and must pass the node's checks at the chain's tip.
 // If the node does not confirm forging, the paths are removed again and
 // the node signalled, so that the standby never forges half-promoted.
+// Once it forges, the Mithril signer is restarted (a failure there is
+// reported with the result; the promotion stands).
 func (a *Agent) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult, error) {
 	if a.KESAgentMode() {
 		return nil, fmt.Errorf("%w: a standby cannot stage a key in kes-agent for later", ErrKESAgentMode)
@@ -651,7 +659,10 @@ func (a *Agent) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult, 
 		return res, err
 	}
 	_ = os.Remove(filepath.Join(a.Dir, StagedLink))
-	return res, nil
+	// As after an install the node took: the signer must read the set
+	// the node forges with now.
+	res.Signer, err = a.RestartSigner(ctx, withNow(o.Signer, o.Now))
+	return res, err
 }
 
 // olderThan reports whether cert is older than the one described.

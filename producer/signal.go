@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/kesrotate/kesrotate/transfer"
 )
 
@@ -172,6 +171,11 @@ type InstallOptions struct {
 	// Signer bounds the wait for the Mithril signer after the node took
 	// the set (with --mithril-signer).
 	Signer SignerOptions
+	// KeepCheckpoint keeps the bundle's ceremony-log checkpoint (see
+	// KeepCheckpoint) once the bundle passed every check, whatever then
+	// becomes of the install: the checkpoint shows what the cold side
+	// logged, not what the node took.
+	KeepCheckpoint bool
 }
 
 // InstallResult says what Install did.
@@ -189,12 +193,63 @@ type InstallResult struct {
 	// SignerNote says why it was not restarted (with a signer configured).
 	Signer     *SignerResult
 	SignerNote string
+	// KESAgent: the key went to kes-agent (the node was not signalled).
+	KESAgent bool
+	// CheckpointKept is the file the bundle's checkpoint is kept in ("" if
+	// the bundle carries none or it was not kept); CheckpointErr says why
+	// it was not kept. The install does not depend on it.
+	CheckpointKept string
+	CheckpointErr  error
+}
+
+// Install and rollback states: what InstallResult.State and
+// RollbackResult.State report (the JSON "state" of install and rollback).
+const (
+	StateConfirmed    = "confirmed"
+	StateStaged       = "staged"
+	StateNotSignalled = "not signalled"
+	StateUnconfirmed  = "signalled, not confirmed"
+	// StateKESAgentUnconfirmed: kes-agent holds the new key, the node's
+	// taking it is not seen.
+	StateKESAgentUnconfirmed = "installed in kes-agent, node not confirmed"
+)
+
+// State says where the install stands: a standby's set is staged; in
+// kes-agent mode it is confirmed or only installed in kes-agent; else the
+// node was not signalled, or signalled and confirmed, or signalled and not
+// confirmed (nothing could tell, or an install that was rolled back).
+func (r *InstallResult) State() string {
+	switch {
+	case r.Activated != nil && r.Activated.Staged:
+		return StateStaged
+	case r.KESAgent && r.Confirmation.Confirmed:
+		return StateConfirmed
+	case r.KESAgent:
+		return StateKESAgentUnconfirmed
+	}
+	return reloadState(r.Signalled, r.Confirmation)
+}
+
+// reloadState is the state of a node signalled by who ("" for not
+// signalled) that showed conf.
+func reloadState(who string, conf Confirmation) string {
+	switch {
+	case who == "":
+		return StateNotSignalled
+	case conf.Confirmed:
+		return StateConfirmed
+	}
+	return StateUnconfirmed
 }
 
 // Install installs a bundle and reloads the node, under the agent lock:
 // check, stage, swap, SIGHUP, confirm. When the node does not take the new
 // set in time it rolls back to the previous set, signals again and fails
 // with ErrNotConfirmed; the result still says what happened.
+//
+// With o.KeepCheckpoint the bundle's checkpoint is kept once the bundle
+// passed the checks, before anything changes: a failed or rolled-back
+// install keeps it too (the result then is never nil).
 func (a *Agent) Install(ctx context.Context, b *transfer.Bundle, o InstallOptions) (*InstallResult, error) {
 	l, err := a.Lock()
 	if err != nil {
@@ -206,6 +261,20 @@ func (a *Agent) Install(ctx context.Context, b *transfer.Bundle, o InstallOption
 		return nil, err
 	}
 	defer c.Wipe()
+	if !o.KeepCheckpoint {
+		return a.installChecked(ctx, b, c, o)
+	}
+	kept, kerr := a.KeepCheckpoint(b.Checkpoint)
+	res, err := a.installChecked(ctx, b, c, o)
+	if res == nil {
+		res = &InstallResult{}
+	}
+	res.CheckpointKept, res.CheckpointErr = kept, kerr
+	return res, err
+}
+
+// installChecked is Install after the checks, under the lock.
+func (a *Agent) installChecked(ctx context.Context, b *transfer.Bundle, c *Candidate, o InstallOptions) (*InstallResult, error) {
 	if a.KESAgentMode() {
 		return a.deployViaKESAgent(ctx, c, o)
 	}
@@ -223,7 +292,7 @@ func (a *Agent) Install(ctx context.Context, b *transfer.Bundle, o InstallOption
 		return nil, err
 	}
 	res := &InstallResult{Activated: ir}
-	if o.NoSignal || (o.Signal == nil && a.Config.Signal.Mode == "none") {
+	if !a.signals(o) {
 		if a.Config.MithrilSigner != "" {
 			res.SignerNote = "the node was not signalled: once it reads the new set, restart the signer with 'kesrotate-agent mithril restart'"
 		}
@@ -358,22 +427,128 @@ func (a *Agent) reload(ctx context.Context, exp Expect, o InstallOptions) (Confi
 	return conf, who, err
 }
 
-// Reload signals the node and confirms it took the active set (after a
-// rollback, for example) at the chain's slot. from is the cert the node
-// had before (nil if unknown): one with the same start period makes the
-// metrics ambiguous. It holds no lock.
-func (a *Agent) Reload(ctx context.Context, slot uint64, from *opcert.Certificate, o InstallOptions) (Confirmation, string, error) {
+// RollbackOptions are Rollback's options: how to reload the node, as
+// Install's.
+type RollbackOptions struct {
+	// NoSignal rolls back without signalling the node.
+	NoSignal bool
+	// TipSlot is the chain's slot, for the confirmation; Chain, if set,
+	// is asked for it instead, and only when the node is to be signalled
+	// (a node socket that does not answer then changes nothing).
+	TipSlot uint64
+	Chain   func() (uint64, error)
+	// ConfirmTimeout bounds the wait for the node (default 60 s).
+	ConfirmTimeout time.Duration
+	Poll           time.Duration
+	// Signal and NodePID replace SignalNode and NodePID (tests).
+	Signal  func() (string, error)
+	NodePID func() (int, error)
+	// Signer bounds the wait for the Mithril signer after the node took
+	// the set (with --mithril-signer).
+	Signer SignerOptions
+	// Hook, if set, is called at every step boundary (tests).
+	Hook func(Step) error
+}
+
+// RollbackResult says what Rollback did.
+type RollbackResult struct {
+	From, To string
+	// SeenByNode: the agent checked in the node's own file-system view
+	// that its credential paths lead to the set active again.
+	SeenByNode   bool
+	Signalled    string // "" when not signalled, else whom ("pid 1234")
+	Confirmation Confirmation
+	// Signer is the Mithril signer's restart after the node took the set;
+	// SignerNote says why it was not restarted (with a signer configured).
+	Signer     *SignerResult
+	SignerNote string
+}
+
+// State is "confirmed", "not signalled" or "signalled, not confirmed".
+func (r *RollbackResult) State() string { return reloadState(r.Signalled, r.Confirmation) }
+
+// Rollback points current back at the set that was active before the
+// current one and reloads the node as Install does, under the agent lock:
+// the node's view is checked before the signal (if it cannot see the set,
+// current goes forward again and Rollback fails with ErrNodeCannotSee),
+// the node signalled and its taking the set confirmed, then the Mithril
+// signer restarted. The previous set's files were never changed, so the
+// node reads them bit for bit as before. A node that does not take the
+// set leaves it active (the operator asked for it) and fails with
+// ErrNotConfirmed; the result says how far it got.
+func (a *Agent) Rollback(ctx context.Context, o RollbackOptions) (*RollbackResult, error) {
+	if a.KESAgentMode() {
+		return nil, fmt.Errorf("%w: kes-agent keeps no previous KES key and refuses a lower counter than the installed one, so there is nothing to roll back to", ErrKESAgentMode)
+	}
+	l, err := a.Lock()
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	// The cert the node had decides whether the metrics can tell the two
+	// sets apart: read it under the lock, before anything moves.
+	from, err := a.InstalledCert()
+	if err != nil {
+		return nil, fmt.Errorf("installed cert %s: %w", a.Config.Cert, err)
+	}
+	do := InstallOptions{NoSignal: o.NoSignal, Signal: o.Signal, NodePID: o.NodePID, ConfirmTimeout: o.ConfirmTimeout, Poll: o.Poll}
+	signal := a.signals(do)
+	slot := o.TipSlot
+	if signal && o.Chain != nil {
+		if slot, err = o.Chain(); err != nil {
+			return nil, err
+		}
+	}
+	rb, err := a.rollback(o.Hook)
+	if err != nil {
+		return nil, err
+	}
+	res := &RollbackResult{From: rb.From, To: rb.To}
+	if !signal {
+		if a.Config.MithrilSigner != "" {
+			res.SignerNote = "the node was not signalled: once it reads the set, restart the signer with 'kesrotate-agent mithril restart'"
+		}
+		return res, nil
+	}
+	if pid, ok := a.pidForCheck(do); ok {
+		checked, serr := a.CheckNodeSees(pid)
+		res.SeenByNode = checked
+		if serr != nil {
+			if err := a.activateSet(rb.From); err != nil {
+				return res, fmt.Errorf("%w; going forward to set %s again failed too: %w", serr, rb.From, err)
+			}
+			res.To = rb.From
+			return res, fmt.Errorf("%w; set %s is active again", serr, rb.From)
+		}
+	}
 	c, err := a.InstalledCert()
 	if err != nil {
-		return Confirmation{}, "", err
+		return res, fmt.Errorf("installed cert %s: %w", a.Config.Cert, err)
 	}
+	var conf Confirmation
+	var who string
 	if c == nil {
-		who, err := a.signal(o)
-		return Confirmation{Unconfirmable: true, Detail: "no cert installed"}, who, err
+		who, err = a.signal(do)
+		conf = Confirmation{Unconfirmable: true, Detail: "the set active again has no cert"}
+	} else {
+		exp := a.expectFor(c, slot)
+		exp.Ambiguous = from == nil || (from.KESPeriod == c.KESPeriod && from.Hash() != c.Hash())
+		conf, who, err = a.reload(ctx, exp, do)
 	}
-	exp := a.expectFor(c, slot)
-	exp.Ambiguous = from == nil || (from.KESPeriod == c.KESPeriod && from.Hash() != c.Hash())
-	return a.reload(ctx, exp, o)
+	res.Signalled, res.Confirmation = who, conf
+	if err != nil {
+		return res, err
+	}
+	// As after an install the node took: the signer must read the set
+	// active again too. Its failure is reported; the rollback stays.
+	res.Signer, err = a.RestartSigner(ctx, o.Signer)
+	return res, err
+}
+
+// signals says whether Install or Rollback signal the node: not with
+// NoSignal, nor when signalling is configured off (unless a test signals).
+func (a *Agent) signals(o InstallOptions) bool {
+	return !o.NoSignal && (o.Signal != nil || a.Config.Signal.Mode != "none")
 }
 
 func withNow(o SignerOptions, now time.Time) SignerOptions {

@@ -131,6 +131,28 @@ func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics 
 	return s, nil
 }
 
+// Observe is the status command's whole look: the node's metrics (when a
+// metrics URL is configured, within timeout, 10 s when 0), Status at the
+// chain view v, and KeyUsers.
+func (a *Agent) Observe(ctx context.Context, v *ChainView, now time.Time, timeout time.Duration) (*Status, error) {
+	var metrics *nodequery.Scrape
+	var scrapeErr error
+	if a.Config.MetricsURL != "" {
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+		mctx, cancel := context.WithTimeout(ctx, timeout)
+		metrics, scrapeErr = nodequery.Metrics(mctx, a.Config.MetricsURL)
+		cancel()
+	}
+	s, err := a.Status(v.ChainState, v.OnChainKnown, v.Source, metrics, scrapeErr, now)
+	if err != nil {
+		return nil, err
+	}
+	a.KeyUsers(ctx, s)
+	return s, nil
+}
+
 // KeyUsers adds to the status what the node's other key users say: in
 // kes-agent mode, kes-agent's key and period; the Mithril signer's unit,
 // last restart and registration.
@@ -214,45 +236,191 @@ var (
 	ErrStandbyForges = errors.New("this standby's node forges")
 )
 
-// Verdict is nil when the producer is as it should be: the cert valid
-// now, its counter right for the chain when known, and (where the
-// metrics say) the primary's node forging with it or a standby's node not
-// forging at all.
-func (s *Status) Verdict() error {
-	switch {
-	case !s.PeriodOK:
-		return fmt.Errorf("%w: %s", ErrCertInvalid, s.PeriodVerdict)
-	case s.CounterOK != nil && !*s.CounterOK:
-		return fmt.Errorf("%w: %s", ErrCounterWrong, s.CounterVerdict)
-	}
-	if err := s.KESAgent.verdict(); err != nil {
-		return err
-	}
-	if err := s.forgingVerdict(); err != nil {
-		return err
-	}
-	return s.Mithril.verdict(s.Role, s.ActiveSet)
+// Status parts: what each of a status's checks is about.
+const (
+	PartKESPeriod           = "kes-period"           // the cert's window and the chain's period
+	PartCounter             = "counter"              // the cert's counter and the chain's
+	PartForging             = "forging"              // the node's metrics (with a metrics URL)
+	PartKESAgent            = "kes-agent"            // what kes-agent holds (kes-agent mode)
+	PartMithril             = "mithril"              // the Mithril signer's unit and restart
+	PartMithrilRegistration = "mithril-registration" // its registration
+)
+
+// LevelUnknown is a status check that cannot be told (a "?").
+const LevelUnknown = "unknown"
+
+// StatusCheck is one verdict of a status: its part, how it stands
+// (LevelOK, LevelFail, LevelUnknown, or LevelInfo for what is no fault
+// here, such as a standby's Mithril signer) and what it says. Err is what
+// a failed check makes Verdict return.
+type StatusCheck struct {
+	Part  string
+	Level string
+	Text  string
+	Err   error
 }
 
-// forgingVerdict is the node's part of Verdict, from its metrics.
-func (s *Status) forgingVerdict() error {
-	f := s.Forging
-	if f == nil || f.Error != "" {
-		return nil
+// Checks are the status's verdicts, part by part, in the order Verdict
+// weighs them: the cert's period and counter, kes-agent, the node's
+// forging, the Mithril signer. A part without its source (no metrics URL,
+// no kes-agent, no signer) has none.
+func (s *Status) Checks() []StatusCheck {
+	var cs []StatusCheck
+	period := StatusCheck{Part: PartKESPeriod, Level: LevelOK, Text: s.PeriodVerdict}
+	if !s.PeriodOK {
+		period.Level, period.Err = LevelFail, fmt.Errorf("%w: %s", ErrCertInvalid, s.PeriodVerdict)
+	}
+	counter := StatusCheck{Part: PartCounter, Level: LevelUnknown, Text: s.CounterVerdict}
+	switch {
+	case s.CounterOK != nil && *s.CounterOK:
+		counter.Level = LevelOK
+	case s.CounterOK != nil:
+		counter.Level, counter.Err = LevelFail, fmt.Errorf("%w: %s", ErrCounterWrong, s.CounterVerdict)
+	}
+	cs = append(cs, period, counter)
+	cs = append(cs, s.kesAgentChecks()...)
+	if f := s.Forging; f != nil {
+		cs = append(cs, s.forgingCheck(f))
+	}
+	return append(cs, s.signerChecks()...)
+}
+
+// Verdict is nil when the producer is as it should be: the cert valid
+// now, its counter right for the chain when known, kes-agent holding its
+// key, (where the metrics say) the primary's node forging with it or a
+// standby's node not forging at all, and a primary's Mithril signer
+// restarted for the active set and registered. Else it is the first
+// failed check's error.
+func (s *Status) Verdict() error {
+	for _, c := range s.Checks() {
+		if c.Level == LevelFail {
+			return c.Err
+		}
+	}
+	return nil
+}
+
+func failed(part string, err error, format string, args ...any) StatusCheck {
+	return StatusCheck{Part: part, Level: LevelFail, Text: fmt.Sprintf(format, args...), Err: err}
+}
+
+func passed(part, format string, args ...any) StatusCheck {
+	return StatusCheck{Part: part, Level: LevelOK, Text: fmt.Sprintf(format, args...)}
+}
+
+// forgingCheck is the node's part, from its metrics.
+func (s *Status) forgingCheck(f *Forging) StatusCheck {
+	notForging := func(format string, args ...any) StatusCheck {
+		err := fmt.Errorf("%w: %s", ErrNotForging, fmt.Sprintf(format, args...))
+		return failed(PartForging, err, "%s", err.Error())
 	}
 	switch {
+	case f.Error != "":
+		return StatusCheck{Part: PartForging, Level: LevelUnknown, Text: "node metrics: " + f.Error}
 	case s.Role == RoleStandby && f.Enabled != nil && *f.Enabled:
-		return fmt.Errorf("%w (forging_enabled 1): two producers may be forging for the pool", ErrStandbyForges)
+		return failed(PartForging, fmt.Errorf("%w (forging_enabled 1): two producers may be forging for the pool", ErrStandbyForges),
+			"this standby's node forges (forging_enabled 1): two producers may be forging for the pool; demote one")
 	case s.Role == RoleStandby:
-		return nil
+		return passed(PartForging, "this standby's node does not forge")
 	case f.MatchesInstalled:
-		return nil
+		return passed(PartForging, "the node forges with the installed cert (start period %d)", *f.StartPeriod)
 	case f.StartPeriod == nil:
-		return fmt.Errorf("%w: its metrics show no op cert", ErrNotForging)
+		return notForging("its metrics show no op cert")
 	case f.Enabled != nil && !*f.Enabled:
-		return fmt.Errorf("%w: its metrics say forging is disabled", ErrNotForging)
+		return notForging("its metrics say forging is disabled")
 	case *f.StartPeriod != s.CertKESPeriod:
-		return fmt.Errorf("%w: it forges with a cert from period %d, the installed one starts in %d", ErrNotForging, *f.StartPeriod, s.CertKESPeriod)
+		return notForging("it forges with a cert from period %d, the installed one starts in %d", *f.StartPeriod, s.CertKESPeriod)
 	}
-	return fmt.Errorf("%w: %s", ErrNotForging, strings.TrimPrefix(f.String(), "the node's metrics show "))
+	return notForging("%s", strings.TrimPrefix(f.String(), "the node's metrics show "))
+}
+
+// kesAgentChecks are kes-agent's part: its KES period and its key. A
+// missing key comes first: it is the more urgent.
+func (s *Status) kesAgentChecks() []StatusCheck {
+	ks := s.KESAgent
+	switch {
+	case ks == nil:
+		return nil
+	case ks.Error != "":
+		err := ks.err
+		if err == nil {
+			err = fmt.Errorf("%w: %s", ErrKESAgent, ks.Error)
+		}
+		return []StatusCheck{failed(PartKESAgent, err, "kes-agent: %s", ks.Error)}
+	}
+	in := ks.Info
+	period := passed(PartKESAgent, "kes-agent is in the chain's KES period %d", in.Period)
+	if !ks.PeriodOK {
+		period = failed(PartKESAgent, fmt.Errorf("%w: kes-agent is in KES period %d", ErrKESAgentPeriod, in.Period),
+			"kes-agent is in KES period %d, the chain in %d: it evolves the key for the wrong period", in.Period, s.CurrentPeriod)
+	}
+	var key StatusCheck
+	switch k := in.Installed; {
+	case k == nil:
+		what, held := "no key", "kes-agent holds no KES key (a kes-agent that restarts loses it): the node forges only until it restarts"
+		if in.Deleted {
+			what, held = "a deletion (drop-key)", "kes-agent holds no KES key (it was dropped): the node forges only until it restarts"
+		}
+		key = failed(PartKESAgent, fmt.Errorf("%w: it holds %s; a kes-agent that restarts loses its key, and the node forges with the key it already has only until it restarts", ErrKESAgentNoKey, what),
+			"%s", held)
+		return []StatusCheck{key, period}
+	case ks.MatchesCert:
+		key = passed(PartKESAgent, "kes-agent holds the installed cert's key (#%d, evolution %d)", k.Counter, k.Evolution)
+	default:
+		key = failed(PartKESAgent, fmt.Errorf("%w: kes-agent holds cert #%d from period %d (vkey %s…)", ErrKESAgentMismatch, k.Counter, k.Start, k.VKeyHex[:8]),
+			"kes-agent holds cert #%d from period %d, not the installed #%d from %d", k.Counter, k.Start, s.CertCounter, s.CertKESPeriod)
+	}
+	return []StatusCheck{period, key}
+}
+
+// signerChecks are the Mithril signer's part: its unit runs and was
+// restarted for the active set, and it registered (where that can be
+// told). On a standby nothing about the signer is a fault: its checks are
+// LevelInfo there.
+func (s *Status) signerChecks() []StatusCheck {
+	ss := s.Mithril
+	if ss == nil {
+		return nil
+	}
+	standby := s.Role == RoleStandby
+	// onStandby turns a failure into information on a standby.
+	onStandby := func(c StatusCheck) StatusCheck {
+		if standby && c.Level == LevelFail {
+			c.Level, c.Err = LevelInfo, nil
+			c.Text += " (a standby: not a fault)"
+		}
+		return c
+	}
+	if ss.Error != "" {
+		return []StatusCheck{onStandby(failed(PartMithril, fmt.Errorf("%w: %s", ErrSignerDown, ss.Error), "the Mithril signer: %s", ss.Error))}
+	}
+	var unit StatusCheck
+	switch {
+	case ss.ActiveState != "active":
+		unit = failed(PartMithril, fmt.Errorf("%w: unit %s is %s", ErrSignerDown, ss.Unit, ss.ActiveState), "the Mithril signer is not running (%s)", ss.ActiveState)
+	case standby:
+		unit = StatusCheck{Part: PartMithril, Level: LevelInfo, Text: "the Mithril signer runs (a standby: its restart follows a promotion)"}
+	case !ss.RestartedForActiveSet && s.ActiveSet != "": // before the agent's first install it has nothing to follow
+		unit = failed(PartMithril, fmt.Errorf("%w: it may still hold the previous KES key", ErrSignerStale),
+			"the Mithril signer was not restarted after set %s was installed: 'kesrotate-agent mithril restart'", s.ActiveSet)
+	case s.ActiveSet == "":
+		unit = passed(PartMithril, "the Mithril signer runs")
+	default:
+		unit = passed(PartMithril, "the Mithril signer runs and was restarted for set %s", s.ActiveSet)
+	}
+	var reg StatusCheck
+	switch {
+	case ss.MetricsError != "":
+		reg = StatusCheck{Part: PartMithrilRegistration, Level: LevelUnknown, Text: "the Mithril signer's metrics: " + ss.MetricsError}
+	case ss.Registered == nil:
+		reg = StatusCheck{Part: PartMithrilRegistration, Level: LevelUnknown, Text: "the Mithril signer's registration cannot be told (it restarted since, and no --mithril-metrics)"}
+	case *ss.Registered && ss.LastEpoch != nil:
+		reg = passed(PartMithrilRegistration, "the Mithril signer registered (epoch %d)", *ss.LastEpoch)
+	case *ss.Registered:
+		reg = passed(PartMithrilRegistration, "the Mithril signer registered")
+	default:
+		reg = failed(PartMithrilRegistration, fmt.Errorf("%w: no successful registration since it started", ErrSignerNotRegistered),
+			"the Mithril signer has not registered since it started")
+	}
+	return []StatusCheck{onStandby(unit), onStandby(reg)}
 }

@@ -64,7 +64,8 @@ Exit codes: 0 nothing failed (warnings may remain), 1 a check failed,
 	return c
 }
 
-var marks = map[string]string{producer.LevelOK: "✓", producer.LevelInfo: "·", producer.LevelWarn: "!", producer.LevelFail: "✗"}
+// marks are how a check or a status verdict reads at a glance.
+var marks = map[string]string{producer.LevelOK: "✓", producer.LevelInfo: "·", producer.LevelWarn: "!", producer.LevelFail: "✗", producer.LevelUnknown: "?"}
 
 func printReport(w io.Writer, r *producer.Report) {
 	for _, f := range r.Findings {

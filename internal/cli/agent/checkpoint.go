@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -29,45 +28,27 @@ stick detectable: give them to the auditor with 'checkpoint countersign'.`,
 	return c
 }
 
-func keptCheckpoints(g *globals) ([]string, [][]byte, error) {
-	a, err := g.open()
-	if err != nil {
-		return nil, nil, err
-	}
-	files, err := a.Checkpoints()
-	if err != nil {
-		return nil, nil, err
-	}
-	var notes [][]byte
-	for _, f := range files {
-		b, err := cli.ReadInput(f, "checkpoint")
-		if err != nil {
-			return nil, nil, err
-		}
-		notes = append(notes, b)
-	}
-	return files, notes, nil
-}
-
 func newCheckpointListCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the kept checkpoints",
 		Args:  cli.Args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			files, notes, err := keptCheckpoints(g)
+			a, err := g.open()
+			if err != nil {
+				return err
+			}
+			kept, err := a.KeptCheckpoints()
 			if err != nil {
 				return err
 			}
 			views := []CheckpointView{}
-			for i, msg := range notes {
-				cp, err := auditlog.ParseCheckpoint(msg)
-				if err != nil {
-					g.env.Warn("%s: not a checkpoint: %v", files[i], err)
+			for _, k := range kept {
+				if k.Err != nil {
+					g.env.Warn("%s: not a checkpoint: %v", k.File, k.Err)
 					continue
 				}
-				views = append(views, CheckpointView{File: files[i], Origin: cp.Origin, Size: cp.Size,
-					Root: rootB64(cp), Signers: strings.Count(string(msg), "\n— ")})
+				views = append(views, CheckpointView{File: k.File, Origin: k.Origin, Size: k.Size, Root: k.RootBase64(), Signers: k.Signatures})
 			}
 			if g.env.JSON {
 				return g.env.PrintJSON(views)
@@ -81,14 +62,6 @@ func newCheckpointListCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-}
-
-func rootB64(c auditlog.Checkpoint) string {
-	lines := strings.SplitN(string(c.Note), "\n", 4)
-	if len(lines) < 3 {
-		return ""
-	}
-	return lines[2]
 }
 
 func newCheckpointAddCmd(g *globals) *cobra.Command {
@@ -172,7 +145,9 @@ checks them.`,
 				if err != nil {
 					return err
 				}
-				auditKey = strings.TrimSuffix(string(b), "\n")
+				if auditKey, err = producer.ReadAuditKey(b); err != nil {
+					return cli.Hint(err, "give the audit.pub of an auditor package")
+				}
 			}
 			res, err := a.Countersign(out, auditKey)
 			switch {

@@ -3,7 +3,6 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -101,7 +100,9 @@ An empty value ("") clears an optional setting.`,
 					if err != nil {
 						return err
 					}
-					text = strings.TrimSpace(string(b))
+					if text, err = producer.ReadAuditKey(b); err != nil {
+						return cli.Hint(err, "give the audit.pub of the vault ('kesrotate ceremony export' writes it)", "nothing was changed")
+					}
 				}
 				ch.AuditKey = &text
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -115,12 +114,7 @@ func runInit(g *globals, o *initOptions) error {
 		if err != nil {
 			return err
 		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if line = strings.TrimSpace(line); strings.HasPrefix(line, "AGE-PLUGIN-") {
-				opts.HardwareIdentity = line
-			}
-		}
-		opts.HardwareRecipient = o.hwRecipient
+		opts.HardwareIdentityFile, opts.HardwareRecipient = b, o.hwRecipient
 	}
 	if o.genesis != "" {
 		if opts.Genesis, err = cli.ReadInput(o.genesis, "--genesis", "--genesis takes the network's shelley-genesis.json"); err != nil {
@@ -129,6 +123,8 @@ func runInit(g *globals, o *initOptions) error {
 	}
 	a, err := producer.Init(dir, opts)
 	switch {
+	case errors.Is(err, producer.ErrHardwareIdentity):
+		return cli.Hint(err, "give the identity file your age plugin wrote for --hardware-recipient, holding that one identity (age-plugin-yubikey --identity --slot N)", "nothing was created")
 	case errors.Is(err, producer.ErrAgentExists):
 		return cli.Hint(err, "an agent folder is never re-initialised; use another --dir")
 	case errors.Is(err, nodequery.ErrNetworkMismatch):

@@ -134,21 +134,16 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	b, chosen, skipped, err := a.OpenBundles(files)
+	op, err := a.OpenBundles(files)
 	if err != nil {
 		return installHint(err)
 	}
+	b := op.Bundle
 	defer b.Wipe()
 	if len(files) > 1 {
-		g.env.Info("installing %s", chosen)
-		for _, s := range skipped {
+		g.env.Info("installing %s", op.Name)
+		for _, s := range op.Skipped {
 			g.env.Info("  passed over %s: %s", s.Name, s.Why)
-		}
-	}
-	var data []byte
-	for _, f := range files {
-		if f.Name == chosen {
-			data = f.Data
 		}
 	}
 	v, err := o.chain.chain(g, a, false, true)
@@ -163,19 +158,18 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 		onchain = &v.OnChain
 	}
 	do := producer.InstallOptions{
-		ActivateOptions: producer.ActivateOptions{TipSlot: v.TipSlot, OnChain: onchain, Now: now, BundleHash: transfer.FileHash(data)},
+		ActivateOptions: producer.ActivateOptions{TipSlot: v.TipSlot, OnChain: onchain, Now: now, BundleHash: op.FileHash},
 		NoSignal:        o.noSignal, ConfirmTimeout: o.confirmTimeout,
-		Signer: producer.SignerOptions{Now: now, Timeout: o.signerTimeout},
+		Signer:         producer.SignerOptions{Now: now, Timeout: o.signerTimeout},
+		KeepCheckpoint: true,
 	}
 	res, err := a.Install(context.Background(), b, do)
-	if res != nil && res.Activated != nil {
-		if _, kerr := a.KeepCheckpoint(b.Checkpoint); kerr != nil {
-			g.env.Warn("the bundle's ceremony checkpoint was not kept: %v", kerr)
-		}
+	if res != nil && res.CheckpointErr != nil {
+		g.env.Warn("the bundle's ceremony checkpoint was not kept: %v", res.CheckpointErr)
 	}
 	if err != nil && signerIsErr(err) && res != nil && res.Activated != nil {
 		// The node took the set; only the signer failed.
-		if perr := printInstall(g, a, b, res, o.noSignal); perr != nil {
+		if perr := printInstall(g, a, b, res); perr != nil {
 			return perr
 		}
 		return signerHint(err, a)
@@ -193,23 +187,16 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 		}
 		return installHint(err)
 	}
-	return printInstall(g, a, b, res, o.noSignal)
+	return printInstall(g, a, b, res)
 }
 
-func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *producer.InstallResult, noSignal bool) error {
+func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *producer.InstallResult) error {
 	ir, conf := res.Activated, res.Confirmation
-	state := "confirmed"
-	switch {
-	case ir.Staged:
-		state = "staged"
-	case a.KESAgentMode() && conf.Confirmed:
-	case a.KESAgentMode():
-		state = "installed in kes-agent, node not confirmed"
+	state := res.State()
+	switch state {
+	case producer.StateKESAgentUnconfirmed:
 		g.env.Warn("kes-agent holds the new key, the node is not confirmed: %s", conf.Detail)
-	case res.Signalled == "":
-		state = "not signalled"
-	case conf.Unconfirmable:
-		state = "signalled, not confirmed"
+	case producer.StateUnconfirmed:
 		g.env.Warn("signalled, not confirmed: %s", conf.Detail)
 	}
 	if g.env.JSON {
@@ -240,17 +227,17 @@ func printInstall(g *globals, a *producer.Agent, b *transfer.Bundle, res *produc
 	if r := ir.Report; r != nil {
 		fmt.Fprintf(w, "  KES period %d, evolution %d, %d periods left, expires %s\n", r.CurrentPeriod, r.Evolution, r.RemainingPeriods, r.Expiry.Format(time.RFC3339))
 	}
-	if ir.Previous != "" && !ir.Same && !a.KESAgentMode() {
+	if ir.Previous != "" && !ir.Same && !res.KESAgent {
 		fmt.Fprintf(w, "  previous set %s is kept for 'kesrotate-agent rollback'\n", ir.Previous)
 	}
 	switch {
-	case a.KESAgentMode() && conf.Confirmed:
+	case res.KESAgent && state == producer.StateConfirmed:
 		fmt.Fprintf(w, "kes-agent holds the new key and serves it to the node; the node forges with the new cert (confirmed by %s)\n", joinAnd(conf.Sources))
-	case a.KESAgentMode():
+	case res.KESAgent:
 		fmt.Fprintf(w, "kes-agent holds the new key and serves it to the node; %s\n", conf.Detail)
-	case noSignal || res.Signalled == "":
+	case state == producer.StateNotSignalled:
 		fmt.Fprintf(w, "the node was not signalled: send it SIGHUP (or restart it) to use the new set\n")
-	case conf.Confirmed:
+	case state == producer.StateConfirmed:
 		fmt.Fprintf(w, "signalled %s; the node forges with the new cert (confirmed by %s)\n", res.Signalled, joinAnd(conf.Sources))
 	default:
 		fmt.Fprintf(w, "signalled %s; not confirmed: %s\n", res.Signalled, conf.Detail)

@@ -113,37 +113,3 @@ func signerHint(err error, a *producer.Agent) error {
 func signerIsErr(err error) bool {
 	return errors.Is(err, producer.ErrSignerEnv) || errors.Is(err, producer.ErrSignerRestart) || errors.Is(err, producer.ErrSignerNotRegistered)
 }
-
-// printSignerStatus is status' part on the Mithril signer.
-func printSignerStatus(w io.Writer, s *producer.Status, ms *producer.SignerStatus) {
-	fmt.Fprintf(w, "  mithril signer       %s", ms.Unit)
-	if ms.ActiveState != "" {
-		fmt.Fprintf(w, " (%s, pid %d)", ms.ActiveState, ms.MainPID)
-	}
-	fmt.Fprintln(w)
-	switch {
-	case ms.Error != "":
-		fmt.Fprintf(w, "✗ the Mithril signer: %s\n", ms.Error)
-		return
-	case ms.ActiveState != "active":
-		fmt.Fprintf(w, "✗ the Mithril signer is not running (%s)\n", ms.ActiveState)
-	case s.Role == producer.RoleStandby:
-	case !ms.RestartedForActiveSet && s.ActiveSet != "":
-		fmt.Fprintf(w, "✗ the Mithril signer was not restarted after set %s was installed: 'kesrotate-agent mithril restart'\n", s.ActiveSet)
-	}
-	if r := ms.LastRestart; r != nil {
-		fmt.Fprintf(w, "  last restart         %s for set %s (%s)\n", r.Restarted.Format(time.RFC3339), r.Set, map[bool]string{true: "registered", false: "not registered"}[r.Registered])
-	}
-	switch {
-	case ms.MetricsError != "":
-		fmt.Fprintf(w, "? the Mithril signer's metrics: %s\n", ms.MetricsError)
-	case ms.Registered == nil:
-		fmt.Fprintf(w, "? the Mithril signer's registration cannot be told (it restarted since, and no --mithril-metrics)\n")
-	case *ms.Registered && ms.LastEpoch != nil:
-		fmt.Fprintf(w, "✓ the Mithril signer registered (epoch %d)\n", *ms.LastEpoch)
-	case *ms.Registered:
-		fmt.Fprintf(w, "✓ the Mithril signer registered\n")
-	default:
-		fmt.Fprintf(w, "✗ the Mithril signer has not registered since it started\n")
-	}
-}

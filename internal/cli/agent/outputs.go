@@ -92,6 +92,7 @@ type rollbackOutput struct {
 	Signalled     string                 `json:"signalled"`
 	State         string                 `json:"state"`
 	MithrilSigner *producer.SignerResult `json:"mithril_signer"`
+	MithrilNote   string                 `json:"mithril_note"`
 }
 
 // kesNewOutput is what 'kesrotate-agent kes new --json' prints.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/producer"
-	"github.com/kesrotate/kesrotate/producer/nodequery"
 )
 
 func newRelayCmd(g *globals) *cobra.Command {
@@ -50,7 +49,7 @@ TOPOLOGY.kesrotate. This command needs no agent folder.`,
 				return err
 			}
 			res, err := producer.PointRelay(context.Background(), producer.RelayOptions{Topology: topology, Name: args[0], Address: address,
-				Replace: replace, Signal: *s, NodeLog: nodeLog, ConfirmTimeout: confirmTimeout, Now: now})
+				Replace: replace, Signal: *s, NodeLog: nodeLog, ConfirmTimeout: confirmTimeout, Now: now, MetricsURL: metricsURL})
 			switch {
 			case errors.Is(err, producer.ErrTopology) && strings.Contains(err.Error(), "must be named the first time"):
 				return cli.Hint(err, "name the producer's entry with --replace HOST:PORT (as it stands in the topology now)", "nothing was changed")
@@ -63,16 +62,7 @@ TOPOLOGY.kesrotate. This command needs no agent folder.`,
 			case err != nil:
 				return cli.Hint(err, "nothing was changed")
 			}
-			alive := ""
-			if metricsURL != "" {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				_, merr := nodequery.Metrics(ctx, metricsURL)
-				cancel()
-				alive = "the relay's metrics answer"
-				if merr != nil {
-					alive = "the relay's metrics do not answer: " + merr.Error()
-				}
-			}
+			alive := res.Metrics
 			if g.env.JSON {
 				return g.env.PrintJSON(relayOutput{Producer: args[0], From: res.From, To: res.To, Changed: res.Changed,
 					Signalled: res.Signalled, ConfirmedBy: nonNil(res.Confirmation.Sources), Metrics: alive})

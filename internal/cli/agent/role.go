@@ -92,7 +92,7 @@ func newPromoteCmd(g *globals) *cobra.Command {
 	var receipt, peerMetrics string
 	var scan []string
 	var primaryGone bool
-	var maxAge, confirmTimeout time.Duration
+	var maxAge, confirmTimeout, signerTimeout time.Duration
 	var chain chainFlags
 	c := &cobra.Command{
 		Use:   "promote --receipt F | --scan IMG | --peer-metrics URL | --primary-gone",
@@ -110,7 +110,9 @@ proof that the other producer does not forge:
 
 A staged cert older than the other producer's is refused. If the node does
 not confirm forging, the credential paths are removed again and this
-producer stays a standby.`,
+producer stays a standby. With a Mithril signer the signer is restarted
+once the node forges, and must register within --signer-timeout; if it
+does not, promote fails (exit 1) and says why, and the promotion stands.`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, args []string) error {
 			a, err := g.open()
@@ -159,31 +161,28 @@ producer stays a standby.`,
 			if v.OnChainKnown {
 				o.OnChain = &v.OnChain
 			}
+			o.Signer = producer.SignerOptions{Now: now, Timeout: signerTimeout}
 			res, err := a.Promote(context.Background(), o)
-			if err != nil {
+			if err != nil && !(signerIsErr(err) && res != nil && res.Signer != nil) {
 				return promoteHint(err, res)
 			}
-			// The signer must read the set the node forges with now.
-			signer, serr := a.RestartSigner(context.Background(), producer.SignerOptions{Now: now})
+			// Promoted; err, if any, is the Mithril signer's.
 			if g.env.JSON {
-				if err := g.env.PrintJSON(promoteOutput{Role: producer.RolePrimary, Set: res.Set, Proof: res.Proof,
-					Signalled: res.Signalled, ConfirmedBy: nonNil(res.Confirmation.Sources), MithrilSigner: signer}); err != nil {
-					return err
+				if jerr := g.env.PrintJSON(promoteOutput{Role: producer.RolePrimary, Set: res.Set, Proof: res.Proof,
+					Signalled: res.Signalled, ConfirmedBy: nonNil(res.Confirmation.Sources), MithrilSigner: res.Signer}); jerr != nil {
+					return jerr
 				}
-				if serr != nil {
-					return signerHint(serr, a)
+			} else {
+				w := g.env.Stdout
+				fmt.Fprintf(w, "%s is the primary now: the node forges with set %s (confirmed by %s)\n", a.Config.Name, res.Set, joinAnd(res.Confirmation.Sources))
+				fmt.Fprintf(w, "  proof the other producer stopped: %s\n", res.Proof)
+				if res.Signer != nil {
+					printSigner(w, res.Signer)
 				}
-				return nil
+				fmt.Fprintf(w, "next, on each relay: 'kesrotate-agent relay point-to %s --topology FILE --address HOST:PORT …'\n", a.Config.Name)
 			}
-			w := g.env.Stdout
-			fmt.Fprintf(w, "%s is the primary now: the node forges with set %s (confirmed by %s)\n", a.Config.Name, res.Set, joinAnd(res.Confirmation.Sources))
-			fmt.Fprintf(w, "  proof the other producer stopped: %s\n", res.Proof)
-			if signer != nil {
-				printSigner(w, signer)
-			}
-			fmt.Fprintf(w, "next, on each relay: 'kesrotate-agent relay point-to %s --topology FILE --address HOST:PORT …'\n", a.Config.Name)
-			if serr != nil {
-				return signerHint(serr, a)
+			if err != nil {
+				return signerHint(err, a)
 			}
 			return nil
 		},
@@ -195,6 +194,7 @@ producer stays a standby.`,
 	f.BoolVar(&primaryGone, "primary-gone", false, "the other producer is gone and cannot come back forging (your word; logged)")
 	cli.DurationVar(f, &maxAge, "max-receipt-age", 24*time.Hour, "how old a demotion receipt may be")
 	cli.DurationVar(f, &confirmTimeout, "confirm-timeout", 60*time.Second, "how long to wait for the node to forge")
+	signerTimeoutFlag(f, &signerTimeout)
 	chain.add(f)
 	return c
 }

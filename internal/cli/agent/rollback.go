@@ -21,16 +21,33 @@ func newRollbackCmd(g *globals) *cobra.Command {
 		Short: "Make the previous credential set active again and signal the node",
 		Long: `Point DIR/current back at the set that was active before the current one
 (its files were never changed, so the node reads them bit for bit as
-before), send SIGHUP to cardano-node and confirm. Run it again to go back
-further; the first set the agent adopted is as far as it goes.`,
+before), check that the node can see that set in its own file system
+view (if not, the current set is made active again), send SIGHUP to
+cardano-node and confirm. With a Mithril signer the signer is restarted
+once the node took the set, and must register within --signer-timeout.
+Run it again to go back further; the first set the agent adopted is as far
+as it goes.`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			a, err := g.open()
 			if err != nil {
 				return err
 			}
-			from, _ := a.InstalledCert()
-			rb, err := a.Rollback(producer.RollbackOptions{})
+			now, err := g.env.Now()
+			if err != nil {
+				return err
+			}
+			res, err := a.Rollback(context.Background(), producer.RollbackOptions{
+				NoSignal: noSignal, ConfirmTimeout: confirmTimeout,
+				Chain: func() (uint64, error) {
+					v, err := chain.chain(g, a, false, false)
+					if err != nil {
+						return 0, err
+					}
+					return v.TipSlot, nil
+				},
+				Signer: producer.SignerOptions{Now: now, Timeout: signerTimeout},
+			})
 			switch {
 			case errors.Is(err, producer.ErrNoPrevious):
 				return cli.Hint(err, "nothing was changed")
@@ -38,49 +55,35 @@ further; the first set the agent adopted is as far as it goes.`,
 				return cli.Hint(err, "to replace the key kes-agent serves, rotate: 'kesrotate-agent kes new', a snapshot, 'kesrotate rotate' on the cold machine, 'kesrotate-agent install'", "nothing was changed")
 			case errors.Is(err, producer.ErrLocked):
 				return cli.Hint(err, "wait for the other install or rollback to finish")
-			case err != nil:
-				return err
+			case res == nil && errors.As(err, new(*cli.Error)):
+				return err // the chain, explained by chainHint
+			case res == nil && err != nil:
+				return cli.Hint(err, "nothing was changed")
+			case errors.Is(err, producer.ErrNodeCannotSee):
+				return cli.Hint(err, "the node runs in another file system view (a container?): keep the agent folder inside a folder the node mounts ('kesrotate-agent config --link-mode relative'), or let the agent copy the files in place ('--link-mode copy')",
+					"the node was not signalled")
+			case err != nil && !signerIsErr(err):
+				return cli.Hint(fmt.Errorf("rolled back to set %s, but: %w", res.To, err), "check the node; send it SIGHUP yourself if it was not signalled")
 			}
-			who, state := "", "not signalled"
-			var conf producer.Confirmation
-			if !noSignal && a.Config.Signal.Mode != "none" {
-				v, cerr := chain.chain(g, a, false, false)
-				if cerr != nil {
-					return cli.Hint(fmt.Errorf("rolled back to set %s, but the node was not signalled: %w", rb.To, cerr), "send cardano-node SIGHUP yourself")
-				}
-				conf, who, err = a.Reload(context.Background(), v.TipSlot, from, producer.InstallOptions{ConfirmTimeout: confirmTimeout})
-				if err != nil {
-					return cli.Hint(fmt.Errorf("rolled back to set %s, but: %w", rb.To, err), "check the node; send it SIGHUP yourself if it was not signalled")
-				}
-				state = "confirmed"
-				if !conf.Confirmed {
-					state = "signalled, not confirmed"
-					g.env.Warn("signalled, not confirmed: %s", conf.Detail)
-				}
-			}
-			// The signer must read the set that is active again, once the
-			// node reads it.
-			var signer *producer.SignerResult
-			var serr error
-			if who != "" {
-				now, err := g.env.Now()
-				if err != nil {
-					return err
-				}
-				signer, serr = a.RestartSigner(context.Background(), producer.SignerOptions{Now: now, Timeout: signerTimeout})
+			state := res.State()
+			if state == producer.StateUnconfirmed {
+				g.env.Warn("signalled, not confirmed: %s", res.Confirmation.Detail)
 			}
 			if g.env.JSON {
-				if err := g.env.PrintJSON(rollbackOutput{From: rb.From, To: rb.To, Signalled: who, State: state, MithrilSigner: signer}); err != nil {
-					return err
+				if jerr := g.env.PrintJSON(rollbackOutput{From: res.From, To: res.To, Signalled: res.Signalled, State: state, MithrilSigner: res.Signer, MithrilNote: res.SignerNote}); jerr != nil {
+					return jerr
 				}
 			} else {
-				fmt.Fprintf(g.env.Stdout, "rolled back from set %s to set %s (%s)\n", rb.From, rb.To, state)
-				if signer != nil {
-					printSigner(g.env.Stdout, signer)
+				fmt.Fprintf(g.env.Stdout, "rolled back from set %s to set %s (%s)\n", res.From, res.To, state)
+				if res.Signer != nil {
+					printSigner(g.env.Stdout, res.Signer)
+				}
+				if res.SignerNote != "" {
+					fmt.Fprintf(g.env.Stdout, "the Mithril signer was not restarted: %s\n", res.SignerNote)
 				}
 			}
-			if serr != nil {
-				return signerHint(serr, a)
+			if err != nil {
+				return signerHint(err, a)
 			}
 			return nil
 		},

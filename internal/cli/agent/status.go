@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,7 +12,6 @@ import (
 	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/producer"
-	"github.com/kesrotate/kesrotate/producer/nodequery"
 )
 
 func newStatusCmd(g *globals) *cobra.Command {
@@ -56,18 +54,10 @@ expiry use 'kesrotate plan --status'.`,
 			if err != nil {
 				return err
 			}
-			var metrics *nodequery.Scrape
-			var scrapeErr error
-			if a.Config.MetricsURL != "" {
-				ctx, cancel := context.WithTimeout(context.Background(), chain.timeout)
-				metrics, scrapeErr = nodequery.Metrics(ctx, a.Config.MetricsURL)
-				cancel()
-			}
-			s, err := a.Status(v.ChainState, v.OnChainKnown, v.Source, metrics, scrapeErr, now)
+			s, err := a.Observe(context.Background(), v, now, chain.timeout)
 			if err != nil {
 				return cli.Hint(err, "install a bundle first: 'kesrotate-agent install BUNDLE'")
 			}
-			a.KeyUsers(context.Background(), s)
 			if prom != "" {
 				if err := safefile.Replace(prom, s.Prometheus(), 0o644); err != nil {
 					return cli.Hint(err, "--prometheus takes a file in node_exporter's textfile folder")
@@ -76,7 +66,7 @@ expiry use 'kesrotate plan --status'.`,
 			if g.env.JSON {
 				err = g.env.PrintJSON(s)
 			} else {
-				printStatus(g, a, s)
+				printStatus(g, s)
 			}
 			if err != nil {
 				return err
@@ -120,8 +110,17 @@ func statusVerdict(s *producer.Status) error {
 	return cli.Hint(err, "send the node SIGHUP ('kesrotate-agent install' of the same bundle re-signals and confirms), and read its log for why")
 }
 
-func printStatus(g *globals, a *producer.Agent, s *producer.Status) {
+func printStatus(g *globals, s *producer.Status) {
 	w := g.env.Stdout
+	checks := s.Checks()
+	// part prints the library's checks of one part, each with its mark.
+	part := func(name string) {
+		for _, c := range checks {
+			if c.Part == name {
+				fmt.Fprintf(w, "%s %s\n", marks[c.Level], c.Text)
+			}
+		}
+	}
 	id, _ := parsePool(s.PoolID)
 	fmt.Fprintf(w, "pool %s on %s (chain from %s, tip slot %d)\n", id, s.Network, s.ChainSource, s.TipSlot)
 	fmt.Fprintf(w, "  role                 %s\n", s.Role)
@@ -132,24 +131,9 @@ func printStatus(g *globals, a *producer.Agent, s *producer.Status) {
 	fmt.Fprintf(w, "  op cert              #%d, KES periods %d to %d\n", s.CertCounter, s.CertKESPeriod, s.CertEndPeriod-1)
 	fmt.Fprintf(w, "  remaining            %d periods, expires %s\n", s.RemainingPeriods, s.Expiry.Format(time.RFC3339))
 	fmt.Fprintf(w, "  on-chain counter     %s\n", orUnknown(s.OnChainCounter))
-	fmt.Fprintf(w, "%s %s\n", mark(&s.PeriodOK), s.PeriodVerdict)
-	fmt.Fprintf(w, "%s %s\n", mark(s.CounterOK), s.CounterVerdict)
-	if f := s.Forging; f != nil {
-		switch {
-		case f.Error != "":
-			fmt.Fprintf(w, "? node metrics: %s\n", f.Error)
-		case s.Role == producer.RoleStandby && f.Enabled != nil && *f.Enabled:
-			fmt.Fprintf(w, "✗ this standby's node forges (forging_enabled 1): two producers may be forging for the pool; demote one\n")
-		case s.Role == producer.RoleStandby:
-			fmt.Fprintf(w, "✓ this standby's node does not forge\n")
-		case f.MatchesInstalled:
-			fmt.Fprintf(w, "✓ the node forges with the installed cert (start period %d)\n", *f.StartPeriod)
-		case f.StartPeriod != nil:
-			fmt.Fprintf(w, "✗ the node forges with a cert from period %d, not the installed one: send it SIGHUP\n", *f.StartPeriod)
-		default:
-			fmt.Fprintf(w, "✗ the node reports no op cert: it is not forging\n")
-		}
-	}
+	part(producer.PartKESPeriod)
+	part(producer.PartCounter)
+	part(producer.PartForging)
 	if s.ActiveSet != "" {
 		fmt.Fprintf(w, "  active set           %s\n", s.ActiveSet)
 	}
@@ -163,35 +147,23 @@ func printStatus(g *globals, a *producer.Agent, s *producer.Status) {
 		fmt.Fprintf(w, "  pending KES vkey     %s (made here, waiting for its cert)\n", s.PendingKESVKey)
 	}
 	if ks := s.KESAgent; ks != nil {
-		printKESAgent(w, s, ks)
+		fmt.Fprintf(w, "  kes-agent            %s\n", ks.Socket)
+		part(producer.PartKESAgent)
+		if ks.Info != nil && ks.Info.StagedHex != "" {
+			fmt.Fprintf(w, "  kes-agent staged     %s (waiting for its cert)\n", ks.Info.StagedHex)
+		}
 	}
 	if ms := s.Mithril; ms != nil {
-		printSignerStatus(w, s, ms)
-	}
-}
-
-func printKESAgent(w io.Writer, s *producer.Status, ks *producer.KESAgentStatus) {
-	fmt.Fprintf(w, "  kes-agent            %s\n", ks.Socket)
-	if ks.Error != "" {
-		fmt.Fprintf(w, "✗ kes-agent: %s\n", ks.Error)
-		return
-	}
-	in := ks.Info
-	if !ks.PeriodOK {
-		fmt.Fprintf(w, "✗ kes-agent is in KES period %d, the chain in %d: it evolves the key for the wrong period\n", in.Period, s.CurrentPeriod)
-	}
-	switch k := in.Installed; {
-	case k == nil && in.Deleted:
-		fmt.Fprintf(w, "✗ kes-agent holds no KES key (it was dropped): the node forges only until it restarts\n")
-	case k == nil:
-		fmt.Fprintf(w, "✗ kes-agent holds no KES key (a kes-agent that restarts loses it): the node forges only until it restarts\n")
-	case ks.MatchesCert:
-		fmt.Fprintf(w, "✓ kes-agent holds the installed cert's key (#%d, evolution %d)\n", k.Counter, k.Evolution)
-	default:
-		fmt.Fprintf(w, "✗ kes-agent holds cert #%d from period %d, not the installed #%d from %d\n", k.Counter, k.Start, s.CertCounter, s.CertKESPeriod)
-	}
-	if in.StagedHex != "" {
-		fmt.Fprintf(w, "  kes-agent staged     %s (waiting for its cert)\n", in.StagedHex)
+		fmt.Fprintf(w, "  mithril signer       %s", ms.Unit)
+		if ms.ActiveState != "" {
+			fmt.Fprintf(w, " (%s, pid %d)", ms.ActiveState, ms.MainPID)
+		}
+		fmt.Fprintln(w)
+		part(producer.PartMithril)
+		if r := ms.LastRestart; r != nil && ms.Error == "" {
+			fmt.Fprintf(w, "  last restart         %s for set %s (%s)\n", r.Restarted.Format(time.RFC3339), r.Set, map[bool]string{true: "registered", false: "not registered"}[r.Registered])
+		}
+		part(producer.PartMithrilRegistration)
 	}
 }
 
@@ -208,15 +180,4 @@ func parsePool(hexID string) (string, error) {
 		return hexID, err
 	}
 	return id.Bech32(), nil
-}
-
-// mark is how a check reads at a glance: ✓ holds, ✗ fails, ? unknown.
-func mark(ok *bool) string {
-	switch {
-	case ok == nil:
-		return "?"
-	case *ok:
-		return "✓"
-	}
-	return "✗"
 }
