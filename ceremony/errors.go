@@ -61,6 +61,10 @@ var (
 	// ErrEnrollmentMismatch: an enrollment for another network or for a pool
 	// the vault does not hold.
 	ErrEnrollmentMismatch = errors.New("enrollment does not fit this vault")
+	// ErrFingerprintMismatch: the enrollment's fingerprint is not the one
+	// the operator read on the producer (a swapped file or stick); nothing
+	// was pinned.
+	ErrFingerprintMismatch = errors.New("fingerprint mismatch")
 	// ErrPinMismatch: a pinned producer's enrollment file is not the one its
 	// pin in the ceremony log names (someone replaced it), or the log holds no
 	// pin for it.

@@ -67,7 +67,7 @@ func newHWPool(t *testing.T, v *Vault) *hwPool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.AddProducer(h.producer, enr, t0); err != nil {
+	if _, err := v.AddProducer(h.producer, enr, AddProducerOptions{Now: t0}); err != nil {
 		t.Fatal(err)
 	}
 	return h
@@ -735,7 +735,7 @@ func TestHardwarePreparedFileEdited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.AddProducer("bp2", enr, t0); err != nil {
+	if _, err := v.AddProducer("bp2", enr, AddProducerOptions{Now: t0}); err != nil {
 		t.Fatal(err)
 	}
 	prep, err := h.prepare(t, t0)
@@ -788,7 +788,7 @@ func TestHardwareForcedPastRefusal(t *testing.T) {
 	h.id, _ = age.GenerateX25519Identity()
 	enr, _ := (&transfer.Enrollment{Name: "bp1", Magic: v.Network.Magic, PoolID: id, Recipient: h.id.Recipient().String(),
 		SignKey: h.sign.Public().(ed25519.PublicKey), Created: t0}).Marshal(h.sign)
-	if _, err := v.AddProducer("bp1", enr, t0); err != nil {
+	if _, err := v.AddProducer("bp1", enr, AddProducerOptions{Now: t0}); err != nil {
 		t.Fatal(err)
 	}
 	h.onChain = opcert.Recorded(4) // cardano-hw-cli signed #0..#4 before
