@@ -662,6 +662,7 @@ type FinishRequest struct {
 	Pool       string
 	SignedCert []byte // the NodeOperationalCertificate file cardano-hw-cli wrote
 	Now        time.Time
+	Clock      *ClockOverride // the operator set the clock (logged as an override before the cert)
 }
 
 // FinishResult is a finished rotation: what Rotate returns, and what
@@ -759,6 +760,7 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 		return nil, err
 	}
 	var ce auditlog.Entry
+	var before []auditlog.Entry
 	if done && l.CertLogged(cert.Hash()) {
 		// Journaled and logged by a finish that stopped later.
 	} else {
@@ -777,8 +779,19 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 		if err := l.Check(ce); err != nil && !(pr.Forced && errors.Is(err, auditlog.ErrSemantics)) {
 			return nil, fmt.Errorf("%w: %w", ErrLogRule, err)
 		}
+		// The clock the finish runs on; the cert's own overrides are the
+		// preparation's.
+		if before, err = v.clockEntry(req.Clock, p.Meta.PoolID, req.Now); err != nil {
+			return nil, err
+		}
+		if err := checkAll(l, before); err != nil {
+			return nil, err
+		}
 	}
 	res := &IssueResult{Cert: cert, KES: kes, Chosen: pr.Chosen, Forced: pr.Forced, RulesRefused: pr.refused()}
+	if err := appendAll(l, before); err != nil {
+		return nil, err
+	}
 	if !done {
 		if err := v.crashPoint("before-journal"); err != nil {
 			return nil, err
@@ -861,8 +874,9 @@ func (pr *Prepared) check(c *opcert.Certificate, cold keys.ColdVKey, pool string
 // staged KES key is destroyed (so a cert the device may have signed for it
 // can never make a block), prepared.json and the folder's files are
 // removed, and a cert-abandoned entry is logged. A preparation whose cert
-// is journaled already cannot be abandoned: finish it.
-func (v *Vault) AbandonRotation(pool string, now time.Time) (_ *Prepared, err error) {
+// is journaled already cannot be abandoned: finish it. clock, if not nil,
+// is the clock the operator set (logged as an override before it).
+func (v *Vault) AbandonRotation(pool string, now time.Time, clock *ClockOverride) (_ *Prepared, err error) {
 	release, err := v.Acquire("rotate")
 	if err != nil {
 		return nil, err
@@ -902,6 +916,13 @@ func (v *Vault) AbandonRotation(pool string, now time.Time) (_ *Prepared, err er
 	if err := l.Check(e); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLogRule, err)
 	}
+	before, err := v.clockEntry(clock, p.Meta.PoolID, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAll(l, before); err != nil {
+		return nil, err
+	}
 	if err := p.shredStagedKES(); err != nil {
 		return nil, err
 	}
@@ -912,7 +933,7 @@ func (v *Vault) AbandonRotation(pool string, now time.Time) (_ *Prepared, err er
 	if err := v.crashPoint("abandoned-before-log"); err != nil {
 		return nil, err
 	}
-	if _, _, err := l.Append(e); err != nil {
+	if err := appendAll(l, append(before, e)); err != nil {
 		return pr, fmt.Errorf("the preparation is abandoned but its log entry failed (the next command records it): %w", err)
 	}
 	return pr, nil

@@ -383,7 +383,7 @@ func TestHardwareAbandon(t *testing.T) {
 		t.Fatal(err)
 	}
 	signed := sign(t, prep.Prepared, nil)
-	if _, err := v.AbandonRotation(h.name, t0); err != nil {
+	if _, err := v.AbandonRotation(h.name, t0, nil); err != nil {
 		t.Fatal(err)
 	}
 	if present(t, prep.Prepared.Folder) {
@@ -398,7 +398,7 @@ func TestHardwareAbandon(t *testing.T) {
 	if _, err := v.FinishRotation(FinishRequest{Pool: h.name, SignedCert: signed, Now: t0}); !errors.Is(err, ErrNotPrepared) {
 		t.Errorf("finish after abandon: got %v, want ErrNotPrepared", err)
 	}
-	if _, err := v.AbandonRotation(h.name, t0); !errors.Is(err, ErrNotPrepared) {
+	if _, err := v.AbandonRotation(h.name, t0, nil); !errors.Is(err, ErrNotPrepared) {
 		t.Errorf("abandon twice: got %v, want ErrNotPrepared", err)
 	}
 	again, err := h.prepare(t, t0.Add(time.Minute))
@@ -454,7 +454,7 @@ func TestHardwareCrashes(t *testing.T) {
 					t.Fatalf("got %v, want the crash", err)
 				}
 			case "abandoned-before-log":
-				if _, err := v.AbandonRotation(h.name, t0); !errors.Is(err, crash) {
+				if _, err := v.AbandonRotation(h.name, t0, nil); !errors.Is(err, crash) {
 					t.Fatalf("got %v, want the crash", err)
 				}
 			}
@@ -826,4 +826,57 @@ func TestHardwareForcedPastRefusal(t *testing.T) {
 			t.Errorf("%s detail: %v", e.Kind, e.Detail)
 		}
 	}
+}
+
+// The finish and the abandon of a hardware-wallet rotation run on a clock
+// the operator set (--now) log it, as a rotation does: an override entry
+// before their own (the cert's overrides stay the preparation's).
+func TestHardwareClockOverride(t *testing.T) {
+	clock := &ClockOverride{Given: t0.Add(time.Hour), System: t0.Add(-24 * time.Hour)}
+	check := func(t *testing.T, v *Vault, kind auditlog.Kind) {
+		t.Helper()
+		es, err := auditlog.Entries(v.LogDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := len(es) - 1
+		if kind == auditlog.KindCertIssued {
+			i-- // the bundle-exported entry follows
+		}
+		o, e := es[i-1], es[i]
+		if e.Kind != kind || o.Kind != auditlog.KindOverride || o.Detail[OverrideNow] != "2026-11-21T07:00:00Z" || o.Detail[DetailSystemTime] != "2026-11-20T06:00:00Z" {
+			t.Errorf("got %s after %s %v, want %s after the clock override", e.Kind, o.Kind, o.Detail, kind)
+		}
+		if e.Detail[DetailOverrides] != "" {
+			t.Errorf("%s lists overrides %q: the preparation had none", e.Kind, e.Detail[DetailOverrides])
+		}
+		if _, err := auditlog.Verify(v.LogDir(), auditlog.VerifyOptions{}); err != nil {
+			t.Errorf("Verify: %v", err)
+		}
+	}
+	t.Run("finish", func(t *testing.T) {
+		v := newVault(t)
+		h := newHWPool(t, v)
+		prep, err := h.prepare(t, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := v.FinishRotation(FinishRequest{Pool: h.name, SignedCert: sign(t, prep.Prepared, nil), Now: clock.Given, Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Issue.KES.Wipe()
+		check(t, v, auditlog.KindCertIssued)
+	})
+	t.Run("abandon", func(t *testing.T) {
+		v := newVault(t)
+		h := newHWPool(t, v)
+		if _, err := h.prepare(t, t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.AbandonRotation(h.name, clock.Given, clock); err != nil {
+			t.Fatal(err)
+		}
+		check(t, v, auditlog.KindCertAbandoned)
+	})
 }

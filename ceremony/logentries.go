@@ -507,21 +507,6 @@ type ClockOverride struct {
 	System time.Time
 }
 
-// PlainOverrides are the overrides of an issue without a snapshot: a
-// period beyond ClockTolerance from the clock (ignoreClock), a clock the
-// operator set (clock, if not nil).
-func PlainOverrides(ignoreClock bool, clock *ClockOverride) map[string]string {
-	out := map[string]string{}
-	if ignoreClock {
-		out[OverrideIgnoreClock] = "true"
-	}
-	clock.record(out)
-	if len(out) == 0 {
-		return nil
-	}
-	return out
-}
-
 // clockEntry is the override entry that records the clock the operator
 // set (c) for an action on pool (its id hex), timed now; none when c is
 // nil. It goes before the action's own entry, as a rotation's overrides do.

@@ -237,10 +237,6 @@ func rotateCheckpointJSON(res *ceremony.RotateResult, qrPath string) *checkpoint
 	return out
 }
 
-func plainIssueLog(g *globals, o *rotateOptions, now time.Time) ceremony.IssueLog {
-	return ceremony.IssueLog{Overrides: ceremony.PlainOverrides(o.ignoreClock, g.clockOverride(now))}
-}
-
 // clockOverride is the clock --now set, for the log, or nil.
 func (g *globals) clockOverride(now time.Time) *ceremony.ClockOverride {
 	if g.env.NowFlag == "" {

@@ -239,7 +239,7 @@ func runRotateHW(g *globals, o *rotateOptions, c *cobra.Command, name string) er
 			"rotate it with 'kesrotate rotate POOL --producer NAME --snapshot FILE'")
 	}
 	if o.abandon {
-		pr, err := v.AbandonRotation(name, now)
+		pr, err := v.AbandonRotation(name, now, g.clockOverride(now))
 		if err != nil {
 			return rotateError(err)
 		}
@@ -276,7 +276,7 @@ func runRotateHW(g *globals, o *rotateOptions, c *cobra.Command, name string) er
 			return cli.Hint(fmt.Errorf("--qr: %w", err), "give an empty folder (or one that does not exist yet) for the QR frames", "nothing was issued")
 		}
 	}
-	res, err := v.FinishRotation(ceremony.FinishRequest{Pool: name, SignedCert: signed, Now: now})
+	res, err := v.FinishRotation(ceremony.FinishRequest{Pool: name, SignedCert: signed, Now: now, Clock: g.clockOverride(now)})
 	if err != nil && (res == nil || res.RotateResult == nil) {
 		return rotateError(err)
 	}

@@ -329,7 +329,7 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 		return err
 	}
 	res, err := v.RotatePlain(ceremony.PlainRequest{Pool: name, KESPeriod: period, OnChain: onchain, ForceCounter: force,
-		IgnoreClock: o.ignoreClock, OutDir: o.out, Now: now, Log: plainIssueLog(g, o, now)})
+		IgnoreClock: o.ignoreClock, OutDir: o.out, Now: now, Clock: g.clockOverride(now)})
 	switch {
 	case errors.Is(err, ceremony.ErrHardwareKey):
 		return cli.Usage(err, "rotate it with --producer NAME --snapshot FILE: the cert is prepared for the device, signed with cardano-hw-cli, and sealed to the producer")
