@@ -238,6 +238,12 @@ func (pr *Prepared) Command() []string {
 		"--out-file", f(HWSignedCert)}
 }
 
+// Window is the prepared cert's validity window on n.
+func (pr *Prepared) Window(n opcert.Network) opcert.Window { return n.CertWindow(pr.KESPeriod) }
+
+// Expiry is the instant the prepared cert will stop being valid on n.
+func (pr *Prepared) Expiry(n opcert.Network) time.Time { return n.CertExpiry(pr.KESPeriod) }
+
 // SignedCertPath is where the printed command has cardano-hw-cli write
 // the cert.
 func (pr *Prepared) SignedCertPath() string { return filepath.Join(pr.Folder, HWSignedCert) }

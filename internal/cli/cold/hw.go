@@ -19,7 +19,6 @@ import (
 	"github.com/kesrotate/kesrotate/ceremony"
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/keys"
-	"github.com/kesrotate/kesrotate/opcert"
 	"github.com/kesrotate/kesrotate/transfer"
 )
 
@@ -130,18 +129,6 @@ func pinText(signed bool) string {
 	return "the cold key is on a hardware wallet: the audit key vouches for the pin"
 }
 
-// certWindow is the last KES period and the expiry of a cert starting in
-// a period.
-type certWindow struct {
-	last   uint64
-	expiry time.Time
-}
-
-func opcertWindow(v *ceremony.Vault, period uint64) certWindow {
-	c := &opcert.Certificate{KESPeriod: period}
-	return certWindow{last: c.Window(v.Network).End - 1, expiry: c.Expiry(v.Network)}
-}
-
 func runRotatePrepare(g *globals, o *rotateOptions, v *ceremony.Vault, name string, req ceremony.RotateRequest) error {
 	res, err := v.PrepareRotation(req)
 	if err != nil {
@@ -161,7 +148,6 @@ func runRotatePrepare(g *globals, o *rotateOptions, v *ceremony.Vault, name stri
 	if err != nil {
 		return err
 	}
-	win := opcertWindow(v, pr.KESPeriod)
 	if g.env.JSON {
 		id, err := p.PoolID()
 		if err != nil {
@@ -169,7 +155,7 @@ func runRotatePrepare(g *globals, o *rotateOptions, v *ceremony.Vault, name stri
 		}
 		out := rotateOutput{
 			Pool: name, PoolID: id.Hex(), PoolIDBech32: id.Bech32(), Counter: pr.Counter, KESPeriod: pr.KESPeriod, Forced: pr.Forced,
-			Expiry: win.expiry.Format(time.RFC3339), Producer: pr.Producers[0], SealedTo: pr.Producers,
+			Expiry: pr.Expiry(v.Network).Format(time.RFC3339), Producer: pr.Producers[0], SealedTo: pr.Producers,
 			KESOnProducer: pr.KESOnProducer, WithVRF: pr.WithVRF, VRFFor: nonNil(pr.VRFFor),
 			Prepared: true, KESVKey: res.Device.KESVKey, Folder: pr.Folder, Files: res.Files, Command: pr.Command(),
 			SignedCert: pr.SignedCertPath(), Finish: finishLine(name, pr, o.qrDir), Device: &res.Device, LogEntry: res.LogEntry,
@@ -186,8 +172,8 @@ func runRotatePrepare(g *globals, o *rotateOptions, v *ceremony.Vault, name stri
 	}
 	fmt.Fprintf(w, "  chain       tip slot %d, on-chain counter %s\n", res.Snapshot.TipSlot, res.Snapshot.OnChain)
 	fmt.Fprintf(w, "  counter     %d (from the journal and the chain; the folder's cold.counter holds it for cardano-hw-cli)\n", pr.Counter)
-	fmt.Fprintf(w, "  KES period  %d (valid through period %d)\n", pr.KESPeriod, win.last)
-	fmt.Fprintf(w, "  expires     %s\n", win.expiry.Format(time.RFC3339))
+	fmt.Fprintf(w, "  KES period  %d (valid through period %d)\n", pr.KESPeriod, pr.Window(v.Network).End-1)
+	fmt.Fprintf(w, "  expires     %s\n", pr.Expiry(v.Network).Format(time.RFC3339))
 	if pr.KESOnProducer {
 		fmt.Fprintf(w, "  KES key     made on the producer\n")
 	} else {
