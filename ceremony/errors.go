@@ -31,6 +31,11 @@ var (
 	// ErrOutput: a folder the rotation writes to cannot take its files;
 	// nothing was issued.
 	ErrOutput = errors.New("cannot write the output")
+	// ErrQR: the QR folder cannot take a rotation's frames. Refused before
+	// the issue, nothing was issued; after it (a RotateResult is returned
+	// too), the bundle is written and logged and only its frames are
+	// missing or incomplete.
+	ErrQR = errors.New("cannot write the QR frames")
 	// ErrJournalChanged: the journal gained entries between the read a decision
 	// was based on and the append of its outcome (another process issued).
 	ErrJournalChanged = errors.New("the issuance journal changed while this command ran (another process wrote to it)")

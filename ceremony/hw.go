@@ -669,6 +669,10 @@ type FinishRequest struct {
 	SignedCert []byte // the NodeOperationalCertificate file cardano-hw-cli wrote
 	Now        time.Time
 	Clock      *ClockOverride // the operator set the clock (logged as an override before the cert)
+	// QRDir, if set, also gets the bundle's QR frames and the
+	// checkpoint's QR code, as RotateRequest.QRDir; it must take them
+	// before the cert is journaled (ErrQR).
+	QRDir string
 }
 
 // FinishResult is a finished rotation: what Rotate returns, and what
@@ -743,6 +747,9 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 	}
 	if err := safefile.PrepareDir(pr.OutDir, 0o700); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOutput, err)
+	}
+	if err := checkQRDir(req.QRDir); err != nil {
+		return nil, err
 	}
 	ireq, err := pr.issueRequest(req.Now)
 	if err != nil {
@@ -841,15 +848,17 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 	out := &FinishResult{RotateResult: &RotateResult{Issue: res, Snapshot: snap, Producer: prods[0], Pin: pins[0], SealedTo: prods, Pins: pins,
 		BundleFile: sealed.file, Bundle: sealed.data, BundleHash: transfer.FileHash(sealed.data), Checkpoint: sealed.checkpoint,
 		VRFFor: pr.VRFFor, WithVRF: pr.WithVRF, Warnings: p.sameCounterElsewhere(res, pr.Producers)}, Prepared: pr}
+	// The rotation is done: a QR folder that fails now returns it too.
+	qrErr := writeQR(req.QRDir, out.RotateResult)
 	// The bundle is out: the staged key and the preparation go.
 	if err := p.shredStagedKES(); err != nil {
-		return out, err
+		return out, errors.Join(err, qrErr)
 	}
 	if err := os.Remove(filepath.Join(p.Dir, preparedFile)); err != nil {
-		return out, err
+		return out, errors.Join(err, qrErr)
 	}
 	out.Left = pr.removeFolderFiles()
-	return out, nil
+	return out, qrErr
 }
 
 // check holds a signed cert against the preparation, saying what differs.

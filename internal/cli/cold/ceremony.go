@@ -19,7 +19,6 @@ import (
 	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/ceremony"
 	"github.com/kesrotate/kesrotate/internal/cli"
-	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
@@ -41,11 +40,6 @@ func (a *auditFlags) register(root *cobra.Command) {
 func (g *globals) auditContext() ceremony.Audit {
 	return ceremony.Audit{Operator: g.audit.operator, Witnesses: g.audit.witnesses, Version: Version}
 }
-
-// Files an export adds to the log's layout.
-const (
-	checkpointQR = "checkpoint.png"
-)
 
 func newCeremonyCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
@@ -195,23 +189,6 @@ func checkpointJSON(msg []byte, qrPath string) *checkpointView {
 		return nil
 	}
 	return &checkpointView{Note: string(msg), Size: c.Size, Origin: c.Origin, Root: rootText(c.Root[:]), QR: qrPath}
-}
-
-// writeCheckpointQR writes the checkpoint note as one plain-text QR code
-// (checkpoint.png in dir) that any QR reader turns back into the note.
-func writeCheckpointQR(dir string, msg []byte) (string, error) {
-	if dir == "" || len(msg) == 0 {
-		return "", nil
-	}
-	png, err := qr.EncodePNG(string(msg), qr.Options{})
-	if err != nil {
-		return "", cli.Hint(fmt.Errorf("checkpoint QR: %w", err), "the bundle is written and logged; 'kesrotate ceremony show' prints the checkpoint")
-	}
-	p := filepath.Join(dir, checkpointQR)
-	if err := safefile.Create(p, png, 0o644); err != nil {
-		return "", cli.Hint(fmt.Errorf("checkpoint QR: %w", err), "the bundle is written and logged; use an empty --qr folder next time")
-	}
-	return p, nil
 }
 
 func printCheckpoint(w io.Writer, res *ceremony.RotateResult, qrPath string) {

@@ -19,7 +19,6 @@ import (
 	"github.com/kesrotate/kesrotate/ceremony"
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/keys"
-	"github.com/kesrotate/kesrotate/transfer"
 )
 
 // keyGenCommand is what makes a pool cold key on a Ledger.
@@ -257,19 +256,17 @@ func runRotateHW(g *globals, o *rotateOptions, c *cobra.Command, name string) er
 	if err != nil {
 		return err
 	}
-	if o.qrDir != "" {
-		if err := transfer.CheckQRDir(o.qrDir); err != nil {
-			return cli.Hint(fmt.Errorf("--qr: %w", err), "give an empty folder (or one that does not exist yet) for the QR frames", "nothing was issued")
-		}
-	}
-	res, err := v.FinishRotation(ceremony.FinishRequest{Pool: name, SignedCert: signed, Now: now, Clock: g.clockOverride(now)})
+	res, err := v.FinishRotation(ceremony.FinishRequest{Pool: name, SignedCert: signed, Now: now, Clock: g.clockOverride(now), QRDir: o.qrDir})
 	if err != nil && (res == nil || res.RotateResult == nil) {
 		return rotateError(err)
+	}
+	defer res.Issue.KES.Wipe()
+	if errors.Is(err, ceremony.ErrQR) {
+		return qrError(err, true)
 	}
 	if err != nil {
 		g.env.Warn("the bundle is written and logged, but the preparation's files were not all removed: %v", err)
 	}
-	defer res.Issue.KES.Wipe()
 	return printRotated(g, v, name, o, res.RotateResult, res.Prepared, res.Left)
 }
 
