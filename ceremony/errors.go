@@ -115,6 +115,9 @@ var (
 	// hardware wallet (only an op cert can be signed there, through
 	// PrepareRotation and cardano-hw-cli).
 	ErrHardwareKey = errors.New("the pool's cold key is on a hardware wallet")
+	// ErrNotHardware: a hardware-wallet step (prepare, finish, abandon)
+	// for a pool whose cold key is in the vault: Rotate signs its certs.
+	ErrNotHardware = errors.New("the pool's cold key is in the vault, not on a hardware wallet")
 	// ErrPrepared: a rotation of the pool is prepared and waits for its
 	// signed cert or to be abandoned.
 	ErrPrepared = errors.New("a rotation is prepared and waits for the hardware wallet's signature")

@@ -359,7 +359,7 @@ func (v *Vault) PrepareRotation(req RotateRequest) (_ *PreparedRotation, err err
 	}
 	defer end(&err)
 	if !p.Hardware() {
-		return nil, fmt.Errorf("pool %s's cold key is in the vault: rotate signs its cert without a hardware wallet", p.Meta.Name)
+		return nil, fmt.Errorf("%w: pool %s: rotate signs its cert without a hardware wallet", ErrNotHardware, p.Meta.Name)
 	}
 	if r, err := p.Retired(); err != nil {
 		return nil, err
@@ -665,8 +665,11 @@ func (pr *Prepared) removeFolderFiles() []string {
 // FinishRequest finishes a prepared rotation with the cert the device
 // signed.
 type FinishRequest struct {
-	Pool       string
-	SignedCert []byte // the NodeOperationalCertificate file cardano-hw-cli wrote
+	Pool string
+	// SignedCert is the NodeOperationalCertificate file cardano-hw-cli
+	// wrote; nil reads it where the printed command has it written
+	// (Prepared.SignedCertPath).
+	SignedCert []byte
 	Now        time.Time
 	Clock      *ClockOverride // the operator set the clock (logged as an override before the cert)
 	// QRDir, if set, also gets the bundle's QR frames and the
@@ -698,12 +701,20 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 		return nil, err
 	}
 	defer end(&err)
+	if !p.Hardware() {
+		return nil, fmt.Errorf("%w: pool %s has nothing to sign on one", ErrNotHardware, p.Meta.Name)
+	}
 	pr, err := p.Prepared()
 	if err != nil {
 		return nil, err
 	}
 	if pr == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNotPrepared, p.Meta.Name)
+	}
+	if req.SignedCert == nil {
+		if req.SignedCert, err = safefile.ReadRegular(pr.SignedCertPath(), transfer.MaxFileSize); err != nil {
+			return nil, fmt.Errorf("the signed cert: %w", err)
+		}
 	}
 	cert, err := opcert.Parse(req.SignedCert)
 	if err != nil {
@@ -905,6 +916,9 @@ func (v *Vault) AbandonRotation(pool string, now time.Time, clock *ClockOverride
 	p, err := v.Pool(pool)
 	if err != nil {
 		return nil, err
+	}
+	if !p.Hardware() {
+		return nil, fmt.Errorf("%w: pool %s has nothing to sign on one", ErrNotHardware, p.Meta.Name)
 	}
 	pr, err := p.Prepared()
 	if err != nil {

@@ -880,3 +880,40 @@ func TestHardwareClockOverride(t *testing.T) {
 		check(t, v, auditlog.KindCertAbandoned)
 	})
 }
+
+// The hardware-wallet steps refuse a pool whose cold key is in the vault
+// themselves (ErrNotHardware), before they look for a preparation; a
+// finish without the cert's bytes reads it where the printed command has
+// cardano-hw-cli write it.
+func TestHardwareStepsNeedAHardwarePool(t *testing.T) {
+	v, pools := benchVault(t, t.TempDir(), 1, t0)
+	name := pools[0].name
+	if _, err := v.FinishRotation(FinishRequest{Pool: name, Now: t0}); !errors.Is(err, ErrNotHardware) {
+		t.Errorf("finish: got %v, want ErrNotHardware", err)
+	}
+	if _, err := v.AbandonRotation(name, t0, nil); !errors.Is(err, ErrNotHardware) {
+		t.Errorf("abandon: got %v, want ErrNotHardware", err)
+	}
+	if _, err := v.PrepareRotation(RotateRequest{Pool: name, Producer: pools[0].producer, Now: t0}); !errors.Is(err, ErrNotHardware) {
+		t.Errorf("prepare: got %v, want ErrNotHardware", err)
+	}
+
+	hv := newVault(t)
+	h := newHWPool(t, hv)
+	prep, err := h.prepare(t, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hv.FinishRotation(FinishRequest{Pool: h.name, Now: t0}); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("finish before the device signed: got %v, want fs.ErrNotExist", err)
+	}
+	sign(t, prep.Prepared, nil)
+	res, err := hv.FinishRotation(FinishRequest{Pool: h.name, Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Issue.KES.Wipe()
+	if res.Issue.Cert.Counter != prep.Prepared.Counter {
+		t.Errorf("finished cert #%d, prepared #%d", res.Issue.Cert.Counter, prep.Prepared.Counter)
+	}
+}

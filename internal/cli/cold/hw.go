@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"regexp"
 	"strings"
 	"time"
@@ -219,10 +220,6 @@ func runRotateHW(g *globals, o *rotateOptions, c *cobra.Command, name string) er
 	if err != nil {
 		return err
 	}
-	if !p.Hardware() {
-		return cli.Usage(fmt.Errorf("pool %s's cold key is in the vault: there is nothing to sign on a hardware wallet", name),
-			"rotate it with 'kesrotate rotate POOL --producer NAME --snapshot FILE'")
-	}
 	if o.abandon {
 		pr, err := v.AbandonRotation(name, now, g.clockOverride(now))
 		if err != nil {
@@ -241,22 +238,16 @@ func runRotateHW(g *globals, o *rotateOptions, c *cobra.Command, name string) er
 		fmt.Fprintf(g.env.Stdout, "  folder      %s removed (its files)\n", pr.Folder)
 		return nil
 	}
-	path := o.signedCert
-	if o.finish {
-		pr, err := p.Prepared()
-		if err != nil {
+	var signed []byte // --finish: where the printed command wrote it
+	if !o.finish {
+		if signed, err = readInput(o.signedCert, "--signed-cert"); err != nil {
 			return err
 		}
-		if pr == nil {
-			return rotateError(fmt.Errorf("%w: %s", ceremony.ErrNotPrepared, name))
-		}
-		path = pr.SignedCertPath()
-	}
-	signed, err := readInput(path, "--signed-cert")
-	if err != nil {
-		return err
 	}
 	res, err := v.FinishRotation(ceremony.FinishRequest{Pool: name, SignedCert: signed, Now: now, Clock: g.clockOverride(now), QRDir: o.qrDir})
+	if o.finish && errors.Is(err, fs.ErrNotExist) {
+		return cli.Hint(err, "run the printed cardano-hw-cli command first: it writes the cert there ('kesrotate pool show POOL' shows the command)")
+	}
 	if err != nil && (res == nil || res.RotateResult == nil) {
 		return rotateError(err)
 	}
@@ -278,6 +269,8 @@ func hwError(err error) error {
 		return cli.Hint(err, "the key never leaves the device: 'kesrotate rotate POOL --producer NAME --snapshot FILE' prepares its op cert for cardano-hw-cli; the device's own recovery phrase is its backup")
 	case errors.Is(err, ceremony.ErrPrepared):
 		return cli.Hint(err, "finish it with the cert the device signed ('kesrotate rotate POOL --signed-cert FILE'), or give it up ('kesrotate rotate POOL --abandon'); 'kesrotate pool show POOL' shows the command to sign it")
+	case errors.Is(err, ceremony.ErrNotHardware):
+		return cli.Usage(err, "rotate it with 'kesrotate rotate POOL --producer NAME --snapshot FILE'")
 	case errors.Is(err, ceremony.ErrNotPrepared):
 		return cli.Hint(err, "prepare a rotation first: 'kesrotate rotate POOL --producer NAME --snapshot FILE'")
 	case errors.Is(err, ceremony.ErrSignedCert):
