@@ -3,8 +3,6 @@ package cold
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -323,9 +321,6 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkOutDir(o.out); err != nil {
-		return err
-	}
 	res, err := v.RotatePlain(ceremony.PlainRequest{Pool: name, KESPeriod: period, OnChain: onchain, ForceCounter: force,
 		IgnoreClock: o.ignoreClock, OutDir: o.out, Now: now, Clock: g.clockOverride(now)})
 	switch {
@@ -334,7 +329,7 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 	case errors.Is(err, transfer.ErrClockSkew):
 		return cli.Hint(err, clockHint)
 	case errors.Is(err, ceremony.ErrOutput):
-		return cli.Hint(err, "use an empty --out folder this user can write", "nothing was issued")
+		return cli.Hint(err, "give --out a folder for node.cert, kes.skey and kes.vkey: an empty one this user can write", "nothing was issued")
 	case err != nil && strings.Contains(err.Error(), "the cert is journaled"):
 		return cli.Hint(err)
 	case err != nil:
@@ -346,26 +341,6 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 	}
 	g.env.Warn("writing plaintext hot keys to %s: move them to the producer and delete them here (the encrypted path is 'rotate --producer')", o.out)
 	return printIssued(g, v, p, res, o.out)
-}
-
-// checkOutDir refuses an --out that cannot become a folder (a file, or a
-// path through one) before the cert is journaled, not after.
-func checkOutDir(out string) error {
-	for d := out; ; d = filepath.Dir(d) {
-		fi, err := os.Stat(d)
-		if err == nil {
-			if !fi.IsDir() {
-				return cli.Usage(fmt.Errorf("--out %s: %s is not a folder", out, d), "give a folder for node.cert, kes.skey and kes.vkey")
-			}
-			return nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return cli.Usage(fmt.Errorf("--out: %w", err), "give a folder for node.cert, kes.skey and kes.vkey")
-		}
-		if filepath.Dir(d) == d {
-			return nil
-		}
-	}
 }
 
 // chosenText is what the library says the rules chose.
