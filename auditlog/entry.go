@@ -270,6 +270,9 @@ func (e *Entry) validate(strict bool) error {
 		errs = append(errs, need(e.Pool != "", "pool"), need(e.Detail[DetailProducer] != "", "detail "+DetailProducer),
 			need(e.Detail[DetailFingerprint] != "", "detail "+DetailFingerprint))
 	}
+	if c, ok := e.Detail[DetailCompared]; ok && (e.Kind != KindProducerAdd || (c != "true" && c != "false")) {
+		errs = append(errs, fmt.Errorf("detail %s %q in a %s entry (want true or false, in producer-add)", DetailCompared, textsafe.Clip(c, 40), e.Kind))
+	}
 	errs = append(errs, e.validateHardware())
 	for _, err := range errs {
 		if err != nil {

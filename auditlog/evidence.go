@@ -31,6 +31,12 @@ const (
 	DetailFormat      = "log_format"  // init: the log format
 	DetailProducer    = "producer"    // producer-add: the name the producer is pinned under
 	DetailFingerprint = "fingerprint" // producer-add: the enrollment's fingerprint
+	// DetailCompared on a producer-add entry is "true" when the operator's
+	// fingerprint, read on the producer, was compared with the
+	// enrollment's and matched, "false" when the producer was pinned
+	// without comparing. Entries before it existed, and those that sign an
+	// older pin or were recorded after a crash, have none: not known.
+	DetailCompared = "fingerprint_compared"
 	// DetailOverrides on a cert-issued entry lists, space-separated, the
 	// overrides the rotation used (the Override… names). A cert issued
 	// with an override of the clock or of the snapshot's age does not move

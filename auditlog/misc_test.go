@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -229,12 +230,36 @@ func TestEntryValidation(t *testing.T) {
 		func(e *Entry) { e.Operator = "AGE-SECRET-KEY-1QQQ" },
 		func(e *Entry) { e.Operator = "a\nb" },
 		func(e *Entry) { e.Operator = strings.Repeat("x", 300) },
+		// Whether fingerprints were compared is said of a pin only, as
+		// true or false.
+		func(e *Entry) { e.Detail = map[string]string{DetailCompared: "true"} },
 	}
 	for i, edit := range secret {
 		e := cert(poolHex(coldKey(1)), 0, nil, 5, "a")
 		edit(&e)
 		if err := e.Validate(); !errors.Is(err, ErrInvalidEntry) {
 			t.Errorf("case %d: got %v, want ErrInvalidEntry", i, err)
+		}
+	}
+}
+
+// A producer-add entry says whether the operator compared fingerprints
+// with true or false; one without the detail (older logs) stays valid.
+func TestCompareDetail(t *testing.T) {
+	for _, c := range []struct {
+		detail map[string]string
+		ok     bool
+	}{
+		{map[string]string{DetailProducer: "bp1", DetailFingerprint: "AAAA-BBBB-CCCC-DDDD"}, true},
+		{map[string]string{DetailProducer: "bp1", DetailFingerprint: "AAAA-BBBB-CCCC-DDDD", DetailCompared: "true"}, true},
+		{map[string]string{DetailProducer: "bp1", DetailFingerprint: "AAAA-BBBB-CCCC-DDDD", DetailCompared: "false"}, true},
+		{map[string]string{DetailProducer: "bp1", DetailFingerprint: "AAAA-BBBB-CCCC-DDDD", DetailCompared: "yes"}, false},
+		{map[string]string{DetailProducer: "bp1", DetailFingerprint: "AAAA-BBBB-CCCC-DDDD", DetailCompared: ""}, false},
+	} {
+		e := Entry{Kind: KindProducerAdd, Time: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), BinarySHA256: strings.Repeat("ab", 32), Version: "v1",
+			Pool: poolHex(coldKey(1)), Detail: c.detail}
+		if err := e.Validate(); (err == nil) != c.ok {
+			t.Errorf("detail %v: got %v, want valid %v", c.detail, err, c.ok)
 		}
 	}
 }

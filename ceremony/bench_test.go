@@ -70,7 +70,7 @@ func benchVaultWith(b testing.TB, dir string, n int, now time.Time, enc *Encrypt
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := v.AddProducer(bp.producer, enr, now); err != nil {
+		if _, err := v.AddProducer(bp.producer, enr, AddProducerOptions{Now: now}); err != nil {
 			b.Fatal(err)
 		}
 		pools[i] = bp

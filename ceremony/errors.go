@@ -31,6 +31,11 @@ var (
 	// ErrOutput: a folder the rotation writes to cannot take its files;
 	// nothing was issued.
 	ErrOutput = errors.New("cannot write the output")
+	// ErrQR: the QR folder cannot take a rotation's frames. Refused before
+	// the issue, nothing was issued; after it (a RotateResult is returned
+	// too), the bundle is written and logged and only its frames are
+	// missing or incomplete.
+	ErrQR = errors.New("cannot write the QR frames")
 	// ErrJournalChanged: the journal gained entries between the read a decision
 	// was based on and the append of its outcome (another process issued).
 	ErrJournalChanged = errors.New("the issuance journal changed while this command ran (another process wrote to it)")
@@ -61,6 +66,10 @@ var (
 	// ErrEnrollmentMismatch: an enrollment for another network or for a pool
 	// the vault does not hold.
 	ErrEnrollmentMismatch = errors.New("enrollment does not fit this vault")
+	// ErrFingerprintMismatch: the enrollment's fingerprint is not the one
+	// the operator read on the producer (a swapped file or stick); nothing
+	// was pinned.
+	ErrFingerprintMismatch = errors.New("fingerprint mismatch")
 	// ErrPinMismatch: a pinned producer's enrollment file is not the one its
 	// pin in the ceremony log names (someone replaced it), or the log holds no
 	// pin for it.
@@ -117,6 +126,9 @@ var (
 	// hardware wallet (only an op cert can be signed there, through
 	// PrepareRotation and cardano-hw-cli).
 	ErrHardwareKey = errors.New("the pool's cold key is on a hardware wallet")
+	// ErrNotHardware: a hardware-wallet step (prepare, finish, abandon)
+	// for a pool whose cold key is in the vault: Rotate signs its certs.
+	ErrNotHardware = errors.New("the pool's cold key is in the vault, not on a hardware wallet")
 	// ErrPrepared: a rotation of the pool is prepared and waits for its
 	// signed cert or to be abandoned.
 	ErrPrepared = errors.New("a rotation is prepared and waits for the hardware wallet's signature")

@@ -238,6 +238,12 @@ func (pr *Prepared) Command() []string {
 		"--out-file", f(HWSignedCert)}
 }
 
+// Window is the prepared cert's validity window on n.
+func (pr *Prepared) Window(n opcert.Network) opcert.Window { return n.CertWindow(pr.KESPeriod) }
+
+// Expiry is the instant the prepared cert will stop being valid on n.
+func (pr *Prepared) Expiry(n opcert.Network) time.Time { return n.CertExpiry(pr.KESPeriod) }
+
 // SignedCertPath is where the printed command has cardano-hw-cli write
 // the cert.
 func (pr *Prepared) SignedCertPath() string { return filepath.Join(pr.Folder, HWSignedCert) }
@@ -353,7 +359,7 @@ func (v *Vault) PrepareRotation(req RotateRequest) (_ *PreparedRotation, err err
 	}
 	defer end(&err)
 	if !p.Hardware() {
-		return nil, fmt.Errorf("pool %s's cold key is in the vault: rotate signs its cert without a hardware wallet", p.Meta.Name)
+		return nil, fmt.Errorf("%w: pool %s: rotate signs its cert without a hardware wallet", ErrNotHardware, p.Meta.Name)
 	}
 	if r, err := p.Retired(); err != nil {
 		return nil, err
@@ -659,9 +665,17 @@ func (pr *Prepared) removeFolderFiles() []string {
 // FinishRequest finishes a prepared rotation with the cert the device
 // signed.
 type FinishRequest struct {
-	Pool       string
-	SignedCert []byte // the NodeOperationalCertificate file cardano-hw-cli wrote
+	Pool string
+	// SignedCert is the NodeOperationalCertificate file cardano-hw-cli
+	// wrote; nil reads it where the printed command has it written
+	// (Prepared.SignedCertPath).
+	SignedCert []byte
 	Now        time.Time
+	Clock      *ClockOverride // the operator set the clock (logged as an override before the cert)
+	// QRDir, if set, also gets the bundle's QR frames and the
+	// checkpoint's QR code, as RotateRequest.QRDir; it must take them
+	// before the cert is journaled (ErrQR).
+	QRDir string
 }
 
 // FinishResult is a finished rotation: what Rotate returns, and what
@@ -687,12 +701,20 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 		return nil, err
 	}
 	defer end(&err)
+	if !p.Hardware() {
+		return nil, fmt.Errorf("%w: pool %s has nothing to sign on one", ErrNotHardware, p.Meta.Name)
+	}
 	pr, err := p.Prepared()
 	if err != nil {
 		return nil, err
 	}
 	if pr == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNotPrepared, p.Meta.Name)
+	}
+	if req.SignedCert == nil {
+		if req.SignedCert, err = safefile.ReadRegular(pr.SignedCertPath(), transfer.MaxFileSize); err != nil {
+			return nil, fmt.Errorf("the signed cert: %w", err)
+		}
 	}
 	cert, err := opcert.Parse(req.SignedCert)
 	if err != nil {
@@ -737,6 +759,9 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 	if err := safefile.PrepareDir(pr.OutDir, 0o700); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOutput, err)
 	}
+	if err := checkQRDir(req.QRDir); err != nil {
+		return nil, err
+	}
 	ireq, err := pr.issueRequest(req.Now)
 	if err != nil {
 		return nil, err
@@ -759,6 +784,7 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 		return nil, err
 	}
 	var ce auditlog.Entry
+	var before []auditlog.Entry
 	if done && l.CertLogged(cert.Hash()) {
 		// Journaled and logged by a finish that stopped later.
 	} else {
@@ -777,8 +803,19 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 		if err := l.Check(ce); err != nil && !(pr.Forced && errors.Is(err, auditlog.ErrSemantics)) {
 			return nil, fmt.Errorf("%w: %w", ErrLogRule, err)
 		}
+		// The clock the finish runs on; the cert's own overrides are the
+		// preparation's.
+		if before, err = v.clockEntry(req.Clock, p.Meta.PoolID, req.Now); err != nil {
+			return nil, err
+		}
+		if err := checkAll(l, before); err != nil {
+			return nil, err
+		}
 	}
 	res := &IssueResult{Cert: cert, KES: kes, Chosen: pr.Chosen, Forced: pr.Forced, RulesRefused: pr.refused()}
+	if err := appendAll(l, before); err != nil {
+		return nil, err
+	}
 	if !done {
 		if err := v.crashPoint("before-journal"); err != nil {
 			return nil, err
@@ -822,15 +859,17 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 	out := &FinishResult{RotateResult: &RotateResult{Issue: res, Snapshot: snap, Producer: prods[0], Pin: pins[0], SealedTo: prods, Pins: pins,
 		BundleFile: sealed.file, Bundle: sealed.data, BundleHash: transfer.FileHash(sealed.data), Checkpoint: sealed.checkpoint,
 		VRFFor: pr.VRFFor, WithVRF: pr.WithVRF, Warnings: p.sameCounterElsewhere(res, pr.Producers)}, Prepared: pr}
+	// The rotation is done: a QR folder that fails now returns it too.
+	qrErr := writeQR(req.QRDir, out.RotateResult)
 	// The bundle is out: the staged key and the preparation go.
 	if err := p.shredStagedKES(); err != nil {
-		return out, err
+		return out, errors.Join(err, qrErr)
 	}
 	if err := os.Remove(filepath.Join(p.Dir, preparedFile)); err != nil {
-		return out, err
+		return out, errors.Join(err, qrErr)
 	}
 	out.Left = pr.removeFolderFiles()
-	return out, nil
+	return out, qrErr
 }
 
 // check holds a signed cert against the preparation, saying what differs.
@@ -861,8 +900,9 @@ func (pr *Prepared) check(c *opcert.Certificate, cold keys.ColdVKey, pool string
 // staged KES key is destroyed (so a cert the device may have signed for it
 // can never make a block), prepared.json and the folder's files are
 // removed, and a cert-abandoned entry is logged. A preparation whose cert
-// is journaled already cannot be abandoned: finish it.
-func (v *Vault) AbandonRotation(pool string, now time.Time) (_ *Prepared, err error) {
+// is journaled already cannot be abandoned: finish it. clock, if not nil,
+// is the clock the operator set (logged as an override before it).
+func (v *Vault) AbandonRotation(pool string, now time.Time, clock *ClockOverride) (_ *Prepared, err error) {
 	release, err := v.Acquire("rotate")
 	if err != nil {
 		return nil, err
@@ -876,6 +916,9 @@ func (v *Vault) AbandonRotation(pool string, now time.Time) (_ *Prepared, err er
 	p, err := v.Pool(pool)
 	if err != nil {
 		return nil, err
+	}
+	if !p.Hardware() {
+		return nil, fmt.Errorf("%w: pool %s has nothing to sign on one", ErrNotHardware, p.Meta.Name)
 	}
 	pr, err := p.Prepared()
 	if err != nil {
@@ -902,6 +945,13 @@ func (v *Vault) AbandonRotation(pool string, now time.Time) (_ *Prepared, err er
 	if err := l.Check(e); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLogRule, err)
 	}
+	before, err := v.clockEntry(clock, p.Meta.PoolID, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAll(l, before); err != nil {
+		return nil, err
+	}
 	if err := p.shredStagedKES(); err != nil {
 		return nil, err
 	}
@@ -912,7 +962,7 @@ func (v *Vault) AbandonRotation(pool string, now time.Time) (_ *Prepared, err er
 	if err := v.crashPoint("abandoned-before-log"); err != nil {
 		return nil, err
 	}
-	if _, _, err := l.Append(e); err != nil {
+	if err := appendAll(l, append(before, e)); err != nil {
 		return pr, fmt.Errorf("the preparation is abandoned but its log entry failed (the next command records it): %w", err)
 	}
 	return pr, nil

@@ -67,7 +67,7 @@ func newHWPool(t *testing.T, v *Vault) *hwPool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.AddProducer(h.producer, enr, t0); err != nil {
+	if _, err := v.AddProducer(h.producer, enr, AddProducerOptions{Now: t0}); err != nil {
 		t.Fatal(err)
 	}
 	return h
@@ -383,7 +383,7 @@ func TestHardwareAbandon(t *testing.T) {
 		t.Fatal(err)
 	}
 	signed := sign(t, prep.Prepared, nil)
-	if _, err := v.AbandonRotation(h.name, t0); err != nil {
+	if _, err := v.AbandonRotation(h.name, t0, nil); err != nil {
 		t.Fatal(err)
 	}
 	if present(t, prep.Prepared.Folder) {
@@ -398,7 +398,7 @@ func TestHardwareAbandon(t *testing.T) {
 	if _, err := v.FinishRotation(FinishRequest{Pool: h.name, SignedCert: signed, Now: t0}); !errors.Is(err, ErrNotPrepared) {
 		t.Errorf("finish after abandon: got %v, want ErrNotPrepared", err)
 	}
-	if _, err := v.AbandonRotation(h.name, t0); !errors.Is(err, ErrNotPrepared) {
+	if _, err := v.AbandonRotation(h.name, t0, nil); !errors.Is(err, ErrNotPrepared) {
 		t.Errorf("abandon twice: got %v, want ErrNotPrepared", err)
 	}
 	again, err := h.prepare(t, t0.Add(time.Minute))
@@ -454,7 +454,7 @@ func TestHardwareCrashes(t *testing.T) {
 					t.Fatalf("got %v, want the crash", err)
 				}
 			case "abandoned-before-log":
-				if _, err := v.AbandonRotation(h.name, t0); !errors.Is(err, crash) {
+				if _, err := v.AbandonRotation(h.name, t0, nil); !errors.Is(err, crash) {
 					t.Fatalf("got %v, want the crash", err)
 				}
 			}
@@ -736,7 +736,7 @@ func TestHardwarePreparedFileEdited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.AddProducer("bp2", enr, t0); err != nil {
+	if _, err := v.AddProducer("bp2", enr, AddProducerOptions{Now: t0}); err != nil {
 		t.Fatal(err)
 	}
 	prep, err := h.prepare(t, t0)
@@ -789,7 +789,7 @@ func TestHardwareForcedPastRefusal(t *testing.T) {
 	h.id, _ = age.GenerateX25519Identity()
 	enr, _ := (&transfer.Enrollment{Name: "bp1", Magic: v.Network.Magic, PoolID: id, Recipient: h.id.Recipient().String(),
 		SignKey: h.sign.Public().(ed25519.PublicKey), Created: t0}).Marshal(h.sign)
-	if _, err := v.AddProducer("bp1", enr, t0); err != nil {
+	if _, err := v.AddProducer("bp1", enr, AddProducerOptions{Now: t0}); err != nil {
 		t.Fatal(err)
 	}
 	h.onChain = opcert.Recorded(4) // cardano-hw-cli signed #0..#4 before
@@ -826,5 +826,95 @@ func TestHardwareForcedPastRefusal(t *testing.T) {
 		if e.Detail[DetailRulesChose] != "refused" || !strings.Contains(e.Detail[DetailRulesRefusal], "ahead") || e.Detail[DetailForced] != "true" {
 			t.Errorf("%s detail: %v", e.Kind, e.Detail)
 		}
+	}
+}
+
+// The finish and the abandon of a hardware-wallet rotation run on a clock
+// the operator set (--now) log it, as a rotation does: an override entry
+// before their own (the cert's overrides stay the preparation's).
+func TestHardwareClockOverride(t *testing.T) {
+	clock := &ClockOverride{Given: t0.Add(time.Hour), System: t0.Add(-24 * time.Hour)}
+	check := func(t *testing.T, v *Vault, kind auditlog.Kind) {
+		t.Helper()
+		es, err := auditlog.Entries(v.LogDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := len(es) - 1
+		if kind == auditlog.KindCertIssued {
+			i-- // the bundle-exported entry follows
+		}
+		o, e := es[i-1], es[i]
+		if e.Kind != kind || o.Kind != auditlog.KindOverride || o.Detail[OverrideNow] != "2026-11-21T07:00:00Z" || o.Detail[DetailSystemTime] != "2026-11-20T06:00:00Z" {
+			t.Errorf("got %s after %s %v, want %s after the clock override", e.Kind, o.Kind, o.Detail, kind)
+		}
+		if e.Detail[DetailOverrides] != "" {
+			t.Errorf("%s lists overrides %q: the preparation had none", e.Kind, e.Detail[DetailOverrides])
+		}
+		if _, err := auditlog.Verify(v.LogDir(), auditlog.VerifyOptions{}); err != nil {
+			t.Errorf("Verify: %v", err)
+		}
+	}
+	t.Run("finish", func(t *testing.T) {
+		v := newVault(t)
+		h := newHWPool(t, v)
+		prep, err := h.prepare(t, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := v.FinishRotation(FinishRequest{Pool: h.name, SignedCert: sign(t, prep.Prepared, nil), Now: clock.Given, Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Issue.KES.Wipe()
+		check(t, v, auditlog.KindCertIssued)
+	})
+	t.Run("abandon", func(t *testing.T) {
+		v := newVault(t)
+		h := newHWPool(t, v)
+		if _, err := h.prepare(t, t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.AbandonRotation(h.name, clock.Given, clock); err != nil {
+			t.Fatal(err)
+		}
+		check(t, v, auditlog.KindCertAbandoned)
+	})
+}
+
+// The hardware-wallet steps refuse a pool whose cold key is in the vault
+// themselves (ErrNotHardware), before they look for a preparation; a
+// finish without the cert's bytes reads it where the printed command has
+// cardano-hw-cli write it.
+func TestHardwareStepsNeedAHardwarePool(t *testing.T) {
+	v, pools := benchVault(t, t.TempDir(), 1, t0)
+	name := pools[0].name
+	if _, err := v.FinishRotation(FinishRequest{Pool: name, Now: t0}); !errors.Is(err, ErrNotHardware) {
+		t.Errorf("finish: got %v, want ErrNotHardware", err)
+	}
+	if _, err := v.AbandonRotation(name, t0, nil); !errors.Is(err, ErrNotHardware) {
+		t.Errorf("abandon: got %v, want ErrNotHardware", err)
+	}
+	if _, err := v.PrepareRotation(RotateRequest{Pool: name, Producer: pools[0].producer, Now: t0}); !errors.Is(err, ErrNotHardware) {
+		t.Errorf("prepare: got %v, want ErrNotHardware", err)
+	}
+
+	hv := newVault(t)
+	h := newHWPool(t, hv)
+	prep, err := h.prepare(t, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hv.FinishRotation(FinishRequest{Pool: h.name, Now: t0}); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("finish before the device signed: got %v, want fs.ErrNotExist", err)
+	}
+	sign(t, prep.Prepared, nil)
+	res, err := hv.FinishRotation(FinishRequest{Pool: h.name, Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Issue.KES.Wipe()
+	if res.Issue.Cert.Counter != prep.Prepared.Counter {
+		t.Errorf("finished cert #%d, prepared #%d", res.Issue.Cert.Counter, prep.Prepared.Counter)
 	}
 }

@@ -40,6 +40,7 @@ const (
 	DetailUpgraded     = "upgraded"                 // producer-add: "pin" when a format 1 pin was signed
 	DetailSnapshot     = "snapshot_sha256"          // cert-issued: hex SHA-256 of the snapshot the cert came from
 	DetailFingerprnt   = auditlog.DetailFingerprint // producer-add: the enrollment's fingerprint
+	DetailCompared     = auditlog.DetailCompared    // producer-add: "true" when the operator's fingerprint was compared with it, "false" when not
 	DetailMode         = "mode"                     // secrets-encrypted: the vault's secrets mode afterwards
 	DetailFiles        = "files"                    // secrets-encrypted: the key files encrypted; an export-keys override: the files written; space-separated
 	DetailAirgap       = "airgap"                   // an allow_network override: what broke the air gap, "; "-separated, at most 200 bytes
@@ -513,19 +514,41 @@ type ClockOverride struct {
 	System time.Time
 }
 
-// PlainOverrides are the overrides of an issue without a snapshot: a
-// period beyond ClockTolerance from the clock (ignoreClock), a clock the
-// operator set (clock, if not nil).
-func PlainOverrides(ignoreClock bool, clock *ClockOverride) map[string]string {
-	out := map[string]string{}
-	if ignoreClock {
-		out[OverrideIgnoreClock] = "true"
+// clockEntry is the override entry that records the clock the operator
+// set (c) for an action on pool (its id hex), timed now; none when c is
+// nil. It goes before the action's own entry, as a rotation's overrides do.
+func (v *Vault) clockEntry(c *ClockOverride, pool string, now time.Time) ([]auditlog.Entry, error) {
+	if c == nil {
+		return nil, nil
 	}
-	clock.record(out)
-	if len(out) == 0 {
-		return nil
+	e, err := v.Audit.entry(auditlog.KindOverride, now)
+	if err != nil {
+		return nil, err
 	}
-	return out
+	e.Pool, e.Detail = pool, map[string]string{}
+	c.record(e.Detail)
+	return []auditlog.Entry{e}, nil
+}
+
+// checkAll checks es, in order, as the next entries of l (each against
+// the log as it is: none of es may depend on another).
+func checkAll(l *auditlog.Log, es []auditlog.Entry) error {
+	for _, e := range es {
+		if err := l.Check(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendAll appends es to l in order.
+func appendAll(l *auditlog.Log, es []auditlog.Entry) error {
+	for _, e := range es {
+		if _, _, err := l.Append(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *ClockOverride) record(m map[string]string) {

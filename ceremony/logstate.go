@@ -47,10 +47,6 @@ func (v *Vault) LogState() (*LogState, error) {
 	return st, nil
 }
 
-// CheckpointQRFile is the name of the plain-text QR code of a checkpoint
-// that a rotation writes beside the bundle's frames.
-const CheckpointQRFile = "checkpoint.png"
-
 // maxCheckpointImage bounds a checkpoint QR image read back.
 const maxCheckpointImage = 16 << 20
 

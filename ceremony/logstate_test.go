@@ -32,7 +32,7 @@ func TestReadCheckpoints(t *testing.T) {
 		return p
 	}
 	notePath := write("kept.note", note)
-	write(CheckpointQRFile, png)
+	write(CheckpointQR, png)
 	write("frame-01.png", png) // a bundle frame's name: not read from a folder
 	write("README", []byte("hello"))
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,27 +26,59 @@ type Producer struct {
 	SHA256     string // hex SHA-256 of the enrollment file
 }
 
-// AddProducer pins a producer from its enrollment. The enrollment must be
-// for the vault's network and one of its pools. The pin is a signature of
-// that pool's cold key over the enrollment's hash and fingerprint, in the
-// producer-add entry of the ceremony log, written before the enrollment
-// file: a rotation trusts the file only if it matches its pin. A pin is
-// never replaced in place: RemoveProducer ends it, and then the name may
-// be pinned again. The entry is timed now.
-func (v *Vault) AddProducer(name string, enrollment []byte, now time.Time) (*Producer, error) {
+// AddProducerOptions say how a producer is pinned.
+type AddProducerOptions struct {
+	// Fingerprint is the fingerprint the operator read on the producer
+	// ('kesrotate-agent enrollment'), as typed: any case, dashes and
+	// spaces optional, 0, 1 and 8 read as O, I and B. The producer is
+	// pinned only if it is the enrollment's (ErrFingerprintMismatch).
+	// "" pins without comparing; the producer-add entry records which.
+	Fingerprint string
+	Now         time.Time
+	Clock       *ClockOverride // the operator set the clock (logged as an override)
+}
+
+// AddedProducer is a producer AddProducer pinned.
+type AddedProducer struct {
+	*Producer
+	// Pin is its pin in the ceremony log: the entry, the fingerprint, and
+	// whether the pool's cold key signed it (Signed; false for a pool whose
+	// cold key is on a hardware wallet: the audit key vouches for it).
+	Pin auditlog.PinRecord
+	// Compared: the operator's fingerprint was compared with the
+	// enrollment's (AddProducerOptions.Fingerprint was given).
+	Compared bool
+}
+
+// AddProducer pins a producer from its enrollment. The enrollment must
+// have the fingerprint the operator read on the producer (unless none is
+// given), and be for the vault's network and one of its pools. The pin is
+// a signature of that pool's cold key over the enrollment's hash and
+// fingerprint, in the producer-add entry of the ceremony log, written
+// before the enrollment file: a rotation trusts the file only if it
+// matches its pin. The entry records whether the fingerprints were
+// compared (DetailCompared). A pin is never replaced in place:
+// RemoveProducer ends it, and then the name may be pinned again. The
+// entry is timed o.Now.
+func (v *Vault) AddProducer(name string, enrollment []byte, o AddProducerOptions) (*AddedProducer, error) {
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
+	e, err := transfer.ParseEnrollment(enrollment)
+	if err != nil {
+		return nil, err
+	}
+	compared, err := compareFingerprint(e, o.Fingerprint)
+	if err != nil {
+		return nil, err
+	}
 	release, err := v.Acquire("producer add")
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	if err := CheckName(name); err != nil {
-		return nil, err
-	}
+	now := o.Now
 	l, _, err := v.OpenLog(now)
-	if err != nil {
-		return nil, err
-	}
-	e, err := transfer.ParseEnrollment(enrollment)
 	if err != nil {
 		return nil, err
 	}
@@ -85,15 +118,20 @@ func (v *Vault) AddProducer(name string, enrollment []byte, now time.Time) (*Pro
 		}
 		// Pinned in the log, its file not written: an interrupted
 		// 'producer add' of this very enrollment. Finish it.
-		return q, v.writeEnrollment(q, enrollment)
+		return &AddedProducer{Producer: q, Pin: pin, Compared: compared}, v.writeEnrollment(q, enrollment)
 	}
 	if _, ok := files[name]; ok {
 		return nil, fmt.Errorf("%w: %s (its file is there, but the log pins no producer of that name: remove %s/%s.kre)", ErrProducerExists, name, producersDir, name)
+	}
+	before, err := v.clockEntry(o.Clock, pool.Meta.PoolID, now)
+	if err != nil {
+		return nil, err
 	}
 	entry, err := v.producerEntry(q, now)
 	if err != nil {
 		return nil, err
 	}
+	entry.Detail[DetailCompared] = strconv.FormatBool(compared)
 	// A cold key on a hardware wallet cannot sign a pin: the audit key
 	// vouches for it alone (auditlog: hardware-key pools).
 	if !pool.Hardware() {
@@ -106,13 +144,38 @@ func (v *Vault) AddProducer(name string, enrollment []byte, now time.Time) (*Pro
 		cold.Wipe()
 		entry.Pin = &pin
 	}
-	if err := l.Check(entry); err != nil {
+	if err := checkAll(l, append(before, entry)); err != nil {
 		return nil, err
 	}
-	if _, _, err := l.Append(entry); err != nil {
+	if err := appendAll(l, before); err != nil {
 		return nil, err
 	}
-	return q, v.writeEnrollment(q, enrollment)
+	got, _, err := l.Append(entry)
+	if err != nil {
+		return nil, err
+	}
+	pin, ok := l.Pin(name)
+	if !ok || pin.Seq != got.Seq {
+		return nil, fmt.Errorf("%w: the pin of %s did not take", ErrPinMismatch, name)
+	}
+	return &AddedProducer{Producer: q, Pin: pin, Compared: compared}, v.writeEnrollment(q, enrollment)
+}
+
+// compareFingerprint holds the enrollment's fingerprint against the one
+// the operator read on the producer (typed: see AddProducerOptions), if
+// any. It reports whether they were compared.
+func compareFingerprint(e *transfer.Enrollment, typed string) (bool, error) {
+	if typed == "" {
+		return false, nil
+	}
+	want, err := transfer.NormalizeFingerprint(typed)
+	if err != nil {
+		return false, fmt.Errorf("the fingerprint to compare: %w", err)
+	}
+	if have := e.Fingerprint(); want != have {
+		return false, fmt.Errorf("%w: the enrollment is %s, the producer showed %s", ErrFingerprintMismatch, have, want)
+	}
+	return true, nil
 }
 
 // RemoveProducer ends the pin of the producer called name: a
@@ -122,8 +185,9 @@ func (v *Vault) AddProducer(name string, enrollment []byte, now time.Time) (*Pro
 // enrollment and a new cold-key pin). What it already received stays
 // with it. A removal the log records but whose file deletion was
 // interrupted is finished the next time the log is opened. The entry is
-// timed now.
-func (v *Vault) RemoveProducer(name string, now time.Time) (auditlog.PinRecord, error) {
+// timed now; clock, if not nil, is the clock the operator set (logged as
+// an override).
+func (v *Vault) RemoveProducer(name string, now time.Time, clock *ClockOverride) (auditlog.PinRecord, error) {
 	release, err := v.Acquire("producer remove")
 	if err != nil {
 		return auditlog.PinRecord{}, err
@@ -149,7 +213,14 @@ func (v *Vault) RemoveProducer(name string, now time.Time) (auditlog.PinRecord, 
 	if pin.Enrollment != "" {
 		e.Files = []auditlog.FileHash{{Role: "enrollment", Name: name + ".kre", SHA256: pin.Enrollment}}
 	}
-	if err := l.Check(e); err != nil {
+	before, err := v.clockEntry(clock, pin.Pool, now)
+	if err != nil {
+		return pin, err
+	}
+	if err := checkAll(l, append(before, e)); err != nil {
+		return pin, err
+	}
+	if err := appendAll(l, before); err != nil {
 		return pin, err
 	}
 	got, _, err := l.Append(e)

@@ -35,9 +35,13 @@ type RotateRequest struct {
 	LegacyBundle bool
 	ForceCounter *uint64 // journaled override
 	OutDir       string  // where the .age file goes ("" = the vault's out/)
-	Checkpoint   []byte  // the ceremony log checkpoint to carry, if any
-	Now          time.Time
-	Clock        *ClockOverride // the operator set the clock (logged as an override)
+	// QRDir, if set, also gets the bundle as QR frames and the checkpoint
+	// as a QR code (CheckpointQR); it must take them before a cert is
+	// issued (ErrQR).
+	QRDir      string
+	Checkpoint []byte // the ceremony log checkpoint to carry, if any
+	Now        time.Time
+	Clock      *ClockOverride // the operator set the clock (logged as an override)
 }
 
 // RotateResult describes a finished rotation.
@@ -62,6 +66,11 @@ type RotateResult struct {
 	// Warnings are things the operator must act on that are not errors,
 	// e.g. the same counter already sent to another producer.
 	Warnings []string
+	// Frames are the QR images of the bundle written into the request's
+	// QRDir (the frames, then their contact sheet), CheckpointQR the
+	// checkpoint's QR code there; none without a QRDir.
+	Frames       []string
+	CheckpointQR string
 }
 
 // Rotate checks the producer's snapshot, issues the next cert for the
@@ -102,8 +111,10 @@ func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RotateResult{Issue: res, Snapshot: snap, Producer: prod, Pin: pl.pins[0], SealedTo: pl.prods, Pins: pl.pins, BundleFile: sealed.file, Bundle: sealed.data,
-		BundleHash: transfer.FileHash(sealed.data), Checkpoint: sealed.checkpoint, VRFFor: pl.vrfFor, WithVRF: pl.withVRF, Warnings: p.sameCounterElsewhere(res, pl.names)}, nil
+	out := &RotateResult{Issue: res, Snapshot: snap, Producer: prod, Pin: pl.pins[0], SealedTo: pl.prods, Pins: pl.pins, BundleFile: sealed.file, Bundle: sealed.data,
+		BundleHash: transfer.FileHash(sealed.data), Checkpoint: sealed.checkpoint, VRFFor: pl.vrfFor, WithVRF: pl.withVRF, Warnings: p.sameCounterElsewhere(res, pl.names)}
+	// The rotation is done: a QR folder that fails now returns it too.
+	return out, writeQR(req.QRDir, out)
 }
 
 // beginRotation is the start of Rotate, PrepareRotation and FinishRotation:
@@ -146,7 +157,7 @@ type rotationPlan struct {
 // planRotation runs a rotation's checks, reading only: the producers and
 // their pins, the snapshot (unused, signed by the first producer, for this
 // network and pool, fresh, near the clock), the VRF key, the bundle's
-// folder (made if missing).
+// folder (made if missing) and the QR folder.
 func (v *Vault) planRotation(p *Pool, req RotateRequest) (*rotationPlan, error) {
 	poolID, err := p.PoolID()
 	if err != nil {
@@ -191,6 +202,9 @@ func (v *Vault) planRotation(p *Pool, req RotateRequest) (*rotationPlan, error) 
 	}
 	// The bundle's folder must take a file before a cert is issued: a
 	// cert journaled without its bundle is re-issued by the next rotate.
+	if err := checkQRDir(req.QRDir); err != nil {
+		return nil, err
+	}
 	if err := safefile.PrepareDir(pl.outDir, 0o700); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOutput, err)
 	}

@@ -609,6 +609,30 @@ func (p *Pool) VRFKey() (*keys.VRFKey, error) {
 	return keys.ParseVRFKey(b)
 }
 
+// VRFKeyHash is the blake2b-256 hash of the pool's VRF vkey: the
+// vrf_keyhash of its registration on chain, which operators compare. The
+// vkey is pool.json's, held against vrf.vkey: a damaged one is an error,
+// never a wrong hash. A pool without a VRF key has ErrNoVRF.
+func (p *Pool) VRFKeyHash() ([32]byte, error) {
+	if p.Meta.VRFVKey == "" {
+		return [32]byte{}, fmt.Errorf("%w: %s", ErrNoVRF, p.Meta.Name)
+	}
+	var vk keys.VRFVKey
+	b, err := hex.DecodeString(p.Meta.VRFVKey)
+	if err != nil || len(b) != len(vk) || hex.EncodeToString(b) != p.Meta.VRFVKey {
+		return [32]byte{}, fmt.Errorf("%s/%s: vrf_vkey is not %d bytes of lowercase hex", p.Meta.Name, poolFile, len(vk))
+	}
+	copy(vk[:], b)
+	f, err := p.readPublic(vrfVkeyFile)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	if err := p.checkPublic(vrfVkeyFile, f); err != nil {
+		return [32]byte{}, err
+	}
+	return vk.Hash(), nil
+}
+
 // ExportPublic writes cold.vkey and vrf.vkey (cardano-cli format) into dir.
 // Existing files are not overwritten.
 func (p *Pool) ExportPublic(dir string) ([]string, error) {

@@ -460,3 +460,38 @@ func TestKilledBeforeFlush(t *testing.T) {
 		t.Errorf("no saved state after the next command: %v", err)
 	}
 }
+
+// VRFKeyHash is the hash of the VRF vkey pool.json and vrf.vkey agree on;
+// a damaged pool.json is an error, never another hash.
+func TestVRFKeyHash(t *testing.T) {
+	v := newVault(t)
+	p, err := v.NewPool("alpha", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vk, err := keys.ParseVRFVKey(mustRead(t, filepath.Join(p.Dir, vrfVkeyFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.VRFKeyHash()
+	if err != nil || got != vk.Hash() {
+		t.Fatalf("VRFKeyHash: got %x, %v; want %x", got, err, vk.Hash())
+	}
+	good := p.Meta.VRFVKey
+	other := strings.Repeat("0", 64)
+	for _, c := range []struct{ name, meta, want string }{
+		{"cut short", good[:10], "not 32 bytes of lowercase hex"},
+		{"not hex", "zz" + good[2:], "not 32 bytes of lowercase hex"},
+		{"upper case", strings.ToUpper(good), "not 32 bytes of lowercase hex"},
+		{"another key", other, "is not the pool's VRF vkey"},
+	} {
+		p.Meta.VRFVKey = c.meta
+		if h, err := p.VRFKeyHash(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %x, %v; want an error saying %q", c.name, h, err, c.want)
+		}
+	}
+	p.Meta.VRFVKey = ""
+	if _, err := p.VRFKeyHash(); !errors.Is(err, ErrNoVRF) {
+		t.Errorf("no VRF key: got %v, want ErrNoVRF", err)
+	}
+}

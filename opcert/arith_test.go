@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"testing"
+	"time"
 )
 
 // Numbers in certs, status files and leader logs come from files: time
@@ -109,4 +110,26 @@ func FuzzNextCounter(f *testing.F) {
 			t.Fatalf("chose %d below the chain's %d", n, m)
 		}
 	})
+}
+
+// The window and expiry of a period are those of a cert that starts in
+// it, whether the cert is at hand (Certificate) or only its period is
+// (a preparation, a journal line).
+func TestCertWindowOfAPeriod(t *testing.T) {
+	n, err := NetworkOf("mainnet", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []uint64{0, 1571, math.MaxUint64 - 1} {
+		c := &Certificate{KESPeriod: p}
+		if got, want := n.CertWindow(p), c.Window(n); got != want {
+			t.Errorf("period %d: window %+v, cert's %+v", p, got, want)
+		}
+		if got, want := n.CertExpiry(p), n.PeriodStart(AddPeriods(p, n.MaxKESEvolutions)); !got.Equal(want) {
+			t.Errorf("period %d: expiry %s, want %s", p, got, want)
+		}
+	}
+	if got := n.CertExpiry(1571).Format(time.RFC3339); got != "2027-02-21T09:44:51Z" {
+		t.Errorf("expiry of a cert from period 1571: %s, want 2027-02-21T09:44:51Z (what rotate printed)", got)
+	}
 }

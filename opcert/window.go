@@ -12,9 +12,17 @@ type Window struct {
 }
 
 // Window returns the cert's validity window on network n.
-func (c *Certificate) Window(n Network) Window {
-	return Window{Start: c.KESPeriod, End: AddPeriods(c.KESPeriod, n.MaxKESEvolutions)}
+func (c *Certificate) Window(n Network) Window { return n.CertWindow(c.KESPeriod) }
+
+// CertWindow is the validity window on n of a cert that starts in KES
+// period p (one prepared, or journaled, before its cert is at hand).
+func (n Network) CertWindow(p uint64) Window {
+	return Window{Start: p, End: AddPeriods(p, n.MaxKESEvolutions)}
 }
+
+// CertExpiry is the instant a cert that starts in KES period p stops
+// being valid on n: the start of period p + maxKESEvolutions.
+func (n Network) CertExpiry(p uint64) time.Time { return n.PeriodStart(n.CertWindow(p).End) }
 
 // Contains reports whether KES period kp is inside the window.
 func (w Window) Contains(kp uint64) bool { return w.Start <= kp && kp < w.End }
@@ -33,6 +41,4 @@ func (w Window) Check(kp uint64) error {
 
 // Expiry is the exact instant the cert stops being valid: the start of
 // period c0 + maxKESEvolutions (not "issue time + 93 days").
-func (c *Certificate) Expiry(n Network) time.Time {
-	return n.PeriodStart(c.Window(n).End)
-}
+func (c *Certificate) Expiry(n Network) time.Time { return n.CertExpiry(c.KESPeriod) }

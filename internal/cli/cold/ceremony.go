@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -19,11 +18,9 @@ import (
 	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/ceremony"
 	"github.com/kesrotate/kesrotate/internal/cli"
-	"github.com/kesrotate/kesrotate/internal/safefile"
 	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
-	"github.com/kesrotate/kesrotate/transfer/qr"
 )
 
 // auditFlags are the global --operator and --witness flags.
@@ -41,11 +38,6 @@ func (a *auditFlags) register(root *cobra.Command) {
 func (g *globals) auditContext() ceremony.Audit {
 	return ceremony.Audit{Operator: g.audit.operator, Witnesses: g.audit.witnesses, Version: Version}
 }
-
-// Files an export adds to the log's layout.
-const (
-	checkpointQR = "checkpoint.png"
-)
 
 func newCeremonyCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
@@ -193,23 +185,6 @@ func checkpointJSON(msg []byte, qrPath string) *checkpointView {
 	return &checkpointView{Note: string(msg), Size: c.Size, Origin: c.Origin, Root: rootText(c.Root[:]), QR: qrPath}
 }
 
-// writeCheckpointQR writes the checkpoint note as one plain-text QR code
-// (checkpoint.png in dir) that any QR reader turns back into the note.
-func writeCheckpointQR(dir string, msg []byte) (string, error) {
-	if dir == "" || len(msg) == 0 {
-		return "", nil
-	}
-	png, err := qr.EncodePNG(string(msg), qr.Options{})
-	if err != nil {
-		return "", cli.Hint(fmt.Errorf("checkpoint QR: %w", err), "the bundle is written and logged; 'kesrotate ceremony show' prints the checkpoint")
-	}
-	p := filepath.Join(dir, checkpointQR)
-	if err := safefile.Create(p, png, 0o644); err != nil {
-		return "", cli.Hint(fmt.Errorf("checkpoint QR: %w", err), "the bundle is written and logged; use an empty --qr folder next time")
-	}
-	return p, nil
-}
-
 func printCheckpoint(w io.Writer, res *ceremony.RotateResult, qrPath string) {
 	c, err := auditlog.ParseCheckpoint(res.Checkpoint)
 	if err != nil {
@@ -231,10 +206,6 @@ func rotateCheckpointJSON(res *ceremony.RotateResult, qrPath string) *checkpoint
 		out.BundleSize = in.Size
 	}
 	return out
-}
-
-func plainIssueLog(g *globals, o *rotateOptions, now time.Time) ceremony.IssueLog {
-	return ceremony.IssueLog{Overrides: ceremony.PlainOverrides(o.ignoreClock, g.clockOverride(now))}
 }
 
 // clockOverride is the clock --now set, for the log, or nil.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"regexp"
 	"strings"
 	"time"
@@ -19,8 +20,6 @@ import (
 	"github.com/kesrotate/kesrotate/ceremony"
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/keys"
-	"github.com/kesrotate/kesrotate/opcert"
-	"github.com/kesrotate/kesrotate/transfer"
 )
 
 // keyGenCommand is what makes a pool cold key on a Ledger.
@@ -130,18 +129,6 @@ func pinText(signed bool) string {
 	return "the cold key is on a hardware wallet: the audit key vouches for the pin"
 }
 
-// certWindow is the last KES period and the expiry of a cert starting in
-// a period.
-type certWindow struct {
-	last   uint64
-	expiry time.Time
-}
-
-func opcertWindow(v *ceremony.Vault, period uint64) certWindow {
-	c := &opcert.Certificate{KESPeriod: period}
-	return certWindow{last: c.Window(v.Network).End - 1, expiry: c.Expiry(v.Network)}
-}
-
 func runRotatePrepare(g *globals, o *rotateOptions, v *ceremony.Vault, name string, req ceremony.RotateRequest) error {
 	res, err := v.PrepareRotation(req)
 	if err != nil {
@@ -161,7 +148,6 @@ func runRotatePrepare(g *globals, o *rotateOptions, v *ceremony.Vault, name stri
 	if err != nil {
 		return err
 	}
-	win := opcertWindow(v, pr.KESPeriod)
 	if g.env.JSON {
 		id, err := p.PoolID()
 		if err != nil {
@@ -169,7 +155,7 @@ func runRotatePrepare(g *globals, o *rotateOptions, v *ceremony.Vault, name stri
 		}
 		out := rotateOutput{
 			Pool: name, PoolID: id.Hex(), PoolIDBech32: id.Bech32(), Counter: pr.Counter, KESPeriod: pr.KESPeriod, Forced: pr.Forced,
-			Expiry: win.expiry.Format(time.RFC3339), Producer: pr.Producers[0], SealedTo: pr.Producers,
+			Expiry: pr.Expiry(v.Network).Format(time.RFC3339), Producer: pr.Producers[0], SealedTo: pr.Producers,
 			KESOnProducer: pr.KESOnProducer, WithVRF: pr.WithVRF, VRFFor: nonNil(pr.VRFFor),
 			Prepared: true, KESVKey: res.Device.KESVKey, Folder: pr.Folder, Files: res.Files, Command: pr.Command(),
 			SignedCert: pr.SignedCertPath(), Finish: finishLine(name, pr, o.qrDir), Device: &res.Device, LogEntry: res.LogEntry,
@@ -186,8 +172,8 @@ func runRotatePrepare(g *globals, o *rotateOptions, v *ceremony.Vault, name stri
 	}
 	fmt.Fprintf(w, "  chain       tip slot %d, on-chain counter %s\n", res.Snapshot.TipSlot, res.Snapshot.OnChain)
 	fmt.Fprintf(w, "  counter     %d (from the journal and the chain; the folder's cold.counter holds it for cardano-hw-cli)\n", pr.Counter)
-	fmt.Fprintf(w, "  KES period  %d (valid through period %d)\n", pr.KESPeriod, win.last)
-	fmt.Fprintf(w, "  expires     %s\n", win.expiry.Format(time.RFC3339))
+	fmt.Fprintf(w, "  KES period  %d (valid through period %d)\n", pr.KESPeriod, pr.Window(v.Network).End-1)
+	fmt.Fprintf(w, "  expires     %s\n", pr.Expiry(v.Network).Format(time.RFC3339))
 	if pr.KESOnProducer {
 		fmt.Fprintf(w, "  KES key     made on the producer\n")
 	} else {
@@ -234,12 +220,8 @@ func runRotateHW(g *globals, o *rotateOptions, c *cobra.Command, name string) er
 	if err != nil {
 		return err
 	}
-	if !p.Hardware() {
-		return cli.Usage(fmt.Errorf("pool %s's cold key is in the vault: there is nothing to sign on a hardware wallet", name),
-			"rotate it with 'kesrotate rotate POOL --producer NAME --snapshot FILE'")
-	}
 	if o.abandon {
-		pr, err := v.AbandonRotation(name, now)
+		pr, err := v.AbandonRotation(name, now, g.clockOverride(now))
 		if err != nil {
 			return rotateError(err)
 		}
@@ -256,34 +238,26 @@ func runRotateHW(g *globals, o *rotateOptions, c *cobra.Command, name string) er
 		fmt.Fprintf(g.env.Stdout, "  folder      %s removed (its files)\n", pr.Folder)
 		return nil
 	}
-	path := o.signedCert
-	if o.finish {
-		pr, err := p.Prepared()
-		if err != nil {
+	var signed []byte // --finish: where the printed command wrote it
+	if !o.finish {
+		if signed, err = readInput(o.signedCert, "--signed-cert"); err != nil {
 			return err
 		}
-		if pr == nil {
-			return rotateError(fmt.Errorf("%w: %s", ceremony.ErrNotPrepared, name))
-		}
-		path = pr.SignedCertPath()
 	}
-	signed, err := readInput(path, "--signed-cert")
-	if err != nil {
-		return err
+	res, err := v.FinishRotation(ceremony.FinishRequest{Pool: name, SignedCert: signed, Now: now, Clock: g.clockOverride(now), QRDir: o.qrDir})
+	if o.finish && errors.Is(err, fs.ErrNotExist) {
+		return cli.Hint(err, "run the printed cardano-hw-cli command first: it writes the cert there ('kesrotate pool show POOL' shows the command)")
 	}
-	if o.qrDir != "" {
-		if err := transfer.CheckQRDir(o.qrDir); err != nil {
-			return cli.Hint(fmt.Errorf("--qr: %w", err), "give an empty folder (or one that does not exist yet) for the QR frames", "nothing was issued")
-		}
-	}
-	res, err := v.FinishRotation(ceremony.FinishRequest{Pool: name, SignedCert: signed, Now: now})
 	if err != nil && (res == nil || res.RotateResult == nil) {
 		return rotateError(err)
+	}
+	defer res.Issue.KES.Wipe()
+	if errors.Is(err, ceremony.ErrQR) {
+		return qrError(err, true)
 	}
 	if err != nil {
 		g.env.Warn("the bundle is written and logged, but the preparation's files were not all removed: %v", err)
 	}
-	defer res.Issue.KES.Wipe()
 	return printRotated(g, v, name, o, res.RotateResult, res.Prepared, res.Left)
 }
 
@@ -295,6 +269,8 @@ func hwError(err error) error {
 		return cli.Hint(err, "the key never leaves the device: 'kesrotate rotate POOL --producer NAME --snapshot FILE' prepares its op cert for cardano-hw-cli; the device's own recovery phrase is its backup")
 	case errors.Is(err, ceremony.ErrPrepared):
 		return cli.Hint(err, "finish it with the cert the device signed ('kesrotate rotate POOL --signed-cert FILE'), or give it up ('kesrotate rotate POOL --abandon'); 'kesrotate pool show POOL' shows the command to sign it")
+	case errors.Is(err, ceremony.ErrNotHardware):
+		return cli.Usage(err, "rotate it with 'kesrotate rotate POOL --producer NAME --snapshot FILE'")
 	case errors.Is(err, ceremony.ErrNotPrepared):
 		return cli.Hint(err, "prepare a rotation first: 'kesrotate rotate POOL --producer NAME --snapshot FILE'")
 	case errors.Is(err, ceremony.ErrSignedCert):

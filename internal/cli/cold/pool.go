@@ -13,7 +13,6 @@ import (
 	"github.com/kesrotate/kesrotate/ceremony"
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/keys"
-	"github.com/kesrotate/kesrotate/opcert"
 )
 
 func newPoolCmd(g *globals) *cobra.Command {
@@ -232,10 +231,10 @@ func poolView(v *ceremony.Vault, p *ceremony.Pool) (*PoolView, error) {
 	pv := &PoolView{Name: p.Meta.Name, PoolID: id.Hex(), PoolIDBech32: id.Bech32(), ColdVKey: p.Meta.ColdVKey,
 		VRFVKey: p.Meta.VRFVKey, Origin: p.Meta.Origin, Counter: CounterView{Next: counter.Next}, Certs: []CertView{}}
 	if p.Meta.VRFVKey != "" {
-		var vk keys.VRFVKey
-		b, _ := hex.DecodeString(p.Meta.VRFVKey)
-		copy(vk[:], b)
-		hash := vk.Hash()
+		hash, err := p.VRFKeyHash()
+		if err != nil {
+			return nil, err
+		}
 		pv.VRFKeyHash = hex.EncodeToString(hash[:])
 	}
 	if h.Issued {
@@ -263,7 +262,7 @@ func poolView(v *ceremony.Vault, p *ceremony.Pool) (*PoolView, error) {
 	for _, e := range ceremony.Issued(entries) {
 		pv.Certs = append(pv.Certs, CertView{Counter: e.Counter, KESPeriod: e.KESPeriod, CertHash: e.CertHash, Time: e.Time,
 			OnChain: e.OnChain, Forced: e.Forced, Producer: e.Producer, SealedTo: e.HeldBy(),
-			Expiry: v.Network.PeriodStart(opcert.AddPeriods(e.KESPeriod, v.Network.MaxKESEvolutions))})
+			Expiry: v.Network.CertExpiry(e.KESPeriod)})
 	}
 	return pv, nil
 }

@@ -117,7 +117,7 @@ func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
 	if err != nil {
 		return cli.Hint(fmt.Errorf("enrollment: %w", err), "write it again on the producer: 'kesrotate-agent enrollment --out FILE'")
 	}
-	compared, err := compareFingerprint(g, o, e.Fingerprint())
+	typed, err := askFingerprint(g, o)
 	if err != nil {
 		return err
 	}
@@ -125,10 +125,15 @@ func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
 	if err != nil {
 		return err
 	}
-	p, err := v.AddProducer(name, data, now)
+	p, err := v.AddProducer(name, data, ceremony.AddProducerOptions{Fingerprint: typed, Now: now, Clock: g.clockOverride(now)})
 	switch {
 	case errors.Is(err, ceremony.ErrName):
 		return cli.Usage(err)
+	case errors.Is(err, ceremony.ErrFingerprintMismatch):
+		return cli.Hint(err, "nothing was pinned: this enrollment is not the one the producer showed (a swapped file or stick); make a new one on the producer and compare again")
+	case errors.Is(err, transfer.ErrFormat):
+		// The enrollment parsed above: what is malformed is the fingerprint.
+		return cli.Usage(err, "copy it from 'kesrotate-agent enrollment' on the producer; nothing was pinned")
 	case errors.Is(err, ceremony.ErrProducerExists):
 		return cli.Hint(err, "a pin is never changed in place: pick another name, or 'kesrotate producer remove NAME' first to replace it")
 	case errors.Is(err, ceremony.ErrEnrollmentMismatch):
@@ -141,50 +146,39 @@ func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
 	}
 	w := g.env.Stdout
 	vouch := "the pin is signed by the pool's cold key"
-	pools, _ := v.Pools()
-	for _, q := range pools {
-		if q.Meta.PoolID == e.PoolID.Hex() && q.Hardware() {
-			vouch = "the pool's cold key is on a hardware wallet: the audit key vouches for the pin"
-		}
+	if !p.Pin.Signed {
+		vouch = "the pool's cold key is on a hardware wallet: the audit key vouches for the pin"
 	}
 	fmt.Fprintf(w, "producer %s pinned for pool %s (%s)\n", p.Name, e.PoolID.Bech32(), vouch)
-	fmt.Fprintf(w, "  fingerprint  %s\n", e.Fingerprint())
-	if !compared {
-		g.env.Warn("pinned without comparing fingerprints (--yes): if %s is not what kesrotate-agent showed, run 'kesrotate producer remove %s'", e.Fingerprint(), name)
+	fmt.Fprintf(w, "  fingerprint  %s\n", p.Pin.Fingerprint)
+	if !p.Compared {
+		g.env.Warn("pinned without comparing fingerprints (--yes): if %s is not what kesrotate-agent showed, run 'kesrotate producer remove %s'", p.Pin.Fingerprint, name)
 	}
 	return nil
 }
 
-// compareFingerprint holds the enrollment's fingerprint against the one
-// the operator read on the producer: from --fingerprint, else typed at the
-// terminal. It reports whether they were compared (not with --yes).
-func compareFingerprint(g *globals, o *producerAddOptions, have string) (bool, error) {
-	if o.yes {
-		return false, nil
+// askFingerprint is the fingerprint the operator read on the producer:
+// from --fingerprint, else typed at the terminal; "" with --yes (pin
+// without comparing). AddProducer compares it.
+func askFingerprint(g *globals, o *producerAddOptions) (string, error) {
+	if o.yes || o.fingerprint != "" {
+		return o.fingerprint, nil
 	}
-	typed := o.fingerprint
+	f, ok := g.env.Stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return "", cli.Usage(errors.New("no --fingerprint to compare the enrollment with, and no terminal to ask for it"),
+			"give --fingerprint XXXX-XXXX-XXXX-XXXX as 'kesrotate-agent enrollment' showed it on the producer (or --yes to pin without comparing)")
+	}
+	fmt.Fprintf(g.env.Stderr, "Type the fingerprint kesrotate-agent showed on the producer (XXXX-XXXX-XXXX-XXXX): ")
+	line, err := bufio.NewReader(f).ReadString('\n')
+	if err != nil && line == "" {
+		return "", cli.Hint(fmt.Errorf("reading the fingerprint: %w", err), "nothing was pinned; give --fingerprint instead")
+	}
+	typed := strings.TrimSpace(line)
 	if typed == "" {
-		f, ok := g.env.Stdin.(*os.File)
-		if !ok || !term.IsTerminal(int(f.Fd())) {
-			return false, cli.Usage(errors.New("no --fingerprint to compare the enrollment with, and no terminal to ask for it"),
-				"give --fingerprint XXXX-XXXX-XXXX-XXXX as 'kesrotate-agent enrollment' showed it on the producer (or --yes to pin without comparing)")
-		}
-		fmt.Fprintf(g.env.Stderr, "Type the fingerprint kesrotate-agent showed on the producer (XXXX-XXXX-XXXX-XXXX): ")
-		line, err := bufio.NewReader(f).ReadString('\n')
-		if err != nil && line == "" {
-			return false, cli.Hint(fmt.Errorf("reading the fingerprint: %w", err), "nothing was pinned; give --fingerprint instead")
-		}
-		typed = strings.TrimSpace(line)
+		return "", cli.Usage(errors.New("no fingerprint typed"), "nothing was pinned; type the fingerprint the producer showed, or give --fingerprint")
 	}
-	want, err := transfer.NormalizeFingerprint(typed)
-	if err != nil {
-		return false, cli.Usage(fmt.Errorf("--fingerprint: %w", err), "copy it from 'kesrotate-agent enrollment' on the producer; nothing was pinned")
-	}
-	if want != have {
-		return false, cli.Hint(fmt.Errorf("fingerprint mismatch: the enrollment is %s, the producer showed %s", have, want),
-			"nothing was pinned: this enrollment is not the one the producer showed (a swapped file or stick); make a new one on the producer and compare again")
-	}
-	return true, nil
+	return typed, nil
 }
 
 func newProducerRemoveCmd(g *globals) *cobra.Command {
@@ -207,7 +201,7 @@ new enrollment under the same name.`,
 			if err != nil {
 				return err
 			}
-			pin, err := v.RemoveProducer(args[0], now)
+			pin, err := v.RemoveProducer(args[0], now, g.clockOverride(now))
 			switch {
 			case errors.Is(err, ceremony.ErrName):
 				return cli.Usage(err)

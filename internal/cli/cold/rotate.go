@@ -3,8 +3,6 @@ package cold
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -157,14 +155,8 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 	if err != nil {
 		return err
 	}
-	// Every output must be writable before a cert is issued.
-	if o.qrDir != "" {
-		if err := transfer.CheckQRDir(o.qrDir); err != nil {
-			return cli.Hint(fmt.Errorf("--qr: %w", err), "give an empty folder (or one that does not exist yet) for the QR frames", "nothing was issued")
-		}
-	}
 	req := ceremony.RotateRequest{
-		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == 2, ForceCounter: force, OutDir: o.out, Now: now,
+		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == 2, ForceCounter: force, OutDir: o.out, QRDir: o.qrDir, Now: now,
 		Clock:  g.clockOverride(now),
 		Policy: transfer.SnapshotPolicy{MaxAge: o.maxAge, IgnoreClock: o.ignoreClock, AllowStale: o.allowStale},
 	}
@@ -172,18 +164,29 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 		return runRotatePrepare(g, o, v, name, req)
 	}
 	res, err := v.Rotate(req)
-	if err != nil {
+	if err != nil && res == nil {
 		return rotateError(err)
 	}
 	defer res.Issue.KES.Wipe()
+	if err != nil {
+		return qrError(err, true)
+	}
 	return printRotated(g, v, name, o, res, nil, nil)
+}
+
+// qrError gives the hint of a QR folder that could not take a rotation's
+// frames: refused before the issue, or failed after the bundle was out.
+func qrError(err error, issued bool) error {
+	if issued {
+		return cli.Hint(fmt.Errorf("--qr: %w", err), "the bundle file is written and logged: 'kesrotate qr frames BUNDLE --out DIR' writes its frames into an empty folder")
+	}
+	return cli.Hint(fmt.Errorf("--qr: %w", err), "give an empty folder (or one that does not exist yet) for the QR frames", "nothing was issued")
 }
 
 // printRotated prints a rotation's outcome: issued, sealed, logged. pr is
 // the preparation a hardware wallet's rotation finished (nil otherwise),
 // left what stayed of its folder.
 func printRotated(g *globals, v *ceremony.Vault, name string, o *rotateOptions, res *ceremony.RotateResult, pr *ceremony.Prepared, left []string) error {
-	var err error
 	names := make([]string, len(res.SealedTo))
 	for i, q := range res.SealedTo {
 		names[i] = q.Name
@@ -200,16 +203,7 @@ func printRotated(g *globals, v *ceremony.Vault, name string, o *rotateOptions, 
 	if o.ignoreClock {
 		g.env.Warn("--ignore-clock: the KES period was not checked against this machine's clock")
 	}
-	var frames []string
-	if o.qrDir != "" {
-		if frames, err = transfer.WriteQR(o.qrDir, transfer.URBundle, res.Bundle, transfer.DefaultFragmentLen); err != nil {
-			return cli.Hint(fmt.Errorf("writing QR frames: %w", err), "the bundle file is written; write the frames into an empty folder")
-		}
-	}
-	ckptQR, err := writeCheckpointQR(o.qrDir, res.Checkpoint)
-	if err != nil {
-		return err
-	}
+	frames, ckptQR := res.Frames, res.CheckpointQR
 	c := res.Issue.Cert
 	if g.env.JSON {
 		out := rotateOutput{
@@ -292,6 +286,8 @@ func rotateError(err error) error {
 		return cli.Hint(err, "use the snapshot of this pool's producer")
 	case errors.Is(err, ceremony.ErrSealing):
 		return cli.Hint(err, "nothing was issued")
+	case errors.Is(err, ceremony.ErrQR):
+		return qrError(err, false)
 	case errors.Is(err, ceremony.ErrOutput):
 		return cli.Hint(err, "give --out a folder this user can write, outside the vault (the bundle goes there, and the files for cardano-hw-cli of a hardware-wallet pool)", "nothing was issued")
 	case errors.Is(err, ceremony.ErrNoProducer):
@@ -325,18 +321,15 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkOutDir(o.out); err != nil {
-		return err
-	}
 	res, err := v.RotatePlain(ceremony.PlainRequest{Pool: name, KESPeriod: period, OnChain: onchain, ForceCounter: force,
-		IgnoreClock: o.ignoreClock, OutDir: o.out, Now: now, Log: plainIssueLog(g, o, now)})
+		IgnoreClock: o.ignoreClock, OutDir: o.out, Now: now, Clock: g.clockOverride(now)})
 	switch {
 	case errors.Is(err, ceremony.ErrHardwareKey):
 		return cli.Usage(err, "rotate it with --producer NAME --snapshot FILE: the cert is prepared for the device, signed with cardano-hw-cli, and sealed to the producer")
 	case errors.Is(err, transfer.ErrClockSkew):
 		return cli.Hint(err, clockHint)
 	case errors.Is(err, ceremony.ErrOutput):
-		return cli.Hint(err, "use an empty --out folder this user can write", "nothing was issued")
+		return cli.Hint(err, "give --out a folder for node.cert, kes.skey and kes.vkey: an empty one this user can write", "nothing was issued")
 	case err != nil && strings.Contains(err.Error(), "the cert is journaled"):
 		return cli.Hint(err)
 	case err != nil:
@@ -348,26 +341,6 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 	}
 	g.env.Warn("writing plaintext hot keys to %s: move them to the producer and delete them here (the encrypted path is 'rotate --producer')", o.out)
 	return printIssued(g, v, p, res, o.out)
-}
-
-// checkOutDir refuses an --out that cannot become a folder (a file, or a
-// path through one) before the cert is journaled, not after.
-func checkOutDir(out string) error {
-	for d := out; ; d = filepath.Dir(d) {
-		fi, err := os.Stat(d)
-		if err == nil {
-			if !fi.IsDir() {
-				return cli.Usage(fmt.Errorf("--out %s: %s is not a folder", out, d), "give a folder for node.cert, kes.skey and kes.vkey")
-			}
-			return nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return cli.Usage(fmt.Errorf("--out: %w", err), "give a folder for node.cert, kes.skey and kes.vkey")
-		}
-		if filepath.Dir(d) == d {
-			return nil
-		}
-	}
 }
 
 // chosenText is what the library says the rules chose.

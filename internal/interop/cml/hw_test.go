@@ -97,7 +97,7 @@ func finishOnDouble(t *testing.T, root string) *opcert.Certificate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.AddProducer("bp1", enr, now); err != nil {
+	if _, err := v.AddProducer("bp1", enr, ceremony.AddProducerOptions{Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	tip, _ := v.Network.SlotAt(now.Add(-time.Minute))
