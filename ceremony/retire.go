@@ -48,6 +48,9 @@ type RetireOptions struct {
 	// command line: "typed" the pool name, or "--confirm"); recorded as
 	// DetailConfirmed when not empty.
 	Confirmed string
+	// Clock, if set, is the clock the operator set (--now): logged as an
+	// override before the keys-destroyed entry, as every action does.
+	Clock *ClockOverride
 }
 
 // RetireKeys destroys the pool's secret keys (cold and VRF, plaintext or
@@ -75,7 +78,15 @@ func (p *Pool) RetireKeys(now time.Time, o RetireOptions) (*Retirement, error) {
 	} else if pr != nil {
 		return nil, fmt.Errorf("%w: cert #%d; abandon it (or finish it) first", ErrPrepared, pr.Counter)
 	}
-	if _, _, err := p.v.OpenLog(now); err != nil {
+	l, _, err := p.v.OpenLog(now)
+	if err != nil {
+		return nil, err
+	}
+	before, err := p.v.clockEntry(o.Clock, p.Meta.PoolID, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAll(l, before); err != nil {
 		return nil, err
 	}
 	if r == nil {
@@ -107,6 +118,11 @@ func (p *Pool) RetireKeys(now time.Time, o RetireOptions) (*Retirement, error) {
 	d := map[string]string{"name": p.Meta.Name, "destroyed": strings.Join(r.Destroyed, " "), "method": "overwrite-sync-unlink"}
 	if o.Confirmed != "" {
 		d[DetailConfirmed] = o.Confirmed
+	}
+	for _, e := range before {
+		if _, _, err := p.v.Record(e); err != nil {
+			return r, fmt.Errorf("the keys are destroyed but the log entry failed (run retire-keys again to record it): %w", err)
+		}
 	}
 	if _, err := p.v.RecordKeysDestroyed(now, p.Meta.PoolID, files, d); err != nil {
 		return r, fmt.Errorf("the keys are destroyed but the log entry failed (run retire-keys again to record it): %w", err)

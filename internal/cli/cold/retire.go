@@ -53,7 +53,7 @@ media old blocks may survive inside the device.`,
 			if confirm != p.Meta.Name {
 				return cli.Hint(errors.New("not confirmed: nothing was destroyed"), fmt.Sprintf("type the pool name %q exactly (or pass --confirm %s)", p.Meta.Name, p.Meta.Name))
 			}
-			r, err := p.RetireKeys(now, ceremony.RetireOptions{Confirmed: how})
+			r, err := p.RetireKeys(now, ceremony.RetireOptions{Confirmed: how, Clock: g.clockOverride(now)})
 			if errors.Is(err, ceremony.ErrKeysDestroyed) {
 				return cli.Hint(err, "nothing left to destroy")
 			}
