@@ -91,6 +91,9 @@ type producerAdded struct {
 	Fingerprint string `json:"fingerprint"`
 	PoolID      string `json:"pool_id"`
 	Recipient   string `json:"recipient"` // the age recipient bundles are sealed to
+	PinnedSeq   int64  `json:"pinned_seq"`
+	ColdSigned  bool   `json:"cold_signed"`
+	Compared    bool   `json:"fingerprint_compared"`
 }
 
 // producerView is one pinned producer of 'producer list --json'.

@@ -142,7 +142,8 @@ func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
 		return secretError(err)
 	}
 	if g.env.JSON {
-		return g.env.PrintJSON(producerAdded{Name: name, Fingerprint: e.Fingerprint(), PoolID: e.PoolID.Hex(), Recipient: e.Recipient})
+		return g.env.PrintJSON(producerAdded{Name: name, Fingerprint: e.Fingerprint(), PoolID: e.PoolID.Hex(), Recipient: e.Recipient,
+			PinnedSeq: p.Pin.Seq, ColdSigned: p.Pin.Signed, Compared: p.Compared})
 	}
 	w := g.env.Stdout
 	vouch := "the pin is signed by the pool's cold key"
