@@ -251,7 +251,9 @@ func TestOverridesAreBoundedLoggedAndDoNotBlock(t *testing.T) {
 		return s.Marshal(bp.sign)
 	}
 	override := func(snap []byte, now time.Time, clock *ClockOverride) (*RotateResult, error) {
-		return v.Rotate(RotateRequest{Pool: bp.name, Producer: bp.producer, Snapshot: snap, Now: now, Clock: clock,
+		v.Audit.Clock = clock
+		defer func() { v.Audit.Clock = nil }()
+		return v.Rotate(RotateRequest{Pool: bp.name, Producer: bp.producer, Snapshot: snap, Now: now,
 			Policy: transfer.SnapshotPolicy{IgnoreClock: true, MaxAge: 48 * time.Hour}})
 	}
 	if _, err := override(ahead(transfer.MaxClockOverride+6), tAttack, nil); !errors.Is(err, transfer.ErrClockSkew) {
@@ -264,24 +266,37 @@ func TestOverridesAreBoundedLoggedAndDoNotBlock(t *testing.T) {
 	}
 	res.Issue.KES.Wipe()
 	entries, _ := auditlog.Entries(v.LogDir())
-	var ov, cert auditlog.Entry
+	var ovs []auditlog.Entry
+	var cert auditlog.Entry
 	for _, e := range entries {
 		switch e.Kind {
 		case auditlog.KindOverride:
-			ov = e
+			ovs = append(ovs, e)
 		case auditlog.KindCertIssued:
 			cert = e
 		}
 	}
-	for k, want := range map[string]string{OverrideIgnoreClock: "true", OverrideMaxAge: "48h0m0s", OverrideNow: "2026-11-21T06:00:00Z",
-		DetailSystemTime: system.Format(time.RFC3339)} {
-		if ov.Detail[k] != want {
-			t.Errorf("override entry %s: got %q, want %q (detail %v)", k, ov.Detail[k], want, ov.Detail)
-		}
+	// The clock's override entry, then the rotation's own.
+	if len(ovs) != 2 {
+		t.Fatalf("got %d override entries, want 2 (the clock's, the rotation's)", len(ovs))
 	}
-	for k := range ov.Detail {
-		if strings.HasPrefix(k, "-") {
-			t.Errorf("override entry keyed by a flag's spelling: %q", k)
+	for i, want := range []map[string]string{
+		{OverrideNow: "2026-11-21T06:00:00Z", DetailSystemTime: system.Format(time.RFC3339)},
+		{OverrideIgnoreClock: "true", OverrideMaxAge: "48h0m0s"},
+	} {
+		ov := ovs[i]
+		if len(ov.Detail) != len(want) {
+			t.Errorf("override entry %d: detail %v, want %v", ov.Seq, ov.Detail, want)
+		}
+		for k, w := range want {
+			if ov.Detail[k] != w {
+				t.Errorf("override entry %d %s: got %q, want %q (detail %v)", ov.Seq, k, ov.Detail[k], w, ov.Detail)
+			}
+		}
+		for k := range ov.Detail {
+			if strings.HasPrefix(k, "-") {
+				t.Errorf("override entry keyed by a flag's spelling: %q", k)
+			}
 		}
 	}
 	if got := cert.Detail[DetailOverrides]; got != "ignore_clock max_age now" {

@@ -44,6 +44,9 @@ var (
 	// ErrKeysDestroyed: the pool's secret keys were destroyed (pool
 	// retire-keys); the pool's public files and history remain.
 	ErrKeysDestroyed = errors.New("the pool's secret keys were destroyed")
+	// ErrNotConfirmed: a key destruction whose confirmation is not the
+	// pool's name (RetireOptions.Name). Nothing was destroyed.
+	ErrNotConfirmed = errors.New("the key destruction is not confirmed")
 )
 
 // Rotations.

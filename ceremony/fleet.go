@@ -32,7 +32,6 @@ type FleetRequest struct {
 	// LegacyBundle writes the bundle format older agents read.
 	LegacyBundle bool
 	Now          time.Time
-	Clock        *ClockOverride
 	// Progress, if set, is called after each pool with its outcome.
 	Progress func(o FleetOutcome, done, total int)
 }
@@ -126,7 +125,7 @@ func (v *Vault) RotateFleet(req FleetRequest) (*FleetResult, error) {
 		default:
 			o.Producer, o.Snapshot = m[0].producer, m[0].snap.Name
 			o.Result, o.Err = v.Rotate(RotateRequest{Pool: name, Producer: m[0].producer, Snapshot: m[0].snap.Data,
-				Policy: req.Policy, WithVRF: req.WithVRF, AutoVRF: req.AutoVRF, LegacyBundle: req.LegacyBundle, OutDir: req.OutDir, Now: req.Now, Clock: req.Clock})
+				Policy: req.Policy, WithVRF: req.WithVRF, AutoVRF: req.AutoVRF, LegacyBundle: req.LegacyBundle, OutDir: req.OutDir, Now: req.Now})
 		}
 		res.Outcomes = append(res.Outcomes, o)
 		if req.Progress != nil {

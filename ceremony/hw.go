@@ -425,7 +425,7 @@ func (v *Vault) PrepareRotation(req RotateRequest) (_ *PreparedRotation, err err
 		return nil, fmt.Errorf("%w: %w", ErrOutput, err)
 	}
 	ireq := IssueRequest{KESPeriod: pl.period, TipSlot: snap.TipSlot, OnChain: snap.OnChain, ForceCounter: req.ForceCounter,
-		KESVKey: snap.KESVKey, Producer: pl.names[0], SealedTo: sealedTo(pl.names), WithVRF: pl.withVRF, Now: req.Now, Log: rotateLog(req, snap)}
+		KESVKey: snap.KESVKey, Producer: pl.names[0], SealedTo: sealedTo(pl.names), WithVRF: pl.withVRF, Now: req.Now, Log: rotateLog(req, snap, v.Audit.Clock)}
 	pr := &Prepared{Counter: cc.n, KESPeriod: pl.period, KESVKey: hex.EncodeToString(kesVK[:]), KESOnProducer: snap.KESVKey != nil,
 		OnChain: snap.OnChain.Text(), Chosen: cc.chosen, Forced: cc.forced, Refused: refusalText(cc.refused), Producers: pl.names, Snapshot: req.Snapshot, TipSlot: snap.TipSlot,
 		TipTime: snap.TipTime.UTC().Truncate(time.Second), SnapshotSHA256: transfer.FileHash(req.Snapshot), Installed: ireq.Log.Installed,
@@ -510,11 +510,11 @@ func (v *Vault) PrepareRotation(req RotateRequest) (_ *PreparedRotation, err err
 		return nil, err
 	}
 	for _, e := range entries {
-		if _, _, err := l.Append(e); err != nil {
+		if _, _, err := v.append(l, e); err != nil {
 			return nil, fmt.Errorf("the rotation is prepared but its log entries failed (the next command records them): %w", err)
 		}
 	}
-	got, _, err := l.Append(pe)
+	got, _, err := v.append(l, pe)
 	if err != nil {
 		return nil, fmt.Errorf("the rotation is prepared but its log entry failed (the next command records it): %w", err)
 	}
@@ -671,7 +671,6 @@ type FinishRequest struct {
 	// (Prepared.SignedCertPath).
 	SignedCert []byte
 	Now        time.Time
-	Clock      *ClockOverride // the operator set the clock (logged as an override before the cert)
 	// QRDir, if set, also gets the bundle's QR frames and the
 	// checkpoint's QR code, as RotateRequest.QRDir; it must take them
 	// before the cert is journaled (ErrQR).
@@ -784,7 +783,6 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 		return nil, err
 	}
 	var ce auditlog.Entry
-	var before []auditlog.Entry
 	if done && l.CertLogged(cert.Hash()) {
 		// Journaled and logged by a finish that stopped later.
 	} else {
@@ -803,19 +801,8 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 		if err := l.Check(ce); err != nil && !(pr.Forced && errors.Is(err, auditlog.ErrSemantics)) {
 			return nil, fmt.Errorf("%w: %w", ErrLogRule, err)
 		}
-		// The clock the finish runs on; the cert's own overrides are the
-		// preparation's.
-		if before, err = v.clockEntry(req.Clock, p.Meta.PoolID, req.Now); err != nil {
-			return nil, err
-		}
-		if err := checkAll(l, before); err != nil {
-			return nil, err
-		}
 	}
 	res := &IssueResult{Cert: cert, KES: kes, Chosen: pr.Chosen, Forced: pr.Forced, RulesRefused: pr.refused()}
-	if err := appendAll(l, before); err != nil {
-		return nil, err
-	}
 	if !done {
 		if err := v.crashPoint("before-journal"); err != nil {
 			return nil, err
@@ -828,7 +815,7 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 		}
 	}
 	if ce.Kind != "" {
-		_, c, err := l.Append(ce)
+		_, c, err := v.append(l, ce)
 		if err != nil {
 			return nil, fmt.Errorf("the cert is journaled but its log entry failed (the next command records it): %w", err)
 		}
@@ -900,9 +887,8 @@ func (pr *Prepared) check(c *opcert.Certificate, cold keys.ColdVKey, pool string
 // staged KES key is destroyed (so a cert the device may have signed for it
 // can never make a block), prepared.json and the folder's files are
 // removed, and a cert-abandoned entry is logged. A preparation whose cert
-// is journaled already cannot be abandoned: finish it. clock, if not nil,
-// is the clock the operator set (logged as an override before it).
-func (v *Vault) AbandonRotation(pool string, now time.Time, clock *ClockOverride) (_ *Prepared, err error) {
+// is journaled already cannot be abandoned: finish it.
+func (v *Vault) AbandonRotation(pool string, now time.Time) (_ *Prepared, err error) {
 	release, err := v.Acquire("rotate")
 	if err != nil {
 		return nil, err
@@ -945,13 +931,6 @@ func (v *Vault) AbandonRotation(pool string, now time.Time, clock *ClockOverride
 	if err := l.Check(e); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLogRule, err)
 	}
-	before, err := v.clockEntry(clock, p.Meta.PoolID, now)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkAll(l, before); err != nil {
-		return nil, err
-	}
 	if err := p.shredStagedKES(); err != nil {
 		return nil, err
 	}
@@ -962,7 +941,7 @@ func (v *Vault) AbandonRotation(pool string, now time.Time, clock *ClockOverride
 	if err := v.crashPoint("abandoned-before-log"); err != nil {
 		return nil, err
 	}
-	if err := appendAll(l, append(before, e)); err != nil {
+	if _, _, err := v.append(l, e); err != nil {
 		return pr, fmt.Errorf("the preparation is abandoned but its log entry failed (the next command records it): %w", err)
 	}
 	return pr, nil

@@ -383,7 +383,7 @@ func TestHardwareAbandon(t *testing.T) {
 		t.Fatal(err)
 	}
 	signed := sign(t, prep.Prepared, nil)
-	if _, err := v.AbandonRotation(h.name, t0, nil); err != nil {
+	if _, err := v.AbandonRotation(h.name, t0); err != nil {
 		t.Fatal(err)
 	}
 	if present(t, prep.Prepared.Folder) {
@@ -398,7 +398,7 @@ func TestHardwareAbandon(t *testing.T) {
 	if _, err := v.FinishRotation(FinishRequest{Pool: h.name, SignedCert: signed, Now: t0}); !errors.Is(err, ErrNotPrepared) {
 		t.Errorf("finish after abandon: got %v, want ErrNotPrepared", err)
 	}
-	if _, err := v.AbandonRotation(h.name, t0, nil); !errors.Is(err, ErrNotPrepared) {
+	if _, err := v.AbandonRotation(h.name, t0); !errors.Is(err, ErrNotPrepared) {
 		t.Errorf("abandon twice: got %v, want ErrNotPrepared", err)
 	}
 	again, err := h.prepare(t, t0.Add(time.Minute))
@@ -454,7 +454,7 @@ func TestHardwareCrashes(t *testing.T) {
 					t.Fatalf("got %v, want the crash", err)
 				}
 			case "abandoned-before-log":
-				if _, err := v.AbandonRotation(h.name, t0, nil); !errors.Is(err, crash) {
+				if _, err := v.AbandonRotation(h.name, t0); !errors.Is(err, crash) {
 					t.Fatalf("got %v, want the crash", err)
 				}
 			}
@@ -539,7 +539,7 @@ func TestHardwarePoolRefusals(t *testing.T) {
 	if _, err := h.prepare(t, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.RetireKeys(t0, RetireOptions{}); !errors.Is(err, ErrPrepared) {
+	if _, err := p.RetireKeys(t0, RetireOptions{Name: p.Meta.Name, How: ConfirmPassed}); !errors.Is(err, ErrPrepared) {
 		t.Errorf("RetireKeys while prepared: got %v, want ErrPrepared", err)
 	}
 	soft, err := v.NewPool("soft", t0)
@@ -862,7 +862,8 @@ func TestHardwareClockOverride(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := v.FinishRotation(FinishRequest{Pool: h.name, SignedCert: sign(t, prep.Prepared, nil), Now: clock.Given, Clock: clock})
+		v.Audit.Clock = clock
+		res, err := v.FinishRotation(FinishRequest{Pool: h.name, SignedCert: sign(t, prep.Prepared, nil), Now: clock.Given})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -875,7 +876,8 @@ func TestHardwareClockOverride(t *testing.T) {
 		if _, err := h.prepare(t, t0); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := v.AbandonRotation(h.name, clock.Given, clock); err != nil {
+		v.Audit.Clock = clock
+		if _, err := v.AbandonRotation(h.name, clock.Given); err != nil {
 			t.Fatal(err)
 		}
 		check(t, v, auditlog.KindCertAbandoned)
@@ -892,7 +894,7 @@ func TestHardwareStepsNeedAHardwarePool(t *testing.T) {
 	if _, err := v.FinishRotation(FinishRequest{Pool: name, Now: t0}); !errors.Is(err, ErrNotHardware) {
 		t.Errorf("finish: got %v, want ErrNotHardware", err)
 	}
-	if _, err := v.AbandonRotation(name, t0, nil); !errors.Is(err, ErrNotHardware) {
+	if _, err := v.AbandonRotation(name, t0); !errors.Is(err, ErrNotHardware) {
 		t.Errorf("abandon: got %v, want ErrNotHardware", err)
 	}
 	if _, err := v.PrepareRotation(RotateRequest{Pool: name, Producer: pools[0].producer, Now: t0}); !errors.Is(err, ErrNotHardware) {

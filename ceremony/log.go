@@ -91,6 +91,9 @@ func createLog(dir string, meta Meta, magic uint32, o InitOptions, r age.Recipie
 		return err
 	}
 	e.Detail = map[string]string{"network": meta.Network, "magic": strconv.FormatUint(uint64(magic), 10)}
+	// The init entry must be the log's first: a clock the operator set is
+	// recorded in it rather than in an override entry before it.
+	o.Audit.Clock.record(e.Detail)
 	if o.Genesis != nil {
 		e.Files = []auditlog.FileHash{HashFile("genesis", genesisFile, o.Genesis)}
 	}

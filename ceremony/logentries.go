@@ -75,6 +75,12 @@ type Audit struct {
 	Witnesses    []string
 	Version      string // the binary's version; "" records "unknown"
 	BinarySHA256 string // hex SHA-256 of the running binary; "" hashes os.Executable()
+	// Clock is the clock the operator set (--now), nil when the times
+	// are the machine's. The vault records it once, in an override entry
+	// before the first entry it appends (see (*Vault).append), or in the
+	// init entry of a new vault; a cert issued under it also lists
+	// OverrideNow among its overrides.
+	Clock *ClockOverride
 }
 
 // IssueLog is what the ceremony log records about an issue beyond the
@@ -211,7 +217,7 @@ func (v *Vault) logPool(l *auditlog.Log, p *Pool, now time.Time) error {
 		return err
 	}
 	for _, e := range es {
-		if _, _, err := l.Append(e); err != nil {
+		if _, _, err := v.append(l, e); err != nil {
 			return fmt.Errorf("pool %s is in the vault but its log entry failed (the next command records it): %w", p.Meta.Name, err)
 		}
 	}
@@ -232,6 +238,7 @@ func (v *Vault) producerEntry(q *Producer, now time.Time) (auditlog.Entry, error
 // pendingIssue holds the entries of one issue between the checks and the
 // journal.
 type pendingIssue struct {
+	v      *Vault
 	log    *auditlog.Log
 	before []auditlog.Entry // snapshot-accepted, override
 	cert   auditlog.Entry
@@ -247,7 +254,7 @@ func (p *Pool) prepareIssue(req IssueRequest, je JournalEntry, certEnvelope []by
 	if err != nil {
 		return nil, err
 	}
-	pi := &pendingIssue{log: l}
+	pi := &pendingIssue{v: v, log: l}
 	if pi.before, err = p.issueBefore(req, je); err != nil {
 		return nil, err
 	}
@@ -300,6 +307,9 @@ func (p *Pool) issueBefore(req IssueRequest, je JournalEntry) ([]auditlog.Entry,
 	}
 	overrides := map[string]string{}
 	for k, val := range req.Log.Overrides {
+		if k == OverrideNow || k == DetailSystemTime {
+			continue // the clock's own override entry records it (append)
+		}
 		overrides[k] = val
 	}
 	if req.ForceCounter != nil {
@@ -381,7 +391,7 @@ func onChainPtr(je JournalEntry) *uint64 {
 // appendBefore appends the entries that precede the journal write.
 func (pi *pendingIssue) appendBefore() error {
 	for _, e := range pi.before {
-		if _, _, err := pi.log.Append(e); err != nil {
+		if _, _, err := pi.v.append(pi.log, e); err != nil {
 			return err
 		}
 	}
@@ -391,7 +401,7 @@ func (pi *pendingIssue) appendBefore() error {
 // appendCert appends the cert-issued entry and returns the checkpoint
 // note that covers it.
 func (pi *pendingIssue) appendCert() ([]byte, error) {
-	_, c, err := pi.log.Append(pi.cert)
+	_, c, err := pi.v.append(pi.log, pi.cert)
 	if err != nil {
 		return nil, fmt.Errorf("the cert is journaled but its log entry failed (the next command records it): %w", err)
 	}
@@ -419,7 +429,7 @@ func (v *Vault) logBundle(p *Pool, res *IssueResult, bundleFile string, bundle [
 	if len(res.Entry.SealedTo) > 0 {
 		e.Detail[DetailSealedTo] = strings.Join(res.Entry.SealedTo, " ")
 	}
-	_, c, err := l.Append(e)
+	_, c, err := v.append(l, e)
 	if err != nil {
 		return nil, fmt.Errorf("the bundle is written but its log entry failed: %w", err)
 	}
@@ -460,7 +470,7 @@ func (v *Vault) Record(e auditlog.Entry) (auditlog.Entry, auditlog.Checkpoint, e
 	if err := l.Check(e); err != nil {
 		return auditlog.Entry{}, auditlog.Checkpoint{}, err
 	}
-	return l.Append(e)
+	return v.append(l, e)
 }
 
 // RecordBackup appends a backup-made entry: files are what the backup
@@ -508,47 +518,38 @@ func (v *Vault) addPoolLogged(name, origin string, key poolKey, vrfKey *keys.VRF
 }
 
 // ClockOverride describes a clock the operator set (--now) for the log:
-// the time given, and the machine's own clock at that moment.
+// the time given, and the machine's own clock at that moment. It travels
+// in Audit.Clock.
 type ClockOverride struct {
 	Given  time.Time
 	System time.Time
 }
 
-// clockEntry is the override entry that records the clock the operator
-// set (c) for an action on pool (its id hex), timed now; none when c is
-// nil. It goes before the action's own entry, as a rotation's overrides do.
-func (v *Vault) clockEntry(c *ClockOverride, pool string, now time.Time) ([]auditlog.Entry, error) {
-	if c == nil {
-		return nil, nil
+// append appends e to l. Before the first entry this vault appends, when
+// the operator set the clock (Audit.Clock), it appends the override entry
+// that records it (OverrideNow, DetailSystemTime; no pool: it is the
+// clock of every action of the process), timed like e: whatever the
+// action, the log never holds an entry timed by a clock it does not say
+// was set. Every append of the vault goes through here.
+func (v *Vault) append(l *auditlog.Log, e auditlog.Entry) (auditlog.Entry, auditlog.Checkpoint, error) {
+	if c := v.Audit.Clock; c != nil && !c.same(v.clockLogged) {
+		ce, err := v.Audit.entry(auditlog.KindOverride, e.Time)
+		if err != nil {
+			return auditlog.Entry{}, auditlog.Checkpoint{}, err
+		}
+		ce.Detail = map[string]string{}
+		c.record(ce.Detail)
+		if _, _, err := l.Append(ce); err != nil {
+			return auditlog.Entry{}, auditlog.Checkpoint{}, fmt.Errorf("recording the clock the operator set: %w", err)
+		}
+		v.clockLogged = c
 	}
-	e, err := v.Audit.entry(auditlog.KindOverride, now)
-	if err != nil {
-		return nil, err
-	}
-	e.Pool, e.Detail = pool, map[string]string{}
-	c.record(e.Detail)
-	return []auditlog.Entry{e}, nil
+	return l.Append(e)
 }
 
-// checkAll checks es, in order, as the next entries of l (each against
-// the log as it is: none of es may depend on another).
-func checkAll(l *auditlog.Log, es []auditlog.Entry) error {
-	for _, e := range es {
-		if err := l.Check(e); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// appendAll appends es to l in order.
-func appendAll(l *auditlog.Log, es []auditlog.Entry) error {
-	for _, e := range es {
-		if _, _, err := l.Append(e); err != nil {
-			return err
-		}
-	}
-	return nil
+// same reports whether c and d are the same clock.
+func (c *ClockOverride) same(d *ClockOverride) bool {
+	return c != nil && d != nil && c.Given.Equal(d.Given) && c.System.Equal(d.System)
 }
 
 func (c *ClockOverride) record(m map[string]string) {
@@ -572,7 +573,6 @@ func (req RotateRequest) Overrides() map[string]string {
 	if req.Policy.IgnoreClock {
 		out[OverrideIgnoreClock] = "true"
 	}
-	req.Clock.record(out)
 	if len(out) == 0 {
 		return nil
 	}
@@ -580,12 +580,27 @@ func (req RotateRequest) Overrides() map[string]string {
 }
 
 // rotateLog is what a rotation's cert-issued and override entries record
-// from its request and snapshot.
-func rotateLog(req RotateRequest, snap *transfer.Snapshot) IssueLog {
+// from its request, its snapshot and the clock the operator set.
+func rotateLog(req RotateRequest, snap *transfer.Snapshot, clock *ClockOverride) IssueLog {
 	il := IssueLog{Snapshot: req.Snapshot, TipTime: snap.TipTime}
 	if snap.Installed != nil {
 		il.Installed = snap.Installed.CertHash
 	}
-	il.Overrides = req.Overrides()
+	il.Overrides = withClock(req.Overrides(), clock)
 	return il
+}
+
+// withClock adds the clock the operator set to an issue's overrides: the
+// cert-issued entry lists OverrideNow (which exempts its KES period from
+// the rule that periods never go back), while the clock's own override
+// entry is written once by append.
+func withClock(overrides map[string]string, clock *ClockOverride) map[string]string {
+	if clock == nil {
+		return overrides
+	}
+	if overrides == nil {
+		overrides = map[string]string{}
+	}
+	clock.record(overrides)
+	return overrides
 }

@@ -23,18 +23,16 @@ type PlainRequest struct {
 	IgnoreClock  bool // accept a period up to transfer.MaxClockOverride periods off (logged as an override)
 	OutDir       string
 	Now          time.Time
-	Clock        *ClockOverride // the operator set the clock (logged as an override)
 }
 
 // Overrides are the overrides a plaintext rotation's request uses, by
 // Override… name: a period beyond transfer.ClockTolerance from the clock
-// (IgnoreClock), a clock the operator set (Clock).
+// (IgnoreClock). A clock the operator set is the vault's (Audit.Clock).
 func (req PlainRequest) Overrides() map[string]string {
 	out := map[string]string{}
 	if req.IgnoreClock {
 		out[OverrideIgnoreClock] = "true"
 	}
-	req.Clock.record(out)
 	if len(out) == 0 {
 		return nil
 	}
@@ -70,7 +68,7 @@ func (v *Vault) RotatePlain(req PlainRequest) (*IssueResult, error) {
 		return nil, fmt.Errorf("%w: %w", ErrOutput, err)
 	}
 	res, err := p.Issue(IssueRequest{KESPeriod: req.KESPeriod, TipSlot: v.Network.PeriodStartSlot(req.KESPeriod), OnChain: req.OnChain,
-		ForceCounter: req.ForceCounter, Now: req.Now, Log: IssueLog{Overrides: req.Overrides()}})
+		ForceCounter: req.ForceCounter, Now: req.Now, Log: IssueLog{Overrides: withClock(req.Overrides(), v.Audit.Clock)}})
 	if err != nil {
 		undo() // refused: no folder left behind
 		return nil, err

@@ -10,10 +10,11 @@ import (
 	"github.com/kesrotate/kesrotate/opcert"
 )
 
-// A plaintext rotation derives the overrides it logs from its request:
-// a period off the clock (IgnoreClock) and a clock the operator set
-// (Clock) go into the override entry and the cert's overrides, as a
-// sealed rotation's do.
+// A plaintext rotation derives the overrides it logs from its request and
+// the vault's audit context: a period off the clock (IgnoreClock) goes
+// into its override entry, a clock the operator set (Audit.Clock) into the
+// clock's own override entry before it; the cert lists both, as a sealed
+// rotation's does.
 func TestPlainOverrides(t *testing.T) {
 	v, pools := benchVault(t, t.TempDir(), 1, t0)
 	period, err := v.Network.KESPeriodAt(t0)
@@ -24,9 +25,9 @@ func TestPlainOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &ClockOverride{Given: t0, System: t0.Add(-72 * time.Hour)}
+	v.Audit.Clock = &ClockOverride{Given: t0, System: t0.Add(-72 * time.Hour)}
 	res, err := v.RotatePlain(PlainRequest{Pool: pools[0].name, KESPeriod: period + 2, OnChain: none, IgnoreClock: true,
-		OutDir: filepath.Join(t.TempDir(), "out"), Now: t0, Clock: clock})
+		OutDir: filepath.Join(t.TempDir(), "out"), Now: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,14 +39,21 @@ func TestPlainOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, c := es[len(es)-2], es[len(es)-1]
-	want := map[string]string{OverrideIgnoreClock: "true", OverrideNow: "2026-11-21T06:00:00Z", DetailSystemTime: "2026-11-18T06:00:00Z"}
-	if o.Kind != auditlog.KindOverride || len(o.Detail) != len(want) {
-		t.Fatalf("entry before the cert: %+v, want an override entry with %v", o, want)
-	}
-	for k, val := range want {
-		if o.Detail[k] != val {
-			t.Errorf("override %s = %q, want %q", k, o.Detail[k], val)
+	clock, o, c := es[len(es)-3], es[len(es)-2], es[len(es)-1]
+	for _, w := range []struct {
+		e    auditlog.Entry
+		want map[string]string
+	}{
+		{clock, map[string]string{OverrideNow: "2026-11-21T06:00:00Z", DetailSystemTime: "2026-11-18T06:00:00Z"}},
+		{o, map[string]string{OverrideIgnoreClock: "true"}},
+	} {
+		if w.e.Kind != auditlog.KindOverride || len(w.e.Detail) != len(w.want) {
+			t.Fatalf("entry %d: %+v, want an override entry with %v", w.e.Seq, w.e, w.want)
+		}
+		for k, val := range w.want {
+			if w.e.Detail[k] != val {
+				t.Errorf("entry %d: override %s = %q, want %q", w.e.Seq, k, w.e.Detail[k], val)
+			}
 		}
 	}
 	if c.Kind != auditlog.KindCertIssued || c.Detail[DetailOverrides] != "ignore_clock now" {

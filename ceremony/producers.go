@@ -35,7 +35,6 @@ type AddProducerOptions struct {
 	// "" pins without comparing; the producer-add entry records which.
 	Fingerprint string
 	Now         time.Time
-	Clock       *ClockOverride // the operator set the clock (logged as an override)
 }
 
 // AddedProducer is a producer AddProducer pinned.
@@ -123,10 +122,6 @@ func (v *Vault) AddProducer(name string, enrollment []byte, o AddProducerOptions
 	if _, ok := files[name]; ok {
 		return nil, fmt.Errorf("%w: %s (its file is there, but the log pins no producer of that name: remove %s/%s.kre)", ErrProducerExists, name, producersDir, name)
 	}
-	before, err := v.clockEntry(o.Clock, pool.Meta.PoolID, now)
-	if err != nil {
-		return nil, err
-	}
 	entry, err := v.producerEntry(q, now)
 	if err != nil {
 		return nil, err
@@ -144,13 +139,10 @@ func (v *Vault) AddProducer(name string, enrollment []byte, o AddProducerOptions
 		cold.Wipe()
 		entry.Pin = &pin
 	}
-	if err := checkAll(l, append(before, entry)); err != nil {
+	if err := l.Check(entry); err != nil {
 		return nil, err
 	}
-	if err := appendAll(l, before); err != nil {
-		return nil, err
-	}
-	got, _, err := l.Append(entry)
+	got, _, err := v.append(l, entry)
 	if err != nil {
 		return nil, err
 	}
@@ -185,9 +177,8 @@ func compareFingerprint(e *transfer.Enrollment, typed string) (bool, error) {
 // enrollment and a new cold-key pin). What it already received stays
 // with it. A removal the log records but whose file deletion was
 // interrupted is finished the next time the log is opened. The entry is
-// timed now; clock, if not nil, is the clock the operator set (logged as
-// an override).
-func (v *Vault) RemoveProducer(name string, now time.Time, clock *ClockOverride) (auditlog.PinRecord, error) {
+// timed now.
+func (v *Vault) RemoveProducer(name string, now time.Time) (auditlog.PinRecord, error) {
 	release, err := v.Acquire("producer remove")
 	if err != nil {
 		return auditlog.PinRecord{}, err
@@ -213,17 +204,10 @@ func (v *Vault) RemoveProducer(name string, now time.Time, clock *ClockOverride)
 	if pin.Enrollment != "" {
 		e.Files = []auditlog.FileHash{{Role: "enrollment", Name: name + ".kre", SHA256: pin.Enrollment}}
 	}
-	before, err := v.clockEntry(clock, pin.Pool, now)
-	if err != nil {
+	if err := l.Check(e); err != nil {
 		return pin, err
 	}
-	if err := checkAll(l, append(before, e)); err != nil {
-		return pin, err
-	}
-	if err := appendAll(l, before); err != nil {
-		return pin, err
-	}
-	got, _, err := l.Append(e)
+	got, _, err := v.append(l, e)
 	if err != nil {
 		return pin, err
 	}
@@ -325,7 +309,7 @@ func (v *Vault) signPin(q *Producer, p *Pool, pin auditlog.PinRecord, now time.T
 	if err := l.Check(e); err != nil {
 		return pin, err
 	}
-	if _, _, err := l.Append(e); err != nil {
+	if _, _, err := v.append(l, e); err != nil {
 		return pin, err
 	}
 	if pin, ok := l.Pin(q.Name); ok {

@@ -37,7 +37,7 @@ func TestRemoveProducerInterrupted(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(file, "x"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	pin, err := v.RemoveProducer(name, t0, nil)
+	pin, err := v.RemoveProducer(name, t0)
 	if err == nil || pin.Removed == 0 {
 		t.Fatalf("RemoveProducer with an undeletable file: got %+v, %v; want a logged removal and an error", pin, err)
 	}
@@ -61,7 +61,7 @@ func TestRemoveProducerInterrupted(t *testing.T) {
 	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the next command left the file: %v", err)
 	}
-	if _, err := v.RemoveProducer(name, t0, nil); !errors.Is(err, ErrNoProducer) {
+	if _, err := v.RemoveProducer(name, t0); !errors.Is(err, ErrNoProducer) {
 		t.Errorf("removing again: got %v, want ErrNoProducer", err)
 	}
 	if _, err := v.AddProducer(name, enr, AddProducerOptions{Now: t0}); err != nil {
@@ -215,7 +215,8 @@ func TestProducerClockOverride(t *testing.T) {
 	v, pools := benchVault(t, t.TempDir(), 1, t0)
 	clock := &ClockOverride{Given: t0.Add(time.Hour), System: t0.Add(-48 * time.Hour)}
 	at := clock.Given
-	pin, err := v.RemoveProducer(pools[0].producer, at, clock)
+	v.Audit.Clock = clock
+	pin, err := v.RemoveProducer(pools[0].producer, at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +225,7 @@ func TestProducerClockOverride(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := es[pin.Removed-1]
-	if o.Kind != auditlog.KindOverride || o.Pool != pin.Pool || o.Detail[OverrideNow] != "2026-11-21T07:00:00Z" || o.Detail[DetailSystemTime] != "2026-11-19T06:00:00Z" {
+	if o.Kind != auditlog.KindOverride || o.Pool != "" || o.Detail[OverrideNow] != "2026-11-21T07:00:00Z" || o.Detail[DetailSystemTime] != "2026-11-19T06:00:00Z" {
 		t.Errorf("the entry before producer-removed: %+v, want the clock override", o)
 	}
 }

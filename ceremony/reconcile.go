@@ -286,7 +286,7 @@ func (v *Vault) reconcile(l *auditlog.Log, now time.Time) ([]auditlog.Entry, err
 				e.Detail = map[string]string{}
 			}
 			e.Detail[DetailRecovered] = g.Kind
-			got, _, err := l.Append(e)
+			got, _, err := v.append(l, e)
 			if err != nil {
 				return out, err
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/internal/safefile"
+	"github.com/kesrotate/kesrotate/internal/textsafe"
 )
 
 // retiredFile marks a pool whose secret keys were destroyed.
@@ -42,15 +43,21 @@ func (p *Pool) Retired() (*Retirement, error) {
 	return &r, nil
 }
 
-// RetireOptions are what RetireKeys records beyond the destruction itself.
+// How an operator confirmed a key destruction (RetireOptions.How), as the
+// keys-destroyed entry records it (DetailConfirmed). Logs written before
+// these names record "--confirm" for ConfirmPassed.
+const (
+	ConfirmTyped  = "typed"  // typed at a prompt
+	ConfirmPassed = "passed" // given with the command (kesrotate: --confirm)
+)
+
+// RetireOptions are the operator's confirmation of a key destruction.
 type RetireOptions struct {
-	// Confirmed says how the operator confirmed the destruction (the
-	// command line: "typed" the pool name, or "--confirm"); recorded as
-	// DetailConfirmed when not empty.
-	Confirmed string
-	// Clock, if set, is the clock the operator set (--now): logged as an
-	// override before the keys-destroyed entry, as every action does.
-	Clock *ClockOverride
+	// Name is the pool name the operator gave to confirm; it must be the
+	// pool's name (ErrNotConfirmed otherwise: nothing is destroyed).
+	Name string
+	// How says how the operator gave it: ConfirmTyped or ConfirmPassed.
+	How string
 }
 
 // RetireKeys destroys the pool's secret keys (cold and VRF, plaintext or
@@ -59,8 +66,15 @@ type RetireOptions struct {
 // the ceremony log. The log is opened first: a vault whose log cannot take
 // the entry loses nothing. An interrupted run is finished by running it
 // again; a finished one returns ErrKeysDestroyed. Backups (shares, vault
-// copies) are not touched: destroy those by hand.
+// copies) are not touched: destroy those by hand. Nothing happens unless
+// o.Name is the pool's name (ErrNotConfirmed).
 func (p *Pool) RetireKeys(now time.Time, o RetireOptions) (*Retirement, error) {
+	if o.How != ConfirmTyped && o.How != ConfirmPassed {
+		return nil, fmt.Errorf("how the destruction was confirmed is %q, want %q or %q", o.How, ConfirmTyped, ConfirmPassed)
+	}
+	if o.Name != p.Meta.Name {
+		return nil, fmt.Errorf("%w: the name given is %q, the pool is %q: nothing was destroyed", ErrNotConfirmed, textsafe.Clip(o.Name, 60), p.Meta.Name)
+	}
 	release, err := p.v.Acquire("retire-keys")
 	if err != nil {
 		return nil, err
@@ -78,15 +92,7 @@ func (p *Pool) RetireKeys(now time.Time, o RetireOptions) (*Retirement, error) {
 	} else if pr != nil {
 		return nil, fmt.Errorf("%w: cert #%d; abandon it (or finish it) first", ErrPrepared, pr.Counter)
 	}
-	l, _, err := p.v.OpenLog(now)
-	if err != nil {
-		return nil, err
-	}
-	before, err := p.v.clockEntry(o.Clock, p.Meta.PoolID, now)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkAll(l, before); err != nil {
+	if _, _, err := p.v.OpenLog(now); err != nil {
 		return nil, err
 	}
 	if r == nil {
@@ -115,15 +121,8 @@ func (p *Pool) RetireKeys(now time.Time, o RetireOptions) (*Retirement, error) {
 			files = append(files, HashFile(f.role, f.name, b))
 		}
 	}
-	d := map[string]string{"name": p.Meta.Name, "destroyed": strings.Join(r.Destroyed, " "), "method": "overwrite-sync-unlink"}
-	if o.Confirmed != "" {
-		d[DetailConfirmed] = o.Confirmed
-	}
-	for _, e := range before {
-		if _, _, err := p.v.Record(e); err != nil {
-			return r, fmt.Errorf("the keys are destroyed but the log entry failed (run retire-keys again to record it): %w", err)
-		}
-	}
+	d := map[string]string{"name": p.Meta.Name, "destroyed": strings.Join(r.Destroyed, " "), "method": "overwrite-sync-unlink",
+		DetailConfirmed: o.How}
 	if _, err := p.v.RecordKeysDestroyed(now, p.Meta.PoolID, files, d); err != nil {
 		return r, fmt.Errorf("the keys are destroyed but the log entry failed (run retire-keys again to record it): %w", err)
 	}

@@ -20,7 +20,7 @@ func TestRetireKeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := p.RetireKeys(t0, RetireOptions{Confirmed: "typed"})
+			r, err := p.RetireKeys(t0, RetireOptions{Name: "alpha", How: ConfirmTyped})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -40,7 +40,7 @@ func TestRetireKeys(t *testing.T) {
 			if _, err := p.ColdKey(); !errors.Is(err, ErrKeysDestroyed) {
 				t.Errorf("ColdKey: got %v, want ErrKeysDestroyed", err)
 			}
-			if _, err := p.RetireKeys(t0, RetireOptions{}); !errors.Is(err, ErrKeysDestroyed) {
+			if _, err := p.RetireKeys(t0, RetireOptions{Name: "alpha", How: ConfirmPassed}); !errors.Is(err, ErrKeysDestroyed) {
 				t.Errorf("second RetireKeys: got %v, want ErrKeysDestroyed", err)
 			}
 			es, err := auditlog.Entries(v.LogDir())
@@ -73,7 +73,7 @@ func TestRetireResumes(t *testing.T) {
 	if _, err := p.ColdKey(); !errors.Is(err, ErrKeysDestroyed) {
 		t.Errorf("ColdKey of a pool being retired: got %v, want ErrKeysDestroyed", err)
 	}
-	got, err := p.RetireKeys(t0, RetireOptions{})
+	got, err := p.RetireKeys(t0, RetireOptions{Name: "alpha", How: ConfirmPassed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,5 +82,56 @@ func TestRetireResumes(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(p.Dir, coldSkeyFile)); !os.IsNotExist(err) {
 		t.Errorf("cold.skey: got %v, want it gone", err)
+	}
+}
+
+// The destruction is gated in RetireKeys, not by its caller: a name that
+// is not the pool's (or no name) destroys nothing and logs nothing; the
+// entry records how the name came, by a stable name.
+func TestRetireKeysNeedsThePoolsName(t *testing.T) {
+	v := newVault(t)
+	p, err := v.NewPool("alpha", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := auditlog.Entries(v.LogDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []RetireOptions{
+		{Name: "beta", How: ConfirmPassed},
+		{Name: "", How: ConfirmTyped},
+		{Name: "Alpha", How: ConfirmTyped},
+		{Name: "alpha ", How: ConfirmTyped},
+	} {
+		if _, err := p.RetireKeys(t0, o); !errors.Is(err, ErrNotConfirmed) {
+			t.Errorf("RetireKeys(%+v): got %v, want ErrNotConfirmed", o, err)
+		}
+	}
+	if _, err := p.RetireKeys(t0, RetireOptions{Name: "alpha", How: "--confirm"}); err == nil || errors.Is(err, ErrNotConfirmed) {
+		t.Errorf("RetireKeys with how %q: got %v, want a refusal of the spelling", "--confirm", err)
+	}
+	if _, err := os.Stat(filepath.Join(p.Dir, coldSkeyFile)); err != nil {
+		t.Errorf("cold.skey after refusals: %v, want it kept", err)
+	}
+	if r, err := p.Retired(); err != nil || r != nil {
+		t.Errorf("retired.json after refusals: got %+v, %v, want none", r, err)
+	}
+	after, err := auditlog.Entries(v.LogDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("log: %d entries after refusals, want %d", len(after), len(before))
+	}
+	if _, err := p.RetireKeys(t0, RetireOptions{Name: "alpha", How: ConfirmPassed}); err != nil {
+		t.Fatal(err)
+	}
+	es, err := auditlog.Entries(v.LogDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := es[len(es)-1].Detail[DetailConfirmed]; got != "passed" {
+		t.Errorf("keys-destroyed %s: got %q, want %q", DetailConfirmed, got, "passed")
 	}
 }

@@ -41,7 +41,6 @@ type RotateRequest struct {
 	QRDir      string
 	Checkpoint []byte // the ceremony log checkpoint to carry, if any
 	Now        time.Time
-	Clock      *ClockOverride // the operator set the clock (logged as an override)
 }
 
 // RotateResult describes a finished rotation.
@@ -100,7 +99,7 @@ func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
 	}
 	prod, snap := pl.prods[0], pl.snap
 	res, err := p.Issue(IssueRequest{KESPeriod: pl.period, TipSlot: snap.TipSlot, OnChain: snap.OnChain,
-		ForceCounter: req.ForceCounter, KESVKey: snap.KESVKey, Producer: prod.Name, SealedTo: sealedTo(pl.names), WithVRF: pl.withVRF, Now: req.Now, Log: rotateLog(req, snap)})
+		ForceCounter: req.ForceCounter, KESVKey: snap.KESVKey, Producer: prod.Name, SealedTo: sealedTo(pl.names), WithVRF: pl.withVRF, Now: req.Now, Log: rotateLog(req, snap, v.Audit.Clock)})
 	if err != nil {
 		return nil, err
 	}

@@ -91,6 +91,9 @@ type Vault struct {
 	secrets *secretState  // how secrets are reached (secrets.go)
 	lock    *vaultLock    // the vault's lock while a change is under way (lock.go)
 	log     *auditlog.Log // the ceremony log this process opened and reconciled (log.go)
+	// clockLogged is the clock the log records already (append, or the
+	// init entry): Audit.Clock once it is logged.
+	clockLogged *ClockOverride
 
 	crash func(step string) error // tests only: called between an action's steps (crashPoint)
 }
@@ -197,7 +200,7 @@ func Init(dir string, o InitOptions) (v *Vault, err error) {
 	if err := safefile.Create(filepath.Join(dir, VaultFile), append(b, '\n'), 0o600); err != nil {
 		return nil, err
 	}
-	return &Vault{Dir: dir, Meta: meta, Network: n, Rand: o.Rand, Audit: o.Audit}, nil
+	return &Vault{Dir: dir, Meta: meta, Network: n, Rand: o.Rand, Audit: o.Audit, clockLogged: o.Audit.Clock}, nil
 }
 
 // Open opens an existing vault. It refuses a vault that others could

@@ -34,9 +34,19 @@ func (a *auditFlags) register(root *cobra.Command) {
 	root.PersistentFlags().StringArrayVar(&a.witnesses, "witness", nil, "a witness's name, recorded in the ceremony log (repeatable)")
 }
 
-// auditContext is what the vault records about who acts, with which binary.
-func (g *globals) auditContext() ceremony.Audit {
-	return ceremony.Audit{Operator: g.audit.operator, Witnesses: g.audit.witnesses, Version: Version}
+// auditContext is what the vault records about who acts, with which
+// binary, and the clock --now set (the vault records it once, before the
+// first entry the command appends).
+func (g *globals) auditContext() (ceremony.Audit, error) {
+	a := ceremony.Audit{Operator: g.audit.operator, Witnesses: g.audit.witnesses, Version: Version}
+	if g.env.NowFlag != "" {
+		now, err := g.env.Now()
+		if err != nil {
+			return a, err
+		}
+		a.Clock = &ceremony.ClockOverride{Given: now, System: time.Now().UTC()}
+	}
+	return a, nil
 }
 
 func newCeremonyCmd(g *globals) *cobra.Command {
@@ -206,14 +216,6 @@ func rotateCheckpointJSON(res *ceremony.RotateResult, qrPath string) *checkpoint
 		out.BundleSize = in.Size
 	}
 	return out
-}
-
-// clockOverride is the clock --now set, for the log, or nil.
-func (g *globals) clockOverride(now time.Time) *ceremony.ClockOverride {
-	if g.env.NowFlag == "" {
-		return nil
-	}
-	return &ceremony.ClockOverride{Given: now, System: time.Now().UTC()}
 }
 
 func newCeremonyExportCmd(g *globals) *cobra.Command {

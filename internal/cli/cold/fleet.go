@@ -143,7 +143,7 @@ func runFleetRotate(g *globals, o *fleetRotateOptions, pools []string) error {
 		return err
 	}
 	res, err := v.RotateFleet(ceremony.FleetRequest{
-		Pools: pools, Snapshots: snaps, OutDir: o.out, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == 2, Now: now, Clock: g.clockOverride(now),
+		Pools: pools, Snapshots: snaps, OutDir: o.out, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == 2, Now: now,
 		Policy: transfer.SnapshotPolicy{MaxAge: o.maxAge, AllowStale: o.allowStale},
 		Progress: func(out ceremony.FleetOutcome, done, total int) {
 			if out.Err != nil {

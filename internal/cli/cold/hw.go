@@ -221,7 +221,7 @@ func runRotateHW(g *globals, o *rotateOptions, c *cobra.Command, name string) er
 		return err
 	}
 	if o.abandon {
-		pr, err := v.AbandonRotation(name, now, g.clockOverride(now))
+		pr, err := v.AbandonRotation(name, now)
 		if err != nil {
 			return rotateError(err)
 		}
@@ -244,7 +244,7 @@ func runRotateHW(g *globals, o *rotateOptions, c *cobra.Command, name string) er
 			return err
 		}
 	}
-	res, err := v.FinishRotation(ceremony.FinishRequest{Pool: name, SignedCert: signed, Now: now, Clock: g.clockOverride(now), QRDir: o.qrDir})
+	res, err := v.FinishRotation(ceremony.FinishRequest{Pool: name, SignedCert: signed, Now: now, QRDir: o.qrDir})
 	if o.finish && errors.Is(err, fs.ErrNotExist) {
 		return cli.Hint(err, "run the printed cardano-hw-cli command first: it writes the cert there ('kesrotate pool show POOL' shows the command)")
 	}

@@ -50,7 +50,11 @@ func runInit(g *globals, o *initOptions) error {
 	if o.network == "" && o.genesis == "" {
 		return cli.Usage(errors.New("init needs a network"), "pass --network mainnet|preprod|preview or --genesis FILE")
 	}
-	opts := ceremony.InitOptions{Network: o.network, Now: now, Rand: g.env.Rand, Audit: g.auditContext(), Networked: o.networked}
+	audit, err := g.auditContext()
+	if err != nil {
+		return err
+	}
+	opts := ceremony.InitOptions{Network: o.network, Now: now, Rand: g.env.Rand, Audit: audit, Networked: o.networked}
 	if o.genesis != "" {
 		if opts.Genesis, err = cli.ReadInput(o.genesis, "--genesis", "--genesis takes the network's shelley-genesis.json"); err != nil {
 			return err

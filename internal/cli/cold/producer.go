@@ -125,7 +125,7 @@ func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
 	if err != nil {
 		return err
 	}
-	p, err := v.AddProducer(name, data, ceremony.AddProducerOptions{Fingerprint: typed, Now: now, Clock: g.clockOverride(now)})
+	p, err := v.AddProducer(name, data, ceremony.AddProducerOptions{Fingerprint: typed, Now: now})
 	switch {
 	case errors.Is(err, ceremony.ErrName):
 		return cli.Usage(err)
@@ -202,7 +202,7 @@ new enrollment under the same name.`,
 			if err != nil {
 				return err
 			}
-			pin, err := v.RemoveProducer(args[0], now, g.clockOverride(now))
+			pin, err := v.RemoveProducer(args[0], now)
 			switch {
 			case errors.Is(err, ceremony.ErrName):
 				return cli.Usage(err)

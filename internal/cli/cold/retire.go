@@ -43,18 +43,18 @@ media old blocks may survive inside the device.`,
 			if err != nil {
 				return err
 			}
-			how := "--confirm"
+			o := ceremony.RetireOptions{Name: confirm, How: ceremony.ConfirmPassed}
 			if confirm == "" {
-				how = "typed"
+				o.How = ceremony.ConfirmTyped
 				fmt.Fprintf(g.env.Stderr, "This destroys the signing keys of pool %s (%s) in this vault.\nType the pool name to confirm: ", p.Meta.Name, id.Bech32())
 				line, _ := bufio.NewReader(g.env.Stdin).ReadString('\n')
-				confirm = strings.TrimSpace(line)
+				o.Name = strings.TrimSpace(line)
 			}
-			if confirm != p.Meta.Name {
-				return cli.Hint(errors.New("not confirmed: nothing was destroyed"), fmt.Sprintf("type the pool name %q exactly (or pass --confirm %s)", p.Meta.Name, p.Meta.Name))
-			}
-			r, err := p.RetireKeys(now, ceremony.RetireOptions{Confirmed: how, Clock: g.clockOverride(now)})
-			if errors.Is(err, ceremony.ErrKeysDestroyed) {
+			r, err := p.RetireKeys(now, o)
+			switch {
+			case errors.Is(err, ceremony.ErrNotConfirmed):
+				return cli.Hint(err, fmt.Sprintf("type the pool name %q exactly (or pass --confirm %s)", p.Meta.Name, p.Meta.Name))
+			case errors.Is(err, ceremony.ErrKeysDestroyed):
 				return cli.Hint(err, "nothing left to destroy")
 			}
 			if err != nil {

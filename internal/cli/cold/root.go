@@ -135,7 +135,9 @@ func (g *globals) openVault() (*ceremony.Vault, error) {
 		return nil, err
 	}
 	v.Rand = g.env.Rand
-	v.Audit = g.auditContext()
+	if v.Audit, err = g.auditContext(); err != nil {
+		return nil, err
+	}
 	g.unlock(v)
 	return v, nil
 }

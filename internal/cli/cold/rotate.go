@@ -157,7 +157,6 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 	}
 	req := ceremony.RotateRequest{
 		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == 2, ForceCounter: force, OutDir: o.out, QRDir: o.qrDir, Now: now,
-		Clock:  g.clockOverride(now),
 		Policy: transfer.SnapshotPolicy{MaxAge: o.maxAge, IgnoreClock: o.ignoreClock, AllowStale: o.allowStale},
 	}
 	if p.Hardware() {
@@ -322,7 +321,7 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 		return err
 	}
 	res, err := v.RotatePlain(ceremony.PlainRequest{Pool: name, KESPeriod: period, OnChain: onchain, ForceCounter: force,
-		IgnoreClock: o.ignoreClock, OutDir: o.out, Now: now, Clock: g.clockOverride(now)})
+		IgnoreClock: o.ignoreClock, OutDir: o.out, Now: now})
 	switch {
 	case errors.Is(err, ceremony.ErrHardwareKey):
 		return cli.Usage(err, "rotate it with --producer NAME --snapshot FILE: the cert is prepared for the device, signed with cardano-hw-cli, and sealed to the producer")
