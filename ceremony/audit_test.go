@@ -111,3 +111,64 @@ func TestSealSignsAnInterruptedAppend(t *testing.T) {
 		t.Errorf("after the seal: %v", err)
 	}
 }
+
+// A failure after a cert is journaled says so with a type, not in words:
+// an *IssuedError (ErrIssued) naming the cert, Logged when only an output
+// failed, not when the log entry did.
+func TestIssuedErrors(t *testing.T) {
+	none, err := opcert.ParseOnChain("none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		logged bool
+		step   func(v *Vault, out string) error // run after the journal
+	}{
+		{"log entry", false, func(v *Vault, _ string) error {
+			// Someone else appends to the log: the cert-issued entry fails.
+			f, err := os.OpenFile(filepath.Join(v.LogDir(), auditlog.FileEntries), os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = f.WriteString("{}\n")
+			return err
+		}},
+		{"output", true, func(_ *Vault, out string) error {
+			// A folder where a file must go, made after the checks.
+			return os.Mkdir(filepath.Join(out, "kes.skey"), 0o700)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v, pools := benchVault(t, t.TempDir(), 1, t0)
+			period, err := v.Network.KESPeriodAt(t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "out")
+			v.crash = func(s string) error {
+				if s == "after-journal" {
+					return c.step(v, out)
+				}
+				return nil
+			}
+			_, err = v.RotatePlain(PlainRequest{Pool: pools[0].name, KESPeriod: period, OnChain: none, OutDir: out, Now: t0})
+			var ie *IssuedError
+			if !errors.Is(err, ErrIssued) || !errors.As(err, &ie) {
+				t.Fatalf("got %v, want an *IssuedError", err)
+			}
+			p, err := v.Pool(pools[0].name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			js, err := p.Journal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if last := js[len(js)-1]; ie.Cert.CertHash != last.CertHash || ie.Logged != c.logged {
+				t.Errorf("got cert %s, logged %v; want the journal's %s, logged %v", ie.Cert.CertHash, ie.Logged, last.CertHash, c.logged)
+			}
+		})
+	}
+}

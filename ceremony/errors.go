@@ -1,6 +1,9 @@
 package ceremony
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors that callers branch on, all of them, by topic; test with
 // errors.Is. Their text is lower-case without a final period; a function
@@ -145,3 +148,33 @@ var (
 	// (prepared.json, the staged KES key).
 	ErrPreparation = errors.New("the prepared rotation is damaged")
 )
+
+// ErrIssued: a cert was issued (it is in the pool's journal, which is the
+// source of truth for counters) but a step after the issue failed. The
+// error is an *IssuedError, which names the cert.
+var ErrIssued = errors.New("the cert is issued")
+
+// IssuedError is a failure after a cert was journaled: its cert-issued log
+// entry (Logged false: the next command that opens the log records it,
+// flagged recovered) or an output (Logged true: the bundle, the plaintext
+// files; rotating again re-issues the same counter). It matches ErrIssued.
+type IssuedError struct {
+	Cert   JournalEntry // the journaled cert
+	Logged bool         // the log records the cert (an output failed after it)
+	Err    error        // what failed
+}
+
+func (e *IssuedError) Error() string {
+	return e.Err.Error()
+}
+
+func (e *IssuedError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrIssued) true for an *IssuedError.
+func (e *IssuedError) Is(target error) bool { return target == ErrIssued }
+
+// issuedNotLogged is the error of a journaled cert whose cert-issued entry
+// failed.
+func issuedNotLogged(je JournalEntry, err error) error {
+	return &IssuedError{Cert: je, Err: fmt.Errorf("cert #%d is journaled but its log entry failed (the next command records it): %w", je.Counter, err)}
+}

@@ -817,7 +817,7 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 	if ce.Kind != "" {
 		_, c, err := v.append(l, ce)
 		if err != nil {
-			return nil, fmt.Errorf("the cert is journaled but its log entry failed (the next command records it): %w", err)
+			return nil, issuedNotLogged(je, err)
 		}
 		res.Checkpoint = c.Note
 	} else {

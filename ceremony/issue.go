@@ -136,7 +136,7 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 		return nil, err
 	}
 	if res.Checkpoint, err = pi.appendCert(); err != nil {
-		return nil, err
+		return nil, issuedNotLogged(e, err)
 	}
 	if err := p.Repair(); err != nil {
 		return nil, err

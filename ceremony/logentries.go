@@ -399,11 +399,12 @@ func (pi *pendingIssue) appendBefore() error {
 }
 
 // appendCert appends the cert-issued entry and returns the checkpoint
-// note that covers it.
+// note that covers it. The caller has journaled the cert: see
+// issuedNotLogged.
 func (pi *pendingIssue) appendCert() ([]byte, error) {
 	_, c, err := pi.v.append(pi.log, pi.cert)
 	if err != nil {
-		return nil, fmt.Errorf("the cert is journaled but its log entry failed (the next command records it): %w", err)
+		return nil, err
 	}
 	return c.Note, nil
 }

@@ -85,7 +85,8 @@ func (v *Vault) RotatePlain(req PlainRequest) (*IssueResult, error) {
 	} {
 		if err := safefile.Create(filepath.Join(req.OutDir, f.name), f.data, f.mode); err != nil {
 			res.KES.Wipe()
-			return nil, fmt.Errorf("the cert is journaled, but %s could not be written (rotate again into an empty folder: it re-issues the same counter): %w", f.name, err)
+			return nil, &IssuedError{Cert: res.Entry, Logged: true,
+				Err: fmt.Errorf("cert #%d is journaled, but %s could not be written (rotate again into an empty folder: it re-issues the same counter): %w", res.Entry.Counter, f.name, err)}
 		}
 	}
 	return res, nil

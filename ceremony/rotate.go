@@ -280,7 +280,8 @@ func (v *Vault) sealBundle(p *Pool, poolID keys.PoolID, res *IssueResult, prods 
 	name := fmt.Sprintf("%s-%d-%d-%s-for-%s.age", p.Meta.Name, res.Cert.Counter, res.Cert.KESPeriod, res.Cert.Hash()[:8], strings.Join(names, "+"))
 	path := filepath.Join(outDir, name)
 	if err := safefile.Create(path, buf.Bytes(), 0o600); err != nil {
-		return nil, fmt.Errorf("writing the bundle (the cert is journaled; rotating again re-issues the same counter): %w", err)
+		return nil, &IssuedError{Cert: res.Entry, Logged: true,
+			Err: fmt.Errorf("writing the bundle (cert #%d is journaled; rotating again re-issues the same counter): %w", res.Entry.Counter, err)}
 	}
 	ckpt, err := v.logBundle(p, res, path, buf.Bytes(), now)
 	if err != nil {

@@ -245,6 +245,9 @@ func runRotateHW(g *globals, o *rotateOptions, c *cobra.Command, name string) er
 		}
 	}
 	res, err := v.FinishRotation(ceremony.FinishRequest{Pool: name, SignedCert: signed, Now: now, QRDir: o.qrDir})
+	if h, ok := issuedError(err); ok {
+		return h // before the cert's own file: the bundle's may be missing too
+	}
 	if o.finish && errors.Is(err, fs.ErrNotExist) {
 		return cli.Hint(err, "run the printed cardano-hw-cli command first: it writes the cert there ('kesrotate pool show POOL' shows the command)")
 	}

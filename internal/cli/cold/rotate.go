@@ -262,7 +262,23 @@ func printRotated(g *globals, v *ceremony.Vault, name string, o *rotateOptions, 
 	return nil
 }
 
+// issuedError gives the hints of a failure after a cert was issued
+// (ceremony.IssuedError): what was done is kept, and what to do next.
+func issuedError(err error) (error, bool) {
+	var ie *ceremony.IssuedError
+	if !errors.As(err, &ie) {
+		return err, false
+	}
+	if ie.Logged {
+		return cli.Hint(err, fmt.Sprintf("cert #%d is issued and logged; rotate again into a folder that takes the files: it re-issues the same counter", ie.Cert.Counter)), true
+	}
+	return cli.Hint(err, fmt.Sprintf("cert #%d is issued; the next command that opens the log records it, flagged recovered ('kesrotate ceremony seal' does it now)", ie.Cert.Counter)), true
+}
+
 func rotateError(err error) error {
+	if h, ok := issuedError(err); ok {
+		return h
+	}
 	if h := secretError(err); h != err {
 		return h
 	}
@@ -322,6 +338,9 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 	}
 	res, err := v.RotatePlain(ceremony.PlainRequest{Pool: name, KESPeriod: period, OnChain: onchain, ForceCounter: force,
 		IgnoreClock: o.ignoreClock, OutDir: o.out, Now: now})
+	if h, ok := issuedError(err); ok {
+		return h
+	}
 	switch {
 	case errors.Is(err, ceremony.ErrHardwareKey):
 		return cli.Usage(err, "rotate it with --producer NAME --snapshot FILE: the cert is prepared for the device, signed with cardano-hw-cli, and sealed to the producer")
@@ -329,8 +348,6 @@ func runRotatePlain(g *globals, o *rotateOptions, name string) error {
 		return cli.Hint(err, clockHint)
 	case errors.Is(err, ceremony.ErrOutput):
 		return cli.Hint(err, "give --out a folder for node.cert, kes.skey and kes.vkey: an empty one this user can write", "nothing was issued")
-	case err != nil && strings.Contains(err.Error(), "the cert is journaled"):
-		return cli.Hint(err)
 	case err != nil:
 		return counterError(err)
 	}
