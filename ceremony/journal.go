@@ -3,6 +3,7 @@ package ceremony
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -122,6 +123,9 @@ func (p *Pool) parseJournal(b []byte) ([]JournalEntry, error) {
 		}
 		if e.Seq != len(out) {
 			return nil, fmt.Errorf("%w: %s line %d has seq %d", ErrJournal, p.Meta.Name, len(out)+1, e.Seq)
+		}
+		if (e.Kind == KindIssued || e.CertHash != "") && !isHash(e.CertHash) {
+			return nil, fmt.Errorf("%w: %s line %d: cert_hash %q is not 64 lowercase hex digits", ErrJournal, p.Meta.Name, len(out)+1, textsafe.Clip(e.CertHash, 70))
 		}
 		out = append(out, e)
 	}
@@ -243,4 +247,18 @@ func Holdings(entries []JournalEntry) []ProducerCert {
 		}
 	}
 	return out
+}
+
+// isHash reports whether s is a hex SHA-256 as the journal writes it: 64
+// lowercase hex digits.
+func isHash(s string) bool {
+	if len(s) != 2*sha256.Size {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -211,58 +211,33 @@ type CertView struct {
 	Expiry    time.Time `json:"expiry"`
 }
 
-func poolView(v *ceremony.Vault, p *ceremony.Pool) (*PoolView, error) {
-	id, err := p.PoolID()
+// poolView is the pool's state (ceremony.(*Pool).State) as --json prints it.
+func poolView(p *ceremony.Pool) (*PoolView, error) {
+	st, err := p.State()
 	if err != nil {
 		return nil, err
 	}
-	entries, err := p.Journal()
-	if err != nil {
-		return nil, err
+	m := st.Meta
+	pv := &PoolView{Name: m.Name, PoolID: st.PoolID.Hex(), PoolIDBech32: st.PoolID.Bech32(), ColdVKey: m.ColdVKey,
+		VRFVKey: m.VRFVKey, Origin: m.Origin, Counter: CounterView{Next: st.CounterNext}, Certs: []CertView{},
+		Producers: st.Producers, HWPath: m.HWPath}
+	if st.VRFKeyHash != nil {
+		pv.VRFKeyHash = hex.EncodeToString(st.VRFKeyHash[:])
 	}
-	h, err := ceremony.History(entries)
-	if err != nil {
-		return nil, err
-	}
-	counter, err := p.Counter()
-	if err != nil {
-		return nil, err
-	}
-	pv := &PoolView{Name: p.Meta.Name, PoolID: id.Hex(), PoolIDBech32: id.Bech32(), ColdVKey: p.Meta.ColdVKey,
-		VRFVKey: p.Meta.VRFVKey, Origin: p.Meta.Origin, Counter: CounterView{Next: counter.Next}, Certs: []CertView{}}
-	if p.Meta.VRFVKey != "" {
-		hash, err := p.VRFKeyHash()
-		if err != nil {
-			return nil, err
-		}
-		pv.VRFKeyHash = hex.EncodeToString(hash[:])
-	}
-	if h.Issued {
-		last := h.LastIssued
+	if st.History.Issued {
+		last := st.History.LastIssued
 		pv.Counter.LastIssued = &last
 	}
-	if h.Seen.Known {
-		pv.Counter.OnChainSeen = h.Seen.Text()
+	if st.History.Seen.Known {
+		pv.Counter.OnChainSeen = st.History.Seen.Text()
 	}
-	pv.HWPath = p.Meta.HWPath
-	if pr, err := p.Prepared(); err != nil {
-		return nil, err
-	} else if pr != nil {
-		d, err := p.DeviceScreen(pr)
-		if err != nil {
-			return nil, err
-		}
+	if pr := st.Prepared; pr != nil {
 		pv.Prepared = &PreparedView{Counter: pr.Counter, KESPeriod: pr.KESPeriod, Producers: pr.Producers, Created: pr.Created,
-			Folder: pr.Folder, Command: pr.Command(), SignedCert: pr.SignedCertPath(), Device: d}
+			Folder: pr.Folder, Command: pr.Command(), SignedCert: pr.SignedCertPath(), Device: st.Device}
 	}
-	pv.Producers = ceremony.Holdings(entries)
-	if pv.Producers == nil {
-		pv.Producers = []ceremony.ProducerCert{}
-	}
-	for _, e := range ceremony.Issued(entries) {
-		pv.Certs = append(pv.Certs, CertView{Counter: e.Counter, KESPeriod: e.KESPeriod, CertHash: e.CertHash, Time: e.Time,
-			OnChain: e.OnChain, Forced: e.Forced, Producer: e.Producer, SealedTo: e.HeldBy(),
-			Expiry: v.Network.CertExpiry(e.KESPeriod)})
+	for _, c := range st.Certs {
+		pv.Certs = append(pv.Certs, CertView{Counter: c.Counter, KESPeriod: c.KESPeriod, CertHash: c.CertHash, Time: c.Time,
+			OnChain: c.OnChain, Forced: c.Forced, Producer: c.Producer, SealedTo: c.HeldBy(), Expiry: c.Expiry})
 	}
 	return pv, nil
 }
@@ -281,7 +256,7 @@ func newPoolShowCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pv, err := poolView(v, p)
+			pv, err := poolView(p)
 			if err != nil {
 				return err
 			}
@@ -355,7 +330,7 @@ func newPoolListCmd(g *globals) *cobra.Command {
 			}
 			views := []PoolView{}
 			for _, p := range pools {
-				pv, err := poolView(v, p)
+				pv, err := poolView(p)
 				if err != nil {
 					return fmt.Errorf("pool %s: %w", p.Meta.Name, err)
 				}
