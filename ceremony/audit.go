@@ -1,7 +1,9 @@
 package ceremony
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -25,7 +27,7 @@ type LogAudit struct {
 // seal') or ErrPinMismatch (not recoverable: a pin does not match).
 //
 // The error is the first problem; the LogAudit holds what was established
-// before it.
+// before it. The vault's own log folder gone is auditlog.ErrMissingFile.
 func VerifyLog(dir string, v *Vault, opts auditlog.VerifyOptions) (*LogAudit, error) {
 	for _, name := range []string{ExportReadme, ExportBinary, auditlog.FileManifest} {
 		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
@@ -35,9 +37,16 @@ func VerifyLog(dir string, v *Vault, opts auditlog.VerifyOptions) (*LogAudit, er
 	if v != nil {
 		opts.VaultID = v.Meta.ID
 	}
+	own := v != nil && filepath.Clean(dir) == filepath.Clean(v.LogDir())
 	r, err := auditlog.Verify(dir, opts)
+	if _, serr := os.Lstat(dir); own && errors.Is(serr, fs.ErrNotExist) {
+		// The vault's log deleted: a verification failure (not a path
+		// given wrong), named as such rather than by its first file.
+		err = &auditlog.Error{Kind: auditlog.ErrMissingFile, Seq: auditlog.NoSeq,
+			Reason: fmt.Sprintf("the vault's log folder %s/ is gone", logDir)}
+	}
 	a := &LogAudit{Report: r}
-	if err != nil || v == nil || filepath.Clean(dir) != filepath.Clean(v.LogDir()) {
+	if err != nil || !own {
 		return a, err
 	}
 	if a.Gaps, err = v.LogGaps(r.Entries); err != nil { // the entries Verify read and checked

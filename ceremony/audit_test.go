@@ -172,3 +172,17 @@ func TestIssuedErrors(t *testing.T) {
 		})
 	}
 }
+
+// The vault's own log deleted is a verification failure (ErrMissingFile),
+// reported with the report's shape, not an unreadable path.
+func TestVerifyLogOfADeletedLog(t *testing.T) {
+	v := newVault(t)
+	if err := os.RemoveAll(v.LogDir()); err != nil {
+		t.Fatal(err)
+	}
+	a, err := VerifyLog(v.LogDir(), v, auditlog.VerifyOptions{})
+	var ae *auditlog.Error
+	if !errors.Is(err, auditlog.ErrMissingFile) || !errors.As(err, &ae) || a == nil || a.Report == nil {
+		t.Fatalf("got %v, %+v; want ErrMissingFile with a report", err, a)
+	}
+}

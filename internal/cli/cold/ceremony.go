@@ -329,7 +329,9 @@ func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
 			return err
 		}
 	}
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+	// A --log that is not a folder is a usage error; the vault's own log
+	// gone is what verification reports (auditlog.ErrMissingFile).
+	if fi, err := os.Stat(dir); o.log != "" && (err != nil || !fi.IsDir()) {
 		return cli.Usage(fmt.Errorf("--log %s is not a folder", dir), "give the folder 'kesrotate ceremony export' wrote, or the vault's log folder")
 	}
 	progress := g.env.Progress("verifying the log")
