@@ -103,3 +103,22 @@ func TestWeakOldPassphraseStillOpens(t *testing.T) {
 	}
 	cold.Wipe()
 }
+
+// The rule for when a vault copy needs an encryption of its own is the
+// one CopyEncryption applies.
+func TestCopyNeedsEncryption(t *testing.T) {
+	plain := newVault(t)
+	if !plain.CopyNeedsEncryption() {
+		t.Error("a plaintext vault: got no encryption needed")
+	}
+	if _, _, _, err := plain.CopyEncryption(nil); err == nil {
+		t.Error("CopyEncryption(nil) of a plaintext vault: got no error")
+	}
+	enc := newEncryptedVault(t, testPass)
+	if enc.CopyNeedsEncryption() {
+		t.Error("an encrypted vault: got an encryption needed")
+	}
+	if _, _, mode, err := enc.CopyEncryption(nil); err != nil || mode != SecretsPassphrase {
+		t.Errorf("CopyEncryption(nil) of an encrypted vault: got %q, %v", mode, err)
+	}
+}

@@ -440,6 +440,12 @@ func (v *Vault) recipient() (age.Recipient, error) {
 	return nil, fmt.Errorf("%w: unknown mode %q", ErrSecretState, v.SecretsMode())
 }
 
+// CopyNeedsEncryption reports whether a copy of the whole vault needs an
+// Encryption of its own (CopyEncryption's e): a plaintext vault's copy
+// does; an encrypted vault's copy is encrypted like its keys unless the
+// caller gives another.
+func (v *Vault) CopyNeedsEncryption() bool { return !v.Encrypted() }
+
 // CopyEncryption returns what a copy of the whole vault (a backup) is
 // encrypted to, r, the identities that open it, ids, when this process can
 // open it to check it (nil when only a recipient's holder can), and how it
@@ -466,7 +472,7 @@ func (v *Vault) CopyEncryption(e *Encryption) (r age.Recipient, ids []age.Identi
 			ids = []age.Identity{id}
 		}
 		return r, ids, m.Mode, nil
-	case v.Encrypted():
+	case !v.CopyNeedsEncryption():
 		if ids, err = v.identities(); err != nil {
 			return nil, nil, "", err
 		}

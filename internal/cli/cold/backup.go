@@ -82,9 +82,9 @@ rebuilds a different key without any error.`,
 			}
 			if g.env.JSON {
 				return g.env.PrintJSON(sharesOutput{Pool: p.Meta.Name, PoolID: set.PoolID.Hex(), PoolIDBech32: set.PoolID.Bech32(),
-					Threshold: o.threshold, Shares: o.shares, Files: nonNil(files)})
+					Threshold: set.Threshold, Shares: len(set.Shares), Files: nonNil(files)})
 			}
-			fmt.Fprintf(g.env.Stdout, "pool %s: %d SLIP-39 shares, any %d rebuild the cold key\n  pool id  %s\n", p.Meta.Name, o.shares, o.threshold, set.PoolID.Bech32())
+			fmt.Fprintf(g.env.Stdout, "pool %s: %d SLIP-39 shares, any %d rebuild the cold key\n  pool id  %s\n", p.Meta.Name, len(set.Shares), set.Threshold, set.PoolID.Bech32())
 			for _, f := range files {
 				fmt.Fprintf(g.env.Stdout, "  %s\n", f)
 			}
@@ -209,7 +209,7 @@ and compared, and the backup is recorded in the ceremony log.
 				return err
 			}
 			var e *ceremony.Encryption
-			if !v.Encrypted() || ef.recipient != "" {
+			if v.CopyNeedsEncryption() || ef.recipient != "" { // --recipient: the operator asks for another
 				if e, err = g.newEncryption(ef); err != nil {
 					return err
 				}
