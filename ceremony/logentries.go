@@ -44,7 +44,7 @@ const (
 	DetailMode         = "mode"                     // secrets-encrypted: the vault's secrets mode afterwards
 	DetailFiles        = "files"                    // secrets-encrypted: the key files encrypted; an export-keys override: the files written; space-separated
 	DetailAirgap       = "airgap"                   // an allow_network override: what broke the air gap, "; "-separated, at most 200 bytes
-	DetailConfirmed    = "confirmed"                // keys-destroyed: how the operator confirmed (RetireOptions.Confirmed)
+	DetailConfirmed    = "confirmed"                // keys-destroyed: how the operator confirmed (RetireOptions.How: ConfirmTyped, ConfirmPassed; "--confirm" in older logs)
 	DetailAction       = "action"                   // an override that is an action of its own: what it did (ActionExportKeys)
 	DetailFinished     = "finished"                 // secrets-encrypted: "true" when it finished an interrupted run
 )
