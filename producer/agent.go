@@ -456,11 +456,21 @@ func (a *Agent) Enrollment() (*transfer.Enrollment, []byte, error) {
 type ChainState struct {
 	TipSlot uint64
 	OnChain opcert.OnChain
+	// OnChainKnown: OnChain came from the chain (the node socket, or given
+	// by hand); when false OnChain is only a placeholder.
+	OnChainKnown bool
 }
 
 // Snapshot builds and signs a snapshot from the chain state, the installed
-// cert (if any) and a pending KES key (KES-on-producer mode).
+// cert (if any) and a pending KES key (KES-on-producer mode). A chain
+// state whose on-chain counter is not known (no node socket and none given
+// by hand) is refused with ErrOnChainUnknown: the cold side picks the next
+// counter from the snapshot's, and a placeholder "none" would tell it the
+// pool never minted a block.
 func (a *Agent) Snapshot(cs ChainState, now time.Time) (*transfer.Snapshot, []byte, error) {
+	if !cs.OnChainKnown {
+		return nil, nil, fmt.Errorf("%w: a snapshot must carry the counter the chain records for the pool, and neither the node socket nor the caller gave it", ErrOnChainUnknown)
+	}
 	sk, err := a.SignKey()
 	if err != nil {
 		return nil, nil, err

@@ -34,8 +34,6 @@ type ChainOptions struct {
 type ChainView struct {
 	ChainState
 	Source string
-	// OnChainKnown: OnChain came from the chain (socket or by hand).
-	OnChainKnown bool
 	// Lag is how far the tip trails the clock (socket only).
 	Lag time.Duration
 	// Syncing: the tip trails the clock by more than the allowed lag.
@@ -69,8 +67,8 @@ func (a *Agent) Chain(ctx context.Context, o ChainOptions) (*ChainView, error) {
 		if err := q.CheckNetwork(a.Network); err != nil {
 			return nil, err
 		}
-		v := &ChainView{ChainState: ChainState{TipSlot: q.TipSlot, OnChain: q.OnChain}, Source: SourceSocket,
-			OnChainKnown: true, Node: q, Lag: q.Lag(a.Network, o.Now)}
+		v := &ChainView{ChainState: ChainState{TipSlot: q.TipSlot, OnChain: q.OnChain, OnChainKnown: true}, Source: SourceSocket,
+			Node: q, Lag: q.Lag(a.Network, o.Now)}
 		maxLag := o.MaxTipLag
 		if maxLag <= 0 {
 			maxLag = nodequery.MaxTipLag

@@ -473,7 +473,7 @@ func TestKESOnProducer(t *testing.T) {
 		t.Errorf("got %v for a second kes new, want ErrPendingExists", err)
 	}
 	// The snapshot carries the vkey.
-	s, _, err := f.a.Snapshot(ChainState{TipSlot: f.tip, OnChain: opcert.Recorded(4)}, testNow)
+	s, _, err := f.a.Snapshot(ChainState{TipSlot: f.tip, OnChain: opcert.Recorded(4), OnChainKnown: true}, testNow)
 	if err != nil || s.KESVKey == nil || *s.KESVKey != vk {
 		t.Fatalf("snapshot KES vkey: %v, want the pending one", err)
 	}

@@ -211,7 +211,7 @@ func TestDeployRestartsSigner(t *testing.T) {
 
 func (f *fixture) status(t *testing.T) *Status {
 	t.Helper()
-	st, err := f.a.Status(ChainState{TipSlot: f.tip}, false, SourceGiven, nil, nil, testNow)
+	st, err := f.a.Status(ChainState{TipSlot: f.tip}, SourceGiven, nil, nil, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}

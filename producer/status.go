@@ -49,10 +49,10 @@ type Status struct {
 	Taken   time.Time     `json:"taken"`
 }
 
-// Status reports on the installed cert at the chain state cs. onchainKnown
+// Status reports on the installed cert at the chain state cs. cs.OnChainKnown
 // says whether cs.OnChain came from the chain (socket or given by hand).
 // metrics is a scrape of the node (nil if none); scrapeErr its failure.
-func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics *nodequery.Scrape, scrapeErr error, now time.Time) (*Status, error) {
+func (a *Agent) Status(cs ChainState, source string, metrics *nodequery.Scrape, scrapeErr error, now time.Time) (*Status, error) {
 	c, err := a.InstalledCert()
 	if err != nil {
 		return nil, fmt.Errorf("installed cert %s: %w", a.Config.Cert, err)
@@ -92,7 +92,7 @@ func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics 
 		s.PeriodOK = true
 		s.PeriodVerdict = fmt.Sprintf("the op cert's KES period is within the correct interval (%d ≤ %d < %d)", w.Start, kp, w.End)
 	}
-	if onchainKnown {
+	if cs.OnChainKnown {
 		s.OnChainCounter = cs.OnChain.Text()
 		ok := opcert.CheckCounter(c.Counter, cs.OnChain) == nil
 		s.CounterOK = &ok
@@ -145,7 +145,7 @@ func (a *Agent) Observe(ctx context.Context, v *ChainView, now time.Time, timeou
 		metrics, scrapeErr = nodequery.Metrics(mctx, a.Config.MetricsURL)
 		cancel()
 	}
-	s, err := a.Status(v.ChainState, v.OnChainKnown, v.Source, metrics, scrapeErr, now)
+	s, err := a.Status(v.ChainState, v.Source, metrics, scrapeErr, now)
 	if err != nil {
 		return nil, err
 	}

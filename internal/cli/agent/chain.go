@@ -70,10 +70,6 @@ func (c *chainFlags) chain(g *globals, a *producer.Agent, needCounter, requireSy
 	if err != nil {
 		return nil, err
 	}
-	if o.TipSlot == nil && a.Config.Socket == "" && needCounter {
-		return nil, cli.Usage(errors.New("no node socket configured"),
-			"set one with 'kesrotate-agent config --socket PATH', or give --tip-slot S --onchain-counter N|none")
-	}
 	v, err := a.Chain(context.Background(), o)
 	if err != nil {
 		return nil, chainHint(a, err)

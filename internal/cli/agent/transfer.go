@@ -97,6 +97,8 @@ func runSnapshot(g *globals, o *snapshotOptions) error {
 	}
 	s, data, err := a.Snapshot(v.ChainState, now)
 	switch {
+	case errors.Is(err, producer.ErrOnChainUnknown):
+		return cli.Hint(err, "no node socket is configured: set one with 'kesrotate-agent config --socket PATH', or give --tip-slot S --onchain-counter N|none", "nothing was written")
 	case errors.Is(err, producer.ErrNoPendingKES):
 		return cli.Hint(err, "run 'kesrotate-agent kes new' first: kes-agent makes the key, and the snapshot carries its vkey", "nothing was written")
 	case errors.Is(err, producer.ErrKESAgentStaged):
