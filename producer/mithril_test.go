@@ -284,6 +284,20 @@ func TestSignerFailures(t *testing.T) {
 			t.Errorf("got %v", err)
 		}
 	})
+	// The result says when only the signer failed: the install stands
+	// whatever the signer's error is.
+	t.Run("an install the node took, the signer not restarted", func(t *testing.T) {
+		f := newFixture(t, true, nil)
+		newSignerWorld(t, f, "")
+		f.a.Config.MithrilSigner = "mithril-signr"
+		n, logPath := f.startNode(false)
+		f.a.Config.NodeLog = logPath
+		res, err := f.a.Install(context.Background(), f.bundle(10, 5, 200, false), InstallOptions{ActivateOptions: f.opts(), Signal: reloadOf(n),
+			ConfirmTimeout: 20 * time.Second, Poll: 10 * time.Millisecond, Signer: opts})
+		if !errors.Is(err, ErrSignerRestart) || res == nil || res.SignerErr != err || res.State() != StateConfirmed {
+			t.Fatalf("got %+v, %v, want the node confirmed and only SignerErr", res, err)
+		}
+	})
 	t.Run("no such unit", func(t *testing.T) {
 		f := newFixture(t, true, nil)
 		newSignerWorld(t, f, "")

@@ -528,8 +528,10 @@ type PromoteResult struct {
 	Confirmation Confirmation
 	Restored     bool // not confirmed: the credential paths were removed again
 	// Signer is the Mithril signer's restart once the node forges with
-	// the set; its failure is Promote's error, the promotion stands.
-	Signer *SignerResult
+	// the set; SignerErr its failure, which is then Promote's error: the
+	// promotion stands.
+	Signer    *SignerResult
+	SignerErr error
 }
 
 // Promote makes a standby forge with its staged set, only with proof that
@@ -662,6 +664,7 @@ func (a *Agent) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult, 
 	// As after an install the node took: the signer must read the set
 	// the node forges with now.
 	res.Signer, err = a.RestartSigner(ctx, withNow(o.Signer, o.Now))
+	res.SignerErr = err
 	return res, err
 }
 

@@ -109,7 +109,3 @@ func signerHint(err error, a *producer.Agent) error {
 	}
 	return cli.Hint(err, stays)
 }
-
-func signerIsErr(err error) bool {
-	return errors.Is(err, producer.ErrSignerEnv) || errors.Is(err, producer.ErrSignerRestart) || errors.Is(err, producer.ErrSignerNotRegistered)
-}

@@ -163,7 +163,7 @@ does not, promote fails (exit 1) and says why, and the promotion stands.`,
 			}
 			o.Signer = producer.SignerOptions{Now: now, Timeout: signerTimeout}
 			res, err := a.Promote(context.Background(), o)
-			if err != nil && !(signerIsErr(err) && res != nil && res.Signer != nil) {
+			if err != nil && (res == nil || res.SignerErr == nil) {
 				return promoteHint(err, res)
 			}
 			// Promoted; err, if any, is the Mithril signer's.
