@@ -219,10 +219,17 @@ type DemoteOptions struct {
 	Poll           time.Duration
 	Signal         func() (string, error) // replaces SignalNode (tests)
 	NodePID        func() (int, error)    // replaces NodePID for the view check (tests)
+	// ReceiptFile and ReceiptQR are where the signed receipt is written:
+	// a file, and one QR code PNG (either may be ""). Both are created
+	// before anything changes, so a receipt that could not be written
+	// stops the demotion before it starts (ErrReceiptOutput); they are
+	// removed again when no receipt is made.
+	ReceiptFile, ReceiptQR string
 }
 
 // DemoteResult says what Demote did.
 type DemoteResult struct {
+	Role         string              // the role it has now: RoleStandby
 	Held         *opcert.Certificate // the cert the node forged with
 	Staged       string              // the set kept ready for a promotion
 	Signalled    string
@@ -252,6 +259,26 @@ func (a *Agent) Demote(ctx context.Context, o DemoteOptions) (*DemoteResult, err
 	if a.Config.Signal.Mode == "none" && o.Signal == nil {
 		return nil, fmt.Errorf("%w: signalling is off, so the agent cannot take forging away from the node", ErrConfig)
 	}
+	e, _, err := a.Enrollment()
+	if err != nil {
+		return nil, err
+	}
+	// The receipt is the only proof the other producer may take over
+	// with: its outputs are taken before the node's paths are touched.
+	receipt := func(held *opcert.Certificate, confirmedBy string) *transfer.Receipt {
+		r := &transfer.Receipt{Magic: a.Network.Magic, PoolID: a.ColdVKey().PoolID(), Producer: e.Fingerprint(), Name: a.Config.Name,
+			TipSlot: o.TipSlot, ConfirmedBy: confirmedBy, Created: o.Now.UTC().Truncate(time.Second)}
+		if held != nil {
+			r.Held = &transfer.Installed{Counter: held.Counter, KESPeriod: held.KESPeriod, CertHash: held.Hash()}
+		}
+		return r
+	}
+	sample := receipt(&opcert.Certificate{Counter: ^uint64(0), KESPeriod: ^uint64(0)}, "metrics and log")
+	outs, err := reserveReceipt(o.ReceiptFile, o.ReceiptQR, sample)
+	if err != nil {
+		return nil, err
+	}
+	defer outs.release()
 	// Files the agent never took over are kept (in sets/0-initial) before
 	// they leave the node's paths.
 	perm, err := a.perm()
@@ -289,6 +316,7 @@ func (a *Agent) Demote(ctx context.Context, o DemoteOptions) (*DemoteResult, err
 	if err := a.setRole(RoleStandby, "demote", o.Now); err != nil {
 		return nil, err
 	}
+	res.Role = RoleStandby
 	who, err := a.signal(InstallOptions{Signal: o.Signal})
 	if err != nil {
 		return res, fmt.Errorf("demoted (the credential paths are gone), but: %w", err)
@@ -309,21 +337,16 @@ func (a *Agent) Demote(ctx context.Context, o DemoteOptions) (*DemoteResult, err
 	if err != nil {
 		return res, err
 	}
-	e, _, err := a.Enrollment()
-	if err != nil {
-		return res, err
-	}
 	sk, err := a.SignKey()
 	if err != nil {
 		return res, err
 	}
 	defer wipe(sk)
-	r := &transfer.Receipt{Magic: a.Network.Magic, PoolID: a.ColdVKey().PoolID(), Producer: e.Fingerprint(), Name: a.Config.Name,
-		TipSlot: o.TipSlot, ConfirmedBy: strings.Join(conf.Sources, " and "), Created: o.Now.UTC().Truncate(time.Second)}
-	if held != nil {
-		r.Held = &transfer.Installed{Counter: held.Counter, KESPeriod: held.KESPeriod, CertHash: held.Hash()}
-	}
+	r := receipt(held, strings.Join(conf.Sources, " and "))
 	res.Receipt, res.ReceiptBytes = r, r.Marshal(sk)
+	if err := outs.write(res.ReceiptBytes, o.ReceiptQR); err != nil {
+		return res, fmt.Errorf("demoted, but: %w", err)
+	}
 	return res, nil
 }
 
@@ -522,6 +545,7 @@ type PromoteOptions struct {
 
 // PromoteResult says what Promote did.
 type PromoteResult struct {
+	Role         string // the role it has now: RolePrimary once promoted, else RoleStandby
 	Proof        string // what proved the other producer stopped
 	Set          string
 	Signalled    string
@@ -567,7 +591,7 @@ func (a *Agent) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult, 
 	if err != nil {
 		return nil, err
 	}
-	res := &PromoteResult{Set: staged}
+	res := &PromoteResult{Set: staged, Role: RoleStandby}
 	var receiptHash string
 	switch {
 	case o.Receipt != nil:
@@ -660,6 +684,7 @@ func (a *Agent) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult, 
 	if err := a.setRole(RolePrimary, "promote: "+res.Proof, o.Now); err != nil {
 		return res, err
 	}
+	res.Role = RolePrimary
 	_ = os.Remove(filepath.Join(a.Dir, StagedLink))
 	// As after an install the node took: the signer must read the set
 	// the node forges with now.

@@ -28,7 +28,10 @@ from its metrics (forging_enabled 0) or its log that it no longer forges.
 This producer becomes a standby, and a demotion receipt signed by its key
 is written: the standby that takes over needs it ('promote --receipt').
 
-Without a confirmation there is no receipt. The demoted node keeps running
+The receipt's files (--out, --qr) are created before anything changes: a
+file that exists already, or a folder that cannot take it, stops the
+demotion before it starts. Without a confirmation there is no receipt
+(and the files are removed again). The demoted node keeps running
 without forging; note that cardano-node will not start again without its
 credential files: restart it as a relay, or promote it.`,
 		Args: cli.Args(cobra.NoArgs),
@@ -48,8 +51,13 @@ credential files: restart it as a relay, or promote it.`,
 			if err != nil {
 				return err
 			}
-			res, err := a.Demote(context.Background(), producer.DemoteOptions{Now: now, TipSlot: v.TipSlot, ConfirmTimeout: confirmTimeout})
+			res, err := a.Demote(context.Background(), producer.DemoteOptions{Now: now, TipSlot: v.TipSlot, ConfirmTimeout: confirmTimeout,
+				ReceiptFile: out, ReceiptQR: qrOut})
 			switch {
+			case errors.Is(err, producer.ErrReceiptOutput) && res == nil:
+				return cli.Hint(err, "choose files that do not exist yet, in a folder that does", "nothing was changed")
+			case errors.Is(err, producer.ErrReceiptOutput):
+				return cli.Hint(err, fmt.Sprintf("%s is a standby now, but its receipt is lost: promote the other producer with --peer-metrics URL once this node shows forging_enabled 0", a.Config.Name))
 			case errors.Is(err, producer.ErrRole):
 				return cli.Hint(err, "'kesrotate-agent status' shows the role", "nothing was changed")
 			case errors.Is(err, producer.ErrKESAgentMode):
@@ -64,11 +72,8 @@ credential files: restart it as a relay, or promote it.`,
 			case err != nil:
 				return err
 			}
-			if err := writeTransfer(out, qrOut, transfer.URReceipt, res.ReceiptBytes); err != nil {
-				return err
-			}
 			if g.env.JSON {
-				return g.env.PrintJSON(demoteOutput{Role: producer.RoleStandby, Staged: res.Staged, Signalled: res.Signalled,
+				return g.env.PrintJSON(demoteOutput{Role: res.Role, Staged: res.Staged, Signalled: res.Signalled,
 					ConfirmedBy: nonNil(res.Confirmation.Sources), Receipt: out, ReceiptQR: qrOut})
 			}
 			w := g.env.Stdout
@@ -168,7 +173,7 @@ does not, promote fails (exit 1) and says why, and the promotion stands.`,
 			}
 			// Promoted; err, if any, is the Mithril signer's.
 			if g.env.JSON {
-				if jerr := g.env.PrintJSON(promoteOutput{Role: producer.RolePrimary, Set: res.Set, Proof: res.Proof,
+				if jerr := g.env.PrintJSON(promoteOutput{Role: res.Role, Set: res.Set, Proof: res.Proof,
 					Signalled: res.Signalled, ConfirmedBy: nonNil(res.Confirmation.Sources), MithrilSigner: res.Signer}); jerr != nil {
 					return jerr
 				}
