@@ -53,3 +53,29 @@ func TestSnapshotNeedsTheOnChainCounter(t *testing.T) {
 		})
 	}
 }
+
+// Each operation states what it needs of the chain; the commands only
+// name the operation.
+func TestPurposeNeeds(t *testing.T) {
+	tests := []struct {
+		p               Purpose
+		synced, counter bool
+	}{
+		{ForSnapshot, true, true},
+		{ForInstall, true, false},
+		{ForPromote, true, false},
+		{ForDemote, false, false},
+		{ForRollback, false, false},
+		{ForStatus, false, false},
+		{ForCheck, false, false},
+		{0, true, false}, // unnamed: the safe side
+	}
+	for _, tt := range tests {
+		if got := tt.p.RequiresSynced(); got != tt.synced {
+			t.Errorf("purpose %d: RequiresSynced %v, want %v", tt.p, got, tt.synced)
+		}
+		if got := tt.p.NeedsCounter(); got != tt.counter {
+			t.Errorf("purpose %d: NeedsCounter %v, want %v", tt.p, got, tt.counter)
+		}
+	}
+}

@@ -146,7 +146,7 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 			g.env.Info("  passed over %s: %s", s.Name, s.Why)
 		}
 	}
-	v, err := o.chain.chain(g, a, false, true)
+	v, err := o.chain.chain(g, a, producer.ForInstall)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ credential files: restart it as a relay, or promote it.`,
 			if err != nil {
 				return err
 			}
-			v, err := chain.chain(g, a, false, false)
+			v, err := chain.chain(g, a, producer.ForDemote)
 			if err != nil {
 				return err
 			}
@@ -158,7 +158,7 @@ does not, promote fails (exit 1) and says why, and the promotion stands.`,
 				g.env.Warn("--primary-gone: you assert that the other producer is down and cannot come back forging.")
 				g.env.Warn("if it does, both forge for the pool: forks and lost blocks. Keep it powered off or off the network until it is demoted.")
 			}
-			v, err := chain.chain(g, a, false, true)
+			v, err := chain.chain(g, a, producer.ForPromote)
 			if err != nil {
 				return err
 			}

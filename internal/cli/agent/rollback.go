@@ -40,7 +40,7 @@ as it goes.`,
 			res, err := a.Rollback(context.Background(), producer.RollbackOptions{
 				NoSignal: noSignal, ConfirmTimeout: confirmTimeout,
 				Chain: func() (uint64, error) {
-					v, err := chain.chain(g, a, false, false)
+					v, err := chain.chain(g, a, producer.ForRollback)
 					if err != nil {
 						return 0, err
 					}

@@ -50,7 +50,7 @@ expiry use 'kesrotate plan --status'.`,
 			if err != nil {
 				return err
 			}
-			v, err := chain.chain(g, a, false, false)
+			v, err := chain.chain(g, a, producer.ForStatus)
 			if err != nil {
 				return err
 			}

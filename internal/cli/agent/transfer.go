@@ -91,7 +91,7 @@ func runSnapshot(g *globals, o *snapshotOptions) error {
 	if err != nil {
 		return err
 	}
-	v, err := o.chain.chain(g, a, true, true)
+	v, err := o.chain.chain(g, a, producer.ForSnapshot)
 	if err != nil {
 		return err
 	}
