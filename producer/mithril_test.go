@@ -298,6 +298,19 @@ func TestSignerFailures(t *testing.T) {
 			t.Fatalf("got %+v, %v, want the node confirmed and only SignerErr", res, err)
 		}
 	})
+	// Asked to restart a signer there is none of, the library says so;
+	// after an install there is simply nothing to restart.
+	t.Run("no signer configured", func(t *testing.T) {
+		f := newFixture(t, true, nil)
+		if res, err := f.a.RestartSigner(context.Background(), opts); !errors.Is(err, ErrNoSigner) || res != nil {
+			t.Errorf("got %+v, %v, want ErrNoSigner", res, err)
+		}
+		res, err := f.a.Install(context.Background(), f.bundle(10, 5, 200, false), InstallOptions{ActivateOptions: f.opts(),
+			Signal: func() (string, error) { return "x", nil }})
+		if err != nil || res.Signer != nil || res.SignerErr != nil {
+			t.Errorf("install without a signer: got %+v, %v", res, err)
+		}
+	})
 	t.Run("no such unit", func(t *testing.T) {
 		f := newFixture(t, true, nil)
 		newSignerWorld(t, f, "")

@@ -22,7 +22,7 @@ import (
 func (a *Agent) NodePID() (int, error) {
 	s := a.Config.Signal
 	switch s.Mode {
-	case "pid-file":
+	case SignalPIDFile:
 		b, err := os.ReadFile(s.PIDFile)
 		if err != nil {
 			return 0, fmt.Errorf("%w: pid file: %w", ErrNodeNotFound, err)
@@ -32,7 +32,7 @@ func (a *Agent) NodePID() (int, error) {
 			return 0, fmt.Errorf("%w: pid file %s does not hold a pid", ErrNodeNotFound, s.PIDFile)
 		}
 		return pid, nil
-	case "systemd":
+	case SignalSystemd:
 		out, err := exec.Command(Systemctl, "show", "-p", "MainPID", "--value", s.SystemdUnit).Output()
 		if err != nil {
 			var ee *exec.ExitError
@@ -50,7 +50,7 @@ func (a *Agent) NodePID() (int, error) {
 			return 0, fmt.Errorf("%w: unit %s is not running (MainPID %q)", ErrNodeNotFound, s.SystemdUnit, strings.TrimSpace(string(out)))
 		}
 		return pid, nil
-	case "process":
+	case SignalProcess:
 		uids, err := a.nodeUIDs()
 		if err != nil {
 			return 0, err
@@ -390,7 +390,7 @@ func (a *Agent) installChecked(ctx context.Context, b *transfer.Bundle, c *Candi
 		}
 		// The new set stands: the Mithril signer must read it too. Its
 		// failure is reported; the node's install stays.
-		res.Signer, err = a.RestartSigner(ctx, withNow(o.Signer, o.Now))
+		res.Signer, err = a.restartSignerAfter(ctx, withNow(o.Signer, o.Now))
 		res.SignerErr = err
 		return res, err
 	}
@@ -439,7 +439,7 @@ func (a *Agent) pidForCheck(o InstallOptions) (int, bool) {
 	case o.NodePID != nil:
 		pid, err := o.NodePID()
 		return pid, err == nil
-	case o.Signal != nil || a.Config.Signal.Mode == "none":
+	case o.Signal != nil || a.Config.Signal.Mode == SignalNone:
 		return 0, false
 	}
 	pid, err := a.NodePID()
@@ -623,7 +623,7 @@ func (a *Agent) Rollback(ctx context.Context, o RollbackOptions) (*RollbackResul
 	}
 	// As after an install the node took: the signer must read the set
 	// active again too. Its failure is reported; the rollback stays.
-	res.Signer, err = a.RestartSigner(ctx, o.Signer)
+	res.Signer, err = a.restartSignerAfter(ctx, o.Signer)
 	res.SignerErr = err
 	return res, err
 }
@@ -631,7 +631,7 @@ func (a *Agent) Rollback(ctx context.Context, o RollbackOptions) (*RollbackResul
 // signals says whether Install or Rollback signal the node: not with
 // NoSignal, nor when signalling is configured off (unless a test signals).
 func (a *Agent) signals(o InstallOptions) bool {
-	return !o.NoSignal && (o.Signal != nil || a.Config.Signal.Mode != "none")
+	return !o.NoSignal && (o.Signal != nil || a.Config.Signal.Mode != SignalNone)
 }
 
 func withNow(o SignerOptions, now time.Time) SignerOptions {

@@ -111,7 +111,7 @@ func runSnapshot(g *globals, o *snapshotOptions) error {
 	if err := writeTransfer(o.out, o.qrOut, transfer.URSnapshot, data); err != nil {
 		return err
 	}
-	period := a.Network.KESPeriod(s.TipSlot)
+	period := v.KESPeriod(a.Network)
 	if g.env.JSON {
 		return g.env.PrintJSON(snapshotOutput{TipSlot: s.TipSlot, TipTime: s.TipTime, KESPeriod: period,
 			OnChainCounter: s.OnChain.Text(), KESOnProducer: s.KESVKey != nil, Snapshot: o.out, SnapshotQR: o.qrOut})
