@@ -112,8 +112,45 @@ func pin(t *testing.T, on, other *producerHost) {
 		t.Fatal(err)
 	}
 	e, _, _ := other.a.Enrollment()
-	if _, err := on.a.AddPeer(other.a.Config.Name, data, e.Fingerprint()); err != nil {
+	if _, err := on.a.AddPeer(other.a.Config.Name, data, PeerOptions{Fingerprint: e.Fingerprint()}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A peer is pinned after comparing fingerprints, or only when the
+// operator says it compared them another way; the result says which.
+func TestAddPeerComparesFingerprints(t *testing.T) {
+	f := newFixture(t, true, nil)
+	bp1 := newProducerHost(t, f, "bp1", RolePrimary)
+	bp2 := newProducerHost(t, f, "bp2", RoleStandby)
+	e, data, err := bp2.a.Enrollment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		o        PeerOptions
+		want     error
+		compared bool
+	}{
+		{"no fingerprint", PeerOptions{}, ErrFingerprintNeeded, false},
+		{"another fingerprint", PeerOptions{Fingerprint: "AAAA-BBBB-CCCC-DDDD"}, ErrPeer, false},
+		{"unchecked, by the operator's word", PeerOptions{Unchecked: true}, nil, false},
+		{"the fingerprint shown", PeerOptions{Fingerprint: e.Fingerprint()}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := bp1.a.AddPeer("bp2", data, tt.o)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			if err == nil && p.Compared != tt.compared {
+				t.Errorf("got Compared %v, want %v", p.Compared, tt.compared)
+			}
+			if peers, _ := bp1.a.Peers(); err != nil && tt.want == ErrFingerprintNeeded && len(peers) != 0 {
+				t.Errorf("pinned %v without a fingerprint", peers)
+			}
+		})
 	}
 }
 

@@ -256,7 +256,7 @@ func (a *Agent) Demote(ctx context.Context, o DemoteOptions) (*DemoteResult, err
 	if a.Role() != RolePrimary {
 		return nil, fmt.Errorf("%w: %s is already a standby", ErrRole, a.Config.Name)
 	}
-	if a.Config.Signal.Mode == "none" && o.Signal == nil {
+	if a.Config.Signal.Mode == SignalNone && o.Signal == nil {
 		return nil, fmt.Errorf("%w: signalling is off, so the agent cannot take forging away from the node", ErrConfig)
 	}
 	e, _, err := a.Enrollment()
@@ -461,12 +461,36 @@ type Peer struct {
 	Name        string
 	Fingerprint string
 	Enrollment  *transfer.Enrollment
+	// Compared: AddPeer compared the enrollment with the fingerprint the
+	// operator gave (false when pinned with PeerOptions.Unchecked).
+	Compared bool
 }
 
+// PeerOptions say how AddPeer checks an enrollment: against the
+// fingerprint the other producer showed, or — only when the operator says
+// so — not at all.
+type PeerOptions struct {
+	Fingerprint string
+	// Unchecked pins without a fingerprint to compare (the operator
+	// compared it some other way).
+	Unchecked bool
+}
+
+// ErrFingerprintNeeded: AddPeer with no fingerprint to compare and no
+// PeerOptions.Unchecked.
+var ErrFingerprintNeeded = errors.New("no fingerprint to compare the enrollment with")
+
 // AddPeer pins another producer of this pool from its enrollment, so
-// that promote can check its demotion receipts. When fingerprint is given
-// it must match (compare it with what the other producer shows).
-func (a *Agent) AddPeer(name string, enrollment []byte, fingerprint string) (*Peer, error) {
+// that promote can check its demotion receipts. The enrollment's
+// fingerprint must match o.Fingerprint (compare it with what the other
+// producer shows); without one it is refused (ErrFingerprintNeeded)
+// unless o.Unchecked. As the cold side's 'producer add': a pin is a trust
+// decision the operator confirms.
+func (a *Agent) AddPeer(name string, enrollment []byte, o PeerOptions) (*Peer, error) {
+	fingerprint := o.Fingerprint
+	if fingerprint == "" && !o.Unchecked {
+		return nil, fmt.Errorf("%w: give the fingerprint the other producer's 'kesrotate-agent enrollment' showed", ErrFingerprintNeeded)
+	}
 	if name == "" || strings.ContainsAny(name, "/\\\x00") || name == "." || name == ".." {
 		return nil, fmt.Errorf("%w: name %q", ErrPeer, name)
 	}
@@ -495,7 +519,7 @@ func (a *Agent) AddPeer(name string, enrollment []byte, fingerprint string) (*Pe
 	if err := safefile.Replace(filepath.Join(dir, name+".kre"), enrollment, 0o600); err != nil {
 		return nil, err
 	}
-	return &Peer{Name: name, Fingerprint: fp, Enrollment: e}, nil
+	return &Peer{Name: name, Fingerprint: fp, Enrollment: e, Compared: fingerprint != ""}, nil
 }
 
 // Peers lists the pinned producers.
@@ -688,7 +712,7 @@ func (a *Agent) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult, 
 	_ = os.Remove(filepath.Join(a.Dir, StagedLink))
 	// As after an install the node took: the signer must read the set
 	// the node forges with now.
-	res.Signer, err = a.RestartSigner(ctx, withNow(o.Signer, o.Now))
+	res.Signer, err = a.restartSignerAfter(ctx, withNow(o.Signer, o.Now))
 	res.SignerErr = err
 	return res, err
 }

@@ -231,10 +231,16 @@ func newPeerCmd(g *globals) *cobra.Command {
 		Short: "Pin the pool's other producers, whose demotion receipts promote checks",
 	}
 	var enrollment, fingerprint string
+	var yes bool
 	add := &cobra.Command{
-		Use:   "add NAME --enrollment F [--fingerprint XXXX-XXXX-XXXX-XXXX]",
-		Short: "Pin another producer of this pool from its enrollment",
-		Args:  cli.Args(cobra.ExactArgs(1)),
+		Use:   "add NAME --enrollment F --fingerprint XXXX-XXXX-XXXX-XXXX | --yes",
+		Short: "Pin another producer of this pool from its enrollment after comparing fingerprints",
+		Long: `Pin another producer of this pool, whose demotion receipts 'promote'
+then accepts. Give the fingerprint its 'kesrotate-agent enrollment' showed
+with --fingerprint: the enrollment must match it. Without --fingerprint
+nothing is pinned, unless --yes says to pin without comparing (when you
+compared the fingerprints some other way).`,
+		Args: cli.Args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, args []string) error {
 			a, err := g.open()
 			if err != nil {
@@ -244,22 +250,27 @@ func newPeerCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := a.AddPeer(args[0], data, fingerprint)
-			if err != nil {
+			p, err := a.AddPeer(args[0], data, producer.PeerOptions{Fingerprint: fingerprint, Unchecked: yes})
+			switch {
+			case errors.Is(err, producer.ErrFingerprintNeeded):
+				return cli.Usage(err, "give --fingerprint XXXX-XXXX-XXXX-XXXX as 'kesrotate-agent enrollment' showed it on the other producer (or --yes to pin without comparing)", "nothing was pinned")
+			case err != nil:
 				return cli.Hint(err, "nothing was pinned")
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(peerView{Name: p.Name, Fingerprint: p.Fingerprint})
+				return g.env.PrintJSON(peerAddOutput{peerView: peerView{Name: p.Name, Fingerprint: p.Fingerprint}, Compared: p.Compared})
 			}
 			fmt.Fprintf(g.env.Stdout, "peer %s pinned\n  fingerprint  %s\n", p.Name, p.Fingerprint)
-			if fingerprint == "" {
-				g.env.Warn("compare the fingerprint %s with what 'kesrotate-agent enrollment' showed on %s", p.Fingerprint, p.Name)
+			if !p.Compared {
+				g.env.Warn("pinned without comparing fingerprints (--yes): if %s is not what 'kesrotate-agent enrollment' showed on %s, pin it again with --fingerprint", p.Fingerprint, p.Name)
 			}
 			return nil
 		},
 	}
 	add.Flags().StringVar(&enrollment, "enrollment", "", "the other producer's enrollment file")
-	add.Flags().StringVar(&fingerprint, "fingerprint", "", "the fingerprint the other producer showed (checked)")
+	add.Flags().StringVar(&fingerprint, "fingerprint", "", "the fingerprint the other producer showed; refuse if it differs")
+	add.Flags().BoolVar(&yes, "yes", false, "pin without comparing fingerprints (when you compared them some other way)")
+	add.MarkFlagsMutuallyExclusive("fingerprint", "yes")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the pinned producers",
