@@ -46,21 +46,29 @@ const (
 
 // Signal says how the agent tells cardano-node to reload its credentials.
 type Signal struct {
-	Mode        string `json:"mode"` // "pid-file", "systemd", "process" or "none"
+	Mode        string `json:"mode"` // SignalPIDFile, SignalSystemd, SignalProcess or SignalNone
 	PIDFile     string `json:"pid_file,omitempty"`
 	SystemdUnit string `json:"systemd_unit,omitempty"`
 }
 
+// How the node is signalled (Signal.Mode).
+const (
+	SignalPIDFile = "pid-file" // the pid in Signal.PIDFile
+	SignalSystemd = "systemd"  // the MainPID of Signal.SystemdUnit
+	SignalProcess = "process"  // the one process naming the three credential paths
+	SignalNone    = "none"     // not signalled
+)
+
 func (s Signal) String() string {
 	switch s.Mode {
-	case "pid-file":
+	case SignalPIDFile:
 		return "pid file " + s.PIDFile
-	case "systemd":
+	case SignalSystemd:
 		return "systemd unit " + s.SystemdUnit
-	case "process":
+	case SignalProcess:
 		return "the process using the three paths"
 	}
-	return "none"
+	return SignalNone
 }
 
 // Config is agent.json.
@@ -263,7 +271,7 @@ func validateConfig(c *Config) error {
 	}
 	if c.KESAgentSocket != "" {
 		switch {
-		case c.Signal.Mode == "process":
+		case c.Signal.Mode == SignalProcess:
 			return fmt.Errorf("%w: finding the node by its process finds it by its three credential paths, and a node on kes-agent names two: signal it by pid file or systemd unit", ErrConfig)
 		case c.Role == RoleStandby:
 			return fmt.Errorf("%w: a standby with a kes-agent socket: a standby keeps a set ready without the node using it, and a key installed in kes-agent is served to the node at once", ErrConfig)
@@ -275,15 +283,15 @@ func validateConfig(c *Config) error {
 		return err
 	}
 	switch c.Signal.Mode {
-	case "pid-file":
+	case SignalPIDFile:
 		if c.Signal.PIDFile == "" {
 			return fmt.Errorf("%w: pid-file signalling needs the file", ErrConfig)
 		}
-	case "systemd":
+	case SignalSystemd:
 		if c.Signal.SystemdUnit == "" {
 			return fmt.Errorf("%w: systemd signalling needs the unit", ErrConfig)
 		}
-	case "process", "none":
+	case SignalProcess, SignalNone:
 	default:
 		return fmt.Errorf("%w: signal mode %q", ErrConfig, c.Signal.Mode)
 	}
@@ -456,11 +464,25 @@ func (a *Agent) Enrollment() (*transfer.Enrollment, []byte, error) {
 type ChainState struct {
 	TipSlot uint64
 	OnChain opcert.OnChain
+	// OnChainKnown: OnChain came from the chain (the node socket, or given
+	// by hand); when false OnChain is only a placeholder.
+	OnChainKnown bool
 }
 
+// KESPeriod is the chain's KES period at the tip on network n: the period
+// a snapshot of cs tells the cold side.
+func (cs ChainState) KESPeriod(n opcert.Network) uint64 { return n.KESPeriod(cs.TipSlot) }
+
 // Snapshot builds and signs a snapshot from the chain state, the installed
-// cert (if any) and a pending KES key (KES-on-producer mode).
+// cert (if any) and a pending KES key (KES-on-producer mode). A chain
+// state whose on-chain counter is not known (no node socket and none given
+// by hand) is refused with ErrOnChainUnknown: the cold side picks the next
+// counter from the snapshot's, and a placeholder "none" would tell it the
+// pool never minted a block.
 func (a *Agent) Snapshot(cs ChainState, now time.Time) (*transfer.Snapshot, []byte, error) {
+	if !cs.OnChainKnown {
+		return nil, nil, fmt.Errorf("%w: a snapshot must carry the counter the chain records for the pool, and neither the node socket nor the caller gave it", ErrOnChainUnknown)
+	}
 	sk, err := a.SignKey()
 	if err != nil {
 		return nil, nil, err

@@ -305,7 +305,7 @@ func orDefault(s, d string) string {
 }
 
 func (a *Agent) inspectSignal(r *Report) {
-	if a.Config.Signal.Mode == "none" {
+	if a.Config.Signal.Mode == SignalNone {
 		r.add(LevelWarn, "signal", "signalling is off: install stages the set and the node must be sent SIGHUP by hand",
 			"kesrotate-agent config --pid-file F | --systemd-unit U | --match-process")
 		return

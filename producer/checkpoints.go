@@ -32,6 +32,15 @@ var ErrCheckpoint = errors.New("checkpoint not kept")
 // come from: the first one kept decides.
 const originFile = "origin"
 
+// AddCheckpoint keeps a checkpoint note given by hand ('checkpoint add'):
+// as KeepCheckpoint, but an empty note is not a checkpoint either.
+func (a *Agent) AddCheckpoint(note []byte) (string, error) {
+	if len(note) == 0 {
+		return "", fmt.Errorf("%w: the note is empty", ErrCheckpoint)
+	}
+	return a.KeepCheckpoint(note)
+}
+
 // KeepCheckpoint stores a checkpoint note received in a bundle. It must be
 // a well-formed ceremony-log checkpoint (C2SP tlog-checkpoint note of
 // bounded size) from the same vault as those kept before, and signed by

@@ -105,3 +105,14 @@ func TestKeptCheckpoints(t *testing.T) {
 		t.Errorf("garbage: got %v, want ErrAuditKey", err)
 	}
 }
+
+// A note given by hand must be a checkpoint: the library says so, the
+// command only prints it.
+func TestAddCheckpointRefusesNonNotes(t *testing.T) {
+	f := newFixture(t, true, nil)
+	for _, note := range [][]byte{nil, []byte("hello\n")} {
+		if p, err := f.a.AddCheckpoint(note); !errors.Is(err, ErrCheckpoint) || p != "" {
+			t.Errorf("%q: got %q, %v, want ErrCheckpoint", note, p, err)
+		}
+	}
+}

@@ -69,6 +69,7 @@ func (a *Agent) OpenLog(now time.Time) (nodelog.Reader, error) {
 // evidence is what the sources have shown since the signal.
 type evidence struct {
 	failure   string // a log line saying the new set is not in use
+	denied    bool   // that line is the node refused read access to a file (ErrNodeCannotRead)
 	enabled   bool   // "Enabling block forging" after the signal
 	processed bool   // the topology line after the signal: the credentials step is done
 	logKES    *nodelog.Event
@@ -93,7 +94,8 @@ const metricsGrace = 5 * time.Second
 // or — at the Notice severity the shipped configs use — the topology line
 // that follows the credential update with no error before it, and a
 // Forge.StateInfo line for the cert). A log line saying the reload failed
-// ends it at once with ErrNotConfirmed and the node's reason.
+// ends it at once with ErrNotConfirmed and the node's reason (also wrapping
+// ErrNodeCannotRead when the reason is a file it may not read).
 func Confirm(ctx context.Context, w Watch, exp Expect, poll time.Duration) (Confirmation, error) {
 	if exp.Period < exp.StartPeriod || exp.Period >= exp.EndPeriod {
 		why := fmt.Sprintf("the cert's KES window %d–%d does not contain the current period %d: the node loads it but cannot make valid blocks",
@@ -116,6 +118,9 @@ func Confirm(ctx context.Context, w Watch, exp Expect, poll time.Duration) (Conf
 			ev.observe(events, exp)
 		}
 		if ev.failure != "" {
+			if ev.denied {
+				return Confirmation{Detail: ev.failure}, fmt.Errorf("%w: %w: %s", ErrNotConfirmed, ErrNodeCannotRead, ev.failure)
+			}
 			return Confirmation{Detail: ev.failure}, fmt.Errorf("%w: %s", ErrNotConfirmed, ev.failure)
 		}
 		if w.MetricsURL != "" {
@@ -180,6 +185,7 @@ func (ev *evidence) observe(events []nodelog.Event, exp Expect) {
 			ev.failure = "the node has not finished replaying its ledger: a reload is not effective until consensus has started; it keeps the credentials it started with"
 		case nodelog.ReloadError:
 			ev.failure = "the node refused the new set and kept the old one: " + e.Message
+			ev.denied = e.Denied
 		case nodelog.BlockTypeMismatch:
 			ev.failure = "the node refused the new set: " + e.Message
 		case nodelog.KESInfo:

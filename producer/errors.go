@@ -10,4 +10,7 @@ var (
 	ErrAgentExists = errors.New("an agent is already set up here")
 	// ErrConfig: an init option is missing or inconsistent.
 	ErrConfig = errors.New("bad agent configuration")
+	// ErrOnChainUnknown: a snapshot of a chain state whose on-chain
+	// counter is not known.
+	ErrOnChainUnknown = errors.New("the pool's on-chain counter is unknown")
 )

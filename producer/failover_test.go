@@ -1,9 +1,11 @@
 package producer
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -110,8 +112,45 @@ func pin(t *testing.T, on, other *producerHost) {
 		t.Fatal(err)
 	}
 	e, _, _ := other.a.Enrollment()
-	if _, err := on.a.AddPeer(other.a.Config.Name, data, e.Fingerprint()); err != nil {
+	if _, err := on.a.AddPeer(other.a.Config.Name, data, PeerOptions{Fingerprint: e.Fingerprint()}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A peer is pinned after comparing fingerprints, or only when the
+// operator says it compared them another way; the result says which.
+func TestAddPeerComparesFingerprints(t *testing.T) {
+	f := newFixture(t, true, nil)
+	bp1 := newProducerHost(t, f, "bp1", RolePrimary)
+	bp2 := newProducerHost(t, f, "bp2", RoleStandby)
+	e, data, err := bp2.a.Enrollment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		o        PeerOptions
+		want     error
+		compared bool
+	}{
+		{"no fingerprint", PeerOptions{}, ErrFingerprintNeeded, false},
+		{"another fingerprint", PeerOptions{Fingerprint: "AAAA-BBBB-CCCC-DDDD"}, ErrPeer, false},
+		{"unchecked, by the operator's word", PeerOptions{Unchecked: true}, nil, false},
+		{"the fingerprint shown", PeerOptions{Fingerprint: e.Fingerprint()}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := bp1.a.AddPeer("bp2", data, tt.o)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			if err == nil && p.Compared != tt.compared {
+				t.Errorf("got Compared %v, want %v", p.Compared, tt.compared)
+			}
+			if peers, _ := bp1.a.Peers(); err != nil && tt.want == ErrFingerprintNeeded && len(peers) != 0 {
+				t.Errorf("pinned %v without a fingerprint", peers)
+			}
+		})
 	}
 }
 
@@ -278,5 +317,50 @@ func TestPromoteRestartsTheSigner(t *testing.T) {
 	}
 	if bp2.a.Role() != RolePrimary || !bp2.node.State().Forging {
 		t.Errorf("the promotion did not stand: role %s, node %+v", bp2.a.Role(), bp2.node.State())
+	}
+}
+
+// The demotion receipt is the only proof a standby may take over with:
+// its outputs are taken before forging is taken away, so an output that
+// cannot be written stops the demotion before anything changes (it used to
+// be written after, and a lost receipt could not be made again).
+func TestDemoteTakesTheReceiptOutputsFirst(t *testing.T) {
+	f := newFixture(t, true, nil)
+	bp1 := newProducerHost(t, f, "bp1", RolePrimary)
+	set5, _ := f.pool.Issue(10, 5, 200)
+	bp1.deploy(t, f, set5)
+	dir := t.TempDir()
+	out, qrOut := filepath.Join(dir, "receipt.kdr"), filepath.Join(dir, "receipt.png")
+	if err := os.WriteFile(qrOut, []byte("someone else's"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := DemoteOptions{Now: testNow, Signal: bp1.signal, NodePID: bp1.pid, ConfirmTimeout: 20 * time.Second, Poll: 10 * time.Millisecond,
+		ReceiptFile: out, ReceiptQR: qrOut}
+	res, err := bp1.a.Demote(context.Background(), o)
+	if !errors.Is(err, ErrReceiptOutput) || !errors.Is(err, fs.ErrExist) || res != nil {
+		t.Fatalf("got %+v, %v, want ErrReceiptOutput before anything changed", res, err)
+	}
+	if bp1.a.Role() != RolePrimary || !bp1.node.State().Forging {
+		t.Fatalf("role %s, node %+v: want the primary still forging", bp1.a.Role(), bp1.node.State())
+	}
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the receipt file was left behind: %v", err)
+	}
+	if b, _ := os.ReadFile(qrOut); string(b) != "someone else's" {
+		t.Errorf("the existing file was changed")
+	}
+
+	// With free outputs the demotion writes the receipt into both.
+	o.ReceiptQR = filepath.Join(dir, "fresh.png")
+	res, err = bp1.a.Demote(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(out); err != nil || !bytes.Equal(b, res.ReceiptBytes) {
+		t.Errorf("receipt file: %v, want the signed receipt", err)
+	}
+	data, _, err := transfer.Scan([]string{o.ReceiptQR}, transfer.URReceipt)
+	if err != nil || !bytes.Equal(data, res.ReceiptBytes) {
+		t.Errorf("receipt QR code: %v, want the signed receipt", err)
 	}
 }

@@ -43,4 +43,11 @@ var (
 	// ErrNotConfirmed: the node did not take the new set in time (or
 	// logged that it refused it); the agent rolled back.
 	ErrNotConfirmed = errors.New("the node did not take the new credentials")
+	// ErrNodeCannotRead: the node logged that it may not read a
+	// credential file (it runs as another user than the files allow);
+	// always with ErrNotConfirmed.
+	ErrNodeCannotRead = errors.New("the node may not read the credential files")
+	// ErrPendingKept: the set was installed but the pending KES key
+	// (KES-on-producer) could not be removed afterwards.
+	ErrPendingKept = errors.New("the pending KES key was not removed")
 )

@@ -473,7 +473,7 @@ func TestKESOnProducer(t *testing.T) {
 		t.Errorf("got %v for a second kes new, want ErrPendingExists", err)
 	}
 	// The snapshot carries the vkey.
-	s, _, err := f.a.Snapshot(ChainState{TipSlot: f.tip, OnChain: opcert.Recorded(4)}, testNow)
+	s, _, err := f.a.Snapshot(ChainState{TipSlot: f.tip, OnChain: opcert.Recorded(4), OnChainKnown: true}, testNow)
 	if err != nil || s.KESVKey == nil || *s.KESVKey != vk {
 		t.Fatalf("snapshot KES vkey: %v, want the pending one", err)
 	}
@@ -731,7 +731,7 @@ func TestInstallState(t *testing.T) {
 		// Before, anything signalled that was not "unconfirmable" read
 		// as confirmed: a rolled-back install is not.
 		{"rolled back", InstallResult{Activated: &ActivateResult{}, Signalled: "pid 7", Confirmation: Confirmation{Detail: "refused"},
-			RolledBack: &RollbackResult{From: "5-200-a", To: InitialSet}}, StateUnconfirmed},
+			RolledBack: &RollbackResult{From: "5-200-a", To: InitialSet}}, StateRolledBack},
 		{"kes-agent confirmed", InstallResult{Activated: &ActivateResult{}, KESAgent: true, Confirmation: confirmed}, StateConfirmed},
 		{"kes-agent only", InstallResult{Activated: &ActivateResult{}, KESAgent: true, Confirmation: unconfirmable}, StateKESAgentUnconfirmed},
 	} {

@@ -562,7 +562,7 @@ func (a *Agent) inspectKESAgent(ctx context.Context, o InspectOptions, r *Report
 		return
 	}
 	r.add(LevelOK, topic, fmt.Sprintf("kes-agent %s answers on %s", orDefault(info.Version, "(version unknown)"), a.Config.KESAgentSocket))
-	chain, err := a.Chain(ctx, ChainOptions{Now: o.Now, Timeout: o.Timeout})
+	chain, err := a.Chain(ctx, ChainOptions{Now: o.Now, Timeout: o.Timeout, For: ForCheck})
 	if err == nil {
 		if kp := a.Network.KESPeriod(chain.TipSlot); kp != info.Period {
 			r.add(LevelFail, topic, fmt.Sprintf("kes-agent is in KES period %d, the chain (%s) in %d: it would evolve a key for the wrong period; install refuses", info.Period, chain.Source, kp),

@@ -141,7 +141,7 @@ func TestKESAgentRotation(t *testing.T) {
 	if _, err := f.a.NewPendingKES(nil, false); !errors.Is(err, ErrPendingExists) {
 		t.Errorf("kes new again: %v, want ErrPendingExists", err)
 	}
-	s, _, err := f.a.Snapshot(ChainState{TipSlot: f.tip, OnChain: opcert.None()}, testNow)
+	s, _, err := f.a.Snapshot(ChainState{TipSlot: f.tip, OnChain: opcert.None(), OnChainKnown: true}, testNow)
 	if err != nil || s.KESVKey == nil || *s.KESVKey != vk {
 		t.Fatalf("snapshot: %v %+v", err, s)
 	}
@@ -176,7 +176,7 @@ func TestKESAgentRotation(t *testing.T) {
 		t.Errorf("the same cert again without its pending vkey: %v %+v", err, res)
 	}
 
-	st, err := f.a.Status(ChainState{TipSlot: f.tip, OnChain: opcert.None()}, false, SourceGiven, nil, nil, testNow)
+	st, err := f.a.Status(ChainState{TipSlot: f.tip, OnChain: opcert.None()}, SourceGiven, nil, nil, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestKESAgentChecksFirst(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.kad.DropStagedKey() // kes-agent restarted
-		if _, _, err := f.a.Snapshot(ChainState{TipSlot: f.tip, OnChain: opcert.None()}, testNow); !errors.Is(err, ErrKESAgentStaged) {
+		if _, _, err := f.a.Snapshot(ChainState{TipSlot: f.tip, OnChain: opcert.None(), OnChainKnown: true}, testNow); !errors.Is(err, ErrKESAgentStaged) {
 			t.Errorf("snapshot: %v, want ErrKESAgentStaged", err)
 		}
 		if _, err := f.deploy(f.certBundle(vk, 0, 200), nil); !errors.Is(err, ErrKESAgentStaged) {
@@ -243,7 +243,7 @@ func TestKESAgentChecksFirst(t *testing.T) {
 	})
 	t.Run("snapshot before kes new", func(t *testing.T) {
 		f := newKESAgentFixture(t, nil, nil)
-		if _, _, err := f.a.Snapshot(ChainState{TipSlot: f.tip, OnChain: opcert.None()}, testNow); !errors.Is(err, ErrNoPendingKES) {
+		if _, _, err := f.a.Snapshot(ChainState{TipSlot: f.tip, OnChain: opcert.None(), OnChainKnown: true}, testNow); !errors.Is(err, ErrNoPendingKES) {
 			t.Errorf("got %v, want ErrNoPendingKES: the cold machine would make a KES key kes-agent cannot take", err)
 		}
 	})

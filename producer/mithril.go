@@ -83,6 +83,8 @@ var (
 	ErrSignerStale = errors.New("the Mithril signer was not restarted after the last install")
 	// ErrSignerDown: (status) the signer's unit is not running.
 	ErrSignerDown = errors.New("the Mithril signer is not running")
+	// ErrNoSigner: RestartSigner with no Mithril signer configured.
+	ErrNoSigner = errors.New("no Mithril signer is configured")
 )
 
 // unitRe is what a systemd unit name may hold (systemd.unit(5): ASCII
@@ -152,11 +154,11 @@ type SignerResult struct {
 // a new main process, and that process registers within o.Timeout. The
 // outcome is recorded in DIR/mithril.json. It fails with ErrSignerEnv,
 // ErrSignerRestart or ErrSignerNotRegistered; the result says how far it
-// got.
+// got. With no signer configured it fails with ErrNoSigner.
 func (a *Agent) RestartSigner(ctx context.Context, o SignerOptions) (*SignerResult, error) {
 	unit := a.Config.MithrilSigner
 	if unit == "" {
-		return nil, nil
+		return nil, ErrNoSigner
 	}
 	res := &SignerResult{Unit: unit}
 	set, _ := a.CurrentSet()
@@ -584,4 +586,13 @@ func (a *Agent) inspectMithril(ctx context.Context, r *Report) {
 	}
 	r.add(LevelInfo, topic, "no signer metrics URL: install confirms the registration from the unit's journal, which needs the signer at -vv (Info) and the agent's user allowed to read it (group systemd-journal)",
 		"kesrotate-agent config --mithril-metrics http://127.0.0.1:9090/metrics (the signer with ENABLE_METRICS_SERVER=true)")
+}
+
+// restartSignerAfter is RestartSigner after the node took a set: nothing
+// to do without a signer configured.
+func (a *Agent) restartSignerAfter(ctx context.Context, o SignerOptions) (*SignerResult, error) {
+	if a.Config.MithrilSigner == "" {
+		return nil, nil
+	}
+	return a.RestartSigner(ctx, o)
 }

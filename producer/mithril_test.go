@@ -211,7 +211,7 @@ func TestDeployRestartsSigner(t *testing.T) {
 
 func (f *fixture) status(t *testing.T) *Status {
 	t.Helper()
-	st, err := f.a.Status(ChainState{TipSlot: f.tip}, false, SourceGiven, nil, nil, testNow)
+	st, err := f.a.Status(ChainState{TipSlot: f.tip}, SourceGiven, nil, nil, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,6 +282,33 @@ func TestSignerFailures(t *testing.T) {
 		_, err := f.a.RestartSigner(context.Background(), opts)
 		if !errors.Is(err, ErrSignerRestart) || !strings.Contains(err.Error(), "Interactive authentication required.") {
 			t.Errorf("got %v", err)
+		}
+	})
+	// The result says when only the signer failed: the install stands
+	// whatever the signer's error is.
+	t.Run("an install the node took, the signer not restarted", func(t *testing.T) {
+		f := newFixture(t, true, nil)
+		newSignerWorld(t, f, "")
+		f.a.Config.MithrilSigner = "mithril-signr"
+		n, logPath := f.startNode(false)
+		f.a.Config.NodeLog = logPath
+		res, err := f.a.Install(context.Background(), f.bundle(10, 5, 200, false), InstallOptions{ActivateOptions: f.opts(), Signal: reloadOf(n),
+			ConfirmTimeout: 20 * time.Second, Poll: 10 * time.Millisecond, Signer: opts})
+		if !errors.Is(err, ErrSignerRestart) || res == nil || res.SignerErr != err || res.State() != StateConfirmed {
+			t.Fatalf("got %+v, %v, want the node confirmed and only SignerErr", res, err)
+		}
+	})
+	// Asked to restart a signer there is none of, the library says so;
+	// after an install there is simply nothing to restart.
+	t.Run("no signer configured", func(t *testing.T) {
+		f := newFixture(t, true, nil)
+		if res, err := f.a.RestartSigner(context.Background(), opts); !errors.Is(err, ErrNoSigner) || res != nil {
+			t.Errorf("got %+v, %v, want ErrNoSigner", res, err)
+		}
+		res, err := f.a.Install(context.Background(), f.bundle(10, 5, 200, false), InstallOptions{ActivateOptions: f.opts(),
+			Signal: func() (string, error) { return "x", nil }})
+		if err != nil || res.Signer != nil || res.SignerErr != nil {
+			t.Errorf("install without a signer: got %+v, %v", res, err)
 		}
 	})
 	t.Run("no such unit", func(t *testing.T) {

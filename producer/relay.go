@@ -34,6 +34,11 @@ import (
 // cannot be found in it.
 var ErrTopology = errors.New("cannot rewrite the topology")
 
+// ErrProducerUnnamed: the topology has more than one local-root access
+// point and neither RelayOptions.Replace nor the state file says which is
+// the producer's (with ErrTopology).
+var ErrProducerUnnamed = errors.New("which one is the producer's must be named the first time")
+
 // RelayStateSuffix names the file beside the topology that remembers the
 // producer's access point.
 const RelayStateSuffix = ".kesrotate"
@@ -156,7 +161,7 @@ func pointRelay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
 	case len(points) == 1:
 		target = &points[0]
 	default:
-		return nil, fmt.Errorf("%w: the topology has %d localRoots access points; which one is the producer's must be named the first time", ErrTopology, len(points))
+		return nil, fmt.Errorf("%w: the topology has %d localRoots access points; %w", ErrTopology, len(points), ErrProducerUnnamed)
 	}
 	if !target.hasHost || !target.hasPort {
 		return nil, fmt.Errorf("%w: the access point %s lacks an address or a port", ErrTopology, target)
@@ -177,7 +182,7 @@ func pointRelay(ctx context.Context, o RelayOptions) (*RelayResult, error) {
 		b, _ := json.MarshalIndent(relayState{Producer: o.Name, Address: to, Updated: o.Now.UTC().Truncate(time.Second)}, "", "  ")
 		return safefile.Replace(statePath, append(b, '\n'), 0o644)
 	}
-	if !res.Changed || (o.SignalFunc == nil && o.Signal.Mode == "none") {
+	if !res.Changed || (o.SignalFunc == nil && o.Signal.Mode == SignalNone) {
 		return res, remember()
 	}
 	var log nodelog.Reader
@@ -284,7 +289,7 @@ func signalRelay(o RelayOptions) (string, error) {
 		return o.SignalFunc()
 	}
 	a := &Agent{Config: Config{Signal: o.Signal}}
-	if o.Signal.Mode == "process" {
+	if o.Signal.Mode == SignalProcess {
 		return "", fmt.Errorf("%w: a relay is signalled by pid file or systemd unit", ErrConfig)
 	}
 	pid, err := a.NodePID()

@@ -95,6 +95,11 @@ func TestPointRelayRefuses(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want %q", err, tt.want)
 			}
+			// Only an unnamed producer entry is ErrProducerUnnamed: the
+			// CLI's hint for --replace hangs on it.
+			if unnamed := tt.replace == "" && strings.Contains(tt.want, "must be named"); errors.Is(err, ErrProducerUnnamed) != unnamed {
+				t.Errorf("got %v, want ErrProducerUnnamed %v", err, unnamed)
+			}
 			if got, _ := os.ReadFile(p); string(got) != tt.topology {
 				t.Errorf("the file changed")
 			}

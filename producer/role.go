@@ -219,10 +219,17 @@ type DemoteOptions struct {
 	Poll           time.Duration
 	Signal         func() (string, error) // replaces SignalNode (tests)
 	NodePID        func() (int, error)    // replaces NodePID for the view check (tests)
+	// ReceiptFile and ReceiptQR are where the signed receipt is written:
+	// a file, and one QR code PNG (either may be ""). Both are created
+	// before anything changes, so a receipt that could not be written
+	// stops the demotion before it starts (ErrReceiptOutput); they are
+	// removed again when no receipt is made.
+	ReceiptFile, ReceiptQR string
 }
 
 // DemoteResult says what Demote did.
 type DemoteResult struct {
+	Role         string              // the role it has now: RoleStandby
 	Held         *opcert.Certificate // the cert the node forged with
 	Staged       string              // the set kept ready for a promotion
 	Signalled    string
@@ -249,9 +256,29 @@ func (a *Agent) Demote(ctx context.Context, o DemoteOptions) (*DemoteResult, err
 	if a.Role() != RolePrimary {
 		return nil, fmt.Errorf("%w: %s is already a standby", ErrRole, a.Config.Name)
 	}
-	if a.Config.Signal.Mode == "none" && o.Signal == nil {
+	if a.Config.Signal.Mode == SignalNone && o.Signal == nil {
 		return nil, fmt.Errorf("%w: signalling is off, so the agent cannot take forging away from the node", ErrConfig)
 	}
+	e, _, err := a.Enrollment()
+	if err != nil {
+		return nil, err
+	}
+	// The receipt is the only proof the other producer may take over
+	// with: its outputs are taken before the node's paths are touched.
+	receipt := func(held *opcert.Certificate, confirmedBy string) *transfer.Receipt {
+		r := &transfer.Receipt{Magic: a.Network.Magic, PoolID: a.ColdVKey().PoolID(), Producer: e.Fingerprint(), Name: a.Config.Name,
+			TipSlot: o.TipSlot, ConfirmedBy: confirmedBy, Created: o.Now.UTC().Truncate(time.Second)}
+		if held != nil {
+			r.Held = &transfer.Installed{Counter: held.Counter, KESPeriod: held.KESPeriod, CertHash: held.Hash()}
+		}
+		return r
+	}
+	sample := receipt(&opcert.Certificate{Counter: ^uint64(0), KESPeriod: ^uint64(0)}, "metrics and log")
+	outs, err := reserveReceipt(o.ReceiptFile, o.ReceiptQR, sample)
+	if err != nil {
+		return nil, err
+	}
+	defer outs.release()
 	// Files the agent never took over are kept (in sets/0-initial) before
 	// they leave the node's paths.
 	perm, err := a.perm()
@@ -289,6 +316,7 @@ func (a *Agent) Demote(ctx context.Context, o DemoteOptions) (*DemoteResult, err
 	if err := a.setRole(RoleStandby, "demote", o.Now); err != nil {
 		return nil, err
 	}
+	res.Role = RoleStandby
 	who, err := a.signal(InstallOptions{Signal: o.Signal})
 	if err != nil {
 		return res, fmt.Errorf("demoted (the credential paths are gone), but: %w", err)
@@ -309,21 +337,16 @@ func (a *Agent) Demote(ctx context.Context, o DemoteOptions) (*DemoteResult, err
 	if err != nil {
 		return res, err
 	}
-	e, _, err := a.Enrollment()
-	if err != nil {
-		return res, err
-	}
 	sk, err := a.SignKey()
 	if err != nil {
 		return res, err
 	}
 	defer wipe(sk)
-	r := &transfer.Receipt{Magic: a.Network.Magic, PoolID: a.ColdVKey().PoolID(), Producer: e.Fingerprint(), Name: a.Config.Name,
-		TipSlot: o.TipSlot, ConfirmedBy: strings.Join(conf.Sources, " and "), Created: o.Now.UTC().Truncate(time.Second)}
-	if held != nil {
-		r.Held = &transfer.Installed{Counter: held.Counter, KESPeriod: held.KESPeriod, CertHash: held.Hash()}
-	}
+	r := receipt(held, strings.Join(conf.Sources, " and "))
 	res.Receipt, res.ReceiptBytes = r, r.Marshal(sk)
+	if err := outs.write(res.ReceiptBytes, o.ReceiptQR); err != nil {
+		return res, fmt.Errorf("demoted, but: %w", err)
+	}
 	return res, nil
 }
 
@@ -438,12 +461,36 @@ type Peer struct {
 	Name        string
 	Fingerprint string
 	Enrollment  *transfer.Enrollment
+	// Compared: AddPeer compared the enrollment with the fingerprint the
+	// operator gave (false when pinned with PeerOptions.Unchecked).
+	Compared bool
 }
 
+// PeerOptions say how AddPeer checks an enrollment: against the
+// fingerprint the other producer showed, or — only when the operator says
+// so — not at all.
+type PeerOptions struct {
+	Fingerprint string
+	// Unchecked pins without a fingerprint to compare (the operator
+	// compared it some other way).
+	Unchecked bool
+}
+
+// ErrFingerprintNeeded: AddPeer with no fingerprint to compare and no
+// PeerOptions.Unchecked.
+var ErrFingerprintNeeded = errors.New("no fingerprint to compare the enrollment with")
+
 // AddPeer pins another producer of this pool from its enrollment, so
-// that promote can check its demotion receipts. When fingerprint is given
-// it must match (compare it with what the other producer shows).
-func (a *Agent) AddPeer(name string, enrollment []byte, fingerprint string) (*Peer, error) {
+// that promote can check its demotion receipts. The enrollment's
+// fingerprint must match o.Fingerprint (compare it with what the other
+// producer shows); without one it is refused (ErrFingerprintNeeded)
+// unless o.Unchecked. As the cold side's 'producer add': a pin is a trust
+// decision the operator confirms.
+func (a *Agent) AddPeer(name string, enrollment []byte, o PeerOptions) (*Peer, error) {
+	fingerprint := o.Fingerprint
+	if fingerprint == "" && !o.Unchecked {
+		return nil, fmt.Errorf("%w: give the fingerprint the other producer's 'kesrotate-agent enrollment' showed", ErrFingerprintNeeded)
+	}
 	if name == "" || strings.ContainsAny(name, "/\\\x00") || name == "." || name == ".." {
 		return nil, fmt.Errorf("%w: name %q", ErrPeer, name)
 	}
@@ -472,7 +519,7 @@ func (a *Agent) AddPeer(name string, enrollment []byte, fingerprint string) (*Pe
 	if err := safefile.Replace(filepath.Join(dir, name+".kre"), enrollment, 0o600); err != nil {
 		return nil, err
 	}
-	return &Peer{Name: name, Fingerprint: fp, Enrollment: e}, nil
+	return &Peer{Name: name, Fingerprint: fp, Enrollment: e, Compared: fingerprint != ""}, nil
 }
 
 // Peers lists the pinned producers.
@@ -522,14 +569,17 @@ type PromoteOptions struct {
 
 // PromoteResult says what Promote did.
 type PromoteResult struct {
+	Role         string // the role it has now: RolePrimary once promoted, else RoleStandby
 	Proof        string // what proved the other producer stopped
 	Set          string
 	Signalled    string
 	Confirmation Confirmation
 	Restored     bool // not confirmed: the credential paths were removed again
 	// Signer is the Mithril signer's restart once the node forges with
-	// the set; its failure is Promote's error, the promotion stands.
-	Signer *SignerResult
+	// the set; SignerErr its failure, which is then Promote's error: the
+	// promotion stands.
+	Signer    *SignerResult
+	SignerErr error
 }
 
 // Promote makes a standby forge with its staged set, only with proof that
@@ -565,7 +615,7 @@ func (a *Agent) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult, 
 	if err != nil {
 		return nil, err
 	}
-	res := &PromoteResult{Set: staged}
+	res := &PromoteResult{Set: staged, Role: RoleStandby}
 	var receiptHash string
 	switch {
 	case o.Receipt != nil:
@@ -658,10 +708,12 @@ func (a *Agent) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult, 
 	if err := a.setRole(RolePrimary, "promote: "+res.Proof, o.Now); err != nil {
 		return res, err
 	}
+	res.Role = RolePrimary
 	_ = os.Remove(filepath.Join(a.Dir, StagedLink))
 	// As after an install the node took: the signer must read the set
 	// the node forges with now.
-	res.Signer, err = a.RestartSigner(ctx, withNow(o.Signer, o.Now))
+	res.Signer, err = a.restartSignerAfter(ctx, withNow(o.Signer, o.Now))
+	res.SignerErr = err
 	return res, err
 }
 

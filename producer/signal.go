@@ -22,7 +22,7 @@ import (
 func (a *Agent) NodePID() (int, error) {
 	s := a.Config.Signal
 	switch s.Mode {
-	case "pid-file":
+	case SignalPIDFile:
 		b, err := os.ReadFile(s.PIDFile)
 		if err != nil {
 			return 0, fmt.Errorf("%w: pid file: %w", ErrNodeNotFound, err)
@@ -32,7 +32,7 @@ func (a *Agent) NodePID() (int, error) {
 			return 0, fmt.Errorf("%w: pid file %s does not hold a pid", ErrNodeNotFound, s.PIDFile)
 		}
 		return pid, nil
-	case "systemd":
+	case SignalSystemd:
 		out, err := exec.Command(Systemctl, "show", "-p", "MainPID", "--value", s.SystemdUnit).Output()
 		if err != nil {
 			var ee *exec.ExitError
@@ -50,7 +50,7 @@ func (a *Agent) NodePID() (int, error) {
 			return 0, fmt.Errorf("%w: unit %s is not running (MainPID %q)", ErrNodeNotFound, s.SystemdUnit, strings.TrimSpace(string(out)))
 		}
 		return pid, nil
-	case "process":
+	case SignalProcess:
 		uids, err := a.nodeUIDs()
 		if err != nil {
 			return 0, err
@@ -193,8 +193,25 @@ type InstallResult struct {
 	// SignerNote says why it was not restarted (with a signer configured).
 	Signer     *SignerResult
 	SignerNote string
+	// SignerErr is the error of the signer's restart, when it is the only
+	// failure: the node's side stands and is not undone for it (the
+	// error returned is then this one).
+	SignerErr error
 	// KESAgent: the key went to kes-agent (the node was not signalled).
 	KESAgent bool
+	// NotSeen: in its own file-system view the node cannot see the new
+	// set (ErrNodeCannotSee); it was not signalled.
+	NotSeen bool
+	// NotTaken: the node was signalled and did not take the new set
+	// (ErrNotConfirmed).
+	NotTaken bool
+	// RollbackErr: going back to the previous set, after NotSeen or
+	// NotTaken, failed; which set the node's paths lead to is for status
+	// to tell.
+	RollbackErr error
+	// FinishErr: the set stands but the pending KES key was not removed
+	// after it (ErrPendingKept).
+	FinishErr error
 	// CheckpointKept is the file the bundle's checkpoint is kept in ("" if
 	// the bundle carries none or it was not kept); CheckpointErr says why
 	// it was not kept. The install does not depend on it.
@@ -212,12 +229,39 @@ const (
 	// StateKESAgentUnconfirmed: kes-agent holds the new key, the node's
 	// taking it is not seen.
 	StateKESAgentUnconfirmed = "installed in kes-agent, node not confirmed"
+
+	// The states of a failed install that changed something (Install
+	// returns an error with them).
+
+	// StateRolledBack: the node did not take the new set, or could not see
+	// it; the previous set is active again.
+	StateRolledBack = "rolled back"
+	// StateRollbackFailed: the node did not take the new set, or could not
+	// see it, and going back to the previous set failed.
+	StateRollbackFailed = "rollback failed"
+	// StateNodeCannotSee: the node cannot see the new set in its own
+	// file-system view and there was no earlier set to return to: the new
+	// set stays active, the node was not signalled.
+	StateNodeCannotSee = "node cannot see"
+	// StateNotTaken: the node was signalled and did not take the new set,
+	// and there was no earlier set to return to: it stays active.
+	StateNotTaken = "not taken"
+	// StateConfirmedPendingKept, StateUnconfirmedPendingKept and
+	// StateNotSignalledPendingKept: the set stands as StateConfirmed,
+	// StateUnconfirmed or StateNotSignalled say, but the pending KES key
+	// was not removed after it (ErrPendingKept).
+	StateConfirmedPendingKept    = "confirmed, pending KES key kept"
+	StateUnconfirmedPendingKept  = "signalled, not confirmed, pending KES key kept"
+	StateNotSignalledPendingKept = "not signalled, pending KES key kept"
 )
 
 // State says where the install stands: a standby's set is staged; in
 // kes-agent mode it is confirmed or only installed in kes-agent; else the
 // node was not signalled, or signalled and confirmed, or signalled and not
-// confirmed (nothing could tell, or an install that was rolled back).
+// confirmed (nothing could tell). A failed install that changed something
+// says what it left: rolled back (or the rollback failed), the new set
+// kept because there was nothing to return to (node cannot see, not
+// taken), or the set standing with the pending KES key kept.
 func (r *InstallResult) State() string {
 	switch {
 	case r.Activated != nil && r.Activated.Staged:
@@ -226,8 +270,26 @@ func (r *InstallResult) State() string {
 		return StateConfirmed
 	case r.KESAgent:
 		return StateKESAgentUnconfirmed
+	case r.RollbackErr != nil:
+		return StateRollbackFailed
+	case r.RolledBack != nil:
+		return StateRolledBack
+	case r.NotSeen:
+		return StateNodeCannotSee
+	case r.NotTaken:
+		return StateNotTaken
 	}
-	return reloadState(r.Signalled, r.Confirmation)
+	state := reloadState(r.Signalled, r.Confirmation)
+	if r.FinishErr == nil {
+		return state
+	}
+	switch state {
+	case StateConfirmed:
+		return StateConfirmedPendingKept
+	case StateUnconfirmed:
+		return StateUnconfirmedPendingKept
+	}
+	return StateNotSignalledPendingKept
 }
 
 // reloadState is the state of a node signalled by who ("" for not
@@ -296,7 +358,7 @@ func (a *Agent) installChecked(ctx context.Context, b *transfer.Bundle, c *Candi
 		if a.Config.MithrilSigner != "" {
 			res.SignerNote = "the node was not signalled: once it reads the new set, restart the signer with 'kesrotate-agent mithril restart'"
 		}
-		return res, a.finishPending(c, o.Hook)
+		return res, a.finishPendingOf(res, c, o.Hook)
 	}
 	// A node that cannot see the new files would disable forging on the
 	// signal: look through its eyes first, and go back if it cannot.
@@ -304,9 +366,11 @@ func (a *Agent) installChecked(ctx context.Context, b *transfer.Bundle, c *Candi
 		checked, serr := a.CheckNodeSees(pid)
 		res.SeenByNode = checked
 		if serr != nil {
+			res.NotSeen = errors.Is(serr, ErrNodeCannotSee)
 			if ir.Previous != "" && !ir.Same {
 				rb, rerr := a.rollback(nil)
 				if rerr != nil {
+					res.RollbackErr = rerr
 					return res, fmt.Errorf("%w; rolling back failed too: %w", serr, rerr)
 				}
 				res.RolledBack = rb
@@ -321,19 +385,22 @@ func (a *Agent) installChecked(ctx context.Context, b *transfer.Bundle, c *Candi
 	conf, who, err := a.reload(ctx, exp, o)
 	res.Signalled, res.Confirmation = who, conf
 	if err == nil {
-		if err := a.finishPending(c, o.Hook); err != nil {
+		if err := a.finishPendingOf(res, c, o.Hook); err != nil {
 			return res, err
 		}
 		// The new set stands: the Mithril signer must read it too. Its
 		// failure is reported; the node's install stays.
-		res.Signer, err = a.RestartSigner(ctx, withNow(o.Signer, o.Now))
+		res.Signer, err = a.restartSignerAfter(ctx, withNow(o.Signer, o.Now))
+		res.SignerErr = err
 		return res, err
 	}
+	res.NotTaken = who != ""
 	if who == "" || ir.Previous == "" || ir.Same {
 		return res, err // not signalled, or nothing to go back to
 	}
 	rb, rerr := a.rollback(nil)
 	if rerr != nil {
+		res.RollbackErr = rerr
 		return res, fmt.Errorf("%w; rolling back failed too: %w", err, rerr)
 	}
 	res.RolledBack = rb
@@ -372,11 +439,22 @@ func (a *Agent) pidForCheck(o InstallOptions) (int, bool) {
 	case o.NodePID != nil:
 		pid, err := o.NodePID()
 		return pid, err == nil
-	case o.Signal != nil || a.Config.Signal.Mode == "none":
+	case o.Signal != nil || a.Config.Signal.Mode == SignalNone:
 		return 0, false
 	}
 	pid, err := a.NodePID()
 	return pid, err == nil
+}
+
+// finishPendingOf removes the pending KES key once the set stands; its
+// failure is recorded in res (FinishErr) and wraps ErrPendingKept.
+func (a *Agent) finishPendingOf(res *InstallResult, c *Candidate, hook func(Step) error) error {
+	err := a.finishPending(c, hook)
+	if err != nil {
+		err = fmt.Errorf("set %s is installed, but: %w: %w", res.Activated.Set, ErrPendingKept, err)
+		res.FinishErr = err
+	}
+	return err
 }
 
 func (a *Agent) finishPending(c *Candidate, hook func(Step) error) error {
@@ -462,6 +540,10 @@ type RollbackResult struct {
 	// SignerNote says why it was not restarted (with a signer configured).
 	Signer     *SignerResult
 	SignerNote string
+	// SignerErr is the error of the signer's restart, when it is the only
+	// failure: the node's side stands and is not undone for it (the
+	// error returned is then this one).
+	SignerErr error
 }
 
 // State is "confirmed", "not signalled" or "signalled, not confirmed".
@@ -541,14 +623,15 @@ func (a *Agent) Rollback(ctx context.Context, o RollbackOptions) (*RollbackResul
 	}
 	// As after an install the node took: the signer must read the set
 	// active again too. Its failure is reported; the rollback stays.
-	res.Signer, err = a.RestartSigner(ctx, o.Signer)
+	res.Signer, err = a.restartSignerAfter(ctx, o.Signer)
+	res.SignerErr = err
 	return res, err
 }
 
 // signals says whether Install or Rollback signal the node: not with
 // NoSignal, nor when signalling is configured off (unless a test signals).
 func (a *Agent) signals(o InstallOptions) bool {
-	return !o.NoSignal && (o.Signal != nil || a.Config.Signal.Mode != "none")
+	return !o.NoSignal && (o.Signal != nil || a.Config.Signal.Mode != SignalNone)
 }
 
 func withNow(o SignerOptions, now time.Time) SignerOptions {

@@ -134,7 +134,7 @@ func TestStatus(t *testing.T) {
 				t.Fatal(err)
 			}
 			m = scrape
-			s, err := f.a.Status(ChainState{TipSlot: f.tip, OnChain: tt.onchain}, tt.known, "given", m, nil, testNow)
+			s, err := f.a.Status(ChainState{TipSlot: f.tip, OnChain: tt.onchain, OnChainKnown: tt.known}, "given", m, nil, testNow)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,7 +175,7 @@ func TestStatus(t *testing.T) {
 	}
 	t.Run("no cert", func(t *testing.T) {
 		g := newFixture(t, false, nil)
-		if _, err := g.a.Status(ChainState{TipSlot: g.tip}, false, "given", nil, nil, testNow); !errors.Is(err, ErrNoCert) {
+		if _, err := g.a.Status(ChainState{TipSlot: g.tip}, "given", nil, nil, testNow); !errors.Is(err, ErrNoCert) {
 			t.Errorf("got %v, want ErrNoCert", err)
 		}
 	})

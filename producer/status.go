@@ -37,7 +37,7 @@ type Status struct {
 	PendingKESVKey   string    `json:"pending_kes_vkey,omitempty"` // hex, KES-on-producer mode
 	Role             string    `json:"role"`                       // primary or standby
 	StagedSet        string    `json:"staged_set,omitempty"`       // standby: the set promote would install
-	CertSource       string    `json:"cert_source"`                // "node" (the node's cert path) or "staged"
+	CertSource       string    `json:"cert_source"`                // CertFromNode or CertFromStaged
 	Forging          *Forging  `json:"forging,omitempty"`          // nil without a metrics URL
 	// CertKESVKey is the installed cert's KES vkey (hex).
 	CertKESVKey string `json:"cert_kes_vkey"`
@@ -49,22 +49,28 @@ type Status struct {
 	Taken   time.Time     `json:"taken"`
 }
 
-// Status reports on the installed cert at the chain state cs. onchainKnown
+// Where a Status's cert comes from (Status.CertSource).
+const (
+	CertFromNode   = "node"   // the node's cert path
+	CertFromStaged = "staged" // a standby's staged set: the cert promote would install
+)
+
+// Status reports on the installed cert at the chain state cs. cs.OnChainKnown
 // says whether cs.OnChain came from the chain (socket or given by hand).
 // metrics is a scrape of the node (nil if none); scrapeErr its failure.
-func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics *nodequery.Scrape, scrapeErr error, now time.Time) (*Status, error) {
+func (a *Agent) Status(cs ChainState, source string, metrics *nodequery.Scrape, scrapeErr error, now time.Time) (*Status, error) {
 	c, err := a.InstalledCert()
 	if err != nil {
 		return nil, fmt.Errorf("installed cert %s: %w", a.Config.Cert, err)
 	}
-	certSource := "node"
+	certSource := CertFromNode
 	staged, _ := a.StagedSet()
 	if a.Role() == RoleStandby && staged != "" {
 		// A standby reports the cert it would forge with once promoted.
 		if c, err = a.StagedCert(); err != nil {
 			return nil, fmt.Errorf("staged set %s: %w", staged, err)
 		}
-		certSource = "staged"
+		certSource = CertFromStaged
 	}
 	if c == nil {
 		return nil, fmt.Errorf("%w at %s", ErrNoCert, a.Config.Cert)
@@ -92,7 +98,7 @@ func (a *Agent) Status(cs ChainState, onchainKnown bool, source string, metrics 
 		s.PeriodOK = true
 		s.PeriodVerdict = fmt.Sprintf("the op cert's KES period is within the correct interval (%d ≤ %d < %d)", w.Start, kp, w.End)
 	}
-	if onchainKnown {
+	if cs.OnChainKnown {
 		s.OnChainCounter = cs.OnChain.Text()
 		ok := opcert.CheckCounter(c.Counter, cs.OnChain) == nil
 		s.CounterOK = &ok
@@ -145,7 +151,7 @@ func (a *Agent) Observe(ctx context.Context, v *ChainView, now time.Time, timeou
 		metrics, scrapeErr = nodequery.Metrics(mctx, a.Config.MetricsURL)
 		cancel()
 	}
-	s, err := a.Status(v.ChainState, v.OnChainKnown, v.Source, metrics, scrapeErr, now)
+	s, err := a.Status(v.ChainState, v.Source, metrics, scrapeErr, now)
 	if err != nil {
 		return nil, err
 	}

@@ -348,7 +348,7 @@ var importRules = []struct {
 	{"auditlog", []string{"keys", "opcert", "internal/safefile", "internal/textsafe"}},
 	{"ceremony", []string{"auditlog", "keys", "opcert", "plan", "transfer", "transfer/qr", "internal/safefile", "internal/textsafe", "internal/durfmt"}},
 	{"backup", []string{"ceremony", "auditlog", "keys", "transfer/qr", "internal/safefile", "internal/textsafe"}},
-	{"producer", []string{"auditlog", "keys", "opcert", "plan", "transfer", "producer/nodelog", "producer/nodequery",
+	{"producer", []string{"auditlog", "keys", "opcert", "plan", "transfer", "transfer/qr", "producer/nodelog", "producer/nodequery",
 		"internal/safefile", "internal/textsafe", "internal/durfmt", "internal/promtext"}},
 }
 

@@ -84,6 +84,10 @@ func TestParseLine(t *testing.T) {
 			if tt.message != "" && e.Message != tt.message {
 				t.Errorf("got message %q, want %q", e.Message, tt.message)
 			}
+			// Only a read the file system refused is Denied.
+			if want := tt.kind == ReloadError && strings.Contains(tt.line, "permission denied"); e.Denied != want {
+				t.Errorf("got Denied %v, want %v", e.Denied, want)
+			}
 			for i, p := range [3]*uint64{e.Start, e.Current, e.End} {
 				if w := tt.kes[i]; (w == nil) != (p == nil) || (w != nil && *w != *p) {
 					t.Errorf("KES field %d: got %v, want %v", i, show(p), show(w))

@@ -117,7 +117,19 @@ type Event struct {
 	// KESInfo only: the cert's start period, the node's current KES
 	// period and the end period (start + max evolutions), when known.
 	Start, Current, End *uint64
+	// Denied (ReloadError only): the node's reason is a file it may not
+	// read — the Haskell IOError of type PermissionDenied, which shows as
+	// "permission denied" in its FileIOError.
+	Denied bool
 }
+
+// textDenied is how the node's IOError of type PermissionDenied shows
+// (GHC.IO.Exception's Show instance).
+const textDenied = "permission denied"
+
+// denied reports whether a reload error's text is a read refused by the
+// file system.
+func denied(msg string) bool { return strings.Contains(strings.ToLower(msg), textDenied) }
 
 // Human text the node writes (ppStartupInfoTrace and friends).
 const (
@@ -178,6 +190,7 @@ func ParseLine(line string) (Event, bool) {
 		e.Kind = NotEffective
 	case strings.HasPrefix(plain, textReloadError):
 		e.Kind, e.Message = ReloadError, sanitize(strings.TrimPrefix(plain, textReloadError))
+		e.Denied = denied(e.Message)
 	case strings.HasPrefix(plain, textTypeMismatch):
 		e.Kind = BlockTypeMismatch
 	case strings.HasPrefix(plain, textTopology):
@@ -257,6 +270,7 @@ func parseJSON(line string) (Event, bool) {
 		e.Message = l.Data.Kind + " " + l.Data.Enabled
 	case "BlockForgingUpdateError":
 		e.Kind, e.Message = ReloadError, sanitize(rawText(l.Data.Error))
+		e.Denied = denied(e.Message)
 	case "BlockForgingBlockTypeMismatch":
 		e.Kind = BlockTypeMismatch
 	case "NetworkConfigUpdate":

@@ -29,10 +29,10 @@ func (c *chainFlags) add(f *pflag.FlagSet) {
 	cli.DurationVar(f, &c.maxTipLag, "max-tip-lag", nodequery.MaxTipLag, "how far the node's tip may trail the clock before it counts as syncing")
 }
 
-// options parses the flags. needCounter: a chain given by hand must say
-// the on-chain counter too (snapshot).
-func (c *chainFlags) options(now time.Time, needCounter, requireSynced bool) (producer.ChainOptions, error) {
-	o := producer.ChainOptions{Now: now, RequireSynced: requireSynced, MaxTipLag: c.maxTipLag, Timeout: c.timeout}
+// options parses the flags for an operation: one that needs the on-chain
+// counter takes no tip given by hand without it.
+func (c *chainFlags) options(now time.Time, p producer.Purpose) (producer.ChainOptions, error) {
+	o := producer.ChainOptions{Now: now, For: p, MaxTipLag: c.maxTipLag, Timeout: c.timeout}
 	if c.tipSlot == "" {
 		if c.onchain != "" {
 			return o, cli.Usage(errors.New("--onchain-counter needs --tip-slot"))
@@ -46,7 +46,7 @@ func (c *chainFlags) options(now time.Time, needCounter, requireSynced bool) (pr
 	o.TipSlot = &s
 	switch c.onchain {
 	case "":
-		if needCounter {
+		if p.NeedsCounter() {
 			return o, cli.Usage(errors.New("--tip-slot needs --onchain-counter N|none"))
 		}
 	default:
@@ -59,20 +59,16 @@ func (c *chainFlags) options(now time.Time, needCounter, requireSynced bool) (pr
 	return o, nil
 }
 
-// chain reads the chain for a command, with a hint for each way the node
-// can fail to answer.
-func (c *chainFlags) chain(g *globals, a *producer.Agent, needCounter, requireSynced bool) (*producer.ChainView, error) {
+// chain reads the chain for operation p, with a hint for each way the
+// node can fail to answer.
+func (c *chainFlags) chain(g *globals, a *producer.Agent, p producer.Purpose) (*producer.ChainView, error) {
 	now, err := g.env.Now()
 	if err != nil {
 		return nil, err
 	}
-	o, err := c.options(now, needCounter, requireSynced)
+	o, err := c.options(now, p)
 	if err != nil {
 		return nil, err
-	}
-	if o.TipSlot == nil && a.Config.Socket == "" && needCounter {
-		return nil, cli.Usage(errors.New("no node socket configured"),
-			"set one with 'kesrotate-agent config --socket PATH', or give --tip-slot S --onchain-counter N|none")
 	}
 	v, err := a.Chain(context.Background(), o)
 	if err != nil {

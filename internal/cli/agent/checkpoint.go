@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/producer"
 	"github.com/kesrotate/kesrotate/transfer/qr"
@@ -99,10 +98,10 @@ func newCheckpointAddCmd(g *globals) *cobra.Command {
 			}
 			kept := []string{}
 			for _, msg := range notes {
-				if _, err := auditlog.ParseCheckpoint(msg); err != nil {
-					return cli.Hint(fmt.Errorf("not a ceremony-log checkpoint: %w", err), "give the checkpoint note or its QR code")
+				p, err := a.AddCheckpoint(msg)
+				if errors.Is(err, producer.ErrCheckpoint) {
+					return cli.Hint(err, "give the checkpoint note or its QR code, from the vault whose checkpoints this agent keeps")
 				}
-				p, err := a.KeepCheckpoint(msg)
 				if err != nil {
 					return err
 				}

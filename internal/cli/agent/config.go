@@ -44,13 +44,13 @@ func (s *signalFlags) add(c *cobra.Command) {
 func (s *signalFlags) signal() *producer.Signal {
 	switch {
 	case s.pidFile != "":
-		return &producer.Signal{Mode: "pid-file", PIDFile: s.pidFile}
+		return &producer.Signal{Mode: producer.SignalPIDFile, PIDFile: s.pidFile}
 	case s.systemdUnit != "":
-		return &producer.Signal{Mode: "systemd", SystemdUnit: s.systemdUnit}
+		return &producer.Signal{Mode: producer.SignalSystemd, SystemdUnit: s.systemdUnit}
 	case s.processMatch:
-		return &producer.Signal{Mode: "process"}
+		return &producer.Signal{Mode: producer.SignalProcess}
 	case s.noSignal:
-		return &producer.Signal{Mode: "none"}
+		return &producer.Signal{Mode: producer.SignalNone}
 	}
 	return nil
 }

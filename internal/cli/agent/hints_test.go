@@ -2,6 +2,7 @@ package agent
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -18,25 +19,68 @@ func hintsOf(t *testing.T, err error) []string {
 	return ce.Hints
 }
 
-// An unconfirmed install says what it left: the earlier set back, or the
-// new one kept when there was none (issue 16: a first install claimed "the
-// previous set is active again"); a permission refusal names --group.
-func TestNotConfirmedHint(t *testing.T) {
-	fail := errors.New("the node did not take the new cert: Disabling block forging")
-	first := notConfirmedHint(fail, &producer.InstallResult{Activated: &producer.ActivateResult{Set: "0-1082-aa"}})
-	h := strings.Join(hintsOf(t, first), "\n")
-	if !strings.Contains(h, "set 0-1082-aa stays installed: there was no earlier set to return to") || strings.Contains(h, "active again") {
-		t.Errorf("first install: %q", h)
+// A failed install that changed something says what it left, from the
+// state the library names (producer.(*InstallResult).State): the earlier
+// set back, the new one kept when there was none (issue 16: a first
+// install claimed "the previous set is active again"), a rollback that
+// failed, a set the node took whose pending KES key stayed (it used to say
+// "not reloaded, send SIGHUP yourself"); a node that may not read the
+// files names --group, one that cannot see them the link mode.
+func TestInstallStateHint(t *testing.T) {
+	a := &producer.Agent{Dir: "/var/lib/kesrotate-agent"}
+	first := &producer.ActivateResult{Set: "0-1082-aa"}
+	second := &producer.ActivateResult{Set: "1-1083-bb", Previous: "0-1082-aa"}
+	back := &producer.RollbackResult{From: "1-1083-bb", To: "0-1082-aa"}
+	refused := fmt.Errorf("%w: the node refused the new set", producer.ErrNotConfirmed)
+	denied := fmt.Errorf("%w: %w: permission denied", producer.ErrNotConfirmed, producer.ErrNodeCannotRead)
+	unseen := fmt.Errorf("%w (pid 7): /keys/kes.skey leads nowhere", producer.ErrNodeCannotSee)
+	pending := fmt.Errorf("%w: disk gone", producer.ErrPendingKept)
+	confirmed := producer.Confirmation{Confirmed: true, Sources: []string{"metrics", "log"}}
+	tests := []struct {
+		name      string
+		err       error
+		res       producer.InstallResult
+		want      []string
+		wantNot   string
+		wantState string
+	}{
+		{"refused, first install", refused, producer.InstallResult{Activated: first, Signalled: "pid 7", NotTaken: true},
+			[]string{"set 0-1082-aa stays installed: there was no earlier set to return to"}, "active again", producer.StateNotTaken},
+		{"refused, rolled back", refused, producer.InstallResult{Activated: second, Signalled: "pid 7", NotTaken: true, RolledBack: back},
+			[]string{"set 0-1082-aa is active again"}, "stays installed", producer.StateRolledBack},
+		{"refused, the rollback failed", refused, producer.InstallResult{Activated: second, Signalled: "pid 7", NotTaken: true, RollbackErr: producer.ErrUnmanaged},
+			[]string{"going back from set 1-1083-bb failed too", "'kesrotate-agent rollback'"}, "active again", producer.StateRollbackFailed},
+		{"may not read, first install", denied, producer.InstallResult{Activated: first, Signalled: "pid 7", NotTaken: true},
+			[]string{"kesrotate-agent config --group GROUP", "there was no earlier set to return to"}, "active again", producer.StateNotTaken},
+		{"may not read, rolled back", denied, producer.InstallResult{Activated: second, Signalled: "pid 7", NotTaken: true, RolledBack: back},
+			[]string{"kesrotate-agent config --group GROUP", "set 0-1082-aa is active again"}, "stays installed", producer.StateRolledBack},
+		{"cannot see, rolled back", unseen, producer.InstallResult{Activated: second, NotSeen: true, RolledBack: back},
+			[]string{"--link-mode relative", "set 0-1082-aa is active again; the node was not signalled"}, "stays installed", producer.StateRolledBack},
+		{"cannot see, first install", unseen, producer.InstallResult{Activated: first, NotSeen: true},
+			[]string{"--link-mode relative", "set 0-1082-aa stays installed: there was no earlier set to return to; the node was not signalled"}, "active again", producer.StateNodeCannotSee},
+		{"cannot see, the rollback failed", unseen, producer.InstallResult{Activated: second, NotSeen: true, RollbackErr: producer.ErrUnmanaged},
+			[]string{"--link-mode relative", "going back from set 1-1083-bb failed too"}, "active again", producer.StateRollbackFailed},
+		{"confirmed, pending key kept", pending, producer.InstallResult{Activated: second, Signalled: "pid 7", Confirmation: confirmed, FinishErr: pending},
+			[]string{"the node forges with set 1-1083-bb (confirmed by metrics and log)", "/var/lib/kesrotate-agent/kes"}, "SIGHUP", producer.StateConfirmedPendingKept},
+		{"not signalled, pending key kept", pending, producer.InstallResult{Activated: second, FinishErr: pending},
+			[]string{"the node was not signalled", "/var/lib/kesrotate-agent/kes"}, "forges", producer.StateNotSignalledPendingKept},
+		{"signalling failed", fmt.Errorf("%w: no pid file", producer.ErrNodeNotFound), producer.InstallResult{Activated: second},
+			[]string{"send cardano-node SIGHUP yourself"}, "active again", producer.StateNotSignalled},
 	}
-	again := notConfirmedHint(fail, &producer.InstallResult{Activated: &producer.ActivateResult{Set: "1-1083-bb"},
-		RolledBack: &producer.RollbackResult{To: "0-1082-aa"}})
-	if h := strings.Join(hintsOf(t, again), "\n"); !strings.Contains(h, "set 0-1082-aa is active again") {
-		t.Errorf("rolled back: %q", h)
-	}
-	perm := notConfirmedHint(errors.New("node: open /opt/cardano/keys/kes.skey: permission denied"),
-		&producer.InstallResult{Activated: &producer.ActivateResult{Set: "0-1082-aa"}})
-	h = strings.Join(hintsOf(t, perm), "\n")
-	if !strings.Contains(h, "kesrotate-agent config --group GROUP") || !strings.Contains(h, "nothing to return to") {
-		t.Errorf("permission: %q", h)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.res.State(); got != tt.wantState {
+				t.Fatalf("state %q, want %q", got, tt.wantState)
+			}
+			h := strings.Join(hintsOf(t, installStateHint(tt.err, &tt.res, a)), "\n")
+			for _, w := range tt.want {
+				if !strings.Contains(h, w) {
+					t.Errorf("got hints %q, want %q", h, w)
+				}
+			}
+			if strings.Contains(h, tt.wantNot) {
+				t.Errorf("got hints %q, want no %q", h, tt.wantNot)
+			}
+		})
 	}
 }

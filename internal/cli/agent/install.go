@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -146,7 +146,7 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 			g.env.Info("  passed over %s: %s", s.Name, s.Why)
 		}
 	}
-	v, err := o.chain.chain(g, a, false, true)
+	v, err := o.chain.chain(g, a, producer.ForInstall)
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 	if res != nil && res.CheckpointErr != nil {
 		g.env.Warn("the bundle's ceremony checkpoint was not kept: %v", res.CheckpointErr)
 	}
-	if err != nil && signerIsErr(err) && res != nil && res.Activated != nil {
+	if err != nil && res != nil && res.SignerErr != nil {
 		// The node took the set; only the signer failed.
 		if perr := printInstall(g, a, b, res); perr != nil {
 			return perr
@@ -175,15 +175,11 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 		return signerHint(err, a)
 	}
 	if err != nil {
-		if a.KESAgentMode() {
+		switch {
+		case a.KESAgentMode():
 			return kesAgentInstallHint(err, res)
-		}
-		if res != nil && res.Activated != nil && !errors.Is(err, producer.ErrNotConfirmed) && !errors.Is(err, producer.ErrNodeCannotSee) {
-			return cli.Hint(fmt.Errorf("set %s is installed but the node was not reloaded: %w", res.Activated.Set, err),
-				"send cardano-node SIGHUP yourself, or fix how the node is signalled: 'kesrotate-agent config --pid-file F | --systemd-unit U | --match-process'")
-		}
-		if errors.Is(err, producer.ErrNotConfirmed) {
-			return notConfirmedHint(err, res)
+		case res != nil && res.Activated != nil:
+			return installStateHint(err, res, a)
 		}
 		return installHint(err)
 	}
@@ -297,8 +293,7 @@ func installHint(err error) error {
 	case errors.Is(err, producer.ErrUnmanaged):
 		return cli.Hint(err, "a node credential file was replaced by hand; put back the symlink into the agent's current/ or move the file away", nothing)
 	case errors.Is(err, producer.ErrNodeCannotSee):
-		return cli.Hint(err, "the node runs in another file system view (a container?): keep the agent folder inside a folder the node mounts ('kesrotate-agent config --link-mode relative'), or let the agent copy the files in place ('--link-mode copy')",
-			"the previous set is active again")
+		return cli.Hint(err, cannotSeeHint)
 	}
 	return cli.Hint(err)
 }
@@ -330,23 +325,55 @@ func kesAgentInstallHint(err error, res *producer.InstallResult) error {
 	return installHint(err)
 }
 
-// notConfirmedHint says what state an unconfirmed install left behind.
-func notConfirmedHint(err error, res *producer.InstallResult) error {
-	if strings.Contains(strings.ToLower(err.Error()), "permission denied") {
-		// The node runs as another user and cannot read the agent's files.
-		state := "nothing to return to: the set stays installed"
-		if res != nil && res.RolledBack != nil {
-			state = fmt.Sprintf("set %s is active again", res.RolledBack.To)
-		}
-		return cli.Hint(err, "the node cannot read the files the agent wrote: if it runs as another user, give the agent its group: 'kesrotate-agent config --group GROUP' (files 0640), then install again", state)
-	}
+// The hints for a node that cannot see or may not read the agent's files.
+const (
+	cannotSeeHint  = "the node runs in another file system view (a container?): keep the agent folder inside a folder the node mounts ('kesrotate-agent config --link-mode relative'), or let the agent copy the files in place ('--link-mode copy')"
+	cannotReadHint = "the node cannot read the files the agent wrote: if it runs as another user, give the agent its group: 'kesrotate-agent config --group GROUP' (files 0640), then install again"
+)
+
+// installStateHint says, from the state the library names, what a failed
+// install that changed something left behind, and what to do.
+func installStateHint(err error, res *producer.InstallResult, a *producer.Agent) error {
+	set := res.Activated.Set
+	var cause []string // the hint for the cause, when the library names one
 	switch {
-	case res != nil && res.RolledBack != nil:
-		return cli.Hint(err, fmt.Sprintf("set %s is active again; the node's reason is above (or in its log)", res.RolledBack.To),
-			"'kesrotate-agent check' tells whether the node's metrics and log let the agent confirm a reload")
-	case res != nil && res.Activated != nil:
-		return cli.Hint(err, fmt.Sprintf("set %s stays installed: there was no earlier set to return to", res.Activated.Set),
-			"fix what the node reports, then send it SIGHUP; 'kesrotate-agent status' shows whether it forges", "'kesrotate-agent check' tells what the agent can see of the node")
+	case errors.Is(err, producer.ErrNodeCannotSee):
+		cause = []string{cannotSeeHint}
+	case errors.Is(err, producer.ErrNodeCannotRead):
+		cause = []string{cannotReadHint}
 	}
-	return cli.Hint(err)
+	check := "'kesrotate-agent check' tells whether the node's metrics and log let the agent confirm a reload"
+	pending := fmt.Sprintf("remove the pending KES key's files from %s once the cause is fixed: the set holds its own copy of the key", filepath.Join(a.Dir, producer.KESDir))
+	switch res.State() {
+	case producer.StateRolledBack:
+		back := fmt.Sprintf("set %s is active again", res.RolledBack.To)
+		if errors.Is(err, producer.ErrNodeCannotSee) {
+			back += "; the node was not signalled"
+		}
+		if cause != nil {
+			return cli.Hint(err, append(cause, back)...)
+		}
+		return cli.Hint(err, back+"; the node's reason is above (or in its log)", check)
+	case producer.StateRollbackFailed:
+		return cli.Hint(err, append(cause, fmt.Sprintf("going back from set %s failed too: 'kesrotate-agent status' shows which set the node's paths lead to and whether it forges", set),
+			"fix what the error names, then 'kesrotate-agent rollback'")...)
+	case producer.StateNodeCannotSee:
+		return cli.Hint(err, cannotSeeHint, fmt.Sprintf("set %s stays installed: there was no earlier set to return to; the node was not signalled", set))
+	case producer.StateNotTaken:
+		stays := fmt.Sprintf("set %s stays installed: there was no earlier set to return to", set)
+		if cause != nil {
+			return cli.Hint(err, append(cause, stays)...)
+		}
+		return cli.Hint(err, stays, "fix what the node reports, then send it SIGHUP; 'kesrotate-agent status' shows whether it forges", "'kesrotate-agent check' tells what the agent can see of the node")
+	case producer.StateConfirmedPendingKept:
+		return cli.Hint(err, fmt.Sprintf("the node forges with set %s (confirmed by %s)", set, joinAnd(res.Confirmation.Sources)), pending)
+	case producer.StateUnconfirmedPendingKept:
+		return cli.Hint(err, fmt.Sprintf("the node was signalled (%s), not confirmed: %s", res.Signalled, res.Confirmation.Detail), pending)
+	case producer.StateNotSignalledPendingKept:
+		return cli.Hint(err, "the node was not signalled: send it SIGHUP (or restart it) to use the new set", pending)
+	case producer.StateNotSignalled:
+		return cli.Hint(fmt.Errorf("set %s is installed but the node was not reloaded: %w", set, err),
+			"send cardano-node SIGHUP yourself, or fix how the node is signalled: 'kesrotate-agent config --pid-file F | --systemd-unit U | --match-process'")
+	}
+	return cli.Hint(fmt.Errorf("set %s is installed, but: %w", set, err), "'kesrotate-agent status' shows whether the node forges with it")
 }

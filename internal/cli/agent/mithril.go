@@ -44,14 +44,14 @@ restarted), 2 usage.`,
 			if err != nil {
 				return err
 			}
-			if a.Config.MithrilSigner == "" {
-				return cli.Hint(errors.New("no Mithril signer is configured"), "kesrotate-agent config --mithril-signer UNIT [--mithril-metrics URL] [--mithril-env-file F]")
-			}
 			now, err := g.env.Now()
 			if err != nil {
 				return err
 			}
 			res, err := a.RestartSigner(context.Background(), producer.SignerOptions{Now: now, Timeout: timeout})
+			if errors.Is(err, producer.ErrNoSigner) {
+				return cli.Hint(err, "kesrotate-agent config --mithril-signer UNIT [--mithril-metrics URL] [--mithril-env-file F]")
+			}
 			if g.env.JSON && res != nil {
 				if jerr := g.env.PrintJSON(res); jerr != nil {
 					return jerr
@@ -108,8 +108,4 @@ func signerHint(err error, a *producer.Agent) error {
 		return cli.Hint(err, fmt.Sprintf("read the signer's log (journalctl -u %s): it must read the node's KES key and cert and reach its aggregator; %s", unit, again), stays)
 	}
 	return cli.Hint(err, stays)
-}
-
-func signerIsErr(err error) bool {
-	return errors.Is(err, producer.ErrSignerEnv) || errors.Is(err, producer.ErrSignerRestart) || errors.Is(err, producer.ErrSignerNotRegistered)
 }

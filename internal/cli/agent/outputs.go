@@ -28,7 +28,7 @@ var outputs = cli.Outputs{
 	"kesrotate-agent config":                 configOutput{},
 	"kesrotate-agent demote":                 demoteOutput{},
 	"kesrotate-agent promote":                promoteOutput{},
-	"kesrotate-agent peer add":               peerView{},
+	"kesrotate-agent peer add":               peerAddOutput{},
 	"kesrotate-agent peer list":              []peerView{},
 	"kesrotate-agent relay point-to":         relayOutput{},
 	"kesrotate-agent mithril restart":        producer.SignerResult{},
@@ -157,6 +157,13 @@ type promoteOutput struct {
 type peerView struct {
 	Name        string `json:"name"`
 	Fingerprint string `json:"fingerprint"`
+}
+
+// peerAddOutput is what 'peer add --json' prints: the peer, and whether
+// its fingerprint was compared.
+type peerAddOutput struct {
+	peerView
+	Compared bool `json:"compared"` // false when pinned with --yes
 }
 
 // relayOutput is what 'kesrotate-agent relay point-to --json' prints.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,7 +50,7 @@ TOPOLOGY.kesrotate. This command needs no agent folder.`,
 			res, err := producer.PointRelay(context.Background(), producer.RelayOptions{Topology: topology, Name: args[0], Address: address,
 				Replace: replace, Signal: *s, NodeLog: nodeLog, ConfirmTimeout: confirmTimeout, Now: now, MetricsURL: metricsURL})
 			switch {
-			case errors.Is(err, producer.ErrTopology) && strings.Contains(err.Error(), "must be named the first time"):
+			case errors.Is(err, producer.ErrProducerUnnamed):
 				return cli.Hint(err, "name the producer's entry with --replace HOST:PORT (as it stands in the topology now)", "nothing was changed")
 			case errors.Is(err, producer.ErrTopology), errors.Is(err, producer.ErrConfig):
 				return cli.Hint(err, "nothing was changed")

@@ -28,7 +28,10 @@ from its metrics (forging_enabled 0) or its log that it no longer forges.
 This producer becomes a standby, and a demotion receipt signed by its key
 is written: the standby that takes over needs it ('promote --receipt').
 
-Without a confirmation there is no receipt. The demoted node keeps running
+The receipt's files (--out, --qr) are created before anything changes: a
+file that exists already, or a folder that cannot take it, stops the
+demotion before it starts. Without a confirmation there is no receipt
+(and the files are removed again). The demoted node keeps running
 without forging; note that cardano-node will not start again without its
 credential files: restart it as a relay, or promote it.`,
 		Args: cli.Args(cobra.NoArgs),
@@ -44,12 +47,17 @@ credential files: restart it as a relay, or promote it.`,
 			if err != nil {
 				return err
 			}
-			v, err := chain.chain(g, a, false, false)
+			v, err := chain.chain(g, a, producer.ForDemote)
 			if err != nil {
 				return err
 			}
-			res, err := a.Demote(context.Background(), producer.DemoteOptions{Now: now, TipSlot: v.TipSlot, ConfirmTimeout: confirmTimeout})
+			res, err := a.Demote(context.Background(), producer.DemoteOptions{Now: now, TipSlot: v.TipSlot, ConfirmTimeout: confirmTimeout,
+				ReceiptFile: out, ReceiptQR: qrOut})
 			switch {
+			case errors.Is(err, producer.ErrReceiptOutput) && res == nil:
+				return cli.Hint(err, "choose files that do not exist yet, in a folder that does", "nothing was changed")
+			case errors.Is(err, producer.ErrReceiptOutput):
+				return cli.Hint(err, fmt.Sprintf("%s is a standby now, but its receipt is lost: promote the other producer with --peer-metrics URL once this node shows forging_enabled 0", a.Config.Name))
 			case errors.Is(err, producer.ErrRole):
 				return cli.Hint(err, "'kesrotate-agent status' shows the role", "nothing was changed")
 			case errors.Is(err, producer.ErrKESAgentMode):
@@ -64,11 +72,8 @@ credential files: restart it as a relay, or promote it.`,
 			case err != nil:
 				return err
 			}
-			if err := writeTransfer(out, qrOut, transfer.URReceipt, res.ReceiptBytes); err != nil {
-				return err
-			}
 			if g.env.JSON {
-				return g.env.PrintJSON(demoteOutput{Role: producer.RoleStandby, Staged: res.Staged, Signalled: res.Signalled,
+				return g.env.PrintJSON(demoteOutput{Role: res.Role, Staged: res.Staged, Signalled: res.Signalled,
 					ConfirmedBy: nonNil(res.Confirmation.Sources), Receipt: out, ReceiptQR: qrOut})
 			}
 			w := g.env.Stdout
@@ -153,7 +158,7 @@ does not, promote fails (exit 1) and says why, and the promotion stands.`,
 				g.env.Warn("--primary-gone: you assert that the other producer is down and cannot come back forging.")
 				g.env.Warn("if it does, both forge for the pool: forks and lost blocks. Keep it powered off or off the network until it is demoted.")
 			}
-			v, err := chain.chain(g, a, false, true)
+			v, err := chain.chain(g, a, producer.ForPromote)
 			if err != nil {
 				return err
 			}
@@ -163,12 +168,12 @@ does not, promote fails (exit 1) and says why, and the promotion stands.`,
 			}
 			o.Signer = producer.SignerOptions{Now: now, Timeout: signerTimeout}
 			res, err := a.Promote(context.Background(), o)
-			if err != nil && !(signerIsErr(err) && res != nil && res.Signer != nil) {
+			if err != nil && (res == nil || res.SignerErr == nil) {
 				return promoteHint(err, res)
 			}
 			// Promoted; err, if any, is the Mithril signer's.
 			if g.env.JSON {
-				if jerr := g.env.PrintJSON(promoteOutput{Role: producer.RolePrimary, Set: res.Set, Proof: res.Proof,
+				if jerr := g.env.PrintJSON(promoteOutput{Role: res.Role, Set: res.Set, Proof: res.Proof,
 					Signalled: res.Signalled, ConfirmedBy: nonNil(res.Confirmation.Sources), MithrilSigner: res.Signer}); jerr != nil {
 					return jerr
 				}
@@ -226,10 +231,16 @@ func newPeerCmd(g *globals) *cobra.Command {
 		Short: "Pin the pool's other producers, whose demotion receipts promote checks",
 	}
 	var enrollment, fingerprint string
+	var yes bool
 	add := &cobra.Command{
-		Use:   "add NAME --enrollment F [--fingerprint XXXX-XXXX-XXXX-XXXX]",
-		Short: "Pin another producer of this pool from its enrollment",
-		Args:  cli.Args(cobra.ExactArgs(1)),
+		Use:   "add NAME --enrollment F --fingerprint XXXX-XXXX-XXXX-XXXX | --yes",
+		Short: "Pin another producer of this pool from its enrollment after comparing fingerprints",
+		Long: `Pin another producer of this pool, whose demotion receipts 'promote'
+then accepts. Give the fingerprint its 'kesrotate-agent enrollment' showed
+with --fingerprint: the enrollment must match it. Without --fingerprint
+nothing is pinned, unless --yes says to pin without comparing (when you
+compared the fingerprints some other way).`,
+		Args: cli.Args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, args []string) error {
 			a, err := g.open()
 			if err != nil {
@@ -239,22 +250,27 @@ func newPeerCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := a.AddPeer(args[0], data, fingerprint)
-			if err != nil {
+			p, err := a.AddPeer(args[0], data, producer.PeerOptions{Fingerprint: fingerprint, Unchecked: yes})
+			switch {
+			case errors.Is(err, producer.ErrFingerprintNeeded):
+				return cli.Usage(err, "give --fingerprint XXXX-XXXX-XXXX-XXXX as 'kesrotate-agent enrollment' showed it on the other producer (or --yes to pin without comparing)", "nothing was pinned")
+			case err != nil:
 				return cli.Hint(err, "nothing was pinned")
 			}
 			if g.env.JSON {
-				return g.env.PrintJSON(peerView{Name: p.Name, Fingerprint: p.Fingerprint})
+				return g.env.PrintJSON(peerAddOutput{peerView: peerView{Name: p.Name, Fingerprint: p.Fingerprint}, Compared: p.Compared})
 			}
 			fmt.Fprintf(g.env.Stdout, "peer %s pinned\n  fingerprint  %s\n", p.Name, p.Fingerprint)
-			if fingerprint == "" {
-				g.env.Warn("compare the fingerprint %s with what 'kesrotate-agent enrollment' showed on %s", p.Fingerprint, p.Name)
+			if !p.Compared {
+				g.env.Warn("pinned without comparing fingerprints (--yes): if %s is not what 'kesrotate-agent enrollment' showed on %s, pin it again with --fingerprint", p.Fingerprint, p.Name)
 			}
 			return nil
 		},
 	}
 	add.Flags().StringVar(&enrollment, "enrollment", "", "the other producer's enrollment file")
-	add.Flags().StringVar(&fingerprint, "fingerprint", "", "the fingerprint the other producer showed (checked)")
+	add.Flags().StringVar(&fingerprint, "fingerprint", "", "the fingerprint the other producer showed; refuse if it differs")
+	add.Flags().BoolVar(&yes, "yes", false, "pin without comparing fingerprints (when you compared them some other way)")
+	add.MarkFlagsMutuallyExclusive("fingerprint", "yes")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the pinned producers",

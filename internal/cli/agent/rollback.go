@@ -40,7 +40,7 @@ as it goes.`,
 			res, err := a.Rollback(context.Background(), producer.RollbackOptions{
 				NoSignal: noSignal, ConfirmTimeout: confirmTimeout,
 				Chain: func() (uint64, error) {
-					v, err := chain.chain(g, a, false, false)
+					v, err := chain.chain(g, a, producer.ForRollback)
 					if err != nil {
 						return 0, err
 					}
@@ -60,9 +60,8 @@ as it goes.`,
 			case res == nil && err != nil:
 				return cli.Hint(err, "nothing was changed")
 			case errors.Is(err, producer.ErrNodeCannotSee):
-				return cli.Hint(err, "the node runs in another file system view (a container?): keep the agent folder inside a folder the node mounts ('kesrotate-agent config --link-mode relative'), or let the agent copy the files in place ('--link-mode copy')",
-					"the node was not signalled")
-			case err != nil && !signerIsErr(err):
+				return cli.Hint(err, cannotSeeHint, "the node was not signalled")
+			case err != nil && res.SignerErr == nil:
 				return cli.Hint(fmt.Errorf("rolled back to set %s, but: %w", res.To, err), "check the node; send it SIGHUP yourself if it was not signalled")
 			}
 			state := res.State()

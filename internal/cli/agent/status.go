@@ -50,7 +50,7 @@ expiry use 'kesrotate plan --status'.`,
 			if err != nil {
 				return err
 			}
-			v, err := chain.chain(g, a, false, false)
+			v, err := chain.chain(g, a, producer.ForStatus)
 			if err != nil {
 				return err
 			}
@@ -124,7 +124,7 @@ func printStatus(g *globals, s *producer.Status) {
 	id, _ := parsePool(s.PoolID)
 	fmt.Fprintf(w, "pool %s on %s (chain from %s, tip slot %d)\n", id, s.Network, s.ChainSource, s.TipSlot)
 	fmt.Fprintf(w, "  role                 %s\n", s.Role)
-	if s.CertSource == "staged" {
+	if s.CertSource == producer.CertFromStaged {
 		fmt.Fprintf(w, "  staged set           %s (a standby: the cert below is the one promote would install)\n", s.StagedSet)
 	}
 	fmt.Fprintf(w, "  current KES period   %d\n", s.CurrentPeriod)

@@ -91,12 +91,14 @@ func runSnapshot(g *globals, o *snapshotOptions) error {
 	if err != nil {
 		return err
 	}
-	v, err := o.chain.chain(g, a, true, true)
+	v, err := o.chain.chain(g, a, producer.ForSnapshot)
 	if err != nil {
 		return err
 	}
 	s, data, err := a.Snapshot(v.ChainState, now)
 	switch {
+	case errors.Is(err, producer.ErrOnChainUnknown):
+		return cli.Hint(err, "no node socket is configured: set one with 'kesrotate-agent config --socket PATH', or give --tip-slot S --onchain-counter N|none", "nothing was written")
 	case errors.Is(err, producer.ErrNoPendingKES):
 		return cli.Hint(err, "run 'kesrotate-agent kes new' first: kes-agent makes the key, and the snapshot carries its vkey", "nothing was written")
 	case errors.Is(err, producer.ErrKESAgentStaged):
@@ -109,7 +111,7 @@ func runSnapshot(g *globals, o *snapshotOptions) error {
 	if err := writeTransfer(o.out, o.qrOut, transfer.URSnapshot, data); err != nil {
 		return err
 	}
-	period := a.Network.KESPeriod(s.TipSlot)
+	period := v.KESPeriod(a.Network)
 	if g.env.JSON {
 		return g.env.PrintJSON(snapshotOutput{TipSlot: s.TipSlot, TipTime: s.TipTime, KESPeriod: period,
 			OnChainCounter: s.OnChain.Text(), KESOnProducer: s.KESVKey != nil, Snapshot: o.out, SnapshotQR: o.qrOut})
