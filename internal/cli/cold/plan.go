@@ -241,13 +241,14 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 	if len(statuses) > 0 {
 		choice.Status = &statuses[0]
 	}
-	n, assumed, err := plan.ChooseNetwork(choice)
+	chosen, err := plan.ChooseNetwork(choice)
 	if errors.Is(err, plan.ErrNetworkConflict) {
 		return nil, cli.Hint(err, "drop --network to plan on the vault's network")
 	}
 	if err != nil {
 		return nil, err
 	}
+	n := chosen.Network
 	in.network = n
 
 	if vault != nil {
@@ -273,10 +274,8 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 		if err != nil {
 			return nil, cli.Hint(fmt.Errorf("--cert %s: %w", f, err), "the node rejects every block made with this cert: issue a new one now")
 		}
-		if assumed {
-			if err := checkAssumedNetwork("--cert", f, n, cert.KESPeriod, now); err != nil {
-				return nil, err
-			}
+		if err := otherNetworkError("--cert", f, n, chosen.CheckCert(cert.KESPeriod, now, nil)); err != nil {
+			return nil, err
 		}
 		in.items = append(in.items, item)
 	}
