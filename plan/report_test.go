@@ -66,3 +66,31 @@ func TestMake(t *testing.T) {
 		t.Errorf("foreign schedule: %v", err)
 	}
 }
+
+// Make says which producer of a vault pool holds another cert than the
+// newest (the text output and --json both print its verdict).
+func TestMakeStaleProducers(t *testing.T) {
+	n := opcert.Mainnet
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	cur, err := n.KESPeriodAt(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := []Holding{
+		{Producer: "bp1", Counter: 4, KESPeriod: cur, CertHash: "new"},
+		{Producer: "bp2", Counter: 3, KESPeriod: cur - 10, CertHash: "old"},
+	}
+	r, err := Make(Input{Network: n, Now: now, Leads: DefaultLeads, Items: []Item{
+		{Name: "p", Source: "vault", Pool: keys.PoolID{1}, Counter: 4, StartPeriod: cur, CertHash: "new", Holdings: held},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.Pools[0].Producers
+	if len(got) != 2 || got[0].Stale || !got[1].Stale {
+		t.Errorf("got %+v, want bp1 current and bp2 stale", got)
+	}
+	if held[1].Stale {
+		t.Error("Make changed its input's holdings")
+	}
+}

@@ -364,7 +364,7 @@ func printPlan(w io.Writer, n opcert.Network, now time.Time, r *plan.Report) {
 		fmt.Fprintf(w, "  cert               #%d, start period %d (%s)\n", pr.Counter, p.StartPeriod, clock(p.Start))
 		for _, h := range pr.Producers {
 			note := ""
-			if h.CertHash != pr.CertHash {
+			if h.Stale {
 				note = "  (not the newest: install the newest bundle there)"
 			}
 			fmt.Fprintf(w, "  held by %-10s #%d, start period %d%s\n", h.Producer, h.Counter, h.KESPeriod, note)
