@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -88,28 +86,12 @@ which and why), 2 usage.`,
 	return c
 }
 
-// readSnapshots reads every file named, and every regular file directly
-// inside every folder named (dot files left out), by name.
+// readSnapshots reads every file named, and the input files of every
+// folder named (expandFolders), by name.
 func readSnapshots(paths []string) ([]ceremony.FleetSnapshot, error) {
-	var files []string
-	for _, p := range paths {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return nil, cli.Usage(fmt.Errorf("--snapshots: %w", err))
-		}
-		if !fi.IsDir() {
-			files = append(files, p)
-			continue
-		}
-		des, err := os.ReadDir(p)
-		if err != nil {
-			return nil, cli.Usage(fmt.Errorf("--snapshots: %w", err))
-		}
-		for _, de := range des {
-			if de.Type().IsRegular() && !strings.HasPrefix(de.Name(), ".") {
-				files = append(files, filepath.Join(p, de.Name()))
-			}
-		}
+	files, err := expandFolders(paths, "--snapshots")
+	if err != nil {
+		return nil, err
 	}
 	sort.Strings(files)
 	var out []ceremony.FleetSnapshot

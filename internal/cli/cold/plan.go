@@ -4,9 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/kesrotate/kesrotate/plan"
@@ -288,31 +285,13 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 	return in, nil
 }
 
-// expandFolders replaces each folder among paths by the regular files
-// directly inside it (dot files left out), by name: a folder of certs or
-// of agents' status files. A folder with no file is a usage error.
+// expandFolders replaces each folder among paths by the input files in it
+// (safefile.Inputs): a folder of certs, of agents' status files, of
+// snapshots. A folder with no file is a usage error.
 func expandFolders(paths []string, flag string) ([]string, error) {
-	var out []string
-	for _, p := range paths {
-		fi, err := os.Stat(p)
-		if err != nil || !fi.IsDir() {
-			out = append(out, p) // readInput says what is wrong with it
-			continue
-		}
-		des, err := os.ReadDir(p)
-		if err != nil {
-			return nil, cli.Usage(fmt.Errorf("%s %s: %w", flag, p, err))
-		}
-		n := 0
-		for _, de := range des {
-			if de.Type().IsRegular() && !strings.HasPrefix(de.Name(), ".") {
-				out = append(out, filepath.Join(p, de.Name()))
-				n++
-			}
-		}
-		if n == 0 {
-			return nil, cli.Usage(fmt.Errorf("%s %s: the folder holds no file", flag, p))
-		}
+	out, err := safefile.Inputs(paths)
+	if err != nil {
+		return nil, cli.Usage(fmt.Errorf("%s %w", flag, err))
 	}
 	return out, nil
 }
