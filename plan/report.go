@@ -148,9 +148,16 @@ func holdings(it Item) []Holding {
 
 // Make plans every item: its expiry and status, the next counter when the
 // chain's is known, the producer's key users, and the rotation window in
-// the leader schedules. It fails only for an instant before the network
-// existed or a schedule of a pool not planned.
+// the leader schedules. It fails only for leads out of order (ErrLeads), no
+// item (ErrNothing), an instant before the network existed or a schedule
+// of a pool not planned.
 func Make(in Input) (*Report, error) {
+	if err := in.Leads.Check(); err != nil {
+		return nil, err
+	}
+	if len(in.Items) == 0 {
+		return nil, ErrNothing
+	}
 	n, now := in.Network, in.Now
 	r := &Report{Now: rfc(now), Network: n.Name, NetworkMagic: n.Magic,
 		WarnLeadSeconds: int64(in.Leads.Warn / time.Second), CriticalLeadSeconds: int64(in.Leads.Critical / time.Second),

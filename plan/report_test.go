@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +93,32 @@ func TestMakeStaleProducers(t *testing.T) {
 	}
 	if held[1].Stale {
 		t.Error("Make changed its input's holdings")
+	}
+}
+
+// Make refuses leads out of order and an empty plan; Leads.Check is the rule.
+func TestMakeRefuses(t *testing.T) {
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	item := Item{Name: "p", Source: "cert", Pool: keys.PoolID{1}, StartPeriod: 1500}
+	for _, tc := range []struct {
+		name  string
+		leads Leads
+		items []Item
+		want  error
+	}{
+		{"the defaults", DefaultLeads, []Item{item}, nil},
+		{"equal leads", Leads{Warn: time.Hour, Critical: time.Hour}, []Item{item}, nil},
+		{"critical longer than warn", Leads{Warn: time.Hour, Critical: 2 * time.Hour}, []Item{item}, ErrLeads},
+		{"no item", DefaultLeads, nil, ErrNothing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.leads.Check(); (tc.want == ErrLeads) != errors.Is(err, ErrLeads) {
+				t.Errorf("Check: got %v", err)
+			}
+			_, err := Make(Input{Network: opcert.Mainnet, Now: now, Leads: tc.leads, Items: tc.items})
+			if !errors.Is(err, tc.want) || (err == nil) != (tc.want == nil) {
+				t.Errorf("Make: got %v, want %v", err, tc.want)
+			}
+		})
 	}
 }

@@ -114,6 +114,7 @@ func parseLead(flag, s string) (time.Duration, error) {
 }
 
 type planInputs struct {
+	vault    *ceremony.Vault // the vault read, or nil
 	items    []plan.Item
 	network  opcert.Network
 	warnings []string
@@ -131,8 +132,8 @@ func runPlan(g *globals, o *planOptions) error {
 	if leads.Critical, err = parseLead("--critical-lead", o.criticalLead); err != nil {
 		return err
 	}
-	if leads.Critical > leads.Warn {
-		return cli.Usage(fmt.Errorf("--critical-lead %s is longer than --warn-lead %s", o.criticalLead, o.warnLead), "the critical lead is the shorter one")
+	if err := leads.Check(); err != nil {
+		return cli.Usage(fmt.Errorf("--critical-lead, --warn-lead: %w", err), "the critical lead is the shorter one")
 	}
 	takes, err := parseLead("--rotation-takes", o.rotationTakes)
 	if err != nil {
@@ -163,6 +164,10 @@ func runPlan(g *globals, o *planOptions) error {
 		Schedules: schedules, RotateAt: rotateAt, RotationTakes: takes})
 	var se *plan.ScheduleError
 	switch {
+	case errors.Is(err, plan.ErrNothing) && in.vault != nil:
+		return cli.Hint(fmt.Errorf("vault %s holds no issued cert", in.vault.Dir), "issue one with 'kesrotate rotate', or plan a node.cert with --cert FILE")
+	case errors.Is(err, plan.ErrNothing):
+		return cli.Usage(errors.New("nothing to plan"), "give op certs with --cert FILE, agent status files with --status FILE, or a vault with --vault DIR")
 	case errors.As(err, &se):
 		return cli.Hint(fmt.Errorf("--leader-schedule %s is for pool %s, which is not being planned", o.schedules[se.Index], se.Pool.Bech32()),
 			"give the schedule of a pool passed with --cert, --status or --vault")
@@ -207,7 +212,7 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 			}
 			return nil, err
 		}
-		vault = v
+		vault, in.vault = v, v
 	}
 	named, err := namedNetwork(o.network, o.genesis)
 	if err != nil {
@@ -254,9 +259,6 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 			return nil, cli.Hint(err, "a pool's files are damaged: 'kesrotate pool list' and 'kesrotate pool show NAME' on the cold machine show which")
 		}
 		in.items, in.warnings = append(in.items, items...), append(in.warnings, warnings...)
-		if len(in.items) == 0 && len(o.certs) == 0 && len(o.statuses) == 0 {
-			return nil, cli.Hint(fmt.Errorf("vault %s holds no issued cert", vault.Dir), "issue one with 'kesrotate rotate', or plan a node.cert with --cert FILE")
-		}
 	}
 	for _, f := range o.certs {
 		b, err := readInput(f, "--cert")
