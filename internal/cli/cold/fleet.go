@@ -78,7 +78,7 @@ which and why), 2 usage.`,
 	f.BoolVar(&o.all, "all", false, "rotate every pool of the vault whose keys were not destroyed")
 	f.StringArrayVar(&o.snapshots, "snapshots", nil, "snapshot files, or folders of them (repeat it)")
 	f.BoolVar(&o.withVRF, "with-vrf", false, "add each pool's VRF signing key (default: only for producers that never received it)")
-	f.IntVar(&o.bundleVer, "bundle-version", 3, "3, or 2 for agents older than bundle version 3 (larger bundles)")
+	f.IntVar(&o.bundleVer, "bundle-version", transfer.BundleVersion, fmt.Sprintf("%d, or %d for agents older than bundle version %d (larger bundles)", transfer.BundleVersion, transfer.BundleVersionLegacy, transfer.BundleVersion))
 	f.StringVar(&o.out, "out", "", "folder for the bundles (default the vault's out/ folder)")
 	cli.DurationVar(f, &o.maxAge, "max-age", transfer.DefaultMaxAge, "refuse a snapshot whose tip is older than this (another value is logged)")
 	f.BoolVar(&o.allowStale, "allow-stale", false, "accept snapshots older than --max-age (journaled)")
@@ -125,7 +125,7 @@ func runFleetRotate(g *globals, o *fleetRotateOptions, pools []string) error {
 		return err
 	}
 	res, err := v.RotateFleet(ceremony.FleetRequest{
-		Pools: pools, Snapshots: snaps, OutDir: o.out, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == 2, Now: now, Clock: g.clockOverride(now),
+		Pools: pools, Snapshots: snaps, OutDir: o.out, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == transfer.BundleVersionLegacy, Now: now, Clock: g.clockOverride(now),
 		Policy: transfer.SnapshotPolicy{MaxAge: o.maxAge, AllowStale: o.allowStale},
 		Progress: func(out ceremony.FleetOutcome, done, total int) {
 			if out.Err != nil {

@@ -156,7 +156,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 		return err
 	}
 	req := ceremony.RotateRequest{
-		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == 2, ForceCounter: force, OutDir: o.out, QRDir: o.qrDir, Now: now,
+		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == transfer.BundleVersionLegacy, ForceCounter: force, OutDir: o.out, QRDir: o.qrDir, Now: now,
 		Clock:  g.clockOverride(now),
 		Policy: transfer.SnapshotPolicy{MaxAge: o.maxAge, IgnoreClock: o.ignoreClock, AllowStale: o.allowStale},
 	}
@@ -411,11 +411,11 @@ func describeFrames(files []string, dir string) string {
 	return s
 }
 
-// checkBundleVersion takes the bundle versions rotate can write: 3, or 2
-// for agents that do not read version 3 yet.
+// checkBundleVersion takes the bundle versions transfer writes
+// (transfer.CheckBundleVersion).
 func checkBundleVersion(v int) error {
-	if v != 2 && v != 3 {
-		return cli.Usage(fmt.Errorf("--bundle-version %d: rotate writes version 3, or 2 for older agents", v))
+	if err := transfer.CheckBundleVersion(v); err != nil {
+		return cli.Usage(fmt.Errorf("--bundle-version: %w", err))
 	}
 	return nil
 }
