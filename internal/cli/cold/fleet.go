@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -147,15 +148,20 @@ func runFleetRotate(g *globals, o *fleetRotateOptions, pools []string) error {
 	for _, u := range res.Unused {
 		g.env.Warn("snapshot not used: %s", u)
 	}
-	if o.allowStale {
-		g.env.Warn("--allow-stale: snapshots older than %s may have been used", o.maxAge)
+	var used []string
+	for _, out := range res.Outcomes {
+		if out.Result != nil {
+			used = append(used, out.Result.Issue.Entry.Overrides...)
+		}
 	}
+	slices.Sort(used)
+	overrideWarnings(g, slices.Compact(used), o.maxAge)
 	if g.env.JSON {
 		if err := g.env.PrintJSON(fleetJSON(v, res)); err != nil {
 			return err
 		}
-	} else {
-		printFleet(g.env.Stdout, v, res)
+	} else if err := printFleet(g.env.Stdout, v, res); err != nil {
+		return err
 	}
 	if n := res.Refused(); n > 0 {
 		var names []string
@@ -192,7 +198,7 @@ func fleetJSON(v *ceremony.Vault, res *ceremony.FleetResult) fleetOutput {
 	return fleetOutput{Pools: pools, Rotated: res.Rotated(), Refused: res.Refused(), UnusedSnapshots: nonNil(res.Unused)}
 }
 
-func printFleet(w io.Writer, v *ceremony.Vault, res *ceremony.FleetResult) {
+func printFleet(w io.Writer, v *ceremony.Vault, res *ceremony.FleetResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "POOL\tRESULT\tCOUNTER\tKES PERIOD\tEXPIRES\tPRODUCER\tBUNDLE OR REASON")
 	for _, o := range res.Outcomes {
@@ -204,8 +210,11 @@ func printFleet(w io.Writer, v *ceremony.Vault, res *ceremony.FleetResult) {
 		fmt.Fprintf(tw, "%s\trotated\t%d\t%d\t%s\t%s\t%s\n", o.Pool, c.Counter, c.KESPeriod,
 			c.Expiry(v.Network).Format(time.RFC3339), o.Producer, o.Result.BundleFile)
 	}
-	_ = tw.Flush()
-	fmt.Fprintf(w, "rotated %d of %d pools\n", res.Rotated(), len(res.Outcomes))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "rotated %d of %d pools\n", res.Rotated(), len(res.Outcomes))
+	return err
 }
 
 func dash(s string) string {
@@ -213,4 +222,17 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// overrideWarnings warns of the snapshot-policy overrides the library says
+// an action used (its journal entry's or preparation's Override… names).
+func overrideWarnings(g *globals, used []string, maxAge time.Duration) {
+	for _, o := range used {
+		switch o {
+		case ceremony.OverrideAllowStale:
+			g.env.Warn("--allow-stale: a snapshot older than %s may have been used", cli.FormatDuration(maxAge))
+		case ceremony.OverrideIgnoreClock:
+			g.env.Warn("--ignore-clock: the KES period was not checked against this machine's clock")
+		}
+	}
 }

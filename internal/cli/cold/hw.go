@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -138,12 +140,7 @@ func runRotatePrepare(g *globals, o *rotateOptions, v *ceremony.Vault, name stri
 	if pr.Forced {
 		g.env.Warn("counter forced to %d (the rules chose %d); this is logged and journaled with the cert", pr.Counter, pr.Chosen)
 	}
-	if o.allowStale {
-		g.env.Warn("--allow-stale: a snapshot older than %s may have been used", o.maxAge)
-	}
-	if o.ignoreClock {
-		g.env.Warn("--ignore-clock: the KES period was not checked against this machine's clock")
-	}
+	overrideWarnings(g, slices.Sorted(maps.Keys(pr.Overrides)), o.maxAge)
 	p, err := v.Pool(name)
 	if err != nil {
 		return err

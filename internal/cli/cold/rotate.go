@@ -197,12 +197,7 @@ func printRotated(g *globals, v *ceremony.Vault, name string, o *rotateOptions, 
 	for _, w := range res.Warnings {
 		g.env.Warn("%s", w)
 	}
-	if o.allowStale {
-		g.env.Warn("--allow-stale: a snapshot older than %s may have been used", o.maxAge)
-	}
-	if o.ignoreClock {
-		g.env.Warn("--ignore-clock: the KES period was not checked against this machine's clock")
-	}
+	overrideWarnings(g, res.Issue.Entry.Overrides, o.maxAge)
 	frames, ckptQR := res.Frames, res.CheckpointQR
 	c := res.Issue.Cert
 	if g.env.JSON {
