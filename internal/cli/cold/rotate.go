@@ -391,17 +391,10 @@ func printIssued(g *globals, v *ceremony.Vault, p *ceremony.Pool, res *ceremony.
 // describeFrames counts what an operator will scan: the frame images, and
 // the contact sheet beside them (which holds the same frames) apart.
 func describeFrames(files []string, dir string) string {
-	n, sheet := 0, ""
-	for _, f := range files {
-		if strings.HasPrefix(filepath.Base(f), "frame-") {
-			n++
-		} else {
-			sheet = filepath.Base(f)
-		}
-	}
-	s := fmt.Sprintf("%d frames in %s", n, dir)
+	frames, sheet := transfer.SplitQRFiles(files)
+	s := fmt.Sprintf("%d frames in %s", len(frames), dir)
 	if sheet != "" {
-		s += fmt.Sprintf(" (frame-*.png; %s shows them all on one page)", sheet)
+		s += fmt.Sprintf(" (frame-*.png; %s shows them all on one page)", filepath.Base(sheet))
 	}
 	return s
 }
