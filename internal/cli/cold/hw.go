@@ -24,8 +24,8 @@ import (
 	"github.com/kesrotate/kesrotate/keys"
 )
 
-// keyGenCommand is what makes a pool cold key on a Ledger.
-const keyGenCommand = "cardano-hw-cli node key-gen --path 1853H/1815H/0H/0H --hw-signing-file cold.hwsfile --cold-verification-key-file cold.vkey --operational-certificate-issue-counter-file cold.counter"
+// keyGenCommand is what makes a pool's first cold key on a Ledger.
+var keyGenCommand = strings.Join(keys.HWKeyGenCommand(keys.ColdKeyPath(0)), " ")
 
 type importHWOptions struct{ signingFile, counter, vrfSkey string }
 
