@@ -60,6 +60,9 @@ var (
 	// pool the log holds nothing of: another vault's pool, not a cert made
 	// behind this ceremony's back.
 	ErrForeignCert = errors.New("cert of a pool this log does not hold")
+	// ErrVerifierKey: a verifier key file (ParseVerifierKey) does not hold
+	// a note verifier key.
+	ErrVerifierKey = errors.New("not a note verifier key")
 	// ErrExists: Create or Export found its target already present.
 	ErrExists = errors.New("already exists")
 )

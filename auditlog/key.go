@@ -205,6 +205,18 @@ func NewEd25519VerifierKey(name string, pub ed25519.PublicKey) (string, error) {
 	return note.NewEd25519VerifierKey(name, pub)
 }
 
+// ParseVerifierKey reads a note verifier key file (an audit.pub, or a
+// countersigner.pub 'kesrotate-agent checkpoint countersign' wrote): one
+// line of verifier key text, surrounding white space ignored. Anything
+// else is an error wrapping ErrVerifierKey.
+func ParseVerifierKey(data []byte) (note.Verifier, error) {
+	v, err := note.NewVerifier(strings.TrimSpace(string(data)))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrVerifierKey, err)
+	}
+	return v, nil
+}
+
 // parseVerifierKey parses audit key text and returns the verifier and the
 // vault id from its name.
 func parseVerifierKey(text string) (note.Verifier, string, error) {

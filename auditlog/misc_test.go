@@ -353,3 +353,43 @@ func TestRacingAppendsNeverShareAnIndex(t *testing.T) {
 		}
 	})
 }
+
+// TestParseVerifierKey: a verifier key file is its one line of key text;
+// anything else is an ErrVerifierKey.
+func TestParseVerifierKey(t *testing.T) {
+	s, err := NewEd25519Signer("producer.example", coldKey(99))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := NewEd25519VerifierKey("producer.example", coldKey(99).Public().(ed25519.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		data string
+		ok   bool
+	}{
+		{"as written", text + "\n", true},
+		{"with blank lines", "\n" + text + "\r\n\n", true},
+		{"empty", "", false},
+		{"a signing key", "PRIVATE+KEY+producer.example+" + text, false},
+		{"two keys", text + "\n" + text + "\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := ParseVerifierKey([]byte(tc.data))
+			if !tc.ok {
+				if !errors.Is(err, ErrVerifierKey) {
+					t.Fatalf("got %v, want ErrVerifierKey", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Name() != s.Name() || v.KeyHash() != s.KeyHash() {
+				t.Errorf("got %s %08x, want %s %08x", v.Name(), v.KeyHash(), s.Name(), s.KeyHash())
+			}
+		})
+	}
+}

@@ -118,6 +118,23 @@ func ParseHWPath(s string) ([]uint32, error) {
 	return path, nil
 }
 
+// ColdKeyPath is the derivation path of a pool's cold key number index
+// on a hardware wallet (CIP-1853): 1853H/1815H/0H/indexH, the only paths
+// ParseHWPath takes. index is below HardenedIndex.
+func ColdKeyPath(index uint32) []uint32 {
+	return []uint32{HardenedIndex + 1853, HardenedIndex + 1815, HardenedIndex, HardenedIndex + index%HardenedIndex}
+}
+
+// HWKeyGenCommand is the cardano-hw-cli command, one argument an element,
+// that makes the pool cold key at path on a hardware wallet and writes
+// what a hardware pool is imported from: the signing file cold.hwsfile
+// (ParseHWSigningFile), cold.vkey and the counter file cold.counter.
+func HWKeyGenCommand(path []uint32) []string {
+	return []string{"cardano-hw-cli", "node", "key-gen", "--path", FormatHWPath(path),
+		"--hw-signing-file", "cold.hwsfile", "--cold-verification-key-file", "cold.vkey",
+		"--operational-certificate-issue-counter-file", "cold.counter"}
+}
+
 // PathString writes the path as cardano-hw-cli does: 1853H/1815H/0H/0H.
 func (f *HWSigningFile) PathString() string { return FormatHWPath(f.Path) }
 

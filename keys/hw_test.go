@@ -135,3 +135,26 @@ func TestKESSeedEnvelope(t *testing.T) {
 		t.Error("a key without its seed wrote a seed envelope")
 	}
 }
+
+// TestColdKeyPath: the paths made are the ones ParseHWPath takes, and the
+// key-gen command names the path and the files a hardware pool is
+// imported from.
+func TestColdKeyPath(t *testing.T) {
+	for _, tc := range []struct {
+		index uint32
+		want  string
+	}{{0, "1853H/1815H/0H/0H"}, {7, "1853H/1815H/0H/7H"}} {
+		got := FormatHWPath(ColdKeyPath(tc.index))
+		if got != tc.want {
+			t.Errorf("index %d: got %s, want %s", tc.index, got, tc.want)
+		}
+		if _, err := ParseHWPath(got); err != nil {
+			t.Errorf("ParseHWPath(%s): %v", got, err)
+		}
+	}
+	cmd := strings.Join(HWKeyGenCommand(ColdKeyPath(0)), " ")
+	want := "cardano-hw-cli node key-gen --path 1853H/1815H/0H/0H --hw-signing-file cold.hwsfile --cold-verification-key-file cold.vkey --operational-certificate-issue-counter-file cold.counter"
+	if cmd != want {
+		t.Errorf("got %s, want %s", cmd, want)
+	}
+}

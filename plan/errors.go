@@ -17,6 +17,12 @@ var (
 	ErrLeaderLog = errors.New("bad cncli leaderlog")
 	// ErrNetworkConflict: the network named is not the vault's.
 	ErrNetworkConflict = errors.New("the network named is not the vault's")
+	// ErrLeads: the critical lead is longer than the warning lead
+	// (Leads.Check).
+	ErrLeads = errors.New("the critical lead is longer than the warning lead")
+	// ErrNothing: there is no cert to plan (Make): a vault that issued
+	// none, and nothing else given.
+	ErrNothing = errors.New("no cert to plan")
 	// ErrScheduleForeign: a leader schedule of a pool that is not being
 	// planned (a *ScheduleError).
 	ErrScheduleForeign = errors.New("leader schedule of a pool not being planned")

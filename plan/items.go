@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
@@ -40,25 +41,54 @@ type NetworkChoice struct {
 	Status *AgentStatus    // an agent status read, when no vault is given
 }
 
+// Chosen is the network certs and statuses are judged on, and whether
+// nothing named it (Assumed: mainnet by default).
+type Chosen struct {
+	Network opcert.Network
+	Assumed bool
+}
+
 // ChooseNetwork picks the network to plan and verify on: the one named,
 // else the vault's, else the public network an agent status was taken on,
-// else mainnet, and then assumed (true): a cert plainly of another network
-// must be refused rather than judged (opcert.Network.CheckAssumed). A
-// named network the vault is not on is refused (ErrNetworkConflict): the
-// vault's certs would be judged on the wrong chain.
-func ChooseNetwork(c NetworkChoice) (n opcert.Network, assumed bool, err error) {
+// else mainnet, and then assumed: a cert plainly of another network must
+// be refused rather than judged (Chosen.CheckCert). A named network the
+// vault is not on is refused (ErrNetworkConflict): the vault's certs would
+// be judged on the wrong chain.
+func ChooseNetwork(c NetworkChoice) (Chosen, error) {
 	switch {
 	case c.Named != nil && c.Vault != nil && c.Named.Magic != c.Vault.Magic:
-		return opcert.Network{}, false, fmt.Errorf("%w: the vault is for %s (magic %d), not %s (magic %d)", ErrNetworkConflict, c.Vault.Name, c.Vault.Magic, c.Named.Name, c.Named.Magic)
+		return Chosen{}, fmt.Errorf("%w: the vault is for %s (magic %d), not %s (magic %d)", ErrNetworkConflict, c.Vault.Name, c.Vault.Magic, c.Named.Name, c.Named.Magic)
 	case c.Named != nil:
-		return *c.Named, false, nil
+		return Chosen{Network: *c.Named}, nil
 	case c.Vault != nil:
-		return *c.Vault, false, nil
+		return Chosen{Network: *c.Vault}, nil
 	}
 	if c.Status != nil {
 		if n, ok := c.Status.Network(); ok {
-			return n, false, nil
+			return Chosen{Network: n}, nil
 		}
 	}
-	return opcert.Mainnet, true, nil
+	return Chosen{Network: opcert.Mainnet, Assumed: true}, nil
+}
+
+// CheckCert refuses, with an *opcert.OtherNetworkError, a cert starting at
+// KES period start that plainly belongs to another public network than
+// the one assumed (opcert.Network.CheckAssumed), judged at now and, when
+// the cert is judged at a given slot (at is not nil), at that slot's time
+// on the assumed network too: a slot read off another chain's tip makes
+// the cert look current there, but the clock still tells the chains
+// apart, and a slot of the assumed chain tells apart a cert of another.
+// A network that was named, or read from a vault or a status, is never
+// second-guessed.
+func (c Chosen) CheckCert(start uint64, now time.Time, at *uint64) error {
+	if !c.Assumed {
+		return nil
+	}
+	if err := c.Network.CheckAssumed(start, now); err != nil {
+		return err
+	}
+	if at != nil {
+		return c.Network.CheckAssumed(start, c.Network.SlotTime(*at))
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kesrotate/kesrotate/internal/vectors"
 	"github.com/kesrotate/kesrotate/keys"
@@ -78,12 +79,58 @@ func TestChooseNetwork(t *testing.T) {
 		{"a status of another network", NetworkChoice{Status: &custom}, "mainnet", true, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n, assumed, err := ChooseNetwork(tc.c)
+			c, err := ChooseNetwork(tc.c)
 			if !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
 				t.Fatalf("got %v, want %v", err, tc.err)
 			}
-			if err == nil && (n.Name != tc.want || assumed != tc.assumed) {
-				t.Errorf("got %s (assumed %v), want %s (assumed %v)", n.Name, assumed, tc.want, tc.assumed)
+			if err == nil && (c.Network.Name != tc.want || c.Assumed != tc.assumed) {
+				t.Errorf("got %s (assumed %v), want %s (assumed %v)", c.Network.Name, c.Assumed, tc.want, tc.assumed)
+			}
+		})
+	}
+}
+
+// TestCheckCert: a cert plainly of another network is refused when the
+// network was assumed, judged by the clock and by the slot a verify is
+// made at; a chosen network is never second-guessed.
+func TestCheckCert(t *testing.T) {
+	mainnet, preprod := opcert.Mainnet, opcert.Preprod
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	ppStart, err := preprod.KESPeriodAt(now) // a preprod cert made today
+	if err != nil {
+		t.Fatal(err)
+	}
+	mnNow, err := mainnet.SlotAt(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ppSlot := preprod.PeriodStartSlot(ppStart) + 1000 // the preprod tip today
+	then := mainnet.PeriodStart(ppStart)              // when mainnet was in the preprod cert's period
+	slot := func(s uint64) *uint64 { return &s }
+	assumed, named := Chosen{Network: mainnet, Assumed: true}, Chosen{Network: mainnet}
+	for _, tc := range []struct {
+		name   string
+		c      Chosen
+		start  uint64
+		now    time.Time
+		at     *uint64
+		refuse bool
+	}{
+		{"a preprod cert by the clock", assumed, ppStart, now, nil, true},
+		{"a preprod cert at its own chain's tip slot", assumed, ppStart, now, slot(ppSlot), true},
+		{"a preprod cert at a mainnet slot, the clock wrong", assumed, ppStart, then, slot(mnNow), true},
+		{"a mainnet cert", assumed, mainnet.KESPeriod(mnNow), now, slot(mnNow), false},
+		{"a preprod cert on mainnet named", named, ppStart, now, slot(ppSlot), false},
+		{"a preprod cert, the clock wrong, no slot", assumed, ppStart, then, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.c.CheckCert(tc.start, tc.now, tc.at)
+			var oe *opcert.OtherNetworkError
+			if got := errors.As(err, &oe); got != tc.refuse {
+				t.Fatalf("got %v, want refused %v", err, tc.refuse)
+			}
+			if tc.refuse && oe.Likely.Name != "preprod" {
+				t.Errorf("got likely %s, want preprod", oe.Likely.Name)
 			}
 		})
 	}

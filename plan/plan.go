@@ -12,6 +12,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/kesrotate/kesrotate/internal/durfmt"
 	"github.com/kesrotate/kesrotate/internal/textsafe"
 	"github.com/kesrotate/kesrotate/keys"
 	"github.com/kesrotate/kesrotate/opcert"
@@ -46,6 +47,15 @@ func (s Status) Severity() int {
 type Leads struct {
 	Warn     time.Duration
 	Critical time.Duration
+}
+
+// Check refuses (ErrLeads) a critical lead longer than the warning lead:
+// a cert would turn critical before it warns.
+func (l Leads) Check() error {
+	if l.Critical > l.Warn {
+		return fmt.Errorf("%w (%s, %s)", ErrLeads, durfmt.Format(l.Critical), durfmt.Format(l.Warn))
+	}
+	return nil
 }
 
 // DefaultLeads warn 14 days and turn critical 3 days before expiry.

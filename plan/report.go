@@ -19,6 +19,9 @@ type Holding struct {
 	Counter   uint64 `json:"counter"`
 	KESPeriod uint64 `json:"kes_period"`
 	CertHash  string `json:"cert_hash"`
+	// Stale is set by Make: the producer holds another cert than the
+	// pool's newest, and needs the newest bundle installed.
+	Stale bool `json:"stale"`
 }
 
 // Item is one cert to plan, whatever it came from.
@@ -129,11 +132,32 @@ type Companion struct {
 	Problem string `json:"problem,omitempty"`
 }
 
+// holdings are the item's, each marked Stale when it is not the item's
+// cert.
+func holdings(it Item) []Holding {
+	if it.Holdings == nil {
+		return nil
+	}
+	out := make([]Holding, len(it.Holdings))
+	for i, h := range it.Holdings {
+		h.Stale = h.CertHash != it.CertHash
+		out[i] = h
+	}
+	return out
+}
+
 // Make plans every item: its expiry and status, the next counter when the
 // chain's is known, the producer's key users, and the rotation window in
-// the leader schedules. It fails only for an instant before the network
-// existed or a schedule of a pool not planned.
+// the leader schedules. It fails only for leads out of order (ErrLeads), no
+// item (ErrNothing), an instant before the network existed or a schedule
+// of a pool not planned.
 func Make(in Input) (*Report, error) {
+	if err := in.Leads.Check(); err != nil {
+		return nil, err
+	}
+	if len(in.Items) == 0 {
+		return nil, ErrNothing
+	}
 	n, now := in.Network, in.Now
 	r := &Report{Now: rfc(now), Network: n.Name, NetworkMagic: n.Magic,
 		WarnLeadSeconds: int64(in.Leads.Warn / time.Second), CriticalLeadSeconds: int64(in.Leads.Critical / time.Second),
@@ -157,7 +181,7 @@ func Make(in Input) (*Report, error) {
 			Expiry: rfc(p.Expiry), ExpiryUnix: p.Expiry.Unix(), ExpiryLocal: p.Expiry.Local().Format(time.RFC3339Nano),
 			SecondsLeft: int64(p.Left / time.Second), TimeLeft: FormatLeft(p.Left),
 			RotateBy: rfc(p.RotateBy), RotateByUnix: p.RotateBy.Unix(), CriticalFrom: rfc(p.CriticalFrom),
-			Producers: it.Holdings, Plan: p,
+			Producers: holdings(it), Plan: p,
 		}
 		pr.NextCounter, pr.NextCounterNote = nextCounter(it, in.Items)
 		if s := it.Status; s != nil {

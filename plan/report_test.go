@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -64,5 +65,60 @@ func TestMake(t *testing.T) {
 	in.Schedules = []LeaderLog{{PoolID: keys.PoolID{9}}}
 	if _, err := Make(in); err == nil || !strings.Contains(err.Error(), "not being planned") {
 		t.Errorf("foreign schedule: %v", err)
+	}
+}
+
+// Make says which producer of a vault pool holds another cert than the
+// newest (the text output and --json both print its verdict).
+func TestMakeStaleProducers(t *testing.T) {
+	n := opcert.Mainnet
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	cur, err := n.KESPeriodAt(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := []Holding{
+		{Producer: "bp1", Counter: 4, KESPeriod: cur, CertHash: "new"},
+		{Producer: "bp2", Counter: 3, KESPeriod: cur - 10, CertHash: "old"},
+	}
+	r, err := Make(Input{Network: n, Now: now, Leads: DefaultLeads, Items: []Item{
+		{Name: "p", Source: "vault", Pool: keys.PoolID{1}, Counter: 4, StartPeriod: cur, CertHash: "new", Holdings: held},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.Pools[0].Producers
+	if len(got) != 2 || got[0].Stale || !got[1].Stale {
+		t.Errorf("got %+v, want bp1 current and bp2 stale", got)
+	}
+	if held[1].Stale {
+		t.Error("Make changed its input's holdings")
+	}
+}
+
+// Make refuses leads out of order and an empty plan; Leads.Check is the rule.
+func TestMakeRefuses(t *testing.T) {
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	item := Item{Name: "p", Source: "cert", Pool: keys.PoolID{1}, StartPeriod: 1500}
+	for _, tc := range []struct {
+		name  string
+		leads Leads
+		items []Item
+		want  error
+	}{
+		{"the defaults", DefaultLeads, []Item{item}, nil},
+		{"equal leads", Leads{Warn: time.Hour, Critical: time.Hour}, []Item{item}, nil},
+		{"critical longer than warn", Leads{Warn: time.Hour, Critical: 2 * time.Hour}, []Item{item}, ErrLeads},
+		{"no item", DefaultLeads, nil, ErrNothing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.leads.Check(); (tc.want == ErrLeads) != errors.Is(err, ErrLeads) {
+				t.Errorf("Check: got %v", err)
+			}
+			_, err := Make(Input{Network: opcert.Mainnet, Now: now, Leads: tc.leads, Items: tc.items})
+			if !errors.Is(err, tc.want) || (err == nil) != (tc.want == nil) {
+				t.Errorf("Make: got %v, want %v", err, tc.want)
+			}
+		})
 	}
 }

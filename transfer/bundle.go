@@ -110,6 +110,24 @@ type wireBundleV3 struct {
 // seed.
 const bundleVersion3 = 3
 
+// The bundle versions Encrypt writes: BundleVersion, and
+// BundleVersionLegacy (Bundle.Legacy) for agents that do not read
+// version 3 yet (a legacy bundle sealed to one producer is version 1 on
+// the wire, which they read too).
+const (
+	BundleVersion       = bundleVersion3
+	BundleVersionLegacy = bundleVersion2
+)
+
+// CheckBundleVersion refuses (ErrBundleVersion) a bundle version Encrypt
+// does not write: BundleVersion and BundleVersionLegacy are.
+func CheckBundleVersion(v int) error {
+	if v != BundleVersion && v != BundleVersionLegacy {
+		return fmt.Errorf("%w %d: bundles are written as version %d, or %d for agents before version %d", ErrBundleVersion, v, BundleVersion, BundleVersionLegacy, BundleVersion)
+	}
+	return nil
+}
+
 // fingerprintBytes is the 10 bytes a fingerprint's 16 base32 characters
 // stand for.
 func fingerprintBytes(fp string) ([]byte, error) {

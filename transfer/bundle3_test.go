@@ -185,3 +185,19 @@ func TestBundleLegacy(t *testing.T) {
 		got.Wipe()
 	}
 }
+
+// TestCheckBundleVersion: the versions Encrypt writes, and no other.
+func TestCheckBundleVersion(t *testing.T) {
+	for _, tc := range []struct {
+		v  int
+		ok bool
+	}{{0, false}, {1, false}, {2, true}, {3, true}, {4, false}, {-3, false}} {
+		err := CheckBundleVersion(tc.v)
+		if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrBundleVersion)) {
+			t.Errorf("version %d: got %v, want ok %v", tc.v, err, tc.ok)
+		}
+	}
+	if BundleVersion != 3 || BundleVersionLegacy != 2 {
+		t.Errorf("got versions %d and %d, want 3 and 2 (what agents read)", BundleVersion, BundleVersionLegacy)
+	}
+}

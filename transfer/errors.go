@@ -28,6 +28,9 @@ var (
 	// ErrWrongKind: a file of another kind than the one asked for (an
 	// enrollment given as a snapshot); it is also an ErrFormat.
 	ErrWrongKind = errors.New("wrong file")
+	// ErrBundleVersion: a bundle version Encrypt does not write
+	// (CheckBundleVersion).
+	ErrBundleVersion = errors.New("unwritable bundle version")
 	// ErrRecipient: an age recipient string that is not usable.
 	ErrRecipient = errors.New("bad age recipient")
 )

@@ -79,6 +79,16 @@ func Frames(urType string, data []byte, fragmentLen int) ([]string, error) {
 	return out, nil
 }
 
+// Fragments is how many fragments Frames cuts data into: the plain
+// frames of its set (1 when the data fits one frame).
+func Fragments(urType string, data []byte, fragmentLen int) (int, error) {
+	enc, err := ur.Encode(urType, data, fragmentLen)
+	if err != nil {
+		return 0, err
+	}
+	return enc.SeqLen(), nil
+}
+
 // MoreFrames returns count further fountain frames of data: the ones that
 // follow the frame set Frames returns for the same arguments (each new,
 // each as useful as any other fountain frame).
@@ -198,6 +208,19 @@ func WriteFrames(dir string, frames []string, first int) ([]string, error) {
 		files = append(files, p)
 	}
 	return files, safefile.SyncDir(dir)
+}
+
+// SplitQRFiles tells apart the files WriteFrames (or WriteQR) wrote: the
+// frame images, in order, and the contact sheet ("" when there is none).
+func SplitQRFiles(files []string) (frames []string, sheet string) {
+	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), "frame-") {
+			frames = append(frames, f)
+		} else {
+			sheet = f
+		}
+	}
+	return frames, sheet
 }
 
 // WriteSingleQR writes data as one QR code PNG at path.

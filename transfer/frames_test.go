@@ -201,3 +201,46 @@ func TestBundleFramesAreEncryptedOnly(t *testing.T) {
 		t.Errorf("a snapshot's frames: %v", err)
 	}
 }
+
+// TestWriteQRFiles: the files WriteQR and WriteFrames write split into
+// the frame images and the contact sheet, and the set begins with one
+// frame per fragment.
+func TestWriteQRFiles(t *testing.T) {
+	data := normalBundle(t)
+	set, err := Frames(URBundle, data, DefaultFragmentLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Fragments(URBundle, data, DefaultFragmentLen)
+	if err != nil || n < 2 || n >= len(set) {
+		t.Fatalf("got %d fragments (%v) for a set of %d frames", n, err, len(set))
+	}
+	dir := t.TempDir()
+	files, err := WriteQR(dir, URBundle, data, DefaultFragmentLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, sheet := SplitQRFiles(files)
+	if len(frames) != len(set) || sheet != filepath.Join(dir, "frames.png") {
+		t.Errorf("got %d frames and sheet %q, want %d and frames.png", len(frames), sheet, len(set))
+	}
+	more, err := MoreFrames(URBundle, data, DefaultFragmentLen, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err = WriteFrames(filepath.Join(dir, "more"), more, len(set)+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, sheet = SplitQRFiles(files)
+	if len(frames) != 3 || filepath.Base(sheet) != fmt.Sprintf("frames-%03d.png", len(set)+1) {
+		t.Errorf("further frames: got %q and sheet %q", frames, sheet)
+	}
+	one, err := Fragments(URSnapshot, []byte("short"), DefaultFragmentLen)
+	if err != nil || one != 1 {
+		t.Errorf("a short file: got %d fragments, %v; want 1", one, err)
+	}
+	if frames, sheet := SplitQRFiles([]string{filepath.Join(dir, "frame-001.png")}); len(frames) != 1 || sheet != "" {
+		t.Errorf("one frame: got %q and sheet %q", frames, sheet)
+	}
+}

@@ -228,6 +228,40 @@ func ReadRegular(path string, max int64) ([]byte, error) {
 	return b, nil
 }
 
+// ErrEmptyFolder reports a folder given as input that holds no input file.
+var ErrEmptyFolder = errors.New("the folder holds no file")
+
+// Inputs is the one rule of which files a folder given as input stands
+// for: each folder among paths is replaced by the regular files directly
+// inside it, by name, leaving out dot files and anything else (folders,
+// links, FIFOs); any other path is kept as given, for its reader to judge.
+// A folder that holds no input file is an error wrapping ErrEmptyFolder.
+// Errors name the folder.
+func Inputs(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil || !fi.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		des, err := os.ReadDir(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		n := len(out)
+		for _, de := range des {
+			if de.Type().IsRegular() && !strings.HasPrefix(de.Name(), ".") {
+				out = append(out, filepath.Join(p, de.Name()))
+			}
+		}
+		if len(out) == n {
+			return nil, fmt.Errorf("%s: %w", p, ErrEmptyFolder)
+		}
+	}
+	return out, nil
+}
+
 // ReadAllWiping is io.ReadAll for secrets: it zeroes the buffers it
 // outgrows, and what it read when it fails.
 func ReadAllWiping(r io.Reader) ([]byte, error) {

@@ -3,6 +3,7 @@ package safefile
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -163,5 +164,52 @@ func TestReadAllWiping(t *testing.T) {
 	got, err := ReadAllWiping(io.MultiReader(bytes.NewReader(make([]byte, 3000)), iotest.ErrReader(boom)))
 	if !errors.Is(err, boom) || got != nil {
 		t.Errorf("failing reader: got %d bytes, %v; want nil, boom", len(got), err)
+	}
+}
+
+// TestInputs: a folder stands for the regular files directly inside it,
+// by name, without dot files; other paths are kept; a folder of none is
+// an error.
+func TestInputs(t *testing.T) {
+	dir := t.TempDir()
+	full := filepath.Join(dir, "full")
+	for _, d := range []string{full, filepath.Join(full, "sub"), filepath.Join(dir, "empty"), filepath.Join(dir, "dots")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"full/b", "full/a", "full/.hidden", "full/sub/c", "dots/.x", "file"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(dir, "file"), filepath.Join(full, "link")); err != nil {
+		t.Fatal(err)
+	}
+	j := func(s ...string) []string {
+		for i := range s {
+			s[i] = filepath.Join(dir, s[i])
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name  string
+		paths []string
+		want  []string
+		err   error
+	}{
+		{"a folder and files", j("file", "full", "missing"), j("file", "full/a", "full/b", "missing"), nil},
+		{"an empty folder", j("full", "empty"), nil, ErrEmptyFolder},
+		{"only dot files", j("dots"), nil, ErrEmptyFolder},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Inputs(tc.paths)
+			if !errors.Is(err, tc.err) || (err == nil) != (tc.err == nil) {
+				t.Fatalf("got error %v, want %v", err, tc.err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/ceremony"
@@ -359,7 +358,7 @@ func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
 		if err != nil {
 			return err
 		}
-		nv, err := note.NewVerifier(strings.TrimSpace(string(b)))
+		nv, err := auditlog.ParseVerifierKey(b)
 		if err != nil {
 			return cli.Hint(fmt.Errorf("--countersigner %s: %w", f, err), "give the countersigner.pub that 'kesrotate-agent checkpoint countersign' wrote")
 		}

@@ -4,8 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -80,7 +79,7 @@ which and why), 2 usage.`,
 	f.BoolVar(&o.all, "all", false, "rotate every pool of the vault whose keys were not destroyed")
 	f.StringArrayVar(&o.snapshots, "snapshots", nil, "snapshot files, or folders of them (repeat it)")
 	f.BoolVar(&o.withVRF, "with-vrf", false, "add each pool's VRF signing key (default: only for producers that never received it)")
-	f.IntVar(&o.bundleVer, "bundle-version", 3, "3, or 2 for agents older than bundle version 3 (larger bundles)")
+	f.IntVar(&o.bundleVer, "bundle-version", transfer.BundleVersion, fmt.Sprintf("%d, or %d for agents older than bundle version %d (larger bundles)", transfer.BundleVersion, transfer.BundleVersionLegacy, transfer.BundleVersion))
 	f.StringVar(&o.out, "out", "", "folder for the bundles (default the vault's out/ folder)")
 	cli.DurationVar(f, &o.maxAge, "max-age", transfer.DefaultMaxAge, "refuse a snapshot whose tip is older than this (another value is logged)")
 	f.BoolVar(&o.allowStale, "allow-stale", false, "accept snapshots older than --max-age (journaled)")
@@ -88,28 +87,12 @@ which and why), 2 usage.`,
 	return c
 }
 
-// readSnapshots reads every file named, and every regular file directly
-// inside every folder named (dot files left out), by name.
+// readSnapshots reads every file named, and the input files of every
+// folder named (expandFolders), by name.
 func readSnapshots(paths []string) ([]ceremony.FleetSnapshot, error) {
-	var files []string
-	for _, p := range paths {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return nil, cli.Usage(fmt.Errorf("--snapshots: %w", err))
-		}
-		if !fi.IsDir() {
-			files = append(files, p)
-			continue
-		}
-		des, err := os.ReadDir(p)
-		if err != nil {
-			return nil, cli.Usage(fmt.Errorf("--snapshots: %w", err))
-		}
-		for _, de := range des {
-			if de.Type().IsRegular() && !strings.HasPrefix(de.Name(), ".") {
-				files = append(files, filepath.Join(p, de.Name()))
-			}
-		}
+	files, err := expandFolders(paths, "--snapshots")
+	if err != nil {
+		return nil, err
 	}
 	sort.Strings(files)
 	var out []ceremony.FleetSnapshot
@@ -143,7 +126,7 @@ func runFleetRotate(g *globals, o *fleetRotateOptions, pools []string) error {
 		return err
 	}
 	res, err := v.RotateFleet(ceremony.FleetRequest{
-		Pools: pools, Snapshots: snaps, OutDir: o.out, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == 2, Now: now,
+		Pools: pools, Snapshots: snaps, OutDir: o.out, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == transfer.BundleVersionLegacy, Now: now,
 		Policy: transfer.SnapshotPolicy{MaxAge: o.maxAge, AllowStale: o.allowStale},
 		Progress: func(out ceremony.FleetOutcome, done, total int) {
 			if out.Err != nil {
@@ -165,15 +148,20 @@ func runFleetRotate(g *globals, o *fleetRotateOptions, pools []string) error {
 	for _, u := range res.Unused {
 		g.env.Warn("snapshot not used: %s", u)
 	}
-	if o.allowStale {
-		g.env.Warn("--allow-stale: snapshots older than %s may have been used", o.maxAge)
+	var used []string
+	for _, out := range res.Outcomes {
+		if out.Result != nil {
+			used = append(used, out.Result.Issue.Entry.Overrides...)
+		}
 	}
+	slices.Sort(used)
+	overrideWarnings(g, slices.Compact(used), o.maxAge)
 	if g.env.JSON {
 		if err := g.env.PrintJSON(fleetJSON(v, res)); err != nil {
 			return err
 		}
-	} else {
-		printFleet(g.env.Stdout, v, res)
+	} else if err := printFleet(g.env.Stdout, v, res); err != nil {
+		return err
 	}
 	if n := res.Refused(); n > 0 {
 		var names []string
@@ -210,7 +198,7 @@ func fleetJSON(v *ceremony.Vault, res *ceremony.FleetResult) fleetOutput {
 	return fleetOutput{Pools: pools, Rotated: res.Rotated(), Refused: res.Refused(), UnusedSnapshots: nonNil(res.Unused)}
 }
 
-func printFleet(w io.Writer, v *ceremony.Vault, res *ceremony.FleetResult) {
+func printFleet(w io.Writer, v *ceremony.Vault, res *ceremony.FleetResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "POOL\tRESULT\tCOUNTER\tKES PERIOD\tEXPIRES\tPRODUCER\tBUNDLE OR REASON")
 	for _, o := range res.Outcomes {
@@ -222,8 +210,11 @@ func printFleet(w io.Writer, v *ceremony.Vault, res *ceremony.FleetResult) {
 		fmt.Fprintf(tw, "%s\trotated\t%d\t%d\t%s\t%s\t%s\n", o.Pool, c.Counter, c.KESPeriod,
 			c.Expiry(v.Network).Format(time.RFC3339), o.Producer, o.Result.BundleFile)
 	}
-	_ = tw.Flush()
-	fmt.Fprintf(w, "rotated %d of %d pools\n", res.Rotated(), len(res.Outcomes))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "rotated %d of %d pools\n", res.Rotated(), len(res.Outcomes))
+	return err
 }
 
 func dash(s string) string {
@@ -231,4 +222,17 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// overrideWarnings warns of the snapshot-policy overrides the library says
+// an action used (its journal entry's or preparation's Override… names).
+func overrideWarnings(g *globals, used []string, maxAge time.Duration) {
+	for _, o := range used {
+		switch o {
+		case ceremony.OverrideAllowStale:
+			g.env.Warn("--allow-stale: a snapshot older than %s may have been used", cli.FormatDuration(maxAge))
+		case ceremony.OverrideIgnoreClock:
+			g.env.Warn("--ignore-clock: the KES period was not checked against this machine's clock")
+		}
+	}
 }

@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,8 +24,8 @@ import (
 	"github.com/kesrotate/kesrotate/keys"
 )
 
-// keyGenCommand is what makes a pool cold key on a Ledger.
-const keyGenCommand = "cardano-hw-cli node key-gen --path 1853H/1815H/0H/0H --hw-signing-file cold.hwsfile --cold-verification-key-file cold.vkey --operational-certificate-issue-counter-file cold.counter"
+// keyGenCommand is what makes a pool's first cold key on a Ledger.
+var keyGenCommand = strings.Join(keys.HWKeyGenCommand(keys.ColdKeyPath(0)), " ")
 
 type importHWOptions struct{ signingFile, counter, vrfSkey string }
 
@@ -138,12 +140,7 @@ func runRotatePrepare(g *globals, o *rotateOptions, v *ceremony.Vault, name stri
 	if pr.Forced {
 		g.env.Warn("counter forced to %d (the rules chose %d); this is logged and journaled with the cert", pr.Counter, pr.Chosen)
 	}
-	if o.allowStale {
-		g.env.Warn("--allow-stale: a snapshot older than %s may have been used", o.maxAge)
-	}
-	if o.ignoreClock {
-		g.env.Warn("--ignore-clock: the KES period was not checked against this machine's clock")
-	}
+	overrideWarnings(g, slices.Sorted(maps.Keys(pr.Overrides)), o.maxAge)
 	p, err := v.Pool(name)
 	if err != nil {
 		return err

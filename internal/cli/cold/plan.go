@@ -4,9 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/kesrotate/kesrotate/plan"
@@ -117,6 +114,7 @@ func parseLead(flag, s string) (time.Duration, error) {
 }
 
 type planInputs struct {
+	vault    *ceremony.Vault // the vault read, or nil
 	items    []plan.Item
 	network  opcert.Network
 	warnings []string
@@ -134,8 +132,8 @@ func runPlan(g *globals, o *planOptions) error {
 	if leads.Critical, err = parseLead("--critical-lead", o.criticalLead); err != nil {
 		return err
 	}
-	if leads.Critical > leads.Warn {
-		return cli.Usage(fmt.Errorf("--critical-lead %s is longer than --warn-lead %s", o.criticalLead, o.warnLead), "the critical lead is the shorter one")
+	if err := leads.Check(); err != nil {
+		return cli.Usage(fmt.Errorf("--critical-lead, --warn-lead: %w", err), "the critical lead is the shorter one")
 	}
 	takes, err := parseLead("--rotation-takes", o.rotationTakes)
 	if err != nil {
@@ -166,6 +164,10 @@ func runPlan(g *globals, o *planOptions) error {
 		Schedules: schedules, RotateAt: rotateAt, RotationTakes: takes})
 	var se *plan.ScheduleError
 	switch {
+	case errors.Is(err, plan.ErrNothing) && in.vault != nil:
+		return cli.Hint(fmt.Errorf("vault %s holds no issued cert", in.vault.Dir), "issue one with 'kesrotate rotate', or plan a node.cert with --cert FILE")
+	case errors.Is(err, plan.ErrNothing):
+		return cli.Usage(errors.New("nothing to plan"), "give op certs with --cert FILE, agent status files with --status FILE, or a vault with --vault DIR")
 	case errors.As(err, &se):
 		return cli.Hint(fmt.Errorf("--leader-schedule %s is for pool %s, which is not being planned", o.schedules[se.Index], se.Pool.Bech32()),
 			"give the schedule of a pool passed with --cert, --status or --vault")
@@ -210,7 +212,7 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 			}
 			return nil, err
 		}
-		vault = v
+		vault, in.vault = v, v
 	}
 	named, err := namedNetwork(o.network, o.genesis)
 	if err != nil {
@@ -241,13 +243,14 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 	if len(statuses) > 0 {
 		choice.Status = &statuses[0]
 	}
-	n, assumed, err := plan.ChooseNetwork(choice)
+	chosen, err := plan.ChooseNetwork(choice)
 	if errors.Is(err, plan.ErrNetworkConflict) {
 		return nil, cli.Hint(err, "drop --network to plan on the vault's network")
 	}
 	if err != nil {
 		return nil, err
 	}
+	n := chosen.Network
 	in.network = n
 
 	if vault != nil {
@@ -256,9 +259,6 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 			return nil, cli.Hint(err, "a pool's files are damaged: 'kesrotate pool list' and 'kesrotate pool show NAME' on the cold machine show which")
 		}
 		in.items, in.warnings = append(in.items, items...), append(in.warnings, warnings...)
-		if len(in.items) == 0 && len(o.certs) == 0 && len(o.statuses) == 0 {
-			return nil, cli.Hint(fmt.Errorf("vault %s holds no issued cert", vault.Dir), "issue one with 'kesrotate rotate', or plan a node.cert with --cert FILE")
-		}
 	}
 	for _, f := range o.certs {
 		b, err := readInput(f, "--cert")
@@ -273,10 +273,8 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 		if err != nil {
 			return nil, cli.Hint(fmt.Errorf("--cert %s: %w", f, err), "the node rejects every block made with this cert: issue a new one now")
 		}
-		if assumed {
-			if err := checkAssumedNetwork("--cert", f, n, cert.KESPeriod, now); err != nil {
-				return nil, err
-			}
+		if err := otherNetworkError("--cert", f, n, chosen.CheckCert(cert.KESPeriod, now, nil)); err != nil {
+			return nil, err
 		}
 		in.items = append(in.items, item)
 	}
@@ -289,31 +287,13 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 	return in, nil
 }
 
-// expandFolders replaces each folder among paths by the regular files
-// directly inside it (dot files left out), by name: a folder of certs or
-// of agents' status files. A folder with no file is a usage error.
+// expandFolders replaces each folder among paths by the input files in it
+// (safefile.Inputs): a folder of certs, of agents' status files, of
+// snapshots. A folder with no file is a usage error.
 func expandFolders(paths []string, flag string) ([]string, error) {
-	var out []string
-	for _, p := range paths {
-		fi, err := os.Stat(p)
-		if err != nil || !fi.IsDir() {
-			out = append(out, p) // readInput says what is wrong with it
-			continue
-		}
-		des, err := os.ReadDir(p)
-		if err != nil {
-			return nil, cli.Usage(fmt.Errorf("%s %s: %w", flag, p, err))
-		}
-		n := 0
-		for _, de := range des {
-			if de.Type().IsRegular() && !strings.HasPrefix(de.Name(), ".") {
-				out = append(out, filepath.Join(p, de.Name()))
-				n++
-			}
-		}
-		if n == 0 {
-			return nil, cli.Usage(fmt.Errorf("%s %s: the folder holds no file", flag, p))
-		}
+	out, err := safefile.Inputs(paths)
+	if err != nil {
+		return nil, cli.Usage(fmt.Errorf("%s %w", flag, err))
 	}
 	return out, nil
 }
@@ -365,7 +345,7 @@ func printPlan(w io.Writer, n opcert.Network, now time.Time, r *plan.Report) {
 		fmt.Fprintf(w, "  cert               #%d, start period %d (%s)\n", pr.Counter, p.StartPeriod, clock(p.Start))
 		for _, h := range pr.Producers {
 			note := ""
-			if h.CertHash != pr.CertHash {
+			if h.Stale {
 				note = "  (not the newest: install the newest bundle there)"
 			}
 			fmt.Fprintf(w, "  held by %-10s #%d, start period %d%s\n", h.Producer, h.Counter, h.KESPeriod, note)

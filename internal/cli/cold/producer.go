@@ -110,7 +110,9 @@ func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
 	if err != nil {
 		return err
 	}
-	e, err := transfer.ParseEnrollment(data)
+	// Refuse a file that is no enrollment before asking for its
+	// fingerprint; what is pinned and printed is AddProducer's.
+	_, err = transfer.ParseEnrollment(data)
 	if errors.Is(err, transfer.ErrWrongKind) {
 		return cli.Hint(err, "give the enrollment 'kesrotate-agent enrollment --out FILE' wrote on the producer (bp1.kre in the runbook)")
 	}
@@ -142,7 +144,8 @@ func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
 		return secretError(err)
 	}
 	if g.env.JSON {
-		return g.env.PrintJSON(producerAdded{Name: name, Fingerprint: e.Fingerprint(), PoolID: e.PoolID.Hex(), Recipient: e.Recipient,
+		e := p.Enrollment
+		return g.env.PrintJSON(producerAdded{Name: p.Name, Fingerprint: e.Fingerprint(), PoolID: e.PoolID.Hex(), Recipient: e.Recipient,
 			PinnedSeq: p.Pin.Seq, ColdSigned: p.Pin.Signed, Compared: p.Compared})
 	}
 	w := g.env.Stdout
@@ -150,7 +153,7 @@ func runProducerAdd(g *globals, o *producerAddOptions, name string) error {
 	if !p.Pin.Signed {
 		vouch = "the pool's cold key is on a hardware wallet: the audit key vouches for the pin"
 	}
-	fmt.Fprintf(w, "producer %s pinned for pool %s (%s)\n", p.Name, e.PoolID.Bech32(), vouch)
+	fmt.Fprintf(w, "producer %s pinned for pool %s (%s)\n", p.Name, p.Enrollment.PoolID.Bech32(), vouch)
 	fmt.Fprintf(w, "  fingerprint  %s\n", p.Pin.Fingerprint)
 	if !p.Compared {
 		g.env.Warn("pinned without comparing fingerprints (--yes): if %s is not what kesrotate-agent showed, run 'kesrotate producer remove %s'", p.Pin.Fingerprint, name)

@@ -15,7 +15,6 @@ import (
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/transfer"
 	"github.com/kesrotate/kesrotate/transfer/qr"
-	"github.com/kesrotate/kesrotate/transfer/ur"
 )
 
 type qrShowOptions struct {
@@ -77,11 +76,11 @@ func runQRShow(g *globals, o *qrShowOptions, file string) error {
 		return cli.Usage(err)
 	}
 	if g.env.JSON {
-		enc, err := ur.Encode(transfer.URBundle, data, o.fragment)
+		n, err := transfer.Fragments(transfer.URBundle, data, o.fragment)
 		if err != nil {
 			return err
 		}
-		return g.env.PrintJSON(qrShowOutput{Bundle: file, BundleSHA256: transfer.FileHash(data), Fragments: enc.SeqLen(), URFrames: nonNil(frames)})
+		return g.env.PrintJSON(qrShowOutput{Bundle: file, BundleSHA256: transfer.FileHash(data), Fragments: n, URFrames: nonNil(frames)})
 	}
 	cols, rows := o.cols, o.rows
 	if cols == 0 || rows == 0 {

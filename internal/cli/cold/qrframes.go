@@ -9,7 +9,6 @@ import (
 
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/transfer"
-	"github.com/kesrotate/kesrotate/transfer/ur"
 )
 
 type qrFramesOptions struct {
@@ -72,25 +71,26 @@ func runQRFrames(g *globals, o *qrFramesOptions, file string) error {
 	if err != nil {
 		return cli.Hint(fmt.Errorf("writing QR frames: %w", err), "nothing was issued; write them into an empty folder")
 	}
-	enc, err := ur.Encode(transfer.URBundle, data, o.fragment)
+	fragments, err := transfer.Fragments(transfer.URBundle, data, o.fragment)
 	if err != nil {
 		return err
 	}
+	images, sheet := transfer.SplitQRFiles(files)
 	if g.env.JSON {
-		return g.env.PrintJSON(qrFramesOutput{Bundle: file, BundleSHA256: transfer.FileHash(data), Fragments: enc.SeqLen(),
-			FirstFrame: first, Frames: nonNil(files[:len(frames)]), Files: nonNil(files), DefaultSet: len(set), AnyLost: transfer.FrameLoss})
+		return g.env.PrintJSON(qrFramesOutput{Bundle: file, BundleSHA256: transfer.FileHash(data), Fragments: fragments,
+			FirstFrame: first, Frames: nonNil(images), Files: nonNil(files), DefaultSet: len(set), AnyLost: transfer.FrameLoss})
 	}
 	w := g.env.Stdout
 	if o.more > 0 {
 		fmt.Fprintf(w, "wrote %d further frames of %s (frames %d to %d) into %s\n", len(frames), filepath.Base(file), first, first+len(frames)-1, o.out)
-		fmt.Fprintf(w, "  each stands in for any lost frame of the %d-frame set; the file has %d fragments\n", len(set), enc.SeqLen())
+		fmt.Fprintf(w, "  each stands in for any lost frame of the %d-frame set; the file has %d fragments\n", len(set), fragments)
 		return nil
 	}
-	if len(frames) == 1 {
-		fmt.Fprintf(w, "wrote %s as one QR code into %s\n", filepath.Base(file), files[0])
+	if sheet == "" {
+		fmt.Fprintf(w, "wrote %s as one QR code into %s\n", filepath.Base(file), images[0])
 		return nil
 	}
-	fmt.Fprintf(w, "wrote %d frames of %s (%d fragments) into %s, and the contact sheet %s\n", len(frames), filepath.Base(file), enc.SeqLen(), o.out, filepath.Base(files[len(files)-1]))
+	fmt.Fprintf(w, "wrote %d frames of %s (%d fragments) into %s, and the contact sheet %s\n", len(images), filepath.Base(file), fragments, o.out, filepath.Base(sheet))
 	fmt.Fprintf(w, "  any %d of them may be lost; 'kesrotate qr frames %s --more N --out DIR' writes further frames\n", transfer.FrameLoss, file)
 	return nil
 }

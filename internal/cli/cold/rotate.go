@@ -156,7 +156,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 		return err
 	}
 	req := ceremony.RotateRequest{
-		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == 2, ForceCounter: force, OutDir: o.out, QRDir: o.qrDir, Now: now,
+		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == transfer.BundleVersionLegacy, ForceCounter: force, OutDir: o.out, QRDir: o.qrDir, Now: now,
 		Policy: transfer.SnapshotPolicy{MaxAge: o.maxAge, IgnoreClock: o.ignoreClock, AllowStale: o.allowStale},
 	}
 	if p.Hardware() {
@@ -196,12 +196,7 @@ func printRotated(g *globals, v *ceremony.Vault, name string, o *rotateOptions, 
 	for _, w := range res.Warnings {
 		g.env.Warn("%s", w)
 	}
-	if o.allowStale {
-		g.env.Warn("--allow-stale: a snapshot older than %s may have been used", o.maxAge)
-	}
-	if o.ignoreClock {
-		g.env.Warn("--ignore-clock: the KES period was not checked against this machine's clock")
-	}
+	overrideWarnings(g, res.Issue.Entry.Overrides, o.maxAge)
 	frames, ckptQR := res.Frames, res.CheckpointQR
 	c := res.Issue.Cert
 	if g.env.JSON {
@@ -412,26 +407,19 @@ func printIssued(g *globals, v *ceremony.Vault, p *ceremony.Pool, res *ceremony.
 // describeFrames counts what an operator will scan: the frame images, and
 // the contact sheet beside them (which holds the same frames) apart.
 func describeFrames(files []string, dir string) string {
-	n, sheet := 0, ""
-	for _, f := range files {
-		if strings.HasPrefix(filepath.Base(f), "frame-") {
-			n++
-		} else {
-			sheet = filepath.Base(f)
-		}
-	}
-	s := fmt.Sprintf("%d frames in %s", n, dir)
+	frames, sheet := transfer.SplitQRFiles(files)
+	s := fmt.Sprintf("%d frames in %s", len(frames), dir)
 	if sheet != "" {
-		s += fmt.Sprintf(" (frame-*.png; %s shows them all on one page)", sheet)
+		s += fmt.Sprintf(" (frame-*.png; %s shows them all on one page)", filepath.Base(sheet))
 	}
 	return s
 }
 
-// checkBundleVersion takes the bundle versions rotate can write: 3, or 2
-// for agents that do not read version 3 yet.
+// checkBundleVersion takes the bundle versions transfer writes
+// (transfer.CheckBundleVersion).
 func checkBundleVersion(v int) error {
-	if v != 2 && v != 3 {
-		return cli.Usage(fmt.Errorf("--bundle-version %d: rotate writes version 3, or 2 for older agents", v))
+	if err := transfer.CheckBundleVersion(v); err != nil {
+		return cli.Usage(fmt.Errorf("--bundle-version: %w", err))
 	}
 	return nil
 }

@@ -100,10 +100,11 @@ func runVerify(g *globals, o *verifyOptions) error {
 			return err
 		}
 	}
-	n, assumed, err := plan.ChooseNetwork(choice)
+	chosen, err := plan.ChooseNetwork(choice)
 	if err != nil {
 		return err
 	}
+	n := chosen.Network
 	data, err := readInput(o.cert, "--cert")
 	if err != nil {
 		return err
@@ -112,24 +113,22 @@ func runVerify(g *globals, o *verifyOptions) error {
 	if err != nil {
 		return cli.Hint(fmt.Errorf("--cert: %w", err), "give a cardano-cli NodeOperationalCertificate file")
 	}
+	now, err := g.env.Now()
+	if err != nil {
+		return err
+	}
 	in := opcert.Inputs{Cert: cert, Network: n}
+	var at *uint64
 	if o.atSlot != "" {
 		if in.Slot, err = strconv.ParseUint(o.atSlot, 10, 64); err != nil {
 			return cli.Usage(fmt.Errorf("--tip-slot %q is not a number", o.atSlot))
 		}
-	} else {
-		now, err := g.env.Now()
-		if err != nil {
-			return err
-		}
-		if in.Slot, err = n.SlotAt(now); err != nil {
-			return cli.Hint(err, "check --now and the network")
-		}
-		if assumed {
-			if err := checkAssumedNetwork("--cert", o.cert, n, cert.KESPeriod, now); err != nil {
-				return err
-			}
-		}
+		at = &in.Slot
+	} else if in.Slot, err = n.SlotAt(now); err != nil {
+		return cli.Hint(err, "check --now and the network")
+	}
+	if err := otherNetworkError("--cert", o.cert, n, chosen.CheckCert(cert.KESPeriod, now, at)); err != nil {
+		return err
 	}
 	if o.coldVKey != "" {
 		b, err := readInput(o.coldVKey, "--cold-vkey")
@@ -228,14 +227,13 @@ func printReport(g *globals, n opcert.Network, r *opcert.Report) {
 	}
 }
 
-// checkAssumedNetwork refuses to judge a cert on a network nothing chose
-// when the cert plainly belongs to another public network
-// (opcert.Network.CheckAssumed).
-func checkAssumedNetwork(flag, file string, n opcert.Network, start uint64, now time.Time) error {
+// otherNetworkError gives the hint of a cert plan.Chosen.CheckCert
+// refused: it plainly belongs to another network than the one assumed.
+func otherNetworkError(flag, file string, n opcert.Network, err error) error {
 	var oe *opcert.OtherNetworkError
-	if err := n.CheckAssumed(start, now); errors.As(err, &oe) {
+	if errors.As(err, &oe) {
 		return cli.Hint(fmt.Errorf("%s %s: %w; no --network was given", flag, file, err),
 			fmt.Sprintf("give --network %s (or --network %s if it really is %s's)", oe.Likely.Name, n.Name, n.Name))
 	}
-	return nil
+	return err
 }
