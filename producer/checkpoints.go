@@ -88,11 +88,10 @@ var ErrAuditKey = errors.New("not an audit key")
 // checkpoint countersign --audit-key): its text without the surrounding
 // white space, which must be a signed-note verifier key.
 func ReadAuditKey(b []byte) (string, error) {
-	text := strings.TrimSpace(string(b))
-	if _, err := note.NewVerifier(text); err != nil {
+	if _, err := auditlog.ParseVerifierKey(b); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrAuditKey, err)
 	}
-	return text, nil
+	return strings.TrimSpace(string(b)), nil
 }
 
 // KeptCheckpoint is one kept checkpoint file, parsed by auditlog.
