@@ -31,6 +31,9 @@ func (a *Agent) NodePID() (int, error) {
 		if err != nil || pid <= 1 {
 			return 0, fmt.Errorf("%w: pid file %s does not hold a pid", ErrNodeNotFound, s.PIDFile)
 		}
+		if err := checkPIDFile(a.procRoot(), s.PIDFile, pid); err != nil {
+			return 0, err
+		}
 		return pid, nil
 	case SignalSystemd:
 		out, err := exec.Command(Systemctl, "show", "-p", "MainPID", "--value", s.SystemdUnit).Output()

@@ -150,10 +150,49 @@ func (s *systemd) mainPID(u string) int {
 		return 0
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	if pid <= 0 || !alive(pid) {
+	if pid <= 0 || !alive(pid) || startedAfter(pid, s.file(u, ".pid")) {
 		return 0
 	}
 	return pid
+}
+
+// startedAfter reports whether process pid started after file was written:
+// then the service's process is gone and pid names another one (pids wrap
+// around). systemd tracks its services' processes and never reports such
+// a pid as MainPID; this double keeps a pid file, so it checks.
+func startedAfter(pid int, file string) bool {
+	fi, err := os.Stat(file)
+	if err != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	f := strings.Fields(string(stat[i+1:]))
+	if i < 0 || len(f) < 20 {
+		return false
+	}
+	ticks, err := strconv.ParseInt(f[19], 10, 64)
+	if err != nil {
+		return false
+	}
+	sys, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(sys), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			boot, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return false
+			}
+			started := time.Unix(boot, 0).Add(time.Duration(ticks) * 10 * time.Millisecond) // USER_HZ = 100
+			return started.After(fi.ModTime().Add(2 * time.Second))
+		}
+	}
+	return false
 }
 
 // alive reports whether pid runs (a zombie does not).
