@@ -42,8 +42,7 @@ func VerifyLog(dir string, v *Vault, opts auditlog.VerifyOptions) (*LogAudit, er
 	if _, serr := os.Lstat(dir); own && errors.Is(serr, fs.ErrNotExist) {
 		// The vault's log deleted: a verification failure (not a path
 		// given wrong), named as such rather than by its first file.
-		err = &auditlog.Error{Kind: auditlog.ErrMissingFile, Seq: auditlog.NoSeq,
-			Reason: fmt.Sprintf("the vault's log folder %s/ is gone", logDir)}
+		err = &auditlog.Error{Kind: auditlog.ErrMissingFile, Seq: auditlog.NoSeq, File: logDir + "/", Err: ErrNoLog}
 	}
 	a := &LogAudit{Report: r}
 	if err != nil || !own {

@@ -415,6 +415,8 @@ func verifyError(err error) *VerifyError {
 
 func ceremonyHint(err error) error {
 	switch {
+	case errors.Is(err, ceremony.ErrNoLog):
+		return cli.Hint(err, "nothing can be verified without it: put the log back from a backup of this vault ('kesrotate backup restore-vault'), and find out who removed it")
 	case errors.Is(err, auditlog.ErrUnsealed):
 		return cli.Hint(err, "an append was interrupted: on the cold machine look at 'kesrotate ceremony show', then run 'kesrotate ceremony seal'")
 	case errors.Is(err, auditlog.ErrTruncated):
@@ -447,7 +449,9 @@ func ceremonyHint(err error) error {
 
 func printCeremonyReport(w io.Writer, dir string, r *auditlog.Report, verr error) {
 	fmt.Fprintf(w, "ceremony log %s\n", dir)
-	if r == nil {
+	if r == nil || r.VaultID == "" && r.TreeSize == 0 && len(r.Checkpoints) == 0 {
+		// Nothing was established: no empty fields to read as findings.
+		fmt.Fprintf(w, "FAILED\n")
 		return
 	}
 	fmt.Fprintf(w, "  vault        %s\n", r.VaultID)
