@@ -137,9 +137,14 @@ func Run(env *Env, root *cobra.Command, args []string) int {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return Usage(err, fmt.Sprintf("run '%s --help' for the flags", c.CommandPath()))
 	})
+	// cobra adds these at Execute; added now, their usage errors are
+	// marked like every other command's.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd(args...)
 	requireKnownSubcommands(root)
 	useCanonicalFlagNames(root)
 	trackCommand(env, root)
+	markUsageErrors(root)
 	err := root.Execute()
 	if err == nil {
 		return ExitOK
@@ -154,9 +159,6 @@ func Run(env *Env, root *cobra.Command, args []string) int {
 	if errors.As(err, &ce) {
 		code = ce.Code
 		hints = ce.Hints
-	} else if isCobraUsage(err) {
-		code = ExitUsage
-		hints = []string{fmt.Sprintf("run '%s --help' for the commands", root.Name())}
 	}
 	// A refusal by the file system gets a hint wherever it surfaced.
 	if errors.Is(err, fs.ErrPermission) && !mentions(hints, "permission") {
@@ -218,21 +220,63 @@ func trackCommand(env *Env, c *cobra.Command) {
 	}
 }
 
-func isCobraUsage(err error) bool {
-	s := err.Error()
-	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires exactly", "unknown flag", "unknown shorthand", "invalid argument", "required flag", "if any flags in the group", "none of the others can be"} {
-		if strings.Contains(s, p) {
-			return true
-		}
+// markUsageErrors marks cobra's own usage errors where they arise, so
+// that an error is a usage error (exit 2, a --help hint) because of where
+// it came from, never because of its text: a library or I/O error that
+// happens to say "invalid argument" (EINVAL) or "accepts " is exit 1.
+// Cobra (v1.10.2 command.go, (*Command).execute) reports usage errors from
+// four places before RunE starts: flag parsing (FlagErrorFunc, set in Run),
+// the positional-argument validator (c.Args, wrapped here), and
+// ValidateRequiredFlags and ValidateFlagGroups, which it runs after PreRunE:
+// the PreRunE installed here runs them first and marks their failures, so
+// cobra's own second run of them finds nothing. Find's legacyArgs (an
+// unknown command under a root without Args) cannot fire: a root with
+// subcommands gets Args here if requireKnownSubcommands gave it none.
+func markUsageErrors(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		markUsageErrors(sub)
 	}
-	return false
+	if c.Args == nil && !c.HasParent() && c.HasSubCommands() {
+		c.Args = cobra.NoArgs // what Find's legacyArgs checks for a root
+	}
+	if c.Args != nil {
+		c.Args = Args(c.Args)
+	}
+	if !c.Runnable() {
+		return
+	}
+	pre, preE := c.PreRun, c.PreRunE
+	c.PreRun = nil
+	c.PreRunE = func(c *cobra.Command, args []string) error {
+		switch {
+		case preE != nil:
+			if err := preE(c, args); err != nil {
+				return err
+			}
+		case pre != nil:
+			pre(c, args)
+		}
+		hint := fmt.Sprintf("run '%s --help' for the flags", c.CommandPath())
+		if err := c.ValidateRequiredFlags(); err != nil {
+			return Usage(err, hint)
+		}
+		if err := c.ValidateFlagGroups(); err != nil {
+			return Usage(err, hint)
+		}
+		return nil
+	}
 }
 
 // Args wraps a cobra positional-argument validator so its failures are
-// usage errors with a hint.
+// usage errors with a hint; an error the validator already made a *Error
+// keeps its own code and hints.
 func Args(v cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if err := v(c, args); err != nil {
+			var ce *Error
+			if errors.As(err, &ce) {
+				return err
+			}
 			return Usage(err, fmt.Sprintf("usage: %s", c.UseLine()))
 		}
 		return nil
