@@ -142,11 +142,15 @@ type SignerResult struct {
 	// EnvChanged: the lines of the environment file that were rewritten.
 	EnvChanged []Changed `json:"env_changed,omitempty"`
 	PIDBefore  int       `json:"main_pid_before"`
-	PIDAfter   int       `json:"main_pid"`
-	Registered bool      `json:"registered"`
-	Source     string    `json:"confirmed_by,omitempty"` // "metrics" or "journal"
-	Epoch      *uint64   `json:"epoch,omitempty"`
-	Detail     string    `json:"detail,omitempty"`
+	// Restarted: systemctl restarted the unit. False when RestartSigner
+	// stopped before (the environment file, the journal) or at the
+	// restart itself (ErrSignerRestart), whatever PIDBefore says.
+	Restarted  bool    `json:"restarted"`
+	PIDAfter   int     `json:"main_pid"`
+	Registered bool    `json:"registered"`
+	Source     string  `json:"confirmed_by,omitempty"` // "metrics" or "journal"
+	Epoch      *uint64 `json:"epoch,omitempty"`
+	Detail     string  `json:"detail,omitempty"`
 }
 
 // RestartSigner makes the Mithril signer read the active set: its
@@ -189,6 +193,7 @@ func (a *Agent) RestartSigner(ctx context.Context, o SignerOptions) (*SignerResu
 		record()
 		return res, fmt.Errorf("%w: %w", ErrSignerRestart, err)
 	}
+	res.Restarted = true
 	res.PIDAfter, _ = systemdMainPID(ctx, unit)
 	timeout := o.Timeout
 	if timeout <= 0 {

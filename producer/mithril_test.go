@@ -176,7 +176,7 @@ func TestDeployRestartsSigner(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := res.Signer
-	if s == nil || !s.Registered || s.Source != "metrics" || s.PIDAfter == 0 || s.PIDAfter == s.PIDBefore || s.Epoch == nil {
+	if s == nil || !s.Registered || !s.Restarted || s.Source != "metrics" || s.PIDAfter == 0 || s.PIDAfter == s.PIDBefore || s.Epoch == nil {
 		t.Fatalf("signer: %+v", s)
 	}
 	if len(s.EnvChanged) != 2 || s.EnvChanged[0].Setting != EnvKESKey || s.EnvChanged[0].From != "/opt/old/kes.skey" {
@@ -276,12 +276,19 @@ func TestSignerFailures(t *testing.T) {
 	t.Run("not allowed to restart", func(t *testing.T) {
 		f := newFixture(t, true, nil)
 		w := newSignerWorld(t, f, "")
+		// The signer runs: it has a pid before, but it is not restarted.
+		if err := systemctl(context.Background(), "start", "mithril-signer"); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(w.units, "polkit-deny"), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err := f.a.RestartSigner(context.Background(), opts)
+		res, err := f.a.RestartSigner(context.Background(), opts)
 		if !errors.Is(err, ErrSignerRestart) || !strings.Contains(err.Error(), "Interactive authentication required.") {
 			t.Errorf("got %v", err)
+		}
+		if res == nil || res.Restarted || res.PIDBefore == 0 {
+			t.Errorf("got %+v, want a pid before and Restarted false", res)
 		}
 	})
 	// The result says when only the signer failed: the install stands

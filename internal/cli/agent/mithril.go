@@ -86,7 +86,7 @@ func printSigner(w io.Writer, r *producer.SignerResult) {
 			epoch = fmt.Sprintf(" in epoch %d", *r.Epoch)
 		}
 		fmt.Fprintf(w, "the Mithril signer (%s) was restarted (pid %d → %d) and registered%s (confirmed by its %s)\n", r.Unit, r.PIDBefore, r.PIDAfter, epoch, r.Source)
-	case r.PIDAfter > 0 || r.PIDBefore > 0:
+	case r.Restarted:
 		fmt.Fprintf(w, "the Mithril signer (%s) was restarted (pid %d → %d) but did not register: %s\n", r.Unit, r.PIDBefore, r.PIDAfter, r.Detail)
 	default:
 		fmt.Fprintf(w, "the Mithril signer (%s): %s\n", r.Unit, r.Detail)
