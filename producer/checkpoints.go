@@ -169,6 +169,14 @@ const CountersignerKeyFile = "countersigner.pub"
 // ErrNoCheckpoints: nothing kept to countersign yet.
 var ErrNoCheckpoints = errors.New("no checkpoints kept yet")
 
+// ErrNotCheckpoint: (Countersign) a file in the checkpoints folder is not
+// a checkpoint note at all: not a regular file, too large, or not a
+// signed note with a checkpoint body. It is no evidence of anything. A
+// note that is a checkpoint but does not verify under the audit key is
+// not this error: it fails with auditlog.ErrBadSignature or
+// auditlog.ErrForeignLog, and is evidence to keep.
+var ErrNotCheckpoint = errors.New("not a checkpoint note")
+
 // ErrOutExists: the countersign folder holds a file of the same name with
 // other content.
 var ErrOutExists = errors.New("exists with other content")
@@ -221,15 +229,27 @@ func (a *Agent) Countersign(out, auditKey string) (*CountersignResult, error) {
 	if err := writeSame(filepath.Join(out, CountersignerKeyFile), []byte(vkey+"\n")); err != nil {
 		return nil, err
 	}
+	if auditKey != "" {
+		if _, err := auditlog.ParseVerifierKey([]byte(auditKey)); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrAuditKey, err)
+		}
+	}
 	res := &CountersignResult{Name: name, Verifier: vkey, Checked: auditKey != ""}
 	for _, f := range files {
 		msg, err := safefile.ReadRegular(f, 1<<20)
+		if errors.Is(err, safefile.ErrNotRegular) || errors.Is(err, safefile.ErrTooLarge) {
+			return res, fmt.Errorf("%s: %w: %w", filepath.Base(f), ErrNotCheckpoint, err)
+		}
 		if err != nil {
 			return res, err
 		}
 		var signed []byte
 		if auditKey != "" {
+			// The key parses (above): a malformed file is the note.
 			signed, err = auditlog.Countersign(msg, auditKey, signer)
+			if errors.Is(err, auditlog.ErrMalformed) {
+				err = fmt.Errorf("%w: %w", ErrNotCheckpoint, err)
+			}
 		} else {
 			signed, err = countersignUnverified(msg, signer)
 		}
@@ -251,7 +271,7 @@ func (a *Agent) Countersign(out, auditKey string) (*CountersignResult, error) {
 // key); they are kept as they are.
 func countersignUnverified(msg []byte, signer note.Signer) ([]byte, error) {
 	if _, err := auditlog.ParseCheckpoint(msg); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrNotCheckpoint, err)
 	}
 	_, err := note.Open(msg, note.VerifierList())
 	var unv *note.UnverifiedNoteError

@@ -116,3 +116,46 @@ func TestAddCheckpointRefusesNonNotes(t *testing.T) {
 		}
 	}
 }
+
+// Countersign tells a kept file that is not a checkpoint at all (safe to
+// move away) from a checkpoint that does not verify under the audit key
+// given (evidence: auditlog.ErrBadSignature, auditlog.ErrForeignLog).
+func TestCountersignFailures(t *testing.T) {
+	const vault = "6103d8dbb2da40e56052d8aace9930c2"
+	setup := func(t *testing.T, extra []byte) (*fixture, string) {
+		f := newFixture(t, true, nil)
+		good, vkey := checkpointNote(t, vault, 6)
+		if _, err := f.a.KeepCheckpoint(good); err != nil {
+			t.Fatal(err)
+		}
+		if extra != nil {
+			if err := os.WriteFile(filepath.Join(f.a.Dir, CheckpointsDir, "zz.note"), extra, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return f, vkey
+	}
+	forged, _ := checkpointNote(t, vault, 8) // same name, another key
+	_, foreignKey := checkpointNote(t, "7103d8dbb2da40e56052d8aace9930c2", 6)
+	tests := []struct {
+		name     string
+		extra    []byte
+		auditKey func(vkey string) string
+		want     error
+		wantNot  error
+	}{
+		{"garbage, no audit key", []byte("not a checkpoint\n"), func(string) string { return "" }, ErrNotCheckpoint, nil},
+		{"garbage, audit key", []byte("not a checkpoint\n"), func(v string) string { return v }, ErrNotCheckpoint, nil},
+		{"forged under the audit key", forged, func(v string) string { return v }, auditlog.ErrBadSignature, ErrNotCheckpoint},
+		{"another vault's audit key", nil, func(string) string { return foreignKey }, auditlog.ErrForeignLog, ErrNotCheckpoint},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, vkey := setup(t, tt.extra)
+			_, err := f.a.Countersign(filepath.Join(t.TempDir(), "out"), tt.auditKey(vkey))
+			if !errors.Is(err, tt.want) || (tt.wantNot != nil && errors.Is(err, tt.wantNot)) {
+				t.Errorf("got %v, want %v and not %v", err, tt.want, tt.wantNot)
+			}
+		})
+	}
+}

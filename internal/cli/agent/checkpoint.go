@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/producer"
 	"github.com/kesrotate/kesrotate/transfer/qr"
@@ -149,15 +150,8 @@ checks them.`,
 				}
 			}
 			res, err := a.Countersign(out, auditKey)
-			switch {
-			case errors.Is(err, producer.ErrNoCheckpoints):
-				return cli.Hint(err, "they arrive with bundles ('install') or with 'checkpoint add'")
-			case errors.Is(err, producer.ErrOutExists):
-				return cli.Hint(err, "countersign into an empty folder")
-			case err != nil && res != nil:
-				return cli.Hint(err, "remove that file from the agent's checkpoints folder if it is not a checkpoint")
-			case err != nil:
-				return err
+			if err != nil {
+				return countersignHint(err, a)
 			}
 			if g.env.JSON {
 				return g.env.PrintJSON(countersignOutput{Countersigner: res.Verifier, Files: nonNil(res.Files), AuditChecked: res.Checked})
@@ -173,4 +167,31 @@ checks them.`,
 	c.Flags().StringVar(&auditKeyFile, "audit-key", "", "the vault's audit.pub, to check each checkpoint before countersigning")
 	_ = c.MarkFlagRequired("out")
 	return c
+}
+
+// countersignHint picks the hints of a failed countersign from the
+// library's typed error. Only a file that is not a checkpoint at all may
+// be moved out of the folder; a checkpoint that does not verify under the
+// audit key is evidence of a rewritten log (or the key is not the vault's)
+// and is kept.
+func countersignHint(err error, a *producer.Agent) error {
+	folder := filepath.Join(a.Dir, producer.CheckpointsDir)
+	compare := fmt.Sprintf("compare on the cold side: 'kesrotate ceremony verify --checkpoints %s' (a copy of that folder) checks them against the vault's log", folder)
+	switch {
+	case errors.Is(err, producer.ErrNoCheckpoints):
+		return cli.Hint(err, "they arrive with bundles ('install') or with 'checkpoint add'")
+	case errors.Is(err, producer.ErrOutExists):
+		return cli.Hint(err, "countersign into an empty folder")
+	case errors.Is(err, producer.ErrAuditKey):
+		return cli.Hint(err, "give the audit.pub of an auditor package")
+	case errors.Is(err, producer.ErrNotCheckpoint):
+		return cli.Hint(err, fmt.Sprintf("that file is not a checkpoint note at all: move it out of %s, then countersign again", folder))
+	case errors.Is(err, auditlog.ErrForeignLog):
+		return cli.Hint(err, "the checkpoint is of another vault than --audit-key: give the audit.pub of the vault whose checkpoints this agent keeps ('kesrotate-agent checkpoint list' shows their origin)",
+			"keep the checkpoint: do not delete it", compare)
+	case errors.Is(err, auditlog.ErrBadSignature):
+		return cli.Hint(err, "the checkpoint does not verify under --audit-key: keep it, it is evidence (a checkpoint altered after the vault signed it, or --audit-key is not the vault's audit.pub)",
+			compare)
+	}
+	return err
 }
