@@ -36,6 +36,11 @@ var (
 	ErrNoPrevious = errors.New("no previous credential set")
 	// ErrNoCert: no op cert is installed at the node's cert path.
 	ErrNoCert = errors.New("no op cert installed")
+	// ErrCertUnreadable: (Status) the op cert at the node's cert path, or
+	// a standby's staged one, cannot be read or is not an op cert
+	// (damaged, or replaced by another file); wraps the cause
+	// (fs.ErrPermission, opcert.ErrEncoding, …).
+	ErrCertUnreadable = errors.New("op cert cannot be read")
 	// ErrNodeNotFound: the node process to signal cannot be found.
 	ErrNodeNotFound = errors.New("cannot find the node process")
 	// ErrSignal: the node could not be signalled.

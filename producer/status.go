@@ -61,14 +61,14 @@ const (
 func (a *Agent) Status(cs ChainState, source string, metrics *nodequery.Scrape, scrapeErr error, now time.Time) (*Status, error) {
 	c, err := a.InstalledCert()
 	if err != nil {
-		return nil, fmt.Errorf("installed cert %s: %w", a.Config.Cert, err)
+		return nil, fmt.Errorf("installed cert %s: %w: %w", a.Config.Cert, ErrCertUnreadable, err)
 	}
 	certSource := CertFromNode
 	staged, _ := a.StagedSet()
 	if a.Role() == RoleStandby && staged != "" {
 		// A standby reports the cert it would forge with once promoted.
 		if c, err = a.StagedCert(); err != nil {
-			return nil, fmt.Errorf("staged set %s: %w", staged, err)
+			return nil, fmt.Errorf("staged set %s: %w: %w", staged, ErrCertUnreadable, err)
 		}
 		certSource = CertFromStaged
 	}

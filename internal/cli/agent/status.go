@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -56,7 +58,7 @@ expiry use 'kesrotate plan --status'.`,
 			}
 			s, err := a.Observe(context.Background(), v, now, chain.timeout)
 			if err != nil {
-				return cli.Hint(err, "install a bundle first: 'kesrotate-agent install BUNDLE'")
+				return observeHint(err, a)
 			}
 			if prom != "" {
 				if err := safefile.Replace(prom, s.Prometheus(), 0o644); err != nil {
@@ -78,6 +80,21 @@ expiry use 'kesrotate plan --status'.`,
 	chain.add(f)
 	f.StringVar(&prom, "prometheus", "", "also write the status as Prometheus text to FILE")
 	return c
+}
+
+// observeHint picks the hints of a status that could not be taken from
+// the library's typed error: no cert installed yet, or one that cannot be
+// read or is damaged (installing "first" is no answer to that).
+func observeHint(err error, a *producer.Agent) error {
+	switch {
+	case errors.Is(err, producer.ErrNoCert):
+		return cli.Hint(err, "install a bundle first: 'kesrotate-agent install BUNDLE'")
+	case errors.Is(err, producer.ErrCertUnreadable) && errors.Is(err, fs.ErrPermission):
+		return cli.Hint(err, fmt.Sprintf("run status as a user that may read %s (the agent's user, or the node's group)", a.Config.Cert))
+	case errors.Is(err, producer.ErrCertUnreadable):
+		return cli.Hint(err, fmt.Sprintf("the file at %s is damaged or is not an op cert: 'kesrotate-agent check' looks at the installed files; the active set's copy is in %s", a.Config.Cert, filepath.Join(a.Dir, producer.SetsDir)))
+	}
+	return err
 }
 
 // statusVerdict turns the library's verdict into the command's one error

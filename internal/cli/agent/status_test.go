@@ -2,8 +2,13 @@ package agent
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kesrotate/kesrotate/internal/cli"
 	"github.com/kesrotate/kesrotate/plan"
@@ -57,4 +62,48 @@ func TestPrintStatusDrawsTheLibrarysVerdicts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A status that cannot be taken gets the hint of its cause: a damaged
+// installed cert is not answered with "install a bundle first".
+func TestObserveHint(t *testing.T) {
+	dir := t.TempDir()
+	cert := filepath.Join(dir, "node.cert")
+	if err := os.WriteFile(cert, []byte("{\"type\": \"NodeOperationalCertificate\", \"cborHex\": \"82\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	damaged := &producer.Agent{Dir: dir, Config: producer.Config{Cert: cert}}
+	missing := &producer.Agent{Dir: dir, Config: producer.Config{Cert: filepath.Join(dir, "none.cert")}}
+	tests := []struct {
+		name    string
+		a       *producer.Agent
+		want    string
+		wantNot string
+	}{
+		{"damaged cert", damaged, "is damaged or is not an op cert", "install a bundle first"},
+		{"no cert", missing, "install a bundle first", "damaged"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.a.Status(producer.ChainState{TipSlot: 1}, producer.SourceGiven, nil, nil, time.Now())
+			if err == nil {
+				t.Fatal("status taken")
+			}
+			h := strings.Join(hintsOf(t, observeHint(err, tt.a)), "\n")
+			if !strings.Contains(h, tt.want) || strings.Contains(h, tt.wantNot) {
+				t.Errorf("%v: hints %q, want %q and not %q", err, h, tt.want, tt.wantNot)
+			}
+		})
+	}
+	if err := observeHint(errors.New("disk gone"), damaged); strings.Contains(fmt.Sprint(hintsOrNone(err)), "install a bundle first") {
+		t.Errorf("another error got %q", hintsOrNone(err))
+	}
+}
+
+func hintsOrNone(err error) []string {
+	var ce *cli.Error
+	if errors.As(err, &ce) {
+		return ce.Hints
+	}
+	return nil
 }
