@@ -156,7 +156,7 @@ type SignerResult struct {
 // RestartSigner makes the Mithril signer read the active set: its
 // environment file names the node's paths, its unit is restarted and gets
 // a new main process, and that process registers within o.Timeout. The
-// outcome is recorded in DIR/mithril.json. It fails with ErrSignerEnv,
+// outcome of a restart that happened is recorded in DIR/mithril.json. It fails with ErrSignerEnv,
 // ErrSignerRestart or ErrSignerNotRegistered; the result says how far it
 // got. With no signer configured it fails with ErrNoSigner.
 func (a *Agent) RestartSigner(ctx context.Context, o SignerOptions) (*SignerResult, error) {
@@ -166,6 +166,10 @@ func (a *Agent) RestartSigner(ctx context.Context, o SignerOptions) (*SignerResu
 	}
 	res := &SignerResult{Unit: unit}
 	set, _ := a.CurrentSet()
+	// record keeps what status reads: a restart for the active set. Only a
+	// restart that happened is recorded; one that was refused or never
+	// tried leaves the last record, so status keeps saying the signer has
+	// not been restarted for this set.
 	record := func() {
 		r := SignerRecord{Set: set, Restarted: o.Now.UTC().Truncate(time.Second), MainPID: res.PIDAfter,
 			Registered: res.Registered, Epoch: res.Epoch, Detail: res.Detail}
@@ -176,7 +180,6 @@ func (a *Agent) RestartSigner(ctx context.Context, o SignerOptions) (*SignerResu
 	res.EnvChanged = changed
 	if err != nil {
 		res.Detail = err.Error()
-		record()
 		return res, err
 	}
 	res.PIDBefore, _ = systemdMainPID(ctx, unit)
@@ -184,13 +187,11 @@ func (a *Agent) RestartSigner(ctx context.Context, o SignerOptions) (*SignerResu
 	if a.Config.MithrilMetrics == "" {
 		if journal, err = nodelog.OpenJournalLines(unit, time.Now()); err != nil {
 			res.Detail = "its journal cannot be read: " + strings.TrimPrefix(err.Error(), nodelog.ErrSource.Error()+": ")
-			record()
 			return res, fmt.Errorf("%w: %s (set the signer's metrics URL, or let the agent read the journal)", ErrSignerNotRegistered, res.Detail)
 		}
 	}
 	if err := systemctl(ctx, "--no-ask-password", "restart", unit); err != nil {
 		res.Detail = err.Error()
-		record()
 		return res, fmt.Errorf("%w: %w", ErrSignerRestart, err)
 	}
 	res.Restarted = true

@@ -291,6 +291,27 @@ func TestSignerFailures(t *testing.T) {
 			t.Errorf("got %+v, want a pid before and Restarted false", res)
 		}
 	})
+	// A restart that never happened is not recorded as one: status must
+	// keep saying the signer was not restarted for the active set.
+	t.Run("a refused restart is not recorded", func(t *testing.T) {
+		f := newFixture(t, true, nil)
+		w := newSignerWorld(t, f, "")
+		if _, err := f.a.Install(context.Background(), f.bundle(10, 5, 200, false), InstallOptions{ActivateOptions: f.opts(), NoSignal: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(w.units, "polkit-deny"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.a.RestartSigner(context.Background(), opts); !errors.Is(err, ErrSignerRestart) {
+			t.Fatalf("got %v, want ErrSignerRestart", err)
+		}
+		if rec, _ := f.a.SignerRecordOf(); rec != nil {
+			t.Errorf("got record %+v of a restart that did not happen", rec)
+		}
+		if ms := f.status(t).Mithril; ms == nil || ms.RestartedForActiveSet {
+			t.Errorf("status: got %+v, want the signer not restarted for the active set", ms)
+		}
+	})
 	// The result says when only the signer failed: the install stands
 	// whatever the signer's error is.
 	t.Run("an install the node took, the signer not restarted", func(t *testing.T) {
