@@ -43,6 +43,10 @@ type FleetOutcome struct {
 	Snapshot string // the snapshot's file name
 	Result   *RotateResult
 	Err      error // the refusal; nil when the pool was rotated
+	// Warnings are what the operator must act on before installing the
+	// pool's bundle (RotateResult.Warnings): e.g. the same counter issued
+	// for another producer, whose cert is valid too.
+	Warnings []string
 }
 
 // FleetResult is a finished fleet ceremony.
@@ -126,6 +130,9 @@ func (v *Vault) RotateFleet(req FleetRequest) (*FleetResult, error) {
 			o.Producer, o.Snapshot = m[0].producer, m[0].snap.Name
 			o.Result, o.Err = v.Rotate(RotateRequest{Pool: name, Producer: m[0].producer, Snapshot: m[0].snap.Data,
 				Policy: req.Policy, WithVRF: req.WithVRF, AutoVRF: req.AutoVRF, LegacyBundle: req.LegacyBundle, OutDir: req.OutDir, Now: req.Now})
+			if o.Result != nil {
+				o.Warnings = o.Result.Warnings
+			}
 		}
 		res.Outcomes = append(res.Outcomes, o)
 		if req.Progress != nil {

@@ -1,11 +1,16 @@
 package ceremony
 
 import (
+	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"filippo.io/age"
 
 	"github.com/kesrotate/kesrotate/auditlog"
 	"github.com/kesrotate/kesrotate/transfer"
@@ -140,4 +145,85 @@ func mustGaps(t *testing.T, v *Vault) []LogGap {
 		t.Fatal(err)
 	}
 	return gaps
+}
+
+// TestFleetWarnsOfTheSameCounterElsewhere: a fleet ceremony that issues
+// a pool's counter again for another producer (the chain never saw the
+// first cert) carries Rotate's warning in the pool's outcome: both certs
+// are valid, and only the operator can stop the first producer.
+func TestFleetWarnsOfTheSameCounterElsewhere(t *testing.T) {
+	v, pools := benchVault(t, t.TempDir(), 1, t0)
+	first, err := v.RotateFleet(FleetRequest{Snapshots: []FleetSnapshot{{Name: "a", Data: pools[0].snapshot(t, v, t0)}},
+		Policy: transfer.SnapshotPolicy{Now: t0}, Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := first.Outcomes[0]; o.Err != nil || len(o.Warnings) != 0 {
+		t.Fatalf("first rotation: got %v, warnings %q", o.Err, o.Warnings)
+	}
+	first.Outcomes[0].Result.Issue.KES.Wipe()
+	other := addBenchProducer(t, v, pools[0], "bp000-standby", t0)
+	res, err := v.RotateFleet(FleetRequest{Snapshots: []FleetSnapshot{{Name: "b", Data: other.snapshot(t, v, t0.Add(time.Minute))}},
+		Policy: transfer.SnapshotPolicy{Now: t0.Add(time.Minute)}, Now: t0.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := res.Outcomes[0]
+	if o.Err != nil {
+		t.Fatal(o.Err)
+	}
+	defer o.Result.Issue.KES.Wipe()
+	if o.Result.Issue.Cert.Counter != 0 {
+		t.Fatalf("got counter %d, want 0 again", o.Result.Issue.Cert.Counter)
+	}
+	want := "cert #0 was also issued for producer bp000, and the chain has not seen it"
+	if len(o.Warnings) != 1 || !strings.Contains(o.Warnings[0], want) {
+		t.Errorf("got warnings %q, want one that says %q", o.Warnings, want)
+	}
+	// #0 a third time, for the standby again: bp000's #0 is still valid,
+	// though the cert before this one is the standby's own.
+	t2 := t0.Add(2 * time.Minute)
+	again, err := v.RotateFleet(FleetRequest{Snapshots: []FleetSnapshot{{Name: "c", Data: other.snapshot(t, v, t2)}},
+		Policy: transfer.SnapshotPolicy{Now: t2}, Now: t2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o = again.Outcomes[0]
+	if o.Err != nil {
+		t.Fatal(o.Err)
+	}
+	defer o.Result.Issue.KES.Wipe()
+	if len(o.Warnings) != 1 || !strings.Contains(o.Warnings[0], want) {
+		t.Errorf("third #0: got warnings %q, want one that says %q", o.Warnings, want)
+	}
+}
+
+// addBenchProducer pins another producer of bp's pool, called name, and
+// returns it as a benchPool that signs its own snapshots.
+func addBenchProducer(t *testing.T, v *Vault, bp *benchPool, name string, now time.Time) *benchPool {
+	t.Helper()
+	p, err := v.Pool(bp.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := p.PoolID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := sha256.Sum256([]byte(name))
+	sign := ed25519.NewKeyFromSeed(seed[:])
+	ageID, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &transfer.Enrollment{Name: name, Magic: v.Network.Magic, PoolID: id, Recipient: ageID.Recipient().String(),
+		SignKey: sign.Public().(ed25519.PublicKey), Created: now}
+	enr, err := e.Marshal(sign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.AddProducer(name, enr, AddProducerOptions{Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	return &benchPool{name: bp.name, producer: name, sign: sign, onChain: bp.onChain}
 }

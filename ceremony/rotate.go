@@ -340,8 +340,10 @@ func (p *Pool) snapshotUnused(snapshot []byte) error {
 }
 
 // sameCounterElsewhere warns when the cert just issued has the number of
-// the previous one, which went to another producer and never minted: both
-// are valid on chain, so both producers would forge for the pool.
+// an earlier one (not only the one before it: a third cert of a number
+// leaves the first producer's valid too) that went to another producer
+// and never minted: both are valid on chain, so both producers would
+// forge for the pool.
 func (p *Pool) sameCounterElsewhere(res *IssueResult, producers []string) []string {
 	producer := producers[0]
 	entries, err := p.Journal()
@@ -352,17 +354,19 @@ func (p *Pool) sameCounterElsewhere(res *IssueResult, producers []string) []stri
 	if len(issued) < 2 {
 		return nil
 	}
-	prev := issued[len(issued)-2]
-	if prev.Counter != res.Cert.Counter || prev.Producer == "" {
-		return nil
-	}
-	var out []string
-	for _, other := range prev.HeldBy() {
-		if slices.Contains(producers, other) {
-			continue // it receives this bundle too
+	var out, warned []string
+	for _, prev := range issued[:len(issued)-1] {
+		if prev.Counter != res.Cert.Counter {
+			continue
 		}
-		out = append(out, fmt.Sprintf("cert #%d was also issued for producer %s, and the chain has not seen it: both certs are valid, so stop block production on %s before installing this bundle on %s",
-			prev.Counter, other, other, producer))
+		for _, other := range prev.HeldBy() {
+			if slices.Contains(producers, other) || slices.Contains(warned, other) {
+				continue // it receives this bundle too, or is named already
+			}
+			warned = append(warned, other)
+			out = append(out, fmt.Sprintf("cert #%d was also issued for producer %s, and the chain has not seen it: both certs are valid, so stop block production on %s before installing this bundle on %s",
+				prev.Counter, other, other, producer))
+		}
 	}
 	return out
 }

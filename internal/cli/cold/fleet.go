@@ -135,6 +135,9 @@ func runFleetRotate(g *globals, o *fleetRotateOptions, pools []string) error {
 			}
 			c := out.Result.Issue.Cert
 			g.env.Info("[%d/%d] %s: op cert #%d, KES period %d, sealed for %s", done, total, out.Pool, c.Counter, c.KESPeriod, out.Producer)
+			for _, w := range out.Warnings {
+				g.env.Warn("pool %s: %s", out.Pool, w)
+			}
 		},
 	})
 	if err != nil {
@@ -183,7 +186,7 @@ func runFleetRotate(g *globals, o *fleetRotateOptions, pools []string) error {
 func fleetJSON(v *ceremony.Vault, res *ceremony.FleetResult) fleetOutput {
 	pools := []fleetPool{}
 	for _, o := range res.Outcomes {
-		p := fleetPool{Pool: o.Pool, Producer: o.Producer, Snapshot: o.Snapshot}
+		p := fleetPool{Pool: o.Pool, Producer: o.Producer, Snapshot: o.Snapshot, Warnings: nonNil(o.Warnings)}
 		if o.Err != nil {
 			p.Status, p.Error = "refused", o.Err.Error()
 		} else {

@@ -243,6 +243,9 @@ type fleetPool struct {
 	BundleSHA256 string  `json:"bundle_sha256,omitempty"`
 	BundleBytes  int     `json:"bundle_bytes,omitempty"`
 	Error        string  `json:"error,omitempty"`
+	// Warnings are what the operator must act on before installing the
+	// bundle (the same counter issued for another producer).
+	Warnings []string `json:"warnings"`
 }
 
 // rotateOutput is what 'rotate --json' prints, whichever way the rotation
