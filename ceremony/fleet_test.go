@@ -52,8 +52,8 @@ func TestFleetRefusalsDoNotStopTheOthers(t *testing.T) {
 	if got, want := strings.Join(progress, ", "), "pool000 1/4, pool001 2/4, pool002 3/4, pool003 4/4"; got != want {
 		t.Fatalf("got progress %q, want %q", got, want)
 	}
-	if res.Rotated() != 1 || res.Refused() != 3 {
-		t.Fatalf("got %d rotated, %d refused, want 1, 3", res.Rotated(), res.Refused())
+	if res.Rotated() != 1 || res.Refused() != 3 || res.FailedAfterIssue() != 0 {
+		t.Fatalf("got %d rotated, %d refused, %d failed after issue; want 1, 3, 0", res.Rotated(), res.Refused(), res.FailedAfterIssue())
 	}
 	if o := res.Outcomes[0]; o.Err != nil || o.Result == nil || o.Producer != pools[0].producer || o.Snapshot != "a.kss" {
 		t.Errorf("pool000: got %+v", o)
@@ -110,7 +110,18 @@ func TestFleetCrashHalfWayIsRecordedByTheNextPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.Outcomes[0].Err == nil || res.Outcomes[1].Err != nil {
-		t.Fatalf("got %v, %v, want the first refused and the second rotated", res.Outcomes[0].Err, res.Outcomes[1].Err)
+		t.Fatalf("got %v, %v, want the first failed and the second rotated", res.Outcomes[0].Err, res.Outcomes[1].Err)
+	}
+	// The first pool's cert is journaled: not a refusal, which changes
+	// nothing.
+	if o := res.Outcomes[0]; o.State != FleetFailedAfterIssue || o.Issued == nil || o.Issued.Counter != 0 || !errors.Is(o.Err, ErrIssued) {
+		t.Errorf("first pool: got state %q, issued %+v, err %v; want %q with cert #0", o.State, o.Issued, o.Err, FleetFailedAfterIssue)
+	}
+	if s := res.Outcomes[1].State; s != FleetRotated {
+		t.Errorf("second pool: got state %q, want %q", s, FleetRotated)
+	}
+	if res.Rotated() != 1 || res.Refused() != 0 || res.FailedAfterIssue() != 1 {
+		t.Errorf("got %d rotated, %d refused, %d failed after issue; want 1, 0, 1", res.Rotated(), res.Refused(), res.FailedAfterIssue())
 	}
 	res.Outcomes[1].Result.Issue.KES.Wipe()
 	entries, err := auditlog.Entries(v.LogDir())

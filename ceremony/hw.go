@@ -811,7 +811,7 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 			return nil, err
 		}
 		if err := v.crashPoint("after-journal"); err != nil {
-			return nil, err
+			return nil, issuedNotLogged(je, err)
 		}
 	}
 	if ce.Kind != "" {
@@ -823,19 +823,20 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 	} else {
 		res.Checkpoint = l.Checkpoint().Note
 	}
+	// The cert is journaled and logged: every failure from here says so.
 	if err := p.Repair(); err != nil {
-		return nil, err
+		return nil, afterIssue(je, err)
 	}
 	if entries, err = p.Journal(); err != nil {
-		return nil, err
+		return nil, afterIssue(je, err)
 	}
 	res.Entry = entries[len(entries)-1]
 	if res.History, err = History(entries[:len(entries)-1]); err != nil {
-		return nil, err
+		return nil, afterIssue(res.Entry, err)
 	}
 	sealed, err := v.sealBundle(p, cold.PoolID(), res, prods, recipients, pr.OutDir, pr.Legacy, pr.WithVRF, res.Checkpoint, req.Now)
 	if err != nil {
-		return nil, err
+		return nil, afterIssue(res.Entry, err)
 	}
 	// The snapshot was checked when the rotation was prepared; read again
 	// for the result (its signature still verifies: the same pinned key).

@@ -108,7 +108,8 @@ func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
 	}
 	sealed, err := v.sealBundle(p, pl.poolID, res, pl.prods, pl.recipients, pl.outDir, req.LegacyBundle, pl.withVRF, req.Checkpoint, req.Now)
 	if err != nil {
-		return nil, err
+		res.KES.Wipe()
+		return nil, afterIssue(res.Entry, err)
 	}
 	out := &RotateResult{Issue: res, Snapshot: snap, Producer: prod, Pin: pl.pins[0], SealedTo: pl.prods, Pins: pl.pins, BundleFile: sealed.file, Bundle: sealed.data,
 		BundleHash: transfer.FileHash(sealed.data), Checkpoint: sealed.checkpoint, VRFFor: pl.vrfFor, WithVRF: pl.withVRF, Warnings: p.sameCounterElsewhere(res, pl.names)}

@@ -223,16 +223,17 @@ type ceremonySealOutput struct {
 
 // fleetOutput is what 'fleet rotate --json' prints.
 type fleetOutput struct {
-	Pools           []fleetPool `json:"pools"`
-	Rotated         int         `json:"rotated"`
-	Refused         int         `json:"refused"`
-	UnusedSnapshots []string    `json:"unused_snapshots"`
+	Pools            []fleetPool `json:"pools"`
+	Rotated          int         `json:"rotated"`
+	Refused          int         `json:"refused"`
+	FailedAfterIssue int         `json:"failed_after_issue"`
+	UnusedSnapshots  []string    `json:"unused_snapshots"`
 }
 
 // fleetPool is one pool of a fleet rotation.
 type fleetPool struct {
 	Pool         string  `json:"pool"`
-	Status       string  `json:"status"` // "rotated" or "refused"
+	Status       string  `json:"status"` // ceremony.FleetState: "rotated", "refused", "failed-after-issue"
 	Producer     string  `json:"producer,omitempty"`
 	Snapshot     string  `json:"snapshot,omitempty"`
 	Counter      *uint64 `json:"counter,omitempty"`

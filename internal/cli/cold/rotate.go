@@ -265,7 +265,7 @@ func issuedError(err error) (error, bool) {
 		return err, false
 	}
 	if ie.Logged {
-		return cli.Hint(err, fmt.Sprintf("cert #%d is issued and logged; rotate again into a folder that takes the files: it re-issues the same counter", ie.Cert.Counter)), true
+		return cli.Hint(err, fmt.Sprintf("cert #%d is issued and logged; fix what failed (a folder that takes the files, a key the vault lacks) and rotate again: it re-issues the same counter", ie.Cert.Counter)), true
 	}
 	return cli.Hint(err, fmt.Sprintf("cert #%d is issued; the next command that opens the log records it, flagged recovered ('kesrotate ceremony seal' does it now)", ie.Cert.Counter)), true
 }
