@@ -286,7 +286,7 @@ type rotateOutput struct {
 
 	// A hardware wallet's rotation.
 	HardwareWallet bool                   `json:"hardware_wallet,omitempty"` // finished with the device's signature
-	Left           []string               `json:"left,omitempty"`            // finish: files left in the folder
+	Left           []string               `json:"left,omitempty"`            // finish, abandon: files left in the folder
 	Prepared       bool                   `json:"prepared,omitempty"`
 	KESVKey        string                 `json:"kes_vkey,omitempty"`
 	Folder         string                 `json:"folder,omitempty"` // preparation, abandon
@@ -297,6 +297,7 @@ type rotateOutput struct {
 	Device         *ceremony.DeviceScreen `json:"device,omitempty"`
 	LogEntry       int64                  `json:"log_entry,omitempty"`
 	Abandoned      bool                   `json:"abandoned,omitempty"`
+	KESDestroyed   *bool                  `json:"kes_destroyed,omitempty"` // abandon: the vault's staged KES key was destroyed
 }
 
 // nonNil is s, or an empty slice for nil: a list prints as [], never null.

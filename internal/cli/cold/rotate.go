@@ -77,7 +77,9 @@ the cert where the printed command writes it) checks the cert the device
 signed against everything prepared (pool, counter, KES period, KES key,
 signature) and only then journals it and seals the bundle; anything else
 is refused and nothing is sealed. --abandon gives the preparation up and
-destroys its KES key.`,
+destroys the KES key the vault made for it; a key the producer made
+(KES-on-producer mode) stays there until 'kesrotate-agent kes new
+--replace' discards it, and abandon says so.`,
 		Args: cli.Args(func(c *cobra.Command, args []string) error {
 			if len(o.scan) > 0 {
 				return cobra.MinimumNArgs(1)(c, args) // POOL, then more images
@@ -115,7 +117,7 @@ destroys its KES key.`,
 	f.BoolVar(&o.ignoreClock, "ignore-clock", false, "accept a KES period up to 4 periods away from this machine's clock (logged); for a wrong clock give --now")
 	f.StringVar(&o.signedCert, "signed-cert", "", "hardware wallet: finish the prepared rotation with the cert the device signed (cardano-hw-cli's --out-file)")
 	f.BoolVar(&o.finish, "finish", false, "hardware wallet: finish with the cert where the printed cardano-hw-cli command wrote it")
-	f.BoolVar(&o.abandon, "abandon", false, "hardware wallet: give the prepared rotation up and destroy its KES key (logged)")
+	f.BoolVar(&o.abandon, "abandon", false, "hardware wallet: give the prepared rotation up and destroy the KES key the vault made for it (logged)")
 	c.MarkFlagsMutuallyExclusive("signed-cert", "finish", "abandon")
 	c.MarkFlagsMutuallyExclusive("snapshot", "scan")
 	c.MarkFlagsMutuallyExclusive("producer", "kes-period")
