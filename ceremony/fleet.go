@@ -30,9 +30,11 @@ type FleetRequest struct {
 	OutDir    string // where the bundles go ("" = the vault's out/)
 	WithVRF   bool   // add each pool's VRF skey
 	AutoVRF   bool   // add it for producers that never received it (RotateRequest.AutoVRF)
-	// LegacyBundle writes the bundle format older agents read.
-	LegacyBundle bool
-	Now          time.Time
+	// BundleVersion is the bundle version to write, as
+	// RotateRequest.BundleVersion (0: the current one); another version
+	// refuses the ceremony before any pool is rotated.
+	BundleVersion int
+	Now           time.Time
 	// Progress, if set, is called after each pool with its outcome.
 	Progress func(o FleetOutcome, done, total int)
 }
@@ -121,6 +123,9 @@ func (o *FleetOutcome) settle() {
 // is for the ceremony as a whole (the lock, the passphrase, the pool
 // list); the outcomes say what became of each pool.
 func (v *Vault) RotateFleet(req FleetRequest) (*FleetResult, error) {
+	if _, err := transfer.LegacyVersion(req.BundleVersion); err != nil {
+		return nil, err
+	}
 	release, err := v.Acquire("fleet rotate")
 	if err != nil {
 		return nil, err
@@ -171,7 +176,7 @@ func (v *Vault) RotateFleet(req FleetRequest) (*FleetResult, error) {
 		default:
 			o.Producer, o.Snapshot = m[0].producer, m[0].snap.Name
 			o.Result, o.Err = v.Rotate(RotateRequest{Pool: name, Producer: m[0].producer, Snapshot: m[0].snap.Data,
-				Policy: req.Policy, WithVRF: req.WithVRF, AutoVRF: req.AutoVRF, LegacyBundle: req.LegacyBundle, OutDir: req.OutDir, Now: req.Now})
+				Policy: req.Policy, WithVRF: req.WithVRF, AutoVRF: req.AutoVRF, BundleVersion: req.BundleVersion, OutDir: req.OutDir, Now: req.Now})
 			if o.Result != nil {
 				o.Warnings = o.Result.Warnings
 			}

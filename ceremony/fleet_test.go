@@ -238,3 +238,44 @@ func addBenchProducer(t *testing.T, v *Vault, bp *benchPool, name string, now ti
 	}
 	return &benchPool{name: bp.name, producer: name, sign: sign, onChain: bp.onChain}
 }
+
+// TestBundleVersion: the request carries the bundle version and transfer
+// decides its format: 0 is the current one, BundleVersionLegacy the older
+// agents' (larger) one, and another version is refused before anything is
+// written, for one pool and for a fleet.
+func TestBundleVersion(t *testing.T) {
+	v, pools := benchVault(t, t.TempDir(), 1, t0)
+	p, err := v.Pool(pools[0].name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(p.journalPath())
+	for _, bad := range []int{1, 4} {
+		_, err := v.Rotate(RotateRequest{Pool: pools[0].name, Producer: pools[0].producer, Snapshot: pools[0].snapshot(t, v, t0),
+			BundleVersion: bad, Policy: transfer.SnapshotPolicy{Now: t0}, Now: t0})
+		if !errors.Is(err, transfer.ErrBundleVersion) {
+			t.Errorf("rotate, version %d: got %v, want ErrBundleVersion", bad, err)
+		}
+		if _, err := v.RotateFleet(FleetRequest{Snapshots: []FleetSnapshot{{Name: "a", Data: pools[0].snapshot(t, v, t0)}},
+			BundleVersion: bad, Policy: transfer.SnapshotPolicy{Now: t0}, Now: t0}); !errors.Is(err, transfer.ErrBundleVersion) {
+			t.Errorf("fleet, version %d: got %v, want ErrBundleVersion", bad, err)
+		}
+	}
+	if after, _ := os.ReadFile(p.journalPath()); string(after) != string(before) {
+		t.Error("a refused bundle version changed the journal")
+	}
+	size := map[int]int{}
+	for i, ver := range []int{0, transfer.BundleVersion, transfer.BundleVersionLegacy} {
+		now := t0.Add(time.Duration(i) * time.Minute)
+		res, err := v.Rotate(RotateRequest{Pool: pools[0].name, Producer: pools[0].producer, Snapshot: pools[0].snapshot(t, v, now),
+			BundleVersion: ver, Policy: transfer.SnapshotPolicy{Now: now}, Now: now})
+		if err != nil {
+			t.Fatalf("version %d: %v", ver, err)
+		}
+		res.Issue.KES.Wipe()
+		size[ver] = len(res.Bundle)
+	}
+	if size[0] != size[transfer.BundleVersion] || size[transfer.BundleVersionLegacy] <= size[transfer.BundleVersion] {
+		t.Errorf("got bundle sizes %v: want 0 the current version's, and the legacy one larger", size)
+	}
+}

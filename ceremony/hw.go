@@ -429,7 +429,7 @@ func (v *Vault) PrepareRotation(req RotateRequest) (_ *PreparedRotation, err err
 	pr := &Prepared{Counter: cc.n, KESPeriod: pl.period, KESVKey: hex.EncodeToString(kesVK[:]), KESOnProducer: snap.KESVKey != nil,
 		OnChain: snap.OnChain.Text(), Chosen: cc.chosen, Forced: cc.forced, Refused: refusalText(cc.refused), Producers: pl.names, Snapshot: req.Snapshot, TipSlot: snap.TipSlot,
 		TipTime: snap.TipTime.UTC().Truncate(time.Second), SnapshotSHA256: transfer.FileHash(req.Snapshot), Installed: ireq.Log.Installed,
-		Overrides: ireq.Log.Overrides, WithVRF: pl.withVRF, VRFFor: pl.vrfFor, Legacy: req.LegacyBundle, OutDir: outDir, Folder: folder,
+		Overrides: ireq.Log.Overrides, WithVRF: pl.withVRF, VRFFor: pl.vrfFor, Legacy: pl.legacy, OutDir: outDir, Folder: folder,
 		Journal: len(cc.entries), Created: req.Now.UTC().Truncate(time.Second)}
 	folderFiles := []struct {
 		name string

@@ -30,11 +30,13 @@ type RotateRequest struct {
 	// AutoVRF adds the VRF skey when a producer named has never received
 	// it from this vault (its first bundle), if the vault holds it.
 	AutoVRF bool
-	// LegacyBundle writes the bundle format older agents read
-	// (transfer.Bundle.Legacy).
-	LegacyBundle bool
-	ForceCounter *uint64 // journaled override
-	OutDir       string  // where the .age file goes ("" = the vault's out/)
+	// BundleVersion is the bundle version to write: 0 or
+	// transfer.BundleVersion, or transfer.BundleVersionLegacy for older
+	// agents (transfer.LegacyVersion decides the format; another version
+	// is refused before anything is written: transfer.ErrBundleVersion).
+	BundleVersion int
+	ForceCounter  *uint64 // journaled override
+	OutDir        string  // where the .age file goes ("" = the vault's out/)
 	// QRDir, if set, also gets the bundle as QR frames and the checkpoint
 	// as a QR code (CheckpointQR); it must take them before a cert is
 	// issued (ErrQR).
@@ -106,7 +108,7 @@ func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
 	if req.Checkpoint == nil {
 		req.Checkpoint = res.Checkpoint
 	}
-	sealed, err := v.sealBundle(p, pl.poolID, res, pl.prods, pl.recipients, pl.outDir, req.LegacyBundle, pl.withVRF, req.Checkpoint, req.Now)
+	sealed, err := v.sealBundle(p, pl.poolID, res, pl.prods, pl.recipients, pl.outDir, pl.legacy, pl.withVRF, req.Checkpoint, req.Now)
 	if err != nil {
 		res.KES.Wipe()
 		return nil, afterIssue(res.Entry, err)
@@ -152,6 +154,7 @@ type rotationPlan struct {
 	withVRF    bool
 	vrfFor     []string
 	outDir     string // where the bundle goes; it takes files
+	legacy     bool   // the bundle is written as transfer.Bundle.Legacy
 }
 
 // planRotation runs a rotation's checks, reading only: the producers and
@@ -164,6 +167,9 @@ func (v *Vault) planRotation(p *Pool, req RotateRequest) (*rotationPlan, error) 
 		return nil, err
 	}
 	pl := &rotationPlan{poolID: poolID, names: append([]string{req.Producer}, req.Also...)}
+	if pl.legacy, err = transfer.LegacyVersion(req.BundleVersion); err != nil {
+		return nil, err
+	}
 	if pl.prods, pl.pins, pl.recipients, err = v.sealTargets(p, poolID, pl.names); err != nil {
 		return nil, err
 	}

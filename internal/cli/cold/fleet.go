@@ -129,7 +129,7 @@ func runFleetRotate(g *globals, o *fleetRotateOptions, pools []string) error {
 		return err
 	}
 	res, err := v.RotateFleet(ceremony.FleetRequest{
-		Pools: pools, Snapshots: snaps, OutDir: o.out, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == transfer.BundleVersionLegacy, Now: now,
+		Pools: pools, Snapshots: snaps, OutDir: o.out, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, BundleVersion: o.bundleVer, Now: now,
 		Policy: transfer.SnapshotPolicy{MaxAge: o.maxAge, AllowStale: o.allowStale},
 		Progress: func(out ceremony.FleetOutcome, done, total int) {
 			switch out.State {

@@ -107,7 +107,7 @@ destroys the KES key the vault made for it; a key the producer made
 	f.StringSliceVar(&o.scan, "scan", nil, "image(s) of the snapshot QR code, more may follow as arguments; \"-\" reads an MJPEG stream on stdin")
 	f.BoolVar(&o.withVRF, "with-vrf", false, "add the VRF signing key (default: only for a producer that never received it)")
 	f.StringVar(&o.qrDir, "qr", "", "also write the bundle as QR frames (PNG) into this folder")
-	f.IntVar(&o.bundleVer, "bundle-version", 3, "3, or 2 for agents older than bundle version 3 (larger bundles, more QR frames)")
+	f.IntVar(&o.bundleVer, "bundle-version", transfer.BundleVersion, fmt.Sprintf("%d, or %d for agents older than bundle version %d (larger bundles, more QR frames)", transfer.BundleVersion, transfer.BundleVersionLegacy, transfer.BundleVersion))
 	cli.DurationVar(f, &o.maxAge, "max-age", transfer.DefaultMaxAge, "refuse a snapshot whose tip is older than this (another value is logged)")
 	f.BoolVar(&o.allowStale, "allow-stale", false, "accept a snapshot older than --max-age (journaled)")
 	f.StringVar(&o.kesPeriod, "kes-period", "", "KES period the cert starts in (from the producer's chain tip)")
@@ -158,7 +158,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 		return err
 	}
 	req := ceremony.RotateRequest{
-		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == transfer.BundleVersionLegacy, ForceCounter: force, OutDir: o.out, QRDir: o.qrDir, Now: now,
+		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, BundleVersion: o.bundleVer, ForceCounter: force, OutDir: o.out, QRDir: o.qrDir, Now: now,
 		Policy: transfer.SnapshotPolicy{MaxAge: o.maxAge, IgnoreClock: o.ignoreClock, AllowStale: o.allowStale},
 	}
 	if p.Hardware() {
