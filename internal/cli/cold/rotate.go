@@ -208,7 +208,7 @@ func printRotated(g *globals, v *ceremony.Vault, name string, o *rotateOptions, 
 			Producer: names[0], SealedTo: names, ProducerFingerprint: res.Pin.Fingerprint, ProducerPinEntry: res.Pin.Seq,
 			Bundle: res.BundleFile, BundleSHA256: res.BundleHash, BundleBytes: len(res.Bundle), Frames: frames,
 			Checkpoint:    rotateCheckpointJSON(res, ckptQR),
-			KESOnProducer: res.Snapshot.KESVKey != nil, WithVRF: res.WithVRF, VRFFor: nonNil(res.VRFFor),
+			KESOnProducer: res.Issue.Entry.KESOnProducer, WithVRF: res.WithVRF, VRFFor: nonNil(res.VRFFor),
 		}
 		if pr != nil {
 			out.HardwareWallet, out.Left = true, left
@@ -236,7 +236,7 @@ func printRotated(g *globals, v *ceremony.Vault, name string, o *rotateOptions, 
 	fmt.Fprintf(w, "  expires     %s\n", c.Expiry(v.Network).Format(time.RFC3339))
 	fmt.Fprintf(w, "  cert hash   %s\n", c.Hash())
 	fmt.Fprintf(w, "  bundle      %s (%d bytes, sha256 %s)\n", res.BundleFile, len(res.Bundle), res.BundleHash[:16])
-	if res.Snapshot.KESVKey != nil {
+	if res.Issue.Entry.KESOnProducer {
 		fmt.Fprintf(w, "  KES key     made on the producer; the bundle holds only the cert\n")
 	}
 	switch {
