@@ -178,3 +178,14 @@ func (e *IssuedError) Is(target error) bool { return target == ErrIssued }
 func issuedNotLogged(je JournalEntry, err error) error {
 	return &IssuedError{Cert: je, Err: fmt.Errorf("cert #%d is journaled but its log entry failed (the next command records it): %w", je.Counter, err)}
 }
+
+// afterIssue is err as an *IssuedError of the journaled and logged cert
+// je: an output that failed after the cert-issued entry. An *IssuedError
+// already is returned as it is.
+func afterIssue(je JournalEntry, err error) error {
+	var ie *IssuedError
+	if errors.As(err, &ie) {
+		return err
+	}
+	return &IssuedError{Cert: je, Logged: true, Err: err}
+}

@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -29,20 +30,47 @@ type FleetRequest struct {
 	OutDir    string // where the bundles go ("" = the vault's out/)
 	WithVRF   bool   // add each pool's VRF skey
 	AutoVRF   bool   // add it for producers that never received it (RotateRequest.AutoVRF)
-	// LegacyBundle writes the bundle format older agents read.
-	LegacyBundle bool
-	Now          time.Time
+	// BundleVersion is the bundle version to write, as
+	// RotateRequest.BundleVersion (0: the current one); another version
+	// refuses the ceremony before any pool is rotated.
+	BundleVersion int
+	Now           time.Time
 	// Progress, if set, is called after each pool with its outcome.
 	Progress func(o FleetOutcome, done, total int)
 }
 
+// FleetState is what became of one pool of a fleet ceremony; its
+// values are the words fleet rotate prints.
+type FleetState string
+
+const (
+	// FleetRotated: the cert is issued, its bundle written and logged.
+	FleetRotated FleetState = "rotated"
+	// FleetRefused: a check refused the pool before anything was
+	// written; nothing changed.
+	FleetRefused FleetState = "refused"
+	// FleetFailedAfterIssue: the cert is journaled (Issued), but its log
+	// entry or its bundle failed (an *IssuedError): rotating the pool
+	// again re-issues the same counter, and the next command that opens
+	// the log records a cert it lacks.
+	FleetFailedAfterIssue FleetState = "failed-after-issue"
+)
+
 // FleetOutcome is what became of one pool of a fleet ceremony.
 type FleetOutcome struct {
 	Pool     string
+	State    FleetState
 	Producer string // whose snapshot was used ("" when none was found)
 	Snapshot string // the snapshot's file name
 	Result   *RotateResult
-	Err      error // the refusal; nil when the pool was rotated
+	Err      error // the refusal or the failure; nil when the pool was rotated
+	// Issued is the journaled cert of a pool that failed after its issue
+	// (FleetFailedAfterIssue); nil otherwise.
+	Issued *JournalEntry
+	// Warnings are what the operator must act on before installing the
+	// pool's bundle (RotateResult.Warnings): e.g. the same counter issued
+	// for another producer, whose cert is valid too.
+	Warnings []string
 }
 
 // FleetResult is a finished fleet ceremony.
@@ -52,29 +80,52 @@ type FleetResult struct {
 	Unused []string
 }
 
-// Rotated counts the pools that got a cert.
-func (r *FleetResult) Rotated() int {
+// Rotated counts the pools that got a cert and its bundle.
+func (r *FleetResult) Rotated() int { return r.count(FleetRotated) }
+
+// Refused counts the pools refused before anything was written.
+func (r *FleetResult) Refused() int { return r.count(FleetRefused) }
+
+// FailedAfterIssue counts the pools whose cert was journaled but whose
+// log entry or bundle failed.
+func (r *FleetResult) FailedAfterIssue() int { return r.count(FleetFailedAfterIssue) }
+
+func (r *FleetResult) count(s FleetState) int {
 	n := 0
 	for _, o := range r.Outcomes {
-		if o.Err == nil {
+		if o.State == s {
 			n++
 		}
 	}
 	return n
 }
 
-// Refused counts the pools that did not.
-func (r *FleetResult) Refused() int { return len(r.Outcomes) - r.Rotated() }
+// settle decides o's state from its error.
+func (o *FleetOutcome) settle() {
+	var ie *IssuedError
+	switch {
+	case o.Err == nil:
+		o.State = FleetRotated
+	case errors.As(o.Err, &ie):
+		o.State, o.Issued = FleetFailedAfterIssue, &ie.Cert
+	default:
+		o.State = FleetRefused
+	}
+}
 
 // RotateFleet rotates many pools in one ceremony: it holds the vault's
 // lock once, asks for the passphrase (an encrypted vault) once, and for
 // each pool runs Rotate with the snapshot of its producer. One pool's
 // refusal is recorded in its outcome and never stops the others: Rotate
 // checks everything before it writes, and a pool that fails half way
-// leaves what it wrote for the next pool's log open to record. The error
+// (FleetFailedAfterIssue) leaves what it wrote for the next pool's log
+// open to record. The error
 // is for the ceremony as a whole (the lock, the passphrase, the pool
 // list); the outcomes say what became of each pool.
 func (v *Vault) RotateFleet(req FleetRequest) (*FleetResult, error) {
+	if _, err := transfer.LegacyVersion(req.BundleVersion); err != nil {
+		return nil, err
+	}
 	release, err := v.Acquire("fleet rotate")
 	if err != nil {
 		return nil, err
@@ -125,8 +176,12 @@ func (v *Vault) RotateFleet(req FleetRequest) (*FleetResult, error) {
 		default:
 			o.Producer, o.Snapshot = m[0].producer, m[0].snap.Name
 			o.Result, o.Err = v.Rotate(RotateRequest{Pool: name, Producer: m[0].producer, Snapshot: m[0].snap.Data,
-				Policy: req.Policy, WithVRF: req.WithVRF, AutoVRF: req.AutoVRF, LegacyBundle: req.LegacyBundle, OutDir: req.OutDir, Now: req.Now})
+				Policy: req.Policy, WithVRF: req.WithVRF, AutoVRF: req.AutoVRF, BundleVersion: req.BundleVersion, OutDir: req.OutDir, Now: req.Now})
+			if o.Result != nil {
+				o.Warnings = o.Result.Warnings
+			}
 		}
+		o.settle()
 		res.Outcomes = append(res.Outcomes, o)
 		if req.Progress != nil {
 			req.Progress(o, len(res.Outcomes), len(names))

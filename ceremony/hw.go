@@ -374,7 +374,7 @@ func (v *Vault) PrepareRotation(req RotateRequest) (_ *PreparedRotation, err err
 	}
 	// A staged key without prepared.json was never certified (a
 	// preparation that stopped before its record): it goes.
-	if err := p.shredStagedKES(); err != nil {
+	if _, err := p.shredStagedKES(); err != nil {
 		return nil, err
 	}
 	pl, err := v.planRotation(p, req)
@@ -429,7 +429,7 @@ func (v *Vault) PrepareRotation(req RotateRequest) (_ *PreparedRotation, err err
 	pr := &Prepared{Counter: cc.n, KESPeriod: pl.period, KESVKey: hex.EncodeToString(kesVK[:]), KESOnProducer: snap.KESVKey != nil,
 		OnChain: snap.OnChain.Text(), Chosen: cc.chosen, Forced: cc.forced, Refused: refusalText(cc.refused), Producers: pl.names, Snapshot: req.Snapshot, TipSlot: snap.TipSlot,
 		TipTime: snap.TipTime.UTC().Truncate(time.Second), SnapshotSHA256: transfer.FileHash(req.Snapshot), Installed: ireq.Log.Installed,
-		Overrides: ireq.Log.Overrides, WithVRF: pl.withVRF, VRFFor: pl.vrfFor, Legacy: req.LegacyBundle, OutDir: outDir, Folder: folder,
+		Overrides: ireq.Log.Overrides, WithVRF: pl.withVRF, VRFFor: pl.vrfFor, Legacy: pl.legacy, OutDir: outDir, Folder: folder,
 		Journal: len(cc.entries), Created: req.Now.UTC().Truncate(time.Second)}
 	folderFiles := []struct {
 		name string
@@ -475,7 +475,7 @@ func (v *Vault) PrepareRotation(req RotateRequest) (_ *PreparedRotation, err err
 			}
 			_ = os.Remove(folder) // only if empty
 			_ = os.Remove(filepath.Join(p.Dir, preparedFile))
-			_ = p.shredStagedKES()
+			_, _ = p.shredStagedKES()
 		}
 	}()
 	if kes != nil {
@@ -629,14 +629,19 @@ func within(dir, path string) (bool, error) {
 	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))), nil
 }
 
-// shredStagedKES destroys the staged KES key, if there is one.
-func (p *Pool) shredStagedKES() error {
+// shredStagedKES destroys the staged KES key, if there is one, and says
+// whether there was.
+func (p *Pool) shredStagedKES() (destroyed bool, err error) {
 	for _, name := range []string{stagedKESFile, stagedKESFile + encSuffix} {
-		if err := Shred(filepath.Join(p.Dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("destroying %s/%s: %w", p.Meta.Name, name, err)
+		err := Shred(filepath.Join(p.Dir, name))
+		switch {
+		case err == nil:
+			destroyed = true
+		case !errors.Is(err, fs.ErrNotExist):
+			return destroyed, fmt.Errorf("destroying %s/%s: %w", p.Meta.Name, name, err)
 		}
 	}
-	return nil
+	return destroyed, nil
 }
 
 // removeFolderFiles removes the files a preparation wrote for cardano-hw-cli
@@ -811,7 +816,7 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 			return nil, err
 		}
 		if err := v.crashPoint("after-journal"); err != nil {
-			return nil, err
+			return nil, issuedNotLogged(je, err)
 		}
 	}
 	if ce.Kind != "" {
@@ -823,19 +828,20 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 	} else {
 		res.Checkpoint = l.Checkpoint().Note
 	}
+	// The cert is journaled and logged: every failure from here says so.
 	if err := p.Repair(); err != nil {
-		return nil, err
+		return nil, afterIssue(je, err)
 	}
 	if entries, err = p.Journal(); err != nil {
-		return nil, err
+		return nil, afterIssue(je, err)
 	}
 	res.Entry = entries[len(entries)-1]
 	if res.History, err = History(entries[:len(entries)-1]); err != nil {
-		return nil, err
+		return nil, afterIssue(res.Entry, err)
 	}
 	sealed, err := v.sealBundle(p, cold.PoolID(), res, prods, recipients, pr.OutDir, pr.Legacy, pr.WithVRF, res.Checkpoint, req.Now)
 	if err != nil {
-		return nil, err
+		return nil, afterIssue(res.Entry, err)
 	}
 	// The snapshot was checked when the rotation was prepared; read again
 	// for the result (its signature still verifies: the same pinned key).
@@ -849,7 +855,7 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 	// The rotation is done: a QR folder that fails now returns it too.
 	qrErr := writeQR(req.QRDir, out.RotateResult)
 	// The bundle is out: the staged key and the preparation go.
-	if err := p.shredStagedKES(); err != nil {
+	if _, err := p.shredStagedKES(); err != nil {
 		return out, errors.Join(err, qrErr)
 	}
 	if err := os.Remove(filepath.Join(p.Dir, preparedFile)); err != nil {
@@ -883,12 +889,29 @@ func (pr *Prepared) check(c *opcert.Certificate, cold keys.ColdVKey, pool string
 	return nil
 }
 
+// Abandoned is what AbandonRotation destroyed, and what stayed.
+type Abandoned struct {
+	Prepared *Prepared // the preparation given up
+	// KESDestroyed: the vault's staged KES key was destroyed, so a cert
+	// the device may have signed for it can never make a block.
+	KESDestroyed bool
+	// KESOnProducer: the producer made the KES key (Prepared.Producers[0])
+	// and still holds it as its pending key: a cert the device signed for
+	// it can still make a block there until the producer discards it.
+	KESOnProducer bool
+	// Left are the files that stay in the preparation's folder (not
+	// kesrotate's); the folder is removed when there are none.
+	Left []string
+}
+
 // AbandonRotation ends the pool's open preparation without a cert: the
-// staged KES key is destroyed (so a cert the device may have signed for it
-// can never make a block), prepared.json and the folder's files are
-// removed, and a cert-abandoned entry is logged. A preparation whose cert
-// is journaled already cannot be abandoned: finish it.
-func (v *Vault) AbandonRotation(pool string, now time.Time) (_ *Prepared, err error) {
+// staged KES key, if the vault made one, is destroyed (so a cert the
+// device may have signed for it can never make a block; a key the producer
+// made stays there), prepared.json and the folder's files are removed, and
+// a cert-abandoned entry is logged. A preparation whose cert is journaled
+// already cannot be abandoned: finish it. The result says what was
+// destroyed and what stayed, also when only the log entry failed.
+func (v *Vault) AbandonRotation(pool string, now time.Time) (_ *Abandoned, err error) {
 	release, err := v.Acquire("rotate")
 	if err != nil {
 		return nil, err
@@ -931,20 +954,21 @@ func (v *Vault) AbandonRotation(pool string, now time.Time) (_ *Prepared, err er
 	if err := l.Check(e); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLogRule, err)
 	}
-	if err := p.shredStagedKES(); err != nil {
+	out := &Abandoned{Prepared: pr, KESOnProducer: pr.KESOnProducer}
+	if out.KESDestroyed, err = p.shredStagedKES(); err != nil {
 		return nil, err
 	}
 	if err := os.Remove(filepath.Join(p.Dir, preparedFile)); err != nil {
 		return nil, err
 	}
-	pr.removeFolderFiles()
+	out.Left = pr.removeFolderFiles()
 	if err := v.crashPoint("abandoned-before-log"); err != nil {
 		return nil, err
 	}
 	if _, _, err := v.append(l, e); err != nil {
-		return pr, fmt.Errorf("the preparation is abandoned but its log entry failed (the next command records it): %w", err)
+		return out, fmt.Errorf("the preparation is abandoned but its log entry failed (the next command records it): %w", err)
 	}
-	return pr, nil
+	return out, nil
 }
 
 func prKESVKeyHash(pr *Prepared) string {

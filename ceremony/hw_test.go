@@ -383,8 +383,13 @@ func TestHardwareAbandon(t *testing.T) {
 		t.Fatal(err)
 	}
 	signed := sign(t, prep.Prepared, nil)
-	if _, err := v.AbandonRotation(h.name, t0); err != nil {
+	ab, err := v.AbandonRotation(h.name, t0)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if !ab.KESDestroyed || ab.KESOnProducer || len(ab.Left) != 0 || ab.Prepared.Counter != prep.Prepared.Counter {
+		t.Errorf("got destroyed %v, on producer %v, left %q, cert #%d; want the staged key destroyed, nothing left, cert #%d",
+			ab.KESDestroyed, ab.KESOnProducer, ab.Left, ab.Prepared.Counter, prep.Prepared.Counter)
 	}
 	if present(t, prep.Prepared.Folder) {
 		t.Error("the folder, with a cert for the destroyed KES key, outlived the abandon")
@@ -918,5 +923,46 @@ func TestHardwareStepsNeedAHardwarePool(t *testing.T) {
 	res.Issue.KES.Wipe()
 	if res.Issue.Cert.Counter != prep.Prepared.Counter {
 		t.Errorf("finished cert #%d, prepared #%d", res.Issue.Cert.Counter, prep.Prepared.Counter)
+	}
+}
+
+// Abandoning in KES-on-producer mode destroys no KES key: the producer
+// holds it, and a cert the device signed for it can still make a block
+// there. The result says so, and names a file the folder keeps.
+func TestHardwareAbandonKESOnProducer(t *testing.T) {
+	v := newVault(t)
+	h := newHWPool(t, v)
+	kes, err := keys.GenerateKESKey(&detRand{ctr: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vk := kes.Public()
+	kes.Wipe()
+	p, _ := v.Pool(h.name)
+	id, _ := p.PoolID()
+	tip, _ := v.Network.SlotAt(t0.Add(-time.Minute))
+	snap := (&transfer.Snapshot{Magic: v.Network.Magic, SlotsPerKESPeriod: v.Network.SlotsPerKESPeriod, MaxKESEvolutions: v.Network.MaxKESEvolutions,
+		TipSlot: tip, TipTime: v.Network.SlotTime(tip), PoolID: id, KESVKey: &vk, Created: t0}).Marshal(h.sign)
+	prep, err := v.PrepareRotation(RotateRequest{Pool: h.name, Producer: h.producer, Snapshot: snap, OutDir: filepath.Join(t.TempDir(), "out"),
+		Now: t0, Policy: transfer.SnapshotPolicy{Now: t0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := filepath.Join(prep.Prepared.Folder, "notes.txt")
+	if err := os.WriteFile(notes, []byte("operator's own\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ab, err := v.AbandonRotation(h.name, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ab.KESDestroyed || !ab.KESOnProducer {
+		t.Errorf("got destroyed %v, on producer %v; want no key destroyed, the producer's key named", ab.KESDestroyed, ab.KESOnProducer)
+	}
+	if len(ab.Left) != 1 || ab.Left[0] != notes {
+		t.Errorf("got left %q, want [%s]", ab.Left, notes)
+	}
+	if !present(t, notes) {
+		t.Error("the operator's file in the folder was removed")
 	}
 }

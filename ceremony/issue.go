@@ -132,18 +132,19 @@ func (p *Pool) Issue(req IssueRequest) (_ *IssueResult, err error) {
 	if err := p.appendJournal(e, len(entries)); err != nil {
 		return nil, err
 	}
+	// From here on the cert is journaled: every failure says so.
 	if err := p.v.crashPoint("after-journal"); err != nil {
-		return nil, err
+		return nil, issuedNotLogged(e, err)
 	}
 	if res.Checkpoint, err = pi.appendCert(); err != nil {
 		return nil, issuedNotLogged(e, err)
 	}
 	if err := p.Repair(); err != nil {
-		return nil, err
+		return nil, afterIssue(e, err)
 	}
 	entries, err = p.Journal()
 	if err != nil {
-		return nil, err
+		return nil, afterIssue(e, err)
 	}
 	res.Cert, res.Entry = cert, entries[len(entries)-1]
 	return res, nil

@@ -256,7 +256,7 @@ func (v *Vault) reconcile(l *auditlog.Log, now time.Time) ([]auditlog.Entry, err
 			if err != nil {
 				return out, err
 			}
-			if err := p.shredStagedKES(); err != nil {
+			if _, err := p.shredStagedKES(); err != nil {
 				return out, err
 			}
 			e, err := v.abandonedEntry(p, g.Open.Counter, g.Open.KESPeriod, g.Open.KESVKeyHash, l, now)

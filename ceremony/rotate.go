@@ -30,11 +30,13 @@ type RotateRequest struct {
 	// AutoVRF adds the VRF skey when a producer named has never received
 	// it from this vault (its first bundle), if the vault holds it.
 	AutoVRF bool
-	// LegacyBundle writes the bundle format older agents read
-	// (transfer.Bundle.Legacy).
-	LegacyBundle bool
-	ForceCounter *uint64 // journaled override
-	OutDir       string  // where the .age file goes ("" = the vault's out/)
+	// BundleVersion is the bundle version to write: 0 or
+	// transfer.BundleVersion, or transfer.BundleVersionLegacy for older
+	// agents (transfer.LegacyVersion decides the format; another version
+	// is refused before anything is written: transfer.ErrBundleVersion).
+	BundleVersion int
+	ForceCounter  *uint64 // journaled override
+	OutDir        string  // where the .age file goes ("" = the vault's out/)
 	// QRDir, if set, also gets the bundle as QR frames and the checkpoint
 	// as a QR code (CheckpointQR); it must take them before a cert is
 	// issued (ErrQR).
@@ -106,9 +108,10 @@ func (v *Vault) Rotate(req RotateRequest) (_ *RotateResult, err error) {
 	if req.Checkpoint == nil {
 		req.Checkpoint = res.Checkpoint
 	}
-	sealed, err := v.sealBundle(p, pl.poolID, res, pl.prods, pl.recipients, pl.outDir, req.LegacyBundle, pl.withVRF, req.Checkpoint, req.Now)
+	sealed, err := v.sealBundle(p, pl.poolID, res, pl.prods, pl.recipients, pl.outDir, pl.legacy, pl.withVRF, req.Checkpoint, req.Now)
 	if err != nil {
-		return nil, err
+		res.KES.Wipe()
+		return nil, afterIssue(res.Entry, err)
 	}
 	out := &RotateResult{Issue: res, Snapshot: snap, Producer: prod, Pin: pl.pins[0], SealedTo: pl.prods, Pins: pl.pins, BundleFile: sealed.file, Bundle: sealed.data,
 		BundleHash: transfer.FileHash(sealed.data), Checkpoint: sealed.checkpoint, VRFFor: pl.vrfFor, WithVRF: pl.withVRF, Warnings: p.sameCounterElsewhere(res, pl.names)}
@@ -151,6 +154,7 @@ type rotationPlan struct {
 	withVRF    bool
 	vrfFor     []string
 	outDir     string // where the bundle goes; it takes files
+	legacy     bool   // the bundle is written as transfer.Bundle.Legacy
 }
 
 // planRotation runs a rotation's checks, reading only: the producers and
@@ -163,6 +167,9 @@ func (v *Vault) planRotation(p *Pool, req RotateRequest) (*rotationPlan, error) 
 		return nil, err
 	}
 	pl := &rotationPlan{poolID: poolID, names: append([]string{req.Producer}, req.Also...)}
+	if pl.legacy, err = transfer.LegacyVersion(req.BundleVersion); err != nil {
+		return nil, err
+	}
 	if pl.prods, pl.pins, pl.recipients, err = v.sealTargets(p, poolID, pl.names); err != nil {
 		return nil, err
 	}
@@ -340,8 +347,10 @@ func (p *Pool) snapshotUnused(snapshot []byte) error {
 }
 
 // sameCounterElsewhere warns when the cert just issued has the number of
-// the previous one, which went to another producer and never minted: both
-// are valid on chain, so both producers would forge for the pool.
+// an earlier one (not only the one before it: a third cert of a number
+// leaves the first producer's valid too) that went to another producer
+// and never minted: both are valid on chain, so both producers would
+// forge for the pool.
 func (p *Pool) sameCounterElsewhere(res *IssueResult, producers []string) []string {
 	producer := producers[0]
 	entries, err := p.Journal()
@@ -352,17 +361,19 @@ func (p *Pool) sameCounterElsewhere(res *IssueResult, producers []string) []stri
 	if len(issued) < 2 {
 		return nil
 	}
-	prev := issued[len(issued)-2]
-	if prev.Counter != res.Cert.Counter || prev.Producer == "" {
-		return nil
-	}
-	var out []string
-	for _, other := range prev.HeldBy() {
-		if slices.Contains(producers, other) {
-			continue // it receives this bundle too
+	var out, warned []string
+	for _, prev := range issued[:len(issued)-1] {
+		if prev.Counter != res.Cert.Counter {
+			continue
 		}
-		out = append(out, fmt.Sprintf("cert #%d was also issued for producer %s, and the chain has not seen it: both certs are valid, so stop block production on %s before installing this bundle on %s",
-			prev.Counter, other, other, producer))
+		for _, other := range prev.HeldBy() {
+			if slices.Contains(producers, other) || slices.Contains(warned, other) {
+				continue // it receives this bundle too, or is named already
+			}
+			warned = append(warned, other)
+			out = append(out, fmt.Sprintf("cert #%d was also issued for producer %s, and the chain has not seen it: both certs are valid, so stop block production on %s before installing this bundle on %s",
+				prev.Counter, other, other, producer))
+		}
 	}
 	return out
 }

@@ -128,6 +128,20 @@ func CheckBundleVersion(v int) error {
 	return nil
 }
 
+// LegacyVersion says whether bundle version v is written in the format
+// older agents read (Bundle.Legacy): true for BundleVersionLegacy, false
+// for BundleVersion or 0 (the current version). Any other version is
+// refused (CheckBundleVersion).
+func LegacyVersion(v int) (bool, error) {
+	if v == 0 {
+		return false, nil
+	}
+	if err := CheckBundleVersion(v); err != nil {
+		return false, err
+	}
+	return v == BundleVersionLegacy, nil
+}
+
 // fingerprintBytes is the 10 bytes a fingerprint's 16 base32 characters
 // stand for.
 func fingerprintBytes(fp string) ([]byte, error) {

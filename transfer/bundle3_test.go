@@ -201,3 +201,17 @@ func TestCheckBundleVersion(t *testing.T) {
 		t.Errorf("got versions %d and %d, want 3 and 2 (what agents read)", BundleVersion, BundleVersionLegacy)
 	}
 }
+
+// TestLegacyVersion: which format each bundle version is written in, 0
+// for the current one; a version Encrypt does not write is refused.
+func TestLegacyVersion(t *testing.T) {
+	for _, tc := range []struct {
+		v          int
+		legacy, ok bool
+	}{{0, false, true}, {BundleVersion, false, true}, {BundleVersionLegacy, true, true}, {1, false, false}, {4, false, false}, {-2, false, false}} {
+		legacy, err := LegacyVersion(tc.v)
+		if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrBundleVersion)) || legacy != tc.legacy {
+			t.Errorf("version %d: got %v, %v; want legacy %v, ok %v", tc.v, legacy, err, tc.legacy, tc.ok)
+		}
+	}
+}

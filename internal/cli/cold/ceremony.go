@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -318,7 +319,7 @@ func runCeremonyVerify(g *globals, o *ceremonyVerifyOptions) error {
 	if dir == "" {
 		var err error
 		if v, err = g.openVault(); err != nil {
-			return cli.Hint(err, "or pass --log DIR to verify a log folder or an auditor package")
+			return moreHints(err, "or pass --log DIR to verify a log folder or an auditor package")
 		}
 		dir = v.LogDir()
 	} else if g.vault != "" {
@@ -607,4 +608,14 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// moreHints adds hints to err, keeping the hints and exit code a
+// *cli.Error already carries (a usage error stays one).
+func moreHints(err error, hints ...string) error {
+	var ce *cli.Error
+	if errors.As(err, &ce) {
+		return &cli.Error{Err: ce.Err, Hints: append(slices.Clone(ce.Hints), hints...), Code: ce.Code}
+	}
+	return cli.Hint(err, hints...)
 }

@@ -56,11 +56,14 @@ folder); 'kesrotate qr frames BUNDLE' shows it as QR frames.
 
 Each pool is checked exactly as 'kesrotate rotate' checks it. A pool that is
 refused (no snapshot, a stale one, a counter the rules refuse) changes
-nothing and does not stop the others. A progress line per pool goes to
-stderr, a table of every pool to stdout (--json: one object).
+nothing and does not stop the others. A pool whose cert was issued but
+whose bundle or log entry then failed is "failed-after-issue": its cert is
+journaled, and rotating it again re-issues the same counter. A progress
+line per pool goes to stderr, with the warnings to act on before its bundle
+is installed, and a table of every pool to stdout (--json: one object).
 
-Exit codes: 0 every pool rotated, 1 at least one refused (the table says
-which and why), 2 usage.`,
+Exit codes: 0 every pool rotated, 1 at least one refused or failed after
+its issue (the table says which and why), 2 usage.`,
 		Args: cli.Args(func(c *cobra.Command, args []string) error {
 			if o.all && len(args) > 0 {
 				return cli.Usage(errors.New("give pool names or --all, not both"))
@@ -126,15 +129,22 @@ func runFleetRotate(g *globals, o *fleetRotateOptions, pools []string) error {
 		return err
 	}
 	res, err := v.RotateFleet(ceremony.FleetRequest{
-		Pools: pools, Snapshots: snaps, OutDir: o.out, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == transfer.BundleVersionLegacy, Now: now,
+		Pools: pools, Snapshots: snaps, OutDir: o.out, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, BundleVersion: o.bundleVer, Now: now,
 		Policy: transfer.SnapshotPolicy{MaxAge: o.maxAge, AllowStale: o.allowStale},
 		Progress: func(out ceremony.FleetOutcome, done, total int) {
-			if out.Err != nil {
+			switch out.State {
+			case ceremony.FleetRefused:
 				g.env.Info("[%d/%d] %s: refused: %s", done, total, out.Pool, textsafe.Escape(out.Err.Error()))
+				return
+			case ceremony.FleetFailedAfterIssue:
+				g.env.Info("[%d/%d] %s: op cert #%d issued, then failed: %s", done, total, out.Pool, out.Issued.Counter, textsafe.Escape(out.Err.Error()))
 				return
 			}
 			c := out.Result.Issue.Cert
 			g.env.Info("[%d/%d] %s: op cert #%d, KES period %d, sealed for %s", done, total, out.Pool, c.Counter, c.KESPeriod, out.Producer)
+			for _, w := range out.Warnings {
+				g.env.Warn("pool %s: %s", out.Pool, w)
+			}
 		},
 	})
 	if err != nil {
@@ -163,51 +173,88 @@ func runFleetRotate(g *globals, o *fleetRotateOptions, pools []string) error {
 	} else if err := printFleet(g.env.Stdout, v, res); err != nil {
 		return err
 	}
-	if n := res.Refused(); n > 0 {
-		var names []string
-		for _, out := range res.Outcomes {
-			if out.Err != nil {
-				names = append(names, out.Pool)
-			}
+	return fleetError(res)
+}
+
+// fleetError is the error of a fleet ceremony in which some pools were
+// refused or failed after their issue, with what to do about each.
+func fleetError(res *ceremony.FleetResult) error {
+	var refused, failed, all []string
+	for _, out := range res.Outcomes {
+		switch out.State {
+		case ceremony.FleetRefused:
+			refused = append(refused, out.Pool)
+		case ceremony.FleetFailedAfterIssue:
+			failed = append(failed, out.Pool)
+		default:
+			continue
 		}
-		others := "the other pools were rotated; the table says why each of these was refused"
-		if res.Rotated() == 0 {
-			others = "no pool was rotated; the table says why each was refused"
-		}
-		return cli.Hint(fmt.Errorf("%d of %d pools refused: %s", n, len(res.Outcomes), strings.Join(names, ", ")),
-			others, "fix that and run 'kesrotate fleet rotate "+strings.Join(names, " ")+" --snapshots …' for them")
+		all = append(all, out.Pool)
 	}
-	return nil
+	if len(all) == 0 {
+		return nil
+	}
+	total := len(res.Outcomes)
+	var msgs, hints []string
+	if len(refused) > 0 {
+		msgs = append(msgs, fmt.Sprintf("%d of %d pools refused: %s", len(refused), total, strings.Join(refused, ", ")))
+	}
+	if len(failed) > 0 {
+		msgs = append(msgs, fmt.Sprintf("%d of %d pools failed after their cert was issued: %s", len(failed), total, strings.Join(failed, ", ")))
+	}
+	switch {
+	case res.Rotated() == 0 && len(failed) == 0:
+		hints = append(hints, "no pool was rotated; the table says why each was refused")
+	case res.Rotated() == 0:
+		hints = append(hints, "no pool was rotated; the table says what became of each")
+	case len(failed) == 0:
+		hints = append(hints, "the other pools were rotated; the table says why each of these was refused")
+	default:
+		hints = append(hints, "the other pools were rotated; the table says what became of each of these")
+	}
+	if len(failed) > 0 {
+		hints = append(hints, "a pool that failed after its issue has its cert journaled: it is not a refusal; rotating it again, from a new snapshot, re-issues the same counter ('kesrotate ceremony seal' records a cert the log lacks)")
+	}
+	hints = append(hints, "fix that and run 'kesrotate fleet rotate "+strings.Join(all, " ")+" --snapshots …' for them")
+	return cli.Hint(errors.New(strings.Join(msgs, "; ")), hints...)
 }
 
 func fleetJSON(v *ceremony.Vault, res *ceremony.FleetResult) fleetOutput {
 	pools := []fleetPool{}
 	for _, o := range res.Outcomes {
-		p := fleetPool{Pool: o.Pool, Producer: o.Producer, Snapshot: o.Snapshot}
-		if o.Err != nil {
-			p.Status, p.Error = "refused", o.Err.Error()
-		} else {
+		p := fleetPool{Pool: o.Pool, Status: string(o.State), Producer: o.Producer, Snapshot: o.Snapshot, Warnings: nonNil(o.Warnings)}
+		switch o.State {
+		case ceremony.FleetRefused:
+			p.Error = o.Err.Error()
+		case ceremony.FleetFailedAfterIssue:
+			counter, period := o.Issued.Counter, o.Issued.KESPeriod
+			p.Counter, p.KESPeriod, p.CertHash, p.Error = &counter, &period, o.Issued.CertHash, o.Err.Error()
+		default:
 			c := o.Result.Issue.Cert
 			counter, period := c.Counter, c.KESPeriod
-			p.Status, p.Counter, p.KESPeriod, p.CertHash = "rotated", &counter, &period, c.Hash()
+			p.Counter, p.KESPeriod, p.CertHash = &counter, &period, c.Hash()
 			p.Expiry = c.Expiry(v.Network).Format(time.RFC3339)
 			p.Bundle, p.BundleSHA256, p.BundleBytes = o.Result.BundleFile, o.Result.BundleHash, len(o.Result.Bundle)
 		}
 		pools = append(pools, p)
 	}
-	return fleetOutput{Pools: pools, Rotated: res.Rotated(), Refused: res.Refused(), UnusedSnapshots: nonNil(res.Unused)}
+	return fleetOutput{Pools: pools, Rotated: res.Rotated(), Refused: res.Refused(), FailedAfterIssue: res.FailedAfterIssue(), UnusedSnapshots: nonNil(res.Unused)}
 }
 
 func printFleet(w io.Writer, v *ceremony.Vault, res *ceremony.FleetResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "POOL\tRESULT\tCOUNTER\tKES PERIOD\tEXPIRES\tPRODUCER\tBUNDLE OR REASON")
 	for _, o := range res.Outcomes {
-		if o.Err != nil {
-			fmt.Fprintf(tw, "%s\trefused\t-\t-\t-\t%s\t%s\n", o.Pool, dash(o.Producer), textsafe.Escape(o.Err.Error()))
+		switch o.State {
+		case ceremony.FleetRefused:
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t%s\t%s\n", o.Pool, o.State, dash(o.Producer), textsafe.Escape(o.Err.Error()))
+			continue
+		case ceremony.FleetFailedAfterIssue:
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t-\t%s\t%s\n", o.Pool, o.State, o.Issued.Counter, o.Issued.KESPeriod, dash(o.Producer), textsafe.Escape(o.Err.Error()))
 			continue
 		}
 		c := o.Result.Issue.Cert
-		fmt.Fprintf(tw, "%s\trotated\t%d\t%d\t%s\t%s\t%s\n", o.Pool, c.Counter, c.KESPeriod,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", o.Pool, o.State, c.Counter, c.KESPeriod,
 			c.Expiry(v.Network).Format(time.RFC3339), o.Producer, o.Result.BundleFile)
 	}
 	if err := tw.Flush(); err != nil {

@@ -190,7 +190,11 @@ func runRotatePrepare(g *globals, o *rotateOptions, v *ceremony.Vault, name stri
 	fmt.Fprintf(w, "\nsign it on the device (Cardano app open):\n%s\n\n", shellLine(pr.Command(), "  "))
 	printDeviceScreen(w, res.Device)
 	fmt.Fprintf(w, "\nthen finish (journal, log, bundle):\n%s\n", shellLine(finishLine(name, pr, o.qrDir), "  "))
-	fmt.Fprintf(w, "or give up (the KES key is destroyed):\n  kesrotate rotate %s --abandon\n", name)
+	if pr.KESOnProducer {
+		fmt.Fprintf(w, "or give up (%s keeps its KES key: discard it there with 'kesrotate-agent kes new --replace'):\n  kesrotate rotate %s --abandon\n", pr.Producers[0], name)
+	} else {
+		fmt.Fprintf(w, "or give up (the KES key is destroyed):\n  kesrotate rotate %s --abandon\n", name)
+	}
 	return nil
 }
 
@@ -218,22 +222,7 @@ func runRotateHW(g *globals, o *rotateOptions, c *cobra.Command, name string) er
 		return err
 	}
 	if o.abandon {
-		pr, err := v.AbandonRotation(name, now)
-		if err != nil {
-			return rotateError(err)
-		}
-		if g.env.JSON {
-			id, err := p.PoolID()
-			if err != nil {
-				return err
-			}
-			return g.env.PrintJSON(rotateOutput{Pool: name, PoolID: id.Hex(), PoolIDBech32: id.Bech32(), Counter: pr.Counter, KESPeriod: pr.KESPeriod,
-				Forced: pr.Forced, KESOnProducer: pr.KESOnProducer, WithVRF: pr.WithVRF, VRFFor: nonNil(pr.VRFFor), Folder: pr.Folder, Abandoned: true})
-		}
-		fmt.Fprintf(g.env.Stdout, "abandoned the prepared op cert #%d of pool %s (KES period %d)\n", pr.Counter, name, pr.KESPeriod)
-		fmt.Fprintf(g.env.Stdout, "  KES key     destroyed: a cert the device signed for it can never make a block\n")
-		fmt.Fprintf(g.env.Stdout, "  folder      %s removed (its files)\n", pr.Folder)
-		return nil
+		return runAbandon(g, v, p, name, now)
 	}
 	var signed []byte // --finish: where the printed command wrote it
 	if !o.finish {
@@ -283,4 +272,48 @@ func hwError(err error) error {
 		return cli.Hint(err, "give the signing file 'cardano-hw-cli node key-gen' wrote (--hw-signing-file)")
 	}
 	return err
+}
+
+// runAbandon gives up the pool's prepared rotation and says what that
+// destroyed and what stayed (ceremony.Abandoned).
+func runAbandon(g *globals, v *ceremony.Vault, p *ceremony.Pool, name string, now time.Time) error {
+	ab, err := v.AbandonRotation(name, now)
+	if err != nil && ab == nil {
+		return rotateError(err)
+	}
+	if err != nil {
+		g.env.Warn("%v", err)
+	}
+	pr := ab.Prepared
+	producer := strings.Join(pr.Producers, ", ")
+	if ab.KESOnProducer {
+		g.env.Warn("the KES key was made on producer %s, which still holds it: a cert the device signed for it can still make a block there; run 'kesrotate-agent kes new --replace' on %s to discard it", producer, producer)
+	}
+	if g.env.JSON {
+		id, err := p.PoolID()
+		if err != nil {
+			return err
+		}
+		destroyed := ab.KESDestroyed
+		return g.env.PrintJSON(rotateOutput{Pool: name, PoolID: id.Hex(), PoolIDBech32: id.Bech32(), Counter: pr.Counter, KESPeriod: pr.KESPeriod,
+			Forced: pr.Forced, KESOnProducer: ab.KESOnProducer, WithVRF: pr.WithVRF, VRFFor: nonNil(pr.VRFFor), Folder: pr.Folder, Abandoned: true,
+			KESDestroyed: &destroyed, Left: ab.Left})
+	}
+	w := g.env.Stdout
+	fmt.Fprintf(w, "abandoned the prepared op cert #%d of pool %s (KES period %d)\n", pr.Counter, name, pr.KESPeriod)
+	switch {
+	case ab.KESOnProducer:
+		fmt.Fprintf(w, "  KES key     made on producer %s, which still holds it as its pending key: a cert the device signed for it can still make a block there\n", producer)
+		fmt.Fprintf(w, "              discard it there: 'kesrotate-agent kes new --replace' (it makes a new pending key; with kes-agent, a new staged one)\n")
+	case ab.KESDestroyed:
+		fmt.Fprintf(w, "  KES key     destroyed: a cert the device signed for it can never make a block\n")
+	default:
+		fmt.Fprintf(w, "  KES key     none staged in the vault: nothing to destroy\n")
+	}
+	if len(ab.Left) == 0 {
+		fmt.Fprintf(w, "  folder      %s removed (its files)\n", pr.Folder)
+	} else {
+		fmt.Fprintf(w, "  folder      %s: kesrotate's files removed; left: %s\n", pr.Folder, strings.Join(ab.Left, ", "))
+	}
+	return nil
 }

@@ -223,16 +223,17 @@ type ceremonySealOutput struct {
 
 // fleetOutput is what 'fleet rotate --json' prints.
 type fleetOutput struct {
-	Pools           []fleetPool `json:"pools"`
-	Rotated         int         `json:"rotated"`
-	Refused         int         `json:"refused"`
-	UnusedSnapshots []string    `json:"unused_snapshots"`
+	Pools            []fleetPool `json:"pools"`
+	Rotated          int         `json:"rotated"`
+	Refused          int         `json:"refused"`
+	FailedAfterIssue int         `json:"failed_after_issue"`
+	UnusedSnapshots  []string    `json:"unused_snapshots"`
 }
 
 // fleetPool is one pool of a fleet rotation.
 type fleetPool struct {
 	Pool         string  `json:"pool"`
-	Status       string  `json:"status"` // "rotated" or "refused"
+	Status       string  `json:"status"` // ceremony.FleetState: "rotated", "refused", "failed-after-issue"
 	Producer     string  `json:"producer,omitempty"`
 	Snapshot     string  `json:"snapshot,omitempty"`
 	Counter      *uint64 `json:"counter,omitempty"`
@@ -243,6 +244,9 @@ type fleetPool struct {
 	BundleSHA256 string  `json:"bundle_sha256,omitempty"`
 	BundleBytes  int     `json:"bundle_bytes,omitempty"`
 	Error        string  `json:"error,omitempty"`
+	// Warnings are what the operator must act on before installing the
+	// bundle (the same counter issued for another producer).
+	Warnings []string `json:"warnings"`
 }
 
 // rotateOutput is what 'rotate --json' prints, whichever way the rotation
@@ -282,7 +286,7 @@ type rotateOutput struct {
 
 	// A hardware wallet's rotation.
 	HardwareWallet bool                   `json:"hardware_wallet,omitempty"` // finished with the device's signature
-	Left           []string               `json:"left,omitempty"`            // finish: files left in the folder
+	Left           []string               `json:"left,omitempty"`            // finish, abandon: files left in the folder
 	Prepared       bool                   `json:"prepared,omitempty"`
 	KESVKey        string                 `json:"kes_vkey,omitempty"`
 	Folder         string                 `json:"folder,omitempty"` // preparation, abandon
@@ -293,6 +297,7 @@ type rotateOutput struct {
 	Device         *ceremony.DeviceScreen `json:"device,omitempty"`
 	LogEntry       int64                  `json:"log_entry,omitempty"`
 	Abandoned      bool                   `json:"abandoned,omitempty"`
+	KESDestroyed   *bool                  `json:"kes_destroyed,omitempty"` // abandon: the vault's staged KES key was destroyed
 }
 
 // nonNil is s, or an empty slice for nil: a list prints as [], never null.

@@ -206,8 +206,11 @@ func gatherPlanInputs(g *globals, o *planOptions, now time.Time) (*planInputs, e
 	if g.vault != "" || (len(o.certs) == 0 && len(o.statuses) == 0) {
 		v, err := g.openVault()
 		if err != nil {
-			var ce *cli.Error
-			if errors.As(err, &ce) && len(o.certs) == 0 && len(o.statuses) == 0 && g.vault == "" {
+			// Nothing to plan only when no vault is named, or
+			// $KESROTATE_VAULT names none: a vault refused as damaged
+			// (unsigned, open to others) is that error, the tamper signal.
+			_, unnamed := g.vaultDir()
+			if (unnamed != nil || errors.Is(err, ceremony.ErrNoVault)) && len(o.certs) == 0 && len(o.statuses) == 0 && g.vault == "" {
 				return nil, cli.Usage(errors.New("nothing to plan"), "give op certs with --cert FILE, agent status files with --status FILE, or a vault with --vault DIR")
 			}
 			return nil, err

@@ -77,7 +77,9 @@ the cert where the printed command writes it) checks the cert the device
 signed against everything prepared (pool, counter, KES period, KES key,
 signature) and only then journals it and seals the bundle; anything else
 is refused and nothing is sealed. --abandon gives the preparation up and
-destroys its KES key.`,
+destroys the KES key the vault made for it; a key the producer made
+(KES-on-producer mode) stays there until 'kesrotate-agent kes new
+--replace' discards it, and abandon says so.`,
 		Args: cli.Args(func(c *cobra.Command, args []string) error {
 			if len(o.scan) > 0 {
 				return cobra.MinimumNArgs(1)(c, args) // POOL, then more images
@@ -105,7 +107,7 @@ destroys its KES key.`,
 	f.StringSliceVar(&o.scan, "scan", nil, "image(s) of the snapshot QR code, more may follow as arguments; \"-\" reads an MJPEG stream on stdin")
 	f.BoolVar(&o.withVRF, "with-vrf", false, "add the VRF signing key (default: only for a producer that never received it)")
 	f.StringVar(&o.qrDir, "qr", "", "also write the bundle as QR frames (PNG) into this folder")
-	f.IntVar(&o.bundleVer, "bundle-version", 3, "3, or 2 for agents older than bundle version 3 (larger bundles, more QR frames)")
+	f.IntVar(&o.bundleVer, "bundle-version", transfer.BundleVersion, fmt.Sprintf("%d, or %d for agents older than bundle version %d (larger bundles, more QR frames)", transfer.BundleVersion, transfer.BundleVersionLegacy, transfer.BundleVersion))
 	cli.DurationVar(f, &o.maxAge, "max-age", transfer.DefaultMaxAge, "refuse a snapshot whose tip is older than this (another value is logged)")
 	f.BoolVar(&o.allowStale, "allow-stale", false, "accept a snapshot older than --max-age (journaled)")
 	f.StringVar(&o.kesPeriod, "kes-period", "", "KES period the cert starts in (from the producer's chain tip)")
@@ -115,7 +117,7 @@ destroys its KES key.`,
 	f.BoolVar(&o.ignoreClock, "ignore-clock", false, "accept a KES period up to 4 periods away from this machine's clock (logged); for a wrong clock give --now")
 	f.StringVar(&o.signedCert, "signed-cert", "", "hardware wallet: finish the prepared rotation with the cert the device signed (cardano-hw-cli's --out-file)")
 	f.BoolVar(&o.finish, "finish", false, "hardware wallet: finish with the cert where the printed cardano-hw-cli command wrote it")
-	f.BoolVar(&o.abandon, "abandon", false, "hardware wallet: give the prepared rotation up and destroy its KES key (logged)")
+	f.BoolVar(&o.abandon, "abandon", false, "hardware wallet: give the prepared rotation up and destroy the KES key the vault made for it (logged)")
 	c.MarkFlagsMutuallyExclusive("signed-cert", "finish", "abandon")
 	c.MarkFlagsMutuallyExclusive("snapshot", "scan")
 	c.MarkFlagsMutuallyExclusive("producer", "kes-period")
@@ -156,7 +158,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 		return err
 	}
 	req := ceremony.RotateRequest{
-		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, LegacyBundle: o.bundleVer == transfer.BundleVersionLegacy, ForceCounter: force, OutDir: o.out, QRDir: o.qrDir, Now: now,
+		Pool: name, Producer: o.producers[0], Also: o.producers[1:], Snapshot: snap, WithVRF: o.withVRF, AutoVRF: !o.vrfChosen, BundleVersion: o.bundleVer, ForceCounter: force, OutDir: o.out, QRDir: o.qrDir, Now: now,
 		Policy: transfer.SnapshotPolicy{MaxAge: o.maxAge, IgnoreClock: o.ignoreClock, AllowStale: o.allowStale},
 	}
 	if p.Hardware() {
@@ -206,7 +208,7 @@ func printRotated(g *globals, v *ceremony.Vault, name string, o *rotateOptions, 
 			Producer: names[0], SealedTo: names, ProducerFingerprint: res.Pin.Fingerprint, ProducerPinEntry: res.Pin.Seq,
 			Bundle: res.BundleFile, BundleSHA256: res.BundleHash, BundleBytes: len(res.Bundle), Frames: frames,
 			Checkpoint:    rotateCheckpointJSON(res, ckptQR),
-			KESOnProducer: res.Snapshot.KESVKey != nil, WithVRF: res.WithVRF, VRFFor: nonNil(res.VRFFor),
+			KESOnProducer: res.Issue.Entry.KESOnProducer, WithVRF: res.WithVRF, VRFFor: nonNil(res.VRFFor),
 		}
 		if pr != nil {
 			out.HardwareWallet, out.Left = true, left
@@ -234,7 +236,7 @@ func printRotated(g *globals, v *ceremony.Vault, name string, o *rotateOptions, 
 	fmt.Fprintf(w, "  expires     %s\n", c.Expiry(v.Network).Format(time.RFC3339))
 	fmt.Fprintf(w, "  cert hash   %s\n", c.Hash())
 	fmt.Fprintf(w, "  bundle      %s (%d bytes, sha256 %s)\n", res.BundleFile, len(res.Bundle), res.BundleHash[:16])
-	if res.Snapshot.KESVKey != nil {
+	if res.Issue.Entry.KESOnProducer {
 		fmt.Fprintf(w, "  KES key     made on the producer; the bundle holds only the cert\n")
 	}
 	switch {
@@ -265,7 +267,7 @@ func issuedError(err error) (error, bool) {
 		return err, false
 	}
 	if ie.Logged {
-		return cli.Hint(err, fmt.Sprintf("cert #%d is issued and logged; rotate again into a folder that takes the files: it re-issues the same counter", ie.Cert.Counter)), true
+		return cli.Hint(err, fmt.Sprintf("cert #%d is issued and logged; fix what failed (a folder that takes the files, a key the vault lacks) and rotate again: it re-issues the same counter", ie.Cert.Counter)), true
 	}
 	return cli.Hint(err, fmt.Sprintf("cert #%d is issued; the next command that opens the log records it, flagged recovered ('kesrotate ceremony seal' does it now)", ie.Cert.Counter)), true
 }
