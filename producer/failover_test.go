@@ -364,3 +364,80 @@ func TestDemoteTakesTheReceiptOutputsFirst(t *testing.T) {
 		t.Errorf("receipt QR code: %v, want the signed receipt", err)
 	}
 }
+
+// A promotion that fails half way through making the node's paths lead to
+// the staged set takes away what it wrote: a standby never keeps
+// credential files at its node's paths after a failed promotion (copy
+// mode used to leave the KES and VRF keys there, with a nil result).
+func TestPromoteUndoesAHalfSwap(t *testing.T) {
+	f := newFixture(t, true, nil)
+	bp1 := newProducerHost(t, f, "bp1", RolePrimary)
+	bp2 := newProducerHost(t, f, "bp2", RolePrimary)
+	set5, _ := f.pool.Issue(10, 5, 200)
+	bp1.deploy(t, f, set5)
+	bp2.deploy(t, f, set5)
+	bp2.demote(t) // a standby whose paths are gone
+	bp2.a.Config.LinkMode = LinkCopy
+	blockTmp(t, bp2.a.Config.Cert)
+	res, err := bp2.promote(f, PromoteOptions{PrimaryGone: true})
+	var ue *UndoError
+	if !errors.As(err, &ue) || ue.UndoErr != nil {
+		t.Fatalf("got %v, want an UndoError", err)
+	}
+	if s := res.State(); s != PromoteNothingChanged {
+		t.Errorf("state %q, want %q", s, PromoteNothingChanged)
+	}
+	for _, p := range []string{bp2.a.Config.KESKey, bp2.a.Config.VRFKey, bp2.a.Config.Cert} {
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: got %v, want it gone again", p, err)
+		}
+	}
+	if bp2.a.Role() != RoleStandby || bp2.node.State().Forging {
+		t.Errorf("role %s, node %+v, want a standby that does not forge", bp2.a.Role(), bp2.node.State())
+	}
+}
+
+// A node that forges after the promotion's signal, whose promotion could
+// not be recorded, is reported as forging while still a standby; a
+// promotion the node does not take is undone and the node shown not to
+// forge (the undo used to discard the signal's result).
+func TestPromoteStatesAfterTheSignal(t *testing.T) {
+	f := newFixture(t, true, nil)
+	bp1 := newProducerHost(t, f, "bp1", RolePrimary)
+	bp2 := newProducerHost(t, f, "bp2", RoleStandby)
+	pin(t, bp2, bp1)
+	set5, _ := f.pool.Issue(10, 5, 200)
+	bp1.deploy(t, f, set5)
+	bp2.deploy(t, f, set5)
+	d := bp1.demote(t)
+
+	// Not taken: the staged KES key is damaged, the node refuses it.
+	staged, _ := bp2.a.StagedSet()
+	kesFile := filepath.Join(bp2.a.Dir, SetsDir, staged, SetKESFile)
+	good, _ := os.ReadFile(kesFile)
+	if err := os.WriteFile(kesFile, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := bp2.promote(f, PromoteOptions{Receipt: d.ReceiptBytes})
+	if err == nil || res.State() != PromoteRestoredOff || res.Off == nil || !res.Off.Confirmed {
+		t.Fatalf("got %+v, %v, want %q with forging off confirmed", res, err, PromoteRestoredOff)
+	}
+	if bp2.node.State().Forging {
+		t.Errorf("the node forges after the undo")
+	}
+	if err := os.WriteFile(kesFile, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// Taken, not recorded: the used-receipts file cannot be written.
+	if err := os.MkdirAll(filepath.Join(bp2.a.Dir, UsedReceiptsFile, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	res, err = bp2.promote(f, PromoteOptions{Receipt: d.ReceiptBytes})
+	if err == nil || res.State() != PromoteForgingNotRecorded {
+		t.Fatalf("got %+v, %v, want %q", res, err, PromoteForgingNotRecorded)
+	}
+	if !bp2.node.State().Forging || bp2.a.Role() != RoleStandby {
+		t.Errorf("node %+v, role %s: want forging while a standby", bp2.node.State(), bp2.a.Role())
+	}
+}

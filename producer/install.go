@@ -414,17 +414,140 @@ func (a *Agent) installSet(c *Candidate, o ActivateOptions, commit func(setDir s
 			return nil, err
 		}
 	}
-	if err := a.swap(name, hook); err != nil {
-		return nil, err
+	existed := a.existingPaths()
+	var hookErr error
+	h := func(s Step) error {
+		hookErr = hook(s)
+		return hookErr
+	}
+	if err := a.swap(name, h); err != nil {
+		if hookErr != nil {
+			return nil, err // a test's crash: what is durable stays
+		}
+		return nil, a.undoSwap(err, prev, name, existed, true)
 	}
 	res.Set = name
 	if err := hook(StepSwapped); err != nil {
 		return nil, err
 	}
-	if err := a.linkPaths(hook); err != nil {
-		return nil, err
+	if err := a.linkPaths(h); err != nil {
+		if hookErr != nil {
+			return nil, err
+		}
+		return nil, a.undoSwap(err, prev, name, existed, true)
 	}
 	return res, nil
+}
+
+// UndoError is the error of an install or promotion that failed after it
+// pointed current at a new set (making the node's paths lead to it failed
+// half way): the agent put back the set active before, and the node's
+// paths as they were. Err is the failure; UndoErr, when not nil, says that
+// putting things back failed too, and the node's paths may lead to either
+// set. Unwrap gives Err (and UndoErr), so errors.Is sees the cause.
+type UndoError struct {
+	Err     error
+	Set     string // the set that was to become active
+	Back    string // the set active again ("" when there was none)
+	UndoErr error
+}
+
+func (e *UndoError) Error() string {
+	if e.UndoErr != nil {
+		return fmt.Sprintf("%v; putting back the state before set %s failed too: %v", e.Err, e.Set, e.UndoErr)
+	}
+	if e.Back == "" {
+		return fmt.Sprintf("%v; set %s was taken back and the node's paths are as they were", e.Err, e.Set)
+	}
+	return fmt.Sprintf("%v; set %s was taken back, set %s is active again and the node's paths are as they were", e.Err, e.Set, e.Back)
+}
+
+func (e *UndoError) Unwrap() []error {
+	if e.UndoErr != nil {
+		return []error{e.Err, e.UndoErr}
+	}
+	return []error{e.Err}
+}
+
+// existingPaths says which node paths exist now (before a swap), so that
+// undoSwap removes only the ones the swap made.
+func (a *Agent) existingPaths() map[string]bool {
+	m := map[string]bool{}
+	for _, p := range a.nodePaths() {
+		_, err := os.Lstat(p.path)
+		m[p.path] = err == nil
+	}
+	return m
+}
+
+// undoSwap puts back what a swap to set name and the linking after it
+// changed: current points at prev again (or is removed when prev is ""),
+// a node path that existed leads to prev's file again (copy mode writes
+// its bytes back) and one that did not is removed, if it is the agent's;
+// with drop the set itself is removed. It returns cause as an *UndoError.
+func (a *Agent) undoSwap(cause error, prev, name string, existed map[string]bool, drop bool) error {
+	ue := &UndoError{Err: cause, Set: name, Back: prev}
+	ue.UndoErr = func() error {
+		if prev != "" {
+			if err := a.swap(prev, func(Step) error { return nil }); err != nil {
+				return err
+			}
+		} else if err := os.Remove(filepath.Join(a.Dir, CurrentLink)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		for _, p := range a.nodePaths() {
+			if existed[p.path] && prev != "" {
+				var err error
+				if a.linkMode() == LinkCopy {
+					_, err = a.copyPath(prev, p.path, p.file)
+				} else {
+					_, err = a.linkPath(prev, p.path, p.file)
+				}
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			if existed[p.path] {
+				continue // not the agent's to touch
+			}
+			if _, err := os.Lstat(p.path); errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			// A path the swap made holds the new set's bytes (or links
+			// into current/): remove it unless it was changed by hand.
+			if err := a.checkReplaceableAny(name, p.path, p.file); err != nil {
+				return err
+			}
+			if err := os.Remove(p.path); err != nil {
+				return err
+			}
+			if err := safefile.SyncDir(filepath.Dir(p.path)); err != nil {
+				return err
+			}
+		}
+		if drop {
+			if err := os.RemoveAll(filepath.Join(a.Dir, SetsDir, name)); err != nil {
+				return err
+			}
+			return safefile.SyncDir(filepath.Join(a.Dir, SetsDir))
+		}
+		return nil
+	}()
+	return ue
+}
+
+// checkReplaceableAny is checkReplaceable for a path that may be a
+// symlink into current/ or a copy of any kept set's file.
+func (a *Agent) checkReplaceableAny(cur, path, file string) error {
+	if a.linkMode() != LinkCopy {
+		if target, err := a.linkTarget(path, file); err == nil {
+			if t, err := os.Readlink(path); err == nil && t == target {
+				return nil
+			}
+		}
+	}
+	return a.checkReplaceable(cur, path, file, true)
 }
 
 // setName picks a free folder name under sets/.

@@ -445,6 +445,7 @@ func (a *Agent) deployViaKESAgent(ctx context.Context, c *Candidate, o InstallOp
 			return nil, fmt.Errorf("%w: kes-agent holds cert #%d and refuses a lower counter; the bundle's cert is #%d", ErrDowngrade, info.Installed.Counter, cert.Counter)
 		}
 	}
+	took := false
 	commit := func(setDir string) error {
 		if held {
 			return nil
@@ -465,11 +466,14 @@ func (a *Agent) deployViaKESAgent(ctx context.Context, c *Candidate, o InstallOp
 			}
 			return err
 		}
+		took = true
 		return nil
 	}
 	ir, err := a.installSet(c, o.ActivateOptions, commit)
 	if err != nil {
-		return nil, err
+		res := undoneResult(err)
+		res.KESAgentTook = took
+		return res, err
 	}
 	res := &InstallResult{Activated: ir, KESAgent: true}
 	conf, err := a.confirmViaKESAgent(ctx, c, o, ambiguous)

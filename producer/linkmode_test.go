@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -254,5 +255,52 @@ func TestRollbackRefusesHandEdits(t *testing.T) {
 	}
 	if now, _ := f.a.CurrentSet(); now != cur {
 		t.Errorf("current moved from %s to %s", cur, now)
+	}
+}
+
+// blockTmp makes the temp name beside path unusable (a non-empty folder),
+// so that writing path fails after the swap, as a chown failure would.
+func blockTmp(t *testing.T, path string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(path+".kesrotate-tmp", "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An install that fails half way through making the node's paths lead to
+// the new set puts back the set before and the paths as they were (in copy
+// mode the KES key had already been overwritten), and says so: it used to
+// leave the new set active with some paths rewritten.
+func TestInstallUndoesAHalfSwap(t *testing.T) {
+	for _, mode := range []string{LinkCopy} { // links into current/ need no rewrite
+		t.Run(mode, func(t *testing.T) {
+			f := newContainerFixture(t, false, mode)
+			if _, err := f.a.Activate(f.bundle(11, 5, 200, false), f.opts()); err != nil {
+				t.Fatal(err)
+			}
+			cur, _ := f.a.CurrentSet()
+			kes, _ := os.ReadFile(f.a.Config.KESKey)
+			blockTmp(t, f.a.Config.Cert)
+			_, err := f.a.Activate(f.bundle(12, 6, 200, false), f.opts())
+			var ue *UndoError
+			if !errors.As(err, &ue) || ue.UndoErr != nil || ue.Back != cur {
+				t.Fatalf("got %v, want an UndoError back to %s", err, cur)
+			}
+			if now, _ := f.a.CurrentSet(); now != cur {
+				t.Errorf("current: got %s, want %s", now, cur)
+			}
+			if got, _ := os.ReadFile(f.a.Config.KESKey); !bytes.Equal(got, kes) {
+				t.Errorf("the node's KES key was left rewritten")
+			}
+			if v, err := readNode(f.a, f.pool); err != nil || v.counter != 5 {
+				t.Errorf("got %+v, %v, want cert #5", v, err)
+			}
+			if _, err := os.Stat(filepath.Join(f.a.Dir, SetsDir, ue.Set)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("set %s was kept: %v", ue.Set, err)
+			}
+			if s := undoneResult(err).State(); s != StateNothingChanged {
+				t.Errorf("state %q, want %q", s, StateNothingChanged)
+			}
+		})
 	}
 }

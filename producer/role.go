@@ -575,11 +575,73 @@ type PromoteResult struct {
 	Signalled    string
 	Confirmation Confirmation
 	Restored     bool // not confirmed: the credential paths were removed again
+	// Undone: making the node's paths lead to the staged set failed half
+	// way, before the node was signalled, and they were put back as they
+	// were (an *UndoError says so; its UndoErr when that failed too).
+	Undone  bool
+	UndoErr error
+	// RestoreErr: after the node was signalled and did not confirm,
+	// removing the credential paths again failed.
+	RestoreErr error
+	// Off is what the node showed after the paths were removed again and
+	// it was signalled once more (ConfirmOff); OffErr its failure (the
+	// node may still forge with the staged set). Nil when the node was
+	// never signalled.
+	Off    *Confirmation
+	OffErr error
 	// Signer is the Mithril signer's restart once the node forges with
 	// the set; SignerErr its failure, which is then Promote's error: the
 	// promotion stands.
 	Signer    *SignerResult
 	SignerErr error
+}
+
+// Promotion states: what PromoteResult.State reports.
+const (
+	// PromotePrimary: the node forges with the staged set and this
+	// producer is the primary.
+	PromotePrimary = "primary"
+	// PromoteNothingChanged: the promotion stopped before the node was
+	// signalled, and whatever it had changed was put back.
+	PromoteNothingChanged = "nothing changed"
+	// PromoteUndoFailed: making the node's paths lead to the staged set
+	// failed half way, and putting them back failed too.
+	PromoteUndoFailed = "undo failed"
+	// PromoteRestoredOff: the node did not confirm forging; the paths
+	// were removed again and the node shows forging is off (or was never
+	// signalled).
+	PromoteRestoredOff = "restored, forging off"
+	// PromoteRestoredUnconfirmed: the paths were removed again, but the
+	// node does not show that forging is off: it may forge.
+	PromoteRestoredUnconfirmed = "restored, forging off not confirmed"
+	// PromoteRestoreFailed: the node did not confirm forging and removing
+	// the paths again failed: it may forge with the staged set.
+	PromoteRestoreFailed = "restore failed"
+	// PromoteForgingNotRecorded: the node confirmed it forges with the
+	// staged set, but recording the promotion (the used receipt, the
+	// role) failed: it forges while this producer is still a standby.
+	PromoteForgingNotRecorded = "forging, not recorded as primary"
+)
+
+// State says where a promotion stands; a nil result changed nothing.
+func (r *PromoteResult) State() string {
+	switch {
+	case r == nil:
+		return PromoteNothingChanged
+	case r.Role == RolePrimary:
+		return PromotePrimary
+	case r.RestoreErr != nil:
+		return PromoteRestoreFailed
+	case r.Restored && (r.Signalled == "" || (r.Off != nil && r.OffErr == nil && !r.Off.Unconfirmable)):
+		return PromoteRestoredOff
+	case r.Restored:
+		return PromoteRestoredUnconfirmed
+	case r.Confirmation.Confirmed:
+		return PromoteForgingNotRecorded
+	case r.UndoErr != nil:
+		return PromoteUndoFailed
+	}
+	return PromoteNothingChanged
 }
 
 // Promote makes a standby forge with its staged set, only with proof that
@@ -665,27 +727,58 @@ func (a *Agent) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult, 
 		return nil, err
 	}
 	hook := func(Step) error { return nil }
-	if _, err := a.adopt(perm, o.Now, hook); err != nil {
+	// Which node paths exist before adopt: on a demoted standby they are
+	// gone, and adopt links them to the current set again.
+	existed := a.existingPaths()
+	_, linked := a.adopt(perm, o.Now, hook)
+	prev, err := a.CurrentSet()
+	if err != nil {
 		return nil, err
 	}
-	if err := a.swap(staged, hook); err != nil {
-		return nil, err
+	if linked == nil {
+		linked = a.swap(staged, hook)
 	}
-	if err := a.linkPaths(hook); err != nil {
-		return nil, err
+	if linked == nil {
+		linked = a.linkPaths(hook)
+	}
+	if linked != nil {
+		// Half way: put back what changed, so that a standby never keeps
+		// credential files at its node's paths after a failed promotion.
+		err := a.undoSwap(linked, prev, staged, existed, false)
+		var ue *UndoError
+		if errors.As(err, &ue) {
+			res.Undone, res.UndoErr = ue.UndoErr == nil, ue.UndoErr
+		}
+		return res, err
 	}
 	do := InstallOptions{Signal: o.Signal, NodePID: o.NodePID, ConfirmTimeout: o.ConfirmTimeout, Poll: o.Poll}
 	undo := func(cause error) (*PromoteResult, error) {
 		// Never leave a half-promoted standby: take the files away again
 		// and tell the node.
+		var log nodelog.Reader
+		if res.Signalled != "" {
+			// Opened before the signal, as Demote does, so that its
+			// confirmation reads only what follows.
+			l, lerr := a.OpenLog(time.Now())
+			if lerr == nil && l != nil {
+				log = l
+				defer l.Close()
+			}
+		}
 		if err := a.unlinkPaths(""); err != nil {
+			res.RestoreErr = err
 			return res, fmt.Errorf("%w; removing the credential paths again failed: %w", cause, err)
 		}
 		res.Restored = true
-		if res.Signalled != "" {
-			_, _ = a.signal(do)
+		if res.Signalled == "" {
+			return res, fmt.Errorf("%w; the credential paths were removed again and this producer stays a standby (the node was not signalled)", cause)
 		}
-		return res, fmt.Errorf("%w; the credential paths were removed again and this producer stays a standby", cause)
+		off, oerr := a.confirmOffAfterUndo(ctx, do, log)
+		res.Off, res.OffErr = &off, oerr
+		if oerr != nil {
+			return res, fmt.Errorf("%w; the credential paths were removed again, but that the node stopped forging is not confirmed: %w", cause, oerr)
+		}
+		return res, fmt.Errorf("%w; the credential paths were removed again, the node shows forging is off (%s) and this producer stays a standby", cause, strings.Join(off.Sources, " and "))
 	}
 	if pid, ok := a.pidForCheck(do); ok {
 		if _, err := a.CheckNodeSees(pid); err != nil {
@@ -700,13 +793,15 @@ func (a *Agent) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult, 
 	if conf.Unconfirmable {
 		return undo(fmt.Errorf("%w: %s", ErrNotConfirmed, conf.Detail))
 	}
+	// The node forges now: a failure below leaves it forging while the
+	// role says standby (PromoteForgingNotRecorded).
 	if receiptHash != "" {
 		if err := appendLine(filepath.Join(a.Dir, UsedReceiptsFile), []byte(receiptHash)); err != nil {
-			return res, err
+			return res, fmt.Errorf("the node forges with set %s, but recording the used receipt failed: %w", staged, err)
 		}
 	}
 	if err := a.setRole(RolePrimary, "promote: "+res.Proof, o.Now); err != nil {
-		return res, err
+		return res, fmt.Errorf("the node forges with set %s, but recording this producer as the primary failed: %w", staged, err)
 	}
 	res.Role = RolePrimary
 	_ = os.Remove(filepath.Join(a.Dir, StagedLink))
@@ -715,6 +810,30 @@ func (a *Agent) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult, 
 	res.Signer, err = a.restartSignerAfter(ctx, withNow(o.Signer, o.Now))
 	res.SignerErr = err
 	return res, err
+}
+
+// confirmOffAfterUndo signals the node once the credential paths are gone
+// again and confirms, as Demote does, that it does not forge.
+func (a *Agent) confirmOffAfterUndo(ctx context.Context, do InstallOptions, log nodelog.Reader) (Confirmation, error) {
+	if _, err := a.signal(do); err != nil {
+		return Confirmation{Detail: err.Error()}, err
+	}
+	timeout := do.ConfirmTimeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	gone := func() bool {
+		pid, ok := a.pidForCheck(do)
+		return ok && a.nodeMissesAll(pid)
+	}
+	var w Watch
+	w.MetricsURL = a.Config.MetricsURL
+	if log != nil {
+		w.Log = log
+	}
+	return ConfirmOff(cctx, w, gone, do.Poll)
 }
 
 // olderThan reports whether cert is older than the one described.

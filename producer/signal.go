@@ -202,6 +202,15 @@ type InstallResult struct {
 	SignerErr error
 	// KESAgent: the key went to kes-agent (the node was not signalled).
 	KESAgent bool
+	// KESAgentTook: kes-agent took the new key (install-key succeeded),
+	// even when the install failed after it and no set became active.
+	KESAgentTook bool
+	// Undone: the install failed after it pointed current at the new set
+	// and put back the set before and the node's paths (UndoError);
+	// UndoErr: putting them back failed, and the node's paths may lead
+	// to either set.
+	Undone  bool
+	UndoErr error
 	// NotSeen: in its own file-system view the node cannot see the new
 	// set (ErrNodeCannotSee); it was not signalled.
 	NotSeen bool
@@ -256,6 +265,17 @@ const (
 	StateConfirmedPendingKept    = "confirmed, pending KES key kept"
 	StateUnconfirmedPendingKept  = "signalled, not confirmed, pending KES key kept"
 	StateNotSignalledPendingKept = "not signalled, pending KES key kept"
+	// StateNothingChanged: the install failed before the new set became
+	// active, or after and it was put back (Undone): the node's paths and
+	// kes-agent are as they were.
+	StateNothingChanged = "nothing changed"
+	// StateUndoFailed: the install failed half way through making the new
+	// set active, and putting back the set before failed too (UndoErr).
+	StateUndoFailed = "undo failed"
+	// StateKESAgentNotActive: kes-agent took the new key, but the set
+	// holding its cert did not become active (the node's cert file names
+	// the previous cert); installing the same bundle again completes it.
+	StateKESAgentNotActive = "installed in kes-agent, set not active"
 )
 
 // State says where the install stands: a standby's set is staged; in
@@ -269,6 +289,12 @@ func (r *InstallResult) State() string {
 	switch {
 	case r.Activated != nil && r.Activated.Staged:
 		return StateStaged
+	case r.Activated == nil && r.KESAgentTook:
+		return StateKESAgentNotActive
+	case r.Activated == nil && r.UndoErr != nil:
+		return StateUndoFailed
+	case r.Activated == nil:
+		return StateNothingChanged
 	case r.KESAgent && r.Confirmation.Confirmed:
 		return StateConfirmed
 	case r.KESAgent:
@@ -354,7 +380,7 @@ func (a *Agent) installChecked(ctx context.Context, b *transfer.Bundle, c *Candi
 	}
 	ir, err := a.install(c, o.ActivateOptions)
 	if err != nil {
-		return nil, err
+		return undoneResult(err), err
 	}
 	res := &InstallResult{Activated: ir}
 	if !a.signals(o) {
@@ -434,6 +460,17 @@ func (a *Agent) installChecked(ctx context.Context, b *transfer.Bundle, c *Candi
 		return res, fmt.Errorf("%w; rolled back to %s, and the node forges with it again (%s)", err, rb.To, strings.Join(rc.Sources, " and "))
 	}
 	return res, fmt.Errorf("%w; rolled back to %s and signalled again", err, rb.To)
+}
+
+// undoneResult is the result of an install that failed before a set
+// became active: nothing changed, or an UndoError says what was put back.
+func undoneResult(err error) *InstallResult {
+	res := &InstallResult{}
+	var ue *UndoError
+	if errors.As(err, &ue) {
+		res.Undone, res.UndoErr = ue.UndoErr == nil, ue.UndoErr
+	}
+	return res
 }
 
 // pidForCheck is the node process whose view to check, when known.
