@@ -84,3 +84,49 @@ func TestInstallStateHint(t *testing.T) {
 		})
 	}
 }
+
+// The hints of a failed install in kes-agent mode and of a failed
+// promotion follow the state the library names: an ErrKESAgent after
+// kes-agent took the key (its info, asked afterwards) used to say "nothing
+// was changed"; a node that forges after a promotion that was not recorded
+// used to get only the raw error; a restored promotion claimed the node
+// does not forge without anything confirming it.
+func TestStateHints(t *testing.T) {
+	kesErr := fmt.Errorf("%w: info: connection refused", producer.ErrKESAgent)
+	set := &producer.ActivateResult{Set: "1-1083-bb", Previous: "0-1082-aa"}
+	off := producer.Confirmation{Confirmed: true, Sources: []string{"metrics"}}
+	tests := []struct {
+		name    string
+		err     error
+		want    []string
+		wantNot string
+	}{
+		{"kes-agent info after install-key", kesAgentInstallHint(kesErr, &producer.InstallResult{Activated: set, KESAgent: true}),
+			[]string{"kes-agent took the new key and set 1-1083-bb is active"}, "nothing was changed"},
+		{"kes-agent took it, set not active", kesAgentInstallHint(fmt.Errorf("%w: x", producer.ErrUnmanaged), &producer.InstallResult{KESAgentTook: true, Undone: true}),
+			[]string{"kes-agent holds the new key", "install the same bundle again"}, "nothing was changed"},
+		{"kes-agent before install-key", kesAgentInstallHint(kesErr, &producer.InstallResult{}),
+			[]string{"nothing was changed"}, "took"},
+		{"forging, not recorded", promoteHint(errors.New("disk full"), &producer.PromoteResult{Role: producer.RoleStandby, Set: "1-1083-bb", Signalled: "pid 7", Confirmation: off}),
+			[]string{"the node IS forging with set 1-1083-bb", "do not promote another producer"}, "nothing was changed"},
+		{"restored, off confirmed", promoteHint(producer.ErrNotConfirmed, &producer.PromoteResult{Role: producer.RoleStandby, Signalled: "pid 7", Restored: true, Off: &off}),
+			[]string{"the node shows forging is off (confirmed by metrics)"}, "may"},
+		{"restored, off not confirmed", promoteHint(producer.ErrNotConfirmed, &producer.PromoteResult{Role: producer.RoleStandby, Signalled: "pid 7", Restored: true, Off: &producer.Confirmation{}, OffErr: producer.ErrStillForging}),
+			[]string{"it may still forge", "do not promote another producer"}, "forging is off ("},
+		{"promote undone", promoteHint(fmt.Errorf("%w: chown", producer.ErrPermissions), &producer.PromoteResult{Role: producer.RoleStandby, Undone: true}),
+			[]string{"nothing was changed"}, "forging"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := strings.Join(hintsOf(t, tt.err), "\n")
+			for _, w := range tt.want {
+				if !strings.Contains(h, w) {
+					t.Errorf("got hints %q, want %q", h, w)
+				}
+			}
+			if strings.Contains(h, tt.wantNot) {
+				t.Errorf("got hints %q, want no %q", h, tt.wantNot)
+			}
+		})
+	}
+}

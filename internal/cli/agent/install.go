@@ -175,13 +175,18 @@ func runInstall(g *globals, o *installOptions, args []string) error {
 		return signerHint(err, a)
 	}
 	if err != nil {
-		switch {
+		if res == nil {
+			return installHint(err) // stopped before anything changed
+		}
+		switch state := res.State(); {
+		case state == producer.StateUndoFailed:
+			return undoFailedHint(err)
 		case a.KESAgentMode():
 			return kesAgentInstallHint(err, res)
-		case res != nil && res.Activated != nil:
-			return installStateHint(err, res, a)
+		case state == producer.StateNothingChanged:
+			return installHint(err)
 		}
-		return installHint(err)
+		return installStateHint(err, res, a)
 	}
 	return printInstall(g, a, b, res)
 }
@@ -298,9 +303,30 @@ func installHint(err error) error {
 	return cli.Hint(err)
 }
 
+// undoFailedHint is the hint of an install or promotion that failed half
+// way through making a set active, and whose undo failed too.
+func undoFailedHint(err error) error {
+	return cli.Hint(err, "the node's paths may lead to either set: 'kesrotate-agent status' shows which set they lead to and whether the node forges",
+		"fix what the error names, then run the command again")
+}
+
 // kesAgentInstallHint turns a failed install in kes-agent mode into one
-// line and hints: what kes-agent holds now, and what to do.
+// line and hints, from the state the library names: nothing changed,
+// kes-agent took the key but the set is not active, or kes-agent took it
+// and the set is active but the node's taking it is not confirmed.
 func kesAgentInstallHint(err error, res *producer.InstallResult) error {
+	switch res.State() {
+	case producer.StateKESAgentNotActive:
+		return cli.Hint(err, "kes-agent holds the new key and serves it to the node, but the node's cert file still names the previous cert (the set holding the new one was not made active)",
+			"fix what the error names, then install the same bundle again: kes-agent already holds its key and is not asked again")
+	case producer.StateKESAgentUnconfirmed, producer.StateConfirmed:
+		set := res.Activated.Set
+		if errors.Is(err, producer.ErrKESAgentMismatch) || errors.Is(err, producer.ErrNotConfirmed) {
+			break // their hints below say what kes-agent holds and what to look at
+		}
+		return cli.Hint(err, fmt.Sprintf("kes-agent took the new key and set %s is active; what failed came after: 'kesrotate-agent status' shows what kes-agent holds and whether the node forges", set),
+			"is kes-agent running with --control-address on the socket given to 'kesrotate-agent init --kes-agent-socket', and kes-agent-control on PATH?")
+	}
 	nothing := "nothing was changed"
 	again := "'kesrotate-agent kes new', a fresh 'kesrotate-agent snapshot', 'kesrotate rotate' on the cold machine, then install the new bundle"
 	switch {

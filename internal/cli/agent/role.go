@@ -219,8 +219,24 @@ func promoteHint(err error, res *producer.PromoteResult) error {
 		return cli.Hint(err, "install the newest bundle on this standby first (one rotation seals it to every producer)", nothing)
 	case errors.Is(err, producer.ErrRole), errors.Is(err, producer.ErrNotStaged):
 		return cli.Hint(err, "'kesrotate-agent status' shows the role and the staged set", nothing)
-	case res != nil && res.Restored:
-		return cli.Hint(err, "the node does not forge; fix what it reports, then promote again")
+	}
+	switch res.State() {
+	case producer.PromoteForgingNotRecorded:
+		return cli.Hint(err, fmt.Sprintf("the node IS forging with set %s, but this producer is still recorded as a standby: do not promote another producer", res.Set),
+			"fix what the error names, then run 'kesrotate-agent promote' again to record it (the same --receipt if the error says it was not recorded as used; else --peer-metrics URL of the other producer, which still does not forge)")
+	case producer.PromoteRestoredOff:
+		if res.Signalled == "" {
+			return cli.Hint(err, "the credential paths were removed again and the node was not signalled: it does not forge with the staged set; fix what the error names, then promote again")
+		}
+		return cli.Hint(err, fmt.Sprintf("the credential paths were removed again and the node shows forging is off (confirmed by %s); fix what it reported, then promote again", joinAnd(res.Off.Sources)))
+	case producer.PromoteRestoredUnconfirmed:
+		return cli.Hint(err, "the credential paths were removed again, but the node does not show that forging is off: it may still forge with the staged set",
+			"check its metrics (forging_enabled) or log, or restart it; until then do not promote another producer")
+	case producer.PromoteRestoreFailed:
+		return cli.Hint(err, "the node was signalled with the staged set and removing the credential paths again failed: it may forge",
+			"'kesrotate-agent status' shows what the node's paths hold; remove them or stop the node before another producer forges")
+	case producer.PromoteUndoFailed:
+		return undoFailedHint(err)
 	}
 	return installHint(err)
 }
