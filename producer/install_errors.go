@@ -22,6 +22,9 @@ var (
 	ErrNoPendingKES = errors.New("no pending KES key matches the cert")
 	// ErrPendingExists: kes new when a pending KES key already exists.
 	ErrPendingExists = errors.New("a pending KES key already exists")
+	// ErrPendingDropped: kes new --replace removed the earlier pending KES
+	// key, then failed to write the new one: there is none now.
+	ErrPendingDropped = errors.New("the earlier pending KES key was removed")
 	// ErrPermissions: a file or folder the agent relies on is open to
 	// others, or the configured group cannot be used.
 	ErrPermissions = errors.New("unsafe permissions")

@@ -784,3 +784,29 @@ func TestInstallKeepsTheCheckpoint(t *testing.T) {
 		t.Errorf("another vault's checkpoint: got %+v, %v, want installed and ErrCheckpoint reported", res, err)
 	}
 }
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("no entropy") }
+
+// kes new --replace makes the new key before it drops the pending one: a
+// key that cannot be made leaves the pending key (and its vkey, which may
+// already be on its way to the cold machine) where it was.
+func TestReplacingAPendingKESKeyThatCannotBeMade(t *testing.T) {
+	f := newFixture(t, true, nil)
+	vk, err := f.a.NewPendingKES(rand.Reader, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.a.NewPendingKES(failingReader{}, true); err == nil || errors.Is(err, ErrPendingDropped) {
+		t.Fatalf("got %v, want the reader's error, the pending key kept", err)
+	}
+	k, err := f.a.PendingKES()
+	if err != nil || k == nil {
+		t.Fatalf("the pending key: %v, %v, want it kept", k, err)
+	}
+	defer k.Wipe()
+	if k.Public() != vk {
+		t.Error("the pending key changed")
+	}
+}

@@ -49,24 +49,31 @@ func (a *Agent) NewPendingKES(r io.Reader, replace bool) (keys.KESVKey, error) {
 			return keys.KESVKey{}, fmt.Errorf("%w: its vkey rides in the next snapshot", ErrPendingExists)
 		}
 	}
-	if err := a.RemovePendingKES(); err != nil {
-		return keys.KESVKey{}, err
-	}
 	k, err := keys.GenerateKESKey(r)
 	if err != nil {
 		return keys.KESVKey{}, err
 	}
 	defer k.Wipe()
+	if err := a.RemovePendingKES(); err != nil {
+		return keys.KESVKey{}, err
+	}
+	// From here on a failure has dropped the earlier pending key, if any.
+	dropped := func(err error) error {
+		if old == nil {
+			return err
+		}
+		return fmt.Errorf("%w (%w)", err, ErrPendingDropped)
+	}
 	env := k.MarshalEnvelope()
 	err = safefile.CreateSecret(filepath.Join(dir, PendingKES), env)
 	wipe(env)
 	if err != nil {
-		return keys.KESVKey{}, err
+		return keys.KESVKey{}, dropped(err)
 	}
 	vk := k.Public()
 	if err := safefile.Create(filepath.Join(dir, PendingKESVK), vk.MarshalEnvelope(), 0o644); err != nil {
 		_ = os.Remove(filepath.Join(dir, PendingKES))
-		return keys.KESVKey{}, err
+		return keys.KESVKey{}, dropped(err)
 	}
 	return vk, nil
 }

@@ -357,6 +357,15 @@ const (
 	cannotReadHint = "the node cannot read the files the agent wrote: if it runs as another user, give the agent its group: 'kesrotate-agent config --group GROUP' (files 0640), then install again"
 )
 
+// noWayBack says why a failed install was not rolled back: the set was
+// the active one already, or there was none before it.
+func noWayBack(res *producer.InstallResult) string {
+	if res.Activated != nil && res.Activated.Same {
+		return "it was the active set already, so there is nothing to return to"
+	}
+	return "there was no earlier set to return to"
+}
+
 // installStateHint says, from the state the library names, what a failed
 // install that changed something left behind, and what to do.
 func installStateHint(err error, res *producer.InstallResult, a *producer.Agent) error {
@@ -384,9 +393,9 @@ func installStateHint(err error, res *producer.InstallResult, a *producer.Agent)
 		return cli.Hint(err, append(cause, fmt.Sprintf("going back from set %s failed too: 'kesrotate-agent status' shows which set the node's paths lead to and whether it forges", set),
 			"fix what the error names, then 'kesrotate-agent rollback'")...)
 	case producer.StateNodeCannotSee:
-		return cli.Hint(err, cannotSeeHint, fmt.Sprintf("set %s stays installed: there was no earlier set to return to; the node was not signalled", set))
+		return cli.Hint(err, cannotSeeHint, fmt.Sprintf("set %s stays installed: %s; the node was not signalled", set, noWayBack(res)))
 	case producer.StateNotTaken:
-		stays := fmt.Sprintf("set %s stays installed: there was no earlier set to return to", set)
+		stays := fmt.Sprintf("set %s stays installed: %s", set, noWayBack(res))
 		if cause != nil {
 			return cli.Hint(err, append(cause, stays)...)
 		}

@@ -40,6 +40,8 @@ command did not make is replaced only with --replace.`,
 				return cli.Hint(err, "take a snapshot and rotate with it, or pass --replace to discard the pending key")
 			case errors.Is(err, producer.ErrKESAgent):
 				return cli.Hint(err, "is kes-agent running with --control-address on the socket given to 'kesrotate-agent init --kes-agent-socket', and kes-agent-control on PATH?", "nothing was changed")
+			case errors.Is(err, producer.ErrPendingDropped):
+				return cli.Hint(err, "there is no pending KES key now: fix what failed, then 'kesrotate-agent kes new' again")
 			case err != nil:
 				return cli.Hint(err, "nothing was changed")
 			}
