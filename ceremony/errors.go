@@ -149,6 +149,29 @@ var (
 	ErrPreparation = errors.New("the prepared rotation is damaged")
 )
 
+// ErrPoolNotLogged: a new pool is in the vault (its keys, counter and
+// journal) but its log entries failed; the next command that opens the
+// log records them, flagged recovered ('ceremony seal' does it now). The
+// error is a *PoolNotLoggedError, which names the pool. Any other error of
+// NewPool, ImportPool, NewHWPool or ImportHWPool added nothing.
+var ErrPoolNotLogged = errors.New("the pool is in the vault but not in its log")
+
+// PoolNotLoggedError is a pool added to the vault whose log entries
+// failed. It matches ErrPoolNotLogged.
+type PoolNotLoggedError struct {
+	Pool string // the pool's name in the vault
+	Err  error  // what failed
+}
+
+func (e *PoolNotLoggedError) Error() string {
+	return fmt.Sprintf("pool %s is in the vault but its log entry failed (the next command records it): %v", e.Pool, e.Err)
+}
+
+func (e *PoolNotLoggedError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrPoolNotLogged) true for a *PoolNotLoggedError.
+func (e *PoolNotLoggedError) Is(target error) bool { return target == ErrPoolNotLogged }
+
 // ErrIssued: a cert was issued (it is in the pool's journal, which is the
 // source of truth for counters) but a step after the issue failed. The
 // error is an *IssuedError, which names the cert.

@@ -659,6 +659,11 @@ func (pr *Prepared) removeFolderFiles() []string {
 		}
 	}
 	_ = os.Remove(pr.Folder)
+	return pr.folderFiles()
+}
+
+// folderFiles lists what is in the preparation's folder.
+func (pr *Prepared) folderFiles() []string {
 	var left []string
 	des, _ := os.ReadDir(pr.Folder)
 	for _, d := range des {
@@ -682,12 +687,28 @@ type FinishRequest struct {
 	QRDir string
 }
 
-// FinishResult is a finished rotation: what Rotate returns, and what
-// stayed in the preparation's folder.
+// FinishResult is a finished rotation: what Rotate returns, what became
+// of the staged KES key, and what stayed in the preparation's folder.
+// Returned with an error when only the cleanup after the bundle failed:
+// the fields then say what that cleanup did not do.
 type FinishResult struct {
 	*RotateResult
 	Prepared *Prepared
-	Left     []string // files left in the folder (the signed cert)
+	// KESDestroyed: the vault's staged KES key was destroyed, every copy
+	// of it (the bundle carries it). False when the vault had none
+	// (KESOnProducer) or destroying a copy failed.
+	KESDestroyed bool
+	// KESOnProducer: the producer made the KES key; the vault never held
+	// it, so there was nothing to destroy.
+	KESOnProducer bool
+	// Cleared: the preparation is gone (prepared.json, and kesrotate's
+	// files in its folder, the folder too when Left is empty). False when
+	// destroying the staged key or removing prepared.json failed: then
+	// nothing of the folder was removed.
+	Cleared bool
+	// Left are the files that stay in the preparation's folder: those
+	// not kesrotate's (Cleared), or all of them (not Cleared).
+	Left []string
 }
 
 // FinishRotation checks the cert cardano-hw-cli wrote against the
@@ -697,8 +718,9 @@ type FinishResult struct {
 // is refused (ErrSignedCert, naming what differs) and nothing changes.
 // Then, as Rotate: the journal, the cert-issued entry (with the cert), the
 // cert and counter files, the bundle; last the staged KES key is destroyed
-// and the preparation's files removed. Run again after a failure past the
-// journal, it picks up where that one stopped.
+// and the preparation's files removed (a failure there returns the result
+// too, saying what stayed). Run again after a failure past the journal, it
+// picks up where that one stopped.
 func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 	p, end, err := v.beginRotation(req.Pool)
 	if err != nil {
@@ -851,16 +873,24 @@ func (v *Vault) FinishRotation(req FinishRequest) (_ *FinishResult, err error) {
 	}
 	out := &FinishResult{RotateResult: &RotateResult{Issue: res, Snapshot: snap, Producer: prods[0], Pin: pins[0], SealedTo: prods, Pins: pins,
 		BundleFile: sealed.file, Bundle: sealed.data, BundleHash: transfer.FileHash(sealed.data), Checkpoint: sealed.checkpoint,
-		VRFFor: pr.VRFFor, WithVRF: pr.WithVRF, Warnings: p.sameCounterElsewhere(res, pr.Producers)}, Prepared: pr}
+		VRFFor: pr.VRFFor, WithVRF: pr.WithVRF, Warnings: p.sameCounterElsewhere(res, pr.Producers)}, Prepared: pr, KESOnProducer: pr.KESOnProducer}
 	// The rotation is done: a QR folder that fails now returns it too.
 	qrErr := writeQR(req.QRDir, out.RotateResult)
 	// The bundle is out: the staged key and the preparation go.
-	if _, err := p.shredStagedKES(); err != nil {
+	destroyed, err := false, v.crashPoint("finished-before-cleanup")
+	if err == nil {
+		destroyed, err = p.shredStagedKES()
+	}
+	if err != nil {
+		out.Left = pr.folderFiles()
 		return out, errors.Join(err, qrErr)
 	}
+	out.KESDestroyed = destroyed
 	if err := os.Remove(filepath.Join(p.Dir, preparedFile)); err != nil {
-		return out, errors.Join(err, qrErr)
+		out.Left = pr.folderFiles()
+		return out, errors.Join(fmt.Errorf("removing %s/%s: %w", p.Meta.Name, preparedFile, err), qrErr)
 	}
+	out.Cleared = true
 	out.Left = pr.removeFolderFiles()
 	return out, qrErr
 }

@@ -203,6 +203,9 @@ func TestHardwareRotation(t *testing.T) {
 	if len(res.Left) != 0 || present(t, pr.Folder) {
 		t.Errorf("left of the folder: %v", res.Left)
 	}
+	if !res.KESDestroyed || res.KESOnProducer || !res.Cleared {
+		t.Errorf("got destroyed %v, on producer %v, cleared %v; want the staged key destroyed and the preparation cleared", res.KESDestroyed, res.KESOnProducer, res.Cleared)
+	}
 	// The bundle opens on the producer with the device's cert, the KES
 	// key it certifies and the VRF key (a first bundle).
 	f, err := os.Open(res.BundleFile)
@@ -692,6 +695,10 @@ func TestHardwareKESOnProducer(t *testing.T) {
 	if res.Issue.Cert.KESVKey != vk || res.Issue.KES != nil || !res.Issue.Entry.KESOnProducer {
 		t.Errorf("finished: KES vk %v, KES key %v, journal %+v", res.Issue.Cert.KESVKey == vk, res.Issue.KES != nil, res.Issue.Entry)
 	}
+	// No staged key: none destroyed, and the result says the producer's.
+	if res.KESDestroyed || !res.KESOnProducer || !res.Cleared || len(res.Left) != 0 {
+		t.Errorf("got destroyed %v, on producer %v, cleared %v, left %v; want the producer's key, nothing destroyed", res.KESDestroyed, res.KESOnProducer, res.Cleared, res.Left)
+	}
 	f, _ := os.Open(res.BundleFile)
 	defer f.Close()
 	b, err := transfer.DecryptBundle(f, h.id)
@@ -964,5 +971,62 @@ func TestHardwareAbandonKESOnProducer(t *testing.T) {
 	}
 	if !present(t, notes) {
 		t.Error("the operator's file in the folder was removed")
+	}
+}
+
+// A finish whose cleanup fails after the bundle (the staged KES key
+// cannot be destroyed: a crash before, or a folder in its place) returns
+// the rotation with the error, and says the key was not destroyed and the
+// preparation's folder was left whole.
+func TestHardwareFinishCleanupFails(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		step func(p *Pool) error
+	}{
+		{"crash", func(*Pool) error { return errors.New("crash") }},
+		{"shred fails", func(p *Pool) error {
+			path := filepath.Join(p.Dir, stagedKESFile)
+			if err := os.Rename(path, path+".moved"); err != nil {
+				return err
+			}
+			return os.Mkdir(path, 0o700)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := newVault(t)
+			h := newHWPool(t, v)
+			prep, err := h.prepare(t, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, _ := v.Pool(h.name)
+			v.crash = func(s string) error {
+				if s == "finished-before-cleanup" {
+					return c.step(p)
+				}
+				return nil
+			}
+			res, err := v.FinishRotation(FinishRequest{Pool: h.name, SignedCert: sign(t, prep.Prepared, nil), Now: t0.Add(time.Minute)})
+			v.crash = nil
+			if err == nil || res == nil || res.RotateResult == nil {
+				t.Fatalf("got %v, %v; want the rotation and the cleanup's error", res, err)
+			}
+			if res.KESDestroyed || res.KESOnProducer || res.Cleared {
+				t.Errorf("got destroyed %v, on producer %v, cleared %v; want none", res.KESDestroyed, res.KESOnProducer, res.Cleared)
+			}
+			want := map[string]bool{}
+			for _, name := range []string{HWKESVKeyFile, HWCounterFile, HWSigningFileName} {
+				want[filepath.Join(prep.Prepared.Folder, name)] = true
+			}
+			for _, f := range res.Left {
+				delete(want, f)
+			}
+			if len(want) != 0 {
+				t.Errorf("got left %v, want every file of the folder; missing %v", res.Left, want)
+			}
+			if !present(t, filepath.Join(p.Dir, preparedFile)) {
+				t.Error("prepared.json was removed, the result says it stayed")
+			}
+		})
 	}
 }

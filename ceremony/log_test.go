@@ -348,3 +348,82 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestPoolAddedNotLogged: a pool whose log entries fail after its folder,
+// keys and journal are written is in the vault, and the error says so
+// (ErrPoolNotLogged, naming it): a caller that read any other error as
+// "nothing was added" would tell the operator a new cold key does not
+// exist. The next command that opens the log records the pool.
+func TestPoolAddedNotLogged(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		// step runs between the pool's files and its log entries.
+		step func(v *Vault) (restore func(), err error)
+	}{
+		{"crash", func(*Vault) (func(), error) { return func() {}, errors.New("crash") }},
+		// A log whose entries file cannot be opened: the append itself fails.
+		{"log append fails", func(v *Vault) (func(), error) {
+			path := filepath.Join(v.LogDir(), auditlog.FileEntries)
+			if err := os.Rename(path, path+".away"); err != nil {
+				return nil, err
+			}
+			if err := os.Mkdir(path, 0o700); err != nil {
+				return nil, err
+			}
+			return func() {
+				if err := os.Remove(path); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Rename(path+".away", path); err != nil {
+					t.Fatal(err)
+				}
+			}, nil
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := newVault(t)
+			restore := func() {}
+			v.crash = func(s string) error {
+				if s != "pool-before-log" {
+					return nil
+				}
+				r, err := c.step(v)
+				if r != nil {
+					restore = r
+				}
+				return err
+			}
+			p, err := v.NewPool("alpha", t0)
+			v.crash = nil
+			restore()
+			var pe *PoolNotLoggedError
+			if !errors.Is(err, ErrPoolNotLogged) || !errors.As(err, &pe) || pe.Pool != "alpha" {
+				t.Fatalf("got %v, want a *PoolNotLoggedError naming alpha", err)
+			}
+			if p == nil || p.Meta.Name != "alpha" {
+				t.Fatalf("got pool %v, want alpha with the error", p)
+			}
+			if _, err := v.Pool("alpha"); err != nil {
+				t.Fatalf("the pool is not in the vault: %v", err)
+			}
+			if gaps := mustGaps(t, v); len(gaps) == 0 {
+				t.Fatal("got no gaps, want the unlogged pool")
+			}
+			if _, _, err := v.OpenLog(t0); err != nil {
+				t.Fatal(err)
+			}
+			if gaps := mustGaps(t, v); len(gaps) != 0 {
+				t.Errorf("gaps after the next command: %v", gaps)
+			}
+		})
+	}
+	// Refused before the pool's folder: nothing was added, and the error
+	// is not ErrPoolNotLogged.
+	v := newVault(t)
+	if _, err := v.NewPool("alpha", t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.NewPool("alpha", t0); !errors.Is(err, ErrPoolExists) || errors.Is(err, ErrPoolNotLogged) {
+		t.Errorf("got %v, want ErrPoolExists alone", err)
+	}
+}

@@ -218,7 +218,7 @@ func (v *Vault) logPool(l *auditlog.Log, p *Pool, now time.Time) error {
 	}
 	for _, e := range es {
 		if _, _, err := v.append(l, e); err != nil {
-			return fmt.Errorf("pool %s is in the vault but its log entry failed (the next command records it): %w", p.Meta.Name, err)
+			return err
 		}
 	}
 	return nil
@@ -492,7 +492,9 @@ func (v *Vault) RecordKeysDestroyed(now time.Time, pool string, files []auditlog
 }
 
 // addPoolLogged is addPool between opening the log (which refuses a log
-// that cannot take the entry) and appending the pool's entries.
+// that cannot take the entry) and appending the pool's entries. Once the
+// pool is in the vault every failure is a *PoolNotLoggedError (returned
+// with the pool); before, nothing was added.
 func (v *Vault) addPoolLogged(name, origin string, key poolKey, vrfKey *keys.VRFKey, counter keys.Counter, now time.Time) (_ *Pool, err error) {
 	release, err := v.Acquire("pool " + origin)
 	if err != nil {
@@ -512,8 +514,11 @@ func (v *Vault) addPoolLogged(name, origin string, key poolKey, vrfKey *keys.VRF
 	if err != nil {
 		return nil, err
 	}
+	if err := v.crashPoint("pool-before-log"); err != nil {
+		return p, &PoolNotLoggedError{Pool: p.Meta.Name, Err: err}
+	}
 	if err := v.logPool(l, p, now); err != nil {
-		return p, err
+		return p, &PoolNotLoggedError{Pool: p.Meta.Name, Err: err}
 	}
 	return p, nil
 }

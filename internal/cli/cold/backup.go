@@ -170,7 +170,7 @@ accept the chain's counter.`,
 			case errors.Is(err, backup.ErrSharePool):
 				return cli.Hint(err, "check the SLIP-39 passphrase (--slip39-passphrase-file)")
 			case err != nil:
-				return poolAddError(secretError(err))
+				return poolAddError(err)
 			}
 			if o.next == 0 {
 				g.env.Warn("counter file starts at 0: if this pool has minted, the chain's counter will be ahead; --next-counter N sets it")

@@ -247,7 +247,7 @@ func runRotateHW(g *globals, o *rotateOptions, c *cobra.Command, name string) er
 	if err != nil {
 		g.env.Warn("the bundle is written and logged, but the preparation's files were not all removed: %v", err)
 	}
-	return printRotated(g, v, name, o, res.RotateResult, res.Prepared, res.Left)
+	return printRotated(g, v, name, o, res.RotateResult, res)
 }
 
 // hwError gives the hints of hardware-wallet pools' errors, or returns

@@ -297,7 +297,8 @@ type rotateOutput struct {
 	Device         *ceremony.DeviceScreen `json:"device,omitempty"`
 	LogEntry       int64                  `json:"log_entry,omitempty"`
 	Abandoned      bool                   `json:"abandoned,omitempty"`
-	KESDestroyed   *bool                  `json:"kes_destroyed,omitempty"` // abandon: the vault's staged KES key was destroyed
+	KESDestroyed   *bool                  `json:"kes_destroyed,omitempty"` // finish, abandon: the vault's staged KES key was destroyed
+	Cleared        *bool                  `json:"cleared,omitempty"`       // finish: the preparation's files were removed
 }
 
 // nonNil is s, or an empty slice for nil: a list prints as [], never null.

@@ -117,7 +117,14 @@ func newPoolImportCmd(g *globals) *cobra.Command {
 
 func readInput(path, flag string) ([]byte, error) { return cli.ReadInput(path, flag) }
 
+// poolAddError gives the hints of a failed pool new, import, import-hw or
+// backup restore. Only a *ceremony.PoolNotLoggedError leaves a pool in
+// the vault; every other error of those added nothing.
 func poolAddError(err error) error {
+	var pe *ceremony.PoolNotLoggedError
+	if errors.As(err, &pe) {
+		return cli.Hint(err, fmt.Sprintf("pool %s is in the vault, with its keys; the next command that opens the log records it, flagged recovered ('kesrotate ceremony seal' does it now); do not add it again", pe.Pool))
+	}
 	if h := vaultHint(err); h != err {
 		return h
 	}

@@ -172,7 +172,7 @@ func runRotateProducer(g *globals, o *rotateOptions, name string) error {
 	if err != nil {
 		return qrError(err, true)
 	}
-	return printRotated(g, v, name, o, res, nil, nil)
+	return printRotated(g, v, name, o, res, nil)
 }
 
 // qrError gives the hint of a QR folder that could not take a rotation's
@@ -184,10 +184,10 @@ func qrError(err error, issued bool) error {
 	return cli.Hint(fmt.Errorf("--qr: %w", err), "give an empty folder (or one that does not exist yet) for the QR frames", "nothing was issued")
 }
 
-// printRotated prints a rotation's outcome: issued, sealed, logged. pr is
-// the preparation a hardware wallet's rotation finished (nil otherwise),
-// left what stayed of its folder.
-func printRotated(g *globals, v *ceremony.Vault, name string, o *rotateOptions, res *ceremony.RotateResult, pr *ceremony.Prepared, left []string) error {
+// printRotated prints a rotation's outcome: issued, sealed, logged. fin is
+// the hardware wallet's finished rotation (nil otherwise): what became of
+// its staged KES key and its folder.
+func printRotated(g *globals, v *ceremony.Vault, name string, o *rotateOptions, res *ceremony.RotateResult, fin *ceremony.FinishResult) error {
 	names := make([]string, len(res.SealedTo))
 	for i, q := range res.SealedTo {
 		names[i] = q.Name
@@ -210,8 +210,9 @@ func printRotated(g *globals, v *ceremony.Vault, name string, o *rotateOptions, 
 			Checkpoint:    rotateCheckpointJSON(res, ckptQR),
 			KESOnProducer: res.Issue.Entry.KESOnProducer, WithVRF: res.WithVRF, VRFFor: nonNil(res.VRFFor),
 		}
-		if pr != nil {
-			out.HardwareWallet, out.Left = true, left
+		if fin != nil {
+			destroyed, cleared := fin.KESDestroyed, fin.Cleared
+			out.HardwareWallet, out.Left, out.KESDestroyed, out.Cleared = true, fin.Left, &destroyed, &cleared
 		}
 		return g.env.PrintJSON(out)
 	}
@@ -221,7 +222,7 @@ func printRotated(g *globals, v *ceremony.Vault, name string, o *rotateOptions, 
 	} else {
 		fmt.Fprintf(w, "issued op cert #%d for pool %s, sealed for producer %s\n", c.Counter, name, names[0])
 	}
-	if pr != nil {
+	if fin != nil {
 		fmt.Fprintf(w, "  signed      on the hardware wallet; the cert is the prepared one (pool, counter, KES period, KES key, signature)\n")
 	}
 	if len(res.SealedTo) == 1 {
@@ -248,11 +249,21 @@ func printRotated(g *globals, v *ceremony.Vault, name string, o *rotateOptions, 
 	if len(frames) > 0 {
 		fmt.Fprintf(w, "  QR frames   %s\n", describeFrames(frames, o.qrDir))
 	}
-	if pr != nil {
-		if len(left) == 0 {
-			fmt.Fprintf(w, "  folder      %s removed, the staged KES key destroyed\n", pr.Folder)
-		} else {
-			fmt.Fprintf(w, "  folder      %s: kesrotate's files removed, the staged KES key destroyed; left: %s\n", pr.Folder, strings.Join(left, ", "))
+	if fin != nil {
+		folder := fin.Prepared.Folder
+		switch {
+		case fin.KESDestroyed:
+			fmt.Fprintf(w, "  staged KES  destroyed in the vault (the bundle carries the key)\n")
+		case !fin.KESOnProducer:
+			fmt.Fprintf(w, "  staged KES  NOT destroyed (see the warning)\n")
+		}
+		switch {
+		case !fin.Cleared:
+			fmt.Fprintf(w, "  folder      %s: nothing removed, the preparation stays; in it: %s\n", folder, strings.Join(fin.Left, ", "))
+		case len(fin.Left) == 0:
+			fmt.Fprintf(w, "  folder      %s removed\n", folder)
+		default:
+			fmt.Fprintf(w, "  folder      %s: kesrotate's files removed; left: %s\n", folder, strings.Join(fin.Left, ", "))
 		}
 	}
 	printCheckpoint(w, res, ckptQR)
