@@ -10,7 +10,7 @@ import (
 )
 
 // CheckpointQR is the checkpoint's QR code in a rotation's QR folder.
-const CheckpointQR = "checkpoint.png"
+const CheckpointQR = transfer.CheckpointQRFile
 
 // checkQRDir refuses a QR folder that cannot take a rotation's frames,
 // before anything is issued ("" is no folder).

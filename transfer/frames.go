@@ -42,6 +42,10 @@ const SingleFragmentLen = 1024
 // age-encryption.org/v1).
 const ageV1Header = "age-encryption.org/v1\n"
 
+// CheckpointQRFile is the ceremony checkpoint's QR code that a rotation
+// writes beside a bundle's frames in the same folder.
+const CheckpointQRFile = "checkpoint.png"
+
 // FrameLoss is how many frames of a default frame set may be lost (not
 // shown, not scanned, unreadable) in any combination, with the rest still
 // rebuilding the file: Frames adds fountain frames until that holds.
@@ -147,7 +151,7 @@ func CheckQRDir(dir string) error {
 	if err := safefile.PrepareDir(dir, 0o755); err != nil {
 		return err
 	}
-	for _, pat := range []string{"frame-*.png", "frames.png", "checkpoint.png"} {
+	for _, pat := range []string{"frame-*.png", "frames.png", CheckpointQRFile} {
 		if m, _ := filepath.Glob(filepath.Join(dir, pat)); len(m) > 0 {
 			return fmt.Errorf("%s already holds QR frames (%s)", dir, filepath.Base(m[0]))
 		}
