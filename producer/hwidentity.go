@@ -46,7 +46,9 @@ func PluginIdentity(file []byte, recipient string) (string, error) {
 		case strings.HasPrefix(line, "AGE-PLUGIN-"):
 			hrp, _, err := bech32.DecodeNoLimit(line)
 			if err != nil || !strings.HasPrefix(hrp, "age-plugin-") || !strings.HasSuffix(hrp, "-") || len(hrp) == len("age-plugin--") {
-				return "", fmt.Errorf("%w: %.24s… is not an age plugin identity", ErrHardwareIdentity, line)
+				// Not even part of the line is shown: identity files are
+				// secret, whatever their plugin keeps in them.
+				return "", fmt.Errorf("%w: a line starting AGE-PLUGIN- is not an age plugin identity (bech32)", ErrHardwareIdentity)
 			}
 			ids = append(ids, line)
 		}

@@ -69,6 +69,9 @@ func TestPluginIdentity(t *testing.T) {
 			if !errors.Is(err, ErrHardwareIdentity) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %q, %v, want ErrHardwareIdentity with %q", got, err, tt.want)
 			}
+			if err != nil && (strings.Contains(err.Error(), "-1NOT") || strings.Contains(err.Error(), id[len("AGE-PLUGIN-"):])) {
+				t.Errorf("the error %q shows part of an identity", err)
+			}
 		})
 	}
 }
